@@ -1,0 +1,51 @@
+"""mediation: case management for 矛盾纠纷多元化解."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    from mediation.config import build_config
+    from mediation.extensions import api, csrf, db, login_manager, migrate
+
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(build_config(Path(app.instance_path)))
+    if test_config:
+        app.config.update(test_config)
+    if "{seq" not in app.config["CASE_NO_PATTERN"]:
+        raise RuntimeError("CASE_NO_PATTERN 必须包含 {seq}")
+
+    from mediation import database
+
+    database.install_sqlite_tuning()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    api.init_app(app)
+
+    from mediation import models  # noqa: F401  (every table known to metadata and Alembic)
+    from mediation.web import register_web
+
+    register_web(app)
+    register_api(app)
+
+    from mediation.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def register_api(app: Flask) -> None:
+    from mediation.disputes.api import blp as disputes_blp
+    from mediation.extensions import api, csrf
+
+    for blp in (disputes_blp,):
+        csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery
+        api.register_blueprint(blp)

@@ -1,0 +1,66 @@
+"""Who may see and touch what. The one place where the rule lives:
+
+a user sees and works on the cases whose 属地 is in their unit's subtree, or that are assigned to
+their unit (lead unit or co-handling unit). An admin sees everything. Every list, lookup and action
+goes through :func:`dispute_scope` / :func:`get_dispute`.
+"""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import ColumnElement, Select, or_, select, true
+
+from mediation.accounts.models import User
+from mediation.common.enums import Role
+from mediation.disputes.models import Dispute, dispute_co_unit
+from mediation.extensions import db
+from mediation.geo.models import Node
+
+
+def subtree_node_ids(node: Node) -> Select:
+    return select(Node.id).where(Node.path.startswith(node.path, autoescape=True))
+
+
+def node_scope(user: User) -> ColumnElement[bool]:
+    """Nodes the user may work in (register cases, read reports)."""
+    if user.role == Role.ADMIN:
+        return true()
+    return Node.path.startswith(user.unit.node.path, autoescape=True)
+
+
+def dispute_scope(user: User) -> ColumnElement[bool]:
+    if user.role == Role.ADMIN:
+        return true()
+    unit = user.unit
+    return or_(
+        Dispute.node_id.in_(subtree_node_ids(unit.node)),
+        Dispute.unit_id == unit.id,
+        Dispute.id.in_(select(dispute_co_unit.c.dispute_id).where(dispute_co_unit.c.unit_id == unit.id)),
+    )
+
+
+def visible_disputes(user: User) -> Select:
+    return select(Dispute).where(dispute_scope(user))
+
+
+def can_see_node(user: User, node: Node) -> bool:
+    return user.role == Role.ADMIN or node.path.startswith(user.unit.node.path)
+
+
+def get_dispute(user: User, dispute_id: int, *, for_update: bool = False) -> Dispute:
+    """The case if the user may see it; 404 otherwise (its existence is not revealed)."""
+    stmt = visible_disputes(user).where(Dispute.id == dispute_id)
+    dispute = db.session.scalars(stmt).first()
+    if dispute is None:
+        abort(404)
+    return dispute
+
+
+def get_visible_node(user: User, code: str) -> Node | None:
+    return db.session.scalars(select(Node).where(Node.code == code, node_scope(user))).first()
+
+
+def may_read_id_numbers(user: User) -> bool:
+    from flask import current_app
+
+    return user.role in current_app.config["ID_NUMBER_ROLES"]

@@ -1,0 +1,75 @@
+"""Authentication: sessions for the web (flask-login), bearer tokens for the API."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+from flask_smorest import abort
+from sqlalchemy import select
+
+from mediation.accounts.models import ApiToken, User, hash_token
+from mediation.common.time import utcnow
+from mediation.extensions import db, login_manager
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "请先登录。"
+login_manager.login_message_category = "warning"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    return user if user and user.active else None
+
+
+def user_from_bearer() -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()),
+                                                   ApiToken.revoked.is_(False)))
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def api_user() -> User:
+    return g.api_user
+
+
+def current_viewer() -> User:
+    """The user a response is being made for: the API's bearer user, else the web session's."""
+    from flask_login import current_user
+
+    return g.get("api_user") or current_user._get_current_object()
+
+
+def token_required(view):
+    """API views: a valid bearer token or 401. Cookies are not accepted, so no CSRF is possible."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        user = user_from_bearer()
+        if user is None:
+            abort(401, message="未登录或令牌无效：请在 Authorization 头中提供 Bearer 令牌。",
+                  headers={"WWW-Authenticate": "Bearer"})
+        g.api_user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def roles_required(*roles):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.api_user.role not in roles:
+                abort(403, message="您的角色无权执行此操作。")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

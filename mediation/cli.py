@@ -1,0 +1,113 @@
+"""The `flask --app mediation …` commands of INTERFACES.md."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from mediation.common.enums import Role, values
+from mediation.common.tabular import TableError
+from mediation.extensions import db
+
+
+def _fail(messages: list[str]) -> None:
+    for m in messages:
+        click.echo(m, err=True)
+    db.session.rollback()
+    sys.exit(1)
+
+
+tree_cli = AppGroup("tree", help="行政区划树")
+units_cli = AppGroup("units", help="处置单位")
+user_cli = AppGroup("user", help="用户与令牌")
+
+
+@tree_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def tree_import(file):
+    """导入行政区划（CSV/XLSX，表头：代码,名称,层级,上级代码）。"""
+    from mediation.geo.service import ImportErrors, import_tree
+
+    try:
+        result = import_tree(file)
+    except (ImportErrors, TableError) as err:
+        _fail(getattr(err, "errors", [str(err)]))
+    db.session.commit()
+    click.echo(f"节点 {result['rows']} 行：新增 {result['created']}，更新 {result['updated']}。")
+
+
+@units_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def units_import(file):
+    """导入处置单位（CSV/XLSX，表头：代码,名称,类型,所属节点代码,渠道）。"""
+    from mediation.geo.service import ImportErrors, import_units
+
+    try:
+        result = import_units(file)
+    except (ImportErrors, TableError) as err:
+        _fail(getattr(err, "errors", [str(err)]))
+    db.session.commit()
+    click.echo(f"单位 {result['rows']} 行：新增 {result['created']}，更新 {result['updated']}。")
+
+
+@user_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(values(Role)))
+@click.option("--unit", "unit_code", required=True, help="单位代码")
+@click.option("--password", required=True)
+@click.option("--name", "display_name", default="", help="显示姓名")
+def user_create(username, role, unit_code, password, display_name):
+    """创建用户（已存在则更新角色、单位和密码）。"""
+    from mediation.accounts.models import User
+    from mediation.geo.models import Unit
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    if unit is None:
+        _fail([f"单位代码「{unit_code}」不存在。"])
+    if len(password) < 8:
+        _fail(["密码至少8位。"])
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username)
+        db.session.add(user)
+    user.role, user.unit, user.display_name = Role(role), unit, display_name or user.display_name or ""
+    user.set_password(password)
+    db.session.commit()
+    click.echo(f"用户 {username}（{role}，{unit.name}）已保存。")
+
+
+@user_cli.command("token")
+@click.argument("username")
+def user_token(username):
+    """生成新的 API 令牌，最后一行单独输出令牌。"""
+    from mediation.accounts.models import ApiToken, User
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        _fail([f"用户「{username}」不存在。"])
+    _, token = ApiToken.issue(user)
+    db.session.commit()
+    click.echo(f"用户 {username} 的新令牌（只显示这一次）：")
+    click.echo(token)
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="先清空数据库再载入演示数据")
+@click.option("--disputes", "count", default=400, show_default=True, help="演示纠纷数量")
+def demo_command(reset, count):
+    """载入演示数据：一个区的镇、村、网格，各类单位，各角色用户，数百件纠纷。"""
+    from mediation.demo import load_demo
+
+    summary = load_demo(reset=reset, count=count)
+    click.echo(summary)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(tree_cli)
+    app.cli.add_command(units_cli)
+    app.cli.add_command(user_cli)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,87 @@
+"""Configuration: defaults for the embedded set-up, everything overridable by the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+# Enumerations are data, not code: a deployment may extend them through the environment
+# (comma-separated) without touching the code. Values are the Chinese names of LEDGER.md.
+DEFAULT_CATEGORIES = (
+    "婚姻家庭", "邻里", "房屋宅基地", "山林土地", "合同", "债务", "生产经营", "损害赔偿",
+    "劳动争议/欠薪", "征地拆迁", "环境污染", "医疗", "物业", "道路交通事故", "消费", "涉众型经济",
+    "涉军/退役军人", "其他",
+)
+DEFAULT_SOURCES = (
+    "群众来访", "网格员排查", "12345热线", "110警情转办", "信访转办", "法院委派", "部门移送",
+    "上级交办", "网络/微信",
+)
+
+
+def _list_env(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    return tuple(v.strip() for v in raw.split(",") if v.strip())
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")
+    # Development: generate once and keep it in the instance folder so sessions survive restarts.
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def build_config(instance_path: Path) -> dict:
+    production = os.environ.get("MEDIATION_ENV", "development") == "production"
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'mediation.sqlite'}"
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgres://"):]
+    elif db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
+    return {
+        "ENV_NAME": "production" if production else "development",
+        "SECRET_KEY": _secret_key(instance_path, production),
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # Case numbers: （2026）海滨调字第0001号. Fields: year, unit (the unit's short name), seq.
+        "CASE_NO_PATTERN": os.environ.get("CASE_NO_PATTERN", "（{year}）{unit}调字第{seq:04d}号"),
+        "DUPLICATE_WINDOW_DAYS": int(os.environ.get("DUPLICATE_WINDOW_DAYS", "30")),
+        # Roles that may read full personal ID numbers; everyone else sees 120***********1234.
+        "ID_NUMBER_ROLES": _list_env("ID_NUMBER_ROLES", ("mediator", "court")),
+        "CATEGORIES": _list_env("CATEGORIES", DEFAULT_CATEGORIES),
+        "SOURCES": _list_env("SOURCES", DEFAULT_SOURCES),
+        "TIMEZONE": "Asia/Shanghai",
+        "PAGE_SIZE": 20,
+        # flask-smorest / OpenAPI
+        "API_TITLE": "矛盾纠纷多元化解 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        # Served from the swagger-ui-bundle package by our own route, so the page works offline.
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+        "API_SPEC_OPTIONS": {
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            },
+            "security": [{"bearerAuth": []}],
+            "info": {"description": "网格员 App、法院系统和脚本使用的接口。认证：Authorization: Bearer <token>。"},
+        },
+    }

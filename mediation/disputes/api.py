@@ -1,0 +1,73 @@
+"""The JSON API of disputes (flask-smorest): the same service functions as the web pages."""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from mediation.accounts.access import get_dispute
+from mediation.accounts.auth import api_user, token_required
+from mediation.disputes import service
+from mediation.disputes.schemas import DisputeCreate, DisputeListArgs, DisputeOut, DisputePage
+from mediation.extensions import db
+
+blp = Blueprint("disputes_api", __name__, url_prefix="/api/v1", description="纠纷登记与查询")
+
+
+@blp.route("/disputes")
+class Disputes(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(DisputeListArgs, location="query")
+    @blp.response(200, DisputePage)
+    def get(self, args):
+        """列出本单位及辖区内的纠纷（筛选、分页）"""
+        items, total = service.list_disputes(api_user(), args)
+        per_page = args["per_page"]
+        return {"items": items, "total": total, "page": args["page"], "per_page": per_page,
+                "pages": (total + per_page - 1) // per_page}
+
+    @blp.arguments(DisputeCreate)
+    @blp.response(201, DisputeOut)
+    @blp.alt_response(422, description="字段校验失败（中文逐字段提示）")
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                          "schema": {"type": "string", "maxLength": 128},
+                          "description": "重试同一请求时返回首次结果，不会重复登记"}])
+    def post(self, data):
+        """登记纠纷"""
+        user = api_user()
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key and len(key) > 128:
+            abort(422, errors={"headers": {"Idempotency-Key": ["长度不能超过128个字符。"]}})
+        fingerprint = service.request_fingerprint(request.get_json(silent=True))
+        try:
+            result = service.register(user, data, idempotency_key=key, fingerprint=fingerprint)
+            db.session.commit()
+        except ValidationError as err:
+            db.session.rollback()
+            abort(422, errors={"json": err.messages})
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key committed first: replay it.
+            db.session.rollback()
+            if not key:
+                raise
+            previous = service.find_idempotent(user, key, fingerprint)
+            if previous is None:
+                raise
+            result = service.Registration(previous, replayed=True)
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+        result.dispute.warnings = result.warnings
+        return result.dispute, 201, headers
+
+
+@blp.route("/disputes/<int:dispute_id>")
+class DisputeItem(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, DisputeOut)
+    def get(self, dispute_id):
+        """查看纠纷详情（含当事人和时间线）"""
+        return get_dispute(api_user(), dispute_id)

@@ -1,0 +1,165 @@
+"""One named schema per shape: input for registration, output for the API."""
+
+from __future__ import annotations
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validates, validates_schema
+
+from mediation.common import schema as s
+from mediation.common.enums import (
+    Channel,
+    Outcome,
+    PartyKind,
+    PartyRole,
+    RiskFlag,
+    RiskLevel,
+    Status,
+    Venue,
+    values,
+)
+from mediation.common.validators import id_card_error, phone_error, uscc_error
+
+
+class PartyIn(s.InputSchema):
+    role = s.String(required=True, validate=s.one_of(values(PartyRole), "当事人角色"),
+                    metadata={"description": "申请人 / 被申请人 / 第三人"})
+    kind = s.String(load_default=PartyKind.PERSON.value, validate=s.one_of(values(PartyKind), "当事人类型"),
+                    metadata={"description": "自然人 / 法人 / 其他组织"})
+    name = s.String(required=True, validate=s.length(100, 1))
+    id_number = s.String(load_default=None, allow_none=True,
+                         metadata={"description": "居民身份证号码（自然人）或统一社会信用代码（法人、其他组织）"})
+    phone = s.String(load_default=None, allow_none=True)
+    address = s.String(load_default=None, allow_none=True, validate=s.length(200))
+
+    @validates("phone")
+    def _phone(self, value, **kwargs):
+        if value is not None and (err := phone_error(value)):
+            raise ValidationError(err)
+
+    @validates_schema
+    def _id_number(self, data, **kwargs):
+        number = data.get("id_number")
+        if not number:
+            return
+        data["id_number"] = number.upper()
+        if data.get("kind", PartyKind.PERSON.value) == PartyKind.PERSON.value:
+            err = id_card_error(number)
+        else:
+            err = uscc_error(number)
+        if err:
+            raise ValidationError(err, field_name="id_number")
+
+
+class DisputeCreate(s.InputSchema):
+    category = s.String(required=True, metadata={"description": "纠纷类别，如 邻里、婚姻家庭"})
+    source = s.String(required=True, metadata={"description": "来源，如 群众来访、网格员排查"})
+    summary = s.String(required=True, validate=s.length(5000, 2), metadata={"description": "简要情况"})
+    node = s.String(required=True, metadata={"description": "属地节点代码"})
+    risk_level = s.String(required=True, validate=s.one_of(values(RiskLevel), "风险等级"))
+    venue = s.String(load_default=None, allow_none=True, validate=s.one_of(values(Venue), "发现场所"))
+    flags = s.List(s.String(validate=s.one_of(values(RiskFlag), "风险标记")), load_default=list)
+    people_count = s.Integer(load_default=None, allow_none=True,
+                             validate=fields.validate.Range(min=1, max=1_000_000, error="涉及人数应为不小于1的整数。"))
+    amount = s.Yuan(load_default=None, allow_none=True, metadata={"description": "涉及金额（元），字符串，最多两位小数"})
+    occurred_on = s.Date(load_default=None, allow_none=True, validate=s.not_in_future)
+    parties = s.List(s.Nested(PartyIn), load_default=list)
+
+    @validates("category")
+    def _category(self, value, **kwargs):
+        s.one_of(current_app.config["CATEGORIES"], "纠纷类别")(value)
+
+    @validates("source")
+    def _source(self, value, **kwargs):
+        s.one_of(current_app.config["SOURCES"], "来源")(value)
+
+    @validates("flags")
+    def _flags(self, value, **kwargs):
+        if len(set(value)) != len(value):
+            raise ValidationError("风险标记重复。")
+
+
+class PartyOut(Schema):
+    id = fields.Integer()
+    role = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    id_number = fields.Method("_id_number", allow_none=True,
+                              metadata={"description": "无权查看的角色看到脱敏号码，如 120***********1234"})
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+
+    def _id_number(self, party):
+        from mediation.accounts.auth import current_viewer
+        from mediation.disputes.service import shown_id_number
+
+        return shown_id_number(party, current_viewer())
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    label = fields.String()
+    at = fields.DateTime(metadata={"description": "UTC"})
+    on = fields.Date(allow_none=True)
+    by = fields.String(attribute="by_name")
+    note = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class DisputeSummaryOut(Schema):
+    id = fields.Integer()
+    case_no = fields.String()
+    status = fields.String(metadata={"enum": values(Status)})
+    category = fields.String()
+    source = fields.String()
+    summary = fields.String()
+    node = fields.Function(lambda d: d.node.code)
+    node_name = fields.Function(lambda d: d.node.name)
+    risk_level = fields.String()
+    flags = fields.List(fields.String())
+    channel = fields.String(allow_none=True, metadata={"enum": values(Channel)})
+    unit = fields.Function(lambda d: d.unit.code if d.unit else None)
+    registered_on = fields.Date()
+    deadline = fields.Date(allow_none=True)
+    outcome = fields.String(allow_none=True, metadata={"enum": values(Outcome)})
+    version = fields.Integer()
+
+
+class DisputeOut(DisputeSummaryOut):
+    venue = fields.String(allow_none=True)
+    people_count = fields.Integer(allow_none=True)
+    amount = s.Yuan(allow_none=True)
+    occurred_on = fields.Date(allow_none=True)
+    registered_at = fields.DateTime(metadata={"description": "UTC"})
+    registering_unit = fields.Function(lambda d: d.registering_unit.code)
+    co_units = fields.Function(lambda d: [u.code for u in d.co_units])
+    accepted_on = fields.Date(allow_none=True)
+    closed_on = fields.Date(allow_none=True)
+    civil_to_criminal = fields.Boolean()
+    prominent = fields.Boolean()
+    parties = fields.List(fields.Nested(PartyOut))
+    events = fields.List(fields.Nested(EventOut))
+    warnings = fields.Function(lambda d: getattr(d, "warnings", []),
+                               metadata={"description": "不阻止登记的提示，如疑似重复登记"})
+
+
+class DisputeListArgs(s.InputSchema):
+    class Meta:
+        unknown = "exclude"
+
+    status = s.String(validate=s.one_of(values(Status), "状态"))
+    category = s.String()
+    node = s.String(metadata={"description": "节点代码，含其下级"})
+    date_from = s.Date(metadata={"description": "登记日期起"})
+    date_to = s.Date(metadata={"description": "登记日期止"})
+    q = s.String(metadata={"description": "案号、简要情况或当事人姓名"})
+    page = s.Integer(load_default=1, validate=fields.validate.Range(min=1, error="页码应不小于1。"))
+    per_page = s.Integer(load_default=20, validate=fields.validate.Range(min=1, max=200, error="每页条数应在1到200之间。"))
+
+
+class DisputePage(Schema):
+    items = fields.List(fields.Nested(DisputeSummaryOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()

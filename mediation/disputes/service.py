@@ -1,0 +1,230 @@
+"""Registration and the timeline: the rules, callable without a request.
+
+Service functions populate, flush and write the timeline event in the same transaction; the caller
+commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mediation.accounts.access import can_see_node, dispute_scope
+from mediation.accounts.models import User
+from mediation.common.enums import RiskLevel, Status
+from mediation.common.time import local_today, utcnow
+from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party
+from mediation.extensions import db
+from mediation.geo.models import Node, Unit
+
+PROMINENT_LEVELS = {RiskLevel.SERIOUS.value, RiskLevel.EXTREME.value}
+
+
+def is_prominent(risk_level: str, flags: list[str]) -> bool:
+    """突出问题: 重大 or 特别重大, or any risk flag (DOMAIN.md §6)."""
+    return risk_level in PROMINENT_LEVELS or bool(flags)
+
+
+def add_event(dispute: Dispute, type_: str, user: User | None, *, note: str | None = None,
+              data: dict | None = None, on: date | None = None, at=None) -> Event:
+    event = Event(
+        dispute=dispute, type=type_, user=user, by_name=user.name if user else "系统",
+        unit_id=user.unit_id if user else None, note=note, data=data or {},
+        on=on or local_today(), at=at or utcnow(),
+    )
+    db.session.add(event)
+    return event
+
+
+def _upsert_sequence(unit_id: int, year: int) -> None:
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert(CaseSequence).values(unit_id=unit_id, year=year, last=0)
+        .on_conflict_do_nothing(index_elements=["unit_id", "year"])
+    )
+
+
+def next_case_no(unit: Unit, year: int) -> str:
+    """Allocate the next number of the unit's yearly sequence.
+
+    The increment is a single ``UPDATE … RETURNING``: PostgreSQL holds the row lock and SQLite the
+    database write lock until commit, so concurrent registrations never get the same number, and a
+    rolled-back registration never hands its number to anyone else's committed case. A number
+    already taken (an imported ledger may hold it) is skipped.
+    """
+    pattern = current_app.config["CASE_NO_PATTERN"]
+    _upsert_sequence(unit.id, year)
+    while True:
+        seq = db.session.execute(
+            update(CaseSequence)
+            .where(CaseSequence.unit_id == unit.id, CaseSequence.year == year)
+            .values(last=CaseSequence.last + 1)
+            .returning(CaseSequence.last)
+        ).scalar_one()
+        case_no = pattern.format(year=year, unit=unit.abbreviation, seq=seq)
+        if not db.session.scalar(select(exists().where(Dispute.case_no == case_no))):
+            return case_no
+
+
+def party_key(name: str) -> str:
+    return "".join(name.split())
+
+
+def similar_recent(user: User, category: str, names: list[str], on: date,
+                   exclude_id: int | None = None) -> tuple[list[Dispute], int]:
+    """Cases of the same category and the same set of parties registered within the window.
+
+    Returns the ones the user may see, and how many more exist outside their scope."""
+    keys = {party_key(n) for n in names}
+    if not keys:
+        return [], 0
+    window = current_app.config["DUPLICATE_WINDOW_DAYS"]
+    stmt = (
+        select(Dispute)
+        .where(Dispute.category == category, Dispute.registered_on >= on - timedelta(days=window),
+               Dispute.id.in_(select(Party.dispute_id).where(Party.name.in_(list(names)))))
+        .order_by(Dispute.id)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Dispute.id != exclude_id)
+    matches = [d for d in db.session.scalars(stmt) if {party_key(p.name) for p in d.parties} == keys]
+    if not matches:
+        return [], 0
+    visible_ids = set(db.session.scalars(
+        select(Dispute.id).where(Dispute.id.in_([d.id for d in matches]), dispute_scope(user))))
+    visible = [d for d in matches if d.id in visible_ids]
+    return visible, len(matches) - len(visible)
+
+
+def duplicate_warnings(user: User, dispute: Dispute) -> list[str]:
+    visible, hidden = similar_recent(user, dispute.category, [p.name for p in dispute.parties],
+                                     dispute.registered_on, exclude_id=dispute.id)
+    window = current_app.config["DUPLICATE_WINDOW_DAYS"]
+    warnings = []
+    if visible:
+        warnings.append(f"近{window}天内已登记相同当事人、相同类别的纠纷：{'、'.join(d.case_no for d in visible)}，请核实是否重复登记。")
+    if hidden:
+        warnings.append(f"近{window}天内其他单位已登记{hidden}件相同当事人、相同类别的纠纷，请核实是否重复登记。")
+    return warnings
+
+
+def resolve_node(user: User, code: str) -> Node:
+    node = db.session.scalar(select(Node).where(Node.code == code))
+    if node is None:
+        raise ValidationError({"node": ["未知的属地节点代码。"]})
+    if not can_see_node(user, node):
+        raise ValidationError({"node": ["该属地不在您单位的辖区内，无权登记。"]})
+    return node
+
+
+@dataclass
+class Registration:
+    dispute: Dispute
+    warnings: list[str] = field(default_factory=list)
+    replayed: bool = False
+
+
+def request_fingerprint(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def find_idempotent(user: User, key: str, fingerprint: str) -> Dispute | None:
+    record = db.session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key))
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise ValidationError({"Idempotency-Key": ["该 Idempotency-Key 已用于内容不同的请求，请换一个新的键。"]})
+    return db.session.get(Dispute, record.dispute_id)
+
+
+def register(user: User, data: dict, *, idempotency_key: str | None = None,
+             fingerprint: str | None = None) -> Registration:
+    """Register a validated ``DisputeCreate`` payload. Raises ValidationError (field → messages)."""
+    if idempotency_key:
+        previous = find_idempotent(user, idempotency_key, fingerprint or "")
+        if previous is not None:
+            return Registration(previous, replayed=True)
+    node = resolve_node(user, data["node"])
+    today = local_today()
+    flags = list(data.get("flags") or [])
+    dispute = Dispute(
+        case_no=next_case_no(user.unit, today.year),
+        category=data["category"], source=data["source"], summary=data["summary"],
+        venue=data.get("venue"), people_count=data.get("people_count"), amount=data.get("amount"),
+        occurred_on=data.get("occurred_on"), risk_level=data["risk_level"], flags=flags,
+        prominent=is_prominent(data["risk_level"], flags),
+        node=node, registering_unit=user.unit, registered_by=user,
+        registered_on=today, status=Status.PENDING,
+    )
+    for position, p in enumerate(data.get("parties") or []):
+        dispute.parties.append(Party(position=position, **p))
+    db.session.add(dispute)
+    db.session.flush()
+    add_event(dispute, "registered", user, data={
+        "case_no": dispute.case_no, "category": dispute.category, "source": dispute.source,
+        "node": node.code, "risk_level": dispute.risk_level, "parties": len(dispute.parties),
+    })
+    if idempotency_key:
+        db.session.add(IdempotencyRecord(user_id=user.id, key=idempotency_key,
+                                         request_hash=fingerprint or "", dispute_id=dispute.id))
+    warnings = duplicate_warnings(user, dispute)
+    if warnings:
+        add_event(dispute, "duplicate_warning", user, note="；".join(warnings))
+    db.session.flush()
+    return Registration(dispute, warnings)
+
+
+def shown_id_number(party: Party, user: User) -> str | None:
+    """The party's ID number as this user may see it: personal ID numbers are masked for roles
+    that do not need them; credit codes of organisations are public and shown as they are."""
+    from mediation.accounts.access import may_read_id_numbers
+    from mediation.common.enums import PartyKind
+    from mediation.common.validators import mask_id_number
+
+    if party.kind != PartyKind.PERSON or may_read_id_numbers(user):
+        return party.id_number
+    return mask_id_number(party.id_number)
+
+
+def list_disputes(user: User, args: dict):
+    """The user's cases, filtered and paginated. Returns (items, total)."""
+    from sqlalchemy import func, or_
+
+    from mediation.accounts.access import subtree_node_ids, visible_disputes
+
+    stmt = visible_disputes(user)
+    if args.get("status"):
+        stmt = stmt.where(Dispute.status == args["status"])
+    if args.get("category"):
+        stmt = stmt.where(Dispute.category == args["category"])
+    if args.get("node"):
+        node = db.session.scalar(select(Node).where(Node.code == args["node"]))
+        if node is None:
+            return [], 0
+        stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
+    if args.get("date_from"):
+        stmt = stmt.where(Dispute.registered_on >= args["date_from"])
+    if args.get("date_to"):
+        stmt = stmt.where(Dispute.registered_on <= args["date_to"])
+    if args.get("q"):
+        like = f"%{args['q']}%"
+        stmt = stmt.where(or_(
+            Dispute.case_no.like(like), Dispute.summary.like(like),
+            Dispute.id.in_(select(Party.dispute_id).where(Party.name.like(like))),
+        ))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page, per_page = args.get("page", 1), args.get("per_page", 20)
+    items = db.session.scalars(
+        stmt.order_by(Dispute.registered_at.desc(), Dispute.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return items, total

@@ -1,0 +1,79 @@
+"""The administrative tree (行政区划) and the handling units attached to it."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.common.enums import Channel, NodeLevel, UnitType, enum_type
+from mediation.extensions import db
+
+TOWN_SUFFIXES = ("街道", "镇", "乡", "社区", "村", "区", "县", "市")
+
+
+class Node(db.Model):
+    """A place in the tree. ``path`` is the materialised path of ids (``/1/5/23/``): a subtree is
+    one indexed prefix match, whatever the depth."""
+
+    __tablename__ = "node"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[NodeLevel] = mapped_column(enum_type(NodeLevel, 8))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("node.id"), index=True)
+    path: Mapped[str] = mapped_column(String(400), index=True, default="")
+
+    parent: Mapped[Node | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Node]] = relationship(back_populates="parent", order_by="Node.code")
+
+    def __repr__(self) -> str:
+        return f"<Node {self.code} {self.name}>"
+
+    @property
+    def is_grid(self) -> bool:
+        return self.level == NodeLevel.GRID
+
+    def ancestors(self) -> list[Node]:
+        """Root first, this node last."""
+        ids = [int(p) for p in self.path.strip("/").split("/") if p]
+        nodes = {n.id: n for n in db.session.scalars(select(Node).where(Node.id.in_(ids)))}
+        return [nodes[i] for i in ids if i in nodes]
+
+    def full_name(self, sep: str = "/") -> str:
+        return sep.join(n.name for n in self.ancestors())
+
+    def contains(self, other: Node) -> bool:
+        return other.path.startswith(self.path)
+
+    @property
+    def short_name(self) -> str:
+        name = self.name
+        for suffix in TOWN_SUFFIXES:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                return name[: -len(suffix)]
+        return name
+
+
+class Unit(db.Model):
+    """A handling unit (处置单位) or a 综治中心, attached to a node of the tree."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    short_name: Mapped[str | None] = mapped_column(String(20))
+    type: Mapped[UnitType] = mapped_column(enum_type(UnitType, 16))
+    channel: Mapped[Channel | None] = mapped_column(enum_type(Channel, 8))
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"), index=True)
+
+    node: Mapped[Node] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code} {self.name}>"
+
+    @property
+    def abbreviation(self) -> str:
+        """The unit's part of the case number: its configured short name, else its node's."""
+        return self.short_name or self.node.short_name

@@ -1,0 +1,5 @@
+"""Import every model so that SQLAlchemy's metadata (and Alembic) knows every table."""
+
+from mediation.accounts.models import ApiToken, User  # noqa: F401
+from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party  # noqa: F401
+from mediation.geo.models import Node, Unit  # noqa: F401

@@ -1,0 +1,46 @@
+"""The web side: blueprints, template filters, security headers, offline API docs assets."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, send_from_directory, url_for
+from flask_login import current_user
+
+from mediation.common.time import to_local
+
+
+def register_web(app: Flask) -> None:
+    from mediation.accounts.views import bp as accounts_bp
+    from mediation.disputes.views import bp as disputes_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(disputes_bp)
+
+    @app.get("/")
+    def index():
+        if current_user.is_authenticated:
+            return redirect(url_for("disputes.index"))
+        return redirect(url_for("accounts.login"))
+
+    @app.get("/api/v1/docs/assets/<path:filename>")
+    def swagger_assets(filename):
+        import swagger_ui_bundle
+
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    @app.template_filter("local")
+    def local_filter(dt, fmt="%Y-%m-%d %H:%M"):
+        value = to_local(dt)
+        return value.strftime(fmt) if value else ""
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                "script-src 'self' 'unsafe-inline'; frame-ancestors 'self'",
+            )
+        return response

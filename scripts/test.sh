@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what it needs, starts a throw-away PostgreSQL
+# on loopback, then runs ruff and pytest on SQLite and on PostgreSQL (browser tests included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(postgresql chromium fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
+              poppler-utils)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v -E '^WARNING: (Location|Running pip)' || true
+
+python3 -m ruff check .
+
+# --- a private PostgreSQL server on loopback, owned by an unprivileged user ---------------------
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+PGPORT=${PGPORT:-55432}
+PGROOT=$(mktemp -d /tmp/mediation-pg.XXXXXX)
+RUN_AS=()
+if [[ $(id -u) -eq 0 ]]; then
+  chown postgres:postgres "$PGROOT"
+  RUN_AS=(runuser -u postgres --)
+fi
+"${RUN_AS[@]}" "$PGBIN/initdb" -D "$PGROOT/data" -U mediation --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+"${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/log" -w \
+  -o "-k $PGROOT -h 127.0.0.1 -p $PGPORT -c fsync=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+cleanup() { "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGROOT"; }
+trap cleanup EXIT
+"$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U mediation mediation_test
+export PG_ADMIN_URL="postgresql+psycopg://mediation@127.0.0.1:$PGPORT/postgres"
+
+echo "=== pytest on SQLite ==="
+python3 -m pytest -q "$@"
+echo "=== pytest on PostgreSQL ==="
+TEST_DATABASE_URL="postgresql+psycopg://mediation@127.0.0.1:$PGPORT/mediation_test" python3 -m pytest -q "$@"
