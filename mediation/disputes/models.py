@@ -166,6 +166,18 @@ EVENT_LABELS: dict[str, str] = {
     "updated": "修改",
     "imported": "台账导入",
     "duplicate_warning": "疑似重复提示",
+    "routed": "分流",
+    "accepted": "受理",
+    "rejected": "不予受理",
+    "reassigned": "内部改派",
+    "transferred": "移交",
+    "escalated": "升级上报",
+    "stabilized": "稳控",
+    "closed": "办结",
+    "session": "调解",
+    "extended": "延长期限",
+    "supervised": "督办",
+    "police_notified": "民转刑预警",
 }
 
 

@@ -63,7 +63,7 @@ def import_tree(path: str | Path) -> dict:
             errors.append(f"第{number}行：代码「{code}」重复。")
         else:
             by_code[code] = {"number": number, "name": name, "level": level, "parent": row["上级代码"]}
-    for code, r in by_code.items():
+    for r in by_code.values():
         parent = r["parent"]
         if parent and parent not in by_code and db.session.scalar(select(Node.id).where(Node.code == parent)) is None:
             errors.append(f"第{r['number']}行：上级代码「{parent}」不存在。")
