@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 _installed = False
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Mark work outside a request (CLI, scheduler jobs) as writing, so that on SQLite its
+    transactions take the write lock at BEGIN and queue behind other writers."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def _wants_write_lock() -> bool:
+    if _write_intent.get():
+        return True
+    return has_request_context() and request.method not in READ_METHODS
 
 
 def install_sqlite_tuning() -> None:
-    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction.
+    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for writing requests.
 
     pysqlite opens transactions lazily and upgrades a read lock to a write lock mid-transaction,
-    which fails at once (no busy wait) when another connection writes. Taking the write lock at
-    BEGIN makes concurrent writers queue up instead. PostgreSQL is untouched."""
+    which fails at once (no busy wait) when another connection has written since. A writing
+    request (POST …) or work marked with :func:`write_intent` therefore takes the write lock at
+    BEGIN, so concurrent writers queue up (busy_timeout) instead of failing. Reads stay deferred
+    and, with WAL, never block or get blocked. PostgreSQL is untouched."""
     global _installed
     if _installed:
         return
@@ -33,4 +59,4 @@ def install_sqlite_tuning() -> None:
     @event.listens_for(Engine, "begin")
     def _begin(conn):
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")

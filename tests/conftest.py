@@ -53,6 +53,7 @@ def app(db_url, tmp_path):
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SECRET_KEY": "test-secret",
         "INSTANCE_DIR": str(tmp_path),
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
     })
     with app.app_context():
         if PG_URL:

@@ -1,0 +1,27 @@
+"""The OpenAPI document and its browsable page, which must work offline."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_openapi_document_describes_the_api(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/disputes" in spec["paths"]
+    post = spec["paths"]["/api/v1/disputes"]["post"]
+    assert "201" in post["responses"] and "422" in post["responses"]
+    assert any(p["name"] == "Idempotency-Key" for p in post.get("parameters", []))
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    create = spec["components"]["schemas"]["DisputeCreate"]
+    assert {"category", "source", "summary", "node", "risk_level"} <= set(create["required"])
+
+
+def test_docs_page_loads_assets_from_this_server(client):
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "swagger" in html.lower()
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert urls, html
+    for url in urls:
+        assert not url.startswith(("http://", "https://", "//")), f"external asset {url}"
+        assert client.get(url).status_code == 200, url
