@@ -178,6 +178,12 @@ EVENT_LABELS: dict[str, str] = {
     "extended": "延长期限",
     "supervised": "督办",
     "police_notified": "民转刑预警",
+    "agreement_drafted": "起草调解协议",
+    "agreement_signed": "协议签名",
+    "agreement_effective": "调解协议生效",
+    "judicial_confirmation": "司法确认",
+    "followup_done": "回访",
+    "warning_level": "期限预警",
 }
 
 

@@ -21,6 +21,7 @@ from mediation.accounts.models import User
 from mediation.common.enums import RiskLevel, Status
 from mediation.common.time import local_today, utcnow
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party
+from mediation import signals
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 
@@ -40,6 +41,7 @@ def add_event(dispute: Dispute, type_: str, user: User | None, *, note: str | No
         on=on or local_today(), at=at or utcnow(),
     )
     db.session.add(event)
+    signals.event_added.send(type_, event=event)
     return event
 
 
