@@ -67,6 +67,8 @@ def build_config(instance_path: Path) -> dict:
         "CATEGORIES": _list_env("CATEGORIES", DEFAULT_CATEGORIES),
         "SOURCES": _list_env("SOURCES", DEFAULT_SOURCES),
         "TIMEZONE": "Asia/Shanghai",
+        "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
         "PAGE_SIZE": 20,
         # flask-smorest / OpenAPI
         "API_TITLE": "矛盾纠纷多元化解 API",

@@ -80,3 +80,14 @@ class ApiToken(db.Model):
         row = cls(user=user, token_hash=hash_token(token))
         db.session.add(row)
         return row, token
+
+
+class LoginAttempt(db.Model):
+    """Failed sign-ins, kept in the database so the limit holds across all web workers."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
