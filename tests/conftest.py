@@ -6,7 +6,11 @@ import os
 import re
 from types import SimpleNamespace
 
+import contextvars
+
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from mediation import create_app
@@ -46,6 +50,24 @@ def db_url(tmp_path, _pg_schema):
     return _pg_schema or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production: its own app context, ``g`` and
+    database session, instead of reusing the test's app context (Flask reuses a pushed one).
+    The test's own session commits before and after each request, like another user who saves
+    before the request and reloads after it: the request sees what the test wrote, and the test
+    then sees what the request committed (its read snapshot and loaded objects are refreshed)."""
+
+    def open(self, *args, **kwargs):
+        in_test_context = has_app_context()  # False in a test's worker threads
+        if in_test_context:
+            db.session.commit()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            if in_test_context:
+                db.session.commit()
+
+
 @pytest.fixture
 def app(db_url, tmp_path):
     app = create_app({
@@ -55,6 +77,7 @@ def app(db_url, tmp_path):
         "INSTANCE_DIR": str(tmp_path),
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
     })
+    app.test_client_class = IsolatedClient
     with app.app_context():
         if PG_URL:
             _truncate_all()
@@ -97,3 +120,7 @@ def web(client):
         login=lambda username, password="password123": login(client, username, password),
         csrf=lambda url: csrf_token(client, url),
     )
+
+
+# Live server and headless Chromium for end-to-end tests (tests/browser.py).
+from tests.browser import browser, live_server, new_page, page  # noqa: E402, F401

@@ -47,7 +47,7 @@ def test_login_is_rate_limited(app, web, world):
     other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
     token = csrf_token(other, "/login")
     r = other.post("/login", data={"username": "mediator_b", "password": "password123", "csrf_token": token})
-    assert r.status_code == 302
+    assert r.status_code == 302, r.get_data(as_text=True)
     db.session.rollback()
     assert db.session.scalar(select(LoginAttempt).where(LoginAttempt.username == "mediator_b")) is None
 
