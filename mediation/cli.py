@@ -107,6 +107,9 @@ def demo_command(reset, count):
 
 
 def register_cli(app: Flask) -> None:
+    from mediation.ops import ops_cli
+
+    app.cli.add_command(ops_cli)
     app.cli.add_command(tree_cli)
     app.cli.add_command(units_cli)
     app.cli.add_command(user_cli)
