@@ -1,18 +1,356 @@
-"""Web pages of disputes (placeholder, replaced by the full pages)."""
+"""Web pages of disputes: the case list, the registration form and the case page.
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+The pages call the same service functions and schemas as the JSON API: the list goes through
+``service.list_disputes`` (validated by ``DisputeListArgs``), the form is validated by the very
+``DisputeCreate`` schema, and every lookup goes through ``accounts.access``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from datetime import date
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from mediation.accounts.access import get_dispute, get_visible_node, node_scope
+from mediation.common.enums import PartyKind, PartyRole, RiskFlag, RiskLevel, Status, Venue, values
+from mediation.common.time import local_today
+from mediation.disputes import service
+from mediation.disputes.models import Dispute, Party
+from mediation.disputes.schemas import DisputeCreate, DisputeListArgs
+from mediation.extensions import db
+from mediation.geo.models import Node, Unit
 
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
 
+FILTER_KEYS = ("status", "category", "node", "date_from", "date_to", "q", "per_page")
+SCALAR_FIELDS = ("category", "source", "summary", "node", "risk_level", "venue", "people_count", "amount",
+                 "occurred_on")
+PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address")
+MAX_PARTIES = 200
+_PARTY_KEY = re.compile(r"^parties-(\d{1,4})-(" + "|".join(PARTY_FIELDS) + r")$")
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+FIELD_LABELS = {
+    "category": "纠纷类别", "source": "来源", "summary": "简要情况", "node": "属地", "risk_level": "风险等级",
+    "venue": "发现场所", "flags": "风险标记", "people_count": "涉及人数", "amount": "涉及金额",
+    "occurred_on": "发生日期", "parties": "当事人", "role": "角色", "kind": "类型", "name": "姓名/名称",
+    "id_number": "证件号码", "phone": "联系电话", "address": "住址",
+    "status": "状态", "date_from": "登记日期起", "date_to": "登记日期止", "q": "关键词", "page": "页码",
+    "per_page": "每页条数", "_schema": "表单", "Idempotency-Key": "表单",
+}
+
+# Labels of the keys that timeline events carry in their ``data``.
+DATA_LABELS = {
+    "case_no": "案号", "category": "类别", "source": "来源", "node": "属地", "risk_level": "风险等级",
+    "parties": "当事人数", "channel": "渠道", "unit": "承办单位", "co_units": "联办单位", "reason": "原因",
+    "from_unit": "原单位", "to_unit": "新单位", "date": "日期", "outcome": "结果", "deadline": "期限",
+    "old_deadline": "原期限", "new_deadline": "新期限", "days": "天数", "note": "说明", "flags": "风险标记",
+    "status": "状态", "accepted_on": "受理日期", "closed_on": "办结日期", "due_on": "期限",
+}
+
+
+# ---------------------------------------------------------------- helpers shared by the pages
+
+def scope_nodes(user) -> list[tuple[Node, int]]:
+    """The nodes the user may work in, as a tree in pre-order: (node, depth below the top)."""
+    nodes = db.session.scalars(select(Node).where(node_scope(user))).all()
+    ids = {n.id for n in nodes}
+    children: dict[int | None, list[Node]] = {}
+    for n in nodes:
+        children.setdefault(n.parent_id if n.parent_id in ids else None, []).append(n)
+    out: list[tuple[Node, int]] = []
+
+    def walk(parent_id, depth):
+        for n in sorted(children.get(parent_id, []), key=lambda n: n.code):
+            out.append((n, depth))
+            walk(n.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def node_options(user) -> list[dict]:
+    return [{"code": n.code, "label": "\u3000" * depth + n.name, "level": n.level.value}
+            for n, depth in scope_nodes(user)]
+
+
+def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as {"parties.0.id_number": ["…"]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            for k, v in flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(messages, list | tuple):
+        for i, value in enumerate(messages):
+            if isinstance(value, str):
+                out.setdefault(prefix, []).append(value)
+            else:
+                for k, v in flatten_errors(value, f"{prefix}.{i}").items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out.setdefault(prefix, []).append(str(messages))
+    return out
+
+
+def form_errors(messages) -> dict[str, list[str]]:
+    """Errors keyed by the form control they belong to: ``flags.1`` is shown under ``flags``,
+    ``parties.0.id_number`` under that party's ID number."""
+    out: dict[str, list[str]] = {}
+    for key, msgs in flatten_errors(messages).items():
+        parts = key.split(".")
+        if parts[0] == "parties" and len(parts) > 1 and parts[1].isdigit():
+            key = ".".join(parts[:3])
+        else:
+            key = parts[0]
+        out.setdefault(key, []).extend(msgs)
+    return out
+
+
+def error_label(key: str) -> str:
+    parts = key.split(".")
+    if parts[0] == "parties" and len(parts) >= 2 and parts[1].isdigit():
+        rest = FIELD_LABELS.get(parts[2], parts[2]) if len(parts) > 2 else ""
+        return f"当事人{int(parts[1]) + 1}" + (f" · {rest}" if rest else "")
+    return FIELD_LABELS.get(parts[0], parts[0])
+
+
+def error_anchor(key: str) -> str:
+    """The id of the input an error belongs to (see the templates' naming)."""
+    parts = key.split(".")
+    if parts[0] == "parties" and len(parts) > 2 and parts[1].isdigit():
+        return f"f-parties-{parts[1]}-{parts[2]}"
+    return f"f-{parts[0]}"
+
+
+def deadline_state(dispute: Dispute, today: date) -> str | None:
+    """overdue (red) when past the deadline, warning (yellow) when 80% of the time is used."""
+    if dispute.deadline is None or dispute.status == Status.CLOSED:
+        return None
+    if today > dispute.deadline:
+        return "overdue"
+    if dispute.accepted_on:
+        total = (dispute.deadline - dispute.accepted_on).days
+        used = (today - dispute.accepted_on).days
+        if total > 0 and used >= 0.8 * total:
+            return "warning"
+    return "ok"
+
+
+def place_labels(disputes: list[Dispute], user) -> dict[int, str]:
+    """属地 of each case as the path below the places the user already knows (at most three names)."""
+    node_ids = {d.node_id for d in disputes}
+    nodes = {n.id: n for n in db.session.scalars(select(Node).where(Node.id.in_(node_ids)))}
+    ancestor_ids = {int(p) for n in nodes.values() for p in n.path.strip("/").split("/") if p}
+    names = {n.id: n.name for n in db.session.scalars(select(Node).where(Node.id.in_(ancestor_ids)))}
+    own = {int(p) for p in user.unit.node.path.strip("/").split("/") if p} if user.unit else set()
+    out = {}
+    for d in disputes:
+        node = nodes[d.node_id]
+        chain = [int(p) for p in node.path.strip("/").split("/") if p]
+        below = [i for i in chain if i not in own] or chain[-1:]
+        out[d.id] = "/".join(names.get(i, "") for i in below[-3:])
+    return out
+
+
+NODE_KEYS = {"node", "from_node", "to_node"}
+UNIT_KEYS = {"unit", "co_units", "from_unit", "to_unit", "units"}
+
+
+def code_names(events) -> dict[str, dict[str, str]]:
+    """Names of the node and unit codes that timeline events carry, to show names, not codes."""
+    wanted: dict[str, set[str]] = {"node": set(), "unit": set()}
+    for event in events:
+        for key, value in (event.data or {}).items():
+            kind = "node" if key in NODE_KEYS else "unit" if key in UNIT_KEYS else None
+            if kind:
+                wanted[kind].update(str(v) for v in (value if isinstance(value, list) else [value]) if v)
+    names: dict[str, dict[str, str]] = {"node": {}, "unit": {}}
+    if wanted["node"]:
+        names["node"] = dict(db.session.execute(select(Node.code, Node.name).where(Node.code.in_(wanted["node"]))).all())
+    if wanted["unit"]:
+        names["unit"] = dict(db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(wanted["unit"]))).all())
+    return names
+
+
+@bp.app_template_filter("event_data")
+def event_data_filter(data, names: dict | None = None) -> list[tuple[str, str]]:
+    if not isinstance(data, dict):
+        return []
+    names = names or {}
+    items = []
+    for key, value in data.items():
+        if value is None or value == "" or value == []:
+            continue
+        lookup = names.get("node" if key in NODE_KEYS else "unit" if key in UNIT_KEYS else "", {})
+        if lookup:
+            value = [lookup.get(str(v), v) for v in value] if isinstance(value, list) else lookup.get(str(value), value)
+        if isinstance(value, bool):
+            text = "是" if value else "否"
+        elif isinstance(value, list | tuple):
+            text = "、".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            text = "，".join(f"{DATA_LABELS.get(k, k)}：{v}" for k, v in value.items())
+        else:
+            text = str(value)
+        items.append((DATA_LABELS.get(key, key), text))
+    return items
+
+
+# ---------------------------------------------------------------- the case list
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("error.html", code=200, message="列表")
+    raw = {k: request.args.get(k, "").strip() for k in (*FILTER_KEYS, "page")}
+    raw = {k: v for k, v in raw.items() if v}
+    errors: dict[str, list[str]] = {}
+    args: dict = {}
+    try:
+        args = DisputeListArgs().load(raw)
+    except ValidationError as err:
+        errors = flatten_errors(err.messages)
+    if not errors and args.get("date_from") and args.get("date_to") and args["date_from"] > args["date_to"]:
+        errors["date_to"] = ["截止日期不能早于起始日期。"]
+    if not errors and args.get("node") and get_visible_node(current_user, args["node"]) is None:
+        errors["node"] = ["未知的属地，或不在您的辖区内。"]
+
+    items: list[Dispute] = []
+    total = 0
+    per_page = args.get("per_page") or current_app.config.get("PAGE_SIZE", 20)
+    page = args.get("page", 1)
+    if not errors:
+        if "per_page" not in raw:
+            args["per_page"] = per_page
+        items, total = service.list_disputes(current_user, args)
+    pages = max(1, math.ceil(total / per_page)) if per_page else 1
+
+    # Page links keep the filters as the user typed them.
+    kept = {k: raw[k] for k in FILTER_KEYS if k in raw}
+    party_names: dict[int, list[str]] = {}
+    if items:
+        for p in db.session.scalars(select(Party).where(Party.dispute_id.in_([d.id for d in items]))
+                                    .order_by(Party.dispute_id, Party.position)):
+            party_names.setdefault(p.dispute_id, []).append(p.name)
+    today = local_today()
+    return render_template(
+        "disputes/index.html",
+        items=items, total=total, page=page, pages=pages, per_page=per_page,
+        filters=raw, kept=kept, errors=errors, error_label=error_label,
+        places=place_labels(items, current_user) if items else {},
+        party_names=party_names, deadline_states={d.id: deadline_state(d, today) for d in items},
+        statuses=values(Status), categories=current_app.config["CATEGORIES"],
+        nodes=node_options(current_user),
+    )
 
 
-@bp.get("/new")
+# ---------------------------------------------------------------- the registration form
+
+def _form_payload(form) -> tuple[dict, dict, list[dict]]:
+    """(the payload for DisputeCreate, the scalar values as typed, the party rows as typed).
+
+    Party rows come as ``parties-<n>-<field>``; rows left completely blank are dropped, so the
+    indexes of the payload (and of its error messages) are those of the rows shown again."""
+    values_ = {k: form.get(k, "") for k in SCALAR_FIELDS}
+    rows: dict[int, dict] = {}
+    for key in form:
+        match = _PARTY_KEY.match(key)
+        if match:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = form.get(key, "")
+    parties = []
+    for index in sorted(rows)[:MAX_PARTIES]:
+        row = {f: rows[index].get(f, "") for f in PARTY_FIELDS}
+        if any(row[f].strip() for f in ("name", "id_number", "phone", "address")):
+            parties.append(row)
+    payload = {**values_, "flags": form.getlist("flags"), "parties": [dict(p) for p in parties]}
+    return payload, values_, parties
+
+
+def _blank_party() -> dict:
+    return {"role": PartyRole.APPLICANT.value, "kind": PartyKind.PERSON.value, "name": "", "id_number": "",
+            "phone": "", "address": ""}
+
+
+def _render_form(values_: dict, flags: list[str], parties: list[dict], token: str,
+                 errors: dict[str, list[str]] | None = None, status: int = 200):
+    errors = errors or {}
+    summary = [(error_label(k), error_anchor(k), m) for k, msgs in errors.items() for m in msgs]
+    return render_template(
+        "disputes/new.html",
+        values=values_, flags=flags, parties=parties or [_blank_party()], token=token,
+        errors=errors, error_summary=summary,
+        categories=current_app.config["CATEGORIES"], sources=current_app.config["SOURCES"],
+        risk_levels=values(RiskLevel), risk_flags=values(RiskFlag), venues=values(Venue),
+        party_roles=values(PartyRole), party_kinds=values(PartyKind),
+        nodes=node_options(current_user), today=local_today().isoformat(),
+        blank_party=_blank_party(),
+    ), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    return render_template("error.html", code=200, message="登记")
+    if request.method == "GET":
+        defaults = {k: "" for k in SCALAR_FIELDS}
+        defaults["risk_level"] = RiskLevel.ORDINARY.value
+        defaults["node"] = current_user.unit.node.code if current_user.unit else ""
+        return _render_form(defaults, [], [], uuid.uuid4().hex)
+
+    payload, values_, parties = _form_payload(request.form)
+    token = request.form.get("idempotency_token", "").strip().lower()
+    if not _TOKEN.match(token):
+        token = uuid.uuid4().hex
+    key = f"web:{token}"
+    fingerprint = service.request_fingerprint(payload)
+    try:
+        data = DisputeCreate().load(payload)
+        result = service.register(current_user, data, idempotency_key=key, fingerprint=fingerprint)
+        db.session.commit()
+    except ValidationError as err:
+        db.session.rollback()
+        errors = form_errors(err.messages)
+        if "Idempotency-Key" in errors:
+            # The same form was already submitted with other content (back button, edit, resend):
+            # a new token lets the user register it as a new case on purpose.
+            errors = {"_schema": ["此表单已经提交过，登记时的内容与现在不同。如确需再登记一件新纠纷，请核对后再次提交。"]}
+            token = uuid.uuid4().hex
+        return _render_form(values_, payload["flags"], parties, token, errors, 422)
+    except IntegrityError:
+        # A concurrent submit of the same form committed first: show that case.
+        db.session.rollback()
+        previous = service.find_idempotent(current_user, key, fingerprint)
+        if previous is None:
+            raise
+        result = service.Registration(previous, replayed=True)
+
+    dispute = result.dispute
+    if result.replayed:
+        flash(f"该表单已提交过，未重复登记。案号：{dispute.case_no}", "info")
+    else:
+        flash(f"登记成功，案号：{dispute.case_no}", "success")
+        for warning in result.warnings:
+            flash(warning, "warning")
+    return redirect(url_for("disputes.show", dispute_id=dispute.id), 303)
+
+
+# ---------------------------------------------------------------- the case page
+
+@bp.get("/<int:dispute_id>")
+@login_required
+def show(dispute_id: int):
+    dispute = get_dispute(current_user, dispute_id)  # 404 outside the user's scope
+    parties = [(p, service.shown_id_number(p, current_user)) for p in dispute.parties]
+    events = list(dispute.events)
+    return render_template(
+        "disputes/show.html",
+        dispute=dispute, parties=parties, events=events, names=code_names(events),
+        place=dispute.node.full_name(" / "),
+        deadline_state=deadline_state(dispute, local_today()),
+    )
