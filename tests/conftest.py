@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from types import SimpleNamespace
-
-import contextvars
 
 import pytest
 from flask import has_app_context
