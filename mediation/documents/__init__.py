@@ -1,0 +1,1 @@
+"""Documents: agreements, forms, the case file; rendering, signing, verification."""

@@ -1,0 +1,726 @@
+"""The rules of documents, callable without a request.
+
+Each function checks what it may do, changes the rows, writes one timeline event per state change
+(via disputes.service.add_event, in the same transaction) and flushes; the caller commits once.
+Refusals raise :class:`DocumentError` with a Chinese message and an HTTP status (409 for a change
+that the agreement's state does not allow, 403 for a role that may not act, 422 for bad input).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import current_app, has_request_context, request
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from mediation.accounts.access import dispute_scope
+from mediation.accounts.models import User
+from mediation.common.enums import PartyKind, Role
+from mediation.common.time import local_today, utcnow
+from mediation.disputes.models import Dispute, Event, register_event_label
+from mediation.disputes.service import add_event
+from mediation.documents import forms as F
+from mediation.documents.models import (
+    Agreement,
+    AgreementKind,
+    AgreementStatus,
+    CaseForm,
+    ImmutableError,
+    Signature,
+    SignedDocument,
+    SignerKind,
+    SignMethod,
+    UnitSeal,
+)
+from mediation.documents.render import Renderer, qr_png
+from mediation.documents.signing import SignatureCheck, SigningUnavailable, signer_for_unit, verifier
+from mediation.extensions import db
+from mediation.geo.models import Unit
+
+for _type, _label in {
+    "agreement_updated": "修改协议草稿",
+    "agreement_submitted": "协议提交签署",
+    "agreement_returned": "协议退回修改",
+    "agreement_sealed": "协议加盖印章",
+    "form_saved": "填写文书",
+    "case_file_exported": "导出卷宗",
+}.items():
+    register_event_label(_type, _label)
+
+WRITER_ROLES = (Role.MEDIATOR, Role.ADMIN)
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+CODE_LENGTH = 10
+MAX_SIGNATURE_BYTES = 512 * 1024
+MAX_SEAL_BYTES = 4 * 1024 * 1024
+CONFIRMATION_WINDOW_DAYS = 30
+
+
+class DocumentError(Exception):
+    def __init__(self, message: str, status: int = 409, errors: dict | None = None):
+        super().__init__(message)
+        self.message, self.status, self.errors = message, status, errors or {}
+
+
+# ---------------------------------------------------------------- access
+
+def may_write(user: User) -> bool:
+    return user.role in WRITER_ROLES
+
+
+def require_writer(user: User) -> None:
+    if not may_write(user):
+        raise DocumentError("只有调解员可以起草、签署调解协议和填写文书。", 403)
+
+
+def find_agreement(user: User, agreement_id: int) -> Agreement | None:
+    """The agreement if its case is visible to the user (the one access rule), else None."""
+    return db.session.scalars(
+        select(Agreement).join(Dispute, Agreement.dispute_id == Dispute.id)
+        .where(Agreement.id == agreement_id, dispute_scope(user))
+    ).first()
+
+
+def agreements_of(dispute: Dispute) -> list[Agreement]:
+    return list(db.session.scalars(select(Agreement).where(Agreement.dispute_id == dispute.id)
+                                   .order_by(Agreement.seq)))
+
+
+# ---------------------------------------------------------------- images
+
+def _decode_data_url(value: str, mimes: tuple[str, ...], limit: int) -> bytes:
+    import base64
+    import binascii
+
+    match = re.fullmatch(r"data:(image/[a-z]+);base64,([A-Za-z0-9+/=\s]+)", value or "")
+    if not match or match.group(1) not in mimes:
+        raise DocumentError("签名应为 PNG 图片（data:image/png;base64,…）。", 422)
+    if len(match.group(2)) > limit * 4 // 3 + 8:
+        raise DocumentError("签名图片过大。", 422)
+    try:
+        return base64.b64decode(match.group(2), validate=False)
+    except (binascii.Error, ValueError):
+        raise DocumentError("签名图片编码无效。", 422) from None
+
+
+def validate_signature_png(data_url: str) -> bytes:
+    """A drawn signature: a PNG of sane size with some ink on it, re-encoded (metadata dropped)."""
+    from PIL import Image, ImageChops, UnidentifiedImageError
+
+    raw = _decode_data_url(data_url, ("image/png",), MAX_SIGNATURE_BYTES)
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            if probe.format != "PNG":
+                raise DocumentError("签名应为 PNG 图片。", 422)
+            width, height = probe.size
+            if not (100 <= width <= 4000 and 40 <= height <= 2000):
+                raise DocumentError("签名图片尺寸不合理。", 422)
+            probe.verify()
+        with Image.open(io.BytesIO(raw)) as img:
+            img = img.convert("RGBA")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise DocumentError("签名图片无法识别。", 422) from None
+    # Ink: pixels that are neither transparent nor near white.
+    opaque = img.getchannel("A").point(lambda v: 255 if v > 40 else 0)
+    dark = img.convert("L").point(lambda v: 255 if v < 200 else 0)
+    ink = ImageChops.multiply(opaque, dark).histogram()[255]
+    if ink < 40:
+        raise DocumentError("签名为空，请在签名框内书写后再提交。", 422)
+    bbox = img.getchannel("A").getbbox()
+    if bbox:
+        img = img.crop(bbox)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def validate_seal_image(raw: bytes) -> tuple[bytes, int, int]:
+    """A seal: PNG or JPEG, checked and re-encoded as PNG; a white background becomes transparent."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not raw or len(raw) > MAX_SEAL_BYTES:
+        raise DocumentError("印章图片应为不超过 4MB 的 PNG 或 JPEG 文件。", 422)
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            if probe.format not in ("PNG", "JPEG"):
+                raise DocumentError("印章图片应为 PNG 或 JPEG 格式。", 422)
+            width, height = probe.size
+            if not (64 <= width <= 3000 and 64 <= height <= 3000):
+                raise DocumentError("印章图片的宽和高应在 64 到 3000 像素之间。", 422)
+            probe.verify()
+        with Image.open(io.BytesIO(raw)) as img:
+            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+            img = img.convert("RGBA")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise DocumentError("印章图片无法识别。", 422) from None
+    if not has_alpha:  # a scanned seal: its white paper becomes transparent
+        img.putalpha(img.convert("L").point(lambda v: 0 if v > 225 else 255))
+    if max(img.size) > 800:
+        img.thumbnail((800, 800))
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue(), img.size[0], img.size[1]
+
+
+def upload_seal(user: User, unit: Unit, raw: bytes) -> UnitSeal:
+    if user.role != Role.ADMIN:
+        raise DocumentError("只有系统管理员可以上传单位印章。", 403)
+    png, width, height = validate_seal_image(raw)
+    for old in db.session.scalars(select(UnitSeal).where(UnitSeal.unit_id == unit.id, UnitSeal.active)):
+        old.active = False
+    seal = UnitSeal(unit=unit, image=png, width=width, height=height, sha256=hashlib.sha256(png).hexdigest(),
+                    uploaded_by=user, active=True)
+    db.session.add(seal)
+    db.session.flush()
+    return seal
+
+
+def active_seal(unit: Unit) -> UnitSeal | None:
+    return db.session.scalars(select(UnitSeal).where(UnitSeal.unit_id == unit.id, UnitSeal.active)
+                              .order_by(UnitSeal.id.desc())).first()
+
+
+# ---------------------------------------------------------------- agreements
+
+def party_snapshot(dispute: Dispute) -> list[dict]:
+    return [{"role": str(p.role), "kind": str(p.kind), "name": p.name, "id_number": p.id_number or "",
+             "phone": p.phone or "", "address": p.address or ""} for p in dispute.parties]
+
+
+def _apply_fields(agreement: Agreement, data: dict) -> None:
+    for key in ("facts", "issues", "responsibilities", "terms", "performance_method"):
+        if key in data:
+            setattr(agreement, key, data[key] or "")
+    if "performance_due" in data:
+        agreement.performance_due = data["performance_due"]
+    if data.get("copies"):
+        agreement.copies = data["copies"]
+
+
+def draft_agreement(user: User, dispute: Dispute, data: dict, *, supplements: Agreement | None = None) -> Agreement:
+    require_writer(user)
+    if not dispute.parties:
+        raise DocumentError("该纠纷没有登记当事人，无法起草调解协议。", 409)
+    if supplements is not None:
+        if supplements.dispute_id != dispute.id:
+            raise DocumentError("补充协议只能关联本案的协议。", 422)
+        if not supplements.is_effective:
+            raise DocumentError("原协议尚未生效：请直接修改原协议草稿。", 409)
+    seq = (db.session.scalar(select(func.max(Agreement.seq)).where(Agreement.dispute_id == dispute.id)) or 0) + 1
+    unit = dispute.unit or user.unit
+    agreement = Agreement(
+        dispute=dispute, seq=seq, unit=unit, status=AgreementStatus.DRAFT,
+        kind=AgreementKind.SUPPLEMENT if supplements is not None else AgreementKind.AGREEMENT,
+        original=supplements, parties=party_snapshot(dispute),
+        facts=dispute.summary, copies=len(dispute.parties) + 1,
+        mediator_name=user.name if user.role == Role.MEDIATOR else "", created_by=user,
+    )
+    if supplements is not None:
+        agreement.facts = (f"双方于{supplements.effective_on:%Y年%m月%d日}达成的{supplements.number}号"
+                           f"人民调解协议书已生效。现经调解，对该协议作如下补充和更正：")
+    _apply_fields(agreement, data)
+    db.session.add(agreement)
+    db.session.flush()
+    add_event(dispute, "agreement_drafted", user, data={
+        "agreement_id": agreement.id, "kind": agreement.kind.value,
+        **({"supplements": supplements.id} if supplements is not None else {})})
+    return agreement
+
+
+def _require_status(agreement: Agreement, *allowed: AgreementStatus) -> None:
+    if agreement.status in allowed:
+        return
+    if agreement.status == AgreementStatus.EFFECTIVE:
+        raise DocumentError("协议已生效，不能再修改；如需更正请起草补充协议。", 409)
+    if agreement.status == AgreementStatus.SIGNING:
+        raise DocumentError("协议正在签署中，内容已锁定；如需修改请先退回修改（仅在尚无人签名时可以）。", 409)
+    raise DocumentError("协议还是草稿，请先提交签署。", 409)
+
+
+def update_draft(user: User, agreement: Agreement, data: dict) -> Agreement:
+    require_writer(user)
+    _require_status(agreement, AgreementStatus.DRAFT)
+    _apply_fields(agreement, data)
+    agreement.parties = party_snapshot(agreement.dispute)  # the case's parties as corrected so far
+    agreement.updated_at = utcnow()
+    db.session.flush()
+    add_event(agreement.dispute, "agreement_updated", user, data={"agreement_id": agreement.id})
+    return agreement
+
+
+def submit_for_signing(user: User, agreement: Agreement) -> Agreement:
+    require_writer(user)
+    _require_status(agreement, AgreementStatus.DRAFT)
+    errors = {}
+    if not agreement.facts.strip():
+        errors["facts"] = ["请填写纠纷主要事实。"]
+    if not agreement.terms.strip():
+        errors["terms"] = ["请填写达成的协议内容。"]
+    if not agreement.performance_method.strip():
+        errors["performance_method"] = ["请填写履行方式。"]
+    if not agreement.parties:
+        errors["parties"] = ["协议没有当事人。"]
+    if errors:
+        raise DocumentError("协议内容不完整，不能提交签署。", 422, errors)
+    agreement.status = AgreementStatus.SIGNING
+    agreement.signing_started_at = utcnow()
+    db.session.flush()
+    add_event(agreement.dispute, "agreement_submitted", user, data={"agreement_id": agreement.id})
+    return agreement
+
+
+def return_to_draft(user: User, agreement: Agreement) -> Agreement:
+    require_writer(user)
+    _require_status(agreement, AgreementStatus.SIGNING)
+    if agreement.signatures or agreement.seal_id:
+        raise DocumentError("已有人签名或已盖章，协议不能再退回修改。", 409)
+    agreement.status = AgreementStatus.DRAFT
+    agreement.signing_started_at = None
+    db.session.flush()
+    add_event(agreement.dispute, "agreement_returned", user, data={"agreement_id": agreement.id})
+    return agreement
+
+
+def sign(user: User, agreement: Agreement, signer: SignerKind, *, party_index: int | None = None,
+         method: SignMethod = SignMethod.DRAWN, image: str | None = None) -> Signature:
+    """Record one signature: a party's (drawn on screen, or marked as signed on paper / 按指印 by
+    the mediator) or the mediator's own. The last one missing makes the agreement take effect."""
+    require_writer(user)
+    _require_status(agreement, AgreementStatus.SIGNING)
+    signer, method = SignerKind(signer), SignMethod(method)
+    if signer == SignerKind.PARTY:
+        if party_index is None or not 0 <= party_index < len(agreement.parties):
+            raise DocumentError("没有这个当事人。", 422)
+        name = agreement.parties[party_index]["name"]
+    else:
+        if user.role != Role.MEDIATOR:
+            raise DocumentError("调解员签名须由调解员本人登录后签署。", 403)
+        if method == SignMethod.FINGERPRINT:
+            raise DocumentError("调解员应签名，不能以按指印代替。", 422)
+        party_index, name = -1, user.name
+    if agreement.signature_for(signer, party_index) is not None:
+        raise DocumentError(f"{name}已经签署过了。", 409)
+    png = validate_signature_png(image) if method == SignMethod.DRAWN else None
+    signature = Signature(agreement=agreement, signer_kind=signer, party_index=party_index, name=name,
+                          method=method, image=png, by=user, signed_at=utcnow())
+    db.session.add(signature)
+    db.session.flush()
+    add_event(agreement.dispute, "agreement_signed", user, data={
+        "agreement_id": agreement.id, "signer": name, "role": signer.value if signer == SignerKind.MEDIATOR
+        else agreement.parties[party_index]["role"], "method": method.value})
+    _take_effect_if_complete(user, agreement)
+    return signature
+
+
+def affix_seal(user: User, agreement: Agreement) -> Agreement:
+    require_writer(user)
+    _require_status(agreement, AgreementStatus.SIGNING)
+    if agreement.seal_id is not None:
+        raise DocumentError("已加盖印章。", 409)
+    if user.role != Role.ADMIN and user.unit_id != agreement.unit_id:
+        raise DocumentError(f"只有{agreement.unit.name}的人员可以加盖该单位印章。", 403)
+    seal = active_seal(agreement.unit)
+    if seal is None:
+        raise DocumentError(f"{agreement.unit.name}尚未上传印章图片，请联系系统管理员。", 409)
+    agreement.seal = seal
+    agreement.sealed_at = utcnow()
+    db.session.flush()
+    add_event(agreement.dispute, "agreement_sealed", user, data={"agreement_id": agreement.id})
+    _take_effect_if_complete(user, agreement)
+    return agreement
+
+
+def _take_effect_if_complete(user: User, agreement: Agreement) -> None:
+    if agreement.missing():
+        return
+    today = local_today()
+    agreement.status = AgreementStatus.EFFECTIVE
+    agreement.effective_on = today
+    agreement.effective_at = utcnow()
+    db.session.flush()
+    issue_agreement_pdf(user, agreement)
+    add_event(agreement.dispute, "agreement_effective", user, on=today, data={
+        "agreement_id": agreement.id, "effective_on": today.isoformat(),
+        "performance_due": agreement.performance_due.isoformat() if agreement.performance_due else None,
+    })
+
+
+def draft_supplement(user: User, original: Agreement, data: dict) -> Agreement:
+    return draft_agreement(user, original.dispute, data, supplements=original)
+
+
+# ---------------------------------------------------------------- rendering
+
+def _person_details(id_number: str, kind: str) -> dict:
+    """性别 and 出生日期 from an 18-digit ID number (the forms ask for them)."""
+    if kind != PartyKind.PERSON.value or not re.fullmatch(r"\d{17}[\dX]", id_number or ""):
+        return {}
+    try:
+        born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    except ValueError:
+        return {}
+    return {"gender": "男" if int(id_number[16]) % 2 else "女", "born": born}
+
+
+def _parties(parties: list[dict]) -> list[dict]:
+    return [{**p, **_person_details(p.get("id_number", ""), p.get("kind", ""))} for p in parties]
+
+
+def case_context(dispute: Dispute) -> dict:
+    return {
+        "case_no": dispute.case_no, "category": dispute.category, "source": dispute.source,
+        "summary": dispute.summary, "registered_on": dispute.registered_on, "accepted_on": dispute.accepted_on,
+        "closed_on": dispute.closed_on, "outcome": dispute.outcome.value if dispute.outcome else None,
+        "unit_name": (dispute.unit or dispute.registering_unit).name,
+        "registering_unit": dispute.registering_unit.name, "place": dispute.node.full_name(""),
+        "registered_by": dispute.registered_by.name if dispute.registered_by else "",
+        "handler": getattr(getattr(dispute, "handler", None), "name", ""),
+        "parties": _parties(party_snapshot(dispute)), "occurred_on": dispute.occurred_on,
+        "amount": dispute.amount, "people_count": dispute.people_count,
+    }
+
+
+def agreement_context(renderer: Renderer, agreement: Agreement) -> dict:
+    signatures = []
+    for index, party in enumerate(agreement.parties):
+        sig = agreement.signature_for(SignerKind.PARTY, index)
+        signatures.append({"party": party, "signature": sig,
+                           "image": renderer.data_uri(sig.image, "image/png") if sig and sig.image else None})
+    mediator = agreement.signature_for(SignerKind.MEDIATOR)
+    return {
+        "agreement": agreement, "parties": _parties(agreement.parties), "party_signatures": signatures,
+        "mediator": mediator,
+        "mediator_image": renderer.data_uri(mediator.image, "image/png") if mediator and mediator.image else None,
+        "seal_image": renderer.data_uri(agreement.seal.image, "image/png") if agreement.seal else None,
+        "case": case_context(agreement.dispute), "unit_name": agreement.unit.name,
+        "draft": not agreement.is_effective,
+    }
+
+
+def public_base_url() -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        import os
+
+        base = os.environ.get("PUBLIC_BASE_URL")
+    if not base and has_request_context():
+        base = request.host_url
+    return (base or "http://localhost/").rstrip("/")
+
+
+def verification_block(renderer: Renderer, code: str) -> dict:
+    url = f"{public_base_url()}/verify/{code}"
+    return {"code": code, "url": url, "base": f"{public_base_url()}/verify",
+            "qr": renderer.data_uri(qr_png(url), "image/png")}
+
+
+def new_code() -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if not db.session.scalar(select(SignedDocument.id).where(SignedDocument.code == code)):
+            return code
+
+
+def normalize_code(code: str) -> str:
+    return re.sub(r"[\s-]", "", code or "").upper()
+
+
+def render_agreement_html(agreement: Agreement, *, for_web: bool = False) -> str:
+    renderer = Renderer(for_web=for_web)
+    return renderer.html("documents/agreement.html", **agreement_context(renderer, agreement))
+
+
+def preview_pdf(agreement: Agreement) -> bytes:
+    """The agreement as it stands now, marked as a draft unless it is in effect."""
+    renderer = Renderer()
+    return renderer.pdf(renderer.html("documents/agreement.html", **agreement_context(renderer, agreement)))
+
+
+def _sign_and_store(user: User | None, pdf: bytes, *, code: str, doc_type: str, dispute: Dispute,
+                    unit: Unit, agreement: Agreement | None, keep_bytes: bool) -> SignedDocument:
+    try:
+        signer = signer_for_unit(unit)
+        signed = signer.sign(pdf, reason=f"{doc_type}电子签章（校验码 {code}）", location=unit.name)
+    except SigningUnavailable as err:
+        raise DocumentError(str(err), 409) from err
+    doc = SignedDocument(
+        code=code, doc_type=doc_type, dispute=dispute, agreement=agreement, unit=unit, issued_on=local_today(),
+        sha256=hashlib.sha256(signed).hexdigest(), size=len(signed), pdf=signed if keep_bytes else None,
+        signer_subject=signer.subject, provider=signer.provider, created_by_id=user.id if user else None,
+    )
+    db.session.add(doc)
+    db.session.flush()
+    doc.content = signed  # the bytes, also when they are not kept
+    return doc
+
+
+def issue_agreement_pdf(user: User | None, agreement: Agreement) -> SignedDocument:
+    """Render the agreement in effect, with its QR code and verification code, and sign it."""
+    if not agreement.is_effective:
+        raise DocumentError("协议生效后才出具正式文本。", 409)
+    renderer = Renderer()
+    code = new_code()
+    html = renderer.html("documents/agreement.html", **agreement_context(renderer, agreement),
+                         verification=verification_block(renderer, code))
+    return _sign_and_store(user, renderer.pdf(html), code=code, doc_type=agreement.kind.value,
+                           dispute=agreement.dispute, unit=agreement.unit, agreement=agreement, keep_bytes=True)
+
+
+def signed_agreement(agreement: Agreement) -> SignedDocument | None:
+    return db.session.scalars(select(SignedDocument).where(SignedDocument.agreement_id == agreement.id)
+                              .order_by(SignedDocument.id)).first()
+
+
+# ---------------------------------------------------------------- the other forms and the case file
+
+def form_rows(dispute: Dispute, kind: str) -> list[CaseForm]:
+    return list(db.session.scalars(select(CaseForm).where(CaseForm.dispute_id == dispute.id, CaseForm.kind == kind)
+                                   .order_by(CaseForm.id)))
+
+
+def save_form(user: User, dispute: Dispute, kind: str, raw: dict, *, row_id: int | None = None) -> CaseForm:
+    require_writer(user)
+    spec = F.FORMS.get(kind)
+    if spec is None or not spec.editable:
+        raise DocumentError("没有这种文书。", 404)
+    values, errors = F.clean_fields(spec, raw)
+    if errors:
+        raise DocumentError("请按提示修改。", 422, {k: [v] for k, v in errors.items()})
+    rows = form_rows(dispute, kind)
+    if spec.multiple:
+        row = next((r for r in rows if r.id == row_id), None) if row_id else None
+        if row_id and row is None:
+            raise DocumentError("没有这条记录。", 404)
+    else:
+        row = rows[0] if rows else None
+    if row is None:
+        row = CaseForm(dispute=dispute, kind=kind, created_by_id=user.id)
+        db.session.add(row)
+    row.fields = values
+    row.updated_at = utcnow()
+    db.session.flush()
+    add_event(dispute, "form_saved", user, data={"form": spec.title})
+    return row
+
+
+def _sessions(dispute: Dispute) -> list[dict]:
+    try:
+        from mediation.disputes.casework import MediationSession
+    except ImportError:
+        MediationSession = None
+    if MediationSession is not None:
+        rows = db.session.scalars(select(MediationSession).where(MediationSession.dispute_id == dispute.id)
+                                  .order_by(MediationSession.held_on, MediationSession.id)).all()
+        if rows:
+            return [{"held_on": r.held_on, "place": r.place, "mediators": r.mediators, "attendees": r.attendees,
+                     "record": r.record} for r in rows]
+    events = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == "session")
+                                .order_by(Event.at, Event.id)).all()
+    return [{"held_on": e.on, "place": (e.data or {}).get("place", ""), "mediators": e.by_name,
+             "attendees": (e.data or {}).get("attendees", ""), "record": e.note or ""} for e in events]
+
+
+def _followups(dispute: Dispute) -> list[dict]:
+    rows = [dict(r.fields, source="form") for r in form_rows(dispute, "followup")]
+    events = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == "followup_done")
+                                .order_by(Event.at, Event.id)).all()
+    rows += [{"visited_on": e.on.isoformat() if e.on else "", "method": (e.data or {}).get("method", ""),
+              "visitor": e.by_name, "visited": "", "performance": e.note or "",
+              "opinion": "", "note": "", "source": "timeline"} for e in events]
+    return sorted(rows, key=lambda r: r.get("visited_on") or "")
+
+
+def _confirmation_defaults(dispute: Dispute) -> dict:
+    try:
+        from mediation.disputes.casework import JudicialConfirmation
+    except ImportError:
+        return {}
+    row = db.session.scalars(select(JudicialConfirmation).where(JudicialConfirmation.dispute_id == dispute.id)
+                             .order_by(JudicialConfirmation.id.desc())).first()
+    return {"court": row.court.name, "applied_on": row.applied_on.isoformat()} if row else {}
+
+
+def form_context(dispute: Dispute, kind: str) -> dict:
+    """What a form's template needs: the case, the form's own fields (with defaults)."""
+    spec = F.FORMS[kind]
+    rows = form_rows(dispute, kind)
+    own = dict(rows[0].fields) if rows and not spec.multiple else {}
+    effective = [a for a in agreements_of(dispute) if a.is_effective]
+    ctx = {"case": case_context(dispute), "spec": spec, "form": own, "agreements": effective}
+    if kind == "application":
+        own.setdefault("reasons", dispute.summary)
+        own.setdefault("applied_on", dispute.registered_on.isoformat())
+    elif kind == "registration":
+        own.setdefault("acceptance_note", "同意受理" if dispute.accepted_on else "")
+        own.setdefault("registrar", dispute.registered_by.name if dispute.registered_by else "")
+    elif kind == "record":
+        ctx["sessions"] = _sessions(dispute)
+    elif kind == "termination":
+        own.setdefault("routes", F.ROUTES_TEXT)
+        own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
+    elif kind == "followup":
+        ctx["visits"] = _followups(dispute)
+    elif kind == "confirmation":
+        for k, v in _confirmation_defaults(dispute).items():
+            own.setdefault(k, v)
+        own.setdefault("applied_on", local_today().isoformat())
+        if effective:
+            last = effective[-1]
+            own.setdefault("requests", f"请求确认申请人于{last.effective_on:%Y年%m月%d日}在{last.unit.name}主持下"
+                                       f"达成的人民调解协议（{last.number}）有效。")
+    elif kind == "cover":
+        own.setdefault("title", f"{dispute.category}纠纷")
+        own.setdefault("retention", "长期")
+        own.setdefault("filed_on", (dispute.closed_on or local_today()).isoformat())
+    ctx["form"] = own
+    return ctx
+
+
+def form_has_content(dispute: Dispute, kind: str) -> bool:
+    if kind in ("application", "registration"):
+        return True
+    if kind == "record":
+        return bool(_sessions(dispute))
+    if kind == "followup":
+        return bool(_followups(dispute))
+    if kind == "termination":
+        return bool(form_rows(dispute, kind)) or (dispute.outcome is not None and dispute.outcome.value == "调解不成功")
+    return bool(form_rows(dispute, kind))
+
+
+def render_form_html(dispute: Dispute, kind: str, *, for_web: bool = False) -> str:
+    renderer = Renderer(for_web=for_web)
+    return renderer.html("documents/form.html", kind=kind, **form_context(dispute, kind))
+
+
+def render_form_pdf(dispute: Dispute, kind: str) -> bytes:
+    renderer = Renderer()
+    return renderer.pdf(renderer.html("documents/form.html", kind=kind, **form_context(dispute, kind)))
+
+
+@dataclass
+class CaseFileSection:
+    anchor: str
+    title: str
+    kind: str  # a form key or "agreement"
+    context: dict = field(default_factory=dict)
+    date: date | None = None
+    html: str = ""
+
+
+def case_file_sections(renderer: Renderer, dispute: Dispute) -> list[CaseFileSection]:
+    sections = []
+    for kind in F.CASE_FILE_ORDER:
+        if kind == "agreements":
+            for a in agreements_of(dispute):
+                if not a.is_effective:  # drafts and agreements being signed are not part of the file
+                    continue
+                doc = signed_agreement(a)
+                ctx = agreement_context(renderer, a)
+                if doc is not None:
+                    ctx["verification"] = verification_block(renderer, doc.code)
+                sections.append(CaseFileSection(f"doc-agreement-{a.id}", a.title, "agreement", ctx,
+                                                a.effective_on))
+            continue
+        if not form_has_content(dispute, kind):
+            continue
+        ctx = form_context(dispute, kind)
+        when = F.as_date(ctx["form"].get("applied_on") or ctx["form"].get("notified_on"))
+        if kind == "registration":
+            when = dispute.registered_on
+        sections.append(CaseFileSection(f"doc-{kind}", F.FORMS[kind].title, kind, ctx, when))
+    for s in sections:
+        s.html = Markup(renderer.html("documents/section.html", kind=s.kind, anchor=s.anchor, **s.context))
+    return sections
+
+
+def case_file_pdf(user: User, dispute: Dispute) -> SignedDocument:
+    """The whole case file as one signed PDF: cover, index with page numbers, every document. The
+    signed agreements are attached as the original signed files. Only the hash is kept."""
+    from weasyprint import Attachment
+
+    renderer = Renderer()
+    code = new_code()
+    sections = case_file_sections(renderer, dispute)
+    attachments = []
+    for a in agreements_of(dispute):
+        doc = signed_agreement(a)
+        if doc is not None and doc.pdf:
+            attachments.append(Attachment(string=doc.pdf, name=f"{a.number}.pdf",
+                                          description=f"{a.title}（已签章原件，校验码 {doc.code}）"))
+    cover = form_context(dispute, "cover")
+    html = renderer.html("documents/case_file.html", sections=sections, cover=cover["form"],
+                         case=cover["case"], verification=verification_block(renderer, code),
+                         attached=[a.description for a in attachments])
+    # Attachments are read by WeasyPrint itself, not through the fetcher (string=…): nothing is fetched.
+    pdf = renderer.pdf(html, attachments=attachments)
+    doc = _sign_and_store(user, pdf, code=code, doc_type="卷宗", dispute=dispute,
+                          unit=dispute.unit or dispute.registering_unit, agreement=None, keep_bytes=False)
+    add_event(dispute, "case_file_exported", user, data={"code": code})
+    return doc
+
+
+# ---------------------------------------------------------------- verification (public)
+
+def mask_case_no(case_no: str) -> str:
+    """（2026）海滨调字第0012号 → （2026）海滨调字第****号: year and unit stay, the number goes."""
+    match = re.match(r"^(（\d{4}）)(.*)$", case_no or "")
+    head, rest = (match.group(1), match.group(2)) if match else ("", case_no or "")
+    return head + re.sub(r"\d", "*", rest)
+
+
+@dataclass
+class Verification:
+    found: bool
+    doc: SignedDocument | None = None
+    stored_intact: bool | None = None  # the stored bytes still hash to the recorded hash
+    signature: SignatureCheck | None = None
+    upload_matches: bool | None = None  # an uploaded file is byte for byte the issued one
+    upload_signature: SignatureCheck | None = None
+
+    @property
+    def genuine(self) -> bool:
+        if not self.found:
+            return False
+        if self.upload_matches is not None:
+            return bool(self.upload_matches and self.upload_signature and self.upload_signature.ok)
+        return bool(self.stored_intact and self.signature and self.signature.ok)
+
+    def public(self) -> dict:
+        """What the public page may show: nothing personal."""
+        d = self.doc
+        if d is None:
+            return {}
+        return {"doc_type": d.doc_type, "unit": d.unit.name, "issued_on": d.issued_on,
+                "case_no": mask_case_no(d.dispute.case_no), "signer": d.signer_subject,
+                "sha256": d.sha256, "size": d.size, "code": d.code}
+
+
+def find_document(code: str) -> SignedDocument | None:
+    code = normalize_code(code)
+    if not re.fullmatch(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}", code):
+        return None
+    return db.session.scalars(select(SignedDocument).where(SignedDocument.code == code)).first()
+
+
+def verify(code: str, upload: bytes | None = None) -> Verification:
+    doc = find_document(code)
+    if doc is None or doc.sha256 is None:
+        return Verification(found=False)
+    result = Verification(found=True, doc=doc)
+    check = verifier(doc.provider)
+    if doc.pdf is not None:
+        result.stored_intact = hashlib.sha256(doc.pdf).hexdigest() == doc.sha256
+        result.signature = check.verify(doc.pdf) if check else None
+    if upload is not None:
+        result.upload_matches = hashlib.sha256(upload).hexdigest() == doc.sha256
+        result.upload_signature = check.verify(upload) if check else None
+    return result
+
+
+__all__ = ["DocumentError", "ImmutableError"]

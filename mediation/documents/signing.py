@@ -1,0 +1,300 @@
+"""Digital signatures of the final PDFs, behind one small interface.
+
+:class:`Signer` is all the rest of the code knows: ``sign(pdf) → signed pdf`` and
+``verify(pdf) → SignatureCheck``. :class:`Pkcs12Signer` implements it with pyHanko (PAdES B-B,
+``ETSI.CAdES.detached``, no network) and a PKCS#12 file; a national SM2 e-seal provider (GB/T 38540,
+not available in the Python crypto libraries) can replace it by registering in ``PROVIDERS`` and
+setting ``SIGNING_PROVIDER``.
+
+Configuration (app config, else environment):
+
+- ``SIGNING_P12_PATH`` / ``SIGNING_P12_PASSWORD``: the deployment's certificate;
+- ``SIGNING_DIR`` (default ``<instance>/signing``): ``<unit code>.p12`` there is that unit's own
+  certificate (password ``SIGNING_P12_PASSWORD``); ``demo.p12`` is the demo certificate made by
+  ``flask --app mediation documents demo-cert`` and used when nothing else is configured;
+- ``SIGNING_TRUST_ROOTS``: PEM files of the CAs whose signatures the verification page accepts,
+  separated by commas (default: every ``*-ca.pem`` in ``SIGNING_DIR``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from flask import current_app
+
+DEMO_PASSWORD = "demo-only"
+
+
+class SigningUnavailable(Exception):
+    """No certificate is configured for the unit."""
+
+
+@dataclass
+class SignatureCheck:
+    signed: bool  # the PDF carries a signature
+    intact: bool = False  # the signed bytes hash to what was signed
+    valid: bool = False  # the signature value is cryptographically valid
+    trusted: bool = False  # the certificate chains to a configured trust root
+    whole_file: bool = False  # nothing was added to the file after signing
+    signer: str | None = None
+    signed_at: datetime | None = None
+    problem: str | None = None  # in Chinese, for the verification page
+
+    @property
+    def ok(self) -> bool:
+        return self.signed and self.intact and self.valid and self.trusted and self.whole_file
+
+
+class Signer(Protocol):
+    provider: str
+
+    @property
+    def subject(self) -> str: ...
+
+    def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes: ...
+
+    def verify(self, pdf: bytes) -> SignatureCheck: ...
+
+
+def _setting(name: str, default=None):
+    value = current_app.config.get(name)
+    if value in (None, ""):
+        value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def signing_dir() -> Path:
+    return Path(_setting("SIGNING_DIR", Path(current_app.instance_path) / "signing"))
+
+
+def _subject_text(cert) -> str:
+    from asn1crypto import x509  # noqa: F401  (pyHanko's certificate type)
+
+    native = cert.subject.native
+    return native.get("common_name") or native.get("organization_name") or cert.subject.human_friendly
+
+
+def trust_roots() -> list:
+    from pyhanko.keys import load_cert_from_pemder
+
+    raw = _setting("SIGNING_TRUST_ROOTS")
+    if raw:
+        paths = [Path(p.strip()) for p in str(raw).split(",") if p.strip()]
+    else:
+        paths = sorted(signing_dir().glob("*-ca.pem"))
+    return [load_cert_from_pemder(str(p)) for p in paths if p.is_file()]
+
+
+class Pkcs12Signer:
+    """PAdES signatures with pyHanko from a PKCS#12 file (RSA or ECDSA key)."""
+
+    provider = "pkcs12"
+
+    def __init__(self, p12_path: str | Path, password: str | None, roots: list | None = None):
+        from pyhanko.sign import signers
+
+        self.path = Path(p12_path)
+        passphrase = password.encode() if password else None
+        try:
+            self._signer = signers.SimpleSigner.load_pkcs12(str(self.path), passphrase=passphrase)
+        except Exception as err:  # pyHanko logs and returns None on some errors, raises on others
+            raise SigningUnavailable(f"无法读取签章证书 {self.path.name}：{err}") from err
+        if self._signer is None:
+            raise SigningUnavailable(f"无法读取签章证书 {self.path.name}（文件或密码错误）。")
+        self.roots = roots if roots is not None else trust_roots()
+
+    @property
+    def subject(self) -> str:
+        return _subject_text(self._signer.signing_cert)
+
+    def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes:
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        meta = signers.PdfSignatureMetadata(
+            field_name="UnitSeal", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+            reason=reason, location=location, name=self.subject,
+            certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+        )
+        out = _outside_event_loop(lambda: signers.sign_pdf(writer, meta, signer=self._signer))
+        return out.getvalue()
+
+    def verify(self, pdf: bytes) -> SignatureCheck:
+        return verify_pades(pdf, self.roots)
+
+
+def verify_pades(pdf: bytes, roots: list) -> SignatureCheck:
+    """Check the one PAdES signature of ``pdf`` against ``roots`` (no network: no OCSP/CRL fetching)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = reader.embedded_signatures
+    except Exception:
+        return SignatureCheck(signed=False, problem="文件不是有效的 PDF，或已损坏。")
+    if not signatures:
+        return SignatureCheck(signed=False, problem="文件中没有电子签章。")
+    if len(signatures) > 1:
+        return SignatureCheck(signed=True, problem="文件中有多个签章，不是本系统出具的原件。")
+    context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+    try:
+        status = _outside_event_loop(validate_pdf_signature, signatures[0], context)
+    except Exception as err:
+        return SignatureCheck(signed=True, problem=f"签章无法校验：{type(err).__name__}")
+    check = SignatureCheck(
+        signed=True, intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
+        whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        signer=_subject_text(status.signing_cert), signed_at=status.signer_reported_dt,
+    )
+    if not (check.intact and check.valid):
+        check.problem = "签章校验失败：文件内容在签章后被改动。"
+    elif not check.trusted:
+        check.problem = "签章证书不是本平台信任的证书。"
+    elif not check.whole_file:
+        check.problem = "签章后文件被追加了内容。"
+    return check
+
+
+def _outside_event_loop(fn, *args):
+    """pyHanko's sync calls use asyncio.run(), which refuses to run inside a running event loop
+    (an async server, or Playwright's sync API in the same thread): then run them in a thread."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+# ---------------------------------------------------------------- choosing the signer
+
+PROVIDERS: dict[str, type] = {"pkcs12": Pkcs12Signer}
+
+
+def signer_for_unit(unit) -> Signer:
+    """The unit's own certificate if it has one, else the deployment's, else the demo one."""
+    provider = _setting("SIGNING_PROVIDER", "pkcs12")
+    if provider != "pkcs12":
+        factory = PROVIDERS.get(provider)
+        if factory is None:
+            raise SigningUnavailable(f"未知的签章服务：{provider}")
+        return factory.for_unit(unit)  # type: ignore[attr-defined]
+    password = _setting("SIGNING_P12_PASSWORD")
+    own = signing_dir() / f"{unit.code}.p12" if unit is not None else None
+    if own is not None and own.is_file():
+        return Pkcs12Signer(own, password or DEMO_PASSWORD)
+    path = _setting("SIGNING_P12_PATH")
+    if path:
+        return Pkcs12Signer(path, password)
+    demo = signing_dir() / "demo.p12"
+    if demo.is_file():
+        return Pkcs12Signer(demo, password or DEMO_PASSWORD)
+    raise SigningUnavailable("尚未配置单位签章证书：请管理员配置 SIGNING_P12_PATH，"
+                             "或运行 flask --app mediation documents demo-cert 生成演示证书。")
+
+
+def verifier(provider: str | None = None) -> Signer | None:
+    """Something that can verify documents signed by ``provider`` (trust roots only, no key)."""
+    provider = provider or "pkcs12"
+    if provider != "pkcs12":
+        factory = PROVIDERS.get(provider)
+        return factory.verifier() if factory is not None else None  # type: ignore[attr-defined]
+    return _Pkcs12Verifier(trust_roots())
+
+
+class _Pkcs12Verifier:
+    provider = "pkcs12"
+    subject = ""
+
+    def __init__(self, roots):
+        self.roots = roots
+
+    def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes:  # pragma: no cover
+        raise SigningUnavailable("仅用于校验。")
+
+    def verify(self, pdf: bytes) -> SignatureCheck:
+        return verify_pades(pdf, self.roots)
+
+
+# ---------------------------------------------------------------- demo certificates
+
+def _name(common_name: str, organization: str):
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    return x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])
+
+
+def create_demo_certificates(directory: Path, *, unit_code: str | None = None, unit_name: str | None = None,
+                             password: str = DEMO_PASSWORD, years: int = 5) -> dict[str, Path]:
+    """A demo CA (``demo-ca.pem`` + its key) and a signing certificate as PKCS#12 (``demo.p12``, or
+    ``<unit code>.p12`` for one unit). An existing CA is reused, so older documents stay trusted."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_pem, ca_key_pem = directory / "demo-ca.pem", directory / "demo-ca.key"
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    if ca_pem.is_file() and ca_key_pem.is_file():
+        ca_cert = x509.load_pem_x509_certificate(ca_pem.read_bytes())
+        ca_key = serialization.load_pem_private_key(ca_key_pem.read_bytes(), password=None)
+    else:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = _name("矛盾纠纷多元化解平台演示根证书（仅供演示）", "演示证书机构")
+        ca_cert = (
+            x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+            .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + timedelta(days=365 * 20))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        ca_key_pem.write_bytes(ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+        ca_key_pem.chmod(0o600)
+        ca_pem.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    common = f"{unit_name or '矛盾纠纷多元化解平台'}（演示签章证书）"
+    cert = (
+        x509.CertificateBuilder().subject_name(_name(common, unit_name or "演示单位"))
+        .issuer_name(ca_cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + timedelta(days=365 * years))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    p12 = directory / f"{unit_code or 'demo'}.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        common.encode(), key, cert, [ca_cert], serialization.BestAvailableEncryption(password.encode())))
+    p12.chmod(0o600)
+    return {"ca": ca_pem, "p12": p12}
