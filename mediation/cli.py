@@ -114,3 +114,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(units_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
+    from mediation.documents.cli import documents_cli
+
+    app.cli.add_command(documents_cli)

@@ -2,4 +2,5 @@
 
 from mediation.accounts.models import ApiToken, User  # noqa: F401
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party  # noqa: F401
+from mediation.documents.models import Agreement, CaseForm, Signature, SignedDocument, UnitSeal  # noqa: F401
 from mediation.geo.models import Node, Unit  # noqa: F401
