@@ -78,7 +78,8 @@ def effective_agreement(world, dispute=None, **fields):
     agreement = service.draft_agreement(user, dispute, {**AGREEMENT, **fields})
     service.submit_for_signing(user, agreement)
     service.sign(user, agreement, "当事人", party_index=0, image=data_url(signature_png()))
-    service.sign(user, agreement, "当事人", party_index=1, method="按指印")
+    for index in range(1, len(agreement.parties)):
+        service.sign(user, agreement, "当事人", party_index=index, method="按指印")
     service.affix_seal(user, agreement)
     service.sign(user, agreement, "调解员", image=data_url(signature_png()))
     db.session.commit()
