@@ -56,7 +56,6 @@ def main() -> None:
                                         for n in range(1, 41))}
         agreement = h.effective_agreement(world, dispute, **extra)
         signer = signing.signer_for_unit(agreement.unit)
-        roots = signing.trust_roots()
 
         def render() -> bytes:
             renderer = Renderer()

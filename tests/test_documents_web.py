@@ -153,13 +153,28 @@ def test_another_towns_user_cannot_see_draft_sign_or_download(world, signing_dir
     assert client.get(f"/verify/{doc.code}").status_code == 200
 
 
-def test_roles_that_may_not_draft(world, signing_dir, client):
-    dispute = make_case(world)
-    grid = world.grid_a_user  # sees the case (its grid), but does not mediate
+def test_roles_that_may_not_draft_or_read_the_documents(world, signing_dir, client, web):
+    a = effective_agreement(world)
+    dispute = a.dispute
+    grid = world.grid_a_user  # sees the case (its grid), but does not mediate and sees masked ID numbers
     r = client.get(f"/api/v1/disputes/{dispute.id}/agreements", headers=grid.headers)
-    assert r.status_code == 200 and r.json == []
+    assert r.status_code == 200 and [x["status"] for x in r.json] == ["已生效"]
     r = client.post(f"/api/v1/disputes/{dispute.id}/agreements", headers=grid.headers, json=AGREEMENT)
     assert r.status_code == 403 and "调解员" in r.json["message"]
+    r = client.post(f"/api/v1/disputes/{dispute.id}/agreements", headers=world.admin.headers, json=AGREEMENT)
+    assert r.status_code == 403
+    # The documents carry full ID numbers: only the roles that may read them get the PDFs.
+    for url in (f"/api/v1/agreements/{a.id}/pdf", f"/api/v1/disputes/{dispute.id}/case-file"):
+        r = client.get(url, headers=grid.headers)
+        assert r.status_code == 403 and "身份证号码" in r.json["message"], url
+    assert client.get(f"/api/v1/agreements/{a.id}/pdf", headers=world.court_user.headers).status_code == 200
+    web.login(grid.username)
+    page = client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert 'id="documents"' in page and "下载签章文本" not in page and "起草人民调解协议书" not in page
+    for url in (f"/agreements/{a.id}/pdf", f"/agreements/{a.id}/preview", f"/agreements/{a.id}/preview.pdf",
+                f"/disputes/{dispute.id}/forms/application.pdf", f"/disputes/{dispute.id}/case-file.pdf"):
+        assert client.get(url).status_code == 403, url
+    assert client.get(f"/agreements/{a.id}").status_code == 200  # the status page itself is fine
 
 
 def test_api_flow_and_conflicts(world, signing_dir, client):

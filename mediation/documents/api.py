@@ -149,6 +149,7 @@ class AgreementPdf(MethodView):
     def get(self, agreement_id):
         """下载生效协议的电子签章 PDF"""
         agreement = _agreement(agreement_id)
+        _run(lambda: service.require_reader(api_user()))
         doc = service.signed_agreement(agreement) if agreement.is_effective else None
         if doc is None or doc.pdf is None:
             abort(404, message="协议尚未生效，没有签章文本。")
@@ -163,5 +164,6 @@ class CaseFile(MethodView):
     def get(self, dispute_id):
         """导出卷宗：封面、卷内目录和全部文书，合为一个 PDF"""
         dispute = get_dispute(api_user(), dispute_id)
+        _run(lambda: service.require_reader(api_user()))
         doc = _run(lambda: service.case_file_pdf(api_user(), dispute))
         return _pdf(doc.content, f"人民调解卷宗{dispute.case_no}.pdf")

@@ -53,7 +53,7 @@ for _type, _label in {
 }.items():
     register_event_label(_type, _label)
 
-WRITER_ROLES = (Role.MEDIATOR, Role.ADMIN)
+WRITER_ROLES = (Role.MEDIATOR,)
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 CODE_LENGTH = 10
 MAX_SIGNATURE_BYTES = 512 * 1024
@@ -71,6 +71,19 @@ class DocumentError(Exception):
 
 def may_write(user: User) -> bool:
     return user.role in WRITER_ROLES
+
+
+def may_read_documents(user: User) -> bool:
+    """The documents carry the parties' full ID numbers: only the roles that may read them
+    (config ID_NUMBER_ROLES, by default 调解员 and 法院联络员) may open or download them."""
+    from mediation.accounts.access import may_read_id_numbers
+
+    return may_read_id_numbers(user)
+
+
+def require_reader(user: User) -> None:
+    if not may_read_documents(user):
+        raise DocumentError("文书含当事人身份证号码，您的角色无权查看或下载。", 403)
 
 
 def require_writer(user: User) -> None:
@@ -644,6 +657,7 @@ def case_file_pdf(user: User, dispute: Dispute) -> SignedDocument:
     signed agreements are attached as the original signed files. Only the hash is kept."""
     from weasyprint import Attachment
 
+    require_reader(user)
     renderer = Renderer()
     code = new_code()
     sections = case_file_sections(renderer, dispute)

@@ -48,6 +48,11 @@ def _agreement(agreement_id: int):
     return agreement
 
 
+def _require_reader() -> None:
+    if not service.may_read_documents(current_user):
+        abort(403)
+
+
 def _refused(err: Exception, target: str):
     """A refused action: roll back, tell the user why, go back (403 is an error page)."""
     db.session.rollback()
@@ -84,6 +89,7 @@ def panel(dispute) -> dict:
         "dispute": dispute, "agreements": agreements,
         "signed": {a.id: service.signed_agreement(a) for a in agreements if a.is_effective},
         "can_write": service.may_write(current_user),
+        "can_read": service.may_read_documents(current_user),
         "forms": [(k, f.title) for k, f in F.FORMS.items() if k != "cover"],
         "drafting": next((a for a in agreements if not a.is_effective), None),
     }
@@ -134,7 +140,8 @@ def agreement(agreement_id: int):
         "documents/web/agreement.html", a=a, dispute=a.dispute, party_slots=party_slots,
         mediator=a.signature_for(SignerKind.MEDIATOR), seal=service.active_seal(a.unit),
         signed=service.signed_agreement(a) if a.is_effective else None,
-        can_write=service.may_write(current_user), labels=AGREEMENT_LABELS,
+        can_write=service.may_write(current_user), can_read=service.may_read_documents(current_user),
+        labels=AGREEMENT_LABELS,
         is_mediator=current_user.role == Role.MEDIATOR,
     )
 
@@ -208,6 +215,7 @@ def supplement_agreement(agreement_id: int):
 @login_required
 def preview(agreement_id: int):
     a = _agreement(agreement_id)
+    _require_reader()
     return service.render_agreement_html(a, for_web=True)
 
 
@@ -215,6 +223,7 @@ def preview(agreement_id: int):
 @login_required
 def preview_pdf(agreement_id: int):
     a = _agreement(agreement_id)
+    _require_reader()
     return _pdf_response(service.preview_pdf(a), f"{a.title}（预览）{a.number}.pdf", download=False)
 
 
@@ -222,6 +231,7 @@ def preview_pdf(agreement_id: int):
 @login_required
 def signed_pdf(agreement_id: int):
     a = _agreement(agreement_id)
+    _require_reader()
     doc = service.signed_agreement(a) if a.is_effective else None
     if doc is None or doc.pdf is None:
         abort(404)
@@ -303,13 +313,15 @@ def form_page(dispute_id: int, kind: str):
     rows = service.form_rows(dispute, kind) if spec.multiple else []
     return render_template("documents/web/form.html", dispute=dispute, spec=spec, kind=kind,
                            values=values or ({} if spec.multiple else ctx["form"]), errors=errors, rows=rows,
-                           can_write=service.may_write(current_user)), (422 if errors else 200)
+                           can_write=service.may_write(current_user),
+                           can_read=service.may_read_documents(current_user)), (422 if errors else 200)
 
 
 @bp.get("/disputes/<int:dispute_id>/forms/<kind>.pdf")
 @login_required
 def form_pdf(dispute_id: int, kind: str):
     dispute = get_dispute(current_user, dispute_id)
+    _require_reader()
     if kind not in F.FORMS:
         abort(404)
     return _pdf_response(service.render_form_pdf(dispute, kind), f"{F.FORMS[kind].title}{dispute.case_no}.pdf",
@@ -320,6 +332,7 @@ def form_pdf(dispute_id: int, kind: str):
 @login_required
 def case_file(dispute_id: int):
     dispute = get_dispute(current_user, dispute_id)
+    _require_reader()
     try:
         doc = service.case_file_pdf(current_user, dispute)
         db.session.commit()
