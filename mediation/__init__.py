@@ -44,9 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_api(app: Flask) -> None:
     from mediation.disputes.api import blp as disputes_blp
+    from mediation.disputes.workflow_api import blp as workflow_blp
     from mediation.documents.api import blp as documents_blp
     from mediation.extensions import api, csrf
 
-    for blp in (disputes_blp, documents_blp):
+    for blp in (disputes_blp, workflow_blp, documents_blp):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery
         api.register_blueprint(blp)

@@ -1,6 +1,13 @@
 """Import every model so that SQLAlchemy's metadata (and Alembic) knows every table."""
 
 from mediation.accounts.models import ApiToken, User  # noqa: F401
+from mediation.disputes.casework import (  # noqa: F401
+    CourtReferral,
+    JudicialConfirmation,
+    MediationSession,
+    PoliceNotification,
+)
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party  # noqa: F401
 from mediation.documents.models import Agreement, CaseForm, Signature, SignedDocument, UnitSeal  # noqa: F401
 from mediation.geo.models import Node, Unit  # noqa: F401
+from mediation.routing.models import Extension, RoutingRule, TimeLimit  # noqa: F401

@@ -17,6 +17,11 @@ def register_web(app: Flask) -> None:
     from mediation.documents.views import bp as documents_bp
 
     app.register_blueprint(documents_bp)
+    from mediation.disputes.workflow_views import bp as workflow_bp
+    from mediation.routing.views import bp as routing_bp
+
+    app.register_blueprint(workflow_bp)
+    app.register_blueprint(routing_bp)
 
     @app.get("/")
     def index():

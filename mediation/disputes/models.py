@@ -71,6 +71,13 @@ class Dispute(db.Model):
     closed_on: Mapped[date | None] = mapped_column(index=True)
     outcome: Mapped[Outcome | None] = mapped_column(enum_type(Outcome, 8))
     carry_over_reason: Mapped[str | None] = mapped_column(Text)
+    # 分流建议 from the routing rule table, computed on registration; the 综治中心 confirms or overrides.
+    suggested_channel: Mapped[Channel | None] = mapped_column(enum_type(Channel, 8))
+    suggested_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # The 综治中心 that triages the case once escalated (None: the nearest one above the 属地).
+    center_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    # The mediator in charge inside the lead unit (内部改派).
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -78,7 +85,10 @@ class Dispute(db.Model):
     node: Mapped[Node] = relationship()
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     registering_unit: Mapped[Unit] = relationship(foreign_keys=[registering_unit_id])
-    registered_by: Mapped[User | None] = relationship()
+    registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
+    suggested_unit: Mapped[Unit | None] = relationship(foreign_keys=[suggested_unit_id])
+    center: Mapped[Unit | None] = relationship(foreign_keys=[center_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
     co_units: Mapped[list[Unit]] = relationship(secondary=dispute_co_unit)
     parties: Mapped[list[Party]] = relationship(back_populates="dispute", cascade="all, delete-orphan",
                                                 order_by="Party.position")

@@ -18,6 +18,7 @@ from mediation.common.enums import (
     values,
 )
 from mediation.common.validators import id_card_error, phone_error, uscc_error
+from mediation.routing.deadlines import warning_level
 
 
 class PartyIn(s.InputSchema):
@@ -121,6 +122,8 @@ class DisputeSummaryOut(Schema):
     unit = fields.Function(lambda d: d.unit.code if d.unit else None)
     registered_on = fields.Date()
     deadline = fields.Date(allow_none=True)
+    warning_level = fields.Function(lambda d: warning_level(d), allow_none=True,
+                                    metadata={"enum": ["正常", "预警", "超期"], "description": "期限预警（已办结或无期限为空）"})
     outcome = fields.String(allow_none=True, metadata={"enum": values(Outcome)})
     version = fields.Integer()
 
@@ -136,6 +139,13 @@ class DisputeOut(DisputeSummaryOut):
     accepted_on = fields.Date(allow_none=True)
     closed_on = fields.Date(allow_none=True)
     civil_to_criminal = fields.Boolean()
+    suggested_channel = fields.String(allow_none=True, metadata={"description": "分流建议：渠道"})
+    suggested_unit = fields.Function(lambda d: d.suggested_unit.code if d.suggested_unit else None,
+                                     metadata={"description": "分流建议：单位代码"})
+    center = fields.Function(lambda d: d.center.code if d.center else None,
+                             metadata={"description": "上报后负责分流的综治中心（未上报为空）"})
+    handler = fields.Function(lambda d: d.handler.username if d.handler else None,
+                              metadata={"description": "承办调解员用户名"})
     prominent = fields.Boolean()
     parties = fields.List(fields.Nested(PartyOut))
     events = fields.List(fields.Nested(EventOut))

@@ -181,6 +181,9 @@ def register(user: User, data: dict, *, idempotency_key: str | None = None,
     warnings = duplicate_warnings(user, dispute)
     if warnings:
         add_event(dispute, "duplicate_warning", user, note="；".join(warnings))
+    from mediation.routing.service import record_suggestion
+
+    record_suggestion(dispute)  # 分流建议 from the rule table, for the 综治中心 to confirm or override
     db.session.flush()
     return Registration(dispute, warnings)
 

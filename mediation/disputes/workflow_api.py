@@ -1,0 +1,198 @@
+"""The JSON API of the workflow: actions on a case, casework, court referrals, routing administration.
+
+Every action is ``POST /api/v1/disputes/<id>/<action>`` and answers 200 with the updated case, 409
+when the table does not allow it from the current state (or the case changed meanwhile), 403 when
+the user may see the case but not do this, 422 for an invalid body; on any error nothing is saved.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from mediation.accounts.access import get_dispute
+from mediation.accounts.auth import api_user, token_required
+from mediation.common.enums import Role
+from mediation.disputes import workflow
+from mediation.disputes import workflow_schemas as ws
+from mediation.disputes.schemas import DisputeOut
+from mediation.extensions import db
+from mediation.routing import deadlines
+from mediation.routing import service as routing
+from mediation.routing.models import TimeLimit
+
+blp = Blueprint("workflow_api", __name__, url_prefix="/api/v1", description="分流、办理流程、期限与诉调对接")
+
+# action → (URL segment, summary); the input shapes are ws.ACTION_SCHEMAS.
+ACTIONS = {
+    "route": ("route", "分流（综治中心确认或改变分流建议）：待分流 → 办理中（待受理）"),
+    "accept": ("accept", "受理：开始计算办理期限"),
+    "reject": ("reject", "不予受理：办结，办结方式为不予受理"),
+    "transfer": ("transfer", "移交其他单位（接收单位须重新受理）"),
+    "escalate": ("escalate", "升级上报上一级综治中心：回到待分流"),
+    "reassign": ("reassign", "单位内部改派调解员"),
+    "stabilize": ("stabilize", "转为稳控"),
+    "resume": ("resume", "稳控案件恢复办理"),
+    "close": ("close", "办结（调解成功 / 调解不成功 / 撤回 / 不予受理）"),
+    "refuse": ("refuse", "当事人一方明确拒绝调解（人民调解法第十七条）：以不予受理办结"),
+    "extend": ("extend", "延长办理期限（写明理由和批准人）"),
+    "session": ("sessions", "记录一次调解（时间、地点、调解员、参加人、调解记录）"),
+    "notify_police": ("police-notifications", "民转刑预警：记录已告知公安机关（人民调解法第二十五条）"),
+    "apply_confirmation": ("judicial-confirmations", "申请司法确认（调解协议生效之日起30日内）"),
+    "rule_confirmation": ("judicial-confirmations/result", "登记司法确认裁定结果"),
+}
+
+
+def _fail(err: Exception):
+    db.session.rollback()
+    if isinstance(err, ValidationError):
+        abort(422, errors={"json": err.messages})
+    if isinstance(err, workflow.WorkflowError):
+        abort(err.status, message=err.message)
+    abort(409, message=workflow.STALE_MESSAGE)
+
+
+def run_action(action: str, dispute_id: int, data: dict):
+    user = api_user()
+    dispute = get_dispute(user, dispute_id)
+    try:
+        workflow.perform(user, dispute, action, data)
+        workflow.commit()
+    except (ValidationError, workflow.WorkflowError, StaleDataError) as err:
+        _fail(err)
+    return dispute
+
+
+def _make_action_view(action: str, segment: str, schema, summary: str) -> None:
+    def view(data, dispute_id):
+        return run_action(action, dispute_id, data)
+
+    view.__name__ = f"{action}_view"
+    view.__doc__ = summary
+    decorated = token_required(view)
+    decorated = blp.alt_response(422, description="请求体校验失败（中文逐字段提示）")(decorated)
+    decorated = blp.alt_response(409, description="当前状态不允许此操作，或案件已被他人修改；未做任何更改")(decorated)
+    decorated = blp.alt_response(403, description="可以查看但无权执行此操作")(decorated)
+    decorated = blp.response(200, DisputeOut)(decorated)
+    decorated = blp.arguments(schema)(decorated)
+    blp.route(f"/disputes/<int:dispute_id>/{segment}", methods=["POST"], endpoint=action)(decorated)
+
+
+for _action, (_segment, _summary) in ACTIONS.items():
+    _make_action_view(_action, _segment, ws.ACTION_SCHEMAS[_action], _summary)
+
+
+@blp.route("/disputes/<int:dispute_id>/casework")
+class Casework(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, ws.CaseworkOut)
+    def get(self, dispute_id):
+        """办理信息：阶段、当前用户可执行的操作、期限与预警、调解记录、延期、委派、司法确认、民转刑预警"""
+        user = api_user()
+        return workflow.casework(user, get_dispute(user, dispute_id))
+
+
+@blp.route("/court-referrals")
+class CourtReferrals(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(ws.CourtReferralIn)
+    @blp.response(201, DisputeOut)
+    @blp.alt_response(422, description="字段校验失败（中文逐字段提示）")
+    @blp.alt_response(403, description="只有法院联络员可以委派或委托调解")
+    def post(self, data):
+        """法院诉前委派 / 诉中委托：登记案件并交由调解单位办理"""
+        try:
+            dispute = workflow.refer_case(api_user(), data)
+            workflow.commit()
+        except (ValidationError, workflow.WorkflowError, StaleDataError) as err:
+            _fail(err)
+        return dispute
+
+
+def _require_admin() -> None:
+    if api_user().role != Role.ADMIN:
+        abort(403, message="只有系统管理员可以修改分流规则和办理时限。")
+
+
+@blp.route("/routing-rules")
+class RoutingRules(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, ws.RoutingRuleOut(many=True))
+    def get(self):
+        """分流规则（按优先级，数字小的先匹配）"""
+        if api_user().role not in (Role.ADMIN, Role.CENTER):
+            abort(403, message="只有系统管理员和综治中心可以查看分流规则。")
+        return routing.ordered_rules(active_only=False)
+
+    @blp.arguments(ws.RoutingRuleIn)
+    @blp.response(201, ws.RoutingRuleOut)
+    def post(self, data):
+        """新增分流规则（仅系统管理员）"""
+        _require_admin()
+        try:
+            rule = routing.create_rule(data)
+            db.session.commit()
+        except ValidationError as err:
+            _fail(err)
+        return rule
+
+
+@blp.route("/routing-rules/<int:rule_id>")
+class RoutingRuleItem(MethodView):
+    decorators = [token_required]
+
+    @blp.response(204)
+    def delete(self, rule_id):
+        """删除分流规则（仅系统管理员）"""
+        _require_admin()
+        if not routing.delete_rule(rule_id):
+            abort(404)
+        db.session.commit()
+
+
+@blp.route("/time-limits")
+class TimeLimits(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, ws.TimeLimitOut(many=True))
+    def get(self):
+        """办理时限表（缺少的默认时限会补齐）"""
+        try:
+            deadlines.seed_time_limits()
+            db.session.commit()
+        except IntegrityError:  # a concurrent request seeded them first
+            db.session.rollback()
+        return db.session.scalars(select(TimeLimit).order_by(TimeLimit.channel, TimeLimit.category)).all()
+
+    @blp.arguments(ws.TimeLimitIn)
+    @blp.response(200, ws.TimeLimitOut)
+    def put(self, data):
+        """设置某渠道、某类别的办理时限（仅系统管理员；已有则修改）"""
+        _require_admin()
+        try:
+            row = deadlines.set_time_limit(data)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            abort(409, message="该时限刚被他人修改，请重试。")
+        return row
+
+
+@blp.route("/time-limits/<int:limit_id>")
+class TimeLimitItem(MethodView):
+    decorators = [token_required]
+
+    @blp.response(204)
+    def delete(self, limit_id):
+        """删除一条时限（仅系统管理员）：恢复为默认时限"""
+        _require_admin()
+        if not deadlines.delete_time_limit(limit_id):
+            abort(404)
+        db.session.commit()

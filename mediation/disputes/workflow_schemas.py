@@ -1,0 +1,343 @@
+"""Shapes of the workflow actions, casework and routing administration: one named schema per shape,
+used by the JSON API and by the case page's forms alike."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, post_load, validates, validates_schema
+
+from mediation.common import schema as s
+from mediation.common.enums import Channel, Outcome, RiskFlag, RiskLevel, values
+from mediation.common.time import SHANGHAI, utcnow
+from mediation.disputes.casework import (
+    CONFIRMATION_RESULTS,
+    REFERRAL_KINDS,
+    court_case_no_error,
+    normalize_court_case_no,
+)
+from mediation.disputes.schemas import DisputeCreate
+
+TEXT = s.length(2000, 1)
+
+
+def _version():
+    return s.Integer(load_default=None, allow_none=True,
+                     metadata={"description": "案件当前版本号（乐观锁）：与服务器版本不一致时返回409"})
+
+
+def _optional_date(description: str):
+    return s.Date(load_default=None, allow_none=True, validate=s.not_in_future,
+                  metadata={"description": f"{description}，缺省为今天"})
+
+
+class RouteIn(s.InputSchema):
+    channel = s.String(required=True, validate=s.one_of(values(Channel), "化解渠道"))
+    unit = s.String(required=True, metadata={"description": "牵头（属事）单位代码"})
+    co_units = s.List(s.String(), load_default=list, metadata={"description": "联办单位代码"})
+    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    version = _version()
+
+
+class AcceptIn(s.InputSchema):
+    date = _optional_date("受理日期")
+    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    version = _version()
+
+
+class RejectIn(s.InputSchema):
+    reason = s.String(required=True, validate=TEXT, metadata={"description": "不予受理的理由"})
+    date = _optional_date("决定日期")
+    version = _version()
+
+
+class TransferIn(s.InputSchema):
+    unit = s.String(required=True, metadata={"description": "接收单位代码"})
+    reason = s.String(required=True, validate=TEXT)
+    version = _version()
+
+
+class EscalateIn(s.InputSchema):
+    reason = s.String(required=True, validate=TEXT)
+    version = _version()
+
+
+class ReassignIn(s.InputSchema):
+    handler = s.String(required=True, metadata={"description": "本单位调解员的用户名"})
+    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    version = _version()
+
+
+class StabilizeIn(s.InputSchema):
+    note = s.String(required=True, validate=TEXT, metadata={"description": "稳控措施"})
+    date = _optional_date("稳控日期")
+    version = _version()
+
+
+class ResumeIn(s.InputSchema):
+    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    version = _version()
+
+
+class CloseIn(s.InputSchema):
+    outcome = s.String(required=True, validate=s.one_of(values(Outcome), "办结方式"))
+    date = _optional_date("办结日期")
+    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    version = _version()
+
+    @validates_schema
+    def _reason(self, data, **kwargs):
+        if data.get("outcome") == Outcome.REJECTED.value and not data.get("note"):
+            raise ValidationError("以不予受理办结时须写明理由。", field_name="note")
+
+
+class RefuseIn(s.InputSchema):
+    party = s.String(load_default=None, allow_none=True, validate=s.length(100),
+                     metadata={"description": "明确拒绝调解的当事人"})
+    date = _optional_date("拒绝日期")
+    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    version = _version()
+
+
+class ExtendIn(s.InputSchema):
+    days = s.Integer(required=True, validate=fields.validate.Range(min=1, max=365, error="延长天数应在1到365之间。"),
+                     metadata={"description": "延长的天数（与该案时限同为自然日或工作日）"})
+    reason = s.String(required=True, validate=TEXT)
+    approver = s.String(required=True, validate=s.length(100, 1), metadata={"description": "批准人"})
+    parties_consent = s.Boolean(load_default=False, metadata={"description": "双方当事人是否同意（诉调对接案件必须同意）"})
+    version = _version()
+
+
+class SessionIn(s.InputSchema):
+    held_on = s.Date(required=True, validate=s.not_in_future)
+    place = s.String(required=True, validate=s.length(200, 1))
+    mediators = s.String(required=True, validate=s.length(200, 1))
+    attendees = s.String(required=True, validate=s.length(500, 1))
+    record = s.String(required=True, validate=s.length(20000, 1), metadata={"description": "调解记录"})
+    version = _version()
+
+
+class PoliceNotificationIn(s.InputSchema):
+    notified_at = s.DateTime(required=True, metadata={
+        "description": "告知公安机关的时间，如 2026-11-02T14:30（未带时区按北京时间）"})
+    police_unit = s.String(required=True, validate=s.length(100, 1), metadata={"description": "告知的公安机关，如 双港派出所"})
+    officer = s.String(load_default=None, allow_none=True, validate=s.length(100))
+    note = s.String(required=True, validate=TEXT, metadata={"description": "风险情况及已采取的措施"})
+    converted = s.Boolean(load_default=False, metadata={"description": "已转为刑事或治安案件（民转刑）"})
+    version = _version()
+
+    @post_load
+    def _to_utc(self, data, **kwargs):
+        at = data["notified_at"]
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=SHANGHAI)
+        at = at.astimezone(UTC).replace(tzinfo=None)
+        if at > utcnow():
+            raise ValidationError({"notified_at": ["时间不能晚于现在。"]})
+        data["notified_at"] = at
+        return data
+
+
+def _court_case_no(description: str):
+    return s.String(required=True, metadata={"description": description})
+
+
+def _checked_court_no(value: str, field: str) -> str:
+    if err := court_case_no_error(value):
+        raise ValidationError({field: [err]})
+    return normalize_court_case_no(value)
+
+
+class CourtReferralIn(DisputeCreate):
+    """A dispute registered by a court liaison and sent to a mediation unit (诉前委派 / 诉中委托)."""
+
+    source = s.String(load_default="法院委派", metadata={"description": "来源，缺省为 法院委派"})
+    kind = s.String(required=True, validate=s.one_of(REFERRAL_KINDS, "委派方式"))
+    court_case_no = _court_case_no("法院案号，如（2026）津0116民诉前调1234号")
+    unit = s.String(required=True, metadata={"description": "接收调解的单位代码"})
+    co_units = s.List(s.String(), load_default=list)
+    referred_on = _optional_date("委派日期")
+
+    @post_load
+    def _number(self, data, **kwargs):
+        data["court_case_no"] = _checked_court_no(data["court_case_no"], "court_case_no")
+        return data
+
+
+class ConfirmationApplyIn(s.InputSchema):
+    applied_on = s.Date(required=True, validate=s.not_in_future, metadata={"description": "申请日期"})
+    agreement_on = s.Date(load_default=None, allow_none=True, validate=s.not_in_future,
+                          metadata={"description": "调解协议生效日期，缺省为办结日期"})
+    court = s.String(required=True, metadata={"description": "受理司法确认的人民法院单位代码"})
+    version = _version()
+
+
+class ConfirmationRuleIn(s.InputSchema):
+    ruling_no = _court_case_no("裁定书案号，如（2026）津0116民特88号")
+    result = s.String(required=True, validate=s.one_of(CONFIRMATION_RESULTS, "裁定结果"))
+    ruled_on = _optional_date("裁定日期")
+    version = _version()
+
+    @post_load
+    def _number(self, data, **kwargs):
+        data["ruling_no"] = _checked_court_no(data["ruling_no"], "ruling_no")
+        return data
+
+
+# --- routing administration ----------------------------------------------------------------------
+
+class RoutingRuleIn(s.InputSchema):
+    name = s.String(required=True, validate=s.length(100, 1))
+    priority = s.Integer(load_default=100, validate=fields.validate.Range(min=0, max=100000, error="优先级应在0到100000之间。"),
+                         metadata={"description": "数字小的先匹配"})
+    active = s.Boolean(load_default=True)
+    category = s.String(load_default=None, allow_none=True)
+    node = s.String(load_default=None, allow_none=True, metadata={"description": "属地节点代码（含下级）"})
+    min_amount = s.Yuan(load_default=None, allow_none=True)
+    min_people = s.Integer(load_default=None, allow_none=True,
+                           validate=fields.validate.Range(min=1, error="人数应不小于1。"))
+    min_risk = s.String(load_default=None, allow_none=True, validate=s.one_of(values(RiskLevel), "风险等级"))
+    flags = s.List(s.String(validate=s.one_of(values(RiskFlag), "风险标记")), load_default=list,
+                   metadata={"description": "含其中任一标记即符合"})
+    channel = s.String(required=True, validate=s.one_of(values(Channel), "化解渠道"))
+    unit = s.String(load_default=None, allow_none=True,
+                    metadata={"description": "建议单位代码；不填则取属地及以上最近的该渠道单位"})
+
+    @validates("category")
+    def _category(self, value, **kwargs):
+        if value is not None:
+            s.one_of(current_app.config["CATEGORIES"], "纠纷类别")(value)
+
+
+class TimeLimitIn(s.InputSchema):
+    channel = s.String(load_default=None, allow_none=True, validate=s.one_of(values(Channel), "化解渠道"))
+    category = s.String(load_default=None, allow_none=True)
+    days = s.Integer(required=True, validate=fields.validate.Range(min=1, max=3650, error="时限应在1到3650天之间。"))
+    working_days = s.Boolean(load_default=False)
+    basis = s.String(load_default=None, allow_none=True, validate=s.length(200))
+
+    @validates("category")
+    def _category(self, value, **kwargs):
+        if value is not None:
+            s.one_of(current_app.config["CATEGORIES"], "纠纷类别")(value)
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+def _code(attr):
+    return fields.Function(lambda o: getattr(o, attr).code if getattr(o, attr) is not None else None)
+
+
+class RoutingRuleOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    priority = fields.Integer()
+    active = fields.Boolean()
+    category = fields.String(allow_none=True)
+    node = _code("node")
+    min_amount = s.Yuan(allow_none=True)
+    min_people = fields.Integer(allow_none=True)
+    min_risk = fields.String(allow_none=True)
+    flags = fields.List(fields.String())
+    channel = fields.String()
+    unit = _code("unit")
+    conditions = fields.Function(lambda r: r.conditions_text())
+
+
+class TimeLimitOut(Schema):
+    id = fields.Integer()
+    channel = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    days = fields.Integer()
+    working_days = fields.Boolean()
+    basis = fields.String(allow_none=True)
+
+
+class SessionOut(Schema):
+    id = fields.Integer()
+    held_on = fields.Date()
+    place = fields.String()
+    mediators = fields.String()
+    attendees = fields.String()
+    record = fields.String()
+
+
+class ExtensionOut(Schema):
+    id = fields.Integer()
+    days = fields.Integer()
+    working_days = fields.Boolean()
+    previous_deadline = fields.Date()
+    new_deadline = fields.Date()
+    reason = fields.String()
+    approver = fields.String()
+    parties_consent = fields.Boolean()
+
+
+class CourtReferralOut(Schema):
+    kind = fields.String()
+    court_case_no = fields.String()
+    court = _code("court")
+    unit = _code("unit")
+    referred_on = fields.Date()
+
+
+class ConfirmationOut(Schema):
+    id = fields.Integer()
+    agreement_on = fields.Date()
+    applied_on = fields.Date()
+    court = _code("court")
+    ruling_no = fields.String(allow_none=True)
+    result = fields.String(allow_none=True)
+    ruled_on = fields.Date(allow_none=True)
+
+
+class PoliceNotificationOut(Schema):
+    id = fields.Integer()
+    notified_at = fields.DateTime(metadata={"description": "UTC"})
+    police_unit = fields.String()
+    officer = fields.String(allow_none=True)
+    note = fields.String()
+    converted = fields.Boolean()
+
+
+class LimitOut(Schema):
+    days = fields.Integer()
+    working_days = fields.Boolean()
+    basis = fields.String(allow_none=True)
+    label = fields.String()
+
+
+class SuggestionOut(Schema):
+    channel = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+
+
+class CaseworkOut(Schema):
+    """The workflow side of a case: stage, what the caller may do now, deadline and casework."""
+
+    id = fields.Integer()
+    version = fields.Integer()
+    stage = fields.String(metadata={"description": "待分流 / 待受理 / 办理中 / 稳控 / 已办结"})
+    allowed_actions = fields.List(fields.String(), metadata={"description": "当前用户此刻可执行的操作"})
+    deadline = fields.Date(allow_none=True)
+    warning_level = fields.String(allow_none=True, metadata={"enum": ["正常", "预警", "超期"]})
+    days_left = fields.Integer(allow_none=True)
+    time_limit = fields.Nested(LimitOut, allow_none=True)
+    suggestion = fields.Nested(SuggestionOut, allow_none=True)
+    center = fields.String(allow_none=True, metadata={"description": "负责分流的综治中心代码"})
+    handler = fields.String(allow_none=True, metadata={"description": "承办调解员用户名"})
+    sessions = fields.List(fields.Nested(SessionOut))
+    extensions = fields.List(fields.Nested(ExtensionOut))
+    referral = fields.Nested(CourtReferralOut, allow_none=True)
+    confirmations = fields.List(fields.Nested(ConfirmationOut))
+    police_notifications = fields.List(fields.Nested(PoliceNotificationOut))
+
+
+# The input shape of every action of the table (court referrals are registered with CourtReferralIn).
+ACTION_SCHEMAS: dict[str, type[s.InputSchema]] = {
+    "route": RouteIn, "accept": AcceptIn, "reject": RejectIn, "transfer": TransferIn, "escalate": EscalateIn,
+    "reassign": ReassignIn, "stabilize": StabilizeIn, "resume": ResumeIn, "close": CloseIn, "refuse": RefuseIn,
+    "extend": ExtendIn, "session": SessionIn, "notify_police": PoliceNotificationIn,
+    "apply_confirmation": ConfirmationApplyIn, "rule_confirmation": ConfirmationRuleIn,
+}

@@ -1,0 +1,161 @@
+"""Workflow actions on the case page: the data of the partial ``disputes/_actions.html`` and its POST
+routes. The forms post to ``/disputes/<id>/actions/<action>``; the same schemas and service
+functions as the JSON API decide, so a rule exists once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError, fields
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from mediation.accounts.access import get_dispute
+from mediation.accounts.models import User
+from mediation.common.enums import Channel, Outcome, Role, UnitType, values
+from mediation.common.time import SHANGHAI, local_today
+from mediation.disputes import workflow
+from mediation.disputes.casework import CONFIRMATION_RESULTS
+from mediation.disputes.workflow_schemas import ACTION_SCHEMAS
+from mediation.extensions import db
+from mediation.geo.models import Node, Unit
+
+bp = Blueprint("workflow", __name__)
+
+SUCCESS_MESSAGES = {
+    "route": "已分流至{unit}，等待受理。",
+    "accept": "已受理，办理期限至{deadline}。",
+    "reject": "已决定不予受理，案件办结。",
+    "transfer": "已移交{unit}，等待其受理。",
+    "escalate": "已上报{center}，案件回到待分流。",
+    "reassign": "已改派给{handler}。",
+    "stabilize": "已转为稳控。",
+    "resume": "已恢复办理。",
+    "close": "案件已办结（{outcome}）。",
+    "refuse": "已记录当事人拒绝调解，案件以不予受理办结。",
+    "extend": "办理期限已延长至{deadline}。",
+    "session": "调解记录已保存。",
+    "notify_police": "已记录民转刑预警及告知公安机关情况。",
+    "apply_confirmation": "已登记司法确认申请。",
+    "rule_confirmation": "已登记司法确认裁定结果。",
+}
+
+FIELD_LABELS = {
+    "channel": "化解渠道", "unit": "单位", "co_units": "联办单位", "date": "日期", "reason": "理由",
+    "note": "说明", "handler": "调解员", "outcome": "办结方式", "party": "当事人", "days": "延长天数",
+    "approver": "批准人", "parties_consent": "双方当事人同意", "held_on": "调解日期", "place": "地点",
+    "mediators": "调解员", "attendees": "参加人", "record": "调解记录", "notified_at": "告知时间",
+    "police_unit": "公安机关", "officer": "民警", "converted": "已转为刑事/治安案件", "applied_on": "申请日期",
+    "agreement_on": "协议生效日期", "court": "人民法院", "ruling_no": "裁定书案号", "result": "裁定结果",
+    "ruled_on": "裁定日期", "version": "版本",
+}
+
+
+def form_payload(form, schema) -> dict:
+    """The schema's fields from a submitted form: lists from repeated fields, checkboxes as booleans."""
+    data: dict = {}
+    for name, field in schema.fields.items():
+        if isinstance(field, fields.List):
+            items = [v for v in form.getlist(name) if v.strip()]
+            if items:
+                data[name] = items
+        elif isinstance(field, fields.Boolean):
+            data[name] = name in form  # an unticked checkbox is not sent at all
+        elif name in form:
+            data[name] = form.get(name)
+    return data
+
+
+def error_lines(messages, prefix: str = "", labels: dict | None = None) -> list[str]:
+    """marshmallow's nested messages as "字段：消息" lines."""
+    labels = FIELD_LABELS if labels is None else labels
+    lines: list[str] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            label = labels.get(str(key), "" if key == "_schema" else str(key))
+            lines += error_lines(value, label or prefix, labels)
+    elif isinstance(messages, list | tuple):
+        for value in messages:
+            lines += error_lines(value, prefix, labels)
+    else:
+        lines.append(f"{prefix}：{messages}" if prefix else str(messages))
+    return lines
+
+
+def _success_message(action: str, dispute) -> str:
+    return SUCCESS_MESSAGES[action].format(
+        unit=dispute.unit.name if dispute.unit else "",
+        deadline=dispute.deadline.isoformat() if dispute.deadline else "—",
+        center=dispute.center.name if dispute.center else "上级综治中心",
+        handler=dispute.handler.name if dispute.handler else "",
+        outcome=dispute.outcome or "",
+    )
+
+
+@bp.post("/disputes/<int:dispute_id>/actions/<action>")
+@login_required
+def act(dispute_id: int, action: str):
+    schema_class = ACTION_SCHEMAS.get(action)
+    if schema_class is None:
+        abort(404)
+    dispute = get_dispute(current_user, dispute_id)
+    back = url_for("disputes.show", dispute_id=dispute_id) + "#workflow"
+    try:
+        payload = schema_class().load(form_payload(request.form, schema_class()))
+        workflow.perform(current_user, dispute, action, payload)
+        workflow.commit()
+    except ValidationError as err:
+        db.session.rollback()
+        for line in error_lines(err.messages):
+            flash(f"{workflow.TRANSITIONS[action].label}未保存：{line}", "error")
+        return redirect(back, 303)
+    except workflow.WorkflowError as err:
+        db.session.rollback()
+        flash(err.message, "error")  # 409 (state, version) and 403 (role) alike: nothing was saved
+        return redirect(back, 303)
+    except StaleDataError:
+        db.session.rollback()
+        flash(workflow.STALE_MESSAGE, "error")
+        return redirect(back, 303)
+    flash(_success_message(action, dispute), "success")
+    return redirect(back, 303)
+
+
+# --- the partial's data (queries stay in Python, not in the template) ----------------------------
+
+def _units_for_choice() -> list[Unit]:
+    units = db.session.execute(select(Unit, Node.path).join(Node, Unit.node_id == Node.id)).all()
+    return [u for u, _ in sorted(units, key=lambda row: (row[1].count("/"), row[1], row[0].code))]
+
+
+def workflow_panel(dispute) -> SimpleNamespace:
+    user = current_user
+    info = workflow.casework(user, dispute)
+    allowed = info["allowed_actions"]
+    panel = SimpleNamespace(**info)
+    panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in allowed]
+    panel.units = _units_for_choice() if {"route", "transfer"} & set(allowed) else []
+    panel.courts = [u for u in _units_for_choice() if u.type == UnitType.COURT] if "apply_confirmation" in allowed else []
+    panel.mediators = []
+    if "reassign" in allowed and dispute.unit_id is not None:
+        panel.mediators = list(db.session.scalars(select(User).where(
+            User.unit_id == dispute.unit_id, User.active.is_(True),
+            User.role.in_([Role.MEDIATOR, Role.CENTER])).order_by(User.username)))
+    panel.escalation_target = workflow._escalation_target(dispute) if "escalate" in allowed else None
+    panel.channels = values(Channel)
+    panel.outcomes = values(Outcome)
+    panel.results = CONFIRMATION_RESULTS
+    panel.today = local_today().isoformat()
+    panel.now = datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    panel.stage_class = {"待分流": "pending", "待受理": "pending", "办理中": "handling", "稳控": "stabilized",
+                         "已办结": "closed"}.get(panel.stage, "neutral")
+    panel.level_class = {"正常": "ok", "预警": "warning", "超期": "overdue"}.get(panel.warning_level or "", "none")
+    return panel
+
+
+@bp.app_context_processor
+def _inject_panel():
+    return {"workflow_panel": workflow_panel}
