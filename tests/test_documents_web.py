@@ -139,7 +139,7 @@ def test_another_towns_user_cannot_see_draft_sign_or_download(world, signing_dir
         assert r.status_code == 404, (url, r.status_code)
     # Web
     web.login(other.username)
-    for url in (f"/agreements/{a.id}", f"/agreements/{a.id}/pdf", f"/agreements/{a.id}/preview",
+    for url in (f"/disputes/{dispute.id}", f"/agreements/{a.id}", f"/agreements/{a.id}/pdf", f"/agreements/{a.id}/preview",
                 f"/agreements/{a.id}/preview.pdf", f"/disputes/{dispute.id}/documents",
                 f"/disputes/{dispute.id}/case-file.pdf", f"/disputes/{dispute.id}/forms/application",
                 f"/agreements/{a.id}/sign/party-0"):

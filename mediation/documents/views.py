@@ -22,8 +22,9 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from mediation.accounts.access import get_dispute
+from mediation.accounts.access import get_dispute, visible_disputes
 from mediation.common.enums import Role
+from mediation.disputes.models import Dispute
 from mediation.disputes.views import flatten_errors
 from mediation.documents import forms as F
 from mediation.documents import service
@@ -101,7 +102,10 @@ def _documents_panel():
     if has_request_context() and request.endpoint == "disputes.show" and current_user.is_authenticated:
         dispute_id = (request.view_args or {}).get("dispute_id")
         if dispute_id is not None:
-            return {"documents": panel(get_dispute(current_user, dispute_id))}
+            # Not get_dispute(): this also runs for the 404 page of a case the user may not see.
+            dispute = db.session.scalars(visible_disputes(current_user).where(Dispute.id == dispute_id)).first()
+            if dispute is not None:
+                return {"documents": panel(dispute)}
     return {}
 
 
