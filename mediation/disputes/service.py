@@ -16,12 +16,12 @@ from marshmallow import ValidationError
 from sqlalchemy import exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from mediation import signals
 from mediation.accounts.access import can_see_node, dispute_scope
 from mediation.accounts.models import User
 from mediation.common.enums import RiskLevel, Status
 from mediation.common.time import local_today, utcnow
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party
-from mediation import signals
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 

@@ -56,6 +56,16 @@ DATA_LABELS = {
 }
 
 
+def _workflow_data_labels() -> None:
+    from mediation.disputes.workflow import DATA_LABELS as workflow_labels
+
+    for key, label in workflow_labels.items():
+        DATA_LABELS.setdefault(key, label)
+
+
+_workflow_data_labels()
+
+
 # ---------------------------------------------------------------- helpers shared by the pages
 
 def scope_nodes(user) -> list[tuple[Node, int]]:
@@ -131,17 +141,13 @@ def error_anchor(key: str) -> str:
 
 
 def deadline_state(dispute: Dispute, today: date) -> str | None:
-    """overdue (red) when past the deadline, warning (yellow) when 80% of the time is used."""
-    if dispute.deadline is None or dispute.status == Status.CLOSED:
+    """The CSS state of the case's warning level (routing.deadlines.warning_level, the one rule)."""
+    from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
+
+    level = warning_level(dispute, today)
+    if level is None:
         return None
-    if today > dispute.deadline:
-        return "overdue"
-    if dispute.accepted_on:
-        total = (dispute.deadline - dispute.accepted_on).days
-        used = (today - dispute.accepted_on).days
-        if total > 0 and used >= 0.8 * total:
-            return "warning"
-    return "ok"
+    return {OVERDUE: "overdue", WARNING: "warning"}.get(level, "ok")
 
 
 def place_labels(disputes: list[Dispute], user) -> dict[int, str]:
