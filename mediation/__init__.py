@@ -39,6 +39,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from mediation.cli import register_cli
 
     register_cli(app)
+
+    from mediation.followups import init_app as init_followups
+
+    init_followups(app)  # event receivers; the embedded scheduler (guarded: see followups/scheduler.py)
     return app
 
 
@@ -47,7 +51,8 @@ def register_api(app: Flask) -> None:
     from mediation.disputes.workflow_api import blp as workflow_blp
     from mediation.documents.api import blp as documents_blp
     from mediation.extensions import api, csrf
+    from mediation.followups.api import blp as followups_blp
 
-    for blp in (disputes_blp, workflow_blp, documents_blp):
+    for blp in (disputes_blp, workflow_blp, documents_blp, followups_blp):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery
         api.register_blueprint(blp)

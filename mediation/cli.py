@@ -60,7 +60,8 @@ def units_import(file):
 @click.option("--unit", "unit_code", required=True, help="单位代码")
 @click.option("--password", required=True)
 @click.option("--name", "display_name", default="", help="显示姓名")
-def user_create(username, role, unit_code, password, display_name):
+@click.option("--email", default=None, help="接收提醒邮件的地址（可选）")
+def user_create(username, role, unit_code, password, display_name, email):
     """创建用户（已存在则更新角色、单位和密码）。"""
     from mediation.accounts.models import User
     from mediation.geo.models import Unit
@@ -76,6 +77,8 @@ def user_create(username, role, unit_code, password, display_name):
         db.session.add(user)
     user.role, user.unit, user.display_name = Role(role), unit, display_name or user.display_name or ""
     user.set_password(password)
+    if email is not None:
+        user.email = email.strip() or None
     db.session.commit()
     click.echo(f"用户 {username}（{role}，{unit.name}）已保存。")
 
@@ -114,6 +117,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(units_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
+    from mediation.followups.cli import scheduler_command
+
+    app.cli.add_command(scheduler_command)
     from mediation.documents.cli import documents_cli
 
     app.cli.add_command(documents_cli)

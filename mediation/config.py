@@ -70,6 +70,27 @@ def build_config(instance_path: Path) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
         "PAGE_SIZE": 20,
+        # Follow-ups, warnings and 督办 (mediation/followups): days after closing / between 稳控 visits.
+        "SATISFACTION_VISIT_DAYS": int(os.environ.get("SATISFACTION_VISIT_DAYS", "7")),
+        "STABILIZE_VISIT_DAYS": int(os.environ.get("STABILIZE_VISIT_DAYS", "15")),
+        "CONFIRMATION_WINDOW_DAYS": int(os.environ.get("CONFIRMATION_WINDOW_DAYS", "30")),
+        # The scheduler: "embedded" runs it inside the web app (one process, the default), "external"
+        # leaves it to `flask --app mediation scheduler`. Either way a database lease lets only one
+        # process run the jobs at a time.
+        "SCHEDULER_MODE": os.environ.get("SCHEDULER_MODE", "embedded"),
+        "SCHEDULER_INTERVAL": float(os.environ.get("SCHEDULER_INTERVAL", "60")),  # seconds between sweeps
+        "SCHEDULER_LEASE_SECONDS": float(os.environ.get("SCHEDULER_LEASE_SECONDS", "90")),
+        "SCHEDULER_MISFIRE_GRACE": int(os.environ.get("SCHEDULER_MISFIRE_GRACE", str(30 * 24 * 3600))),
+        # E-mail notifications: sent only when MAIL_SERVER is set.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),  # STARTTLS
+        "MAIL_USE_SSL": os.environ.get("MAIL_USE_SSL", "") in ("1", "true", "yes"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "mediation@localhost"),
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),  # links in e-mails, e.g. https://tiaojie.example.cn
         # flask-smorest / OpenAPI
         "API_TITLE": "矛盾纠纷多元化解 API",
         "API_VERSION": "v1",

@@ -9,5 +9,12 @@ from mediation.disputes.casework import (  # noqa: F401
 )
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party  # noqa: F401
 from mediation.documents.models import Agreement, CaseForm, Signature, SignedDocument, UnitSeal  # noqa: F401
+from mediation.followups.models import (  # noqa: F401
+    DeadlineAlert,
+    FollowUp,
+    Notification,
+    SchedulerLease,
+    SupervisionOrder,
+)
 from mediation.geo.models import Node, Unit  # noqa: F401
 from mediation.routing.models import Extension, RoutingRule, TimeLimit  # noqa: F401

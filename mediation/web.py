@@ -14,6 +14,9 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(disputes_bp)
+    from mediation.followups.views import bp as followups_bp
+
+    app.register_blueprint(followups_bp)
     from mediation.documents.views import bp as documents_bp
 
     app.register_blueprint(documents_bp)

@@ -23,6 +23,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(64), default="")
+    email: Mapped[str | None] = mapped_column(String(254))  # for e-mail notifications (followups)
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[Role] = mapped_column(enum_type(Role, 16))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)

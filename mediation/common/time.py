@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from mediation import clock
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.now()  # the wall clock unless a test or demo moved it (mediation/clock.py)
 
 
 def local_today() -> date:
-    return datetime.now(SHANGHAI).date()
+    return clock.today()
 
 
 def to_local(dt: datetime | None) -> datetime | None:

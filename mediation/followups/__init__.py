@@ -1,0 +1,13 @@
+"""Follow-ups (回访), deadline warnings, notifications and 督办, driven by the scheduler."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Connect the timeline receivers and, in the embedded mode, start the scheduler."""
+    from mediation.followups import service  # noqa: F401  (connects the event_added receivers)
+    from mediation.followups.scheduler import init_app as init_scheduler
+
+    init_scheduler(app)

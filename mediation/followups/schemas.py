@@ -1,0 +1,171 @@
+"""One named schema per shape: follow-ups, notifications and supervision orders (API and web forms)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from mediation import clock
+from mediation.common import schema as s
+from mediation.common.enums import values
+from mediation.followups.models import FollowUpKind, FollowUpStatus, SupervisionLevel, SupervisionStatus
+
+
+class Flag(s.String):
+    """A query flag: ``?mine``, ``?mine=1`` or ``?mine=true`` mean yes; ``0`` / ``false`` mean no."""
+
+    default_error_messages = {"invalid": "应为 1/true 或 0/false。"}
+    TRUE = {"", "1", "true", "yes", "on", "是"}
+    FALSE = {"0", "false", "no", "off", "否"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise self.make_error("invalid")
+
+
+class _QueryArgs(Schema):
+    """Query strings: unknown keys ignored; an empty ``?mine`` is kept (it means yes)."""
+
+    class Meta:
+        unknown = "exclude"
+
+    page = s.Integer(load_default=1, validate=validate.Range(min=1, error="页码应不小于1。"))
+    per_page = s.Integer(load_default=20, validate=validate.Range(min=1, max=200, error="每页条数应在1到200之间。"))
+
+
+class FollowUpListArgs(_QueryArgs):
+    mine = Flag(load_default=False, metadata={"description": "只看分派给本单位（和本人）的回访，即待办清单"})
+    status = s.String(validate=s.one_of(values(FollowUpStatus), "回访状态"),
+                      metadata={"description": "待办 / 已完成 / 已取消"})
+    kind = s.String(validate=s.one_of(values(FollowUpKind), "回访类型"))
+    dispute = s.Integer(metadata={"description": "案件 id"})
+    due_before = s.Date(metadata={"description": "应办日期不晚于"})
+
+
+class FollowUpDisputeRef(Schema):
+    id = fields.Integer()
+    case_no = fields.String()
+    status = fields.String()
+
+
+class FollowUpOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": values(FollowUpKind)})
+    status = fields.String(metadata={"enum": values(FollowUpStatus)})
+    dispute = fields.Nested(FollowUpDisputeRef)
+    round = fields.Integer(metadata={"description": "第几次（稳控回访按周期计数）"})
+    unit = fields.Function(lambda f: f.unit.code, metadata={"description": "承办单位代码"})
+    unit_name = fields.Function(lambda f: f.unit.name)
+    assignee = fields.Function(lambda f: f.user.username if f.user else None, allow_none=True,
+                               metadata={"description": "承办人用户名（未指定为空）"})
+    due_on = fields.Date()
+    due = fields.Function(lambda f: f.status == FollowUpStatus.OPEN and f.due_on <= clock.today(),
+                          metadata={"description": "已到应办日期"})
+    overdue = fields.Function(lambda f: f.status == FollowUpStatus.OPEN and f.due_on < clock.today())
+    rescheduled_from = fields.Date(allow_none=True)
+    reschedule_reason = fields.String(allow_none=True)
+    done_at = fields.DateTime(allow_none=True, metadata={"description": "UTC"})
+    done_by = fields.Function(lambda f: f.done_by.name if f.done_by else None, allow_none=True)
+    result = fields.String(allow_none=True)
+    satisfaction = fields.Integer(allow_none=True, metadata={"description": "满意度 1–5"})
+
+
+class FollowUpPage(Schema):
+    items = fields.List(fields.Nested(FollowUpOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class FollowUpComplete(s.InputSchema):
+    result = s.String(required=True, validate=s.length(2000, 2), metadata={"description": "回访情况"})
+    satisfaction = s.Integer(load_default=None, allow_none=True,
+                             validate=validate.Range(min=1, max=5, error="满意度评分应为1到5分。"),
+                             metadata={"description": "满意度 1–5（满意度回访必填）"})
+
+
+class FollowUpReschedule(s.InputSchema):
+    due_on = s.Date(required=True, metadata={"description": "新的应办日期"})
+    reason = s.String(required=True, validate=s.length(500, 2), metadata={"description": "改期原因"})
+
+
+class NotificationListArgs(_QueryArgs):
+    unread = Flag(load_default=False, metadata={"description": "只看未读"})
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    text = fields.String()
+    dispute = fields.Nested(FollowUpDisputeRef, allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "UTC"})
+    read_at = fields.DateTime(allow_none=True)
+    read = fields.Function(lambda n: n.read_at is not None)
+    emailed = fields.Function(lambda n: n.emailed_at is not None, metadata={"description": "已发送邮件"})
+
+
+class NotificationPage(Schema):
+    items = fields.List(fields.Nested(NotificationOut))
+    total = fields.Integer()
+    unread = fields.Integer(metadata={"description": "未读条数"})
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class NotificationsMarkedRead(Schema):
+    marked = fields.Integer()
+    unread = fields.Integer()
+
+
+class SupervisionOrderCreate(s.InputSchema):
+    level = s.String(load_default=SupervisionLevel.ORDINARY.value,
+                     validate=s.one_of(values(SupervisionLevel), "督办级别"), metadata={"description": "普通 / 挂牌"})
+    reply_by = s.Date(required=True, metadata={"description": "回复期限"})
+    note = s.String(load_default=None, allow_none=True, validate=s.length(2000),
+                    metadata={"description": "督办要求"})
+    target_unit = s.String(load_default=None, allow_none=True,
+                           metadata={"description": "被督办单位代码（默认牵头单位；可为联办单位）"})
+
+
+class SupervisionOrderReply(s.InputSchema):
+    reply = s.String(required=True, validate=s.length(2000, 2), metadata={"description": "办理情况回复"})
+
+
+class SupervisionOrderListArgs(_QueryArgs):
+    mine = Flag(load_default=False, metadata={"description": "督办本单位的"})
+    issued = Flag(load_default=False, metadata={"description": "本单位发出或升级到本单位的"})
+    status = s.String(validate=s.one_of(values(SupervisionStatus), "督办状态"))
+    dispute = s.Integer()
+
+
+class FollowUpUnitRef(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class SupervisionOrderOut(Schema):
+    id = fields.Integer()
+    dispute = fields.Nested(FollowUpDisputeRef)
+    level = fields.String(metadata={"enum": values(SupervisionLevel)})
+    status = fields.String(metadata={"enum": values(SupervisionStatus)})
+    issued_by_unit = fields.Nested(FollowUpUnitRef)
+    issued_by = fields.Function(lambda o: o.issued_by.name if o.issued_by else None, allow_none=True)
+    issued_at = fields.DateTime(metadata={"description": "UTC"})
+    target_unit = fields.Nested(FollowUpUnitRef)
+    note = fields.String(allow_none=True)
+    reply_by = fields.Date()
+    reply = fields.String(allow_none=True)
+    replied_at = fields.DateTime(allow_none=True)
+    replied_by = fields.Function(lambda o: o.replied_by.name if o.replied_by else None, allow_none=True)
+    escalated_to = fields.Nested(FollowUpUnitRef, allow_none=True)
+    escalated_at = fields.DateTime(allow_none=True)
+
+
+class SupervisionOrderList(Schema):
+    items = fields.List(fields.Nested(SupervisionOrderOut))
+    total = fields.Integer()
