@@ -53,6 +53,9 @@ DATA_LABELS = {
     "from_unit": "原单位", "to_unit": "新单位", "date": "日期", "outcome": "结果", "deadline": "期限",
     "old_deadline": "原期限", "new_deadline": "新期限", "days": "天数", "note": "说明", "flags": "风险标记",
     "status": "状态", "accepted_on": "受理日期", "closed_on": "办结日期", "due_on": "期限",
+    "kind": "类型", "level": "级别", "satisfaction": "满意度", "order": "督办单", "followup": "回访",
+    "result": "结果", "reply_by": "答复期限", "escalated_to": "上报至", "agreement_id": "协议",
+    "effective_on": "生效日期", "performance_due": "履行期限",
 }
 
 
