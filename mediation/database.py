@@ -9,8 +9,19 @@ from contextvars import ContextVar
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 _installed = False
+MAX_ID = 2**31 - 1  # PostgreSQL integer
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in URLs, limited to 0 … 2³¹−1 (the range of an id column)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
