@@ -110,6 +110,9 @@ def demo_command(reset, count):
 
 
 def register_cli(app: Flask) -> None:
+    from mediation.reports.cli import register as register_reports_cli
+
+    register_reports_cli(app)
     from mediation.ops import ops_cli
 
     app.cli.add_command(ops_cli)

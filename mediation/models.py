@@ -17,4 +17,11 @@ from mediation.followups.models import (  # noqa: F401
     SupervisionOrder,
 )
 from mediation.geo.models import Node, Unit  # noqa: F401
+from mediation.reports.models import (  # noqa: F401
+    CarryOver,
+    MonthClose,
+    OverdueSupervision,
+    ReopenRequest,
+    Screening,
+)
 from mediation.routing.models import Extension, RoutingRule, TimeLimit  # noqa: F401

@@ -17,6 +17,9 @@ def register_web(app: Flask) -> None:
     from mediation.followups.views import bp as followups_bp
 
     app.register_blueprint(followups_bp)
+    from mediation.reports.views import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
     from mediation.documents.views import bp as documents_bp
 
     app.register_blueprint(documents_bp)

@@ -1,0 +1,174 @@
+"""Time the reports for a whole 区 at scale, next to one hand-written SQL query (the floor).
+
+    python bench/gen_disputes.py URL --count 1000000 --reset     # once
+    python bench/reports_bench.py URL [--runs 5] [--month YYYY-MM]
+
+URL is a SQLAlchemy URL (``sqlite:////tmp/bench.sqlite`` or
+``postgresql+psycopg://mediation@127.0.0.1:55433/mediation_reports``). Every measurement is the
+median of ``--runs`` runs after one warm-up run. The floor is a single hand-written aggregate
+query computing the very same figures; the script checks that both agree before timing them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FLOOR_MONTHLY = """
+SELECT
+  count(*) FILTER (WHERE d.registered_on < :s) AS carried_in,
+  count(*) FILTER (WHERE d.registered_on >= :s) AS new,
+  count(*) FILTER (WHERE d.closed_on <= :e) AS closed,
+  count(*) FILTER (WHERE d.closed_on <= :e AND d.outcome = '调解成功') AS resolved,
+  count(*) FILTER (WHERE (d.closed_on IS NULL OR d.closed_on > :e) AND d.status IN ('稳控', '已办结')
+                   AND CASE WHEN d.status = '稳控' THEN coalesce(d.stabilized_on, d.accepted_on, d.registered_on)
+                            ELSE d.stabilized_on END <= :e) AS stabilized,
+  count(*) FILTER (WHERE d.closed_on IS NULL OR d.closed_on > :e) AS carried_out,
+  count(*) FILTER (WHERE (d.closed_on IS NULL OR d.closed_on > :e) AND d.deadline < :e) AS overdue,
+  count(*) FILTER (WHERE d.prominent AND d.registered_on < :s) AS p_carried_in,
+  count(*) FILTER (WHERE d.prominent AND d.registered_on >= :s) AS p_new,
+  count(*) FILTER (WHERE d.prominent AND d.closed_on <= :e) AS p_closed,
+  count(*) FILTER (WHERE d.prominent AND d.closed_on <= :e AND d.outcome = '调解成功') AS p_resolved,
+  count(*) FILTER (WHERE d.prominent AND (d.closed_on IS NULL OR d.closed_on > :e) AND d.status IN ('稳控', '已办结')
+                   AND CASE WHEN d.status = '稳控' THEN coalesce(d.stabilized_on, d.accepted_on, d.registered_on)
+                            ELSE d.stabilized_on END <= :e) AS p_stabilized,
+  count(*) FILTER (WHERE d.prominent AND (d.closed_on IS NULL OR d.closed_on > :e)) AS p_carried_out,
+  count(*) FILTER (WHERE d.prominent AND (d.closed_on IS NULL OR d.closed_on > :e) AND d.deadline < :e) AS p_overdue
+FROM dispute d
+WHERE {plus}d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
+  AND {plus}d.registered_on <= :e AND (d.closed_on IS NULL OR d.closed_on >= :s)
+"""
+
+# The league of the overdue review (per lead unit: 超期, 预警), from which its counts follow.
+FLOOR_OVERDUE = {
+    "postgresql": """
+SELECT d.unit_id,
+  count(*) FILTER (WHERE d.deadline < :today) AS overdue,
+  count(*) FILTER (WHERE d.deadline >= :today) AS warning
+FROM dispute d
+WHERE d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
+  AND d.closed_on IS NULL AND d.status <> '已办结' AND d.deadline IS NOT NULL
+  AND (d.deadline < :today OR d.accepted_on IS NULL OR d.deadline - d.accepted_on <= 0
+       OR (:today - d.accepted_on) * 5 >= (d.deadline - d.accepted_on) * 4)
+GROUP BY d.unit_id
+""",
+    "sqlite": """
+SELECT d.unit_id,
+  count(*) FILTER (WHERE d.deadline < :today) AS overdue,
+  count(*) FILTER (WHERE d.deadline >= :today) AS warning
+FROM dispute d
+WHERE d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
+  AND d.closed_on IS NULL AND d.status <> '已办结' AND d.deadline IS NOT NULL
+  AND (d.deadline < :today OR d.accepted_on IS NULL OR julianday(d.deadline) - julianday(d.accepted_on) <= 0
+       OR (julianday(:today) - julianday(d.accepted_on)) * 5 >= (julianday(d.deadline) - julianday(d.accepted_on)) * 4)
+GROUP BY d.unit_id
+""",
+}
+
+
+def timed(fn, runs: int) -> tuple[float, object]:
+    result = fn()  # warm-up (and the value checked against the floor)
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples) * 1000, result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--month", help="YYYY-MM (default: last month)")
+    parser.add_argument("--node", default="120116000000", help="node code (default: the 区)")
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import Date, bindparam, select, text
+
+    from mediation import create_app
+    from mediation.common.time import local_today
+    from mediation.extensions import db
+    from mediation.geo.models import Node
+    from mediation.reports import service
+    from mediation.reports.service import COUNT_KEYS, Month
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench", "SCHEDULER_MODE": "off"})
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        node = db.session.scalar(select(Node).where(Node.code == args.node))
+        month = Month.parse(args.month) if args.month else Month.of(local_today()).shift(-1)
+        today = local_today()
+        total = db.session.execute(text("SELECT count(*) FROM dispute")).scalar()
+        open_cases = db.session.execute(text("SELECT count(*) FROM dispute WHERE closed_on IS NULL")).scalar()
+
+        dates = [bindparam("s", type_=Date), bindparam("e", type_=Date)]
+        # The best hand-written form for each engine: the closed_on indexes, and on SQLite the
+        # subtree and registration terms kept away from their indexes (``+col``).
+        floor_monthly = text(FLOOR_MONTHLY.format(plus="+" if dialect == "sqlite" else "")).bindparams(*dates)
+        floor_overdue = text(FLOOR_OVERDUE[dialect]).bindparams(bindparam("today", type_=Date))
+        params = {"s": month.first, "e": month.last, "prefix": node.path + "%"}
+
+        def floor_m():
+            return dict(db.session.execute(floor_monthly, params).one()._mapping)
+
+        def floor_o():
+            return {r.unit_id: (r.overdue, r.warning) for r in db.session.execute(
+                floor_overdue, {"today": today, "prefix": node.path + "%"})}
+
+        def page():
+            return service.monthly_page(node, month)
+
+        measurements = [
+            ("月清月结 figures (API /reports/monthly)", lambda: service.monthly_report(node, month)),
+            ("月清月结 page (figures, drill-down, 12-month trend, channel table)", page),
+            ("双百 figures (API /reports/shuangbai)", lambda: service.shuangbai_report(node, month)),
+            ("channel table (API /reports/channels)", lambda: service.channel_report(node, month)),
+            ("overdue review (levels, first page of 50, unit league)",
+             lambda: service.overdue_review(node, today)),
+            ("floor: one hand-written query, 月清月结 figures", floor_m),
+            ("floor: one hand-written query, overdue league", floor_o),
+        ]
+        results = {}
+        for label, fn in measurements:
+            results[label] = timed(fn, args.runs)
+
+        # Both ways must agree.
+        report = results[measurements[0][0]][1]
+        floor = results[measurements[5][0]][1]
+        for key in COUNT_KEYS:
+            assert report[key] == floor[key], (key, report[key], floor[key])
+            assert report["prominent"][key] == floor["p_" + key], ("prominent", key)
+        review = results[measurements[4][0]][1]
+        league = results[measurements[6][0]][1]
+        assert review["overdue"] == sum(o for o, _ in league.values())
+        assert review["warning"] == sum(w for _, w in league.values())
+
+        version = db.session.execute(text("SELECT sqlite_version()" if dialect == "sqlite" else "SHOW server_version"))
+        print(f"database: {dialect} {version.scalar()} · {total:,} disputes ({open_cases:,} open) · node "
+              f"{node.name} · month {month.key} · today {today} · median of {args.runs} runs after a warm-up")
+        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"python {platform.python_version()} · {platform.machine()} · {os.cpu_count()} CPUs · "
+              f"load average {load} (1/5/15 min) at the end")
+        print()
+        print("| measurement | median ms |")
+        print("|---|---:|")
+        for label, _ in measurements:
+            print(f"| {label} | {results[label][0]:,.1f} |")
+        print()
+        print(f"figures: carried_in {report['carried_in']:,}, new {report['new']:,}, closed {report['closed']:,}, "
+              f"carried_out {report['carried_out']:,}, overdue {report['overdue']:,}; overdue review: "
+              f"{review['overdue']:,} 超期, {review['warning']:,} 预警")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Reports: 月清月结, 双百, the channel table, the overdue review, sweep reports and exports."""

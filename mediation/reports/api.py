@@ -1,0 +1,235 @@
+"""The JSON API of reports: 月清月结, 双百, the channel table, the overdue review, sweep reports and
+the month close. The same service functions as the web pages."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from mediation.accounts.access import can_see_node, get_dispute
+from mediation.accounts.auth import api_user, token_required
+from mediation.extensions import db
+from mediation.geo.models import Unit
+from mediation.reports import schemas as sc
+from mediation.reports import service
+from mediation.reports.models import MonthClose, ReopenRequest
+from mediation.reports.service import Month, ReportError
+
+blp = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="统计报表、排查报告、超期督办与月清月结")
+
+
+def fail(err: ReportError, location: str = "query", field: str | None = None):
+    """Abort with the refusal's status; a 422 names the field like flask-smorest's own errors."""
+    db.session.rollback()
+    field = err.field or field
+    if err.status == 422 and field:
+        abort(422, message=err.message, errors={location: {field: [err.message]}})
+    kwargs = {"message": err.message}
+    if err.cases:
+        kwargs["errors"] = {"cases": err.cases}
+    abort(err.status, **kwargs)
+
+
+def report_target(args: dict, location: str = "query"):
+    user = api_user()
+    try:
+        node = service.resolve_report_node(user, args["node"])
+    except ReportError as err:
+        fail(err, location, "node")
+    return node, Month.parse(args["month"])
+
+
+@blp.route("/reports/monthly")
+class MonthlyReport(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.ReportArgs, location="query")
+    @blp.response(200, sc.MonthlyReport)
+    @blp.alt_response(422, description="节点代码或月份无效")
+    def get(self, args):
+        """月清月结统计：上月结转、本月新增、办结、调解成功、稳控、结转下月、超期及比率（含突出问题子集）"""
+        node, month = report_target(args)
+        return service.monthly_report(node, month)
+
+
+@blp.route("/reports/shuangbai")
+class ShuangbaiReport(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.ReportArgs, location="query")
+    @blp.response(200, sc.ShuangbaiReport)
+    def get(self, args):
+        """“双百”行动统计：排查 100%（网格排查报告）与化解稳控 100%，民转刑，按发现场所"""
+        node, month = report_target(args)
+        return service.shuangbai_report(node, month)
+
+
+@blp.route("/reports/channels")
+class ChannelReport(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.ReportArgs, location="query")
+    @blp.response(200, sc.ChannelReport)
+    def get(self, args):
+        """分渠道、分类别统计（受理、调处、成功、成功率），民转刑，五进场所，属地属事双化解"""
+        node, month = report_target(args)
+        return service.channel_report(node, month)
+
+
+@blp.route("/reports/overdue")
+class OverdueReview(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.OverdueArgs, location="query")
+    @blp.response(200, sc.OverdueReview)
+    def get(self, args):
+        """超期审查：辖区内处于预警或超期的在办案件（按风险和超期天数排序）及各单位超期排行"""
+        user = api_user()
+        if not service.may_review(user):
+            abort(403, message="只有综治中心工作人员可以查看超期审查。")
+        try:
+            node = service.resolve_report_node(user, args["node"] or user.unit.node.code)
+        except ReportError as err:
+            fail(err, "query", "node")
+        unit_id = None
+        if args.get("unit"):
+            unit_id = db.session.scalar(select(Unit.id).where(Unit.code == args["unit"]))
+            if unit_id is None:
+                abort(422, message="未知的单位代码。", errors={"query": {"unit": ["未知的单位代码。"]}})
+        return service.overdue_review(node, unit_id=unit_id, level=args.get("level"), page=args["page"],
+                                      per_page=args["per_page"])
+
+
+@blp.route("/reports/overdue/<int:dispute_id>/supervise")
+class Supervise(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.SuperviseIn)
+    @blp.response(201, sc.SupervisionOut)
+    def post(self, data, dispute_id):
+        """一键督办：生成督办记录并写入案件时间线（supervised）"""
+        user = api_user()
+        dispute = get_dispute(user, dispute_id)
+        from mediation.common.time import local_today
+        from mediation.routing.deadlines import level_for
+
+        level = level_for(dispute.accepted_on, dispute.deadline, local_today())
+        try:
+            record = service.issue_supervision(user, dispute, note=data.get("note"),
+                                               reply_due_on=data.get("reply_due_on"), level=level)
+        except ReportError as err:
+            fail(err, "json")
+        db.session.commit()
+        return record
+
+
+@blp.route("/screenings")
+class Screenings(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.ScreeningIn)
+    @blp.response(201, sc.ScreeningOut)
+    @blp.alt_response(422, description="网格代码、日期或发现数无效")
+    def post(self, data):
+        """网格排查报告（found 可为 0：零报告）。同一网格、同一日期、同一人重复提交只更新不重复"""
+        try:
+            row, created = service.file_screening(api_user(), data)
+        except ReportError as err:
+            fail(err, "json")
+        db.session.commit()
+        return row, 201, {} if created else {"Idempotent-Replayed": "true"}
+
+
+@blp.route("/month-closes")
+class MonthCloses(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.MonthCloseIn)
+    @blp.response(201, sc.MonthCloseOut)
+    @blp.alt_response(409, description="已结账，或仍有突出问题未填写结转说明（errors.cases 列出案件）")
+    def post(self, data):
+        """月清月结：冻结本月统计快照并上报上级综治中心"""
+        node, month = report_target(data, "json")
+        try:
+            close = service.close_month(api_user(), node, month)
+        except ReportError as err:
+            fail(err, "json", "month")
+        db.session.commit()
+        return close
+
+    @blp.arguments(sc.ReportArgs, location="query")
+    @blp.response(200, sc.MonthCloseOut(many=True))
+    def get(self, args):
+        """某节点某月的结账记录（含已重新打开的历史）"""
+        node, month = report_target(args)
+        return service.close_history(node, month)
+
+
+@blp.route("/month-closes/carry-over")
+class CarryOver(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.CarryOverIn)
+    @blp.response(201, sc.CarryOverCase)
+    def post(self, data):
+        """为月末未办结的突出问题填写结转说明（写入案件与时间线）"""
+        user = api_user()
+        if not service.may_review(user):
+            abort(403, message="只有综治中心工作人员可以填写结转说明。")
+        dispute = get_dispute(user, data["dispute"])
+        try:
+            service.write_carry_over(user, dispute, Month.parse(data["month"]), data["reason"])
+        except ReportError as err:
+            fail(err, "json", "reason")
+        db.session.commit()
+        return {"id": dispute.id, "case_no": dispute.case_no, "category": dispute.category,
+                "status": str(dispute.status), "risk_level": str(dispute.risk_level),
+                "registered_on": dispute.registered_on.isoformat(), "node": dispute.node.name,
+                "carry_over_reason": dispute.carry_over_reason}
+
+
+def _close_or_404(close_id: int) -> MonthClose:
+    close = db.session.get(MonthClose, close_id)
+    user = api_user()
+    if close is None or not (service.may_close(user, close.node) or service.may_decide_reopen(user, close)
+                             or can_see_node(user, close.node)):
+        abort(404)
+    return close
+
+
+@blp.route("/month-closes/<int:close_id>/reopen-requests")
+class ReopenRequests(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.ReopenIn)
+    @blp.response(201, sc.ReopenOut)
+    def post(self, data, close_id):
+        """申请重新打开已结账的月份（需上级综治中心同意）"""
+        close = _close_or_404(close_id)
+        try:
+            req = service.request_reopen(api_user(), close, data["reason"])
+        except ReportError as err:
+            fail(err, "json", "reason")
+        db.session.commit()
+        return req
+
+
+@blp.route("/reopen-requests/<int:request_id>/decision")
+class ReopenDecision(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.DecisionIn)
+    @blp.response(200, sc.ReopenOut)
+    def post(self, data, request_id):
+        """上级综治中心同意或驳回重新打开申请"""
+        req = db.session.get(ReopenRequest, request_id)
+        if req is None:
+            abort(404)
+        _close_or_404(req.month_close_id)
+        try:
+            service.decide_reopen(api_user(), req, data["approve"], data.get("note"))
+        except ReportError as err:
+            fail(err, "json")
+        db.session.commit()
+        return req

@@ -1,0 +1,162 @@
+"""Sweep reports (排查), the month close (月清月结) with its submissions and reopenings, the carry-over
+reasons written at the close, and the 督办 issued from the overdue review."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.accounts.models import User
+from mediation.common.time import utcnow
+from mediation.disputes.models import Dispute
+from mediation.extensions import db
+from mediation.geo.models import Node, Unit
+
+# Indexes of the dispute table that serve the reports (they live here, next to the queries):
+# - registrations and closings (with their outcome) per day and 属地 node, read alone (index-only,
+#   in day order) by the 12-month trend; the second also finds the cases not closed before a day;
+# - 突出问题 by closing day, for the list of the ones still open at a month's end.
+Index("ix_dispute_registered_node", Dispute.registered_on, Dispute.node_id)
+Index("ix_dispute_closed_node", Dispute.closed_on, Dispute.node_id, Dispute.outcome)
+Index("ix_dispute_prominent_closed", Dispute.prominent, Dispute.closed_on)
+
+class Screening(db.Model):
+    """A grid's sweep report (排查) for a day: how many disputes the sweep found (0 = 零报告).
+
+    One row per grid, day and reporting user: a retried POST updates the row instead of adding one."""
+
+    __tablename__ = "screening"
+    __table_args__ = (
+        UniqueConstraint("node_id", "reported_on", "user_id"),
+        Index("ix_screening_reported_node", "reported_on", "node_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"))  # a 网格 node
+    reported_on: Mapped[date]
+    found: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    node: Mapped[Node] = relationship()
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Screening {self.reported_on} found={self.found}>"
+
+    @property
+    def is_zero(self) -> bool:
+        return self.found == 0
+
+
+class MonthClose(db.Model):
+    """月清月结 of a node for a month: the figures frozen at close time (``snapshot``), submitted
+    (上报) to the next 综治中心 up. A reopened close stays on record (status 已重开) and the month
+    can be closed again, which adds a new row with the next ``seq``."""
+
+    __tablename__ = "month_close"
+    __table_args__ = (
+        UniqueConstraint("node_id", "month", "seq"),
+        Index("ix_month_close_node_month", "node_id", "month"),
+    )
+
+    CLOSED, REOPENED = "已结", "已重开"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    seq: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(8), default=CLOSED)
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    closed_by_name: Mapped[str] = mapped_column(String(100), default="")
+    closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 上报: the node of the next 综治中心 up (None at the top of the tree).
+    submitted_to_id: Mapped[int | None] = mapped_column(ForeignKey("node.id"), index=True)
+    submitted_at: Mapped[datetime | None]
+    reopened_at: Mapped[datetime | None]
+
+    node: Mapped[Node] = relationship(foreign_keys=[node_id])
+    submitted_to: Mapped[Node | None] = relationship(foreign_keys=[submitted_to_id])
+    closed_by: Mapped[User | None] = relationship()
+    reopen_requests: Mapped[list[ReopenRequest]] = relationship(
+        back_populates="month_close", order_by="ReopenRequest.id")
+
+    def __repr__(self) -> str:
+        return f"<MonthClose {self.month} #{self.seq} {self.status}>"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.CLOSED
+
+
+class ReopenRequest(db.Model):
+    """A request to reopen a closed month; it needs the consent of the level the month was
+    submitted to. Approved or refused, it stays on record."""
+
+    __tablename__ = "month_reopen_request"
+
+    PENDING, APPROVED, REFUSED = "待审批", "已同意", "已驳回"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month_close_id: Mapped[int] = mapped_column(ForeignKey("month_close.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    requested_by_name: Mapped[str] = mapped_column(String(100), default="")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(8), default=PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_by_name: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    month_close: Mapped[MonthClose] = relationship(back_populates="reopen_requests")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    def __repr__(self) -> str:
+        return f"<ReopenRequest {self.status}>"
+
+
+class CarryOver(db.Model):
+    """A carry-over reason (结转说明) written for an open 突出问题 at the close of a month. The
+    latest reason is also kept on the case (``Dispute.carry_over_reason``)."""
+
+    __tablename__ = "carry_over"
+    __table_args__ = (Index("ix_carry_over_dispute_month", "dispute_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))
+    reason: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dispute: Mapped[Dispute] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class OverdueSupervision(db.Model):
+    """督办 issued from the overdue review (one click). The follow-ups area owns the full 督办
+    order (reply deadlines, 挂牌督办); ``reports.service.issue_supervision`` is the one call
+    site to re-point at it."""
+
+    __tablename__ = "overdue_supervision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id", ondelete="CASCADE"), index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    issuer_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    target_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    level: Mapped[str | None] = mapped_column(String(8))  # 预警 / 超期 when issued
+    note: Mapped[str | None] = mapped_column(Text)
+    reply_due_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dispute: Mapped[Dispute] = relationship()
+    issued_by: Mapped[User | None] = relationship()
+    target_unit: Mapped[Unit | None] = relationship(foreign_keys=[target_unit_id])

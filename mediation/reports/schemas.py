@@ -1,0 +1,226 @@
+"""One named schema per shape of the reports API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from mediation.common import schema as s
+from mediation.reports.service import Month
+
+
+def _month(value: str) -> None:
+    try:
+        Month.parse(value)
+    except ValueError as err:
+        raise ValidationError(str(err)) from None
+
+
+class ReportArgs(s.InputSchema):
+    node = s.String(required=True, metadata={"description": "节点代码（统计该节点及其下级，按属地）"})
+    month = s.String(required=True, validate=_month, metadata={"description": "月份 YYYY-MM"})
+
+
+class OverdueArgs(s.InputSchema):
+    node = s.String(load_default=None, metadata={"description": "节点代码，默认本单位所在节点"})
+    unit = s.String(load_default=None, metadata={"description": "承办单位代码（筛选）"})
+    level = s.String(load_default=None, validate=s.one_of(["预警", "超期"], "预警等级"))
+    page = s.Integer(load_default=1, validate=validate.Range(min=1, error="页码应从1开始。"))
+    per_page = s.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="每页条数应在1到500之间。"))
+
+
+class Figures(Schema):
+    carried_in = fields.Integer(metadata={"description": "上月结转：登记于月初之前且月初前未办结"})
+    new = fields.Integer(metadata={"description": "本月新增：登记日期在本月"})
+    closed = fields.Integer(metadata={"description": "本月办结（不论结果）"})
+    resolved = fields.Integer(metadata={"description": "本月办结且调解成功"})
+    stabilized = fields.Integer(metadata={"description": "月末未办结且处于稳控"})
+    carried_out = fields.Integer(metadata={"description": "结转下月 = 上月结转 + 本月新增 - 本月办结"})
+    overdue = fields.Integer(metadata={"description": "月末未办结且办理期限早于月末"})
+    clearance_rate = fields.Float(allow_none=True, metadata={"description": "办结率 closed/(carried_in+new)，分母为0时为 null"})
+    resolution_rate = fields.Float(allow_none=True, metadata={"description": "化解成功率 resolved/closed，分母为0时为 null"})
+
+
+class CarryOverCase(Schema):
+    id = fields.Integer()
+    case_no = fields.String()
+    category = fields.String()
+    status = fields.String()
+    risk_level = fields.String()
+    registered_on = fields.String()
+    node = fields.String(metadata={"description": "属地名称"})
+    carry_over_reason = fields.String(allow_none=True, metadata={"description": "结转说明（未填写为 null）"})
+
+
+class MonthlyReport(Figures):
+    node = fields.String()
+    node_name = fields.String()
+    month = fields.String()
+    prominent = fields.Nested(Figures, metadata={"description": "同样的指标，仅统计突出问题"})
+    prominent_carry_over = fields.List(fields.Nested(CarryOverCase),
+                                       metadata={"description": "月末未办结的突出问题及其结转说明"})
+
+
+class ShuangbaiReport(Schema):
+    node = fields.String()
+    node_name = fields.String()
+    month = fields.String()
+    grids_total = fields.Integer()
+    grids_reported = fields.Integer()
+    screening_rate = fields.Float(allow_none=True)
+    in_scope = fields.Integer()
+    resolved = fields.Integer()
+    stabilized = fields.Integer()
+    resolve_or_stabilize_rate = fields.Float(allow_none=True)
+    civil_to_criminal = fields.Integer()
+    by_venue = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "本月新增按发现场所：村/家庭/学校/企业/单位/未填"})
+
+
+class ChannelRow(Schema):
+    new = fields.Integer(metadata={"description": "本月新增（登记）"})
+    received = fields.Integer(metadata={"description": "受理：受理日期在本月"})
+    handled = fields.Integer(metadata={"description": "调处：本月办结且调解成功或调解不成功"})
+    resolved = fields.Integer(metadata={"description": "调处成功：本月办结且调解成功"})
+    closed = fields.Integer(metadata={"description": "本月办结（不论结果）"})
+    success_rate = fields.Float(allow_none=True, metadata={"description": "成功率 resolved/handled"})
+
+
+class ChannelLine(ChannelRow):
+    channel = fields.String()
+
+
+class CategoryLine(ChannelRow):
+    category = fields.String()
+
+
+class DoubleResolution(Schema):
+    cases = fields.Integer(metadata={"description": "在办范围内（上月结转+本月新增）已明确属事单位的案件"})
+    resolved = fields.Integer(metadata={"description": "其中本月调解成功（双化解）"})
+    stabilized = fields.Integer(metadata={"description": "其中月末处于稳控（双稳控）"})
+    outside = fields.Integer(metadata={"description": "其中属事单位不在本辖区（上级或其他部门）"})
+    rate = fields.Float(allow_none=True, metadata={"description": "(resolved+stabilized)/cases"})
+
+
+class ChannelReport(Schema):
+    node = fields.String()
+    node_name = fields.String()
+    month = fields.String()
+    channels = fields.List(fields.Nested(ChannelLine))
+    channel_total = fields.Nested(ChannelRow)
+    categories = fields.List(fields.Nested(CategoryLine))
+    civil_to_criminal = fields.Integer()
+    by_venue = fields.Dict(keys=fields.String(), values=fields.Integer())
+    double = fields.Nested(DoubleResolution)
+
+
+class ScreeningIn(s.InputSchema):
+    node = s.String(required=True, metadata={"description": "网格节点代码"})
+    date = s.Date(load_default=None, validate=s.not_in_future, metadata={"description": "排查日期，默认今天"})
+    found = s.Integer(required=True, strict=True,
+                      validate=validate.Range(min=0, max=100000, error="发现纠纷数应为0到100000之间的整数（0为零报告）。"))
+    note = s.String(load_default=None, validate=s.length(500))
+
+
+class ScreeningOut(Schema):
+    id = fields.Integer()
+    node = fields.Function(lambda r: r.node.code)
+    node_name = fields.Function(lambda r: r.node.name)
+    date = fields.Date(attribute="reported_on")
+    found = fields.Integer()
+    zero_report = fields.Boolean(attribute="is_zero")
+    note = fields.String(allow_none=True)
+    user = fields.Function(lambda r: r.user.username)
+
+
+class OverdueItem(Schema):
+    id = fields.Integer()
+    case_no = fields.String()
+    category = fields.String()
+    risk_level = fields.String()
+    prominent = fields.Boolean()
+    status = fields.String()
+    channel = fields.String(allow_none=True)
+    accepted_on = fields.String(allow_none=True)
+    deadline = fields.String()
+    level = fields.String(metadata={"description": "预警 / 超期"})
+    days_overdue = fields.Integer(metadata={"description": "超过期限的天数（负数为剩余天数）"})
+    unit = fields.String(allow_none=True)
+    unit_name = fields.String()
+    node_name = fields.String()
+    supervisions = fields.Integer()
+
+
+class LeagueRow(Schema):
+    unit = fields.String(allow_none=True)
+    unit_name = fields.String()
+    overdue = fields.Integer()
+    warning = fields.Integer()
+
+
+class OverdueReview(Schema):
+    node = fields.String()
+    node_name = fields.String()
+    today = fields.String()
+    overdue = fields.Integer()
+    warning = fields.Integer()
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+    items = fields.List(fields.Nested(OverdueItem))
+    league = fields.List(fields.Nested(LeagueRow))
+
+
+class SuperviseIn(s.InputSchema):
+    note = s.String(load_default=None, validate=s.length(1000))
+    reply_due_on = s.Date(load_default=None, metadata={"description": "反馈期限"})
+
+
+class SupervisionOut(Schema):
+    id = fields.Integer()
+    dispute = fields.Integer(attribute="dispute_id")
+    level = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    reply_due_on = fields.Date(allow_none=True)
+
+
+class MonthCloseIn(s.InputSchema):
+    node = s.String(required=True)
+    month = s.String(required=True, validate=_month)
+
+
+class CarryOverIn(s.InputSchema):
+    dispute = s.Integer(required=True, metadata={"description": "案件 id"})
+    month = s.String(required=True, validate=_month)
+    reason = s.String(required=True, validate=s.length(2000, 4))
+
+
+class ReopenIn(s.InputSchema):
+    reason = s.String(required=True, validate=s.length(2000, 4))
+
+
+class DecisionIn(s.InputSchema):
+    approve = s.Boolean(required=True)
+    note = s.String(load_default=None, validate=s.length(1000))
+
+
+class ReopenOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    reason = fields.String()
+    requested_by = fields.String(attribute="requested_by_name")
+    decided_by = fields.String(attribute="decided_by_name", allow_none=True)
+    decision_note = fields.String(allow_none=True)
+
+
+class MonthCloseOut(Schema):
+    id = fields.Integer()
+    node = fields.Function(lambda c: c.node.code)
+    month = fields.String()
+    seq = fields.Integer()
+    status = fields.String()
+    closed_by = fields.String(attribute="closed_by_name")
+    closed_at = fields.DateTime()
+    submitted_to = fields.Function(lambda c: c.submitted_to.code if c.submitted_to else None)
+    snapshot = fields.Dict()
+    reopen_requests = fields.List(fields.Nested(ReopenOut))

@@ -1,0 +1,328 @@
+"""Report pages: 月清月结 with drill-down and charts, 双百, the channel table, the overdue review with
+one-click 督办, the month close (结账、上报、重新打开) and the one-tap sweep report form.
+
+The pages call the same service functions as the JSON API; every node goes through
+``service.resolve_report_node`` (the user's subtree only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from mediation.accounts.access import can_see_node, get_dispute
+from mediation.common.enums import Role
+from mediation.common.time import local_today
+from mediation.extensions import db
+from mediation.geo.models import Node, Unit
+from mediation.reports import charts, export, service
+from mediation.reports.models import MonthClose, ReopenRequest
+from mediation.reports.schemas import ScreeningIn
+from mediation.reports.service import FIGURE_KEYS, FIGURE_LABELS, Month, ReportError
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+REPORT_KINDS = {"monthly": "月清月结", "shuangbai": "双百", "channels": "渠道统计"}
+
+
+@bp.before_request
+@login_required
+def _login():
+    return None
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _month_arg(default: Month) -> Month:
+    text = request.args.get("month", "").strip()
+    if not text:
+        return default
+    try:
+        return Month.parse(text)
+    except ValueError as err:
+        abort(422, description=str(err))
+
+
+def _node_arg(default: Node) -> Node:
+    code = request.args.get("node", "").strip()
+    if not code:
+        return default
+    try:
+        return service.resolve_report_node(_user(), code)
+    except ReportError as err:
+        abort(err.status if err.status != 422 else 404, description=err.message)
+
+
+def _target() -> tuple[Node, Month]:
+    return _node_arg(service.default_node(_user())), _month_arg(Month.of(local_today()))
+
+
+def _common(node: Node, month: Month, kind: str) -> dict:
+    user = _user()
+    ancestors = [n for n in node.ancestors() if can_see_node(user, n)]
+    return {
+        "node": node, "month": month, "kind": kind, "kinds": REPORT_KINDS,
+        "nodes": [{"code": n.code, "label": "\u3000" * depth + n.name} for n, depth in service.scope_tree(user)],
+        "breadcrumb": ancestors, "labels": FIGURE_LABELS, "figure_keys": FIGURE_KEYS,
+        "prev_month": month.shift(-1), "next_month": month.shift(1),
+        "may_review": service.may_review(user),
+    }
+
+
+def percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+bp.add_app_template_filter(percent, "percent")
+
+
+# ----------------------------------------------------------------------------------- reports
+
+@bp.get("/")
+def monthly():
+    node, month = _target()
+    page = service.monthly_page(node, month)
+    channels = page["channels"]
+    return render_template(
+        "reports/monthly.html", **page,
+        trend_svg=charts.trend_chart(page["points"], f"{node.name}近12个月趋势（新增、办结、结转下月）"),
+        category_svg=charts.category_chart(channels["categories"], title=f"{month.label}按类别（新增）"),
+        channel_svg=charts.channel_chart(channels["channels"], title=f"{month.label}按化解渠道"),
+        **_common(node, month, "monthly"))
+
+
+@bp.get("/shuangbai")
+def shuangbai():
+    node, month = _target()
+    report = service.shuangbai_report(node, month)
+    missing = service.grids_not_reported(node, month, limit=1000)
+    return render_template("reports/shuangbai.html", report=report, missing=missing,
+                           venue_svg=charts.venue_chart(report["by_venue"], f"{month.label}按发现场所（五进）"),
+                           **_common(node, month, "shuangbai"))
+
+
+@bp.get("/channels")
+def channels():
+    node, month = _target()
+    report = service.channel_report(node, month)
+    return render_template("reports/channels.html", report=report,
+                           channel_svg=charts.channel_chart(report["channels"], f"{month.label}按化解渠道"),
+                           category_svg=charts.category_chart(report["categories"], "received",
+                                                              f"{month.label}按类别（受理）"),
+                           venue_svg=charts.venue_chart(report["by_venue"], f"{month.label}按发现场所（五进）"),
+                           **_common(node, month, "channels"))
+
+
+@bp.get("/<kind>.<fmt>")
+def download(kind, fmt):
+    if kind not in REPORT_KINDS or fmt not in ("xlsx", "pdf"):
+        abort(404)
+    node, month = _target()
+    return export.download(kind, fmt, node, month)
+
+
+# ------------------------------------------------------------------------------ overdue review
+
+@bp.get("/overdue")
+def overdue():
+    user = _user()
+    if not service.may_review(user):
+        abort(403, description="只有综治中心工作人员可以查看超期审查。")
+    node = _node_arg(user.unit.node if user.role != Role.ADMIN else service.default_node(user))
+    unit_code = request.args.get("unit", "").strip() or None
+    level = request.args.get("level", "").strip() or None
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
+    try:
+        page = max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    review = service.overdue_review(node, unit_id=unit.id if unit else None, level=level, page=page, per_page=50)
+    whole = review if unit is None and level is None else service.overdue_review(node, per_page=1)
+    return render_template("reports/overdue.html", review=review, league=whole["league"], unit=unit,
+                           level=level, page=page, **_common(node, Month.of(local_today()), "overdue"))
+
+
+@bp.post("/overdue/<int:dispute_id>/supervise")
+def supervise(dispute_id):
+    from mediation.routing.deadlines import level_for
+
+    user = _user()
+    dispute = get_dispute(user, dispute_id)
+    note = request.form.get("note", "").strip() or None
+    level = level_for(dispute.accepted_on, dispute.deadline, local_today())
+    try:
+        service.issue_supervision(user, dispute, note=note, level=level)
+    except ReportError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash(f"已督办 {dispute.case_no}，督办记录已写入案件时间线。", "success")
+    return redirect(request.form.get("next") or url_for("reports.overdue"))
+
+
+# --------------------------------------------------------------------------------- month close
+
+def _close_node(user) -> Node:
+    default = user.unit.node if user.role != Role.ADMIN else service.default_node(user)
+    node = _node_arg(default)
+    if not (service.may_close(user, node) or can_see_node(user, node)):
+        abort(403)
+    return node
+
+
+@bp.get("/close")
+def close_page():
+    user = _user()
+    if not service.may_review(user):
+        abort(403, description="只有综治中心工作人员可以办理月清月结。")
+    node = _close_node(user)
+    month = _month_arg(Month.of(local_today()).shift(-1))
+    live = service.monthly_report(node, month)
+    active = service.active_close(node, month)
+    history = service.close_history(node, month)
+    comparison = service.compare(active.snapshot["monthly"], live) if active else []
+    return render_template(
+        "reports/close.html", live=live, active=active, history=history, comparison=comparison,
+        missing=[c for c in live["prominent_carry_over"] if not c["carry_over_reason"]],
+        may_close=service.may_close(user, node), upper=service.upper_center_node(node),
+        subs=service.submissions(node, month), pending=service.pending_reopen_requests(user),
+        has_center=service.center_unit_of(node) is not None,
+        future=month > Month.of(local_today()), **_common(node, month, "close"))
+
+
+def _back(node: Node, month: Month):
+    return redirect(url_for("reports.close_page", node=node.code, month=month.key))
+
+
+def _form_target() -> tuple[Node, Month]:
+    user = _user()
+    try:
+        node = service.resolve_report_node(user, request.form.get("node", ""))
+        month = Month.parse(request.form.get("month", ""))
+    except ReportError as err:
+        abort(err.status if err.status != 422 else 404, description=err.message)
+    except ValueError as err:
+        abort(422, description=str(err))
+    return node, month
+
+
+@bp.post("/close/carry-over")
+def carry_over():
+    user = _user()
+    if not service.may_review(user):
+        abort(403)
+    node, month = _form_target()
+    written = 0
+    errors = []
+    for key, value in request.form.items():
+        if not key.startswith("reason-") or not value.strip():
+            continue
+        try:
+            dispute = get_dispute(user, int(key.removeprefix("reason-")))
+        except ValueError:
+            continue
+        if (dispute.carry_over_reason or "").strip() == value.strip():
+            continue
+        try:
+            with db.session.begin_nested():
+                service.write_carry_over(user, dispute, month, value)
+            written += 1
+        except ReportError as err:
+            errors.append(f"{dispute.case_no}：{err.message}")
+    db.session.commit()
+    for e in errors:
+        flash(e, "error")
+    if written:
+        flash(f"已保存{written}条结转说明。", "success")
+    elif not errors:
+        flash("没有需要保存的结转说明。", "warning")
+    return _back(node, month)
+
+
+@bp.post("/close")
+def close_month():
+    node, month = _form_target()
+    try:
+        close = service.close_month(_user(), node, month)
+    except ReportError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return _back(node, month)
+    db.session.commit()
+    upper = f"，并已上报{close.submitted_to.name}" if close.submitted_to else ""
+    flash(f"{node.name}{month.label}已结账{upper}。统计快照已冻结。", "success")
+    return _back(node, month)
+
+
+@bp.post("/close/<int:close_id>/reopen")
+def reopen_request(close_id):
+    close = db.session.get(MonthClose, close_id) or abort(404)
+    try:
+        service.request_reopen(_user(), close, request.form.get("reason", ""))
+    except ReportError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash("重新打开申请已提交，等待上级综治中心审批。", "success")
+    return _back(close.node, Month.parse(close.month))
+
+
+@bp.post("/reopen/<int:request_id>/decide")
+def reopen_decide(request_id):
+    req = db.session.get(ReopenRequest, request_id) or abort(404)
+    approve = request.form.get("decision") == "approve"
+    try:
+        service.decide_reopen(_user(), req, approve, request.form.get("note"))
+    except ReportError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        close = req.month_close
+        flash(f"已{'同意' if approve else '驳回'}{close.node.name}{Month.parse(close.month).label}的重新打开申请。",
+              "success")
+    return redirect(request.form.get("next") or url_for("reports.close_page"))
+
+
+# ------------------------------------------------------------------------------ sweep reports
+
+@bp.route("/screening", methods=["GET", "POST"])
+def screening():
+    """The one-tap phone form of grid workers: 本期零报告, or a count of disputes found."""
+    user = _user()
+    grids = service.grids_in_scope(user)
+    errors: dict[str, list[str]] = {}
+    form = {"node": grids[0].code if len(grids) == 1 else "", "date": local_today().isoformat(), "found": "",
+            "note": ""}
+    if request.method == "POST":
+        form.update({k: request.form.get(k, "").strip() for k in ("node", "date", "found", "note")})
+        payload: dict = {k: v for k, v in form.items() if v and k != "found"}
+        found = "0" if request.form.get("zero") else form["found"]
+        if found:
+            payload["found"] = int(found) if found.lstrip("-").isdigit() else found
+        try:
+            data = ScreeningIn().load(payload)
+            row, created = service.file_screening(user, data)
+        except ValidationError as err:
+            errors = {k: v if isinstance(v, list) else [str(v)] for k, v in err.messages.items()}
+        except ReportError as err:
+            errors = {err.field or "node": [err.message]}
+        else:
+            db.session.commit()
+            kind = "零报告" if row.found == 0 else f"发现纠纷{row.found}件"
+            flash(f"{row.node.name}{row.reported_on:%m月%d日}排查报告已{'提交' if created else '更新'}（{kind}）。",
+                  "success")
+            return redirect(url_for("reports.screening"))
+        db.session.rollback()
+    names = service.node_names({int(p) for g in grids for p in g.path.strip("/").split("/") if p})
+    grid_options = [{"code": g.code, "label": "/".join(names.get(int(p), "") for p in g.path.strip("/").split("/")[-2:])}
+                    for g in grids]
+    return render_template("reports/screening.html", grids=grid_options, form=form, errors=errors,
+                           recent=service.recent_screenings(user), today=local_today(),
+                           max_date=local_today().isoformat())
+
