@@ -256,3 +256,17 @@ def test_cli_month_close(app, world, cases):
     for args in (["--node", "NOPE", "--month", "2026-10"], ["--node", world.town_a.code, "--month", "2026-13"]):
         bad = runner.invoke(args=["month", "close", *args])
         assert bad.exit_code != 0 and any("\u4e00" <= ch <= "\u9fff" for ch in bad.output)
+
+
+def test_reason_for_a_case_open_at_the_month_end_but_closed_since(world, cases):
+    """Closing October late: a 突出问题 open on 10-31 and closed in November still needs (and
+    accepts) its October reason; one closed within October does not take one."""
+    later = case(world, world.grid_a, date(2026, 10, 10), prominent=True, closed_on=date(2026, 11, 3))
+    db.session.commit()
+    assert later.case_no in [c["case_no"] for c in service.missing_reasons(world.town_a, OCT)]
+    service.write_carry_over(world.center_user_a.user, later, OCT, "月末未能化解，11月初已调解成功。")
+    with pytest.raises(ReportError) as err:
+        service.write_carry_over(world.center_user_a.user, cases["closed_prominent"], OCT, "本月已办结的案件")
+    assert err.value.status == 409
+    _reason(world, cases["open_prominent"])
+    assert service.missing_reasons(world.town_a, OCT) == []

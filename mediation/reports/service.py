@@ -799,8 +799,9 @@ def write_carry_over(user: User | None, dispute: Dispute, month: Month, reason: 
         raise ReportError("结转说明不能超过2000字。", status=422)
     if not dispute.prominent:
         raise ReportError("只有突出问题需要填写结转说明。", status=422)
-    if dispute.status == Status.CLOSED:
-        raise ReportError("案件已办结，无需结转。", status=409)
+    e = month.last
+    if dispute.registered_on > e or (dispute.closed_on is not None and dispute.closed_on <= e):
+        raise ReportError(f"该案件在{month.label}末不是未办结案件，无需结转。", status=409)
     dispute.carry_over_reason = reason
     row = CarryOver(dispute=dispute, month=month.key, reason=reason, user=user)
     db.session.add(row)

@@ -69,6 +69,7 @@ def _common(node: Node, month: Month, kind: str) -> dict:
         "breadcrumb": ancestors, "labels": FIGURE_LABELS, "figure_keys": FIGURE_KEYS,
         "prev_month": month.shift(-1), "next_month": month.shift(1),
         "may_review": service.may_review(user),
+        "month_running": month == Month.of(local_today()),
     }
 
 
