@@ -18,11 +18,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(build_config(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
+        # No server-side prepared statements: psycopg prepares a query after a few runs and
+        # PostgreSQL may then use a generic plan that ignores the subtree prefix and the dates
+        # (measured: a report query went from 10 ms to 2.4 s, bench/README.md).
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"prepare_threshold": None, **options.get("connect_args", {})}
     if "{seq" not in app.config["CASE_NO_PATTERN"]:
         raise RuntimeError("CASE_NO_PATTERN 必须包含 {seq}")
 
-    from mediation import database
+    from mediation import database, logsafe
 
+    logsafe.install()
+
+    # Ids in URLs are bounded to the database's integer range: a larger one is a 404, not an
+    # overflow deep in the driver.
+    app.url_map.converters["int"] = database.BoundedIntConverter
     database.install_sqlite_tuning()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -54,6 +65,6 @@ def register_api(app: Flask) -> None:
     from mediation.followups.api import blp as followups_blp
     from mediation.reports.api import blp as reports_blp
 
-    for blp in (disputes_blp, workflow_blp, documents_blp, followups_blp, reports_blp):
+    for blp in (disputes_blp, workflow_blp, reports_blp, followups_blp, documents_blp):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery
         api.register_blueprint(blp)
