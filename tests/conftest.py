@@ -30,9 +30,9 @@ def _pg_schema():
         return
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": PG_URL, "SECRET_KEY": "test"})
     with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        with db.engine.begin() as conn:  # whatever an earlier run left behind goes too
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
         db.create_all()
         db.engine.dispose()
     yield PG_URL
