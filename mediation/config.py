@@ -74,6 +74,8 @@ def build_config(instance_path: Path) -> dict:
         "SATISFACTION_VISIT_DAYS": int(os.environ.get("SATISFACTION_VISIT_DAYS", "7")),
         "STABILIZE_VISIT_DAYS": int(os.environ.get("STABILIZE_VISIT_DAYS", "15")),
         "CONFIRMATION_WINDOW_DAYS": int(os.environ.get("CONFIRMATION_WINDOW_DAYS", "30")),
+        # 督办 from the overdue review (mediation/reports): the reply date, in days from today.
+        "OVERDUE_SUPERVISION_REPLY_DAYS": int(os.environ.get("OVERDUE_SUPERVISION_REPLY_DAYS", "3")),
         # The scheduler: "embedded" runs it inside the web app (one process, the default), "external"
         # leaves it to `flask --app mediation scheduler`. Either way a database lease lets only one
         # process run the jobs at a time.

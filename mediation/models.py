@@ -20,7 +20,6 @@ from mediation.geo.models import Node, Unit  # noqa: F401
 from mediation.reports.models import (  # noqa: F401
     CarryOver,
     MonthClose,
-    OverdueSupervision,
     ReopenRequest,
     Screening,
 )

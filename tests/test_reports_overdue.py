@@ -3,16 +3,16 @@ longest overdue first, filtered by unit, the per-unit league, and one-click 督�
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from mediation import clock
 from mediation.common.enums import RiskLevel
-from mediation.common.time import local_today
 from mediation.disputes.models import Event
 from mediation.extensions import db
-from mediation.reports.models import OverdueSupervision
+from mediation.followups.models import Notification, SupervisionLevel, SupervisionOrder, SupervisionStatus
 from mediation.reports.service import overdue_review
 from mediation.routing.deadlines import level_for
 from tests.reports_data import case
@@ -102,34 +102,137 @@ def test_overdue_api_and_page_for_center_staff_only(client, web, world, cases):
     assert web.client.get("/reports/overdue").status_code == 403
 
 
-def test_one_click_supervision(web, world, cases):
+@pytest.fixture
+def on_today():
+    """The application clock on TODAY, so that the 督办 dates and notes follow from the fixture's cases."""
+    clock.set(TODAY)
+    yield TODAY
+    clock.reset()
+
+
+def orders_of(dispute) -> list[SupervisionOrder]:
+    return db.session.scalars(select(SupervisionOrder).where(SupervisionOrder.dispute_id == dispute.id)
+                              .order_by(SupervisionOrder.id).execution_options(populate_existing=True)).all()
+
+
+def supervised_events(dispute) -> list[Event]:
+    return db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == "supervised")
+                              .order_by(Event.id)).all()
+
+
+def notes_to(user) -> list[Notification]:
+    return db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                              .order_by(Notification.id)).all()
+
+
+def supervision_count(world, dispute) -> int:
+    items = overdue_review(world.district, TODAY)["items"]
+    return next(i["supervisions"] for i in items if i["id"] == dispute.id)
+
+
+def test_one_click_supervision(web, world, cases, on_today):
     web.login("qu_center")
     target = cases["over_30"]
     html = web.client.get("/reports/overdue").get_data(as_text=True)
     assert target.case_no in html and "各单位超期排行" in html
+    # One click: the options (挂牌, another reply date) are there but not needed.
+    assert 'name="level"' in html and '<option value="挂牌">' in html
+    assert 'name="reply_by" value="2026-11-23"' in html  # today + OVERDUE_SUPERVISION_REPLY_DAYS (3)
     token = web.csrf("/reports/overdue")
     r = web.client.post(f"/reports/overdue/{target.id}/supervise", data={"csrf_token": token})
     assert r.status_code == 302
-    db.session.expire_all()
-    records = db.session.scalars(select(OverdueSupervision).where(OverdueSupervision.dispute_id == target.id)).all()
-    assert len(records) == 1 and records[0].target_unit_id == world.committee_b.id
-    assert records[0].level == level_for(target.accepted_on, target.deadline, local_today())
-    events = db.session.scalars(select(Event).where(Event.dispute_id == target.id, Event.type == "supervised")).all()
-    assert len(events) == 1 and events[0].user_id == world.district_staff.user.id
+
+    (order,) = orders_of(target)
+    assert order.level == SupervisionLevel.ORDINARY and order.status == SupervisionStatus.PENDING
+    assert order.reply_by == date(2026, 11, 23)
+    assert order.target_unit_id == world.committee_b.id and order.issued_by_unit_id == world.district_center.id
+    assert order.issued_by_id == world.district_staff.user.id
+    assert order.note == "该案件已超过办理期限（2026-10-21），请抓紧办理，并于2026-11-23前反馈办理情况。"
+    (event,) = supervised_events(target)
+    assert event.user_id == world.district_staff.user.id and event.note == order.note
+    assert event.data["order"] == order.id and event.data["level"] == "普通" and event.data["unit"] == "TW-B"
+    (note,) = notes_to(world.mediator_b.user)
+    assert note.dispute_id == target.id and note.key == f"supervision:{order.id}" and "2026-11-23" in note.text
+    assert notes_to(world.mediator_a.user) == []
+    assert supervision_count(world, target) == 1
+    assert "已督办1次" in web.client.get("/reports/overdue").get_data(as_text=True)
+
+    # A second click while the order awaits its reply is refused with the follow-ups' reason.
+    r = web.client.post(f"/reports/overdue/{target.id}/supervise", data={"csrf_token": token}, follow_redirects=True)
+    assert "已有未回复的督办" in r.get_data(as_text=True)
+    assert len(orders_of(target)) == 1 and len(supervised_events(target)) == 1
 
 
-def test_supervision_api(client, world, cases):
+def test_supervision_options_from_the_page(app, web, world, cases, on_today):
+    app.config["OVERDUE_SUPERVISION_REPLY_DAYS"] = 5
+    web.login("qu_center")
+    target = cases["over_10_major"]
+    assert 'name="reply_by" value="2026-11-25"' in web.client.get("/reports/overdue").get_data(as_text=True)
+    token = web.csrf("/reports/overdue")
+    # A reply date in the past is refused, naming the field; nothing is written.
+    r = web.client.post(f"/reports/overdue/{target.id}/supervise", follow_redirects=True,
+                        data={"csrf_token": token, "level": "挂牌", "reply_by": "2026-11-19"})
+    assert "回复期限：回复期限不能早于今天。" in r.get_data(as_text=True)
+    r = web.client.post(f"/reports/overdue/{target.id}/supervise", follow_redirects=True,
+                        data={"csrf_token": token, "level": "重点", "reply_by": "2026-11-30"})
+    assert "督办级别：" in r.get_data(as_text=True)
+    assert orders_of(target) == [] and supervised_events(target) == []
+
+    r = web.client.post(f"/reports/overdue/{target.id}/supervise",
+                        data={"csrf_token": token, "level": "挂牌", "reply_by": "2026-11-30", "note": "请周内报告。"})
+    assert r.status_code == 302
+    (order,) = orders_of(target)
+    assert (order.level, order.reply_by, order.note) == (SupervisionLevel.LISTED, date(2026, 11, 30), "请周内报告。")
+    assert order.target_unit_id == world.police_b.id
+    (event,) = supervised_events(target)
+    assert event.data["level"] == "挂牌" and event.data["deadline"] == "2026-11-30"
+    # No one is at 双港派出所 in the test world: the notification goes to its users, i.e. nobody here.
+    assert db.session.scalar(select(func.count()).select_from(Notification)
+                             .where(Notification.key == f"supervision:{order.id}")) == 0
+    # The default reply date follows the setting when no date is chosen.
+    cases_b = cases["stabilized_over"]
+    web.client.post(f"/reports/overdue/{cases_b.id}/supervise", data={"csrf_token": token})
+    assert [o.reply_by for o in orders_of(cases_b)] == [date(2026, 11, 25)]
+
+
+def test_supervision_api(client, world, cases, on_today):
     target = cases["over_1"]
     r = client.post(f"/api/v1/reports/overdue/{target.id}/supervise",
-                    json={"note": "请三日内反馈进展。", "reply_due_on": (local_today() + timedelta(days=3)).isoformat()},
+                    json={"note": "请三日内反馈进展。", "level": "挂牌", "reply_by": "2026-11-23"},
                     headers=world.center_user_a.headers)
     assert r.status_code == 201, r.get_json()
-    ev = db.session.scalars(select(Event).where(Event.dispute_id == target.id, Event.type == "supervised")).one()
-    assert ev.note == "请三日内反馈进展。"
-    # Outside the user's subtree: not found; a mediator may not 督办; closed cases need none.
-    assert client.post(f"/api/v1/reports/overdue/{cases['over_30'].id}/supervise", json={},
-                       headers=world.center_user_a.headers).status_code == 404
-    assert client.post(f"/api/v1/reports/overdue/{target.id}/supervise", json={},
-                       headers=world.mediator_a.headers).status_code == 403
-    assert client.post(f"/api/v1/reports/overdue/{cases['closed_overdue'].id}/supervise", json={},
-                       headers=world.district_staff.headers).status_code == 409
+    body = r.get_json()
+    (order,) = orders_of(target)
+    assert body["id"] == order.id and body["dispute"]["id"] == target.id
+    assert (body["level"], body["status"], body["reply_by"]) == ("挂牌", "待回复", "2026-11-23")
+    assert body["target_unit"]["code"] == "TW-A" and body["issued_by_unit"]["code"] == "ZZ-A"
+    (event,) = supervised_events(target)
+    assert event.note == "请三日内反馈进展。" and event.data["order"] == order.id
+    (note,) = notes_to(world.mediator_a.user)
+    assert note.key == f"supervision:{order.id}" and "挂牌督办" in note.text
+    assert supervision_count(world, target) == 1
+
+    # Another centre may supervise too; its default order is 普通, reply in 3 days.
+    r = client.post(f"/api/v1/reports/overdue/{target.id}/supervise", json={}, headers=world.district_staff.headers)
+    assert r.status_code == 201 and (r.get_json()["level"], r.get_json()["reply_by"]) == ("普通", "2026-11-23")
+    assert supervision_count(world, target) == 2 and len(supervised_events(target)) == 2
+
+    def post(dispute, body, who):
+        return client.post(f"/api/v1/reports/overdue/{dispute.id}/supervise", json=body, headers=who.headers)
+
+    # Outside the user's subtree: not found; a mediator may not 督办; closed cases need none; one
+    # unanswered order per centre; the reply date and the level are checked.
+    assert post(cases["over_30"], {}, world.center_user_a).status_code == 404
+    r = post(target, {}, world.mediator_a)
+    assert r.status_code == 403 and r.get_json()["message"] == "只有综治中心可以督办。"
+    r = post(cases["closed_overdue"], {}, world.district_staff)
+    assert r.status_code == 409 and "已办结" in r.get_json()["message"]
+    r = post(target, {}, world.center_user_a)
+    assert r.status_code == 409 and "已有未回复的督办" in r.get_json()["message"]
+    r = post(cases["due_today"], {"reply_by": "2026-11-19"}, world.center_user_a)
+    assert r.status_code == 422
+    assert r.get_json()["errors"]["json"]["reply_by"] == ["回复期限不能早于今天。"]
+    r = post(cases["due_today"], {"level": "重点"}, world.center_user_a)
+    assert r.status_code == 422 and "level" in r.get_json()["errors"]["json"]
+    assert orders_of(cases["due_today"]) == [] and supervised_events(cases["due_today"]) == []
+    assert len(orders_of(target)) == 2

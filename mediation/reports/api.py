@@ -10,6 +10,7 @@ from sqlalchemy import select
 from mediation.accounts.access import can_see_node, get_dispute
 from mediation.accounts.auth import api_user, token_required
 from mediation.extensions import db
+from mediation.followups.schemas import SupervisionOrderOut
 from mediation.geo.models import Unit
 from mediation.reports import schemas as sc
 from mediation.reports import service
@@ -106,22 +107,23 @@ class Supervise(MethodView):
     decorators = [token_required]
 
     @blp.arguments(sc.SuperviseIn)
-    @blp.response(201, sc.SupervisionOut)
+    @blp.response(201, SupervisionOrderOut)
+    @blp.alt_response(403, description="不是综治中心")
+    @blp.alt_response(409, description="案件已办结、未分流，或本单位已有未回复的督办")
+    @blp.alt_response(422, description="回复期限早于今天，或督办级别无效")
     def post(self, data, dispute_id):
-        """一键督办：生成督办记录并写入案件时间线（supervised）"""
+        """一键督办：向牵头单位发出督办（普通 / 挂牌，默认普通），写入案件时间线并提醒该单位
+
+        回复期限默认为今天起 OVERDUE_SUPERVISION_REPLY_DAYS 天（默认3天）。"""
         user = api_user()
         dispute = get_dispute(user, dispute_id)
-        from mediation.common.time import local_today
-        from mediation.routing.deadlines import level_for
-
-        level = level_for(dispute.accepted_on, dispute.deadline, local_today())
         try:
-            record = service.issue_supervision(user, dispute, note=data.get("note"),
-                                               reply_due_on=data.get("reply_due_on"), level=level)
+            order = service.issue_supervision(user, dispute, note=data["note"], reply_by=data["reply_by"],
+                                              level=data["level"])
         except ReportError as err:
             fail(err, "json")
         db.session.commit()
-        return record
+        return order
 
 
 @blp.route("/screenings")

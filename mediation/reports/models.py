@@ -1,5 +1,5 @@
-"""Sweep reports (排查), the month close (月清月结) with its submissions and reopenings, the carry-over
-reasons written at the close, and the 督办 issued from the overdue review."""
+"""Sweep reports (排查), the month close (月清月结) with its submissions and reopenings, and the
+carry-over reasons written at the close. (The overdue review's 督办 is a follow-ups ``SupervisionOrder``.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from mediation.accounts.models import User
 from mediation.common.time import utcnow
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
-from mediation.geo.models import Node, Unit
+from mediation.geo.models import Node
 
 # Indexes of the dispute table that serve the reports (they live here, next to the queries):
 # - registrations and closings (with their outcome) per day and 属地 node, read alone (index-only,
@@ -139,24 +139,3 @@ class CarryOver(db.Model):
     dispute: Mapped[Dispute] = relationship()
     user: Mapped[User | None] = relationship()
 
-
-class OverdueSupervision(db.Model):
-    """督办 issued from the overdue review (one click). The follow-ups area owns the full 督办
-    order (reply deadlines, 挂牌督办); ``reports.service.issue_supervision`` is the one call
-    site to re-point at it."""
-
-    __tablename__ = "overdue_supervision"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id", ondelete="CASCADE"), index=True)
-    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    issuer_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    target_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    level: Mapped[str | None] = mapped_column(String(8))  # 预警 / 超期 when issued
-    note: Mapped[str | None] = mapped_column(Text)
-    reply_due_on: Mapped[date | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    dispute: Mapped[Dispute] = relationship()
-    issued_by: Mapped[User | None] = relationship()
-    target_unit: Mapped[Unit | None] = relationship(foreign_keys=[target_unit_id])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from mediation.common import schema as s
+from mediation.followups.models import SupervisionLevel
 from mediation.reports.service import Month
 
 
@@ -172,16 +173,15 @@ class OverdueReview(Schema):
 
 
 class SuperviseIn(s.InputSchema):
-    note = s.String(load_default=None, validate=s.length(1000))
-    reply_due_on = s.Date(load_default=None, metadata={"description": "反馈期限"})
+    """督办 from the overdue review; the answer is the follow-ups area's ``SupervisionOrderOut``."""
 
-
-class SupervisionOut(Schema):
-    id = fields.Integer()
-    dispute = fields.Integer(attribute="dispute_id")
-    level = fields.String(allow_none=True)
-    note = fields.String(allow_none=True)
-    reply_due_on = fields.Date(allow_none=True)
+    level = s.String(load_default=SupervisionLevel.ORDINARY.value,
+                     validate=s.one_of([v.value for v in SupervisionLevel], "督办级别"),
+                     metadata={"description": "普通 / 挂牌（默认普通）"})
+    reply_by = s.Date(load_default=None,
+                      metadata={"description": "回复期限，默认今天起 OVERDUE_SUPERVISION_REPLY_DAYS 天"})
+    note = s.String(load_default=None, validate=s.length(2000),
+                    metadata={"description": "督办要求，默认按案件超期情况生成"})
 
 
 class MonthCloseIn(s.InputSchema):

@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from flask import current_app, has_app_context
+from marshmallow import ValidationError
 from sqlalchemy import (
     Date,
     Integer,
@@ -54,14 +55,16 @@ from mediation.common.time import local_today, utcnow
 from mediation.disputes.models import Dispute, register_event_label
 from mediation.disputes.service import add_event
 from mediation.extensions import db
+from mediation.followups import service as followups_service
+from mediation.followups.models import SupervisionLevel, SupervisionOrder
 from mediation.geo.models import Node, Unit
 from mediation.reports.models import (
     CarryOver,
     MonthClose,
-    OverdueSupervision,
     ReopenRequest,
     Screening,
 )
+from mediation.routing.deadlines import level_for
 
 try:  # the routing area's names for the warning levels and its configurable ratio
     from mediation.routing.deadlines import DEFAULT_WARNING_RATIO, NORMAL, OVERDUE, WARNING
@@ -660,7 +663,7 @@ def overdue_review(node: Node, today: date | None = None, *, unit_id: int | None
         .order_by(rank.desc(), Dispute.prominent.desc(), overdue_days.desc(), Dispute.id)
         .limit(per_page).offset((max(page, 1) - 1) * per_page)
     ).subquery()
-    supervisions = (select(func.count()).where(OverdueSupervision.dispute_id == page_rows.c.id)
+    supervisions = (select(func.count()).where(SupervisionOrder.dispute_id == page_rows.c.id)
                     .correlate(page_rows).scalar_subquery())
     rows = db.session.execute(
         select(page_rows, Unit.name.label("unit_name"), Unit.code.label("unit_code"),
@@ -699,25 +702,53 @@ def overdue_review(node: Node, today: date | None = None, *, unit_id: int | None
             "items": items, "league": league}
 
 
-def issue_supervision(user: User, dispute: Dispute, *, note: str | None = None,
-                      reply_due_on: date | None = None, level: str | None = None) -> OverdueSupervision:
-    """督办 a case from the overdue review: one supervision record and the timeline event
-    ``supervised``. The follow-ups area's full 督办 order can replace this body later; callers
-    only use this function."""
-    if not may_review(user):
-        raise ReportError("只有综治中心工作人员可以督办。", status=403)
-    if dispute.status == Status.CLOSED:
-        raise ReportError("案件已办结，无需督办。")
-    note = (note or "").strip() or f"该案件{level or '临近或超过办理期限'}，请抓紧办理并及时反馈。"
-    record = OverdueSupervision(dispute=dispute, issued_by=user, issuer_unit_id=user.unit_id,
-                                target_unit_id=dispute.unit_id, level=level, note=note,
-                                reply_due_on=reply_due_on)
-    db.session.add(record)
-    add_event(dispute, "supervised", user, note=note, data={
-        "unit": dispute.unit.code if dispute.unit else None, "level": level,
-        "due_on": reply_due_on.isoformat() if reply_due_on else None})
-    db.session.flush()
-    return record
+def may_supervise(user: User) -> bool:
+    """督办 is issued by a 综治中心 (the follow-ups rule)."""
+    return followups_service.may_issue_supervision(user)
+
+
+def default_reply_by(today: date | None = None) -> date:
+    """The reply date of a one-click 督办: ``OVERDUE_SUPERVISION_REPLY_DAYS`` (3) days from today."""
+    days = current_app.config.get("OVERDUE_SUPERVISION_REPLY_DAYS", 3) if has_app_context() else 3
+    return (today or local_today()) + timedelta(days=int(days))
+
+
+def issue_supervision(user: User, dispute: Dispute, *, note: str | None = None, reply_by: date | None = None,
+                      level: str | None = None) -> SupervisionOrder:
+    """督办 a case from the overdue review: a follow-ups ``SupervisionOrder`` to the lead unit (its
+    ``supervised`` event and the unit's notification included), level 普通 unless 挂牌 is chosen,
+    reply due ``OVERDUE_SUPERVISION_REPLY_DAYS`` after today unless a date is given. The follow-ups
+    area's refusals come back as a ``ReportError`` (403, 409, or 422 naming the field)."""
+    today = local_today()
+    reply_by = reply_by or default_reply_by(today)
+    if not (note or "").strip():
+        state = level_for(dispute.accepted_on, dispute.deadline, today) if dispute.deadline else None
+        if state == OVERDUE:
+            state = f"已超过办理期限（{dispute.deadline.isoformat()}）"
+        elif state == WARNING:
+            state = f"临近办理期限（{dispute.deadline.isoformat()}）"
+        else:
+            state = "需要督促办理"
+        note = f"该案件{state}，请抓紧办理，并于{reply_by.isoformat()}前反馈办理情况。"
+    try:
+        return followups_service.issue_supervision(
+            user, dispute, level or SupervisionLevel.ORDINARY.value, reply_by, note.strip())
+    except followups_service.FollowupError as err:  # Forbidden (403) included
+        raise ReportError(err.message, status=err.status) from None
+    except ValidationError as err:
+        field, message = _first_error(err.messages)
+        raise ReportError(message, status=422, field=field) from None
+
+
+def _first_error(messages) -> tuple[str | None, str]:
+    """The first (field, message) of a marshmallow error dict (or list)."""
+    if isinstance(messages, dict):
+        for field, value in messages.items():
+            inner_field, message = _first_error(value)
+            return (field if field != "_schema" else inner_field), message
+    if isinstance(messages, list | tuple) and messages:
+        return _first_error(messages[0])
+    return None, str(messages)
 
 
 # --------------------------------------------------------------------------------- month close

@@ -15,10 +15,11 @@ from mediation.accounts.access import can_see_node, get_dispute
 from mediation.common.enums import Role
 from mediation.common.time import local_today
 from mediation.extensions import db
+from mediation.followups.models import SupervisionLevel
 from mediation.geo.models import Node, Unit
 from mediation.reports import charts, export, service
 from mediation.reports.models import MonthClose, ReopenRequest
-from mediation.reports.schemas import ScreeningIn
+from mediation.reports.schemas import ScreeningIn, SuperviseIn
 from mediation.reports.service import FIGURE_KEYS, FIGURE_LABELS, Month, ReportError
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -143,26 +144,42 @@ def overdue():
     review = service.overdue_review(node, unit_id=unit.id if unit else None, level=level, page=page, per_page=50)
     whole = review if unit is None and level is None else service.overdue_review(node, per_page=1)
     return render_template("reports/overdue.html", review=review, league=whole["league"], unit=unit,
-                           level=level, page=page, **_common(node, Month.of(local_today()), "overdue"))
+                           level=level, page=page, may_supervise=service.may_supervise(user),
+                           reply_by=service.default_reply_by(), levels=[v.value for v in SupervisionLevel],
+                           **_common(node, Month.of(local_today()), "overdue"))
+
+
+SUPERVISE_FIELDS = {"level": "督办级别", "reply_by": "回复期限", "note": "督办要求"}
 
 
 @bp.post("/overdue/<int:dispute_id>/supervise")
 def supervise(dispute_id):
-    from mediation.routing.deadlines import level_for
-
+    """One click 督办 (普通, reply in OVERDUE_SUPERVISION_REPLY_DAYS days); the row's options may
+    choose 挂牌 and the reply date."""
     user = _user()
     dispute = get_dispute(user, dispute_id)
-    note = request.form.get("note", "").strip() or None
-    level = level_for(dispute.accepted_on, dispute.deadline, local_today())
+    form = {k: v for k, v in request.form.items() if k in SUPERVISE_FIELDS}
     try:
-        service.issue_supervision(user, dispute, note=note, level=level)
+        data = SuperviseIn().load(form)
+        order = service.issue_supervision(user, dispute, note=data["note"], reply_by=data["reply_by"],
+                                          level=data["level"])
+    except ValidationError as err:
+        db.session.rollback()
+        for key, messages in err.messages.items():
+            for message in messages if isinstance(messages, list) else [messages]:
+                flash(f"{SUPERVISE_FIELDS.get(key, key)}：{message}", "error")
     except ReportError as err:
         db.session.rollback()
-        flash(err.message, "error")
+        flash(f"{SUPERVISE_FIELDS[err.field]}：{err.message}" if err.field in SUPERVISE_FIELDS else err.message,
+              "error")
     else:
         db.session.commit()
-        flash(f"已督办 {dispute.case_no}，督办记录已写入案件时间线。", "success")
-    return redirect(request.form.get("next") or url_for("reports.overdue"))
+        label = "挂牌督办" if order.level == SupervisionLevel.LISTED else "督办"
+        flash(f"已{label} {dispute.case_no}，请{order.target_unit.name}于{order.reply_by.isoformat()}前回复；"
+              "督办已写入案件时间线。", "success")
+    back = request.form.get("next", "")
+    local = back.startswith("/") and back[1:2] not in ("/", "\\")  # a path on this site, not //host
+    return redirect(back if local else url_for("reports.overdue"))
 
 
 # --------------------------------------------------------------------------------- month close
