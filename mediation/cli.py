@@ -126,3 +126,7 @@ def register_cli(app: Flask) -> None:
     from mediation.documents.cli import documents_cli
 
     app.cli.add_command(documents_cli)
+
+    from mediation.ledger.cli import ledger_cli
+
+    app.cli.add_command(ledger_cli)

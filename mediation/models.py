@@ -17,6 +17,7 @@ from mediation.followups.models import (  # noqa: F401
     SupervisionOrder,
 )
 from mediation.geo.models import Node, Unit  # noqa: F401
+from mediation.ledger.models import LedgerJob, LedgerRecord  # noqa: F401
 from mediation.reports.models import (  # noqa: F401
     CarryOver,
     MonthClose,

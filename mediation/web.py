@@ -20,6 +20,9 @@ def register_web(app: Flask) -> None:
     from mediation.reports.views import bp as reports_bp
 
     app.register_blueprint(reports_bp)
+    from mediation.ledger.views import bp as ledger_bp
+
+    app.register_blueprint(ledger_bp)
     from mediation.documents.views import bp as documents_bp
 
     app.register_blueprint(documents_bp)

@@ -1,0 +1,258 @@
+"""Streaming access to the ledger workbook: read ``.xlsx`` (openpyxl read-only) or a ``.csv`` of the
+first sheet, and write ``.xlsx`` (openpyxl write-only). Neither side holds a whole sheet in memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+
+from mediation.common.tabular import TableError
+
+DISPUTE_SHEET = "纠纷"
+PARTY_SHEET = "当事人"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def cell_text(value) -> str:
+    """A cell as text. A real Excel date (a datetime cell) is its calendar day, ``YYYY-MM-DD``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def _dimensions_or_nothing(self) -> None:
+    """openpyxl's ReadOnlyWorksheet reads the ``<dimension>`` element when a worksheet is opened;
+    when a file has none (openpyxl's own write-only files, many generators) its parser listens for
+    *end* events and so walks the whole sheet before giving up, once per sheet and per load. This
+    replacement stops at the start of ``<sheetData>``: same answer, no scan."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.worksheet.dimensions import SheetDimension
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    with self._get_source() as src:
+        for _event, element in iterparse(src, events=("start",)):
+            if element.tag == f"{{{SHEET_MAIN_NS}}}dimension":
+                bounds = SheetDimension.from_tree(element).boundaries
+                if bounds is not None:
+                    self._min_column, self._min_row, self._max_column, self._max_row = bounds
+                return
+            if element.tag == f"{{{SHEET_MAIN_NS}}}sheetData":
+                return
+
+
+def _install_fast_dimensions() -> None:
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    if getattr(ReadOnlyWorksheet._get_size, "__name__", "") != _dimensions_or_nothing.__name__:
+        ReadOnlyWorksheet._get_size = _dimensions_or_nothing
+
+
+class Sheet:
+    """One sheet opened for a single streaming pass: ``header`` then ``rows()``."""
+
+    def __init__(self, header: list[str], rows: Iterator[tuple[int, list[str]]], close=None):
+        self.header = header
+        self._rows = rows
+        self._close = close
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(row number as the spreadsheet shows it, cells as text) for each non-empty row."""
+        try:
+            for number, cells in self._rows:
+                if any(cells):
+                    yield number, cells
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+
+class LedgerWorkbook:
+    """The file to import, opened once (close it, or use ``with``). ``sheet_names`` is known at
+    once; each ``open(sheet)`` starts a streaming pass over one sheet."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.wb = None
+        suffix = self.path.suffix.lower()
+        if suffix == ".csv":
+            self.kind = "csv"
+            self.sheet_names = [DISPUTE_SHEET]
+        elif suffix in (".xlsx", ".xlsm"):
+            self.kind = "xlsx"
+            self.wb = wb = self._load()
+            self.sheet_names = [name.strip() for name in wb.sheetnames]
+            self._real_names = dict(zip(self.sheet_names, wb.sheetnames, strict=True))
+            self._estimates: dict[str, int | None] = {}
+            self._parts: dict[str, str] = {}
+            for name, real in self._real_names.items():
+                ws = wb[real]
+                self._parts[name] = getattr(ws, "_worksheet_path", "")
+                rows = getattr(ws, "_max_row", None)
+                self._estimates[name] = max(rows - 1, 0) if rows else None
+        else:
+            raise TableError("只支持 .xlsx 工作簿或 .csv 文件（UTF-8 编码）。")
+
+    def close(self) -> None:
+        if self.wb is not None:
+            self.wb.close()
+            self.wb = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _load(self):
+        from openpyxl import load_workbook
+
+        _install_fast_dimensions()
+        try:
+            return load_workbook(self.path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+            raise TableError(f"无法读取工作簿「{self.path.name}」：文件不是有效的 .xlsx 格式（{type(err).__name__}）。") from None
+        except Exception as err:  # openpyxl raises its own InvalidFileException and friends
+            raise TableError(f"无法读取工作簿「{self.path.name}」：{err}") from None
+
+    def has(self, sheet: str) -> bool:
+        return sheet in self.sheet_names
+
+    def estimate(self, sheet: str) -> int | None:
+        """Data rows of a sheet as the file declares them (an estimate: empty rows count)."""
+        if not self.has(sheet):
+            return 0
+        if self.kind == "csv":
+            count = -1
+            with self.path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    count += chunk.count(b"\n")
+            return max(count + 1, 0)
+        if self._estimates.get(sheet) is None:
+            self._estimates[sheet] = self._count_rows(self._parts.get(sheet, ""))
+        return self._estimates.get(sheet)
+
+    def _count_rows(self, part: str) -> int | None:
+        """Workbooks written in write-only mode carry no <dimension>: count the <row> elements of
+        the sheet's XML (a byte scan, no parsing)."""
+        if not part:
+            return None
+        count = 0
+        tail = b""
+        try:
+            with zipfile.ZipFile(self.path) as archive, archive.open(part.lstrip("/")) as fh:
+                while chunk := fh.read(1 << 20):
+                    data = tail + chunk
+                    count += data.count(b"<row ") + data.count(b"<row>")
+                    tail = data[-4:]  # too short to hold a whole tag: nothing is counted twice
+        except (KeyError, OSError, zipfile.BadZipFile):
+            return None
+        return max(count - 1, 0)
+
+    def open(self, sheet: str) -> Sheet:
+        if self.kind == "csv":
+            return self._open_csv()
+        ws = self.wb[self._real_names[sheet]]
+        ws.reset_dimensions()  # read every row present, whatever <dimension> claims
+        values = ws.iter_rows(values_only=True)
+        header_cells = next(values, None)
+        header = [cell_text(c) for c in header_cells] if header_cells else []
+        rows = ((n, [cell_text(c) for c in r]) for n, r in enumerate(values, start=2))
+        return Sheet(header, rows, close=values.close)
+
+    def _open_csv(self) -> Sheet:
+        fh = self.path.open("rb")
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        try:
+            header = [c.strip() for c in next(reader, [])]
+        except UnicodeDecodeError:
+            text.close()
+            raise TableError("CSV 文件应为 UTF-8 编码（可带 BOM）。请在 Excel 中另存为“CSV UTF-8”。") from None
+
+        def rows():
+            try:
+                for cells in reader:
+                    yield reader.line_num, [c.strip() for c in cells]
+            except UnicodeDecodeError:
+                raise TableError("CSV 文件应为 UTF-8 编码（可带 BOM）。请在 Excel 中另存为“CSV UTF-8”。") from None
+
+        return Sheet(header, rows(), close=text.close)
+
+
+class LedgerWriter:
+    """A write-only workbook: sheets are appended row by row and flushed to temporary files."""
+
+    def __init__(self):
+        from openpyxl import Workbook
+
+        self.wb = Workbook(write_only=True)
+        self.sheets = {}
+
+    def sheet(self, name: str, header: list[str], widths: dict[str, int] | None = None):
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
+        ws = self.wb.create_sheet(name)
+        for i, h in enumerate(header, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = (widths or {}).get(h, max(10, 2 * len(h) + 2))
+        ws.freeze_panes = "A2"
+        bold = Font(bold=True)
+        cells = []
+        for h in header:
+            c = WriteOnlyCell(ws, value=h)
+            c.font = bold
+            cells.append(c)
+        ws.append(cells)
+        self.sheets[name] = ws
+        return ws
+
+    def append(self, name: str, values: list) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        ws = self.sheets[name]
+        row = []
+        for v in values:
+            if isinstance(v, str):
+                v = ILLEGAL_CHARACTERS_RE.sub("", v)  # control characters cannot be stored in XML
+                if v.startswith("="):  # text, never a formula (no formula injection into exports)
+                    c = WriteOnlyCell(ws, value=v)
+                    c.data_type = "s"
+                    row.append(c)
+                else:
+                    row.append(v)
+            elif isinstance(v, date):
+                c = WriteOnlyCell(ws, value=v)
+                c.number_format = DATE_FORMAT
+                row.append(c)
+            elif isinstance(v, Decimal):
+                c = WriteOnlyCell(ws, value=v)
+                c.number_format = "0.00"
+                row.append(c)
+            else:
+                row.append(v)
+        ws.append(row)
+
+    def save(self, path: str | Path) -> None:
+        self.wb.save(str(path))
