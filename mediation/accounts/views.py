@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import delete, func, or_, select
 
 from mediation.accounts.models import LoginAttempt, User
 from mediation.common.time import utcnow
+from mediation.common.urls import is_local_path
 from mediation.extensions import db
 
 bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if is_local_path(target):
         return target
     return url_for("disputes.index")
 

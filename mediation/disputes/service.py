@@ -106,9 +106,15 @@ def similar_recent(user: User, category: str, names: list[str], on: date,
     return visible, len(matches) - len(visible)
 
 
-def duplicate_warnings(user: User, dispute: Dispute) -> list[str]:
+def duplicate_warnings(user: User, dispute: Dispute, *, audience: Node | None = None) -> list[str]:
+    """The 疑似重复 warning for ``user``: the similar cases they may see by case number, the others
+    counted. With ``audience``, only cases under that node are named (for text that everyone who
+    sees a case registered there will read, such as its timeline)."""
     visible, hidden = similar_recent(user, dispute.category, [p.name for p in dispute.parties],
                                      dispute.registered_on, exclude_id=dispute.id)
+    if audience is not None:
+        named = [d for d in visible if d.node.path.startswith(audience.path)]
+        visible, hidden = named, hidden + len(visible) - len(named)
     window = current_app.config["DUPLICATE_WINDOW_DAYS"]
     warnings = []
     if visible:
@@ -180,7 +186,10 @@ def register(user: User, data: dict, *, idempotency_key: str | None = None,
                                          request_hash=fingerprint or "", dispute_id=dispute.id))
     warnings = duplicate_warnings(user, dispute)
     if warnings:
-        add_event(dispute, "duplicate_warning", user, note="；".join(warnings))
+        # The timeline is read by everyone who sees the new case (town B's staff for a case there,
+        # even when the district registered it): it names only the cases they may see too.
+        shared = duplicate_warnings(user, dispute, audience=dispute.node)
+        add_event(dispute, "duplicate_warning", user, note="；".join(shared))
     from mediation.routing.service import record_suggestion
 
     record_suggestion(dispute)  # 分流建议 from the rule table, for the 综治中心 to confirm or override

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mediation import clock
 from mediation.accounts.access import get_dispute
+from mediation.common.urls import is_local_path
 from mediation.extensions import db
 from mediation.followups import service
 from mediation.followups.models import FollowUpStatus, SupervisionStatus
@@ -47,7 +48,7 @@ def followups_panel(dispute):
 
 def _back(default: str):
     target = request.form.get("next") or request.args.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if is_local_path(target):
         return redirect(target)
     return redirect(default)
 

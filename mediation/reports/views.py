@@ -14,6 +14,7 @@ from sqlalchemy import select
 from mediation.accounts.access import can_see_node, get_dispute
 from mediation.common.enums import Role
 from mediation.common.time import local_today
+from mediation.common.urls import is_local_path
 from mediation.extensions import db
 from mediation.followups.models import SupervisionLevel
 from mediation.geo.models import Node, Unit
@@ -178,8 +179,7 @@ def supervise(dispute_id):
         flash(f"已{label} {dispute.case_no}，请{order.target_unit.name}于{order.reply_by.isoformat()}前回复；"
               "督办已写入案件时间线。", "success")
     back = request.form.get("next", "")
-    local = back.startswith("/") and back[1:2] not in ("/", "\\")  # a path on this site, not //host
-    return redirect(back if local else url_for("reports.overdue"))
+    return redirect(back if is_local_path(back) else url_for("reports.overdue"))
 
 
 # --------------------------------------------------------------------------------- month close
@@ -276,9 +276,20 @@ def close_month():
     return _back(node, month)
 
 
+def _visible_close(close_id: int) -> MonthClose:
+    """A month close of the user's subtree, or one submitted to them (the API's rule); 404 otherwise,
+    so that another town's close is neither shown nor acted on, nor its existence revealed."""
+    user = _user()
+    close = db.session.get(MonthClose, close_id)
+    if close is None or not (service.may_close(user, close.node) or service.may_decide_reopen(user, close)
+                             or can_see_node(user, close.node)):
+        abort(404)
+    return close
+
+
 @bp.post("/close/<int:close_id>/reopen")
 def reopen_request(close_id):
-    close = db.session.get(MonthClose, close_id) or abort(404)
+    close = _visible_close(close_id)
     try:
         service.request_reopen(_user(), close, request.form.get("reason", ""))
     except ReportError as err:
@@ -293,6 +304,7 @@ def reopen_request(close_id):
 @bp.post("/reopen/<int:request_id>/decide")
 def reopen_decide(request_id):
     req = db.session.get(ReopenRequest, request_id) or abort(404)
+    _visible_close(req.month_close_id)
     approve = request.form.get("decision") == "approve"
     try:
         service.decide_reopen(_user(), req, approve, request.form.get("note"))
@@ -304,7 +316,8 @@ def reopen_decide(request_id):
         close = req.month_close
         flash(f"已{'同意' if approve else '驳回'}{close.node.name}{Month.parse(close.month).label}的重新打开申请。",
               "success")
-    return redirect(request.form.get("next") or url_for("reports.close_page"))
+    back = request.form.get("next", "")
+    return redirect(back if is_local_path(back) else url_for("reports.close_page"))
 
 
 # ------------------------------------------------------------------------------ sweep reports
