@@ -1,0 +1,204 @@
+"""Security headers on every response, the session cookie's flags, and pages without remote sources.
+
+Every GET route of ``app.url_map`` is opened by a town-A user who may open it (and the public pages
+without signing in): each answer — page, JSON, PDF, spreadsheet, image, error page — carries
+``X-Content-Type-Options: nosniff``, a frame restriction (``X-Frame-Options`` or CSP
+``frame-ancestors``) and a ``Referrer-Policy`` that keeps URLs (which hold case ids) on the site; every
+HTML answer has a Content-Security-Policy that names no remote source, and loads no script, style,
+image or frame from elsewhere. The session cookie is HttpOnly and SameSite=Lax (Secure in production).
+
+Sign-in is rate-limited: tests/test_auth.py::test_login_is_rate_limited (not repeated here).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mediation.config import build_config
+from tests.security_support import (
+    label_of,
+    param_choices,
+    resolve,
+    routes,
+    security_env,
+    url_for_route,
+)
+
+SAFE_REFERRER = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+LOCAL_SOURCES = {"'self'", "'none'", "'unsafe-inline'", "data:", "blob:"}
+OPEN_AS = {  # who opens the page (may open it); None: not signed in
+    "routing": "admin", "documents.seals": "admin", "documents.seal_image": "admin",
+    "reports": "center_a", "workflow_api.RoutingRules": "center_a", "ledger": "center_a", "reports_api": "center_a",
+    "accounts.login": None, "documents.verify_start": None, "documents.verify_page": None, "static": None,
+    "health.healthz": None, "api-docs": None, "swagger_assets": None,
+}
+OTHER_PARAMS = {"code": "ZZZZ-ZZZZ-ZZZZ", "filename": "swagger-ui.css"}
+STATIC = {"static": "app.css"}
+REMOTE_ASSET = re.compile(r"<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*"
+                          r"\b(?:src|href|data)\s*=\s*[\"']?\s*(?:https?:)?//", re.I)
+
+
+def opener(route) -> str | None:
+    for key in (route.endpoint, route.endpoint.split(".")[0]):
+        if key in OPEN_AS:
+            return OPEN_AS[key]
+    return "mediator_a"
+
+
+def get_cases():
+    cases = []
+    for route in routes():
+        if "GET" not in route.methods:
+            continue
+        try:
+            labels = param_choices(route)[0]
+        except LookupError:
+            labels = None  # public routes with their own parameters
+        cases.append(pytest.param(route, labels, id=f"{route.rule}" + (f"[{label_of(labels)}]" if labels else "")))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def env(_pg_schema, tmp_path_factory):
+    with security_env(tmp_path_factory.mktemp("security-headers"), _pg_schema) as env:
+        yield env
+
+
+def query_for(env, route) -> dict | None:
+    if route.endpoint.startswith("reports") and route.endpoint not in ("reports.screening",):
+        return {"node": env.town_a_code, "month": env.month}
+    return None
+
+
+def check_headers(r, what: str) -> None:
+    h = r.headers
+    assert h.get("X-Content-Type-Options") == "nosniff", what
+    csp = h.get("Content-Security-Policy", "")
+    frame_ancestors = re.search(r"frame-ancestors\s+([^;]+)", csp)
+    assert h.get("X-Frame-Options") in ("DENY", "SAMEORIGIN") or (
+        frame_ancestors and set(frame_ancestors.group(1).split()) <= {"'self'", "'none'"}), what
+    assert h.get("Referrer-Policy") in SAFE_REFERRER, (what, h.get("Referrer-Policy"))
+    if r.mimetype == "text/html":
+        assert csp, f"{what}: HTML without Content-Security-Policy"
+        directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
+        assert "default-src" in directives, csp
+        for name, sources in directives.items():
+            remote = [s for s in sources if s not in LOCAL_SOURCES]
+            assert not remote, f"{what}: CSP {name} names remote sources {remote}"
+        body = r.get_data(as_text=True)
+        assets = REMOTE_ASSET.findall(body)
+        assert not assets, f"{what}: loads from elsewhere: {assets[:3]}"
+
+
+@pytest.mark.parametrize(("route", "labels"), get_cases())
+def test_every_get_response_has_the_security_headers(env, route, labels):
+    if labels is None:
+        values = {n: STATIC.get(route.endpoint) or OTHER_PARAMS[n] for n in route.arguments}
+    else:
+        values = resolve(env, route, labels)
+    path = url_for_route(route, values)
+    who = opener(route)
+    if route.api and who is not None:
+        r = env.api.get(path, headers=env.users[who].headers, query_string=query_for(env, route))
+    else:
+        client = env.web_client(who) if who else env.app.test_client()
+        r = client.get(path, query_string=query_for(env, route))
+    what = f"{who or '未登录'} GET {path} → {r.status_code} {r.mimetype}"
+    assert r.status_code < 500, what
+    check_headers(r, what)
+
+
+def test_pages_that_matter_were_opened_not_refused(env):
+    """The control of the test above: the pages answered as pages, not as error pages."""
+    web = env.web_client("mediator_a")
+    for path in (f"/disputes/{env.open_id}", "/disputes/", f"/agreements/{env.agreement_id}", "/followups/"):
+        r = web.get(path)
+        assert r.status_code == 200 and r.mimetype == "text/html", path
+        check_headers(r, path)
+    r = env.web_client("center_a").get("/reports/", query_string={"node": env.town_a_code, "month": env.month})
+    assert r.status_code == 200 and "<svg" in r.get_data(as_text=True)
+    r = env.app.test_client().get("/api/v1/docs")
+    assert r.status_code == 200 and "swagger" in r.get_data(as_text=True).lower()
+    check_headers(r, "/api/v1/docs")
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/api/v1/disputes", 401),  # no token
+    ("GET", "/api/v1/disputes/999999", 404),
+    ("POST", "/api/v1/disputes", 422),
+    ("DELETE", "/api/v1/disputes", 405),
+    ("GET", "/disputes/999999", 404),
+    ("GET", "/no-such-page", 404),
+    ("PUT", "/login", 405),
+])
+def test_error_responses_have_the_security_headers(env, method, path, status):
+    headers = {} if status == 401 else env.users["mediator_a"].headers
+    client = env.api if path.startswith("/api/") else env.web_client("mediator_a")
+    r = client.open(path, method=method, headers=headers, json={} if method == "POST" else None)
+    assert r.status_code == status
+    check_headers(r, f"{method} {path} → {status}")
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(env):
+    from tests.conftest import login
+
+    client = env.app.test_client()
+    r = login(client, "mediator_a")
+    assert r.status_code == 302
+    cookies = [c for c in r.headers.getlist("Set-Cookie") if c.startswith(env.app.config["SESSION_COOKIE_NAME"] + "=")]
+    assert cookies, r.headers
+    flags = {part.strip().split("=")[0].lower(): part.strip() for part in cookies[-1].split(";")[1:]}
+    assert "httponly" in flags and flags["samesite"].lower() == "samesite=lax", cookies[-1]
+    assert "expires" not in flags and "max-age" not in flags  # a browser-session cookie (remember=False)
+
+
+def test_production_cookies_are_secure(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEDIATION_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    cfg = build_config(tmp_path)
+    assert cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["SESSION_COOKIE_HTTPONLY"] is True and cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
+    monkeypatch.delenv("SECRET_KEY")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        build_config(tmp_path)  # no made-up key in production
+
+
+# ------------------------------------------------------------------ redirects stay on the site
+
+@pytest.mark.parametrize("target", [
+    "//evil.example/x", "/\\evil.example/x", "/\\/evil.example", "/\t/evil.example", "https://evil.example/",
+    "javascript:alert(1)", "/\n/evil.example",
+])
+def test_sign_in_never_redirects_off_site(env, target):
+    from tests.conftest import csrf_token
+
+    client = env.app.test_client()
+    token = csrf_token(client, "/login")
+    r = client.post("/login", query_string={"next": target},
+                    data={"username": "grid_a", "password": "password123", "csrf_token": token})
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/disputes/", (target, r.headers["Location"])
+
+
+def test_sign_in_follows_a_path_on_the_site(env):
+    from tests.conftest import csrf_token
+
+    client = env.app.test_client()
+    token = csrf_token(client, "/login")
+    r = client.post("/login", query_string={"next": f"/disputes/{env.open_id}?tab=documents"},
+                    data={"username": "grid_a", "password": "password123", "csrf_token": token})
+    assert r.headers["Location"] == f"/disputes/{env.open_id}?tab=documents"
+
+
+@pytest.mark.parametrize(("target", "local"), [
+    ("/disputes/", True), ("/reports/close?node=1&month=2026-10", True), ("/", True),
+    ("", False), (None, False), ("disputes/", False), ("//evil.example", False), ("/\\evil.example", False),
+    ("/\t/evil.example", False), ("/\r\n/evil.example", False), ("https://evil.example", False),
+    ("/ /evil.example", True),  # a space is kept in the path: /%20/evil.example on this site
+])
+def test_is_local_path(target, local):
+    from mediation.common.urls import is_local_path
+
+    assert is_local_path(target) is local
