@@ -1,15 +1,25 @@
 """The demo (`flask --app mediation demo`): a fictional 海滨区 with its towns, villages and grids,
-handling units of every type, one user per role, and a few hundred disputes over eight months.
+handling units of every type, one user per role (and a staff account per unit), a few hundred
+disputes over eight months, and the history every screen shows.
 
 The tree and the units are shipped as CSV files (mediation/demo_data/) and loaded through the same
 importers as `tree import` / `units import`. Disputes are generated with a fixed random seed, so two
 fresh loads on the same day give the same data; their life cycle (registered → routed → accepted →
 stabilised → closed) is written with its historical dates, one timeline event per step.
+
+Everything else is made by the areas' own service functions with the application clock set to the
+moment it happened (mediation/clock.py), so their rules, events and signal receivers apply as they
+would have: mediation sessions and 稳控 visits between the steps, follow-ups done (with their result
+and score) a few days after they fell due, agreements drafted, signed, sealed and issued as signed
+PDFs, a court's 诉前委派, 司法确认, a 民转刑 warning, the grids' sweep reports, 督办 orders, the
+carry-over reasons and month closes of the 综治中心, and finally the scheduler's sweep (deadline
+warnings, due follow-ups, escalation of an unanswered 督办). A second run adds nothing.
 """
 
 from __future__ import annotations
 
 import random
+import time as time_module
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,6 +30,7 @@ import click
 from flask import current_app
 from sqlalchemy import MetaData, func, inspect, select
 
+from mediation import clock
 from mediation.accounts.models import User
 from mediation.common.enums import (
     ROLE_LABELS,
@@ -34,7 +45,7 @@ from mediation.common.enums import (
     UnitType,
     Venue,
 )
-from mediation.common.time import SHANGHAI, local_today, utcnow
+from mediation.common.time import SHANGHAI, local_date, local_today, to_local, utcnow
 from mediation.common.validators import id_card_check_digit, uscc_check_char
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
@@ -121,24 +132,68 @@ def load_places() -> tuple[dict, dict]:
     return tree, units
 
 
-def ensure_users() -> list[tuple[User, bool]]:
+class _PasswordHash:
+    """One (salted) hash of the shared demo password for every new account: hashing is slow on purpose."""
+
+    def __init__(self):
+        self.value: str | None = None
+
+    def __call__(self) -> str:
+        if self.value is None:
+            probe = User()
+            probe.set_password(DEMO_PASSWORD)
+            self.value = probe.password_hash
+        return self.value
+
+
+def ensure_users(password_hash: _PasswordHash | None = None) -> list[tuple[User, bool]]:
     """The demo accounts; an existing account is left as it is."""
+    password_hash = password_hash or _PasswordHash()
     result = []
-    password_hash = None  # one (salted) hash for the shared demo password: hashing is slow on purpose
     for username, role, unit_code, display_name in DEMO_USERS:
         user = db.session.scalar(select(User).where(User.username == username))
         created = user is None
         if created:
             unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
-            user = User(username=username, role=role, unit=unit, display_name=display_name)
-            if password_hash is None:
-                user.set_password(DEMO_PASSWORD)
-                password_hash = user.password_hash
-            user.password_hash = password_hash
+            user = User(username=username, role=role, unit=unit, display_name=display_name,
+                        password_hash=password_hash())
             db.session.add(user)
         result.append((user, created))
     db.session.flush()
     return result
+
+
+def staff_role(unit: Unit) -> Role:
+    """The role of a unit's staff: 综治中心 staff, court liaisons, grid workers, mediators elsewhere."""
+    if unit.type == UnitType.CENTER:
+        return Role.CENTER
+    if unit.type == UnitType.COURT:
+        return Role.COURT
+    if unit.type == UnitType.OTHER and unit.channel is None:
+        return Role.GRID  # the 网格 units
+    return Role.MEDIATOR  # 调委会, departments (行政调解), the 调处中心
+
+
+def staff_name(unit_code: str) -> str:
+    return person_name(random.Random(unit_code))[0]
+
+
+def ensure_staff(password_hash: _PasswordHash) -> tuple[int, int]:
+    """One staff account per demo unit that has no demo user, named after the unit's code (so that
+    every unit can act: accept, record sessions, complete follow-ups, reply to 督办, file sweep
+    reports). An existing account is left as it is. Returns (accounts, created)."""
+    taken = {code for _, _, code, _ in DEMO_USERS}
+    units = db.session.scalars(select(Unit).where(Unit.code.startswith(DISTRICT_CODE[:6])).order_by(Unit.code)).all()
+    existing = set(db.session.scalars(select(User.username).where(User.username.in_([u.code for u in units]))))
+    created = 0
+    for unit in units:
+        if unit.code in taken or unit.code in existing:
+            continue
+        db.session.add(User(username=unit.code, role=staff_role(unit), unit=unit,
+                            display_name=staff_name(unit.code), password_hash=password_hash()))
+        created += 1
+    db.session.flush()
+    return len([u for u in units if u.code not in taken]), created
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,8 +484,9 @@ class World:
         self.grids = {v.id: children[v.id] for vs in self.villages.values() for v in vs}
         self.by_id = {n.id: n for n in nodes}
         self.users = {u.username: u for u in db.session.scalars(
-            select(User).where(User.username.in_([u[0] for u in DEMO_USERS])))}
+            select(User).where(User.username.in_([u[0] for u in DEMO_USERS] + list(self.units))))}
         self.staff: dict[str, str] = {}
+        self.units_by_id = {u.id: u for u in self.units.values()}
 
     def place(self, rng: random.Random) -> Place:
         if FEATURED_GRID in self.nodes and rng.random() < 0.05:
@@ -458,13 +514,19 @@ class World:
             return self.units[f"{place.town.code}-PCS"]
         return self.units[f"{DISTRICT_CODE}-{key}"]
 
+    def user_of(self, unit: Unit | None) -> User | None:
+        """The demo user working at the unit, else its staff account."""
+        if unit is None:
+            return None
+        return self.users.get(ACTING_USER.get(unit.code, "")) or self.users.get(unit.code)
+
     def actor(self, unit: Unit, rng: random.Random) -> tuple[User | None, str]:
-        """The demo user working at the unit, else a (stable) fictional staff member's name."""
-        username = ACTING_USER.get(unit.code)
-        if username and username in self.users:
-            return self.users[username], ""
+        """The user working at the unit, else a (stable) fictional staff member's name."""
+        user = self.user_of(unit)
+        if user is not None:
+            return user, ""
         if unit.code not in self.staff:
-            self.staff[unit.code] = person_name(random.Random(unit.code))[0]
+            self.staff[unit.code] = staff_name(unit.code)
         return None, self.staff[unit.code]
 
 
@@ -535,7 +597,10 @@ def plan_steps(rng: random.Random, plan: Plan, today: date, prominent: bool) -> 
 
 
 def step_times(rng: random.Random, steps: list[tuple[str, date]], today: date, now: datetime) -> list[datetime]:
-    """Working-hours moments, strictly increasing, none in the future."""
+    """Working-hours moments, strictly increasing, none in the future.
+
+    The random stream advances by the same amount whatever the time of day (steps dated today get
+    a shorter span), so the cases after them are the same whenever the demo runs that day."""
     result: list[datetime] = []
     i = 0
     now_local = now.replace(tzinfo=UTC).astimezone(SHANGHAI)
@@ -549,10 +614,134 @@ def step_times(rng: random.Random, steps: list[tuple[str, date]], today: date, n
             end = min(end, elapsed)
             start = min(start, max(0, end - 4 * 3600))
         span = max(end - start, k)
-        offsets = sorted(rng.sample(range(span), k))
-        result += [local_instant(day, start + o) for o in offsets]
+        draws = sorted(rng.random() for _ in range(k))
+        result += [local_instant(day, start + int(u * (span - k)) + j) for j, u in enumerate(draws)]
         i += k
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Casework between the steps: sessions (调解记录) and 稳控 visits, through the areas' services
+# --------------------------------------------------------------------------------------------
+
+ISSUES = {  # what the parties argue about, by category
+    "邻里": "损失的赔偿数额及整改措施", "婚姻家庭": "赡养、抚养费用及财产分割", "房屋宅基地": "房屋（宅基地）权属及补偿数额",
+    "山林土地": "承包地边界及流转费用", "合同": "合同履行责任及款项结算", "债务": "欠款数额及还款期限",
+    "生产经营": "经营损失的分担", "损害赔偿": "责任划分及赔偿数额", "劳动争议/欠薪": "拖欠工资及经济补偿的数额",
+    "征地拆迁": "补偿标准及补偿数额", "环境污染": "整改措施及补偿", "医疗": "诊疗过错责任及赔偿数额",
+    "物业": "物业服务质量及费用", "道路交通事故": "事故损失的赔偿数额", "消费": "退款及赔偿数额",
+    "涉众型经济": "资金兑付方案", "涉军/退役军人": "安置待遇的落实", "其他": "各自的诉求",
+}
+FIRST_SESSION = (
+    "调解员告知双方当事人人民调解的性质、原则及当事人的权利义务，双方均表示自愿接受调解。申请人{a}陈述了纠纷经过，"
+    "要求对方依法承担责任；被申请人{b}对部分事实有异议。调解员结合《中华人民共和国民法典》有关规定释法明理，"
+    "引导双方换位思考。双方同意就{issue}进一步协商，约定近日再行调解。",
+    "调解员分别听取了申请人{a}和被申请人{b}的陈述，核对了相关票据和照片，并到现场进行了查看。双方争议焦点为{issue}。"
+    "调解员讲解了相关法律规定及类似纠纷的处理结果，双方情绪趋于平稳，同意继续协商。",
+)
+MIDDLE_SESSION = (
+    "双方围绕{issue}继续协商。调解员采取背对背方式分别做双方工作，被申请人{b}表示愿意承担部分责任，申请人{a}同意适当降低要求，"
+    "双方分歧明显缩小。",
+    "调解员邀请村（居）委会干部共同参与调解，对{issue}逐项核对。双方在多数问题上达成共识，尚有个别问题需要进一步沟通。",
+)
+FINAL_SESSION = {
+    Outcome.SUCCESS: ("经调解员多次沟通，双方互谅互让，就{issue}达成一致意见，同意签订人民调解协议书。",
+                      "调解员再次说明双方的权利义务，双方就{issue}达成一致，当场确认了履行方式和期限。"),
+    Outcome.FAILURE: ("双方分歧仍然较大，被申请人{b}坚持原有意见，调解未能达成一致。调解员告知双方可以通过仲裁、诉讼等途径依法解决。",),
+    Outcome.WITHDRAWN: ("双方表示愿意自行协商解决，申请人{a}拟撤回调解申请。",),
+}
+STABILIZE_SESSION = ("调解员与申请人{a}谈心谈话、疏导情绪，{a}表示将通过合法途径表达诉求，不采取过激行为。"
+                     "因双方分歧较大，短期内难以化解，拟转为稳控，落实专人跟踪回访。",)
+STABILIZE_VISITS = ("上门走访申请人{a}，当事人情绪稳定，未发现过激言行，继续落实稳控措施。",
+                    "电话回访{a}并走访其所在村（社区），了解到当事人近期生活正常，未再反映诉求。",
+                    "会同网格员走访{a}，当事人对处理进展表示理解，承诺不采取过激行为，稳控措施落实到位。")
+
+
+def moment(rng: random.Random, lo: datetime, hi: datetime, day: date | None = None) -> datetime:
+    """A moment strictly between ``lo`` and ``hi`` (naive UTC): in the working hours of ``day`` if
+    that fits, else anywhere on that day, else half-way. Takes one draw from ``rng`` whatever the
+    window (a window ending now must not change what comes after)."""
+    u = rng.random()
+    if day is not None:
+        for start, end in ((8 * 3600 + 1800, 17 * 3600 + 1800), (0, 86399)):
+            a = max(local_instant(day, start), lo + timedelta(seconds=1))
+            b = min(local_instant(day, end), hi - timedelta(seconds=1))
+            if a < b:
+                return (a + (b - a) * u).replace(microsecond=0)
+    return lo + (hi - lo) / 2
+
+
+def party_names(dispute) -> tuple[str, str]:
+    names = [p.name for p in dispute.parties]
+    return names[0], (names[1] if len(names) > 1 else "对方")
+
+
+def record_sessions(world: World, dispute, lead: Unit, rng: random.Random, lo: datetime, hi: datetime,
+                    following: str | None, outcome: Outcome | None) -> int:
+    """Mediation sessions between acceptance and the next step (or now), through the workflow's own
+    ``session`` action. Returns how many were recorded."""
+    from mediation.disputes import workflow
+    from mediation.disputes.workflow_schemas import SessionIn
+
+    user = world.user_of(lead)
+    if user is None or workflow.refusal(user, dispute, "session") is not None:
+        return 0  # e.g. a 司法调解 case of the court: its sessions are the court's own record
+    if following == "closed":
+        final = FINAL_SESSION.get(outcome)
+        count = rng.choice((1, 1, 2, 2, 3)) if outcome != Outcome.WITHDRAWN else rng.choice((0, 1))
+    elif following == "stabilized":
+        final, count = STABILIZE_SESSION, rng.choice((1, 2))
+    else:  # still in hand
+        final, count = None, rng.choice((0, 1, 1, 2))
+    if count == 0:
+        return 0
+    first_day, last_day = local_date(lo), local_date(hi)
+    span = (last_day - first_day).days
+    days = sorted(first_day + timedelta(days=rng.randint(0, span)) for _ in range(count))
+    if final is not None:
+        days[-1] = last_day  # the closing (or 稳控) session is on the day of the step
+    a, b = party_names(dispute)
+    issue = ISSUES.get(dispute.category, "各自的诉求")
+    attendees = "、".join(f"{p.role}{p.name}" for p in dispute.parties)
+    second = staff_name(lead.code + ":2")
+    mediators = user.name if rng.random() < 0.4 or second == user.name else f"{user.name}、{second}"
+    place = f"{lead.name}{'调解室' if lead.type == UnitType.COMMITTEE else '接待室'}"
+    for n, day in enumerate(days):
+        lo = moment(rng, lo, hi, day)
+        if final is not None and n == count - 1:
+            text = rng.choice(final)
+        else:
+            text = rng.choice(FIRST_SESSION if n == 0 else MIDDLE_SESSION)
+        with clock.frozen(lo):
+            data = SessionIn().load({"held_on": local_date(lo).isoformat(), "place": place,
+                                     "mediators": mediators, "attendees": attendees,
+                                     "record": text.format(a=a, b=b, issue=issue)})
+            workflow.perform(user, dispute, "session", data)
+    return count
+
+
+def stabilize_visits(world: World, dispute, rng: random.Random, lo: datetime, hi: datetime, today: date) -> int:
+    """The 稳控 visits that fell due before the next step (or before today), done through the
+    follow-ups service: each one completed a few days after its due date, which creates the next."""
+    from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus
+    from mediation.followups.service import complete_followup, ensure_stabilize_visit
+
+    end_day = min(local_date(hi), today)
+    a, _ = party_names(dispute)
+    done = 0
+    while True:
+        visit = db.session.scalars(select(FollowUp).where(
+            FollowUp.dispute_id == dispute.id, FollowUp.kind == FollowUpKind.STABILIZE,
+            FollowUp.status == FollowUpStatus.OPEN).order_by(FollowUp.round.desc())).first()
+        if visit is None or visit.due_on >= end_day:
+            return done
+        day = min(visit.due_on + timedelta(days=rng.choice((0, 0, 1, 2, 3))), end_day - timedelta(days=1))
+        lo = moment(rng, lo, hi, day)
+        user = visit.user or world.user_of(visit.unit)
+        with clock.frozen(lo):
+            complete_followup(user, visit, rng.choice(STABILIZE_VISITS).format(a=a))
+            ensure_stabilize_visit(dispute, local_date(lo), actor=user)
+        done += 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -714,49 +903,62 @@ def load_disputes(world: World, count: int) -> tuple[Counter, date, date]:
                 category=category, source=source, summary=summary, venue=template.venue,
                 people_count=people, amount=amount, occurred_on=occurred, risk_level=risk, flags=flags,
                 prominent=prominent, node=place.node, registering_unit=registering, registered_by=registered_by,
-                registered_at=times[0], registered_on=plan.registered_on, status=plan.status,
+                registered_at=times[0], registered_on=plan.registered_on, status=Status.PENDING,
             )
             dispute.parties.extend(parties)
             db.session.add(dispute)
 
             def event(type_, unit, on, at, note=None, data=None, _dispute=dispute):
                 user, staff = world.actor(unit, rng)
-                e = add_event(_dispute, type_, user, note=note, data=data, on=on, at=at)
+                with clock.frozen(at):  # the other areas' receivers see the step's own time
+                    e = add_event(_dispute, type_, user, note=note, data=data, on=on, at=at)
                 if user is None:
                     e.by_name, e.unit_id = staff, unit.id
                 return e
 
+            # The casework between the steps has its own random stream, so the cases themselves
+            # stay what they were before it existed.
+            work = random.Random(f"{SEED}:{dispute.case_no}")
+            moments = [*times, now]
             router = registering if registering.type == UnitType.CENTER else (
                 district_center if registering.node_id == world.district.id else town_center)
-            for (kind, on), at in zip(plan.steps, times, strict=True):
+            for i, ((kind, on), at) in enumerate(zip(plan.steps, times, strict=True)):
+                following = plan.steps[i + 1][0] if i + 1 < len(plan.steps) else None
                 if kind == "registered":
                     event("registered", registering, on, at, data={
                         "case_no": dispute.case_no, "category": category, "source": source,
                         "node": place.node.code, "risk_level": risk.value, "parties": len(parties)})
                 elif kind == "routed":
+                    dispute.status = Status.HANDLING
                     dispute.channel, dispute.unit = lead.channel, lead
                     dispute.co_units = list(co_units)
                     event("routed", router, on, at, data={
-                        "channel": lead.channel.value, "unit": lead.code, "unit_name": lead.name,
+                        "channel": lead.channel.value, "unit": lead.code,
                         "co_units": [u.code for u in co_units]})
                 elif kind == "accepted":
                     dispute.accepted_on = on
                     dispute.deadline = deadline_for(lead.channel.value, category, on)
+                    handler = world.user_of(lead)
+                    if handler is not None and handler.role == Role.MEDIATOR:
+                        dispute.handler = handler
                     event("accepted", lead, on, at, data={
                         "deadline": dispute.deadline.isoformat() if dispute.deadline else None})
+                    stats["sessions"] += record_sessions(world, dispute, lead, work, at, moments[i + 1],
+                                                         following, plan.outcome)
                 elif kind == "stabilized":
+                    dispute.status = Status.STABILIZED
                     dispute.stabilized_on = on
                     event("stabilized", lead, on, at, note="矛盾暂未化解，已落实包案稳控措施，专人跟踪回访。")
+                    stats["stabilize_visits"] += stabilize_visits(world, dispute, work, at, moments[i + 1], today)
                 elif kind in ("closed", "rejected"):
+                    dispute.status = Status.CLOSED
                     dispute.closed_on, dispute.outcome = on, plan.outcome
                     event(kind, lead, on, at, note=rng.choice(CLOSE_NOTES[plan.outcome]),
                           data={"outcome": plan.outcome.value})
+            assert dispute.status == plan.status, (dispute.case_no, dispute.status, plan.status)
             if (plan.status == Status.CLOSED and plan.outcome == Outcome.FAILURE and not civil_to_criminal_done
                     and RiskFlag.CIVIL_TO_CRIMINAL.value in flags):
                 dispute.civil_to_criminal = civil_to_criminal_done = True
-            if prominent and plan.status in (Status.HANDLING, Status.STABILIZED) and \
-                    plan.registered_on < today.replace(day=1):
-                dispute.carry_over_reason = "涉及多方利益，需协调相关部门共同化解，已落实稳控措施，结转下月继续办理。"
 
             stats[plan.status] += 1
             if plan.status == Status.HANDLING and dispute.deadline and dispute.deadline < today:
@@ -768,16 +970,716 @@ def load_disputes(world: World, count: int) -> tuple[Counter, date, date]:
 
 
 # --------------------------------------------------------------------------------------------
+# History after the cases: each area's own service functions, with the clock set to the moment
+# --------------------------------------------------------------------------------------------
+
+TOWN_FEATURED = "120116100000"  # 双港镇: zhenzhongxin's centre, tiaojieyuan's 调委会
+COMMITTEE_FEATURED = f"{TOWN_FEATURED}-TW"
+LATE_TOWN = "120116002000"  # 新港街道 has not closed last month yet
+VILLAGE_CLOSE_MONTHS = 3
+SWEEP_DAYS_AGO = (10, 4)  # the scheduler's sweep is run as on these days, then now
+MAX_AGREEMENTS, FEATURED_AGREEMENTS, AGREEMENTS_PER_UNIT = 6, 3, 1
+AGREEMENT_WINDOW_DAYS = 50
+FONT_CANDIDATES = (  # (file, index of the SC face); the first that loads is used
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+)
+PAY_ITEMS = {
+    "邻里": "维修费及损失补偿", "婚姻家庭": "补偿款", "房屋宅基地": "补偿款", "山林土地": "土地流转费",
+    "合同": "相关款项", "债务": "欠款", "生产经营": "补偿款", "损害赔偿": "医疗费、误工费等各项损失",
+    "劳动争议/欠薪": "拖欠的工资及经济补偿", "征地拆迁": "补偿款", "医疗": "赔偿款", "物业": "赔偿款",
+    "道路交通事故": "医疗费、误工费、车辆维修费等各项损失", "消费": "退款及赔偿", "涉军/退役军人": "生活补助",
+}
+RESPONSIBILITIES = (
+    "经调解员释法明理，被申请人{b}认可对纠纷的发生负有主要责任，愿意承担相应的给付义务；申请人{a}同意适当减少诉求。",
+    "双方均认可纠纷因沟通不畅而起，被申请人{b}对造成的损失负主要责任，申请人{a}负次要责任。",
+    "被申请人{b}对申请人{a}主张的基本事实无异议，愿意承担责任；申请人{a}考虑到对方的实际困难，同意减少部分金额。",
+)
+NON_MONEY_TERMS = (
+    "一、被申请人{b}于{due}前完成整改，消除对申请人{a}生活的影响，今后不再发生类似问题。\n"
+    "二、双方今后和睦相处，遇事协商解决，不得采取过激行为。\n三、双方就本纠纷再无其他争议。",
+    "一、被申请人{b}向申请人{a}当面赔礼道歉，并于{due}前履行承诺的整改措施。\n"
+    "二、申请人{a}不再追究被申请人的其他责任。\n三、双方就本纠纷再无其他争议。",
+)
+PAY_METHODS = ("被申请人以银行转账方式支付至申请人{a}指定的账户。", "被申请人以现金方式当场支付，由调解员见证，申请人{a}出具收条。",
+               "被申请人通过微信转账支付，申请人{a}收到后出具收条。")
+SATISFACTION_VISITS = {
+    Outcome.SUCCESS: ("电话回访申请人{a}，对方已按约定履行，当事人对调解结果表示满意。",
+                      "上门回访双方当事人，协议已履行完毕，双方关系缓和，对调解工作表示满意。",
+                      "回访得知双方已和好如初，当事人对调解员的工作表示感谢。"),
+    Outcome.FAILURE: ("电话回访申请人{a}，其已通过诉讼途径主张权利，情绪稳定，对调解工作表示理解。",
+                      "回访得知当事人仍有不满，调解员再次告知其他救济途径，当事人表示将依法维权。"),
+    Outcome.WITHDRAWN: ("回访得知双方已自行和解，当事人对调解组织的工作表示认可。",),
+}
+SATISFACTION_SCORES = {
+    Outcome.SUCCESS: ((5, 55), (4, 33), (3, 9), (2, 3)),
+    Outcome.FAILURE: ((4, 15), (3, 45), (2, 30), (1, 10)),
+    Outcome.WITHDRAWN: ((5, 40), (4, 45), (3, 15)),
+}
+PERFORMANCE_VISITS = ("回访申请人{a}，被申请人{b}已按协议约定履行完毕。", "经回访核实，协议约定的义务已全部履行，双方无新的争议。")
+CARRY_OVER_REASONS = {
+    "stabilized": ("已落实包案稳控措施，当事人情绪稳定，但双方分歧较大，短期内难以化解，结转下月继续稳控化解。",
+                   "涉及{people}人，已明确包案领导和稳控责任人，定期走访，结转下月继续做化解工作。",
+                   "{category}纠纷，当事人诉求超出政策规定，已多次释法说理，落实专人稳控，结转下月继续跟踪。"),
+    "handling": ("双方对{issue}仍有分歧，已组织调解，需协调相关部门共同化解，结转下月继续办理。",
+                 "涉及{people}人，案情复杂，已制定化解方案并报请上级综治中心协调，结转下月继续办理。",
+                 "当事人情绪较为激动，已落实稳控措施并告知属地派出所，结转下月继续化解。",
+                 "{category}纠纷，需等待鉴定（评估）结论后确定{issue}，已告知当事人，结转下月继续调解。",
+                 "被申请人暂时无力履行，双方正在协商分期方案，结转下月继续调解。",
+                 "已联合属事部门召开协调会，{issue}初步达成共识，待落实后办结，结转下月。"),
+}
+
+
+def cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def rmb_upper(amount: Decimal) -> str:
+    """人民币大写: 3500 → 叁仟伍佰元整, 10500.5 → 壹万零伍佰元伍角."""
+    digits, small, big = "零壹贰叁肆伍陆柒捌玖", ("仟", "佰", "拾", ""), ("", "万", "亿", "万亿")
+    cents = int((amount * 100).quantize(Decimal("1")))
+    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    groups = []
+    while yuan:
+        groups.append(yuan % 10000)
+        yuan //= 10000
+    text, zero = "", False
+    for i in reversed(range(len(groups))):
+        group = groups[i]
+        if group == 0:
+            zero = bool(text)
+            continue
+        if text and (zero or group < 1000):
+            text += "零"
+        part, gap = "", False
+        for place, unit in zip((1000, 100, 10, 1), small, strict=True):
+            d = group // place % 10
+            if d:
+                part += ("零" if gap else "") + digits[d] + unit
+                gap = False
+            elif part:
+                gap = True
+        text += part + big[i]
+        zero = False
+    text = (text or "零") + "元"
+    if not jiao and not fen:
+        return text + "整"
+    if jiao:
+        text += digits[jiao] + "角"
+    elif text != "零元":
+        text += "零"
+    return text + (digits[fen] + "分" if fen else "")
+
+
+def cjk_font(size: int):
+    from PIL import ImageFont
+
+    for path, index in FONT_CANDIDATES:
+        try:
+            return ImageFont.truetype(path, size, index=index)
+        except OSError:
+            continue
+    return None
+
+
+def seal_png(name: str) -> bytes:
+    """A red round seal: the unit's name along the top of the ring, a star in the middle."""
+    import io
+    import math
+
+    from PIL import Image, ImageDraw
+
+    size, red = 420, (206, 24, 24, 255)
+    c = size / 2
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((10, 10, size - 10, size - 10), outline=red, width=12)
+    star = [(c + (64 if k % 2 == 0 else 25) * math.cos(-math.pi / 2 + k * math.pi / 5),
+             c + (64 if k % 2 == 0 else 25) * math.sin(-math.pi / 2 + k * math.pi / 5)) for k in range(10)]
+    draw.polygon(star, fill=red)
+    radius, arc = c - 62, 250.0
+    step = arc / max(len(name), 1)
+    font = cjk_font(int(min(50, 0.95 * radius * math.radians(step))))
+    if font is not None:
+        for i, char in enumerate(name):
+            angle = -arc / 2 + step * (i + 0.5)  # degrees from the top, clockwise
+            tile = Image.new("RGBA", (72, 72), (0, 0, 0, 0))
+            ImageDraw.Draw(tile).text((36, 36), char, font=font, fill=red, anchor="mm")
+            tile = tile.rotate(-angle, resample=Image.Resampling.BICUBIC)
+            x = c + radius * math.sin(math.radians(angle))
+            y = c - radius * math.cos(math.radians(angle))
+            img.alpha_composite(tile, (round(x - 36), round(y - 36)))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def signature_data_url(name: str) -> str | None:
+    """A handwritten-looking signature of ``name`` (a data URL), or None without a CJK font."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    font = cjk_font(76)
+    if font is None:
+        return None
+    img = Image.new("RGBA", (96 * len(name) + 60, 150), (0, 0, 0, 0))
+    ImageDraw.Draw(img).text((30, 30), name, font=font, fill=(25, 35, 95, 255))
+    img = img.rotate(5, expand=True, resample=Image.Resampling.BICUBIC)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def spaced(rng: random.Random, lo: datetime, hi: datetime, count: int, window: timedelta) -> list[datetime]:
+    """``count`` increasing moments strictly between ``lo`` and ``hi``, within ``window`` before ``hi``."""
+    lo = max(lo, hi - window)
+    gap = (hi - lo) / (count + 1)
+    return [lo + gap * (k + 1) + gap * rng.uniform(-0.3, 0.3) for k in range(count)]
+
+
+def ensure_signing_certificate() -> str:
+    """The demo signing certificate, as `flask documents demo-cert` makes it (kept when it exists,
+    so the documents signed with it stay verifiable; a deployment's own certificate is left alone)."""
+    from mediation.documents import signing
+
+    if signing._setting("SIGNING_P12_PATH"):
+        return "已配置单位签章证书（SIGNING_P12_PATH），未生成演示证书。"
+    directory = signing.signing_dir()
+    if (directory / "demo.p12").exists():
+        return f"演示签章证书已存在：{directory / 'demo.p12'}。"
+    password = signing._setting("SIGNING_P12_PASSWORD") or signing.DEMO_PASSWORD
+    paths = signing.create_demo_certificates(Path(directory), password=password)
+    return f"已生成演示签章证书（仅供演示）：{paths['p12']}。"
+
+
+def agreement_fields(dispute, rng: random.Random, effective_on: date) -> dict:
+    """人民调解法第29条: facts, matters in dispute, responsibilities, terms, how and by when."""
+    a, b = party_names(dispute)
+    due = effective_on + timedelta(days=rng.choice((3, 7, 10, 15, 30)))
+    fields = {
+        "facts": dispute.summary,
+        "issues": f"双方争议的焦点为{ISSUES.get(dispute.category, '各自的诉求')}。",
+        "responsibilities": rng.choice(RESPONSIBILITIES).format(a=a, b=b),
+        "performance_due": due,
+    }
+    if dispute.amount and dispute.category in PAY_ITEMS:
+        share = Decimal(rng.choice((50, 60, 70, 80, 90, 100))) / 100
+        agreed = max(Decimal(100), (dispute.amount * share / 100).quantize(Decimal("1")) * 100)
+        item = PAY_ITEMS[dispute.category]
+        if agreed >= 20000 and rng.random() < 0.5:
+            first = (agreed / 2 / 100).quantize(Decimal("1")) * 100
+            second_due = due + timedelta(days=30)
+            pay = (f"一、被申请人{b}分两期向申请人{a}支付{item}共计人民币{rmb_upper(agreed)}（¥{agreed:,.2f}）："
+                   f"于{cn_date(due)}前支付人民币{rmb_upper(first)}（¥{first:,.2f}），"
+                   f"于{cn_date(second_due)}前支付剩余的人民币{rmb_upper(agreed - first)}（¥{agreed - first:,.2f}）。")
+            fields["performance_due"] = second_due
+        else:
+            pay = (f"一、被申请人{b}于{cn_date(due)}前一次性向申请人{a}支付{item}人民币{rmb_upper(agreed)}"
+                   f"（¥{agreed:,.2f}）。")
+        fields["terms"] = (pay + f"\n二、申请人{a}收到上述款项后，双方就本纠纷再无其他争议，今后不得以同一事由再行主张。")
+        fields["performance_method"] = rng.choice(PAY_METHODS).format(a=a)
+    else:
+        fields["terms"] = rng.choice(NON_MONEY_TERMS).format(a=a, b=b, due=cn_date(due))
+        fields["performance_method"] = f"由双方自行履行，{dispute.unit.name}负责监督落实。"
+    return fields
+
+
+@dataclass
+class History:
+    """What the phases after the cases made, for the summary."""
+
+    world: World
+    today: date
+    now: datetime
+    stats: Counter = field(default_factory=Counter)
+    agreements: list = field(default_factory=list)  # effective agreements, oldest first
+    messages: list[str] = field(default_factory=list)
+
+    def user(self, unit: Unit | None) -> User | None:
+        return self.world.user_of(unit)
+
+
+def load_documents(h: History) -> None:
+    """The demo certificate, a seal per 调委会 with agreements, agreements in effect for recent
+    调解成功 cases (drafted, signed on paper or with a fingerprint by the parties, signed by the
+    mediator, sealed: in effect, with the signed PDF), and one agreement still being signed."""
+    from mediation.disputes.models import Dispute
+    from mediation.documents import service as documents
+    from mediation.documents.models import SignerKind, SignMethod
+
+    h.messages.append(ensure_signing_certificate())
+    since = h.today - timedelta(days=AGREEMENT_WINDOW_DAYS)
+    candidates = db.session.scalars(
+        select(Dispute).join(Unit, Unit.id == Dispute.unit_id)
+        .where(Dispute.status == Status.CLOSED, Dispute.outcome == Outcome.SUCCESS, Dispute.closed_on >= since,
+               Unit.type == UnitType.COMMITTEE, Dispute.node_id.in_([n.id for n in h.world.nodes.values()]))
+        .order_by(Dispute.closed_on.desc(), Dispute.id.desc())).all()
+    chosen, per_unit = [], Counter()
+    for d in candidates:
+        quota = FEATURED_AGREEMENTS if d.unit.code == COMMITTEE_FEATURED else AGREEMENTS_PER_UNIT
+        user = h.user(d.unit)
+        if len(d.parties) < 2 or per_unit[d.unit_id] >= quota or user is None or user.role != Role.MEDIATOR:
+            continue
+        chosen.append(d)
+        per_unit[d.unit_id] += 1
+        if len(chosen) >= MAX_AGREEMENTS:
+            break
+    open_case = db.session.scalars(
+        select(Dispute).join(Unit, Unit.id == Dispute.unit_id)
+        .where(Dispute.status == Status.HANDLING, Dispute.accepted_on.is_not(None), Unit.type == UnitType.COMMITTEE,
+               Dispute.node_id.in_([n.id for n in h.world.nodes.values()]))
+        .order_by((Unit.code == COMMITTEE_FEATURED).desc(), Dispute.registered_on.desc(), Dispute.id.desc())).first()
+    units = {d.unit_id: d.unit for d in [*chosen, *([open_case] if open_case else [])]}
+    admin = h.world.users.get("admin")
+    if not units or admin is None:
+        return
+    first_day = db.session.scalar(select(func.min(Dispute.registered_on)))
+    with clock.frozen(local_instant(first_day, 9 * 3600)):  # uploaded when the platform went live
+        for unit in sorted(units.values(), key=lambda u: u.code):
+            if documents.active_seal(unit) is None:
+                documents.upload_seal(admin, unit, seal_png(unit.name))
+                h.stats["seals"] += 1
+
+    def parties_sign(agreement, user, rng, times):
+        for index, party in enumerate(agreement.parties):
+            method = SignMethod.PAPER if party["kind"] != "自然人" or rng.random() < 0.65 else SignMethod.FINGERPRINT
+            with clock.frozen(next(times)):
+                documents.sign(user, agreement, SignerKind.PARTY, party_index=index, method=method)
+
+    for d in sorted(chosen, key=lambda d: (d.closed_on, d.id)):
+        rng = random.Random(f"{SEED}:agreement:{d.case_no}")
+        user = h.user(d.unit)
+        closed = next(e for e in reversed(d.events) if e.type == "closed")
+        lo = max([e.at for e in d.events if e.at < closed.at] + [local_instant(d.closed_on, 0)])
+        steps = 5 + len(d.parties)  # draft, submit, parties, mediator, seal, (spare)
+        times = iter(spaced(rng, lo, closed.at, steps, timedelta(hours=2)))
+        with clock.frozen(next(times)):
+            agreement = documents.draft_agreement(user, d, agreement_fields(d, rng, local_date(closed.at)))
+        with clock.frozen(next(times)):
+            documents.submit_for_signing(user, agreement)
+        parties_sign(agreement, user, rng, times)
+        signature = signature_data_url(user.name)
+        with clock.frozen(next(times)):
+            documents.sign(user, agreement, SignerKind.MEDIATOR,
+                           method=SignMethod.DRAWN if signature else SignMethod.PAPER, image=signature)
+        with clock.frozen(next(times)):
+            documents.affix_seal(user, agreement)  # the last step: in effect, the signed PDF issued
+        closed.note = (f"双方签订人民调解协议书，编号{agreement.number}，协议已生效，"
+                       f"约定于{cn_date(agreement.performance_due)}前履行完毕。")
+        h.agreements.append(agreement)
+        h.stats["agreements"] += 1
+
+    if open_case is not None and len(open_case.parties) >= 2:  # one still being signed
+        rng = random.Random(f"{SEED}:agreement:{open_case.case_no}")
+        user = h.user(open_case.unit)
+        last = max(e.at for e in open_case.events)
+        day = max(local_date(last), h.today - timedelta(days=1))
+        hi = min(h.now - timedelta(minutes=1), local_instant(day, 17 * 3600 + 1800))
+        times = iter(spaced(rng, max(last, local_instant(day, 8 * 3600)), hi, 3, timedelta(hours=3)))
+        fields = agreement_fields(open_case, rng, day)
+        with clock.frozen(next(times)):
+            agreement = documents.draft_agreement(user, open_case, fields)
+        with clock.frozen(next(times)):
+            documents.submit_for_signing(user, agreement)
+        with clock.frozen(next(times)):
+            documents.sign(user, agreement, SignerKind.PARTY, party_index=0, method=SignMethod.PAPER)
+        h.stats["agreements_signing"] += 1
+
+
+def judicial_confirmations(h: History) -> None:
+    """司法确认 through the workflow: one applied for and waiting, one ruled 确认有效."""
+    from mediation.disputes import workflow
+    from mediation.disputes.workflow_schemas import ConfirmationApplyIn, ConfirmationRuleIn
+
+    court = h.world.units.get(f"{DISTRICT_CODE}-FY")
+    fayuan = h.world.users.get("fayuan")
+    if court is None or not h.agreements:
+        return
+    by_age = sorted(h.agreements, key=lambda a: a.effective_on, reverse=True)
+    pending = next((a for a in by_age if 3 <= (h.today - a.effective_on).days <= 25), None)
+    ruled = next((a for a in by_age if (h.today - a.effective_on).days >= 16 and a is not pending), None)
+    for agreement, rule in ((ruled, True), (pending, False)):
+        if agreement is None:
+            continue
+        d = agreement.dispute
+        rng = random.Random(f"{SEED}:confirmation:{d.case_no}")
+        user = h.user(d.unit)
+        applied = agreement.effective_on + timedelta(days=rng.randint(2, 3))
+        at = moment(rng, agreement.effective_at, h.now, applied)
+        with clock.frozen(at):
+            workflow.perform(user, d, "apply_confirmation", ConfirmationApplyIn().load({
+                "applied_on": applied.isoformat(), "agreement_on": agreement.effective_on.isoformat(),
+                "court": court.code}))
+        h.stats["confirmations"] += 1
+        if rule and fayuan is not None:
+            ruled_on = applied + timedelta(days=rng.randint(6, 10))
+            with clock.frozen(moment(rng, at, h.now, ruled_on)):
+                workflow.perform(fayuan, d, "rule_confirmation", ConfirmationRuleIn().load({
+                    "ruling_no": f"（{ruled_on.year}）津0116民特{rng.randint(100, 899)}号", "result": "确认有效",
+                    "ruled_on": ruled_on.isoformat()}))
+
+
+def court_referral(h: History) -> None:
+    """A 诉前委派 from the court to 双港镇's 调委会, with the court's case number; accepted, one session."""
+    from mediation.disputes import workflow
+    from mediation.disputes.workflow_schemas import AcceptIn, CourtReferralIn, SessionIn
+
+    fayuan, unit = h.world.users.get("fayuan"), h.world.units.get(COMMITTEE_FEATURED)
+    town = h.world.nodes.get(TOWN_FEATURED)
+    mediator = h.user(unit)
+    if fayuan is None or unit is None or town is None or mediator is None or not h.world.villages.get(town.id):
+        return
+    rng = random.Random(f"{SEED}:referral")
+    village = rng.choice(h.world.villages[town.id])
+    (a, a_sex), (b, b_sex) = person_name(rng, "M"), person_name(rng, "M")
+    day = h.today - timedelta(days=6)
+    amount = Decimal(rng.randrange(30000, 150000, 1000))
+    lent = day - timedelta(days=rng.randint(300, 500))
+    payload = {
+        "category": "债务", "source": "法院委派", "risk_level": RiskLevel.ORDINARY.value, "node": village.code,
+        "summary": (f"{b}于{cn_date(lent)}向{a}借款{amount_text(amount)}并出具借条，约定半年内归还，到期后经多次催要未还。"
+                    f"{a}向海滨区人民法院起诉，法院征得双方同意后诉前委派{unit.name}调解。"),
+        "people_count": 2, "amount": str(amount), "occurred_on": lent.isoformat(),
+        "parties": [
+            {"role": PartyRole.APPLICANT.value, "kind": PartyKind.PERSON.value, "name": a,
+             "id_number": id_number(rng, h.today, a_sex), "phone": mobile(rng),
+             "address": address(rng, village, town)},
+            {"role": PartyRole.RESPONDENT.value, "kind": PartyKind.PERSON.value, "name": b,
+             "id_number": id_number(rng, h.today, b_sex), "phone": mobile(rng),
+             "address": address(rng, village, town)},
+        ],
+        "kind": "诉前委派", "court_case_no": f"（{day.year}）津0116民诉前调{rng.randint(1000, 4999)}号",
+        "unit": unit.code, "referred_on": day.isoformat(),
+    }
+    at = moment(rng, local_instant(day, 0), h.now, day)
+    with clock.frozen(at):
+        dispute = workflow.refer_case(fayuan, CourtReferralIn().load(payload))
+    accepted = day + timedelta(days=1)
+    at = moment(rng, at, h.now, accepted)
+    with clock.frozen(at):
+        workflow.perform(mediator, dispute, "accept", AcceptIn().load({"date": accepted.isoformat()}))
+    held = day + timedelta(days=3)
+    with clock.frozen(moment(rng, at, h.now, held)):
+        workflow.perform(mediator, dispute, "session", SessionIn().load({
+            "held_on": held.isoformat(), "place": f"{unit.name}调解室", "mediators": mediator.name,
+            "attendees": f"申请人{a}、被申请人{b}",
+            "record": FIRST_SESSION[0].format(a=a, b=b, issue=ISSUES["债务"])}))
+    h.stats["referrals"] += 1
+
+
+def police_notification(h: History) -> None:
+    """民转刑预警 (人民调解法第25条): on the latest open case flagged 民转刑风险 (or, without one, a heated
+    neighbourhood or family case, which the warning then flags), the police were told."""
+    from mediation.disputes import workflow
+    from mediation.disputes.models import Dispute
+    from mediation.disputes.workflow_schemas import PoliceNotificationIn
+
+    cases = db.session.scalars(
+        select(Dispute).where(Dispute.status.in_([Status.HANDLING, Status.STABILIZED]),
+                              Dispute.accepted_on.is_not(None), Dispute.unit_id.is_not(None),
+                              Dispute.node_id.in_([n.id for n in h.world.nodes.values()]))
+        .order_by(Dispute.registered_on.desc(), Dispute.id.desc())).all()
+    flagged = [d for d in cases if RiskFlag.CIVIL_TO_CRIMINAL.value in (d.flags or [])]
+    heated = [d for d in cases if d.category in ("邻里", "婚姻家庭", "损害赔偿", "债务")]
+    for d in flagged + heated:
+        user = h.user(d.unit)
+        if user is None or workflow.refusal(user, d, "notify_police") is not None:
+            continue
+        rng = random.Random(f"{SEED}:police:{d.case_no}")
+        parts = d.node.path.strip("/").split("/")
+        town = h.world.by_id.get(int(parts[1])) if len(parts) > 1 else None
+        police = h.world.units.get(f"{town.code}-PCS") if town else None
+        last = max(e.at for e in d.events)
+        at = moment(rng, last, h.now - timedelta(minutes=30), min(local_date(last) + timedelta(days=1), h.today))
+        with clock.frozen(at + timedelta(minutes=20)):
+            workflow.perform(user, d, "notify_police", PoliceNotificationIn().load({
+                "notified_at": to_local(at).replace(tzinfo=None).isoformat(timespec="minutes"),
+                "police_unit": police.name if police else "属地派出所", "officer": staff_name(f"{d.case_no}:police"),
+                "note": "当事人情绪激动，有言语威胁，存在民转刑风险。已电话告知属地派出所，民警到场开展法治教育，"
+                        "双方均表示不采取过激行为。"}))
+        h.stats["police"] += 1
+        return
+
+
+def complete_followups(h: History) -> None:
+    """满意度回访 of cases closed more than two weeks ago are done (some of the last week's too),
+    履行回访 and 司法确认期满 once their day has passed: each through the follow-ups service, a few
+    days after it fell due, with its result and (满意度) a score."""
+    from mediation.disputes.casework import JudicialConfirmation
+    from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus
+    from mediation.followups.service import complete_followup
+
+    rows = db.session.scalars(select(FollowUp).where(
+        FollowUp.status == FollowUpStatus.OPEN,
+        FollowUp.kind.in_([FollowUpKind.SATISFACTION, FollowUpKind.PERFORMANCE, FollowUpKind.CONFIRMATION]))
+        .order_by(FollowUp.id)).all()
+    for fu in rows:
+        d = fu.dispute
+        rng = random.Random(f"{SEED}:followup:{d.case_no}:{fu.kind}")
+        a, b = party_names(d)
+        satisfaction = None
+        if fu.kind == FollowUpKind.SATISFACTION:
+            age = (h.today - fu.anchor_on).days
+            if age <= 7 or (age <= 14 and rng.random() >= 0.4):
+                continue  # recent: still to do
+            text = rng.choice(SATISFACTION_VISITS.get(d.outcome, SATISFACTION_VISITS[Outcome.SUCCESS])).format(a=a, b=b)
+            satisfaction = weighted(rng, SATISFACTION_SCORES.get(d.outcome, SATISFACTION_SCORES[Outcome.SUCCESS]))
+        elif fu.kind == FollowUpKind.PERFORMANCE:
+            if fu.due_on >= h.today - timedelta(days=2):
+                continue
+            text = rng.choice(PERFORMANCE_VISITS).format(a=a, b=b)
+        else:
+            if fu.due_on >= h.today:
+                continue
+            applied = db.session.scalars(select(JudicialConfirmation).where(
+                JudicialConfirmation.dispute_id == d.id).order_by(JudicialConfirmation.id)).first()
+            text = (f"当事人已于{cn_date(applied.applied_on)}向{applied.court.name}申请司法确认。" if applied else
+                    "司法确认申请期限届满，双方当事人未申请司法确认，协议已按约履行。")
+        day = min(fu.due_on + timedelta(days=rng.choice((0, 1, 1, 2, 3, 5))), h.today - timedelta(days=1))
+        if day < fu.due_on:
+            continue
+        at = moment(rng, local_instant(day, 0), min(h.now, local_instant(day, 86399)), day)
+        with clock.frozen(at):
+            complete_followup(fu.user or h.user(fu.unit), fu, text, satisfaction)
+        h.stats[f"followups:{fu.kind.value}"] += 1
+
+
+def load_screenings(h: History, first_day: date) -> None:
+    """Sweep reports (排查) of every grid: one a month (weekly for wanggeyuan's grid), counting the
+    cases its sweeps found since the last one (most are 零报告). A few grids missed a month; a few
+    have not reported yet this month, so the 双百 page has grids to chase."""
+    from mediation.disputes.models import Dispute
+    from mediation.reports.schemas import ScreeningIn
+    from mediation.reports.service import Month, file_screening
+
+    grids = sorted((n for n in h.world.nodes.values() if n.level == NodeLevel.GRID), key=lambda n: n.code)
+    if not grids:
+        return
+    rng = random.Random(f"{SEED}:screenings")
+    others = [g.code for g in grids if g.code != FEATURED_GRID]
+    missing_now = set(rng.sample(others, min(len(others), max(1, len(grids) // 12))))
+    found: dict[int, list[date]] = defaultdict(list)
+    for node_id, day in db.session.execute(select(Dispute.node_id, Dispute.registered_on).where(
+            Dispute.source == "网格员排查", Dispute.node_id.in_([g.id for g in grids]))):
+        found[node_id].append(day)
+    this_month = Month.of(h.today)
+    for grid in grids:
+        village = h.world.by_id[grid.parent_id]
+        user = h.user(h.world.units.get(f"{grid.code}-WG")) or h.user(h.world.units.get(f"{village.code}-ZZ"))
+        if user is None:
+            continue
+        days: list[date] = []
+        if grid.code == FEATURED_GRID:
+            day = first_day + timedelta(days=(4 - first_day.weekday()) % 7)  # Fridays
+            while day < h.today:
+                days.append(day)
+                day += timedelta(days=7)
+        else:
+            month = Month.of(first_day)
+            while month <= this_month:  # between the 16th and the 26th, from the first day, up to yesterday
+                high = min(month.first + timedelta(days=25), month.last, h.today - timedelta(days=1))
+                low = max(month.first + timedelta(days=15), first_day)
+                low = low if low <= high else max(month.first, first_day)
+                skip = (grid.code in missing_now) if month == this_month else rng.random() < 0.04
+                if low <= high and not skip:
+                    days.append(low + timedelta(days=rng.randint(0, (high - low).days)))
+                month = month.shift(1)
+        previous = first_day - timedelta(days=1)
+        for day in days:
+            count = sum(1 for d in found[grid.id] if previous < d <= day)
+            previous = day
+            note = (f"本期排查发现矛盾纠纷{count}件，已通过一键上报登记。" if count else
+                    rng.choice(("本期排查未发现矛盾纠纷，零报告。", "入户走访、巡查完毕，未发现矛盾纠纷。",
+                                "重点人员、重点场所排查完毕，无新增矛盾纠纷。")))
+            with clock.frozen(moment(rng, local_instant(day, 0), h.now, day)):
+                file_screening(user, ScreeningIn().load({"node": grid.code, "date": day.isoformat(),
+                                                         "found": count, "note": note}))
+            h.stats["screenings"] += 1
+            h.stats["zero_reports"] += count == 0
+
+
+def load_supervision(h: History) -> None:
+    """督办 of overdue cases through the follow-ups service: by 双港镇's 综治中心 (one answered, one
+    unanswered past its reply date, which the sweep escalates, one waiting) and by the district's
+    (a 挂牌督办 waiting, an older one answered)."""
+    from mediation.disputes.models import Dispute
+    from mediation.followups.service import issue_supervision, reply_supervision
+
+    overdue = db.session.scalars(
+        select(Dispute).where(Dispute.status == Status.HANDLING, Dispute.deadline < h.today,
+                              Dispute.unit_id.is_not(None), Dispute.node_id.in_([n.id for n in h.world.nodes.values()]))
+        .order_by(Dispute.deadline, Dispute.id)).all()
+    used: set[int] = set()
+    town, district = h.world.nodes.get(TOWN_FEATURED), h.world.district
+    # issuer, area, days ago issued, days to reply, days ago replied (None: not answered), level, prefer
+    orders = (
+        ("zhenzhongxin", town, 12, 5, 9, "普通", None),
+        ("zhenzhongxin", town, 9, 5, None, "普通", None),
+        ("zhenzhongxin", town, 2, 7, None, "普通", COMMITTEE_FEATURED),
+        ("quzhongxin", district, 4, 7, None, "挂牌", "prominent"),
+        ("quzhongxin", district, 20, 5, 16, "普通", None),
+    )
+    replies = ("已再次组织双方调解，被申请人同意分期履行，预计本月内办结。",
+               "已与相关部门会商，制定化解方案并落实专人包案，将于下周组织联合调解，及时报告进展。")
+    for n, (issuer_name, area, ago, reply_days, replied_ago, level, prefer) in enumerate(orders):
+        issuer = h.world.users.get(issuer_name)
+        if issuer is None or area is None:
+            continue
+        issued = h.today - timedelta(days=ago)
+        pool = [d for d in overdue if d.id not in used and d.node.path.startswith(area.path)
+                and d.deadline < issued and d.accepted_on < issued and h.user(d.unit) is not None]
+        if prefer == "prominent":
+            pool.sort(key=lambda d: (not d.prominent, d.deadline))
+        elif prefer:
+            pool.sort(key=lambda d: (d.unit.code != prefer, d.deadline))
+        if not pool:
+            continue
+        d = pool[0]
+        used.add(d.id)
+        rng = random.Random(f"{SEED}:supervision:{n}")
+        reply_by = issued + timedelta(days=reply_days)
+        if level == "挂牌":
+            note = (f"该案系突出问题，已超过办理期限（{d.deadline.isoformat()}），列入挂牌督办。请主要负责同志亲自包案，"
+                    f"于{reply_by.isoformat()}前报告化解方案和稳控措施。")
+        else:
+            note = f"该案已超过办理期限（{d.deadline.isoformat()}），请抓紧化解，并于{reply_by.isoformat()}前书面报告办理进展。"
+        at = moment(rng, local_instant(issued, 0), min(h.now, local_instant(issued, 86399)), issued)
+        with clock.frozen(at):
+            order = issue_supervision(issuer, d, level, reply_by, note)
+        h.stats["supervisions"] += 1
+        if replied_ago is not None:
+            with clock.frozen(moment(rng, at, h.now, h.today - timedelta(days=replied_ago))):
+                reply_supervision(h.user(d.unit), order, rng.choice(replies))
+            h.stats["supervisions_replied"] += 1
+
+
+def close_months(h: History, first_day: date) -> None:
+    """月清月结 of the past months: at the end of each month the 综治中心 write the carry-over reasons
+    of the open 突出问题, then the towns' centres close and submit their month to the district's, which
+    closes its own. 双港镇's villages have submitted theirs for the last few months too. 新港街道 has
+    not closed last month yet; this month is open everywhere. (Every village every month would be
+    more realistic still, and four times slower: each close freezes a snapshot of every figure.)"""
+    from mediation.disputes.models import Dispute
+    from mediation.reports.service import Month, close_month, prominent_open_cases, write_carry_over
+    from mediation.routing.service import responsible_center
+
+    featured = h.world.nodes.get(TOWN_FEATURED)
+    centres = sorted((u for u in h.world.units.values() if u.type == UnitType.CENTER),
+                     key=lambda u: (-u.node.path.count("/"), u.code))
+    villages_since = Month.of(h.today).shift(-VILLAGE_CLOSE_MONTHS)
+    late_town = h.world.nodes.get(LATE_TOWN)
+    last = Month.of(h.today).shift(-1)
+    month = Month.of(first_day)
+    rng = random.Random(f"{SEED}:months")
+    while month <= last:
+        reason_at = local_instant(month.last, 16 * 3600)
+        for case in prominent_open_cases(h.world.district, month):
+            d = db.session.get(Dispute, case["id"])
+            stabilized = d.stabilized_on is not None and d.stabilized_on <= month.last
+            text = rng.choice(CARRY_OVER_REASONS["stabilized" if stabilized else "handling"]).format(
+                people=d.people_count or 2, issue=ISSUES.get(d.category, "各自的诉求"), category=d.category)
+            reason_at += timedelta(seconds=rng.randint(20, 240))
+            with clock.frozen(reason_at):
+                write_carry_over(h.user(responsible_center(d)), d, month, text)
+            h.stats["carry_overs"] += 1
+        for unit in centres:
+            if month == last and late_town is not None and unit.node.path.startswith(late_town.path):
+                continue
+            if unit.node.level not in (NodeLevel.DISTRICT, NodeLevel.TOWN, NodeLevel.SUBDISTRICT) and not (
+                    month >= villages_since and featured is not None and unit.node.path.startswith(featured.path)):
+                continue
+            depth = unit.node.path.count("/")
+            day = month.last + timedelta(days={2: 7, 3: 4}.get(depth, 2) + rng.randint(0, 2))
+            at = min(local_instant(day, rng.randint(9 * 3600, 17 * 3600)), h.now - timedelta(minutes=1))
+            with clock.frozen(at):
+                close_month(h.user(unit), unit.node, month, today=local_date(at))
+            h.stats["month_closes"] += 1
+        month = month.shift(1)
+
+
+def mark_old_notifications_read(h: History) -> None:
+    """People have read what reached them more than three days ago."""
+    from mediation.followups.models import Notification
+    from mediation.followups.service import mark_read
+
+    rows = db.session.execute(select(Notification.user_id, Notification.id).where(
+        Notification.read_at.is_(None), Notification.created_at < h.now - timedelta(days=3))).all()
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for user_id, notification_id in rows:
+        by_user[user_id].append(notification_id)
+    for user_id, ids in sorted(by_user.items()):
+        with clock.frozen(h.now):
+            mark_read(db.session.get(User, user_id), ids)
+
+
+def load_history(world: World, first_day: date) -> History:
+    """Everything after the cases' own steps, in one transaction (the caller commits)."""
+    h = History(world, local_today(), utcnow())
+    court_referral(h)
+    police_notification(h)
+    load_documents(h)
+    judicial_confirmations(h)
+    complete_followups(h)
+    load_screenings(h, first_day)
+    load_supervision(h)
+    close_months(h, first_day)
+    db.session.flush()
+    return h
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------
 
+def history_summary(stats: Counter, first: date, last: date, h: History, sweeps: list) -> list[str]:
+    from mediation.followups.models import FollowUp, FollowUpStatus, Notification
+
+    followups = Counter((str(k), str(s)) for k, s in db.session.execute(select(FollowUp.kind, FollowUp.status)))
+    done = sum(n for (_, s), n in followups.items() if s == FollowUpStatus.DONE.value)
+    open_ = sum(n for (_, s), n in followups.items() if s == FollowUpStatus.OPEN.value)
+    late = db.session.scalar(select(func.count(FollowUp.id)).where(
+        FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_on < h.today))
+    unread = db.session.scalar(select(func.count(Notification.id)).where(Notification.read_at.is_(None)))
+    notes = db.session.scalar(select(func.count(Notification.id)))
+    s = h.stats
+    lines = [
+        f"纠纷：{sum(stats[x] for x in Status)} 件，登记日期 {first} 至 {last}；"
+        f"待分流 {stats[Status.PENDING]}，办理中 {stats[Status.HANDLING]}（其中超期 {stats['overdue']}），"
+        f"稳控 {stats[Status.STABILIZED]}，已办结 {stats[Status.CLOSED]}；另有法院诉前委派 {s['referrals']} 件。",
+        f"调解记录 {stats['sessions'] + s['referrals']} 份；民转刑预警 {s['police']} 次；"
+        f"司法确认申请 {s['confirmations']} 件。",
+        f"回访：已完成 {done}，待办 {open_}（其中已到期 {late}）。",
+        f"调解协议：已生效 {s['agreements']} 份（均出具电子签章 PDF），签署中 {s['agreements_signing']} 份；"
+        f"单位印章 {s['seals']} 枚。",
+        f"排查报告 {s['screenings']} 份（其中零报告 {s['zero_reports']}）；督办 {s['supervisions']} 件"
+        f"（已回复 {s['supervisions_replied']}，逾期升级 {sum(x.escalated for x in sweeps)}）。",
+        f"月清月结：结转说明 {s['carry_overs']} 条，结账上报 {s['month_closes']} 次；"
+        f"期限预警/超期提醒 {sum(x.alerts for x in sweeps)} 次；通知 {notes} 条（未读 {unread}）。",
+        *h.messages,
+    ]
+    errors = [e for x in sweeps for e in x.errors]
+    if errors:
+        lines.append("定时巡检出错：" + "；".join(errors))
+    return lines
+
+
 def load_demo(reset: bool = False, count: int = 400) -> str:
     """Load (or, when already loaded, leave) the demo; returns a Chinese summary."""
+    from mediation.followups.service import run_sweep
+
     if count < 0:
         raise DemoError("演示纠纷数量不能为负数。")
+    started = time_module.perf_counter()
     lines = [prepare_schema(reset)]
     tree, units = load_places()
-    users = ensure_users()
+    password_hash = _PasswordHash()
+    users = ensure_users(password_hash)
+    staff_total, staff_created = ensure_staff(password_hash)
     db.session.commit()
     lines.append(f"行政区划：{tree['rows']} 个节点（新增 {tree['created']}，更新 {tree['updated']}）；"
                  f"处置单位：{units['rows']} 个（新增 {units['created']}，更新 {units['updated']}）。")
@@ -788,12 +1690,23 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
         lines.append(f"演示纠纷已存在（{existing} 件），未重复载入；如需重新生成，请加 --reset。")
     elif count:
         stats, first, last = load_disputes(world, count)
+        history = load_history(world, first)
         db.session.commit()
-        lines.append(f"纠纷：{count} 件，登记日期 {first} 至 {last}；"
-                     f"待分流 {stats[Status.PENDING]}，办理中 {stats[Status.HANDLING]}（其中超期 {stats['overdue']}），"
-                     f"稳控 {stats[Status.STABILIZED]}，已办结 {stats[Status.CLOSED]}。")
+        # What the scheduler does every minute (预警/超期 alerts, due follow-ups, 督办 escalation): as
+        # it did on two recent days, and now.
+        sweeps = []
+        for days_ago in SWEEP_DAYS_AGO:
+            with clock.frozen(local_instant(history.today - timedelta(days=days_ago), 9 * 3600 + 600)):
+                sweeps.append(run_sweep())
+        sweeps.append(run_sweep())
+        mark_old_notifications_read(history)
+        db.session.commit()
+        lines += history_summary(stats, first, last, history, sweeps)
     lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for user, created in users:
         note = "" if created else "（已存在，未修改）"
         lines.append(f"  {user.username:<13} {ROLE_LABELS[user.role]}，{user.unit.name}{note}")
+    lines.append(f"  另有各单位工作人员账号 {staff_total} 个（新增 {staff_created}），用户名为单位代码，"
+                 f"如 {COMMITTEE_FEATURED.replace('-TW', '-PCS')}（派出所）。")
+    lines.append(f"用时 {time_module.perf_counter() - started:.1f} 秒。")
     return "\n".join(lines)

@@ -1,8 +1,15 @@
-"""The demo data set (`flask --app mediation demo`)."""
+"""The demo data set (`flask --app mediation demo`).
+
+The demo is loaded once per module (it takes a few seconds: every area's service functions run, and
+the agreements are rendered and signed), on SQLite or on PostgreSQL like the other tests; the tests
+here only read it, except the second run, which must add nothing.
+"""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -13,14 +20,35 @@ from mediation.accounts.models import User
 from mediation.common.enums import Channel, NodeLevel, Outcome, PartyKind, Role, Status, UnitType
 from mediation.common.time import local_date, local_today
 from mediation.common.validators import id_card_error, phone_error, uscc_error
-from mediation.demo import DEMO_PASSWORD, DEMO_USERS
+from mediation.demo import DEMO_PASSWORD, DEMO_USERS, FEATURED_GRID, TOWN_FEATURED, rmb_upper
+from mediation.disputes.casework import (
+    CourtReferral,
+    JudicialConfirmation,
+    MediationSession,
+    PoliceNotification,
+)
 from mediation.disputes.models import Dispute, Event, Party
+from mediation.documents.models import Agreement, AgreementStatus, SignedDocument, SignerKind, UnitSeal
 from mediation.extensions import db
+from mediation.followups.models import (
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    Notification,
+    SupervisionOrder,
+    SupervisionStatus,
+)
 from mediation.geo.models import Node, Unit
+from mediation.reports.models import CarryOver, MonthClose, Screening
 from mediation.routing.deadlines import deadline_for
-from tests.conftest import login
+from tests.conftest import PG_URL, IsolatedClient, _truncate_all, login
 
-MODELS = (Node, Unit, User, Dispute, Party, Event)
+DISPUTES = 160
+MODELS = (Node, Unit, User, Dispute, Party, Event, MediationSession, CourtReferral, JudicialConfirmation,
+          PoliceNotification, FollowUp, Notification, SupervisionOrder, Screening, MonthClose, CarryOver,
+          Agreement, SignedDocument, UnitSeal)
+LIFE_CYCLE = ("registered", "routed", "court_referred", "accepted", "stabilized", "closed", "rejected")
+BY_THE_SCHEDULER = ("warning_level", "supervision_escalated", "supervision_lapsed")
 
 
 def run_demo(app, *args):
@@ -33,19 +61,63 @@ def counts() -> dict:
     return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in MODELS}
 
 
+def make_app(url: str, directory) -> object:
+    app = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
+        "INSTANCE_DIR": str(directory), "SIGNING_DIR": str(directory / "signing"),
+        "PUBLIC_BASE_URL": "https://tiaojie.example.gov.cn",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
+    })
+    app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory, _pg_schema):
+    """The demo with 160 disputes, loaded once for the module (tables built by create_all, unversioned)."""
+    directory = tmp_path_factory.mktemp("demo")
+    app = make_app(_pg_schema or f"sqlite:///{directory / 'demo.sqlite'}", directory)
+    with app.app_context():
+        if PG_URL:
+            _truncate_all()
+        else:
+            db.create_all()
+        result = run_demo(app, "--disputes", str(DISPUTES))
+        db.session.remove()
+    yield app, result
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture
-def demo(app):
-    """The demo with 60 disputes on the test database (tables built by create_all, unversioned)."""
-    return run_demo(app, "--disputes", "60")
+def app(demo_app):
+    """This module's ``app``: the demo's, in a fresh application context per test."""
+    with demo_app[0].app_context():
+        yield demo_app[0]
+        db.session.remove()
 
 
-def test_summary_names_the_accounts(demo):
+@pytest.fixture
+def demo(app, demo_app):
+    return demo_app[1]
+
+
+@pytest.fixture
+def today():
+    return local_today()
+
+
+# --------------------------------------------------------------------------------- places, people
+
+def test_summary_names_the_accounts_and_the_content(demo):
     out = demo.stdout
     assert "create_all" in out  # the unversioned test schema is used as it is, not migrated
-    assert "纠纷：60 件" in out
+    assert f"纠纷：{DISPUTES} 件" in out and "法院诉前委派 1 件" in out
     assert f"密码均为 {DEMO_PASSWORD}" in out
     for username, *_ in DEMO_USERS:
         assert username in out
+    for word in ("回访：已完成", "调解协议：已生效", "排查报告", "督办", "月清月结", "已生成演示签章证书", "用时"):
+        assert word in out, word
 
 
 def test_every_role_level_and_unit_type_is_there(demo):
@@ -54,9 +126,9 @@ def test_every_role_level_and_unit_type_is_there(demo):
     for username, role, unit_code, _ in DEMO_USERS:
         user = db.session.scalar(select(User).where(User.username == username))
         assert (user.role, user.unit.code) == (role, unit_code)
-    grid_user = db.session.scalar(select(User).where(User.role == Role.GRID))
+    grid_user = db.session.scalar(select(User).where(User.username == "wanggeyuan"))
     assert grid_user.unit.node.level == NodeLevel.GRID
-    court_user = db.session.scalar(select(User).where(User.role == Role.COURT))
+    court_user = db.session.scalar(select(User).where(User.username == "fayuan"))
     assert court_user.unit.type == UnitType.COURT
 
     levels = Counter(db.session.scalars(select(Node.level)))
@@ -91,11 +163,30 @@ def test_every_role_level_and_unit_type_is_there(demo):
         assert (UnitType.COMMITTEE, Channel.PEOPLE) in kinds and (UnitType.ADMINISTRATIVE, Channel.ADMINISTRATIVE) in kinds
 
 
-def test_disputes_span_months_with_every_status_and_a_consistent_history(app, demo):
-    today = local_today()
+def test_every_unit_has_someone_to_act_for_it(demo):
+    """Each unit without a demo user has a staff account named after its code, with a fitting role."""
+    demo_units = {code for _, _, code, _ in DEMO_USERS}
+    users = {u.unit_id: u for u in db.session.scalars(select(User))}
+    for unit in db.session.scalars(select(Unit)):
+        assert unit.id in users, unit.name
+        if unit.code in demo_units:
+            continue
+        staff = db.session.scalar(select(User).where(User.username == unit.code))
+        assert staff is not None and staff.unit_id == unit.id and staff.active and staff.display_name
+        expected = {UnitType.CENTER: Role.CENTER, UnitType.COURT: Role.COURT, UnitType.COMMITTEE: Role.MEDIATOR,
+                    UnitType.ADMINISTRATIVE: Role.MEDIATOR}.get(unit.type)
+        if unit.type == UnitType.OTHER:
+            expected = Role.GRID if unit.channel is None else Role.MEDIATOR
+        assert staff.role == expected, unit.code
+
+
+# ---------------------------------------------------------------------------------------- cases
+
+def test_disputes_span_months_with_every_status_and_a_consistent_history(app, demo, today):
     disputes = db.session.scalars(select(Dispute)).all()
-    assert len(disputes) == 60
-    assert len({d.case_no for d in disputes}) == 60
+    referred = set(db.session.scalars(select(CourtReferral.dispute_id)))
+    assert len(disputes) == DISPUTES + 1 and len(referred) == 1  # and the court's 诉前委派
+    assert len({d.case_no for d in disputes}) == len(disputes)
     months = {(d.registered_on.year, d.registered_on.month) for d in disputes}
     assert len(months) >= 6
     assert min(d.registered_on for d in disputes).toordinal() <= today.toordinal() - 200
@@ -115,11 +206,11 @@ def test_disputes_span_months_with_every_status_and_a_consistent_history(app, de
         events = d.events  # ordered by (at, id)
         assert events[0].type == "registered", d.case_no
         assert events[0].on == d.registered_on and events[0].data["case_no"] == d.case_no
-        assert [e.at for e in events] == sorted(e.at for e in events)
         assert all(e.on is not None and d.registered_on <= e.on <= today for e in events)
-        assert all(local_date(e.at) == e.on for e in events if e.on < today)
+        assert all(local_date(e.at) == e.on for e in events if e.on < today), d.case_no
         assert all(e.by_name for e in events)
-        types = [e.type for e in events]
+        assert all(e.user_id is not None for e in events if e.type not in BY_THE_SCHEDULER)  # someone did it
+        types = [e.type for e in events if e.type in LIFE_CYCLE]
         assert str(d.registered_on.year) in d.case_no
         assert (d.registering_unit.short_name or "") in d.case_no
         assert d.prominent == (d.risk_level in ("重大", "特别重大") or bool(d.flags))
@@ -128,22 +219,27 @@ def test_disputes_span_months_with_every_status_and_a_consistent_history(app, de
             assert types == ["registered"]
             assert d.channel is None and d.unit is None and d.closed_on is None and d.outcome is None
             continue
-        assert types[1] == "routed" and d.unit is not None and d.unit.channel == d.channel
+        route = next(e for e in events if e.type == types[1])
+        assert route.data["unit"] == d.unit.code
         assert d.node.path.startswith(d.unit.node.path)  # lead unit in or above the 属地
-        assert events[1].data["unit"] == d.unit.code
+        if d.id in referred:
+            assert types[1] == "court_referred" and d.channel == Channel.COURT_LINK
+        else:
+            assert types[1] == "routed" and d.unit.channel == d.channel
         if d.accepted_on:
             assert "accepted" in types and d.deadline == deadline_for(d.channel.value, d.category, d.accepted_on)
             assert next(e for e in events if e.type == "accepted").on == d.accepted_on
         if d.status == Status.STABILIZED:
             assert d.stabilized_on and "stabilized" in types and d.closed_on is None
         if d.status == Status.CLOSED:
-            last = events[-1]
+            last = next(e for e in reversed(events) if e.type in LIFE_CYCLE)
             assert d.outcome is not None and d.closed_on >= d.registered_on
             if d.outcome == Outcome.REJECTED:  # 不予受理: closed without acceptance
                 assert last.type == "rejected" and d.accepted_on is None
             else:
                 assert last.type == "closed" and d.accepted_on and d.closed_on >= d.accepted_on
             assert last.on == d.closed_on and last.data["outcome"] == d.outcome.value
+            assert types[-1] == last.type
         else:
             assert d.closed_on is None and d.outcome is None and "closed" not in types
 
@@ -161,15 +257,220 @@ def test_parties_have_valid_identifiers(demo):
             assert phone_error(p.phone) is None, p.phone
 
 
+def test_casework_sessions_referral_confirmation_and_police(demo, today):
+    sessions = db.session.scalars(select(MediationSession)).all()
+    assert len(sessions) > DISPUTES // 2
+    for s in sessions:
+        d = s.dispute
+        assert d.accepted_on <= s.held_on <= (d.closed_on or today)
+        assert s.record and s.place and s.mediators and "申请人" in s.attendees
+        event = next(e for e in d.events if e.type == "session" and e.on == s.held_on)
+        assert event.user.unit_id in {d.unit_id, *(u.id for u in d.co_units)}
+    with_sessions = {s.dispute_id for s in sessions}
+    open_cases = db.session.scalars(select(Dispute).where(Dispute.status.in_([Status.HANDLING, Status.STABILIZED]),
+                                                          Dispute.accepted_on.is_not(None))).all()
+    assert sum(d.id in with_sessions for d in open_cases) >= len(open_cases) // 3
+
+    referral = db.session.scalars(select(CourtReferral)).one()
+    assert re.fullmatch(r"（\d{4}）津0116民诉前调\d+号", referral.court_case_no)
+    assert referral.kind == "诉前委派" and referral.court.code.endswith("-FY")
+    assert referral.dispute.source == "法院委派" and referral.dispute.accepted_on is not None
+    assert referral.unit.code == f"{TOWN_FEATURED}-TW" and referral.dispute.status == Status.HANDLING
+
+    confirmations = db.session.scalars(select(JudicialConfirmation)).all()
+    assert any(c.result is None for c in confirmations)  # applied, waiting for the court
+    for c in confirmations:
+        assert c.dispute.outcome == Outcome.SUCCESS and 0 <= (c.applied_on - c.agreement_on).days <= 30
+        assert c.result in (None, "确认有效") and (c.result is None) == (c.ruled_on is None)
+    police = db.session.scalars(select(PoliceNotification)).all()
+    assert police and all("民转刑风险" in p.dispute.flags for p in police)
+
+
+# ------------------------------------------------------------------------------------ follow-ups
+
+def test_follow_ups_of_old_cases_are_done_and_recent_ones_pending(demo, today):
+    """No 满意度回访 hundreds of days overdue: those of cases closed more than two weeks ago are done
+    (result and a 1–5 score, via the service: a followup_done event), the last week's are still to do."""
+    satisfaction = db.session.scalars(select(FollowUp).where(FollowUp.kind == FollowUpKind.SATISFACTION)).all()
+    closed = db.session.scalars(select(Dispute).where(Dispute.status == Status.CLOSED,
+                                                      Dispute.outcome != Outcome.REJECTED)).all()
+    assert {f.dispute_id for f in satisfaction} == {d.id for d in closed}
+    for f in satisfaction:
+        age = (today - f.anchor_on).days
+        if age > 14:
+            assert f.status == FollowUpStatus.DONE, (f.dispute.case_no, age)
+        elif age <= 7:
+            assert f.status == FollowUpStatus.OPEN
+        if f.status == FollowUpStatus.DONE:
+            assert f.result and 1 <= f.satisfaction <= 5 and f.done_by.unit_id == f.unit_id
+            assert f.due_on <= local_date(f.done_at) < today
+            event = next(e for e in f.dispute.events if e.type == "followup_done" and e.data.get("followup") == f.id)
+            assert event.on == local_date(f.done_at) and event.data["satisfaction"] == f.satisfaction
+    scores = Counter(f.satisfaction for f in satisfaction if f.satisfaction)
+    assert scores[5] + scores[4] > scores[1] + scores[2] + scores[3]
+
+    open_rows = db.session.scalars(select(FollowUp).where(FollowUp.status == FollowUpStatus.OPEN)).all()
+    assert open_rows and max((today - f.due_on).days for f in open_rows) <= 7  # at most a week late
+
+    for d in db.session.scalars(select(Dispute).where(Dispute.status == Status.STABILIZED)):
+        visits = db.session.scalars(select(FollowUp).where(
+            FollowUp.dispute_id == d.id, FollowUp.kind == FollowUpKind.STABILIZE).order_by(FollowUp.round)).all()
+        upcoming = [v for v in visits if v.status == FollowUpStatus.OPEN]
+        assert upcoming and all(v.due_on >= today for v in upcoming), d.case_no  # the next visit is ahead
+        assert all(v.status == FollowUpStatus.DONE for v in visits if v.due_on < today)
+        assert [v.round for v in visits] == list(range(1, len(visits) + 1))
+        if (today - d.stabilized_on).days > 20:
+            assert any(v.status == FollowUpStatus.DONE for v in visits)
+
+
+# ------------------------------------------------------------------------------------- documents
+
+def test_agreements_in_effect_with_valid_signed_pdfs(app, demo):
+    from mediation.documents import service as documents
+
+    agreements = db.session.scalars(select(Agreement).order_by(Agreement.id)).all()
+    effective = [a for a in agreements if a.status == AgreementStatus.EFFECTIVE]
+    assert 1 <= len(effective) <= 10
+    assert [a.status for a in agreements].count(AgreementStatus.SIGNING) == 1
+    for a in effective:
+        d = a.dispute
+        assert d.status == Status.CLOSED and d.outcome == Outcome.SUCCESS and a.effective_on == d.closed_on
+        assert a.missing() == [] and a.seal is not None and a.seal.unit_id == a.unit_id == d.unit_id
+        assert {s.method for s in a.signatures if s.signer_kind == SignerKind.PARTY} <= {"纸质签名", "按指印"}
+        assert a.signature_for(SignerKind.MEDIATOR).by.unit_id == a.unit_id
+        assert "人民币" in a.terms or "整改" in a.terms or "道歉" in a.terms
+        events = [e for e in d.events if e.type in ("agreement_effective", "closed")]
+        assert [e.type for e in events] == ["agreement_effective", "closed"]  # in effect, then closed
+        kinds = {f.kind for f in db.session.scalars(select(FollowUp).where(FollowUp.dispute_id == d.id))}
+        assert {FollowUpKind.PERFORMANCE, FollowUpKind.CONFIRMATION, FollowUpKind.SATISFACTION} <= kinds
+        doc = documents.signed_agreement(a)
+        assert doc is not None and doc.pdf.startswith(b"%PDF")
+        check = documents.verify(doc.code)
+        assert check.genuine, (check.signature.problem if check.signature else "no signature")
+    seals = db.session.scalars(select(UnitSeal)).all()
+    assert {s.unit_id for s in seals} == {a.unit_id for a in agreements}
+    assert all(s.image.startswith(b"\x89PNG") for s in seals)
+
+
+def test_rmb_upper():
+    from decimal import Decimal
+
+    assert rmb_upper(Decimal("3500")) == "叁仟伍佰元整"
+    assert rmb_upper(Decimal("10500")) == "壹万零伍佰元整"
+    assert rmb_upper(Decimal("120000")) == "壹拾贰万元整"
+    assert rmb_upper(Decimal("1006.50")) == "壹仟零陆元伍角"
+    assert rmb_upper(Decimal("86000.08")) == "捌万陆仟元零捌分"
+
+
+# -------------------------------------------------------------------------------------- reports
+
+def test_sweep_reports_for_past_months_some_grids_missing_now(demo, today):
+    from mediation.reports.service import Month, grids_not_reported, shuangbai_report
+
+    district = db.session.scalar(select(Node).where(Node.level == NodeLevel.DISTRICT))
+    grids = db.session.scalars(select(Node).where(Node.level == NodeLevel.GRID)).all()
+    first = db.session.scalar(select(func.min(Dispute.registered_on)))
+    month = Month.of(first).shift(1)
+    while month < Month.of(today):
+        report = shuangbai_report(district, month)
+        assert report["grids_total"] == len(grids) and report["screening_rate"] >= 0.9, month.key
+        month = month.shift(1)
+    missing = grids_not_reported(district, Month.of(today))
+    assert 0 < len(missing) < len(grids) // 4 or today.day == 1  # a few grids still to report this month
+    rows = db.session.scalars(select(Screening)).all()
+    assert all(r.reported_on < today and r.node.level == NodeLevel.GRID for r in rows)
+    assert sum(r.found == 0 for r in rows) > len(rows) // 2 and any(r.found for r in rows)  # mostly 零报告
+    for r in rows:
+        assert r.user.unit.node_id == r.node_id  # filed by the grid's own worker
+    # what the sweeps found is what the grid workers registered
+    for grid in grids:
+        reports = [r for r in rows if r.node_id == grid.id]
+        if not reports:
+            continue
+        until = max(r.reported_on for r in reports)
+        registered = db.session.scalar(select(func.count(Dispute.id)).where(
+            Dispute.node_id == grid.id, Dispute.source == "网格员排查", Dispute.registered_on <= until))
+        assert sum(r.found for r in reports) == registered, grid.code
+    featured = [r for r in rows if r.node.code == FEATURED_GRID]
+    assert len(featured) >= 20  # wanggeyuan reports every week
+
+
+def test_months_closed_and_submitted_with_carry_over_reasons(demo, today):
+    from mediation.reports.service import Month, missing_reasons
+
+    last, current = Month.of(today).shift(-1), Month.of(today)
+    town = db.session.scalar(select(Node).where(Node.code == TOWN_FEATURED))
+    district = db.session.scalar(select(Node).where(Node.level == NodeLevel.DISTRICT))
+    closes = db.session.scalars(select(MonthClose).where(MonthClose.node_id == town.id)).all()
+    months = sorted(c.month for c in closes)
+    first = db.session.scalar(select(func.min(Dispute.registered_on)))
+    assert months[0] == Month.of(first).key and months[-1] == last.key and len(months) == len(set(months))
+    for c in closes:
+        assert c.status == MonthClose.CLOSED and c.submitted_to_id == district.id and c.submitted_at
+        assert c.closed_by.username == "zhenzhongxin"
+        assert local_date(c.closed_at) > Month.parse(c.month).last
+        assert c.snapshot["monthly"]["month"] == c.month
+        assert all(case["carry_over_reason"] for case in c.snapshot["carry_over"])
+        assert missing_reasons(town, Month.parse(c.month)) == []
+    assert not db.session.scalar(select(func.count(MonthClose.id)).where(MonthClose.month == current.key))
+    late = db.session.scalars(select(Node).where(Node.level.in_([NodeLevel.TOWN, NodeLevel.SUBDISTRICT]))).all()
+    assert any(not db.session.scalar(select(MonthClose.id).where(MonthClose.node_id == n.id,
+                                                                  MonthClose.month == last.key)) for n in late)
+    reasons = db.session.scalars(select(CarryOver)).all()
+    assert reasons and all(r.dispute.prominent and len(r.reason) >= 4 for r in reasons)
+    for r in reasons:
+        end = Month.parse(r.month).last
+        assert r.dispute.registered_on <= end and (r.dispute.closed_on is None or r.dispute.closed_on > end)
+
+
+# ------------------------------------------------------------------------------------ 督办, notices
+
+def test_supervision_orders_on_overdue_cases(demo, today):
+    orders = db.session.scalars(select(SupervisionOrder).order_by(SupervisionOrder.id)).all()
+    assert len(orders) >= 3
+    statuses = Counter(o.status for o in orders)
+    assert statuses[SupervisionStatus.REPLIED] >= 1 and statuses[SupervisionStatus.ESCALATED] == 1
+    assert statuses[SupervisionStatus.PENDING] >= 1
+    for o in orders:
+        d = o.dispute
+        assert d.status != Status.CLOSED and d.deadline < local_date(o.issued_at)  # overdue when issued
+        assert o.issued_by_unit.type == UnitType.CENTER and o.target_unit_id == d.unit_id
+        assert o.issued_by.username in ("zhenzhongxin", "quzhongxin")
+        if o.status == SupervisionStatus.REPLIED:
+            assert o.reply and o.replied_by.unit_id == o.target_unit_id
+            assert local_date(o.issued_at) < local_date(o.replied_at) <= o.reply_by
+        if o.status == SupervisionStatus.ESCALATED:
+            assert o.reply_by < today and o.escalated_to.code == "120116000000-ZZ"
+        if o.status == SupervisionStatus.PENDING:
+            assert o.reply_by >= today
+        assert "supervised" in [e.type for e in d.events]
+    tiaojieyuan = db.session.scalar(select(User).where(User.username == "tiaojieyuan"))
+    assert any(o.target_unit_id == tiaojieyuan.unit_id and o.status == SupervisionStatus.PENDING for o in orders)
+
+
+def test_notifications_some_read(demo):
+    rows = db.session.scalars(select(Notification)).all()
+    assert rows and any(r.read_at for r in rows) and any(r.read_at is None for r in rows)
+    kinds = {r.kind for r in rows}
+    assert {"督办", "超期"} <= {str(k) for k in kinds}
+    quzhongxin = db.session.scalar(select(User).where(User.username == "quzhongxin"))
+    assert any(r.user_id == quzhongxin.id for r in rows)
+    old = [r for r in rows if r.created_at < max(x.created_at for x in rows) - timedelta(days=4)]
+    assert all(r.read_at for r in old)
+
+
+# -------------------------------------------------------------------------------- users, re-runs
+
 def test_demo_users_see_cases_and_sign_in(app, demo):
     from mediation.accounts.access import visible_disputes
 
-    for username, *_ in DEMO_USERS:
+    usernames = [u for u, *_ in DEMO_USERS] + [f"{TOWN_FEATURED}-PCS"]  # and a staff account
+    for username in usernames:
         user = db.session.scalar(select(User).where(User.username == username))
         seen = db.session.scalar(select(func.count()).select_from(visible_disputes(user).subquery()))
         assert seen > 0, username
     db.session.rollback()  # end this test's read transaction before the requests
-    for username, *_ in DEMO_USERS:
+    for username in usernames:
         client = app.test_client()
         assert login(client, username, "wrong-password").status_code == 401
         r = login(client, username, DEMO_PASSWORD)
@@ -179,45 +480,62 @@ def test_demo_users_see_cases_and_sign_in(app, demo):
 
 def test_second_run_duplicates_nothing(app, demo):
     before = counts()
-    again = run_demo(app, "--disputes", "60")
+    again = run_demo(app, "--disputes", str(DISPUTES))
     assert "已存在" in again.stdout
-    assert "新增 0，更新 0" in again.stdout
+    assert "新增 0，更新 0" in again.stdout and "（新增 0）" in again.stdout
     db.session.rollback()
     assert counts() == before
 
 
-def test_reproducible(app, demo, tmp_path):
-    """Same seed, same day: a second fresh database gets the same disputes."""
-    first = sorted((d.case_no, d.category, d.summary, d.status) for d in db.session.scalars(select(Dispute)))
-    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'again.sqlite'}",
-                        "SECRET_KEY": "test"})
-    with other.app_context():
-        db.create_all()
-        run_demo(other, "--disputes", "60")
-        second = sorted((d.case_no, d.category, d.summary, d.status) for d in db.session.scalars(select(Dispute)))
-        db.session.remove()
-        db.engine.dispose()
-    assert second == first
+def snapshot_of_demo() -> dict:
+    """What a demo load made, independent of ids and of the moment it ran."""
+    return {
+        "disputes": sorted((d.case_no, d.category, d.summary, d.status, d.outcome) for d in db.session.scalars(
+            select(Dispute))),
+        "followups": sorted((f.dispute.case_no, f.kind, f.round, f.status, f.satisfaction, f.result or "")
+                            for f in db.session.scalars(select(FollowUp))),
+        "sessions": sorted((s.dispute.case_no, s.held_on, s.record) for s in db.session.scalars(
+            select(MediationSession))),
+        "screenings": sorted((s.node.code, s.reported_on, s.found) for s in db.session.scalars(select(Screening))),
+        "agreements": sorted((a.dispute.case_no, a.status, a.terms) for a in db.session.scalars(select(Agreement))),
+        "orders": sorted((o.dispute.case_no, o.level, o.status) for o in db.session.scalars(
+            select(SupervisionOrder))),
+        "closes": sorted((c.node.code, c.month) for c in db.session.scalars(select(MonthClose))),
+    }
+
+
+def test_reproducible(tmp_path):
+    """Same seed, same day: two fresh databases get the same cases and the same history."""
+    loads = []
+    for name in ("one", "two"):
+        app = make_app(f"sqlite:///{tmp_path / (name + '.sqlite')}", tmp_path / name)
+        with app.app_context():
+            db.create_all()
+            run_demo(app, "--disputes", "40")
+            loads.append(snapshot_of_demo())
+            db.session.remove()
+            db.engine.dispose()
+    assert loads[0] == loads[1]
+    assert loads[0]["followups"] and loads[0]["screenings"] and loads[0]["closes"]
 
 
 def test_reset_rebuilds_through_the_migrations(tmp_path):
     """On an empty file the schema comes from the migrations; --reset drops everything first."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.sqlite'}",
-                      "SECRET_KEY": "test"})
+    app = make_app(f"sqlite:///{tmp_path / 'fresh.sqlite'}", tmp_path)
     with app.app_context():
         first = run_demo(app, "--disputes", "20")
         assert "迁移" in first.stdout
         assert "alembic_version" in inspect(db.engine).get_table_names()
-        assert db.session.scalar(select(func.count()).select_from(Dispute)) == 20
+        assert db.session.scalar(select(func.count()).select_from(Dispute)) == 21  # and the court's referral
         with db.engine.begin() as conn:
             conn.execute(text("CREATE TABLE leftover (id INTEGER PRIMARY KEY)"))
         db.session.remove()
 
         again = run_demo(app, "--reset", "--disputes", "10")
-        assert "已清空" in again.stdout
+        assert "已清空" in again.stdout and "演示签章证书已存在" in again.stdout  # the certificate is kept
         tables = inspect(db.engine).get_table_names()
         assert "leftover" not in tables and "alembic_version" in tables
-        assert db.session.scalar(select(func.count()).select_from(Dispute)) == 10
+        assert db.session.scalar(select(func.count()).select_from(Dispute)) == 11
         version = db.session.scalar(text("SELECT version_num FROM alembic_version"))
         config = app.extensions["migrate"].migrate.get_config()
         assert version == ScriptDirectory.from_config(config).get_current_head()
@@ -226,8 +544,7 @@ def test_reset_rebuilds_through_the_migrations(tmp_path):
 
 
 def test_partial_unversioned_schema_is_refused(tmp_path):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'odd.sqlite'}",
-                      "SECRET_KEY": "test"})
+    app = make_app(f"sqlite:///{tmp_path / 'odd.sqlite'}", tmp_path)
     with app.app_context():
         Node.__table__.create(db.engine)
         result = app.test_cli_runner().invoke(args=["demo", "--disputes", "5"])
