@@ -56,7 +56,7 @@ DATA_LABELS = {
     "kind": "类型", "level": "级别", "satisfaction": "满意度", "order": "督办单", "followup": "回访",
     "result": "结果", "reply_by": "答复期限", "escalated_to": "上报至", "agreement_id": "协议",
     "effective_on": "生效日期", "performance_due": "履行期限",
-    "signer": "签名人", "method": "签署方式",
+    "signer": "签名人", "method": "签署方式", "role": "角色",
 }
 
 
