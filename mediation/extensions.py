@@ -1,5 +1,7 @@
 """Extensions, created once and initialised in create_app()."""
 
+import logging
+
 from flask import render_template, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -7,7 +9,9 @@ from flask_smorest import Api as _Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.exceptions import ServiceUnavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,7 +33,9 @@ HTTP_MESSAGES = {
     422: "数据校验失败，请按字段提示修改。",
     429: "请求过于频繁，请稍后再试。",
     500: "服务器内部错误，请稍后重试。",
+    503: "服务暂时不可用，请稍后重试。",
 }
+DATABASE_UNAVAILABLE = "数据库暂时不可用，请稍后重试。"
 
 
 class Base(DeclarativeBase):
@@ -47,6 +53,46 @@ class Api(_Api):
         payload, code, headers = super().handle_http_exception(error)
         payload.setdefault("message", HTTP_MESSAGES.get(code, error.name))
         return payload, code, headers
+
+    def init_app(self, app, *args, **kwargs):
+        super().init_app(app, *args, **kwargs)
+        app.register_error_handler(OperationalError, self.handle_database_unavailable)
+        # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own session removal.
+        app.teardown_appcontext(_release_session)
+
+    def handle_database_unavailable(self, error):
+        """The database went away (restart, failover, network) or gave up on the transaction: roll
+        the session back and answer 503 with a Chinese message, not a 500. The pool checks each
+        connection before use (pool_pre_ping), so the next request reconnects by itself."""
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the session is removed anyway
+            pass
+        # The driver's text may hold connection details: log the type only.
+        logging.getLogger(__name__).warning("database unavailable: %s", type(error.orig or error).__name__)
+        if not request.path.startswith("/api/"):
+            try:
+                return render_template("error.html", code=503, message=DATABASE_UNAVAILABLE), 503
+            except Exception:  # noqa: BLE001 - the page itself may need the database (current user)
+                return DATABASE_UNAVAILABLE, 503, {"Content-Type": "text/plain; charset=utf-8"}
+        unavailable = ServiceUnavailable()
+        unavailable.data = {"message": DATABASE_UNAVAILABLE, "headers": {"Retry-After": "5"}}
+        return self.handle_http_exception(unavailable)
+
+
+def _release_session(exc) -> None:
+    """End the request's session. When the database went away after the answer was ready (the
+    connection breaks on the closing ROLLBACK), drop the broken connection instead of turning a
+    finished request into a 500."""
+    try:
+        db.session.remove()
+    except DBAPIError:
+        logging.getLogger(__name__).warning("database connection lost at the end of a request")
+        try:
+            db.session().invalidate()  # the broken connection is dropped, never pooled again
+        except DBAPIError:
+            pass
+        db.session.registry.clear()
 
 
 db = SQLAlchemy(model_class=Base)
