@@ -73,12 +73,12 @@ def _make_action_view(action: str, segment: str, schema, summary: str) -> None:
 
     view.__name__ = f"{action}_view"
     view.__doc__ = summary
-    decorated = token_required(view)
-    decorated = blp.alt_response(422, description="请求体校验失败（中文逐字段提示）")(decorated)
+    decorated = blp.alt_response(422, description="请求体校验失败（中文逐字段提示）")(view)
     decorated = blp.alt_response(409, description="当前状态不允许此操作，或案件已被他人修改；未做任何更改")(decorated)
     decorated = blp.alt_response(403, description="可以查看但无权执行此操作")(decorated)
     decorated = blp.response(200, DisputeOut)(decorated)
     decorated = blp.arguments(schema)(decorated)
+    decorated = token_required(decorated)  # outermost: 401 before the body is even read
     blp.route(f"/disputes/<int:dispute_id>/{segment}", methods=["POST"], endpoint=action)(decorated)
 
 
