@@ -27,7 +27,20 @@ trap cleanup EXIT
 "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U mediation mediation_test
 export PG_ADMIN_URL="postgresql+psycopg://mediation@127.0.0.1:$PGPORT/postgres"
 
-echo "=== pytest on SQLite ==="
-python3 -m pytest -q "$@"
-echo "=== pytest on PostgreSQL ==="
-TEST_DATABASE_URL="postgresql+psycopg://mediation@127.0.0.1:$PGPORT/mediation_test" python3 -m pytest -q "$@"
+# The two runs go side by side (one core each); their outputs are printed one after the other.
+# The fault tests start private PostgreSQL clusters of their own whatever the suite's database
+# is, so they run once, in the first run.
+LOGS="$PGROOT/logs"; mkdir -p "$LOGS"
+python3 -m pytest -q -p no:cacheprovider --basetemp="$PGROOT/tmp-sqlite" "$@" >"$LOGS/sqlite.log" 2>&1 &
+sqlite_pid=$!
+TEST_DATABASE_URL="postgresql+psycopg://mediation@127.0.0.1:$PGPORT/mediation_test" \
+  python3 -m pytest -q -p no:cacheprovider --basetemp="$PGROOT/tmp-pg" -m "not fault" "$@" >"$LOGS/pg.log" 2>&1 &
+pg_pid=$!
+sqlite_rc=0; pg_rc=0
+wait "$sqlite_pid" || sqlite_rc=$?
+wait "$pg_pid" || pg_rc=$?
+echo "=== pytest on SQLite (exit $sqlite_rc) ==="
+cat "$LOGS/sqlite.log"
+echo "=== pytest on PostgreSQL (exit $pg_rc) ==="
+cat "$LOGS/pg.log"
+[[ $sqlite_rc -eq 0 && $pg_rc -eq 0 ]]
