@@ -74,20 +74,10 @@ _workflow_data_labels()
 
 def scope_nodes(user) -> list[tuple[Node, int]]:
     """The nodes the user may work in, as a tree in pre-order: (node, depth below the top)."""
+    from mediation.geo.service import preorder
+
     nodes = db.session.scalars(select(Node).where(node_scope(user))).all()
-    ids = {n.id for n in nodes}
-    children: dict[int | None, list[Node]] = {}
-    for n in nodes:
-        children.setdefault(n.parent_id if n.parent_id in ids else None, []).append(n)
-    out: list[tuple[Node, int]] = []
-
-    def walk(parent_id, depth):
-        for n in sorted(children.get(parent_id, []), key=lambda n: n.code):
-            out.append((n, depth))
-            walk(n.id, depth + 1)
-
-    walk(None, 0)
-    return out
+    return preorder(nodes)
 
 
 def node_options(user) -> list[dict]:

@@ -136,3 +136,21 @@ def import_units(path: str | Path) -> dict:
 
 
 __all__ = ["ImportErrors", "TableError", "import_tree", "import_units", "upsert_node"]
+
+
+def preorder(nodes) -> list[tuple[Node, int]]:
+    """The given nodes as a tree in pre-order, (node, depth); nodes whose parent is not among
+    them are roots. Children in code order."""
+    ids = {n.id for n in nodes}
+    children: dict[int | None, list[Node]] = {}
+    for n in nodes:
+        children.setdefault(n.parent_id if n.parent_id in ids else None, []).append(n)
+    out: list[tuple[Node, int]] = []
+
+    def walk(parent_id, depth):
+        for n in sorted(children.get(parent_id, []), key=lambda n: n.code):
+            out.append((n, depth))
+            walk(n.id, depth + 1)
+
+    walk(None, 0)
+    return out

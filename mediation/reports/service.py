@@ -970,23 +970,12 @@ def resolve_report_node(user: User, code: str | None) -> Node:
 def scope_tree(user: User) -> list[tuple[Node, int]]:
     """Nodes the user may report on, pre-order with depth (grids left out: they are many)."""
     from mediation.accounts.access import node_scope
+    from mediation.geo.service import preorder
 
     nodes = db.session.scalars(select(Node).where(node_scope(user), Node.level != NodeLevel.GRID)).all()
     if user.role != Role.ADMIN and user.unit.node.level == NodeLevel.GRID:
         nodes = [user.unit.node]
-    ids = {n.id for n in nodes}
-    children: dict[int | None, list[Node]] = {}
-    for n in nodes:
-        children.setdefault(n.parent_id if n.parent_id in ids else None, []).append(n)
-    out: list[tuple[Node, int]] = []
-
-    def walk(parent_id, depth):
-        for n in sorted(children.get(parent_id, []), key=lambda n: n.code):
-            out.append((n, depth))
-            walk(n.id, depth + 1)
-
-    walk(None, 0)
-    return out
+    return preorder(nodes)
 
 
 def default_node(user: User) -> Node:
