@@ -14,6 +14,9 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(disputes_bp)
+    from mediation.documents.views import bp as documents_bp
+
+    app.register_blueprint(documents_bp)
     from mediation.followups.views import bp as followups_bp
 
     app.register_blueprint(followups_bp)
@@ -23,14 +26,14 @@ def register_web(app: Flask) -> None:
     from mediation.ledger.views import bp as ledger_bp
 
     app.register_blueprint(ledger_bp)
-    from mediation.documents.views import bp as documents_bp
-
-    app.register_blueprint(documents_bp)
     from mediation.disputes.workflow_views import bp as workflow_bp
     from mediation.routing.views import bp as routing_bp
 
     app.register_blueprint(workflow_bp)
     app.register_blueprint(routing_bp)
+    from mediation.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
 
     @app.get("/")
     def index():
