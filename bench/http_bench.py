@@ -105,6 +105,14 @@ def town_grid_nodes(prefix: str) -> list[str]:
 
 
 def set_up(env: dict, args) -> dict:
+    import psycopg
+
+    with psycopg.connect(libpq_url(args.database_url)) as conn:
+        tables = conn.execute("SELECT count(*) FROM information_schema.tables "
+                              "WHERE table_schema = current_schema()").fetchone()[0]
+    if tables:
+        raise SystemExit(f"The database has {tables} tables: the benchmark needs a fresh, empty database "
+                         "(its checks and the unique party names assume one).")
     t0 = time.perf_counter()
     print("flask db upgrade …", flush=True)
     flask(env, "db", "upgrade")
