@@ -89,6 +89,8 @@ def test_packages_agree_on_every_year_they_both_have():
 def test_2026_names_and_make_up_days():
     assert holiday_name(D(2026, 2, 16)) == "春节"  # 除夕
     assert holiday_name(D(2026, 2, 20)) == "春节"  # a 调休 rest day takes its holiday's name
+    assert holiday_name(D(2026, 2, 22)) == "春节"  # so does a weekend day of the run (02-15..02-23)
+    assert holiday_name(D(2026, 11, 7)) is None  # an ordinary Saturday
     assert holiday_name(D(2026, 10, 7)) == "国庆节"
     assert holiday_name(D(2026, 2, 14)) is None and is_working_day(D(2026, 2, 14))
 
@@ -173,6 +175,16 @@ def test_bad_notices_are_refused_line_by_line_in_chinese(app, client, world, web
     assert message in r.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(CalendarNotice)) == 0
     assert 'name="days"' in r.get_data(as_text=True) and days.splitlines()[0] in r.get_data(as_text=True)
+
+
+def test_every_error_is_shown_at_once(app, client, world, web):
+    web.login("admin")
+    r = client.post(PAGE, data=notice_form(web, "2027-02-15 上班 春节\n2027-02-30 放假 春节", title="短"))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "通知名称：长度应在4到200个字符之间" in html
+    assert "放假与调休安排：第1行：2027-02-15（星期一）本来就是工作日" in html
+    assert "放假与调休安排：第2行：日期「2027-02-30」无效" in html
 
 
 def test_a_date_or_a_year_is_entered_once(app, client, world, web):

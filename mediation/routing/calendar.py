@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import chinese_calendar
-import holidays as holidays_pkg
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -42,16 +41,29 @@ COVERAGE_DAYS = 90  # admins are warned when the calendar does not cover the nex
 
 # --- the packages ----------------------------------------------------------------------------------
 
-HOLIDAYS_VERSION = getattr(holidays_pkg, "__version__", "?")
-CHINESECALENDAR_VERSION = getattr(chinese_calendar, "__version__", "1.11")
+def _version(distribution: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+HOLIDAYS_VERSION = _version("holidays")
+CHINESECALENDAR_VERSION = _version("chinesecalendar")
 
 _CC_HOLIDAYS = chinese_calendar.holidays  # date → holiday name (English)
 _CC_WORKDAYS = chinese_calendar.workdays  # date → holiday whose make-up day it is
 _CC_YEARS = range(min(_CC_HOLIDAYS).year, max(_CC_HOLIDAYS).year + 1)
 
 
-def _holidays_official_years() -> range:
-    """The years for which ``holidays`` has the State Council's notice (the 调休 table), 2001 on."""
+@functools.cache
+def holidays_official_years() -> range:
+    """The years for which ``holidays`` has the State Council's notice (the 调休 table), 2001 on.
+    (``holidays`` is imported on first use: it takes about half a second.)"""
+    import holidays as holidays_pkg
+
     try:
         from holidays.countries.china import ChinaStaticHolidays
 
@@ -60,8 +72,6 @@ def _holidays_official_years() -> range:
         last = max(d.year for d in holidays_pkg.China(years=range(2001, 2100)).weekend_workdays)
     return range(2001, last + 1)
 
-
-_HOLIDAYS_YEARS = _holidays_official_years()
 
 # Statutory holidays on fixed dates (全国年节及纪念日放假办法, 2025): 元旦, 劳动节, 国庆节. Kept for
 # callers; the estimate of an uncovered year also has the lunar ones (春节, 清明, 端午, 中秋).
@@ -114,10 +124,11 @@ def _clean_name(name: str) -> str | None:
     return "、".join(parts) or None
 
 
-def _name_rest_days(off: dict[date, str | None]) -> dict[date, str]:
-    """A 调休 rest day takes the name of the holiday of its run of days off (weekends included)."""
+def _name_rest_days(off: dict[date, str | None], on: frozenset[date]) -> dict[date, str]:
+    """A 调休 rest day takes the name of the holiday of its run of days off; so do the weekend days of
+    that run (as the notices count them: 春节 2026 is 02-15 to 02-23, nine days)."""
     def is_off(d: date) -> bool:
-        return d in off or d.weekday() >= 5
+        return d in off or (d.weekday() >= 5 and d not in on)
 
     named: dict[date, str] = {}
     for day, name in off.items():
@@ -130,19 +141,28 @@ def _name_rest_days(off: dict[date, str | None]) -> dict[date, str]:
                 if name:
                     break
         named[day] = name or "调休"
+    for day, name in list(named.items()):
+        for step in (-1, 1):
+            d = day + timedelta(days=step)
+            while d.weekday() >= 5 and d not in on and d not in off and d.year == day.year:
+                named[d] = name
+                d += timedelta(days=step)
     return named
 
 
 @functools.cache
 def package_year(year: int) -> YearData:
     """What the packages say about ``year`` (cached for the process: the packages do not change)."""
-    if year in _HOLIDAYS_YEARS or year not in _CC_YEARS:
+    official = holidays_official_years()
+    if year in official or year not in _CC_YEARS:
+        import holidays as holidays_pkg
+
         # The next year too: a notice lists make-up days of late December before its year.
         h = holidays_pkg.China(years=[year, year + 1], language="zh_CN")
         off = {d: _clean_name(n) for d, n in h.items() if d.year == year}
         on = frozenset(d for d in h.weekend_workdays if d.year == year)
-        source = SOURCE_HOLIDAYS if year in _HOLIDAYS_YEARS else SOURCE_ESTIMATE
-        return YearData(year, _name_rest_days(off), on, source)
+        source = SOURCE_HOLIDAYS if year in official else SOURCE_ESTIMATE
+        return YearData(year, _name_rest_days(off, on), on, source)
     off = {d: HOLIDAY_NAMES.get(n, n) for d, n in _CC_HOLIDAYS.items() if d.year == year}
     on = frozenset(d for d in _CC_WORKDAYS if d.year == year)
     return YearData(year, off, on, SOURCE_CC)
@@ -334,7 +354,7 @@ def coverage_gaps(today: date | None = None, days: int = COVERAGE_DAYS) -> list[
     today = today or clock.today()
     cal = calendar()
     last = today + timedelta(days=days)
-    return [y for y in range(today.year, last.year + 1) if not cal.covers(date(y, 12, 31))]
+    return [y for y in range((today + timedelta(days=1)).year, last.year + 1) if not cal.covers(date(y, 12, 31))]
 
 
 def coverage_warning(today: date | None = None, days: int = COVERAGE_DAYS) -> str | None:

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from marshmallow import ValidationError, fields, post_load
+from marshmallow import ValidationError, fields, post_load, validates_schema
 from sqlalchemy import select, update
 
 from mediation.common import schema as s
@@ -155,12 +155,17 @@ class CalendarNoticeIn(s.InputSchema):
     annual = s.Boolean(load_default=False)
     days = s.String(required=True, validate=s.length(20000))
 
+    @validates_schema(skip_on_field_errors=False)
+    def _check_days(self, data, **kwargs):
+        """Every line is checked even when another field is wrong (all errors at once)."""
+        if isinstance(data.get("days"), str):
+            _, errors = parse_days(data["days"], data.get("year"))
+            if errors:
+                raise ValidationError({"days": errors})
+
     @post_load
     def _parse(self, data, **kwargs):
-        entries, errors = parse_days(data["days"], data["year"])
-        if errors:
-            raise ValidationError({"days": errors})
-        data["entries"] = entries
+        data["entries"] = parse_days(data["days"], data["year"])[0]
         return data
 
 
