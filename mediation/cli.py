@@ -130,3 +130,6 @@ def register_cli(app: Flask) -> None:
     from mediation.ledger.cli import ledger_cli
 
     app.cli.add_command(ledger_cli)
+    from mediation.routing.cli import calendar_cli
+
+    app.cli.add_command(calendar_cli)

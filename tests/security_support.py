@@ -4,7 +4,7 @@
   with one object of every kind the URLs name — an open case (routed, accepted, an agreement draft,
   a 督办 order), a closed case (调解成功, so a 满意度回访 follow-up), a notification of a town-A user,
   a month close of town A with a reopen request, a ledger export job (when the ledger area exists),
-  a routing rule, a time limit and a unit seal — plus a grid worker in town B.
+  a routing rule, a time limit, a holiday notice and a unit seal — plus a grid worker in town B.
 * ``routes``: the app's routes from ``app.url_map``, so new endpoints are covered automatically.
 * ``PARAMS``: every URL parameter name, mapped to values belonging to town A.
 * ``json_body`` / ``form_body``: a valid request body per endpoint, so that a request is refused by
@@ -99,6 +99,7 @@ PARAMS: dict[str, dict] = {
     "job_id": {"export": lambda e: e.job_id},
     "rule_id": {"rule": lambda e: e.rule_id},
     "limit_id": {"limit": lambda e: e.limit_id},
+    "notice_id": {"calendar_notice": lambda e: e.notice_id},
     "unit_id": {"committee_a": lambda e: e.unit_id},
     "kind": {"application": _const("application"), "followup": _const("followup")},
     "who": {"party-0": _const("party-0"), "mediator": _const("mediator")},
@@ -237,6 +238,10 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
         "reports.screening": lambda: {"node": env.grid_a_code, "date": _today(), "found": "1"},
         "routing.add_rule": lambda: {"name": "安全测试规则", "channel": "人民调解"},
         "routing.set_limit": lambda: {"channel": "人民调解", "category": "邻里", "days": "31"},
+        "routing.add_notice": lambda: {"year": "2027", "title": "国务院办公厅关于2027年部分节假日安排的通知",
+                                       "annual": "on", "days": "2027-02-05 至 2027-02-13 放假 春节"},
+        "routing.notice": lambda: {"year": "2027", "title": "篡改后的通知", "annual": "on",
+                                   "days": "2027-02-14 上班 春节"},
         "ledger.export": lambda: {"node": env.town_a_code},
     }
     make = bodies.get(e)
@@ -406,6 +411,12 @@ def build_town_a(app, env: SimpleNamespace) -> None:
     env.rule_id = rule["id"]
     limits = _ok(api.get("/api/v1/time-limits", headers=w.admin.headers))  # seeds the defaults
     env.limit_id = limits[0]["id"]
+    from mediation.routing.notices import CalendarNoticeIn, save_notice
+
+    notice = save_notice(CalendarNoticeIn().load({"year": "2026", "title": "补充通知（安全测试）",
+                                                  "days": "2026-12-31 放假 测试"}), w.admin.user)
+    db.session.commit()
+    env.notice_id = notice.id
 
     documents.upload_seal(w.admin.user, w.committee_a, seal_jpeg())
     db.session.commit()

@@ -110,6 +110,7 @@ BODY_SCOPED = {
 
 # Global administration, refused to everyone but the admin.
 ADMIN_ONLY = {"routing.index", "routing.add_rule", "routing.set_limit", "documents.seals",
+              "routing.calendar_page", "routing.add_notice",
               "workflow_api.RoutingRules:POST", "workflow_api.TimeLimits:PUT"}
 
 # Actions on the caller's own rows only: they may answer, but change nothing of anyone else's.
@@ -254,6 +255,7 @@ NOT_FOR_COURT = {
     "reports_api.ReopenRequests", "reports.reopen_decide", "reports_api.ReopenDecision",
     # Administration.
     "routing.index", "routing.add_rule", "routing.delete_rule", "routing.set_limit", "routing.delete_limit",
+    "routing.calendar_page", "routing.add_notice", "routing.notice", "routing.delete_notice",
     "documents.seals", "documents.seal_image", "workflow_api.RoutingRules:POST", "workflow_api.RoutingRuleItem",
     "workflow_api.TimeLimits:PUT", "workflow_api.TimeLimitItem",
     # Someone else's ledger job.

@@ -36,6 +36,7 @@ from mediation import clock
 from mediation.database import write_intent
 from mediation.extensions import db
 from mediation.followups.models import SchedulerLease, apscheduler_jobs
+from mediation.routing.calendar import log_coverage_warning
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +274,7 @@ class SchedulerRunner:
                 log.warning("%s no longer holds the scheduler lease; sweep skipped", self.holder)
                 return
             result = run_sweep()
+            log_coverage_warning(log)  # once a day: the working-day calendar must cover the next 90 days
             _record_run(self.holder)
             self.last_result = result
             if result.changes or result.errors:

@@ -114,3 +114,62 @@ class Extension(db.Model):
 
     def __repr__(self) -> str:
         return f"<Extension {self.previous_deadline} → {self.new_deadline}>"
+
+
+class CalendarNotice(db.Model):
+    """A State Council notice on holidays (国务院办公厅关于…年部分节假日安排的通知) as the admin entered
+    it. Its days win over the holiday packages (routing/calendar.py). An annual notice (全年安排,
+    ``annual_year`` set: one per year) also replaces the packages' data of its year and makes the year
+    covered; a supplementary notice (补充通知) changes only the days it lists."""
+
+    __tablename__ = "calendar_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    # = year for the annual notice, NULL otherwise: unique, so a year has at most one annual notice.
+    annual_year: Mapped[int | None] = mapped_column(unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    document_no: Mapped[str | None] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+    days: Mapped[list[CalendarDay]] = relationship(
+        back_populates="notice", cascade="all, delete-orphan", order_by="CalendarDay.day")
+
+    @property
+    def annual(self) -> bool:
+        return self.annual_year is not None
+
+    def __repr__(self) -> str:
+        return f"<CalendarNotice {self.year} {self.title}>"
+
+
+class CalendarDay(db.Model):
+    """One day of a notice: a holiday (``working`` False, with the holiday's name) or a 调休 make-up
+    working day (``working`` True). A date is in at most one notice."""
+
+    __tablename__ = "calendar_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("calendar_notice.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    working: Mapped[bool]
+    name: Mapped[str | None] = mapped_column(String(40))
+
+    notice: Mapped[CalendarNotice] = relationship(back_populates="days")
+
+    def __repr__(self) -> str:
+        return f"<CalendarDay {self.day} {'上班' if self.working else '放假'}>"
+
+
+class CalendarState(db.Model):
+    """One row (id 1): a token replaced by every change of the notices, so each process knows when
+    its cached override set is stale (routing/calendar.py)."""
+
+    __tablename__ = "calendar_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,10 +1,22 @@
-"""Admin pages: the routing rule table and the time-limit table (list, add, change, delete)."""
+"""Admin pages: the routing rule table, the time-limit table (list, add, change, delete) and the
+working-day calendar's notices (国务院节假日安排, routing/notices.py)."""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -110,3 +122,116 @@ def delete_limit(limit_id: int):
     db.session.commit()
     flash("已删除该时限；默认时限将自动补回。", "success")
     return redirect(url_for("routing.index") + "#limits", 303)
+
+
+# --- the working-day calendar (国务院节假日安排) ------------------------------------------------------
+
+def _calendar_page(form: dict | None = None, errors: list[str] | None = None, notice=None, status: int = 200):
+    from mediation import clock
+    from mediation.routing import calendar as cal
+    from mediation.routing.notices import list_notices, weekday_label
+
+    today = clock.today()
+    view = cal.calendar()
+    try:
+        year = int(request.args.get("year", ""))
+        if not 1950 <= year <= 2099:
+            raise ValueError
+    except ValueError:
+        gaps = cal.coverage_gaps(today)
+        year = gaps[0] if gaps else today.year
+    years = [{"year": y, "source": view.year_source(y), "label": cal.SOURCE_LABELS[view.year_source(y)],
+              "covered": view.covers(date(y, 1, 1)), "notice": view.overrides.annual.get(y)}
+             for y in range(today.year - 1, today.year + 3)]
+    if form is None:
+        form = {"year": str(year), "annual": True, "title": f"国务院办公厅关于{year}年部分节假日安排的通知",
+                "document_no": "", "days": ""}
+    return render_template(
+        "routing/calendar.html", notices=list_notices(), years=years, year=year,
+        special=view.special_days(year), source_labels=cal.SOURCE_LABELS, weekday_label=weekday_label,
+        form=form, errors=errors or [], editing=notice, coverage_days=cal.COVERAGE_DAYS,
+    ), status
+
+
+def _notice_form() -> dict:
+    return {"year": request.form.get("year", ""), "title": request.form.get("title", ""),
+            "document_no": request.form.get("document_no", ""), "annual": "annual" in request.form,
+            "days": request.form.get("days", "")}
+
+
+def _save_notice(notice_id: int | None):
+    from mediation.routing.notices import FIELD_LABELS as NOTICE_LABELS
+    from mediation.routing.notices import CalendarNoticeIn, save_notice
+
+    form = _notice_form()
+    try:
+        data = CalendarNoticeIn().load(form_payload(request.form, CalendarNoticeIn()))
+        notice = save_notice(data, current_user, notice_id)
+        if notice is None:
+            abort(404)
+        db.session.commit()
+    except ValidationError as err:
+        db.session.rollback()
+        editing = None
+        if notice_id is not None:
+            from mediation.routing.models import CalendarNotice
+
+            editing = db.session.get(CalendarNotice, notice_id)
+        return _calendar_page(form, error_lines(err.messages, labels=NOTICE_LABELS), editing, 422)
+    except IntegrityError:
+        db.session.rollback()
+        return _calendar_page(form, ["该通知或其中的日期刚被他人登记，请刷新后重试。"], None, 409)
+    flash(f"已保存《{notice.title}》：{len(notice.days)}天。工作日与办理时限即按此计算。", "success")
+    return redirect(url_for("routing.calendar_page", year=notice.year), 303)
+
+
+@bp.get("/calendar")
+@admin_required
+def calendar_page():
+    return _calendar_page()
+
+
+@bp.post("/calendar")
+@admin_required
+def add_notice():
+    return _save_notice(None)
+
+
+@bp.route("/calendar/<int:notice_id>", methods=["GET", "POST"])
+@admin_required
+def notice(notice_id: int):
+    from mediation.routing.models import CalendarNotice
+    from mediation.routing.notices import format_days
+
+    if request.method == "POST":
+        return _save_notice(notice_id)
+    row = db.session.get(CalendarNotice, notice_id)
+    if row is None:
+        abort(404)
+    form = {"year": str(row.year), "title": row.title, "document_no": row.document_no or "",
+            "annual": row.annual, "days": format_days(row.days)}
+    return _calendar_page(form, None, row)
+
+
+@bp.post("/calendar/<int:notice_id>/delete")
+@admin_required
+def delete_notice(notice_id: int):
+    from mediation.routing.notices import delete_notice as delete
+
+    if not delete(notice_id):
+        abort(404)
+    db.session.commit()
+    flash("已删除该通知；相关日期恢复按软件包数据（或推定）计算。", "success")
+    return redirect(url_for("routing.calendar_page"), 303)
+
+
+@bp.app_context_processor
+def _calendar_banner():
+    """``calendar_warning`` for admins on the routing admin pages and the case list (the home page)."""
+    if not has_request_context() or not (request.blueprint == "routing" or request.endpoint == "disputes.index"):
+        return {}
+    if current_user.is_authenticated and current_user.role == Role.ADMIN:
+        from mediation.routing.calendar import coverage_warning
+
+        return {"calendar_warning": coverage_warning()}
+    return {}
