@@ -8,7 +8,6 @@ the row is brought up to date when the job ends)."""
 
 from __future__ import annotations
 
-import csv
 import logging
 import threading
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import update
 
+from mediation.common.spreadsheet import csv_writer
 from mediation.common.time import utcnow
 from mediation.extensions import db
 from mediation.ledger.models import LedgerJob
@@ -147,9 +147,10 @@ def run(job_id: int) -> None:
 
 
 def _write_report(path: Path, result) -> None:
-    """The complete report as a CSV that Excel opens (UTF-8 with BOM)."""
+    """The complete report as a CSV that Excel opens (UTF-8 with BOM); text never starts a formula
+    (mediation.common.spreadsheet)."""
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
+        out = csv_writer(fh)
         out.writerow(["类别", "工作表", "行号", "列", "说明"])
         for line in [result.summary(), *result.notes]:
             out.writerow(["说明", "", "", "", line])

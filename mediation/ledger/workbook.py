@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from mediation.common.spreadsheet import write_only_cell, write_only_row
 from mediation.common.tabular import TableError
 
 DISPUTE_SHEET = "纠纷"
@@ -200,7 +201,9 @@ class LedgerWorkbook:
 
 
 class LedgerWriter:
-    """A write-only workbook: sheets are appended row by row and flushed to temporary files."""
+    """A write-only workbook: sheets are appended row by row and flushed to temporary files. Every
+    cell goes through mediation.common.spreadsheet: text (headers included) is stored as text,
+    never as a formula, and cleaned of characters a workbook cannot hold."""
 
     def __init__(self):
         from openpyxl import Workbook
@@ -209,7 +212,6 @@ class LedgerWriter:
         self.sheets = {}
 
     def sheet(self, name: str, header: list[str], widths: dict[str, int] | None = None):
-        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
         from openpyxl.utils import get_column_letter
 
@@ -220,7 +222,7 @@ class LedgerWriter:
         bold = Font(bold=True)
         cells = []
         for h in header:
-            c = WriteOnlyCell(ws, value=h)
+            c = write_only_cell(ws, h)
             c.font = bold
             cells.append(c)
         ws.append(cells)
@@ -228,31 +230,19 @@ class LedgerWriter:
         return ws
 
     def append(self, name: str, values: list) -> None:
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
         ws = self.sheets[name]
         row = []
         for v in values:
-            if isinstance(v, str):
-                v = ILLEGAL_CHARACTERS_RE.sub("", v)  # control characters cannot be stored in XML
-                if v.startswith("="):  # text, never a formula (no formula injection into exports)
-                    c = WriteOnlyCell(ws, value=v)
-                    c.data_type = "s"
-                    row.append(c)
-                else:
-                    row.append(v)
-            elif isinstance(v, date):
-                c = WriteOnlyCell(ws, value=v)
+            if isinstance(v, date):
+                c = write_only_cell(ws, v)
                 c.number_format = DATE_FORMAT
-                row.append(c)
+                v = c
             elif isinstance(v, Decimal):
-                c = WriteOnlyCell(ws, value=v)
+                c = write_only_cell(ws, v)
                 c.number_format = "0.00"
-                row.append(c)
-            else:
-                row.append(v)
-        ws.append(row)
+                v = c
+            row.append(v)
+        ws.append(write_only_row(ws, row))
 
     def save(self, path: str | Path) -> None:
         self.wb.save(str(path))

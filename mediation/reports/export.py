@@ -14,6 +14,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from mediation.common.spreadsheet import Formula, clean_text, put
 from mediation.common.time import to_local, utcnow
 from mediation.geo.models import Node
 from mediation.reports import charts, service
@@ -37,7 +38,7 @@ COUNT = "#,##0"
 
 
 def filename(node: Node, month: Month, kind: str, ext: str) -> str:
-    safe = "".join(ch for ch in node.name if ch not in '\\/:*?"<>|').strip() or node.code
+    safe = "".join(ch for ch in clean_text(node.name) if ch not in '\\/:*?"<>|').strip() or node.code
     return f"{safe}_{month.key}_{KIND_LABELS[kind]}.{ext}"
 
 
@@ -84,16 +85,16 @@ def report_context(kind: str, node: Node, month: Month) -> dict:
 # ------------------------------------------------------------------------------------- Excel
 
 def _title(ws: Worksheet, title: str, note: str, width: int) -> None:
-    ws.cell(row=1, column=1, value=title).font = TITLE_FONT
+    put(ws, 1, 1, title).font = TITLE_FONT
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-    ws.cell(row=2, column=1, value=note).font = NOTE_FONT
+    put(ws, 2, 1, note).font = NOTE_FONT
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
     ws.row_dimensions[1].height = 24
 
 
 def _header(ws: Worksheet, row: int, headers: list[str], widths: list[int]) -> None:
     for col, (text, width) in enumerate(zip(headers, widths, strict=True), start=1):
-        cell = ws.cell(row=row, column=col, value=text)
+        cell = put(ws, row, col, text)
         cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, BOX
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(col)].width = width
@@ -101,7 +102,8 @@ def _header(ws: Worksheet, row: int, headers: list[str], widths: list[int]) -> N
 
 
 def _put(ws: Worksheet, row: int, col: int, value, fmt: str | None = None, bold: bool = False, fill=None):
-    cell = ws.cell(row=row, column=col, value=value)
+    """One cell (text stays text; only a Formula is a formula: mediation.common.spreadsheet)."""
+    cell = put(ws, row, col, value)
     cell.font = Font(name="Noto Sans CJK SC", size=11, bold=bold)
     cell.border = BOX
     if fmt:
@@ -112,9 +114,9 @@ def _put(ws: Worksheet, row: int, col: int, value, fmt: str | None = None, bold:
     return cell
 
 
-def _ratio(num: str, den: str) -> str:
+def _ratio(num: str, den: str) -> Formula:
     """A rate as a formula; empty (not 0) when the denominator is 0, like null in the API."""
-    return f'=IF(({den})=0,"",({num})/({den}))'
+    return Formula(f'=IF(({den})=0,"",({num})/({den}))')
 
 
 def _save(wb: Workbook) -> bytes:
@@ -148,7 +150,7 @@ def monthly_workbook(ctx: dict) -> bytes:
             letter = get_column_letter(col)
             value = figures[key]
             if key == "carried_out":
-                value = f"={letter}{rows['carried_in']}+{letter}{rows['new']}-{letter}{rows['closed']}"
+                value = Formula(f"={letter}{rows['carried_in']}+{letter}{rows['new']}-{letter}{rows['closed']}")
             _put(ws, r, col, value, COUNT)
     r = 5 + len(FIGURE_ROWS)
     for j, (key, num, den) in enumerate((("clearance_rate", ["closed"], ["carried_in", "new"]),
@@ -162,7 +164,7 @@ def monthly_workbook(ctx: dict) -> bytes:
              "结转下月 = 上月结转 + 本月新增 - 本月办结（即月末未办结）；超期 = 月末未办结且办理期限早于月末。",
              "稳控 = 月末未办结且处于稳控；突出问题 = 风险等级重大、特别重大，或有任一风险标记。"]
     for k, text in enumerate(notes):
-        ws.cell(row=r + 3 + k, column=1, value=text).font = NOTE_FONT
+        put(ws, r + 3 + k, 1, text).font = NOTE_FONT
 
     # Children
     ws2 = wb.create_sheet("下级节点")
@@ -189,11 +191,12 @@ def monthly_workbook(ctx: dict) -> bytes:
     _put(ws2, r, 2, "", fill=TOTAL_FILL)
     for j in range(len(FIGURE_ROWS)):
         letter = get_column_letter(3 + j)
-        _put(ws2, r, 3 + j, f"=SUM({letter}{first}:{letter}{last})" if last >= first else 0, COUNT, True, TOTAL_FILL)
+        _put(ws2, r, 3 + j, Formula(f"=SUM({letter}{first}:{letter}{last})") if last >= first else 0, COUNT, True,
+             TOTAL_FILL)
     c = {k: f"{get_column_letter(3 + j)}{r}" for j, k in enumerate(FIGURE_ROWS)}
     _put(ws2, r, 10, _ratio(c["closed"], f"{c['carried_in']}+{c['new']}"), PERCENT, True, TOTAL_FILL)
     _put(ws2, r, 11, _ratio(c["resolved"], c["closed"]), PERCENT, True, TOTAL_FILL)
-    _put(ws2, r, 12, f"=SUM(L{first}:L{last})" if last >= first else 0, COUNT, True, TOTAL_FILL)
+    _put(ws2, r, 12, Formula(f"=SUM(L{first}:L{last})") if last >= first else 0, COUNT, True, TOTAL_FILL)
 
     # Trend
     ws3 = wb.create_sheet("近12个月")
@@ -205,7 +208,7 @@ def monthly_workbook(ctx: dict) -> bytes:
         _put(ws3, r, 1, p["month"])
         for j, key in enumerate(("carried_in", "new", "closed", "resolved")):
             _put(ws3, r, 2 + j, p[key], COUNT)
-        _put(ws3, r, 6, f"=B{r}+C{r}-D{r}", COUNT)
+        _put(ws3, r, 6, Formula(f"=B{r}+C{r}-D{r}"), COUNT)
         _put(ws3, r, 7, _ratio(f"D{r}", f"B{r}+C{r}"), PERCENT)
         _put(ws3, r, 8, _ratio(f"E{r}", f"D{r}"), PERCENT)
 
@@ -238,7 +241,7 @@ def shuangbai_workbook(ctx: dict) -> bytes:
              ("民转刑（目标为0）", report["civil_to_criminal"])]
     for i, (label, value) in enumerate(lines):
         r = 5 + i
-        is_rate = isinstance(value, str)
+        is_rate = isinstance(value, Formula)
         _put(ws, r, 1, label, bold=is_rate)
         _put(ws, r, 2, value, PERCENT if is_rate else COUNT, bold=is_rate)
     r = 5 + len(lines) + 1
@@ -249,7 +252,7 @@ def shuangbai_workbook(ctx: dict) -> bytes:
         _put(ws, r + 1 + i, 2, report["by_venue"][key], COUNT)
     last = r + len(VENUE_KEYS)
     _put(ws, last + 1, 1, "合计", bold=True)
-    _put(ws, last + 1, 2, f"=SUM(B{r + 1}:B{last})", COUNT, True)
+    _put(ws, last + 1, 2, Formula(f"=SUM(B{r + 1}:B{last})"), COUNT, True)
 
     ws2 = wb.create_sheet("未报告网格")
     heads = ["网格", "所在", "网格代码", "最近一次报告"]
@@ -275,7 +278,7 @@ def _channel_sheet(ws: Worksheet, rows: list[tuple[str, dict]], first_header: st
     _put(ws, r, 1, "合计", bold=True, fill=TOTAL_FILL)
     for j in range(5):
         letter = get_column_letter(2 + j)
-        _put(ws, r, 2 + j, f"=SUM({letter}5:{letter}{r - 1})" if r > 5 else 0, COUNT, True, TOTAL_FILL)
+        _put(ws, r, 2 + j, Formula(f"=SUM({letter}5:{letter}{r - 1})") if r > 5 else 0, COUNT, True, TOTAL_FILL)
     _put(ws, r, 7, _ratio(f"E{r}", f"D{r}"), PERCENT, True, TOTAL_FILL)
 
 
