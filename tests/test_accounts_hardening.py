@@ -17,6 +17,7 @@ from mediation.clock import real_now
 from mediation.demo import DEMO_PASSWORD
 from mediation.extensions import db
 from tests.conftest import IsolatedClient, csrf_token, login
+from tests.test_migrations import fresh_url  # noqa: F401  (fixture)
 
 NEW_PASSWORD = "Qiao-Liang#2026"
 
@@ -402,3 +403,34 @@ def test_unknown_and_deactivated_accounts_cost_one_password_hash_like_known_ones
     hash_calls.clear()
     assert login(app.test_client(), "grid_a").status_code == 401  # right password, deactivated: refused
     assert len(hash_calls) == 1
+
+
+# ------------------------------------------------------------------------------------ migration
+
+def test_migration_gives_existing_tokens_an_expiry_from_the_upgrade(fresh_url):  # noqa: F811
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="8ffe0e8cf7d8")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO node (id, code, name, level, path) VALUES (1, '1', '海滨区', '区', '/1/')"))
+            conn.execute(text("INSERT INTO unit (id, code, name, type, node_id) VALUES (1, 'U', '单位', '其他', 1)"))
+            conn.execute(text("INSERT INTO user_account (id, username, display_name, password_hash, role, unit_id, "
+                              "active, created_at) VALUES (1, 'old', '', 'x', 'admin', 1, true, '2025-01-01')"))
+            conn.execute(text("INSERT INTO api_token (id, user_id, token_hash, created_at, revoked) "
+                              "VALUES (1, 1, 'abc', '2025-01-01 00:00:00', false)"))
+        upgrade()
+        with db.engine.begin() as conn:
+            hint, expires_at = conn.execute(text("SELECT hint, expires_at FROM api_token")).one()
+        if isinstance(expires_at, str):  # SQLite
+            from datetime import datetime
+
+            expires_at = datetime.fromisoformat(expires_at)
+        assert hint == ""
+        assert abs(expires_at - (real_now() + timedelta(days=180))) < timedelta(minutes=5)
+        downgrade(revision="8ffe0e8cf7d8")
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT token_hash FROM api_token")).scalar_one() == "abc"
+        db.engine.dispose()

@@ -17,7 +17,7 @@ down_revision = '8ffe0e8cf7d8'
 branch_labels = None
 depends_on = None
 
-TOKEN_DAYS = 180  # tokens issued before this migration expire 180 days after they were made
+TOKEN_DAYS = 180
 
 
 def upgrade():
@@ -38,14 +38,11 @@ def upgrade():
         batch_op.add_column(sa.Column('hint', sa.String(length=16), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('expires_at', sa.DateTime(), nullable=True))
 
-    # Existing tokens: expiry from their creation time (computed here, the same on SQLite and PostgreSQL).
-    conn = op.get_bind()
-    token = sa.table('api_token', sa.column('id', sa.Integer()), sa.column('created_at', sa.DateTime()),
-                     sa.column('expires_at', sa.DateTime()))
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    for row in conn.execute(sa.select(token.c.id, token.c.created_at)).all():
-        conn.execute(token.update().where(token.c.id == row.id)
-                     .values(expires_at=(row.created_at or now) + timedelta(days=TOKEN_DAYS)))
+    # Tokens issued before this upgrade expire TOKEN_DAYS after it (not after their creation, which
+    # would end old tokens the moment the service is upgraded).
+    token = sa.table('api_token', sa.column('expires_at', sa.DateTime()))
+    expires = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(days=TOKEN_DAYS)
+    op.get_bind().execute(token.update().values(expires_at=expires))
 
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.alter_column('expires_at', existing_type=sa.DateTime(), nullable=False)
