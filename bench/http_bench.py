@@ -129,7 +129,7 @@ def set_up(env: dict, args) -> dict:
     for i, (unit_code, node_code) in enumerate(grid_units(args.units), 1):
         username = f"bench_grid{i}"
         flask(env, "user", "create", username, "--role", "grid", "--unit", unit_code,
-              "--password", secrets.token_urlsafe(12), "--name", f"压测网格员{i}")
+              "--password", "Bench-" + secrets.token_urlsafe(12), "--name", f"压测网格员{i}")
         token = flask(env, "user", "token", username).strip().splitlines()[-1]
         users.append({"username": username, "token": token, "nodes": [node_code]})
     one = flask(env, "user", "token", ONE_UNIT_USER).strip().splitlines()[-1]

@@ -58,44 +58,95 @@ def units_import(file):
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(values(Role)))
 @click.option("--unit", "unit_code", required=True, help="单位代码")
-@click.option("--password", required=True)
+@click.option("--password", required=True, help="至少10位，大写字母、小写字母、数字、符号中至少3类")
 @click.option("--name", "display_name", default="", help="显示姓名")
 @click.option("--email", default=None, help="接收提醒邮件的地址（可选）")
 def user_create(username, role, unit_code, password, display_name, email):
-    """创建用户（已存在则更新角色、单位和密码）。"""
+    """创建用户（已存在则更新角色、单位和密码；密码有变则其登录和令牌全部失效）。"""
     from mediation.accounts.models import User
+    from mediation.accounts.service import PasswordRejected, set_new_password
     from mediation.geo.models import Unit
 
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
     if unit is None:
         _fail([f"单位代码「{unit_code}」不存在。"])
-    if len(password) < 8:
-        _fail(["密码至少8位。"])
     user = db.session.scalar(select(User).where(User.username == username))
+    changed = user is None or not user.check_password(password)
     if user is None:
         user = User(username=username)
         db.session.add(user)
+    if changed:
+        try:
+            set_new_password(user, password)  # an existing account's sessions and tokens end
+        except PasswordRejected as err:
+            _fail(err.problems)
     user.role, user.unit, user.display_name = Role(role), unit, display_name or user.display_name or ""
-    user.set_password(password)
     if email is not None:
         user.email = email.strip() or None
     db.session.commit()
     click.echo(f"用户 {username}（{role}，{unit.name}）已保存。")
 
 
-@user_cli.command("token")
-@click.argument("username")
-def user_token(username):
-    """生成新的 API 令牌，最后一行单独输出令牌。"""
-    from mediation.accounts.models import ApiToken, User
+def _user_or_fail(username: str):
+    from mediation.accounts.models import User
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         _fail([f"用户「{username}」不存在。"])
-    _, token = ApiToken.issue(user)
+    return user
+
+
+@user_cli.command("token")
+@click.argument("username")
+def user_token(username):
+    """生成新的 API 令牌（有效期 API_TOKEN_DAYS 天），最后一行单独输出令牌。"""
+    from flask import current_app
+
+    from mediation.accounts.models import ApiToken
+    from mediation.common.time import to_local
+
+    user = _user_or_fail(username)
+    if not user.active:
+        _fail([f"用户「{username}」已停用，不能生成令牌。"])
+    row, token = ApiToken.issue(user)
     db.session.commit()
-    click.echo(f"用户 {username} 的新令牌（只显示这一次）：")
+    expires = to_local(row.expires_at).strftime("%Y-%m-%d %H:%M")
+    click.echo(f"用户 {username} 的新令牌（只显示这一次，{current_app.config['API_TOKEN_DAYS']} 天后即 {expires} 到期）：")
     click.echo(token)
+
+
+@user_cli.command("deactivate")
+@click.argument("username")
+def user_deactivate(username):
+    """停用用户：不能再登录，其网页登录和 API 令牌立即失效。"""
+    from mediation.accounts.service import deactivate
+
+    user = _user_or_fail(username)
+    sessions, tokens = deactivate(user)
+    db.session.commit()
+    click.echo(f"用户 {username} 已停用：结束登录 {sessions} 个，撤销令牌 {tokens} 个。")
+
+
+@user_cli.command("activate")
+@click.argument("username")
+def user_activate(username):
+    """重新启用停用的用户（此前的登录和令牌不会恢复）。"""
+    user = _user_or_fail(username)
+    user.active = True
+    db.session.commit()
+    click.echo(f"用户 {username} 已启用。")
+
+
+@user_cli.command("revoke-tokens")
+@click.argument("username")
+def user_revoke_tokens(username):
+    """撤销用户的全部 API 令牌。"""
+    from mediation.accounts.service import revoke_tokens
+
+    user = _user_or_fail(username)
+    count = revoke_tokens(user)
+    db.session.commit()
+    click.echo(f"用户 {username} 的令牌已撤销 {count} 个。")
 
 
 @click.command("demo")

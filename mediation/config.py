@@ -69,6 +69,11 @@ def build_config(instance_path: Path) -> dict:
         "TIMEZONE": "Asia/Shanghai",
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
+        # LOGIN_MAX_FAILURES counts per (account, address) pair; this much higher ceiling per address
+        # (any accounts) stops password spraying from one address without locking out a whole office.
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100")),
+        "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),  # sign in again after this
+        "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "180")),  # lifetime of a new API token
         "PAGE_SIZE": 20,
         # Follow-ups, warnings and 督办 (mediation/followups): days after closing / between 稳控 visits.
         "SATISFACTION_VISIT_DAYS": int(os.environ.get("SATISFACTION_VISIT_DAYS", "7")),

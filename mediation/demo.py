@@ -52,7 +52,7 @@ from mediation.geo.models import Node, Unit
 
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
 DISTRICT_CODE = "120116000000"
-DEMO_PASSWORD = "demo12345"
+DEMO_PASSWORD = "Tiaojie@2026"  # meets the password policy (mediation/accounts/passwords.py)
 SEED = 20260101
 WINDOW_DAYS = 240  # about eight months
 BATCH = 100

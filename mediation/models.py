@@ -1,6 +1,6 @@
 """Import every model so that SQLAlchemy's metadata (and Alembic) knows every table."""
 
-from mediation.accounts.models import ApiToken, LoginAttempt, User  # noqa: F401
+from mediation.accounts.models import ApiToken, LoginAttempt, User, UserSession  # noqa: F401
 from mediation.disputes.casework import (  # noqa: F401
     CourtReferral,
     JudicialConfirmation,

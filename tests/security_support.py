@@ -101,6 +101,7 @@ PARAMS: dict[str, dict] = {
     "limit_id": {"limit": lambda e: e.limit_id},
     "notice_id": {"calendar_notice": lambda e: e.notice_id},
     "unit_id": {"committee_a": lambda e: e.unit_id},
+    "token_id": {"of_mediator_a": lambda e: e.token_id},
     "kind": {"application": _const("application"), "followup": _const("followup")},
     "who": {"party-0": _const("party-0"), "mediator": _const("mediator")},
     "action": {a: _const(a) for a in _workflow_actions()},
@@ -225,6 +226,9 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
         "documents.form_page": lambda: {"requests": "请求调解。", "visited_on": _today(), "method": "电话回访",
                                         "visitor": "调解员", "visited": "当事人", "performance": "已履行。"},
         "documents.seals": lambda: {"unit": "TW-A"},
+        # The caller's own password, right, with no new one: refused field by field, nothing changes.
+        "accounts.password": lambda: {"current_password": "password123", "new_password": "",
+                                      "confirm_password": ""},
         "followups.complete": lambda: {"result": "当事人表示满意。", "satisfaction": "5"},
         "followups.reschedule": lambda: {"due_on": _today(3), "reason": "当事人外出务工。"},
         "followups.supervise": lambda: {"reply_by": _today(7), "level": "普通"},
@@ -477,6 +481,11 @@ def security_env(tmp_path, pg_url: str | None):
             return env.web[role]
 
         env.web_client = web
+        for role in env.users:  # signed in before the baseline: a sign-in writes its session row
+            web(role)
+        from mediation.accounts.models import ApiToken
+
+        env.token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == w.mediator_a.user.id))
         env.api = app.test_client()
         env.baseline = snapshot()
         env.fingerprint = fingerprint()

@@ -198,15 +198,15 @@ def test_units_import_errors_store_nothing(app, tmp_path, tree, rows, message, f
 
 def test_user_create_refuses_unknown_unit_and_short_password(app, world):
     users_before = count(User)
-    result = cli(app, "user", "create", "newbie", "--role", "mediator", "--unit", "NOPE", "--password", "longenough1")
+    result = cli(app, "user", "create", "newbie", "--role", "mediator", "--unit", "NOPE", "--password", "Long-enough-1")
     assert result.exit_code == 1
     assert "单位代码「NOPE」不存在" in result.stderr
 
     result = cli(app, "user", "create", "newbie", "--role", "mediator", "--unit", "TW-A", "--password", "short")
     assert result.exit_code == 1
-    assert "密码至少8位" in result.stderr
+    assert "密码至少10位" in result.stderr
 
-    result = cli(app, "user", "create", "newbie", "--role", "boss", "--unit", "TW-A", "--password", "longenough1")
+    result = cli(app, "user", "create", "newbie", "--role", "boss", "--unit", "TW-A", "--password", "Long-enough-1")
     assert result.exit_code != 0
     db.session.rollback()
     assert count(User) == users_before
@@ -216,23 +216,23 @@ def test_user_create_refuses_unknown_unit_and_short_password(app, world):
 def test_user_create_then_sign_in_through_the_web_form(app, world):
     users_before = count(User)
     result = cli(app, "user", "create", "newbie", "--role", "mediator", "--unit", "TW-A",
-                 "--password", "longenough1", "--name", "周调解")
+                 "--password", "Long-enough-1", "--name", "周调解")
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "newbie"))
     assert (user.role, user.unit.code, user.display_name) == (Role.MEDIATOR, "TW-A", "周调解")
-    assert user.password_hash != "longenough1"
+    assert user.password_hash != "Long-enough-1"
     db.session.rollback()  # end this test's read transaction before the requests
 
     client = app.test_client()
     assert login(client, "newbie", "wrong-password").status_code == 401
     assert client.get("/").headers["Location"].endswith("/login")
-    r = login(client, "newbie", "longenough1")
+    r = login(client, "newbie", "Long-enough-1")
     assert r.status_code == 302, r.get_data(as_text=True)
     assert "/login" not in r.headers["Location"]
     assert client.get("/").headers["Location"].endswith("/disputes/")  # signed in
 
     # Running it again updates the account: new unit, role and password.
-    result = cli(app, "user", "create", "newbie", "--role", "center", "--unit", "ZZ-B", "--password", "another-pw1")
+    result = cli(app, "user", "create", "newbie", "--role", "center", "--unit", "ZZ-B", "--password", "Another-pw-2026")
     assert result.exit_code == 0, result.output
     db.session.rollback()
     assert count(User) == users_before + 1
@@ -240,8 +240,8 @@ def test_user_create_then_sign_in_through_the_web_form(app, world):
     assert (user.role, user.unit.code, user.display_name) == (Role.CENTER, "ZZ-B", "周调解")
     db.session.rollback()
     other = app.test_client()
-    assert login(other, "newbie", "longenough1").status_code == 401
-    assert login(other, "newbie", "another-pw1").status_code == 302
+    assert login(other, "newbie", "Long-enough-1").status_code == 401
+    assert login(other, "newbie", "Another-pw-2026").status_code == 302
 
 
 def test_user_token_prints_a_working_token_alone_on_the_last_line(app, world):

@@ -76,6 +76,7 @@ LISTS = {
     "followups_api.Supervisions": lambda e: [{"dispute": e.open_id}, {}],
     "reports.screening:GET": lambda e: [{}],
     "ledger.index": lambda e: [{}],
+    "accounts.tokens": lambda e: [{}],  # the caller's own API tokens
     # Global configuration, not town data (the admin edits it; 综治中心 staff read it).
     "workflow_api.RoutingRules:GET": lambda e: [{}],
     "workflow_api.TimeLimits:GET": lambda e: [{}],
@@ -110,11 +111,13 @@ BODY_SCOPED = {
 
 # Global administration, refused to everyone but the admin.
 ADMIN_ONLY = {"routing.index", "routing.add_rule", "routing.set_limit", "documents.seals",
-              "routing.calendar_page", "routing.add_notice",
+              "routing.calendar_page", "routing.add_notice", "accounts.admin_tokens",
               "workflow_api.RoutingRules:POST", "workflow_api.TimeLimits:PUT"}
 
 # Actions on the caller's own rows only: they may answer, but change nothing of anyone else's.
-OWN = {"followups.read_all": {200, 302, 303}, "followups_api.NotificationsReadAll": {200}}
+OWN = {"followups.read_all": {200, 302, 303}, "followups_api.NotificationsReadAll": {200},
+       # One's own password (GET the form; POST without a new password is refused field by field).
+       "accounts.password:GET": {200}, "accounts.password:POST": {422}}
 
 
 def spec(table, route: Route, method: str):
@@ -219,7 +222,7 @@ def test_other_town_is_refused(env, route, method, labels, role, kind):
         if "flash" in expected:
             assert any(c == "error" and expected["flash"] in m for c, m in flashes), f"{what}: {flashes}"
     elif kind == "own":
-        assert r.status_code in OWN[route.endpoint], f"{what} → {r.status_code} {body}"
+        assert r.status_code in spec(OWN, route, method), f"{what} → {r.status_code} {body}"
     else:
         assert r.status_code in REFUSED, f"{what} → {r.status_code} {body}"
 
@@ -258,8 +261,8 @@ NOT_FOR_COURT = {
     "routing.calendar_page", "routing.add_notice", "routing.notice", "routing.delete_notice",
     "documents.seals", "documents.seal_image", "workflow_api.RoutingRules:POST", "workflow_api.RoutingRuleItem",
     "workflow_api.TimeLimits:PUT", "workflow_api.TimeLimitItem",
-    # Someone else's ledger job.
-    "ledger.job", "ledger.progress", "ledger.download",
+    # Someone else's ledger job; someone else's API token (its owner or the admin revokes it).
+    "ledger.job", "ledger.progress", "ledger.download", "accounts.revoke_token",
     # The workflow of a case the court did not refer: only its own steps (judicial confirmation).
     "workflow.act", *(f"workflow_api.{a}" for a in PARAMS["action"]),
 }
@@ -271,6 +274,8 @@ NOT_FOR_DISTRICT = {
     "followups.complete", "followups.reschedule", "followups_api.FollowUpCompletion",
     "followups_api.FollowUpRescheduling", "followups.reply", "followups_api.SupervisionReplying",
     "followups.read", "followups_api.NotificationRead",
+    # An API token is revoked by its owner or the admin.
+    "accounts.revoke_token",
 }
 COURT_ACTIONS = {"apply_confirmation", "rule_confirmation"}  # Actor.COURT in the transition table
 FLASH_REFUSALS = {  # web forms that answer a refused action with a redirect and an error message

@@ -9,7 +9,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from mediation.accounts.models import ApiToken, User, hash_token
-from mediation.common.time import utcnow
+from mediation.clock import real_now
 from mediation.extensions import db, login_manager
 
 login_manager.login_view = "accounts.login"
@@ -19,8 +19,10 @@ login_manager.login_message_category = "warning"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
-    return user if user and user.active else None
+    """The cookie's user while its server-side session is open (mediation/accounts/service.py)."""
+    from mediation.accounts.service import session_user
+
+    return session_user(user_id)
 
 
 def user_from_bearer() -> User | None:
@@ -28,11 +30,13 @@ def user_from_bearer() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()),
-                                                   ApiToken.revoked.is_(False)))
-    if row is None or not row.user.active:
+    now = real_now()
+    row = db.session.scalar(select(ApiToken).join(User, User.id == ApiToken.user_id).where(
+        ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked.is_(False),
+        ApiToken.expires_at > now, User.active.is_(True)))
+    if row is None:
         return None
-    row.last_used_at = utcnow()
+    row.last_used_at = now
     return row.user
 
 
