@@ -1,7 +1,7 @@
 """server-side web sessions; API token expiry and hint
 
 Revision ID: a11c0a7e5e55
-Revises: 8ffe0e8cf7d8
+Revises: c41e7d2a9b60
 Create Date: 2026-11-30 07:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a11c0a7e5e55'
-down_revision = '8ffe0e8cf7d8'
+down_revision = 'c41e7d2a9b60'
 branch_labels = None
 depends_on = None
 
