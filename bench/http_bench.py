@@ -72,6 +72,7 @@ def flask_env(database_url: str) -> dict:
         "DATABASE_URL": database_url,
         "MEDIATION_ENV": "production",
         "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "PUBLIC_URL": env.get("PUBLIC_URL") or "http://127.0.0.1",  # required in production
         "SCHEDULER_MODE": "external",  # no scheduler inside the web workers (as in production)
         "FLASK_APP": "mediation",
     })

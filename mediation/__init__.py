@@ -10,14 +10,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from mediation.config import build_config
+    from mediation.common.files import private_dir
+    from mediation.config import build_config, check_public_url
     from mediation.extensions import api, csrf, db, login_manager, migrate
 
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_dir(app.instance_path)  # the secret key, the embedded database, signing material, uploads
     app.config.from_mapping(build_config(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
+    check_public_url(app.config["PUBLIC_URL"])
+    _private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
         # No server-side prepared statements: psycopg prepares a query after a few runs and
         # PostgreSQL may then use a generic plan that ignores the subtree prefix and the dates
@@ -54,7 +57,30 @@ def create_app(test_config: dict | None = None) -> Flask:
     from mediation.followups import init_app as init_followups
 
     init_followups(app)  # event receivers; the embedded scheduler (guarded: see followups/scheduler.py)
+    if app.config["ENV_NAME"] == "production":
+        from mediation.documents.signing import check_production_signing
+
+        with app.app_context():
+            check_production_signing()  # no demo certificate, no demo or empty password
     return app
+
+
+def _private_sqlite_file(uri: str) -> None:
+    """The embedded database is created 0600 (SQLite gives its -wal and -shm files the same mode)."""
+    from sqlalchemy.engine import make_url
+
+    from mediation.common.files import open_private
+
+    url = make_url(uri)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:"):
+        return
+    path = Path(url.database)
+    if not path.exists() and path.parent.is_dir():
+        try:
+            open_private(path, "xb").close()  # never truncates: another process may have just made it
+        except FileExistsError:
+            pass
 
 
 def register_api(app: Flask) -> None:

@@ -33,13 +33,39 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     if production:
         raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")
     # Development: generate once and keep it in the instance folder so sessions survive restarts.
+    from mediation.common.files import write_private
+
     key_file = instance_path / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
     key = secrets.token_hex(32)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    write_private(key_file, key)
     return key
+
+
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
+
+
+def _public_url(production: bool) -> str:
+    """The address users reach the service at: every absolute link (QR codes and verification links
+    in documents, links in e-mails) is built from it, never from the request's Host header."""
+    url = (os.environ.get("PUBLIC_URL") or "").strip()
+    if not url:
+        if production:
+            raise RuntimeError("生产环境必须设置 PUBLIC_URL 环境变量，即用户访问本系统的地址，例如 "
+                               "https://tiaojie.example.gov.cn（PUBLIC_URL is required in production）")
+        return DEVELOPMENT_PUBLIC_URL
+    check_public_url(url)
+    return url.rstrip("/")
+
+
+def check_public_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise RuntimeError(f"PUBLIC_URL 应为 http(s)://主机名[:端口][/路径]，例如 https://tiaojie.example.gov.cn，"
+                           f"而不是「{url}」")
 
 
 def build_config(instance_path: Path) -> dict:
@@ -97,7 +123,8 @@ def build_config(instance_path: Path) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "mediation@localhost"),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
-        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),  # links in e-mails, e.g. https://tiaojie.example.cn
+        # Every absolute link (documents' QR code and verification link, e-mails): mediation.common.urls.public_url.
+        "PUBLIC_URL": _public_url(production),
         # flask-smorest / OpenAPI
         "API_TITLE": "矛盾纠纷多元化解 API",
         "API_VERSION": "v1",

@@ -2,16 +2,16 @@
 
 import logging
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api as _Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
-from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -56,18 +56,30 @@ class Api(_Api):
 
     def init_app(self, app, *args, **kwargs):
         super().init_app(app, *args, **kwargs)
-        app.register_error_handler(OperationalError, self.handle_database_unavailable)
+        # Every database error: 503 when the database is unusable, else a bug (500), on both databases.
+        app.register_error_handler(DBAPIError, self.handle_database_error)
         # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own session removal.
         app.teardown_appcontext(_release_session)
 
-    def handle_database_unavailable(self, error):
-        """The database went away (restart, failover, network) or gave up on the transaction: roll
-        the session back and answer 503 with a Chinese message, not a 500. The pool checks each
-        connection before use (pool_pre_ping), so the next request reconnects by itself."""
+    def handle_database_error(self, error):
+        """The database went away (restart, failover, network), is locked or cannot read or write its
+        files, or gave up on the transaction: roll the session back and answer 503 with a Chinese
+        message, not a 500. The pool checks each connection before use (pool_pre_ping), so the next
+        request reconnects by itself. Any other OperationalError (SQLite reports a syntax error or a
+        missing table as one) is a bug: logged with its traceback and answered 500."""
         try:
             db.session.rollback()
         except Exception:  # noqa: BLE001 - the connection may be gone; the session is removed anyway
             pass
+        if not database_unavailable(error):
+            current_app.log_exception((type(error), error, error.__traceback__))
+            failure = InternalServerError(original_exception=error)
+            if not request.path.startswith("/api/"):
+                try:
+                    return render_template("error.html", code=500, message=HTTP_MESSAGES[500]), 500
+                except Exception:  # noqa: BLE001
+                    return HTTP_MESSAGES[500], 500, {"Content-Type": "text/plain; charset=utf-8"}
+            return self.handle_http_exception(failure)
         # The driver's text may hold connection details: log the type only.
         logging.getLogger(__name__).warning("database unavailable: %s", type(error.orig or error).__name__)
         if not request.path.startswith("/api/"):
@@ -78,6 +90,36 @@ class Api(_Api):
         unavailable = ServiceUnavailable()
         unavailable.data = {"message": DATABASE_UNAVAILABLE, "headers": {"Retry-After": "5"}}
         return self.handle_http_exception(unavailable)
+
+
+# SQLite result codes (the primary code, the low byte) that mean the database cannot be used right
+# now rather than a wrong statement: BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, FULL,
+# CANTOPEN, PROTOCOL, NOTADB. SQLITE_ERROR (1: syntax error, no such table/column …) is not among them.
+SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 26})
+# PostgreSQL SQLSTATE classes: 08 connection, 40 transaction rollback (serialization, deadlock),
+# 53 insufficient resources, 57 operator intervention (shutdown, statement timeout), 58 system (I/O),
+# and 55P03 lock_not_available.
+PG_UNAVAILABLE_CLASSES = ("08", "40", "53", "57", "58")
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """The error says the database is unreachable, locked or failing (answer 503 and retry), not
+    that the statement is wrong (a bug: 500). The same rule on SQLite and PostgreSQL."""
+    if getattr(error, "connection_invalidated", False):
+        return True
+    orig = getattr(error, "orig", None)
+    if orig is None:
+        return True  # raised by SQLAlchemy itself around the connection (pool, pre-ping)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in SQLITE_UNAVAILABLE
+    if type(orig).__module__.startswith("sqlite3"):  # no code (made by hand): judge by the text
+        text = str(orig).lower()
+        return any(w in text for w in ("locked", "busy", "disk", "i/o", "unable to open", "readonly", "malformed"))
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate is None:
+        return True  # the driver's own connection errors carry no SQLSTATE
+    return sqlstate.startswith(PG_UNAVAILABLE_CLASSES) or sqlstate == "55P03"
 
 
 def _release_session(exc) -> None:

@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
+from mediation.common.files import create_private
 from mediation.extensions import db
 
 ops_cli = AppGroup("db-backup", help="备份与恢复")
@@ -43,10 +44,11 @@ def backup(target: str | Path) -> Path:
     """Write a consistent copy of the database to ``target`` (custom-format dump on PostgreSQL)."""
     target = Path(target)
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    create_private(target)  # the whole database: 0600, before anything is written into it
     if url.get_backend_name() == "postgresql":
         env, args = _pg_env_and_args(url)
         subprocess.run([_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(target), *args, url.database],
-                       check=True, env=env)
+                       check=True, env=env, umask=0o077)
     else:
         source = sqlite3.connect(url.database)
         try:

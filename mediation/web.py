@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, send_from_directory, url_for
+from flask import Flask, redirect, request, send_from_directory, url_for
 from flask_login import current_user
 
 from mediation.common.time import to_local
+
+# Scripts only from files on this site (mediation/static): no inline <script>, no onclick=… handlers.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
+# Files that are the same for everyone; every other answer is sent with Cache-Control: no-store.
+CACHEABLE_ENDPOINTS = frozenset({"static", "swagger_assets"})
 
 
 def register_web(app: Flask) -> None:
@@ -57,10 +65,11 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint not in CACHEABLE_ENDPOINTS:
+            # Pages, API answers, downloads and error pages may carry personal data: no browser or
+            # proxy keeps a copy (a shared computer's back button, a caching proxy).
+            if "no-store" not in (response.headers.get("Cache-Control") or ""):
+                response.headers["Cache-Control"] = "no-store"
         if response.mimetype == "text/html":
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                "script-src 'self' 'unsafe-inline'; frame-ancestors 'self'",
-            )
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response

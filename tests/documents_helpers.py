@@ -21,7 +21,7 @@ PUBLIC_URL = "https://tiaojie.example.gov.cn"
 def configure_signing(app, tmp_path: Path) -> Path:
     directory = tmp_path / "signing"
     app.config["SIGNING_DIR"] = str(directory)
-    app.config["PUBLIC_BASE_URL"] = PUBLIC_URL
+    app.config["PUBLIC_URL"] = PUBLIC_URL
     signing.create_demo_certificates(directory)
     return directory
 

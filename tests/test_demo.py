@@ -65,7 +65,7 @@ def make_app(url: str, directory) -> object:
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
         "INSTANCE_DIR": str(directory), "SIGNING_DIR": str(directory / "signing"),
-        "PUBLIC_BASE_URL": "https://tiaojie.example.gov.cn",
+        "PUBLIC_URL": "https://tiaojie.example.gov.cn",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
     })
     app.test_client_class = IsolatedClient

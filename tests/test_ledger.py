@@ -435,7 +435,8 @@ def test_partial_imports_good_rows_and_returns_bad_ones_with_reasons(app, world,
     assert (result.imported, result.parties) == (3, 2)
     assert {d.case_no for d in db.session.scalars(select(Dispute))} == {"P-1", "P-4", "（2025）双港调字第0001号"}
     assert result.rejected_disputes == 2 and result.rejected_parties == 3
-    assert "部分导入" in result.summary() and str(rejects) in result.summary()
+    assert "部分导入" in result.summary() and result.rejects_path == str(rejects)
+    assert str(tmp_path) not in result.summary()  # shown on the web: no server path
 
     wb = load_workbook(rejects, read_only=True)
     disputes = list(wb["纠纷"].iter_rows(values_only=True))

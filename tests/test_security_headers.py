@@ -4,8 +4,9 @@ Every GET route of ``app.url_map`` is opened by a town-A user who may open it (a
 without signing in): each answer — page, JSON, PDF, spreadsheet, image, error page — carries
 ``X-Content-Type-Options: nosniff``, a frame restriction (``X-Frame-Options`` or CSP
 ``frame-ancestors``) and a ``Referrer-Policy`` that keeps URLs (which hold case ids) on the site; every
-HTML answer has a Content-Security-Policy that names no remote source, and loads no script, style,
-image or frame from elsewhere. The session cookie is HttpOnly and SameSite=Lax (Secure in production).
+HTML answer has a Content-Security-Policy that names no remote source and allows no inline script
+(script-src without 'unsafe-inline'), and loads no script, style, image or frame from elsewhere and
+has no inline script or on…= handler. Every answer but the static files is ``Cache-Control: no-store``. The session cookie is HttpOnly and SameSite=Lax (Secure in production).
 
 Sign-in is rate-limited: tests/test_auth.py::test_login_is_rate_limited (not repeated here).
 """
@@ -36,6 +37,9 @@ OPEN_AS = {  # who opens the page (may open it); None: not signed in
 }
 OTHER_PARAMS = {"code": "ZZZZ-ZZZZ-ZZZZ", "filename": "swagger-ui.css"}
 STATIC = {"static": "app.css"}
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc\s*=)[^>]*>", re.I)
+EVENT_HANDLER = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I)
+CACHEABLE = {"static", "swagger_assets"}  # the same files for everyone
 REMOTE_ASSET = re.compile(r"<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*"
                           r"\b(?:src|href|data)\s*=\s*[\"']?\s*(?:https?:)?//", re.I)
 
@@ -72,8 +76,10 @@ def query_for(env, route) -> dict | None:
     return None
 
 
-def check_headers(r, what: str) -> None:
+def check_headers(r, what: str, cacheable: bool = False) -> None:
     h = r.headers
+    if not cacheable:  # pages, API answers, downloads and errors may hold personal data
+        assert "no-store" in (h.get("Cache-Control") or ""), (what, h.get("Cache-Control"))
     assert h.get("X-Content-Type-Options") == "nosniff", what
     csp = h.get("Content-Security-Policy", "")
     frame_ancestors = re.search(r"frame-ancestors\s+([^;]+)", csp)
@@ -87,7 +93,11 @@ def check_headers(r, what: str) -> None:
         for name, sources in directives.items():
             remote = [s for s in sources if s not in LOCAL_SOURCES]
             assert not remote, f"{what}: CSP {name} names remote sources {remote}"
+        scripts = directives.get("script-src", directives["default-src"])
+        assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts, f"{what}: {csp}"
         body = r.get_data(as_text=True)
+        inline = INLINE_SCRIPT.findall(body) + EVENT_HANDLER.findall(body)
+        assert not inline, f"{what}: inline script, blocked by the CSP: {inline[:3]}"
         assets = REMOTE_ASSET.findall(body)
         assert not assets, f"{what}: loads from elsewhere: {assets[:3]}"
 
@@ -107,7 +117,7 @@ def test_every_get_response_has_the_security_headers(env, route, labels):
         r = client.get(path, query_string=query_for(env, route))
     what = f"{who or '未登录'} GET {path} → {r.status_code} {r.mimetype}"
     assert r.status_code < 500, what
-    check_headers(r, what)
+    check_headers(r, what, cacheable=route.endpoint in CACHEABLE)
 
 
 def test_pages_that_matter_were_opened_not_refused(env):
@@ -157,6 +167,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(env):
 def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("MEDIATION_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("PUBLIC_URL", "https://tiaojie.example.gov.cn")
     cfg = build_config(tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] is True
     assert cfg["SESSION_COOKIE_HTTPONLY"] is True and cfg["SESSION_COOKIE_SAMESITE"] == "Lax"

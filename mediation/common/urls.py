@@ -1,8 +1,22 @@
-"""Redirect targets taken from a request (``next``) must stay on this site."""
+"""URLs: absolute links to this service, and redirect targets (``next``) that stay on this site."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+
+from flask import current_app
+
+
+def public_url(path: str = "/", config=None) -> str:
+    """The absolute URL of ``path`` on this service, from the ``PUBLIC_URL`` setting — never from the
+    request's Host header, which the client chooses. Every absolute link (the QR code and
+    verification link of documents, links in e-mails and notifications) is built here."""
+    base = ((config if config is not None else current_app.config).get("PUBLIC_URL") or "").rstrip("/")
+    if not base:
+        from mediation.config import DEVELOPMENT_PUBLIC_URL
+
+        base = DEVELOPMENT_PUBLIC_URL
+    return base + "/" + path.lstrip("/")
 
 
 def is_local_path(target: str | None) -> bool:

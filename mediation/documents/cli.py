@@ -22,6 +22,9 @@ def demo_cert(unit_code, password, force):
     from mediation.extensions import db
     from mediation.geo.models import Unit
 
+    if signing.is_production():
+        click.echo("生产环境（MEDIATION_ENV=production）不生成演示证书：演示证书不得用于正式文书。", err=True)
+        sys.exit(1)
     unit_name = None
     if unit_code:
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))

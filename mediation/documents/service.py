@@ -15,7 +15,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import current_app, has_request_context, request
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -23,6 +22,7 @@ from mediation.accounts.access import dispute_scope
 from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, Role
 from mediation.common.time import local_today, utcnow
+from mediation.common.urls import public_url
 from mediation.disputes.models import Dispute, Event, register_event_label
 from mediation.disputes.service import add_event
 from mediation.documents import forms as F
@@ -415,20 +415,9 @@ def agreement_context(renderer: Renderer, agreement: Agreement) -> dict:
     }
 
 
-def public_base_url() -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base:
-        import os
-
-        base = os.environ.get("PUBLIC_BASE_URL")
-    if not base and has_request_context():
-        base = request.host_url
-    return (base or "http://localhost/").rstrip("/")
-
-
 def verification_block(renderer: Renderer, code: str) -> dict:
-    url = f"{public_base_url()}/verify/{code}"
-    return {"code": code, "url": url, "base": f"{public_base_url()}/verify",
+    url = public_url(f"/verify/{code}")
+    return {"code": code, "url": url, "base": public_url("/verify"),
             "qr": renderer.data_uri(qr_png(url), "image/png")}
 
 

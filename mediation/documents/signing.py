@@ -19,6 +19,7 @@ Configuration (app config, else environment):
 from __future__ import annotations
 
 import io
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,15 @@ from typing import Protocol
 
 from flask import current_app
 
+from mediation.common.files import private_dir, write_private
+
 DEMO_PASSWORD = "demo-only"
+# Passwords that protect nothing: the demo one, the demo accounts' one, placeholders of deploy/env.example.
+DEMO_PASSWORDS = frozenset({"", DEMO_PASSWORD, "demo", "demo12345", "change-me", "changeme", "password"})
+# Demo certificates say so in their subject and issuer (organizational unit), so that production
+# recognises them; those made before the marker are recognised by their demo CA's organisation.
+DEMO_MARKER = "DEMO-ONLY 仅供演示，不得用于正式文书"
+DEMO_CA_ORGANIZATION = "演示证书机构"
 
 
 class SigningUnavailable(Exception):
@@ -68,6 +77,62 @@ def _setting(name: str, default=None):
     return default if value in (None, "") else value
 
 
+def is_production() -> bool:
+    return current_app.config.get("ENV_NAME") == "production"
+
+
+def is_demo_password(password: str | None) -> bool:
+    return (password or "").strip().lower() in DEMO_PASSWORDS
+
+
+def is_demo_certificate(cert) -> bool:
+    """A certificate made by :func:`create_demo_certificates` (an asn1crypto or cryptography one)."""
+    names = []
+    for name in (cert.subject, cert.issuer):
+        if hasattr(name, "native"):  # asn1crypto
+            native = name.native
+            for key in ("organizational_unit_name", "organization_name", "common_name"):
+                value = native.get(key)
+                names += value if isinstance(value, list) else [value or ""]
+        else:  # cryptography
+            names += [str(attr.value) for attr in name]
+    return any(DEMO_MARKER in v or v == DEMO_CA_ORGANIZATION or v.endswith("（演示签章证书）") for v in names)
+
+
+DEMO_REFUSED = ("生产环境不得使用演示签章证书签章：请管理员配置正式的单位签章证书（SIGNING_P12_PATH），"
+                "并删除实例目录 signing/ 下的演示证书。")
+WEAK_PASSWORD_REFUSED = ("生产环境的签章证书不得使用演示密码或空密码：请管理员为签章证书设置强密码"
+                         "（SIGNING_P12_PASSWORD）。")
+
+
+def check_production_signing() -> None:
+    """At start-up in production: every certificate configured for signing (SIGNING_P12_PATH and the
+    units' own ``<code>.p12`` in SIGNING_DIR) is a real one with a real password, or the service does
+    not start. Signing itself refuses the same (:func:`signer_for_unit`)."""
+    if _setting("SIGNING_PROVIDER", "pkcs12") != "pkcs12":
+        return
+    password = _setting("SIGNING_P12_PASSWORD")
+    candidates = []
+    if _setting("SIGNING_P12_PATH"):
+        candidates.append(Path(_setting("SIGNING_P12_PATH")))
+    if signing_dir().is_dir():
+        candidates += sorted(signing_dir().glob("*.p12"))
+    for path in candidates:
+        if path.name == "demo.p12":
+            raise RuntimeError(f"{DEMO_REFUSED}（证书文件 {path}）")
+        try:
+            signer = Pkcs12Signer(path, password, roots=[])
+        except SigningUnavailable as err:
+            try:  # made by `documents demo-cert` with the demo password?
+                signer = Pkcs12Signer(path, DEMO_PASSWORD, roots=[])
+            except SigningUnavailable:
+                raise RuntimeError(f"签章证书 {path} 无法读取（{err}），请检查 SIGNING_P12_PASSWORD。") from err
+        if signer.is_demo:
+            raise RuntimeError(f"{DEMO_REFUSED}（证书文件 {path}）")
+        if is_demo_password(signer.password):
+            raise RuntimeError(f"{WEAK_PASSWORD_REFUSED}（证书文件 {path}）")
+
+
 def signing_dir() -> Path:
     return Path(_setting("SIGNING_DIR", Path(current_app.instance_path) / "signing"))
 
@@ -99,14 +164,21 @@ class Pkcs12Signer:
         from pyhanko.sign import signers
 
         self.path = Path(p12_path)
+        self.password = password
         passphrase = password.encode() if password else None
         try:
             self._signer = signers.SimpleSigner.load_pkcs12(str(self.path), passphrase=passphrase)
         except Exception as err:  # pyHanko logs and returns None on some errors, raises on others
-            raise SigningUnavailable(f"无法读取签章证书 {self.path.name}：{err}") from err
+            # The error's text may name the server's path: log it, show the file name only.
+            logging.getLogger(__name__).warning("cannot load signing certificate %s: %s", self.path, err)
+            raise SigningUnavailable(f"无法读取签章证书 {self.path.name}（文件或密码错误）。") from err
         if self._signer is None:
             raise SigningUnavailable(f"无法读取签章证书 {self.path.name}（文件或密码错误）。")
         self.roots = roots if roots is not None else trust_roots()
+
+    @property
+    def is_demo(self) -> bool:
+        return is_demo_certificate(self._signer.signing_cert)
 
     @property
     def subject(self) -> str:
@@ -115,6 +187,12 @@ class Pkcs12Signer:
     def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
+
+        if is_production():
+            if self.is_demo:
+                raise SigningUnavailable(DEMO_REFUSED)
+            if is_demo_password(self.password):
+                raise SigningUnavailable(WEAK_PASSWORD_REFUSED)
 
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         meta = signers.PdfSignatureMetadata(
@@ -238,6 +316,7 @@ def _name(common_name: str, organization: str):
     return x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEMO_MARKER),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
     ])
 
@@ -252,7 +331,7 @@ def create_demo_certificates(directory: Path, *, unit_code: str | None = None, u
     from cryptography.hazmat.primitives.serialization import pkcs12
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     ca_pem, ca_key_pem = directory / "demo-ca.pem", directory / "demo-ca.key"
     now = datetime.now(UTC) - timedelta(minutes=5)
     if ca_pem.is_file() and ca_key_pem.is_file():
@@ -260,7 +339,7 @@ def create_demo_certificates(directory: Path, *, unit_code: str | None = None, u
         ca_key = serialization.load_pem_private_key(ca_key_pem.read_bytes(), password=None)
     else:
         ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = _name("矛盾纠纷多元化解平台演示根证书（仅供演示）", "演示证书机构")
+        ca_name = _name("矛盾纠纷多元化解平台演示根证书（仅供演示）", DEMO_CA_ORGANIZATION)
         ca_cert = (
             x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
             .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
@@ -272,10 +351,9 @@ def create_demo_certificates(directory: Path, *, unit_code: str | None = None, u
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256())
         )
-        ca_key_pem.write_bytes(ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-        ca_key_pem.chmod(0o600)
-        ca_pem.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        write_private(ca_key_pem, ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+        write_private(ca_pem, ca_cert.public_bytes(serialization.Encoding.PEM))
 
     key = ec.generate_private_key(ec.SECP256R1())
     common = f"{unit_name or '矛盾纠纷多元化解平台'}（演示签章证书）"
@@ -294,7 +372,6 @@ def create_demo_certificates(directory: Path, *, unit_code: str | None = None, u
         .sign(ca_key, hashes.SHA256())
     )
     p12 = directory / f"{unit_code or 'demo'}.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+    write_private(p12, pkcs12.serialize_key_and_certificates(
         common.encode(), key, cert, [ca_cert], serialization.BestAvailableEncryption(password.encode())))
-    p12.chmod(0o600)
     return {"ca": ca_pem, "p12": p12}

@@ -36,6 +36,7 @@ from mediation import clock, signals
 from mediation.accounts.access import dispute_scope
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, Role, Status, UnitType
+from mediation.common.urls import public_url
 from mediation.database import write_intent
 from mediation.disputes.models import Dispute
 from mediation.disputes.service import add_event
@@ -718,9 +719,8 @@ def _mail_message(row: Notification, config) -> EmailMessage:
     msg["To"] = row.email_to
     msg["Message-ID"] = make_msgid(idstring=f"notification-{row.id}")
     body = [f"{row.user.name}：", "", row.text]
-    base = (config.get("PUBLIC_URL") or "").rstrip("/")
-    if base and row.dispute_id:
-        body += ["", f"查看案件：{base}/disputes/{row.dispute_id}"]
+    if row.dispute_id:
+        body += ["", f"查看案件：{public_url(f'/disputes/{row.dispute_id}', config)}"]
     body += ["", "—— 矛盾纠纷多元化解平台（系统邮件，请勿直接回复）"]
     msg.set_content("\n".join(body), charset="utf-8")
     return msg

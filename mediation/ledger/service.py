@@ -131,7 +131,8 @@ class ImportResult:
                 return "台账导入失败，未导入任何数据：" + "；".join(i.reason for i in self.errors[:3])
             return (f"台账导入失败：{bad}有错误，未导入任何数据（整个文件全部导入或全部不导入）。"
                     f"请按下列说明修改后重新导入，或选择“部分导入”只导入正确的行。")
-        rejects = f"，已写入「{self.rejects_path}」（含“{REASON_HEADER}”列）" if self.rejects_path else ""
+        # No path: the summary is shown on the job page and in its report (the CLI prints the path itself).
+        rejects = f"，错误行已另存为工作簿（含“{REASON_HEADER}”列）" if self.rejects_path else ""
         return (f"台账部分导入：{done}{dup}；未导入 {self.rejected_disputes} 件案件、"
                 f"{self.rejected_parties} 行当事人（{bad}有错误）{rejects}。")
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from mediation.accounts.access import get_visible_node, node_scope
 from mediation.common.enums import NodeLevel, Role
+from mediation.common.files import open_private
 from mediation.extensions import db
 from mediation.geo.models import Node
 from mediation.ledger import jobs
@@ -80,7 +81,8 @@ def upload():
                     partial=request.form.get("partial") == "1", stage="排队")
     db.session.add(job)
     db.session.flush()
-    file.save(jobs.upload_path(job))
+    with open_private(jobs.upload_path(job)) as fh:  # personal data: 0600
+        file.save(fh)
     job_id = job.id
     db.session.commit()
     jobs.start(job_id)

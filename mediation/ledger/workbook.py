@@ -133,7 +133,8 @@ class LedgerWorkbook:
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
             raise TableError(f"无法读取工作簿「{self.path.name}」：文件不是有效的 .xlsx 格式（{type(err).__name__}）。") from None
         except Exception as err:  # openpyxl raises its own InvalidFileException and friends
-            raise TableError(f"无法读取工作簿「{self.path.name}」：{err}") from None
+            text = str(err).replace(str(self.path), self.path.name)  # no server path on the page
+            raise TableError(f"无法读取工作簿「{self.path.name}」：{text}") from None
 
     def has(self, sheet: str) -> bool:
         return sheet in self.sheet_names
@@ -245,4 +246,7 @@ class LedgerWriter:
         ws.append(write_only_row(ws, row))
 
     def save(self, path: str | Path) -> None:
-        self.wb.save(str(path))
+        from mediation.common.files import open_private
+
+        with open_private(path) as fh:  # personal data: 0600
+            self.wb.save(fh)
