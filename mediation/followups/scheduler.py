@@ -307,10 +307,15 @@ def should_autostart(app: Flask) -> bool:
 
 
 def start_embedded(app: Flask) -> SchedulerRunner:
+    """The scheduler, and the 台账 job worker (mediation/ledger/jobs.py), in this process."""
+    from mediation.ledger.jobs import start_worker
+
     runner = app.extensions.get(EXTENSION_KEY)
     if runner is None:
         runner = app.extensions[EXTENSION_KEY] = SchedulerRunner(app)
         atexit.register(runner.stop)  # release the lease so a restarted process takes over at once
+        worker = start_worker(app)
+        atexit.register(worker.stop)  # a job being run goes back to the queue at once
     return runner.start()
 
 
