@@ -21,7 +21,6 @@ def scheduler_command(interval, lease_seconds, once):
     巡检只有一个在执行，台账任务由各进程分别领取，同一任务只由一个进程执行）。"""
     from mediation.followups.scheduler import SchedulerRunner
     from mediation.followups.service import run_sweep
-    from mediation.ledger.jobs import JobWorker
 
     if once:
         result = run_sweep()
@@ -39,12 +38,9 @@ def scheduler_command(interval, lease_seconds, once):
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    worker = JobWorker(app, name=runner.holder)
-    runner.start()
-    worker.start()
+    runner.start()  # and its 台账 job worker
     click.echo(f"调度器已启动：{runner.holder}，每 {runner.interval:g} 秒巡检一次；按 Ctrl+C 停止。")
     while not stop.wait(1.0):
         pass
-    worker.stop()  # a job being run goes back to the queue
-    runner.stop()
+    runner.stop()  # a 台账 job being run goes back to the queue
     click.echo("调度器已停止。")

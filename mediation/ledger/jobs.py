@@ -490,6 +490,7 @@ def _run_export(job: LedgerJob, worker: str, folder: Path, progress) -> str:
     summary = export_ledger(path, job.node, user=job.user, progress=progress)
     outcome = {"ok": True, **summary, "summary": f"已导出案件 {summary['disputes']} 件、当事人 {summary['parties']} 人。"}
     with write_intent():
+        db.session.commit()  # end the export's last read: SQLite must take the write lock at BEGIN
         _store_path(job_id, EXPORT, path)
         return _finish(job_id, worker, "done", result=_scrub(outcome, folder))
 
@@ -521,7 +522,8 @@ class JobWorker:
         self.ran = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_purge = 0.0
+        self._last_purge = self._last_reclaim = 0.0
+        self.reclaim_every = max(1.0, min(float(app.config["LEDGER_JOB_TIMEOUT"]) / 4, 30.0))
 
     def __repr__(self) -> str:
         return f"<JobWorker {self.name}>"
@@ -535,7 +537,9 @@ class JobWorker:
         count = 0
         with self.app.app_context():
             try:
-                reclaim_stale()
+                if not self._last_reclaim or time.monotonic() - self._last_reclaim >= self.reclaim_every:
+                    self._last_reclaim = time.monotonic()
+                    reclaim_stale()
                 while not self._stop.is_set():
                     job_id = claim(self.name)
                     if job_id is None:
@@ -543,7 +547,7 @@ class JobWorker:
                     log.info("ledger job %s claimed by %s", job_id, self.name)
                     run(job_id, self.name, self._stop)
                     count += 1
-                if time.monotonic() - self._last_purge >= PURGE_EVERY or not self._last_purge:
+                if not self._last_purge or time.monotonic() - self._last_purge >= PURGE_EVERY:
                     self._last_purge = time.monotonic()
                     purge()
             finally:
