@@ -456,3 +456,19 @@ def test_large_files_are_stored_in_chunks_and_read_back_whole(app, world):
     stream = jobs.open_file(job_id, jobs.EXPORT)
     assert stream.read() == payload
     assert jobs.open_file(job_id, jobs.REJECTS) is None
+
+
+def test_the_page_explains_a_long_wait_in_the_queue(app, world, web):
+    web.login("center_b")
+    r = web.client.post("/ledger/export", data={"csrf_token": web.csrf("/ledger/"), "node": world.town_b.code})
+    job_id = job_id_of(r)
+    assert web.client.get(f"/ledger/jobs/{job_id}/progress").get_json()["note"] is None
+    try:
+        clock.set(fresh(job_id).created_at + timedelta(minutes=3))  # no worker has taken it
+        progress = web.client.get(f"/ledger/jobs/{job_id}/progress").get_json()
+        html = web.client.get(f"/ledger/jobs/{job_id}").get_data(as_text=True)
+    finally:
+        clock.reset()
+    assert progress["status"] == "queued" and progress["note"] == jobs.QUEUED_LONG_NOTE
+    assert jobs.QUEUED_LONG_NOTE in html
+    db.session.rollback()

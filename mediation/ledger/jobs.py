@@ -62,6 +62,8 @@ DEAD_MESSAGES = {
     "import": "处理中断：处理进程多次停止（例如服务重启），导入未完成，未导入任何数据。请重新上传文件。",
     "export": "处理中断：处理进程多次停止（例如服务重启），导出未完成。请重新导出。",
 }
+QUEUED_LONG = 120  # seconds in the queue after which the page explains the wait
+QUEUED_LONG_NOTE = "任务仍在排队：前面的任务完成后即开始；如长时间未开始，请联系管理员确认后台任务服务正在运行。"
 UPLOAD_GONE = "上传的文件已不存在（已超过保留期限被清除），未导入任何数据。请重新上传文件。"
 PURGE_EVERY = 60.0  # seconds between purges of old files by a worker
 WORK_PREFIX = "mediation-ledger-job-"
@@ -216,9 +218,11 @@ def progress_of(job: LedgerJob) -> dict:
     if job.finished:
         stage, done, total = job.stage, job.rows_done, job.rows_total
     percent = min(100, round(done * 100 / total)) if total else (100 if job.finished else None)
+    note = None if job.finished else job.message
+    if job.status == "queued" and not note and job.created_at < utcnow() - timedelta(seconds=QUEUED_LONG):
+        note = QUEUED_LONG_NOTE
     return {"status": job.status, "status_label": job.status_label, "stage": stage, "done": done,
-            "total": total, "percent": percent, "finished": job.finished,
-            "note": None if job.finished else job.message}
+            "total": total, "percent": percent, "finished": job.finished, "note": note}
 
 
 # --- the queue (worker) -----------------------------------------------------------------------------------
