@@ -114,6 +114,18 @@ def build_config(instance_path: Path) -> dict:
         "SCHEDULER_INTERVAL": float(os.environ.get("SCHEDULER_INTERVAL", "60")),  # seconds between sweeps
         "SCHEDULER_LEASE_SECONDS": float(os.environ.get("SCHEDULER_LEASE_SECONDS", "90")),
         "SCHEDULER_MISFIRE_GRACE": int(os.environ.get("SCHEDULER_MISFIRE_GRACE", str(30 * 24 * 3600))),
+        # 台账 import/export jobs (mediation/ledger/jobs.py): rows of ledger_job run by the worker in the
+        # scheduler process (or `flask --app mediation ledger work`). A running job beats every
+        # LEDGER_JOB_HEARTBEAT seconds; one silent for LEDGER_JOB_TIMEOUT seconds is taken over, at most
+        # LEDGER_JOB_ATTEMPTS runs in all, then failed. Files live in the database: the upload is deleted
+        # when its job ends (or LEDGER_UPLOAD_KEEP_DAYS later), results after LEDGER_RESULT_KEEP_DAYS.
+        "LEDGER_JOB_POLL": float(os.environ.get("LEDGER_JOB_POLL", "2")),
+        "LEDGER_JOB_HEARTBEAT": float(os.environ.get("LEDGER_JOB_HEARTBEAT", "10")),
+        "LEDGER_JOB_TIMEOUT": float(os.environ.get("LEDGER_JOB_TIMEOUT", "120")),
+        "LEDGER_JOB_ATTEMPTS": int(os.environ.get("LEDGER_JOB_ATTEMPTS", "3")),
+        "LEDGER_UPLOAD_KEEP_DAYS": float(os.environ.get("LEDGER_UPLOAD_KEEP_DAYS", "0")),
+        "LEDGER_RESULT_KEEP_DAYS": float(os.environ.get("LEDGER_RESULT_KEEP_DAYS", "7")),
+        "LEDGER_WORK_DIR": os.environ.get("LEDGER_WORK_DIR") or None,  # scratch files (default: system temp)
         # E-mail notifications: sent only when MAIL_SERVER is set.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

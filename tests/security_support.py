@@ -435,7 +435,8 @@ def build_town_a(app, env: SimpleNamespace) -> None:
         r = center_a.post("/ledger/export", data={"node": w.town_a.code, "csrf_token": center_a.csrf})
         assert r.status_code in (302, 303), r.status_code
         job = db.session.scalar(select(LedgerJob).order_by(LedgerJob.id.desc()))
-        jobs.wait(job.id, timeout=60)
+        db.session.commit()
+        jobs.JobWorker(app).run_once()  # the worker process's part, in its own app context
         db.session.expire_all()
         env.job_id = job.id
 

@@ -166,9 +166,14 @@ class SchedulerRunner:
     """Competes for the lease; while holding it, runs the APScheduler scheduler with the sweep job."""
 
     def __init__(self, app: Flask, *, holder: str | None = None, interval: float | None = None,
-                 lease_seconds: float | None = None) -> None:
+                 lease_seconds: float | None = None, jobs: bool = True) -> None:
+        from mediation.ledger.jobs import JobWorker
+
         self.app = app
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # The 台账 import/export jobs run next to the scheduler in every such process, lease or not:
+        # each job is claimed atomically by one worker (mediation/ledger/jobs.py).
+        self.job_worker = JobWorker(app, name=self.holder) if jobs else None
         self.interval = float(interval or app.config["SCHEDULER_INTERVAL"])
         self.lease_seconds = float(lease_seconds or app.config["SCHEDULER_LEASE_SECONDS"])
         self.renew_every = max(0.2, min(self.lease_seconds / 3, 30.0))
@@ -196,9 +201,13 @@ class SchedulerRunner:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="mediation-scheduler-lease", daemon=True)
         self._thread.start()
+        if self.job_worker is not None:
+            self.job_worker.start()
         return self
 
     def stop(self, wait: bool = True) -> None:
+        if self.job_worker is not None:
+            self.job_worker.stop(wait=wait)  # a job being run goes back to the queue
         if self._thread is None and self.scheduler is None:
             return  # not started, or already stopped
         self._stop.set()

@@ -125,3 +125,33 @@ def export_command(file, node_code, username, quiet):
         sys.exit(1)
     click.echo(f"已导出 {node.name}（{node.code}）的台账：案件 {summary['disputes']} 件、"
                f"当事人 {summary['parties']} 人 → {file}")
+
+
+@ledger_cli.command("work")
+@click.option("--once", is_flag=True, help="处理完当前排队的任务后退出")
+def work_command(once):
+    """运行网页提交的台账导入导出任务（调度器进程已包含此功能；也可作为单独的任务进程运行，可同时运行多个）。"""
+    import logging
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from mediation.ledger.jobs import JobWorker
+
+    worker = JobWorker(current_app._get_current_object())
+    if once:
+        count = worker.run_once()
+        click.echo(f"已处理台账任务 {count} 个。")
+        return
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mediation").setLevel(logging.INFO)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    worker.start()
+    click.echo(f"台账任务进程已启动：{worker.name}；按 Ctrl+C 停止。")
+    while not stop.wait(1.0):
+        pass
+    worker.stop()
+    click.echo(f"台账任务进程已停止（共处理 {worker.ran} 个任务）。")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.accounts.models import User
@@ -14,8 +14,12 @@ from mediation.geo.models import Node
 
 
 class LedgerJob(db.Model):
-    """One import or export started on the web. It runs in a background thread; the page polls
-    its progress (``stage``, ``rows_done`` / ``rows_total``) and then shows ``result``."""
+    """One import or export started on the web: a queue entry that a worker process claims
+    (``status`` queued → running, atomically; ``worker`` names the claimer), keeps alive
+    (``heartbeat_at``) and ends (done / failed). A job whose worker stopped beating is queued again
+    up to LEDGER_JOB_ATTEMPTS runs (``attempts``), then failed with a message. The page polls its
+    progress (``stage``, ``rows_done`` / ``rows_total``) and then shows ``result``. Its files (the
+    upload, the results) are :class:`LedgerJobFile` rows."""
 
     __tablename__ = "ledger_job"
 
@@ -25,7 +29,7 @@ class LedgerJob(db.Model):
     node_id: Mapped[int | None] = mapped_column(ForeignKey("node.id"))  # export: the subtree
     filename: Mapped[str] = mapped_column(String(255), default="")
     partial: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(8), default="queued")  # queued/running/done/failed
+    status: Mapped[str] = mapped_column(String(8), default="queued", index=True)  # queued/running/done/failed
     stage: Mapped[str] = mapped_column(String(16), default="")
     rows_done: Mapped[int] = mapped_column(default=0)
     rows_total: Mapped[int | None]
@@ -34,6 +38,9 @@ class LedgerJob(db.Model):
     finished_at: Mapped[datetime | None]
     result: Mapped[dict] = mapped_column(JSON, default=dict)
     message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)  # runs started (claims)
+    worker: Mapped[str | None] = mapped_column(String(100))  # who runs it (while running)
+    heartbeat_at: Mapped[datetime | None]  # real UTC time of the running worker's last sign of life
 
     user: Mapped[User] = relationship()
     node: Mapped[Node | None] = relationship()
@@ -50,6 +57,24 @@ class LedgerJob(db.Model):
     @property
     def finished(self) -> bool:
         return self.status in ("done", "failed")
+
+
+class LedgerJobFile(db.Model):
+    """A file of a job, in the database so that every web and worker machine sees it: the upload
+    (``name`` "upload"), and the results ("rejects", "report", "export"). Stored in chunks of at
+    most 1 MiB (``seq`` 0, 1, …) so that neither a request nor the worker holds a whole file in memory."""
+
+    __tablename__ = "ledger_job_file"
+    __table_args__ = (UniqueConstraint("job_id", "name", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("ledger_job.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    def __repr__(self) -> str:
+        return f"<LedgerJobFile job={self.job_id} {self.name}#{self.seq}>"
 
 
 class LedgerRecord(db.Model):

@@ -1,17 +1,29 @@
 """Web pages of the ledger: upload (admin and 综治中心 staff), export (anyone, for a node of their
-subtree), a progress page that polls a small JSON endpoint, and the result with its downloads."""
+subtree), a progress page that polls a small JSON endpoint, and the result with its downloads.
+The requests only queue jobs (upload stored in the database); a worker process runs them
+(mediation/ledger/jobs.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from mediation.accounts.access import get_visible_node, node_scope
 from mediation.common.enums import NodeLevel, Role
-from mediation.common.files import open_private
 from mediation.extensions import db
 from mediation.geo.models import Node
 from mediation.ledger import jobs
@@ -77,15 +89,9 @@ def upload():
     if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
         flash("只支持 .xlsx 工作簿或 UTF-8 编码的 .csv 文件。", "error")
         return redirect(url_for("ledger.index"))
-    job = LedgerJob(kind="import", user_id=current_user.id, filename=name[-255:],
-                    partial=request.form.get("partial") == "1", stage="排队")
-    db.session.add(job)
-    db.session.flush()
-    with open_private(jobs.upload_path(job)) as fh:  # personal data: 0600
-        file.save(fh)
-    job_id = job.id
+    job_id = jobs.enqueue_import(current_user, file.stream, name, partial=request.form.get("partial") == "1")
     db.session.commit()
-    jobs.start(job_id)
+    jobs.wake()
     return redirect(url_for("ledger.job", job_id=job_id))
 
 
@@ -97,13 +103,9 @@ def export():
     if node is None:
         flash("请选择您辖区内的节点。", "error")
         return redirect(url_for("ledger.index"))
-    job = LedgerJob(kind="export", user_id=current_user.id, node_id=node.id,
-                    filename=f"台账-{node.name}-{node.code}.xlsx", stage="排队")
-    db.session.add(job)
-    db.session.flush()
-    job_id = job.id
+    job_id = jobs.enqueue_export(current_user, node)
     db.session.commit()
-    jobs.start(job_id)
+    jobs.wake()
     return redirect(url_for("ledger.job", job_id=job_id))
 
 
@@ -111,11 +113,11 @@ def export():
 @login_required
 def job(job_id: int):
     job = _job(job_id)
-    folder = jobs.job_dir(job)
+    files = jobs.file_names(job.id) if job.status == "done" else set()
     return render_template("ledger/job.html", job=job, progress=jobs.progress_of(job),
-                           has_rejects=(folder / jobs.REJECTS).exists(),
-                           has_report=(folder / jobs.REPORT).exists(),
-                           has_export=(folder / jobs.EXPORT).exists())
+                           has_rejects=jobs.REJECTS in files, has_report=jobs.REPORT in files,
+                           has_export=jobs.EXPORT in files,
+                           keep_days=current_app.config.get("LEDGER_RESULT_KEEP_DAYS"))
 
 
 @bp.get("/jobs/<int:job_id>/progress")
@@ -124,10 +126,11 @@ def progress(job_id: int):
     return jsonify(jobs.progress_of(_job(job_id)))
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOADS = {
-    "rejects": (jobs.REJECTS, lambda job: f"{Path(job.filename).stem}-错误行.xlsx"),
-    "report": (jobs.REPORT, lambda job: f"{Path(job.filename).stem}-导入报告.csv"),
-    "export": (jobs.EXPORT, lambda job: job.filename),
+    "rejects": (jobs.REJECTS, lambda job: f"{Path(job.filename).stem}-错误行.xlsx", XLSX),
+    "report": (jobs.REPORT, lambda job: f"{Path(job.filename).stem}-导入报告.csv", "text/csv"),
+    "export": (jobs.EXPORT, lambda job: job.filename, XLSX),
 }
 
 
@@ -135,8 +138,8 @@ DOWNLOADS = {
 @login_required
 def download(job_id: int, what: str):
     job = _job(job_id)
-    stored, name = DOWNLOADS[what]
-    path = jobs.job_dir(job) / stored
-    if not job.finished or not path.exists():
+    stored, name, mimetype = DOWNLOADS[what]
+    stream = jobs.open_file(job.id, stored) if job.status == "done" else None
+    if stream is None:
         abort(404)
-    return send_file(path, as_attachment=True, download_name=name(job))
+    return send_file(stream, mimetype=mimetype, as_attachment=True, download_name=name(job))

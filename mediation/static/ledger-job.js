@@ -13,6 +13,8 @@
         document.getElementById("ledger-count").textContent = p.done + (p.total ? " / " + p.total : "") + " 行";
         if (p.percent !== null) { bar.value = p.percent; bar.textContent = p.percent + "%"; }
         else { bar.removeAttribute("value"); }
+        var note = document.getElementById("ledger-note");
+        if (note) { note.textContent = p.note || ""; note.hidden = !p.note; }
         setTimeout(poll, 1000);
       })
       .catch(function () { setTimeout(poll, 3000); });
