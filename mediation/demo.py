@@ -1584,7 +1584,8 @@ def close_months(h: History, first_day: date) -> None:
             text = rng.choice(CARRY_OVER_REASONS["stabilized" if stabilized else "handling"]).format(
                 people=d.people_count or 2, issue=ISSUES.get(d.category, "各自的诉求"), category=d.category)
             reason_at += timedelta(seconds=rng.randint(20, 240))
-            with clock.frozen(reason_at):
+            # never before the case itself (one registered late on the month's last day)
+            with clock.frozen(max(reason_at, d.events[0].at + timedelta(minutes=5))):
                 write_carry_over(h.user(responsible_center(d)), d, month, text)
             h.stats["carry_overs"] += 1
         for unit in centres:

@@ -4,22 +4,106 @@ from __future__ import annotations
 
 import contextvars
 import os
+import random
 import re
+import secrets
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, Verbosity, settings
 from sqlalchemy import text
 
-from mediation import create_app
+from mediation import clock, create_app
 from mediation.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 
+# ------------------------------------------------------------------------------------ chance, pinned
+# Every test that draws at random does it from a seed it reports, so a failure can be replayed:
+# - ``seeded_random``: a ``random.Random`` seeded with TEST_SEED (default below; ``TEST_SEED=random``
+#   draws a fresh one to explore, and the failure report says which one it was);
+# - ``pinned_today``: the application clock at TEST_TODAY (default below), for tests whose data is
+#   made relative to "today" (the demo), so they do not depend on the day they run;
+# - Hypothesis (and schemathesis on top of it) under the "ci" profile: derandomised (the examples
+#   follow from the test's source, not from the run), no example database, and the blob to replay a
+#   failure printed (@reproduce_failure). HYPOTHESIS_PROFILE=explore draws new examples instead.
+
+DEFAULT_TEST_SEED = 20261118
+DEFAULT_TEST_TODAY = date(2026, 11, 18)  # a Wednesday in the middle of a month, not a holiday
+
+
+def _test_seed() -> int:
+    value = os.environ.get("TEST_SEED", "").strip()
+    if value.lower() == "random":
+        return secrets.randbelow(2**32)
+    return int(value) if value else DEFAULT_TEST_SEED
+
+
+def _test_today() -> date:
+    value = os.environ.get("TEST_TODAY", "").strip()
+    return date.fromisoformat(value) if value else DEFAULT_TEST_TODAY
+
+
+TEST_SEED = _test_seed()  # drawn once per run, so every test of the run reports the same one
+TEST_TODAY = _test_today()
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", derandomize=False, database=None, print_blob=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow], verbosity=Verbosity.normal)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_CHANCE = pytest.StashKey[list]()
+
+
+def record_chance(node, what: str, env: str | None = None) -> None:
+    """Note a source of chance of a test, printed if it fails (``env``: the setting that replays it)."""
+    node.stash.setdefault(_CHANCE, []).append((what, env))
+
+
+@pytest.fixture
+def seeded_random(request) -> random.Random:
+    """A private random stream for one test, seeded with TEST_SEED (printed if the test fails)."""
+    record_chance(request.node, f"random seed {TEST_SEED}", f"TEST_SEED={TEST_SEED}")
+    return random.Random(TEST_SEED)
+
+
+@pytest.fixture(scope="module")
+def pinned_today():
+    """The application clock at TEST_TODAY (09:00 Shanghai) for a whole module, then back."""
+    clock.set(TEST_TODAY)
+    try:
+        yield TEST_TODAY
+    finally:
+        clock.reset()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    notes = list(item.stash.get(_CHANCE, []))
+    if "pinned_today" in getattr(item, "fixturenames", ()):
+        notes.append((f"application clock at {TEST_TODAY.isoformat()}", f"TEST_TODAY={TEST_TODAY.isoformat()}"))
+    if report.failed and notes:
+        hashseed = os.environ.get("PYTHONHASHSEED")
+        if hashseed:
+            notes.append((f"string hashes seeded with {hashseed}", f"PYTHONHASHSEED={hashseed}"))
+        settings_ = " ".join(env for _, env in notes if env)
+        report.sections.append(("chance", "\n".join([
+            *(what for what, _ in notes), f"replay: {settings_} python -m pytest '{item.nodeid}'"])))
+    return report
+
+
 def pytest_report_header(config):
-    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (file per test)'}"
+    return [
+        f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (file per test)'}",
+        f"chance: TEST_SEED={TEST_SEED} TEST_TODAY={TEST_TODAY.isoformat()} "
+        f"hypothesis profile={settings.get_current_profile_name()} PYTHONHASHSEED={os.environ.get('PYTHONHASHSEED', 'random')}",
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,10 @@
 The demo is loaded once per module (it takes a few seconds: every area's service functions run, and
 the agreements are rendered and signed), on SQLite or on PostgreSQL like the other tests; the tests
 here only read it, except the second run, which must add nothing.
+
+The demo draws its cases from a fixed seed (``mediation.demo.SEED``) and dates them back from "today",
+so the module runs with the application clock pinned at TEST_TODAY (tests/conftest.py): the same cases
+whatever day the tests run. ``TEST_TODAY=2027-01-05 python -m pytest tests/test_demo.py`` tries another day.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from sqlalchemy import func, inspect, select, text
 from mediation import create_app
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, NodeLevel, Outcome, PartyKind, Role, Status, UnitType
-from mediation.common.time import local_date, local_today
+from mediation.common.time import local_date
 from mediation.common.validators import id_card_error, phone_error, uscc_error
-from mediation.demo import DEMO_PASSWORD, DEMO_USERS, FEATURED_GRID, TOWN_FEATURED, rmb_upper
+from mediation.demo import DEMO_PASSWORD, DEMO_USERS, FEATURED_GRID, SEED, TOWN_FEATURED, rmb_upper
 from mediation.disputes.casework import (
     CourtReferral,
     JudicialConfirmation,
@@ -41,7 +45,7 @@ from mediation.followups.models import (
 from mediation.geo.models import Node, Unit
 from mediation.reports.models import CarryOver, MonthClose, Screening
 from mediation.routing.deadlines import deadline_for
-from tests.conftest import PG_URL, IsolatedClient, _truncate_all, login
+from tests.conftest import PG_URL, IsolatedClient, _truncate_all, login, record_chance
 
 DISPUTES = 160
 MODELS = (Node, Unit, User, Dispute, Party, Event, MediationSession, CourtReferral, JudicialConfirmation,
@@ -72,8 +76,19 @@ def make_app(url: str, directory) -> object:
     return app
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _pinned_day(pinned_today):
+    """Every test here, the demo loads included, sees the same "today"."""
+    return pinned_today
+
+
+@pytest.fixture(autouse=True)
+def _demo_seed(request):
+    record_chance(request.node, f"demo seed mediation.demo.SEED={SEED} (fixed in the code)")
+
+
 @pytest.fixture(scope="module")
-def demo_app(tmp_path_factory, _pg_schema):
+def demo_app(tmp_path_factory, _pg_schema, pinned_today):
     """The demo with 160 disputes, loaded once for the module (tables built by create_all, unversioned)."""
     directory = tmp_path_factory.mktemp("demo")
     app = make_app(_pg_schema or f"sqlite:///{directory / 'demo.sqlite'}", directory)
@@ -103,8 +118,8 @@ def demo(app, demo_app):
 
 
 @pytest.fixture
-def today():
-    return local_today()
+def today(pinned_today):
+    return pinned_today
 
 
 # --------------------------------------------------------------------------------- places, people
@@ -505,7 +520,8 @@ def snapshot_of_demo() -> dict:
 
 
 def test_reproducible(tmp_path):
-    """Same seed, same day: two fresh databases get the same cases and the same history."""
+    """Same seed, same day: two fresh databases get the same cases and the same history.
+    (tests/test_reproducible.py also compares every column across two PYTHONHASHSEED values.)"""
     loads = []
     for name in ("one", "two"):
         app = make_app(f"sqlite:///{tmp_path / (name + '.sqlite')}", tmp_path / name)
