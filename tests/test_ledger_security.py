@@ -236,3 +236,98 @@ def test_limits_are_settings(app, world, tmp_path):
     app.config["TABLE_MAX_ROWS"] = 1_048_576
     result = run(path)
     assert result.ok and result.imported == 5 and by_case_no("（2025）海滨调字第0005号") is not None
+
+
+# -- who may import what --------------------------------------------------------------------------
+
+PATH_A = "海滨街道/新家园社区/第1网格"
+
+
+def _reasons(result, column: str | None = None) -> list[str]:
+    return [i.reason for i in result.errors if column is None or i.column == column]
+
+
+def test_a_town_cannot_import_cases_led_by_another_towns_units(app, world, tmp_path):
+    """海滨街道's 综治中心 imports a case of its own 属地, but closed as 调解成功 by 双港镇's committee with
+    双港派出所 as co-handler: an error row, nothing written. Units of its own town and of the levels
+    above (the district court) are fine; the CLI (no user) and an admin may name any unit."""
+    from mediation.disputes.models import Dispute
+
+    user = world.center_user_a.user
+    foreign = case("（2025）海滨街道调字第0101号", 属地=PATH_A, 承办单位="双港镇人民调解委员会", 联办单位="双港派出所")
+    path = write_ledger(tmp_path / "foreign.xlsx", [foreign])
+    result = run(path, user=user)
+    assert not result.written and result.imported == 0
+    assert any("双港镇人民调解委员会" in r and "无权" in r for r in _reasons(result, "承办单位"))
+    assert any("双港派出所" in r and "无权" in r for r in _reasons(result, "联办单位"))
+    assert by_case_no(foreign["案件编号"]) is None
+
+    lead_only = case("（2025）海滨街道调字第0102号", 属地=PATH_A, 承办单位="双港镇人民调解委员会")
+    result = run(write_ledger(tmp_path / "partial.xlsx", [lead_only, case("（2025）海滨街道调字第0103号",
+                 属地=PATH_A, 承办单位="海滨街道人民调解委员会", 联办单位="海滨区人民法院")]), user=user, partial=True)
+    assert result.imported == 1 and result.rejected_disputes == 1
+    assert by_case_no("（2025）海滨街道调字第0103号").unit.code == "TW-A"
+    assert by_case_no("（2025）海滨街道调字第0102号") is None
+
+    # 属地 in another town: refused as before
+    result = run(write_ledger(tmp_path / "node.xlsx", [case("（2025）海滨街道调字第0104号")]), user=user)
+    assert not result.written and any("辖区" in r for r in _reasons(result, "属地"))
+
+    # the CLI acts as the system, an admin likewise
+    assert run(path).imported == 1
+    other = case("（2025）海滨街道调字第0105号", 属地=PATH_A, 承办单位="双港镇人民调解委员会")
+    assert run(write_ledger(tmp_path / "admin.xlsx", [other]), user=world.admin.user).imported == 1
+    assert db_count(Dispute) == 3
+
+
+def db_count(model) -> int:
+    from sqlalchemy import func, select
+
+    from mediation.extensions import db
+
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_case_number_of_another_town_is_refused_without_revealing_it(app, world, tmp_path):
+    """A number taken by a case the importer cannot see, and a number in another town's numbering that
+    does not exist, get the same neutral message; the owner town sees its own duplicate as usual."""
+    from mediation.ledger.service import CASE_NO_UNAVAILABLE
+
+    abbr = world.committee_b.abbreviation
+    taken = f"（2025）{abbr}调字第0007号"
+    assert run(write_ledger(tmp_path / "b.xlsx", [case(taken)])).imported == 1  # 双港镇's case (CLI)
+
+    user_a = world.center_user_a.user
+    rows = [case(taken, 属地=PATH_A, 承办单位="海滨街道人民调解委员会"),
+            case(f"（2025）{abbr}调字第0999号", 属地=PATH_A, 承办单位="海滨街道人民调解委员会")]
+    result = run(write_ledger(tmp_path / "a.xlsx", rows), user=user_a)
+    assert not result.written and result.duplicates == []
+    by_row = {i.row: i.reason for i in result.errors if i.column == "案件编号"}
+    assert by_row == {2: CASE_NO_UNAVAILABLE, 3: CASE_NO_UNAVAILABLE}
+    text = "\n".join(result.report_lines())
+    assert "已存在" not in text
+
+    # a legacy number (not the system's numbering) taken in another town: the same message
+    run(write_ledger(tmp_path / "b2.xlsx", [case("旧台账-0001")]))
+    result = run(write_ledger(tmp_path / "a2.xlsx", [case("旧台账-0001", 属地=PATH_A,
+                                                          承办单位="海滨街道人民调解委员会")]), user=user_a)
+    assert [i.reason for i in result.errors] == [CASE_NO_UNAVAILABLE] and result.duplicates == []
+
+    # the owner town: its own case is a duplicate, as before
+    result = run(write_ledger(tmp_path / "b3.xlsx", [case(taken)]), user=world.center_user_b.user)
+    assert result.ok and [i.reason for i in result.duplicates] == [f"案件编号「{taken}」已存在，按重复处理，未更新。"]
+    # a fresh number of the importer's own numbering is fine
+    own = f"（2025）{world.committee_a.abbreviation}调字第0001号"
+    result = run(write_ledger(tmp_path / "a3.xlsx", [case(own, 属地=PATH_A, 承办单位="海滨街道人民调解委员会")]),
+                 user=user_a)
+    assert result.ok and result.imported == 1
+
+
+def test_the_web_upload_is_user_scoped(app, world, web, tmp_path):
+    from tests.test_ledger_web import finished, job_id_of, upload
+
+    web.login("center_a")
+    foreign = case("（2025）海滨街道调字第0201号", 属地=PATH_A, 承办单位="双港镇人民调解委员会")
+    html = finished(web, job_id_of(upload(web, write_ledger(tmp_path / "web.xlsx", [foreign]))))
+    assert "无权以该单位的名义导入" in html and "未导入任何数据" in html
+    assert by_case_no("（2025）海滨街道调字第0201号") is None
