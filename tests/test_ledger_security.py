@@ -129,6 +129,10 @@ def test_zip_directory_limits_each_name_the_limit_hit(base_book, tmp_path):
     assert "XLSX_MAX_RATIO" in refused(bomb) and "压缩比" in refused(bomb)
     assert "XLSX_MAX_SHARED_STRINGS_BYTES" in refused(bomb, xlsx_max_ratio=10**6,
                                                       xlsx_max_shared_strings_bytes=1024 * 1024)
+    many = rebuild(base_book, tmp_path / "many.xlsx", {SST: SST_HEAD + b"".join(
+        b"<si><t>%d</t></si>" % i for i in range(2000)) + b"</sst>"})
+    assert "XLSX_MAX_SHARED_STRINGS" in refused(many, xlsx_max_shared_strings=1000)
+    check_xlsx(many)
     assert "XLSX_MAX_TOTAL_BYTES" in refused(bomb, xlsx_max_ratio=10**6, xlsx_max_total_bytes=4 * 1024 * 1024)
     assert "XLSX_MAX_SHEET_BYTES" in refused(bomb, xlsx_max_ratio=10**6, xlsx_max_sheet_bytes=1024 * 1024)
     assert "XLSX_MAX_ENTRIES" in refused(base_book, xlsx_max_entries=3)

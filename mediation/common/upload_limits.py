@@ -50,6 +50,7 @@ class TableLimits:
     xlsx_max_total_bytes: int = 2048 * MIB  # all entries, uncompressed
     xlsx_max_sheet_bytes: int = 1024 * MIB  # one worksheet, uncompressed (streamed, never held)
     xlsx_max_shared_strings_bytes: int = 64 * MIB  # sharedStrings.xml, uncompressed (held in memory)
+    xlsx_max_shared_strings: int = 1_000_000  # strings in it (each costs ≈ 100 bytes in memory)
     xlsx_max_part_bytes: int = 4 * MIB  # any other part (parsed whole: workbook, styles, relations …)
     xlsx_max_row_bytes: int = 8 * MIB  # one <row> element of a worksheet, uncompressed
     xlsx_max_ratio: int = 100  # uncompressed : compressed, for entries above 1 MiB
@@ -229,7 +230,7 @@ def _scan_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, lim
     cells (openpyxl builds each row as a tree before it yields it)."""
     unsafe = _error(f"文件「{path.name}」含有不安全的 XML 结构（部件「{info.filename}」有 DTD 或实体定义），"
                     f"已拒绝导入。")
-    row_start, cells, row_number = 0, 0, 0
+    row_start, cells, row_number, strings = 0, 0, 0, 0
 
     prefix = b""
 
@@ -250,11 +251,15 @@ def _scan_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, lim
                 if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
                     raise unsafe
                 head = False
-            if not rows:
+            if not rows:  # the shared strings: no entities, and not too many strings
                 if not chunk:
                     return
                 if b"<!ENTITY" in chunk.upper():
                     raise unsafe
+                strings += chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b":si>") + chunk.count(b":si ")
+                if strings > limits.xlsx_max_shared_strings:
+                    raise _refuse(path, f"共享字符串表「{info.filename}」有超过 {limits.xlsx_max_shared_strings} 个字符串",
+                                  f"{limits.xlsx_max_shared_strings} 个", "XLSX_MAX_SHARED_STRINGS")
                 continue
             final = not chunk
             buf += chunk
