@@ -51,7 +51,7 @@ class TableLimits:
     xlsx_max_sheet_bytes: int = 1024 * MIB  # one worksheet, uncompressed (streamed, never held)
     xlsx_max_shared_strings_bytes: int = 64 * MIB  # sharedStrings.xml, uncompressed (held in memory)
     xlsx_max_shared_strings: int = 1_000_000  # strings in it (each costs ≈ 100 bytes in memory)
-    xlsx_max_part_bytes: int = 4 * MIB  # any other part (parsed whole: workbook, styles, relations …)
+    xlsx_max_part_bytes: int = 2 * MIB  # any other part (parsed whole: workbook, styles, relations …)
     xlsx_max_row_bytes: int = 8 * MIB  # one <row> element of a worksheet, uncompressed
     xlsx_max_ratio: int = 100  # uncompressed : compressed, for entries above 1 MiB
     table_max_rows: int = EXCEL_MAX_ROWS  # rows of one sheet, empty rows included
