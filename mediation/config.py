@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from mediation.common.upload_limits import config_defaults as table_limits
+
 # Enumerations are data, not code: a deployment may extend them through the environment
 # (comma-separated) without touching the code. Values are the Chinese names of LEDGER.md.
 DEFAULT_CATEGORIES = (
@@ -93,6 +95,11 @@ def build_config(instance_path: Path) -> dict:
         "CATEGORIES": _list_env("CATEGORIES", DEFAULT_CATEGORIES),
         "SOURCES": _list_env("SOURCES", DEFAULT_SOURCES),
         "TIMEZONE": "Asia/Shanghai",
+        # What an uploaded table may expand to (mediation/common/upload_limits.py): UPLOAD_MAX_FILE_BYTES,
+        # XLSX_MAX_ENTRIES, XLSX_MAX_TOTAL_BYTES, XLSX_MAX_SHEET_BYTES, XLSX_MAX_SHARED_STRINGS_BYTES,
+        # XLSX_MAX_PART_BYTES, XLSX_MAX_ROW_BYTES, XLSX_MAX_RATIO, TABLE_MAX_ROWS, TABLE_MAX_COLUMNS,
+        # TABLE_MAX_CELL_CHARS, CSV_MAX_LINE_CHARS.
+        **table_limits(os.environ),
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
         # LOGIN_MAX_FAILURES counts per (account, address) pair; this much higher ceiling per address

@@ -27,7 +27,11 @@ def _cell_text(value) -> str:
 
 def read_rows(path: str | Path, sheet: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number as a spreadsheet shows it, {header: text}) for each non-empty row."""
+    from mediation.common.upload_limits import TableLimits, bounded_rows, check_upload
+
     path = Path(path)
+    limits = TableLimits.current()
+    check_upload(path, limits)  # size, and for a workbook what its zip may expand to
     if path.suffix.lower() == ".csv":
         text = path.read_bytes().decode("utf-8-sig")
         reader = csv.reader(io.StringIO(text))
@@ -43,7 +47,7 @@ def read_rows(path: str | Path, sheet: str | None = None) -> Iterator[tuple[int,
     else:
         raise TableError("只支持 .csv 或 .xlsx 文件。")
     header: list[str] | None = None
-    for number, raw in rows:
+    for number, raw in bounded_rows(((n, [_cell_text(c) for c in r]) for n, r in rows), limits, sheet or path.name):
         cells = [_cell_text(c) for c in raw]
         if header is None:
             header = [c.strip() for c in cells]

@@ -9,7 +9,6 @@ that the agreement's state does not allow, 403 for a role that may not act, 422 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from sqlalchemy import func, select
 from mediation.accounts.access import dispute_scope
 from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, Role
+from mediation.common.images import ImageLimits, ImageRejected, decode_data_url, load_image, png_bytes
 from mediation.common.time import local_today, utcnow
 from mediation.common.urls import public_url
 from mediation.disputes.models import Dispute, Event, register_event_label
@@ -106,38 +106,25 @@ def agreements_of(dispute: Dispute) -> list[Agreement]:
 
 # ---------------------------------------------------------------- images
 
-def _decode_data_url(value: str, mimes: tuple[str, ...], limit: int) -> bytes:
-    import base64
-    import binascii
+SIGNATURE_IMAGE = ImageLimits("签名图片", MAX_SIGNATURE_BYTES, min_width=100, max_width=4000, min_height=40,
+                              max_height=2000, formats=("PNG",))
+SEAL_IMAGE = ImageLimits("印章图片", MAX_SEAL_BYTES, min_width=64, max_width=3000, min_height=64, max_height=3000)
 
-    match = re.fullmatch(r"data:(image/[a-z]+);base64,([A-Za-z0-9+/=\s]+)", value or "")
-    if not match or match.group(1) not in mimes:
-        raise DocumentError("签名应为 PNG 图片（data:image/png;base64,…）。", 422)
-    if len(match.group(2)) > limit * 4 // 3 + 8:
-        raise DocumentError("签名图片过大。", 422)
+
+def _checked(fn, *args):
     try:
-        return base64.b64decode(match.group(2), validate=False)
-    except (binascii.Error, ValueError):
-        raise DocumentError("签名图片编码无效。", 422) from None
+        return fn(*args)
+    except ImageRejected as err:
+        raise DocumentError(err.message, 422) from None
 
 
 def validate_signature_png(data_url: str) -> bytes:
     """A drawn signature: a PNG of sane size with some ink on it, re-encoded (metadata dropped)."""
-    from PIL import Image, ImageChops, UnidentifiedImageError
+    from PIL import ImageChops
 
-    raw = _decode_data_url(data_url, ("image/png",), MAX_SIGNATURE_BYTES)
-    try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            if probe.format != "PNG":
-                raise DocumentError("签名应为 PNG 图片。", 422)
-            width, height = probe.size
-            if not (100 <= width <= 4000 and 40 <= height <= 2000):
-                raise DocumentError("签名图片尺寸不合理。", 422)
-            probe.verify()
-        with Image.open(io.BytesIO(raw)) as img:
-            img = img.convert("RGBA")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise DocumentError("签名图片无法识别。", 422) from None
+    raw = _checked(decode_data_url, data_url, SIGNATURE_IMAGE)
+    with _checked(load_image, raw, SIGNATURE_IMAGE) as loaded:
+        img = loaded.convert("RGBA")
     # Ink: pixels that are neither transparent nor near white.
     opaque = img.getchannel("A").point(lambda v: 255 if v > 40 else 0)
     dark = img.convert("L").point(lambda v: 255 if v < 200 else 0)
@@ -147,37 +134,19 @@ def validate_signature_png(data_url: str) -> bytes:
     bbox = img.getchannel("A").getbbox()
     if bbox:
         img = img.crop(bbox)
-    out = io.BytesIO()
-    img.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    return png_bytes(img)
 
 
 def validate_seal_image(raw: bytes) -> tuple[bytes, int, int]:
     """A seal: PNG or JPEG, checked and re-encoded as PNG; a white background becomes transparent."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not raw or len(raw) > MAX_SEAL_BYTES:
-        raise DocumentError("印章图片应为不超过 4MB 的 PNG 或 JPEG 文件。", 422)
-    try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            if probe.format not in ("PNG", "JPEG"):
-                raise DocumentError("印章图片应为 PNG 或 JPEG 格式。", 422)
-            width, height = probe.size
-            if not (64 <= width <= 3000 and 64 <= height <= 3000):
-                raise DocumentError("印章图片的宽和高应在 64 到 3000 像素之间。", 422)
-            probe.verify()
-        with Image.open(io.BytesIO(raw)) as img:
-            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-            img = img.convert("RGBA")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise DocumentError("印章图片无法识别。", 422) from None
+    with _checked(load_image, raw, SEAL_IMAGE) as loaded:
+        has_alpha = loaded.mode in ("RGBA", "LA", "PA") or "transparency" in loaded.info
+        img = loaded.convert("RGBA")
     if not has_alpha:  # a scanned seal: its white paper becomes transparent
         img.putalpha(img.convert("L").point(lambda v: 0 if v > 225 else 255))
     if max(img.size) > 800:
         img.thumbnail((800, 800))
-    out = io.BytesIO()
-    img.save(out, format="PNG", optimize=True)
-    return out.getvalue(), img.size[0], img.size[1]
+    return png_bytes(img), img.size[0], img.size[1]
 
 
 def upload_seal(user: User, unit: Unit, raw: bytes) -> UnitSeal:

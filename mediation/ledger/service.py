@@ -72,6 +72,10 @@ STAGE_EXPORT = "导出"
 REASON_HEADER = "错误原因"
 _IGNORED = "-"  # the 错误原因 column of a rejects workbook being imported again after its fixes
 IMPORTED_BY = "台账导入"
+# One message for every case number a user-scoped import may not use: taken by a case outside the
+# importer's scope, or in the system's numbering of a unit outside their reach. It must not tell
+# "exists in another town" from anything else.
+CASE_NO_UNAVAILABLE = "案件编号不可用，本行未导入。请核对编号，或将“案件编号”留空由系统自动编号。"
 
 
 class LedgerAccessError(PermissionError):
@@ -259,6 +263,8 @@ class LedgerImport:
         self.fingerprints: dict[str, int] = {}
         self.headers: dict[str, list[str]] = {}
         self.done = 0
+        self._reach: dict[int, bool] = {}
+        self._foreign_numbers: tuple | None = None
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -410,10 +416,15 @@ class LedgerImport:
             row.unit_id, reason = self.units.resolve(data["unit"])
             if reason:
                 problem("unit", reason)
+            elif not self._within_reach(row.unit_id):
+                row.unit_id = None
+                problem("unit", f"承办单位「{data['unit']}」不是本辖区或上级的单位，无权以该单位的名义导入案件。")
         for name in data.get("co_units") or []:
             unit_id, reason = self.units.resolve(name)
             if reason:
                 problem("co_units", reason)
+            elif not self._within_reach(unit_id):
+                problem("co_units", f"联办单位「{name}」不是本辖区或上级的单位，无权以该单位的名义导入案件。")
             elif unit_id != row.unit_id and unit_id not in row.co_ids:
                 row.co_ids.append(unit_id)
         if data.get("registering_unit"):
@@ -433,16 +444,68 @@ class LedgerImport:
             if first != number:
                 self.repeated_cases.add(row.case_no)
                 problem("case_no", f"与第{first}行的案件编号重复。")
+            elif self._foreign_number(row.case_no):
+                problem("case_no", CASE_NO_UNAVAILABLE)
         return row
+
+    def _within_reach(self, unit_id: int) -> bool:
+        """The one rule of accounts.access, once per unit (the CLI, without a user, reaches all)."""
+        from mediation.accounts.access import unit_within_reach
+
+        if self.user is None:
+            return True
+        if unit_id not in self._reach:
+            self._reach[unit_id] = unit_within_reach(self.user, self.tree.path[self.units.node[unit_id]])
+        return self._reach[unit_id]
+
+    def _foreign_number(self, case_no: str) -> bool:
+        """A number in the system's own numbering (CASE_NO_PATTERN) whose unit part names only units
+        outside the importer's reach: refused whether or not it exists, so that the refusal of a
+        number taken in another town says nothing."""
+        if self.user is None or self.user.role == Role.ADMIN:
+            return False
+        if self._foreign_numbers is None:
+            import re
+
+            from flask import current_app
+
+            pattern = current_app.config["CASE_NO_PATTERN"]
+            regex, pos = "", 0
+            for m in re.finditer(r"\{(\w+)(?::[^}]*)?\}", pattern):
+                regex += re.escape(pattern[pos:m.start()])
+                regex += {"year": r"\d{4}", "unit": r"(?P<unit>.+?)"}.get(m.group(1), r"\d+")
+                pos = m.end()
+            regex += re.escape(pattern[pos:])
+            holders: dict[str, list[int]] = defaultdict(list)
+            for unit in db.session.scalars(select(Unit)):
+                holders[unit.abbreviation].append(unit.id)
+            self._foreign_numbers = (re.compile(regex), holders)
+        regex, holders = self._foreign_numbers
+        match = regex.fullmatch(case_no)
+        if not match or "unit" not in match.groupdict() or not holders.get(match.group("unit")):
+            return False
+        return not any(self._within_reach(u) for u in holders[match.group("unit")])
 
     def _finish_disputes(self, batch: list[_Row], spill: _Spill) -> None:
         """The database half of validation, one query per batch: 案件编号 already present, or,
         for rows without one, the same content imported before."""
         if not batch:
             return
+        from mediation.accounts.access import dispute_scope
+
         numbers = [r.case_no for r in batch if r.case_no]
         existing = set(db.session.scalars(select(Dispute.case_no).where(Dispute.case_no.in_(numbers)))) \
             if numbers else set()
+        if existing and self.user is not None:
+            # a number taken by a case the importer cannot see: the row is refused with the neutral
+            # message (never "exists", which would reveal a record outside their scope)
+            visible = set(db.session.scalars(select(Dispute.case_no).where(
+                Dispute.case_no.in_(existing), dispute_scope(self.user))))
+            for r in batch:
+                if r.case_no in existing - visible:
+                    if CASE_NO_UNAVAILABLE not in (m for _, m in r.problems):
+                        r.problems.append(("案件编号", CASE_NO_UNAVAILABLE))
+            existing = visible
         for r in batch:
             if not r.case_no and not r.problems:
                 r.fingerprint = _fingerprint(r.data, r.extra)
@@ -450,6 +513,11 @@ class LedgerImport:
         imported = dict(db.session.execute(
             select(LedgerRecord.fingerprint, Dispute.case_no).join(Dispute, Dispute.id == LedgerRecord.dispute_id)
             .where(LedgerRecord.fingerprint.in_(prints))).all()) if prints else {}
+        if imported and self.user is not None:  # name only the cases the importer can see
+            seen = set(db.session.scalars(
+                select(LedgerRecord.fingerprint).join(Dispute, Dispute.id == LedgerRecord.dispute_id)
+                .where(LedgerRecord.fingerprint.in_(list(imported)), dispute_scope(self.user))))
+            imported = {f: (n if f in seen else None) for f, n in imported.items()}
         for r in batch:
             if r.case_no and r.case_no in existing:
                 self.duplicate_cases.add(r.case_no)
@@ -463,8 +531,9 @@ class LedgerImport:
                 if self.partial:
                     spill.put(("D", r.number, r.cells, False, r.problems))
             elif r.fingerprint and r.fingerprint in imported:
+                named = f"「{imported[r.fingerprint]}」" if imported[r.fingerprint] else ""
                 self.result.duplicates.append(Issue(DISPUTE_SHEET, r.number, "", (
-                    f"与已导入的案件「{imported[r.fingerprint]}」内容相同，按重复处理，未再次导入。")))
+                    f"与已导入的案件{named}内容相同，按重复处理，未再次导入。")))
             elif r.fingerprint and r.fingerprint in self.fingerprints:
                 self.result.duplicates.append(Issue(DISPUTE_SHEET, r.number, "", (
                     f"与第{self.fingerprints[r.fingerprint]}行内容完全相同，按重复处理，未再次导入。")))

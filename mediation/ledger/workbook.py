@@ -13,6 +13,13 @@ from pathlib import Path
 
 from mediation.common.spreadsheet import write_only_cell, write_only_row
 from mediation.common.tabular import TableError
+from mediation.common.upload_limits import (
+    TableLimits,
+    bounded_lines,
+    bounded_rows,
+    check_file_size,
+    check_xlsx,
+)
 
 DISPUTE_SHEET = "纠纷"
 PARTY_SHEET = "当事人"
@@ -41,10 +48,9 @@ def _dimensions_or_nothing(self) -> None:
     when a file has none (openpyxl's own write-only files, many generators) its parser listens for
     *end* events and so walks the whole sheet before giving up, once per sheet and per load. This
     replacement stops at the start of ``<sheetData>``: same answer, no scan."""
-    from xml.etree.ElementTree import iterparse
-
     from openpyxl.worksheet.dimensions import SheetDimension
     from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse  # defusedxml's when installed (it is a dependency)
 
     with self._get_source() as src:
         for _event, element in iterparse(src, events=("start",)):
@@ -91,22 +97,25 @@ class LedgerWorkbook:
     """The file to import, opened once (close it, or use ``with``). ``sheet_names`` is known at
     once; each ``open(sheet)`` starts a streaming pass over one sheet."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, limits: TableLimits | None = None):
         self.path = Path(path)
         self.wb = None
+        self.limits = limits or TableLimits.current()
         suffix = self.path.suffix.lower()
         if suffix == ".csv":
             self.kind = "csv"
             self.sheet_names = [DISPUTE_SHEET]
+            check_file_size(self.path, self.limits)
         elif suffix in (".xlsx", ".xlsm"):
             self.kind = "xlsx"
+            check_xlsx(self.path, self.limits)  # before openpyxl: what the zip may expand to
             self.wb = wb = self._load()
             self.sheet_names = [name.strip() for name in wb.sheetnames]
             self._real_names = dict(zip(self.sheet_names, wb.sheetnames, strict=True))
             self._estimates: dict[str, int | None] = {}
             self._parts: dict[str, str] = {}
             for name, real in self._real_names.items():
-                ws = wb[real]
+                ws = self._sheet(real)
                 self._parts[name] = getattr(ws, "_worksheet_path", "")
                 rows = getattr(ws, "_max_row", None)
                 self._estimates[name] = max(rows - 1, 0) if rows else None
@@ -128,13 +137,33 @@ class LedgerWorkbook:
         from openpyxl import load_workbook
 
         _install_fast_dimensions()
+        from defusedxml import DefusedXmlException
+
         try:
             return load_workbook(self.path, read_only=True, data_only=True)
+        except DefusedXmlException as err:
+            raise TableError(_unsafe_xml(self.path, err)) from None
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+            cause = err.__cause__ or err.__context__  # openpyxl wraps what its parser raised
+            if isinstance(cause, DefusedXmlException):
+                raise TableError(_unsafe_xml(self.path, cause)) from None
             raise TableError(f"无法读取工作簿「{self.path.name}」：文件不是有效的 .xlsx 格式（{type(err).__name__}）。") from None
         except Exception as err:  # openpyxl raises its own InvalidFileException and friends
             text = str(err).replace(str(self.path), self.path.name)  # no server path on the page
             raise TableError(f"无法读取工作簿「{self.path.name}」：{text}") from None
+
+    def _sheet(self, real_name: str):
+        """A worksheet (opening it reads its <dimension>, so a hostile sheet may fail here)."""
+        from defusedxml import DefusedXmlException
+
+        try:
+            return self.wb[real_name]
+        except DefusedXmlException as err:
+            self.close()
+            raise TableError(_unsafe_xml(self.path, err)) from None
+        except (ValueError, KeyError, TypeError, IndexError, SyntaxError, OSError) as err:
+            self.close()
+            raise TableError(f"无法读取工作簿「{self.path.name}」：工作表内容有误（{type(err).__name__}）。") from None
 
     def has(self, sheet: str) -> bool:
         return sheet in self.sheet_names
@@ -173,23 +202,19 @@ class LedgerWorkbook:
     def open(self, sheet: str) -> Sheet:
         if self.kind == "csv":
             return self._open_csv()
-        ws = self.wb[self._real_names[sheet]]
+        ws = self._sheet(self._real_names[sheet])
         ws.reset_dimensions()  # read every row present, whatever <dimension> claims
-        values = ws.iter_rows(values_only=True)
-        header_cells = next(values, None)
-        header = [cell_text(c) for c in header_cells] if header_cells else []
-        rows = ((n, [cell_text(c) for c in r]) for n, r in enumerate(values, start=2))
-        return Sheet(header, rows, close=values.close)
+        values = _readable(self.path, ws.iter_rows(values_only=True))
+        cells = bounded_rows(((n, [cell_text(c) for c in r]) for n, r in enumerate(values, start=1)),
+                             self.limits, sheet)
+        first = next(cells, None)
+        header = first[1] if first else []
+        return Sheet(header, cells, close=values.close)
 
     def _open_csv(self) -> Sheet:
         fh = self.path.open("rb")
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        try:
-            header = [c.strip() for c in next(reader, [])]
-        except UnicodeDecodeError:
-            text.close()
-            raise TableError("CSV 文件应为 UTF-8 编码（可带 BOM）。请在 Excel 中另存为“CSV UTF-8”。") from None
+        reader = csv.reader(bounded_lines(text, self.limits, self.path.name))
 
         def rows():
             try:
@@ -197,8 +222,41 @@ class LedgerWorkbook:
                     yield reader.line_num, [c.strip() for c in cells]
             except UnicodeDecodeError:
                 raise TableError("CSV 文件应为 UTF-8 编码（可带 BOM）。请在 Excel 中另存为“CSV UTF-8”。") from None
+            except csv.Error as err:
+                raise TableError(f"CSV 文件第{reader.line_num}行格式有误：{err}") from None
 
-        return Sheet(header, rows(), close=text.close)
+        cells = bounded_rows(rows(), self.limits, DISPUTE_SHEET)
+        try:
+            first = next(cells, None)
+        except TableError:
+            text.close()
+            raise
+        header = [c.strip() for c in first[1]] if first else []
+        return Sheet(header, cells, close=text.close)
+
+
+def _unsafe_xml(path: Path, err: Exception) -> str:
+    return (f"文件「{path.name}」含有不安全的 XML 结构（{type(err).__name__}：实体定义或外部引用），"
+            f"已拒绝导入。")
+
+
+def _readable(path: Path, values):
+    """openpyxl's rows, with what a hostile sheet makes it raise turned into a TableError."""
+    from defusedxml import DefusedXmlException
+
+    class Rows:
+        def __iter__(self):
+            try:
+                yield from values
+            except DefusedXmlException as err:
+                raise TableError(_unsafe_xml(path, err)) from None
+            except (ValueError, KeyError, TypeError, IndexError, SyntaxError) as err:
+                raise TableError(f"无法读取工作簿「{path.name}」：工作表内容有误（{type(err).__name__}）。") from None
+
+        def close(self):
+            values.close()
+
+    return Rows()
 
 
 class LedgerWriter:
