@@ -86,9 +86,11 @@ def _on_event(sender, event: Event | None = None, **kwargs) -> None:
     receiver = CASE_RECEIVERS.get(sender)
     if receiver is None or event is None or event.dispute is None:
         return
+    d = event.dispute
+    if (d.center if sender == "escalated" else d.unit) is None:  # an event written outside the workflow
+        return
     db.session.flush()  # the event's id names the notification: once per event
     kind, unit_ids, text = receiver(event)
-    d = event.dispute
     notify(_recipients(unit_ids, event.user), kind=kind, text=text, key=f"event:{event.id}", dispute=d,
            link=app_path("disputes.show", dispute_id=d.id))
 
