@@ -162,12 +162,17 @@ def test_a_case_without_parties_is_not_registered(client, w):
 def test_the_centre_can_still_transfer_and_escalate_after_a_direct_accept(client, w):
     dispute_id = walk_in(client, w.mediator_b, w.village_b.code).get_json()["id"]
     cw = client.get(f"/api/v1/disputes/{dispute_id}/casework", headers=w.center_user_b.headers).get_json()
-    assert "escalate" in cw["allowed_actions"]
+    assert {"escalate", "transfer"} <= set(cw["allowed_actions"])
     # The committee transfers it to the police station, which must accept it again.
     moved = ok(act(client, w.mediator_b, dispute_id, "transfer"))
     assert moved["unit"] == "PCS-B" and moved["accepted_on"] is None
     assert [n.kind for n in notifications(w.police_user)] == ["移交"]
     ok(act(client, w.police_user, dispute_id, "accept"))
+    # The 综治中心 moves it back to the committee, which accepts it again.
+    back = ok(act(client, w.center_user_b, dispute_id, "transfer", {"unit": "TW-B", "reason": "仍由调委会调解。"}))
+    assert back["unit"] == "TW-B" and back["accepted_on"] is None
+    assert [n.kind for n in notifications(w.mediator_b)] == ["移交"]
+    ok(act(client, w.mediator_b, dispute_id, "accept"))
     # The 综治中心 escalates it to the district.
     up = ok(act(client, w.center_user_b, dispute_id, "escalate"))
     assert up["status"] == "待分流" and up["center"] == "ZZ-QU"

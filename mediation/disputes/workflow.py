@@ -194,7 +194,9 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t("take", "本委员会直接受理", {Stage.PENDING}, Stage.AWAITING, {Actor.WALK_IN}, "routed", both_sides_missing),
     _t("accept", "受理", {Stage.AWAITING}, Stage.HANDLING, {Actor.HANDLER}, "accepted", both_sides_missing),
     _t("reject", "不予受理", {Stage.AWAITING}, Stage.CLOSED, {Actor.HANDLER}, "rejected"),
-    _t("transfer", "移交", {Stage.AWAITING, Stage.HANDLING}, Stage.AWAITING, {Actor.HANDLER}, "transferred"),
+    # The 综治中心 may move a case it did not route itself (a walk-in accepted by a 调委会) as well.
+    _t("transfer", "移交", {Stage.AWAITING, Stage.HANDLING}, Stage.AWAITING, {Actor.HANDLER, Actor.CENTER},
+       "transferred"),
     _t("escalate", "升级上报", OPEN, Stage.PENDING, {Actor.CENTER}, "escalated", _guard_escalate),
     _t("reassign", "内部改派", ROUTED, None, {Actor.LEAD}, "reassigned"),
     _t("stabilize", "转为稳控", {Stage.HANDLING}, Stage.STABILIZED, {Actor.HANDLER}, "stabilized"),
