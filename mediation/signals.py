@@ -12,3 +12,8 @@ from blinker import Namespace
 _signals = Namespace()
 
 event_added = _signals.signal("event-added")
+
+# 月清月结 (sent by mediation.reports.service after the row is flushed, in the caller's transaction):
+# ``month_closed`` with ``close=<MonthClose>``, ``reopen_requested`` with ``request=<ReopenRequest>``.
+month_closed = _signals.signal("month-closed")
+reopen_requested = _signals.signal("reopen-requested")

@@ -64,7 +64,8 @@ def test_concurrent_registrations_get_distinct_consecutive_numbers(app, world):
         barrier.wait()
         for j in range(per_thread):
             r = client.post("/api/v1/disputes", headers=headers,
-                            json=dispute_payload(node, summary=f"并发登记 {i}-{j}", parties=[]))
+                            json=dispute_payload(node, summary=f"并发登记 {i}-{j}",
+                                                 parties=[{"role": "申请人", "name": f"当事人{i}-{j}"}]))
             (results if r.status_code == 201 else errors).append(r.get_json())
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]

@@ -11,7 +11,7 @@ from flask import abort
 from sqlalchemy import ColumnElement, Select, or_, select, true
 
 from mediation.accounts.models import User
-from mediation.common.enums import Role
+from mediation.common.enums import Channel, Role, UnitType
 from mediation.disputes.models import Dispute, dispute_co_unit
 from mediation.extensions import db
 from mediation.geo.models import Node
@@ -75,3 +75,19 @@ def may_read_id_numbers(user: User) -> bool:
     from flask import current_app
 
     return user.role in current_app.config["ID_NUMBER_ROLES"]
+
+
+def may_register_and_accept(user: User) -> bool:
+    """本委员会直接受理: may this user register a walk-in case and accept it for their own unit in
+    one go? Mediators of a 人民调解委员会 (channel 人民调解) may. The registration form, its template,
+    the API and the workflow's ``take`` transition all ask this one question."""
+    unit = user.unit if user is not None else None
+    return (user is not None and user.active and user.role == Role.MEDIATOR and unit is not None
+            and unit.type == UnitType.COMMITTEE and unit.channel in (None, Channel.PEOPLE))
+
+
+def may_accept_walk_in(user: User, dispute: Dispute) -> bool:
+    """May ``user`` accept this 待分流 case for their own committee without the 综治中心 routing it?
+    Only a case their own unit registered (a walk-in at their door), by a user who may register and
+    accept (:func:`may_register_and_accept`)."""
+    return may_register_and_accept(user) and dispute.registering_unit_id == user.unit_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 
 
 def public_url(path: str = "/", config=None) -> str:
@@ -28,3 +28,14 @@ def is_local_path(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def app_path(endpoint: str, **values) -> str:
+    """The path of a page of the app (relative, for in-app links), inside a request or outside one
+    (the scheduler's sweep, the CLI), where ``url_for`` would need SERVER_NAME."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    anchor = values.pop("_anchor", None)
+    root = current_app.config.get("APPLICATION_ROOT") or "/"
+    path = current_app.url_map.bind("localhost", script_name=root).build(endpoint, values)
+    return f"{path}#{anchor}" if anchor else path

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.access import get_dispute
 from mediation.accounts.auth import api_user, token_required
-from mediation.disputes import service
+from mediation.disputes import service, workflow
 from mediation.disputes.schemas import DisputeCreate, DisputeListArgs, DisputeOut, DisputePage
 from mediation.extensions import db
 
@@ -33,22 +33,26 @@ class Disputes(MethodView):
     @blp.arguments(DisputeCreate)
     @blp.response(201, DisputeOut)
     @blp.alt_response(422, description="字段校验失败（中文逐字段提示）")
+    @blp.alt_response(409, description="本委员会直接受理未能完成（如案件状态已变化）；未做任何更改")
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
                           "schema": {"type": "string", "maxLength": 128},
                           "description": "重试同一请求时返回首次结果，不会重复登记"}])
     def post(self, data):
-        """登记纠纷"""
+        """登记纠纷（人民调解委员会的调解员可选 accept=true：本委员会直接受理）"""
         user = api_user()
         key = request.headers.get("Idempotency-Key", "").strip() or None
         if key and len(key) > 128:
             abort(422, errors={"headers": {"Idempotency-Key": ["长度不能超过128个字符。"]}})
         fingerprint = service.request_fingerprint(request.get_json(silent=True))
         try:
-            result = service.register(user, data, idempotency_key=key, fingerprint=fingerprint)
-            db.session.commit()
+            result = workflow.register_case(user, data, idempotency_key=key, fingerprint=fingerprint)
+            workflow.commit()
         except ValidationError as err:
             db.session.rollback()
             abort(422, errors={"json": err.messages})
+        except workflow.WorkflowError as err:
+            db.session.rollback()
+            abort(err.status, message=err.message)
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key committed first: replay it.
             db.session.rollback()

@@ -63,7 +63,17 @@ class DisputeCreate(s.InputSchema):
                              validate=fields.validate.Range(min=1, max=1_000_000, error="涉及人数应为不小于1的整数。"))
     amount = s.Yuan(load_default=None, allow_none=True, metadata={"description": "涉及金额（元），字符串，最多两位小数"})
     occurred_on = s.Date(load_default=None, allow_none=True, validate=s.not_in_future)
-    parties = s.List(s.Nested(PartyIn), load_default=list)
+    parties = s.List(s.Nested(PartyIn), load_default=list,
+                     metadata={"description": "当事人，至少一名；本委员会直接受理时须有双方当事人"})
+    accept = s.Boolean(load_default=False, metadata={
+        "description": "本委员会直接受理：人民调解委员会的调解员登记当场来访的纠纷并由本委员会受理（渠道 人民调解）"})
+
+    @validates("parties")
+    def _parties(self, value, **kwargs):
+        from mediation.disputes.service import parties_missing
+
+        if message := parties_missing(value):
+            raise ValidationError(message)
 
     @validates("category")
     def _category(self, value, **kwargs):

@@ -33,6 +33,14 @@ def is_prominent(risk_level: str, flags: list[str]) -> bool:
     return risk_level in PROMINENT_LEVELS or bool(flags)
 
 
+NO_PARTY_MESSAGE = "请至少登记一名当事人。"
+
+
+def parties_missing(parties) -> str | None:
+    """A case is registered with at least one 当事人 (form, API and ledger import ask this)."""
+    return None if parties else NO_PARTY_MESSAGE
+
+
 def add_event(dispute: Dispute, type_: str, user: User | None, *, note: str | None = None,
               data: dict | None = None, on: date | None = None, at=None) -> Event:
     event = Event(

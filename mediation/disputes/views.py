@@ -18,10 +18,10 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from mediation.accounts.access import get_dispute, get_visible_node, node_scope
+from mediation.accounts.access import get_dispute, get_visible_node, may_register_and_accept, node_scope
 from mediation.common.enums import PartyKind, PartyRole, RiskFlag, RiskLevel, Status, Venue, values
 from mediation.common.time import local_today
-from mediation.disputes import service
+from mediation.disputes import service, workflow
 from mediation.disputes.models import Dispute, Party
 from mediation.disputes.schemas import DisputeCreate, DisputeListArgs
 from mediation.extensions import db
@@ -43,7 +43,7 @@ FIELD_LABELS = {
     "occurred_on": "发生日期", "parties": "当事人", "role": "角色", "kind": "类型", "name": "姓名/名称",
     "id_number": "证件号码", "phone": "联系电话", "address": "住址",
     "status": "状态", "date_from": "登记日期起", "date_to": "登记日期止", "q": "关键词", "page": "页码",
-    "per_page": "每页条数", "_schema": "表单", "Idempotency-Key": "表单",
+    "per_page": "每页条数", "_schema": "表单", "Idempotency-Key": "表单", "accept": "本委员会直接受理",
 }
 
 # Labels of the keys that timeline events carry in their ``data``.
@@ -270,6 +270,8 @@ def _form_payload(form) -> tuple[dict, dict, list[dict]]:
         if any(row[f].strip() for f in ("name", "id_number", "phone", "address")):
             parties.append(row)
     payload = {**values_, "flags": form.getlist("flags"), "parties": [dict(p) for p in parties]}
+    if "accept" in form:  # 本委员会直接受理 (an unticked checkbox is not sent)
+        payload["accept"] = True
     return payload, values_, parties
 
 
@@ -279,7 +281,7 @@ def _blank_party() -> dict:
 
 
 def _render_form(values_: dict, flags: list[str], parties: list[dict], token: str,
-                 errors: dict[str, list[str]] | None = None, status: int = 200):
+                 errors: dict[str, list[str]] | None = None, status: int = 200, accept: bool = False):
     errors = errors or {}
     summary = [(error_label(k), error_anchor(k), m) for k, msgs in errors.items() for m in msgs]
     return render_template(
@@ -290,7 +292,7 @@ def _render_form(values_: dict, flags: list[str], parties: list[dict], token: st
         risk_levels=values(RiskLevel), risk_flags=values(RiskFlag), venues=values(Venue),
         party_roles=values(PartyRole), party_kinds=values(PartyKind),
         nodes=node_options(current_user), today=local_today().isoformat(),
-        blank_party=_blank_party(),
+        blank_party=_blank_party(), may_accept=may_register_and_accept(current_user), accept=accept,
     ), status
 
 
@@ -311,8 +313,12 @@ def new():
     fingerprint = service.request_fingerprint(payload)
     try:
         data = DisputeCreate().load(payload)
-        result = service.register(current_user, data, idempotency_key=key, fingerprint=fingerprint)
-        db.session.commit()
+        result = workflow.register_case(current_user, data, idempotency_key=key, fingerprint=fingerprint)
+        workflow.commit()
+    except workflow.WorkflowError as err:
+        db.session.rollback()
+        return _render_form(values_, payload["flags"], parties, token, {"_schema": [err.message]}, 422,
+                            accept="accept" in payload)
     except ValidationError as err:
         db.session.rollback()
         errors = form_errors(err.messages)
@@ -321,7 +327,7 @@ def new():
             # a new token lets the user register it as a new case on purpose.
             errors = {"_schema": ["此表单已经提交过，登记时的内容与现在不同。如确需再登记一件新纠纷，请核对后再次提交。"]}
             token = uuid.uuid4().hex
-        return _render_form(values_, payload["flags"], parties, token, errors, 422)
+        return _render_form(values_, payload["flags"], parties, token, errors, 422, accept="accept" in payload)
     except IntegrityError:
         # A concurrent submit of the same form committed first: show that case.
         db.session.rollback()
@@ -335,6 +341,9 @@ def new():
         flash(f"该表单已提交过，未重复登记。案号：{dispute.case_no}", "info")
     else:
         flash(f"登记成功，案号：{dispute.case_no}", "success")
+        if dispute.accepted_on is not None and dispute.unit_id == current_user.unit_id:
+            flash(f"已由本委员会直接受理，办理期限至{dispute.deadline.isoformat()}。"
+                  "负责属地的综治中心已收到通知。", "success")
         for warning in result.warnings:
             flash(warning, "warning")
     return redirect(url_for("disputes.show", dispute_id=dispute.id), 303)

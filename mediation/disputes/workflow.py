@@ -19,8 +19,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from mediation.accounts.access import may_accept_walk_in, may_register_and_accept
 from mediation.accounts.models import User
-from mediation.common.enums import Channel, Outcome, RiskFlag, Role, Status, UnitType
+from mediation.common.enums import Channel, Outcome, PartyRole, RiskFlag, Role, Status, UnitType
 from mediation.common.time import local_date, local_today, to_local, utcnow
 from mediation.disputes.casework import (
     CONFIRMATION_WINDOW_DAYS,
@@ -67,6 +68,7 @@ class Actor(StrEnum):
     HANDLER = "承办单位"  # users of the lead or a co-handling unit; court liaisons on 诉调对接 cases
     LEAD = "牵头单位"  # users of the lead unit only
     COURT = "法院"  # court liaisons
+    WALK_IN = "登记调委会"  # mediators of the 调委会 that registered the case (本委员会直接受理)
 
 
 ACTOR_MESSAGES = {
@@ -74,6 +76,7 @@ ACTOR_MESSAGES = {
     Actor.HANDLER: "牵头单位、联办单位的工作人员",
     Actor.LEAD: "牵头单位的工作人员",
     Actor.COURT: "法院联络员",
+    Actor.WALK_IN: "登记该案的人民调解委员会的调解员",
 }
 
 
@@ -120,7 +123,7 @@ DATA_LABELS = {
     "party": "拒绝调解的当事人", "basis": "依据", "police_unit": "公安机关", "officer": "民警",
     "notified_at": "告知时间", "converted": "已民转刑", "kind": "方式", "court_case_no": "法院案号",
     "court": "人民法院", "agreement_on": "协议生效日期", "applied_on": "申请日期", "result": "裁定结果",
-    "ruling_no": "裁定书案号",
+    "ruling_no": "裁定书案号", "direct": "本委员会直接受理",
 }
 
 
@@ -159,6 +162,20 @@ def _guard_rule_confirmation(dispute: Dispute) -> str | None:
     return None
 
 
+BOTH_SIDES_MESSAGE = "受理需要纠纷双方当事人：请先登记申请人和被申请人（或至少两名当事人）后再受理。"
+
+
+def sides_missing(roles: list[str]) -> str | None:
+    """受理 needs both sides of the dispute: an 申请人 and a 被申请人, or two 当事人 (the message when not)."""
+    if (PartyRole.APPLICANT in roles and PartyRole.RESPONDENT in roles) or len(roles) >= 2:
+        return None
+    return BOTH_SIDES_MESSAGE
+
+
+def both_sides_missing(dispute: Dispute) -> str | None:
+    return sides_missing([p.role for p in dispute.parties])
+
+
 OPEN = frozenset({Stage.PENDING, Stage.AWAITING, Stage.HANDLING, Stage.STABILIZED})
 ROUTED = frozenset({Stage.AWAITING, Stage.HANDLING, Stage.STABILIZED})
 WORKING = frozenset({Stage.HANDLING, Stage.STABILIZED})
@@ -172,9 +189,14 @@ def _t(action, label, sources, target, actors, event, guard=None) -> Transition:
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t("route", "分流", {Stage.PENDING}, Stage.AWAITING, {Actor.CENTER}, "routed"),
     _t("refer", "委派调解", {Stage.PENDING}, Stage.AWAITING, {Actor.COURT}, "court_referred"),
-    _t("accept", "受理", {Stage.AWAITING}, Stage.HANDLING, {Actor.HANDLER}, "accepted"),
+    # 本委员会直接受理: the 调委会 that registered a walk-in case routes it to itself (人民调解); the
+    # ``accept`` that follows in the same transaction starts the deadline (see :func:`perform`).
+    _t("take", "本委员会直接受理", {Stage.PENDING}, Stage.AWAITING, {Actor.WALK_IN}, "routed", both_sides_missing),
+    _t("accept", "受理", {Stage.AWAITING}, Stage.HANDLING, {Actor.HANDLER}, "accepted", both_sides_missing),
     _t("reject", "不予受理", {Stage.AWAITING}, Stage.CLOSED, {Actor.HANDLER}, "rejected"),
-    _t("transfer", "移交", {Stage.AWAITING, Stage.HANDLING}, Stage.AWAITING, {Actor.HANDLER}, "transferred"),
+    # The 综治中心 may move a case it did not route itself (a walk-in accepted by a 调委会) as well.
+    _t("transfer", "移交", {Stage.AWAITING, Stage.HANDLING}, Stage.AWAITING, {Actor.HANDLER, Actor.CENTER},
+       "transferred"),
     _t("escalate", "升级上报", OPEN, Stage.PENDING, {Actor.CENTER}, "escalated", _guard_escalate),
     _t("reassign", "内部改派", ROUTED, None, {Actor.LEAD}, "reassigned"),
     _t("stabilize", "转为稳控", {Stage.HANDLING}, Stage.STABILIZED, {Actor.HANDLER}, "stabilized"),
@@ -211,20 +233,27 @@ def _is_actor(user: User, dispute: Dispute, actor: Actor) -> bool:
         return actor == Actor.HANDLER and role == Role.COURT and dispute.channel == Channel.COURT_LINK
     if actor == Actor.COURT:
         return role == Role.COURT
+    if actor == Actor.WALK_IN:
+        return may_accept_walk_in(user, dispute)
     return False
 
 
 def may_act(user: User, dispute: Dispute, transition: Transition) -> bool:
-    if user.role == Role.ADMIN:
+    if user.role == Role.ADMIN and Actor.WALK_IN not in transition.actors:
         return True
     return any(_is_actor(user, dispute, a) for a in transition.actors)
 
 
 def refusal(user: User, dispute: Dispute, action: str) -> WorkflowError | None:
     """Why ``user`` may not perform ``action`` on the case now (None: allowed)."""
+    if walks_in(user, dispute, action):
+        return refusal(user, dispute, "take")
     t = TRANSITIONS[action]
     stage = stage_of(dispute)
     if stage not in t.sources:
+        if action == "accept" and stage == Stage.PENDING:
+            return Conflict("案件当前为「待分流」，须经综治中心分流后才能受理（本委员会直接受理仅限"
+                            "本委员会登记的案件，由其调解员办理）。")
         return Conflict(f"案件当前为「{stage}」，不能{t.label}。")
     if t.guard is not None and (message := t.guard(dispute)):
         return Conflict(message)
@@ -234,8 +263,13 @@ def refusal(user: User, dispute: Dispute, action: str) -> WorkflowError | None:
     return None
 
 
+def walks_in(user: User, dispute: Dispute, action: str) -> bool:
+    """``accept`` on a 待分流 case by its registering 调委会: route it to that 调委会, then accept."""
+    return action == "accept" and stage_of(dispute) == Stage.PENDING and may_accept_walk_in(user, dispute)
+
+
 def allowed_actions(user: User, dispute: Dispute) -> list[str]:
-    return [a for a in TRANSITIONS if a != "refer" and refusal(user, dispute, a) is None]
+    return [a for a in TRANSITIONS if a not in ("refer", "take") and refusal(user, dispute, a) is None]
 
 
 # --- the runner ----------------------------------------------------------------------------------
@@ -276,6 +310,8 @@ def perform(user: User, dispute: Dispute, action: str, data: dict | None = None)
     check_version(dispute, data.pop("version", None))
     if (error := refusal(user, dispute, action)) is not None:
         raise error
+    if walks_in(user, dispute, action):  # two steps, two timeline events: routed (own unit), accepted
+        perform(user, dispute, "take", {})
     before = stage_of(dispute)
     result = EFFECTS[action](user, dispute, data)
     if t.target is not None:
@@ -356,6 +392,19 @@ def _route(user, d: Dispute, data) -> Effect:
     return Effect(_join(remark, data.get("note")), {
         "channel": channel.value, "unit": unit.code, "co_units": [u.code for u in co],
         "suggested": suggested, "override": override,
+    })
+
+
+@effect("take")
+def _take(user, d: Dispute, data) -> Effect:
+    if not may_register_and_accept(user):  # an admin is no 调委会: nothing to route the case to
+        raise Forbidden(f"只有{ACTOR_MESSAGES[Actor.WALK_IN]}可以{TRANSITIONS['take'].label}。")
+    unit = user.unit
+    d.channel, d.unit, d.co_units = Channel.PEOPLE, unit, []
+    d.accepted_on = d.deadline = d.stabilized_on = None
+    d.handler = None
+    return Effect(_join("本委员会直接受理（当事人到本委员会申请调解）", data.get("note")), {
+        "channel": Channel.PEOPLE.value, "unit": unit.code, "co_units": [], "direct": True,
     })
 
 
@@ -555,6 +604,33 @@ def refer_case(user: User, data: dict) -> Dispute:
     referral = {k: data[k] for k in REFERRAL_FIELDS if k in data}
     registration = register(user, {k: v for k, v in data.items() if k not in REFERRAL_FIELDS})
     return perform(user, registration.dispute, "refer", referral)
+
+
+# --- a walk-in case: registration and 受理 in one request ---------------------------------------
+
+NOT_WALK_IN_MESSAGE = ("只有人民调解委员会的调解员可以选择「本委员会直接受理」；"
+                       "请不选此项提交登记，由综治中心分流。")
+
+
+def register_case(user: User, data: dict, *, idempotency_key: str | None = None,
+                  fingerprint: str | None = None):
+    """Register a validated ``DisputeCreate`` payload (form and API). With ``accept`` (本委员会直接
+    受理) the user's 调委会 accepts the case in the same transaction, through the table: ``take``
+    (routed to the own unit, 人民调解) and ``accept`` (the deadline starts). Raises ValidationError
+    (field → messages) or WorkflowError; the caller commits once or rolls back."""
+    from mediation.disputes.service import register
+
+    data = dict(data)
+    accept = bool(data.pop("accept", False))
+    if accept:
+        if not may_register_and_accept(user):
+            raise ValidationError({"accept": [NOT_WALK_IN_MESSAGE]})
+        if message := sides_missing([p.get("role") for p in data.get("parties") or []]):
+            raise ValidationError({"parties": [message]})
+    registration = register(user, data, idempotency_key=idempotency_key, fingerprint=fingerprint)
+    if accept and not registration.replayed:
+        perform(user, registration.dispute, "accept", {})
+    return registration
 
 
 # --- what a case page and the API show -----------------------------------------------------------

@@ -152,6 +152,9 @@ def _checked_court_no(value: str, field: str) -> str:
 class CourtReferralIn(DisputeCreate):
     """A dispute registered by a court liaison and sent to a mediation unit (诉前委派 / 诉中委托)."""
 
+    class Meta(DisputeCreate.Meta):
+        exclude = ("accept",)  # a court refers the case; it does not accept it
+
     source = s.String(load_default="法院委派", metadata={"description": "来源，缺省为 法院委派"})
     kind = s.String(required=True, validate=s.one_of(REFERRAL_KINDS, "委派方式"))
     court_case_no = _court_case_no("法院案号，如（2026）津0116民诉前调1234号")

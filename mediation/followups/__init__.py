@@ -7,7 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Connect the timeline receivers and, in the embedded mode, start the scheduler."""
-    from mediation.followups import service  # noqa: F401  (connects the event_added receivers)
+    from mediation.followups import notices, service  # noqa: F401  (connect the signal receivers)
     from mediation.followups.scheduler import init_app as init_scheduler
 
     init_scheduler(app)

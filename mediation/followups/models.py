@@ -62,6 +62,13 @@ class NotificationKind(StrEnum):
     SUPERVISION = "督办"
     SUPERVISION_REPLY = "督办回复"
     SUPERVISION_ESCALATED = "督办升级"
+    ROUTED = "分流"  # a case routed to the unit (by a 综治中心)
+    TRANSFERRED = "移交"  # a case transferred to the unit by another unit
+    ESCALATED = "上报"  # a case escalated to this 综治中心
+    REFERRED = "委派调解"  # a court referred a case to the unit (诉前委派 / 诉中委托)
+    WALK_IN = "直接受理"  # a 调委会 accepted a walk-in case at a place this 综治中心 is responsible for
+    MONTH_CLOSED = "月结上报"  # a lower level closed and submitted a month
+    REOPEN_REQUESTED = "重开申请"  # a lower level asks to reopen a closed month
 
 
 for _type, _label in {
@@ -147,6 +154,8 @@ class Notification(db.Model):
     kind: Mapped[NotificationKind] = mapped_column(enum_type(NotificationKind, 8))
     key: Mapped[str] = mapped_column(String(120))
     text: Mapped[str] = mapped_column(Text)
+    # Where to act: a path of the app (the case page, the 督办 list, the month-close page).
+    link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
     # E-mail outbox: the address at the time of the notification (None: no e-mail to send).

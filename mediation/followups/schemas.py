@@ -102,6 +102,7 @@ class NotificationOut(Schema):
     kind = fields.String()
     text = fields.String()
     dispute = fields.Nested(FollowUpDisputeRef, allow_none=True)
+    link = fields.String(allow_none=True, metadata={"description": "办理入口（本系统内的路径，如案件页、督办、月清月结页）"})
     created_at = fields.DateTime(metadata={"description": "UTC"})
     read_at = fields.DateTime(allow_none=True)
     read = fields.Function(lambda n: n.read_at is not None)

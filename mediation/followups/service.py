@@ -36,7 +36,7 @@ from mediation import clock, signals
 from mediation.accounts.access import dispute_scope
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, Role, Status, UnitType
-from mediation.common.urls import public_url
+from mediation.common.urls import app_path, public_url
 from mediation.database import write_intent
 from mediation.disputes.models import Dispute
 from mediation.disputes.service import add_event
@@ -158,10 +158,13 @@ def warning_recipients(dispute: Dispute) -> list[User]:
 # --- notifications -----------------------------------------------------------------------------------
 
 def notify(users: Iterable[User], *, kind: NotificationKind, text: str, key: str,
-           dispute: Dispute | None = None) -> int:
+           dispute: Dispute | None = None, link: str | None = None) -> int:
     """One notification per user and key (a repeated call adds nothing). E-mail goes out with the
-    next sweep when MAIL_SERVER is configured and the user has an address. Returns how many were new."""
+    next sweep when MAIL_SERVER is configured and the user has an address. ``link`` is the path of
+    the page where to act (default: the case page). Returns how many were new."""
     mail = bool(current_app.config.get("MAIL_SERVER"))
+    if link is None and dispute is not None:
+        link = app_path("disputes.show", dispute_id=dispute.id)
     added, seen = 0, set()
     for user in users:
         if user is None or not user.active or user.id in seen:
@@ -169,7 +172,7 @@ def notify(users: Iterable[User], *, kind: NotificationKind, text: str, key: str
         seen.add(user.id)
         new_id = insert_ignore(Notification, {
             "user_id": user.id, "dispute_id": dispute.id if dispute is not None else None, "kind": kind,
-            "key": key, "text": text, "created_at": clock.now(),
+            "key": key, "text": text, "link": link, "created_at": clock.now(),
             "email_to": user.email if mail and user.email else None,
         }, ["user_id", "key"])
         added += new_id is not None
@@ -448,11 +451,16 @@ def issue_supervision(user: User, dispute: Dispute, level: str, reply_by: date, 
               on=clock.today(), at=clock.now())
     label = "挂牌督办" if level == SupervisionLevel.LISTED else "督办"
     notify(unit_users([target.id]), kind=NotificationKind.SUPERVISION, dispute=dispute,
-           key=f"supervision:{order.id}",
+           key=f"supervision:{order.id}", link=supervision_link(order),
            text=f"{user.unit.name}对案件{dispute.case_no}{label}，请于{reply_by.isoformat()}前回复办理情况。"
                 + (f"要求：{note}" if note else ""))
     db.session.flush()
     return order
+
+
+def supervision_link(order: SupervisionOrder) -> str:
+    """The 督办 list of the unit that must reply, at the order."""
+    return app_path("followups.supervisions", scope="mine", _anchor=f"supervision-{order.id}")
 
 
 def reply_supervision(user: User, order: SupervisionOrder, reply: str) -> SupervisionOrder:
@@ -719,7 +727,9 @@ def _mail_message(row: Notification, config) -> EmailMessage:
     msg["To"] = row.email_to
     msg["Message-ID"] = make_msgid(idstring=f"notification-{row.id}")
     body = [f"{row.user.name}：", "", row.text]
-    if row.dispute_id:
+    if row.link:
+        body += ["", f"前往办理：{public_url(row.link, config)}"]
+    elif row.dispute_id:
         body += ["", f"查看案件：{public_url(f'/disputes/{row.dispute_id}', config)}"]
     body += ["", "—— 矛盾纠纷多元化解平台（系统邮件，请勿直接回复）"]
     msg.set_content("\n".join(body), charset="utf-8")

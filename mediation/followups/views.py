@@ -155,6 +155,8 @@ def read(notification_id):
     row = service.get_notification(current_user, notification_id)
     service.mark_read(current_user, [row.id])
     db.session.commit()
+    if request.form.get("open") and row.link and is_local_path(row.link):
+        return redirect(row.link)
     if request.form.get("open") and row.dispute_id:
         return redirect(url_for("disputes.show", dispute_id=row.dispute_id))
     return _back(url_for("followups.notifications"))

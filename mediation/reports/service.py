@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from mediation import signals
 from mediation.accounts.access import can_see_node
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, NodeLevel, Outcome, RiskLevel, Role, Status, UnitType, Venue
@@ -878,6 +879,7 @@ def close_month(user: User | None, node: Node, month: Month, today: date | None 
                        submitted_to=upper, submitted_at=now)
     db.session.add(close)
     db.session.flush()
+    signals.month_closed.send(close, close=close)  # the upper 综治中心 is told (followups.notices)
     return close
 
 
@@ -894,6 +896,7 @@ def request_reopen(user: User, close: MonthClose, reason: str) -> ReopenRequest:
     req = ReopenRequest(month_close=close, reason=reason, requested_by=user, requested_by_name=user.name)
     db.session.add(req)
     db.session.flush()
+    signals.reopen_requested.send(req, request=req)  # the upper 综治中心 is told (followups.notices)
     return req
 
 
