@@ -62,6 +62,7 @@ class NotificationKind(StrEnum):
     SUPERVISION = "督办"
     SUPERVISION_REPLY = "督办回复"
     SUPERVISION_ESCALATED = "督办升级"
+    COURT_RETURN = "退回法院"  # a referred case came back to the court (诉调对接)
 
 
 for _type, _label in {
