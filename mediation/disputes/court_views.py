@@ -53,7 +53,7 @@ def index():
     if state not in court.STATES:
         state = ""
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(max(1, int(request.args.get("page", "1"))), 100000)
     except ValueError:
         page = 1
     per_page = current_app.config.get("PAGE_SIZE", 20)

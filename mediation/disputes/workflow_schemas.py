@@ -300,7 +300,7 @@ class CourtReferralListArgs(s.InputSchema):
 
     state = s.String(load_default=None, allow_none=True, validate=s.one_of(["open", "returned", "closed"], "状态"),
                      metadata={"description": "open 办理中 / returned 已退回法院 / closed 已办结；不填为全部"})
-    page = s.Integer(load_default=1, validate=fields.validate.Range(min=1, error="页码应不小于1。"))
+    page = s.Integer(load_default=1, validate=fields.validate.Range(min=1, max=100000, error="页码应在1到100000之间。"))
     per_page = s.Integer(load_default=20, validate=fields.validate.Range(min=1, max=100, error="每页条数应在1到100之间。"))
 
 
