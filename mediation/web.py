@@ -39,6 +39,9 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(workflow_bp)
     app.register_blueprint(routing_bp)
+    from mediation.disputes.court_views import bp as court_bp
+
+    app.register_blueprint(court_bp)
     from mediation.health import bp as health_bp
 
     app.register_blueprint(health_bp)

@@ -77,6 +77,11 @@ LISTS = {
     "reports.screening:GET": lambda e: [{}],
     "ledger.index": lambda e: [{}],
     "accounts.tokens": lambda e: [{}],  # the caller's own API tokens
+    # The court's 诉调对接 page and list: only the cases its court referred (accounts.access.referred_disputes)
+    # and the 司法确认 applications to it; other roles are refused (403). The referral form (GET) is the court's.
+    "court.index": lambda e: [{}, {"state": "open"}, {"state": "returned"}],
+    "workflow_api.CourtReferrals:GET": lambda e: [{}, {"state": "closed"}],
+    "court.refer:GET": lambda e: [{}],
     # Global configuration, not town data (the admin edits it; 综治中心 staff read it).
     "workflow_api.RoutingRules:GET": lambda e: [{}],
     "workflow_api.TimeLimits:GET": lambda e: [{}],
@@ -99,6 +104,7 @@ BODY_SCOPED = {
     "disputes.new:POST": {"status": {422}, "shows": "不在您单位的辖区内"},
     "disputes_api.Disputes:POST": {"status": {422}, "shows": "不在您单位的辖区内"},
     "workflow_api.CourtReferrals": {"status": {403}},
+    "court.refer:POST": {"status": {403}},
     "reports_api.Screenings": {"status": {403}},
     # The phone form shows the error beside the field (re-rendered with 200, as its other errors).
     "reports.screening:POST": {"status": {200, 403, 422}, "shows": "不在您单位的辖区内"},

@@ -18,7 +18,17 @@ from mediation.disputes.workflow import TRANSITIONS, Stage
 from mediation.disputes.workflow_api import ACTIONS, run_action
 from mediation.extensions import db
 from tests.factories import user
-from tests.workflow_support import act, get, make_case, ok, register, snapshot, today, valid_body
+from tests.workflow_support import (
+    act,
+    get,
+    make_case,
+    make_referred_case,
+    ok,
+    register,
+    snapshot,
+    today,
+    valid_body,
+)
 
 API_ACTIONS = [a for a in TRANSITIONS if a not in ("refer", "take")]  # take: part of a walk-in accept
 
@@ -59,7 +69,8 @@ FORBIDDEN = [(a, s) for a in API_ACTIONS for s in Stage if s not in TRANSITIONS[
 
 @pytest.mark.parametrize(("action", "stage"), ALLOWED, ids=[f"{a}-{s.name}" for a, s in ALLOWED])
 def test_allowed_transition(client, w, action, stage):
-    dispute_id = make_case(client, w, stage)
+    # 退回法院 is for the cases a court referred (its guard refuses the others: tests/test_court.py).
+    dispute_id = (make_referred_case if action == "return_to_court" else make_case)(client, w, stage)
     prepare(client, w, dispute_id, action)
     before = get(client, w.admin, dispute_id)
     r = act(client, actor_for(w, action, stage), dispute_id, action)

@@ -70,6 +70,7 @@ def valid_body(action: str) -> dict:
                           "note": "被申请人扬言报复，已电话告知派出所。"},
         "apply_confirmation": {"applied_on": today(), "court": "FY"},
         "rule_confirmation": {"ruling_no": "（2026）津0116民特88号", "result": "确认有效"},
+        "return_to_court": {"reason": "经三次调解，双方对赔偿数额分歧较大，未能达成协议。"},
     }[action]
 
 
@@ -81,6 +82,26 @@ def make_case(client, world, stage: Stage, **overrides) -> int:
     ok(act(client, world.center_user_b, dispute_id, "route"))
     if stage == Stage.AWAITING:
         return dispute_id
+    ok(act(client, world.mediator_b, dispute_id, "accept"))
+    if stage == Stage.STABILIZED:
+        ok(act(client, world.mediator_b, dispute_id, "stabilize"))
+    elif stage == Stage.CLOSED:
+        ok(act(client, world.mediator_b, dispute_id, "close"))
+    return dispute_id
+
+
+def make_referred_case(client, world, stage: Stage, **overrides) -> int:
+    """A case the court (FY) referred to 双港镇调委会 (TW-B) for 双港村, accepted by mediator_b."""
+    body = dispute_payload(world.village_b.code)
+    body.pop("source")
+    body.update(kind="诉前委派", court_case_no="（2026）津0116民诉前调1234号", unit="TW-B")
+    body.update(overrides)
+    r = client.post("/api/v1/court-referrals", json=body, headers=world.court_user.headers)
+    assert r.status_code == 201, r.get_json()
+    dispute_id = r.get_json()["id"]
+    if stage == Stage.AWAITING:
+        return dispute_id
+    assert stage in (Stage.HANDLING, Stage.STABILIZED, Stage.CLOSED), stage
     ok(act(client, world.mediator_b, dispute_id, "accept"))
     if stage == Stage.STABILIZED:
         ok(act(client, world.mediator_b, dispute_id, "stabilize"))

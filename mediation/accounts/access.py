@@ -43,6 +43,17 @@ def visible_disputes(user: User) -> Select:
     return select(Dispute).where(dispute_scope(user))
 
 
+def referred_disputes(user: User) -> Select:
+    """The cases the user's court referred (诉前委派 / 诉中委托), within what the user may see; the
+    admin sees every referral. The court liaison's 诉调对接 page and API list only these."""
+    from mediation.disputes.casework import CourtReferral
+
+    stmt = visible_disputes(user).join(CourtReferral, CourtReferral.dispute_id == Dispute.id)
+    if user.role != Role.ADMIN:
+        stmt = stmt.where(CourtReferral.court_id == user.unit_id)
+    return stmt
+
+
 def can_see_node(user: User, node: Node) -> bool:
     return user.role == Role.ADMIN or node.path.startswith(user.unit.node.path)
 

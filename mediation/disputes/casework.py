@@ -29,6 +29,7 @@ for _type, _label in {
     "court_referred": "法院委派/委托",
     "confirmation_applied": "申请司法确认",
     "confirmation_ruled": "司法确认裁定",
+    "returned_to_court": "退回法院",
 }.items():
     register_event_label(_type, _label)
 

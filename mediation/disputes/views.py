@@ -281,11 +281,13 @@ def _blank_party() -> dict:
 
 
 def _render_form(values_: dict, flags: list[str], parties: list[dict], token: str,
-                 errors: dict[str, list[str]] | None = None, status: int = 200, accept: bool = False):
+                 errors: dict[str, list[str]] | None = None, status: int = 200, accept: bool = False, *,
+                 label=error_label, **extra):
+    """The registration form; ``extra`` (e.g. the court's referral fields, court_views.py) goes to the template."""
     errors = errors or {}
-    summary = [(error_label(k), error_anchor(k), m) for k, msgs in errors.items() for m in msgs]
+    summary = [(label(k), error_anchor(k), m) for k, msgs in errors.items() for m in msgs]
     return render_template(
-        "disputes/new.html",
+        "disputes/new.html", **extra,
         values=values_, flags=flags, parties=parties or [_blank_party()], token=token,
         errors=errors, error_summary=summary,
         categories=current_app.config["CATEGORIES"], sources=current_app.config["SOURCES"],

@@ -16,7 +16,7 @@ from datetime import date
 from enum import StrEnum
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.access import may_accept_walk_in, may_register_and_accept
@@ -176,6 +176,16 @@ def both_sides_missing(dispute: Dispute) -> str | None:
     return sides_missing([p.role for p in dispute.parties])
 
 
+def referral_of(dispute: Dispute) -> CourtReferral | None:
+    return db.session.scalar(select(CourtReferral).where(CourtReferral.dispute_id == dispute.id))
+
+
+def _guard_referred(dispute: Dispute) -> str | None:
+    if referral_of(dispute) is None:
+        return "只有法院委派、委托调解的案件才能退回法院。"
+    return None
+
+
 OPEN = frozenset({Stage.PENDING, Stage.AWAITING, Stage.HANDLING, Stage.STABILIZED})
 ROUTED = frozenset({Stage.AWAITING, Stage.HANDLING, Stage.STABILIZED})
 WORKING = frozenset({Stage.HANDLING, Stage.STABILIZED})
@@ -210,6 +220,8 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        "confirmation_applied", _guard_apply_confirmation),
     _t("rule_confirmation", "登记司法确认结果", {Stage.CLOSED}, None, {Actor.HANDLER, Actor.COURT},
        "confirmation_ruled", _guard_rule_confirmation),
+    # 诉调对接: the receiving unit could not settle a referred case; it goes back to the court.
+    _t("return_to_court", "退回法院", WORKING, Stage.CLOSED, {Actor.LEAD}, "returned_to_court", _guard_referred),
 )}
 
 
@@ -411,7 +423,12 @@ def _take(user, d: Dispute, data) -> Effect:
 @effect("refer")
 def _refer(user, d: Dispute, data) -> Effect:
     unit = unit_by_code(data["unit"])
+    if (message := referral_target_error(user, unit)) is not None:
+        raise ValidationError({"unit": [message]})
     co = _co_units(data.get("co_units") or [], unit)
+    for other in co:
+        if (message := referral_target_error(user, other)) is not None:
+            raise ValidationError({"co_units": [f"{other.name}：{message}"]})
     day = _day(data.get("referred_on"), "referred_on", [(d.registered_on, "登记日期")])
     d.channel, d.unit, d.co_units = Channel.COURT_LINK, unit, co
     d.accepted_on = d.deadline = None
@@ -590,19 +607,62 @@ def _rule_confirmation(user, d: Dispute, data) -> Effect:
         "result": data["result"], "ruling_no": data["ruling_no"], "court": pending.court.code}, on=ruled_on)
 
 
+@effect("return_to_court")
+def _return_to_court(user, d: Dispute, data) -> Effect:
+    referral = referral_of(d)
+    day = _day(data.get("date"), "date", [(d.registered_on, "登记日期"), (d.accepted_on, "受理日期"),
+                                           (d.stabilized_on, "稳控日期")])
+    _close_as(d, Outcome.FAILURE, day)
+    return Effect(data["reason"], {"outcome": Outcome.FAILURE.value, "court": referral.court.code,
+                                   "court_case_no": referral.court_case_no}, on=day)
+
+
 # --- court referrals: registration and routing in one request ------------------------------------
 
 REFERRAL_FIELDS = ("kind", "court_case_no", "unit", "co_units", "referred_on")
+# Who receives a court's referral: a 调委会, a 综治中心, or a 诉调对接中心 (a unit on the 诉调对接 channel).
+REFERRAL_UNIT_TYPES = (UnitType.COMMITTEE, UnitType.CENTER)
 
 
-def refer_case(user: User, data: dict) -> Dispute:
-    """A court liaison registers a 诉前委派 / 诉中委托 case and sends it to a mediation unit."""
+def referral_target_error(user: User, unit: Unit) -> str | None:
+    """Why ``user`` (a court liaison) may not send a case to ``unit`` (None: it may): the unit must
+    receive referrals and lie within the court's reach (its unit's subtree, accounts.access)."""
+    from mediation.accounts.access import can_see_node
+
+    if unit.id == user.unit_id:
+        return "不能委派给本单位。"
+    if unit.type not in REFERRAL_UNIT_TYPES and unit.channel != Channel.COURT_LINK:
+        return "应选择人民调解委员会、综治中心或诉调对接中心。"
+    if not can_see_node(user, unit.node):
+        return "该单位不在本院可委派的范围内。"
+    return None
+
+
+def referral_targets(user: User) -> list[Unit]:
+    """The units ``user`` may refer a case to (the choices of the web form), nearest the top first."""
+    from mediation.geo.models import Node
+
+    rows = db.session.execute(select(Unit, Node.path).join(Node, Unit.node_id == Node.id)
+                              .where(or_(Unit.type.in_(REFERRAL_UNIT_TYPES), Unit.channel == Channel.COURT_LINK))).all()
+    units = [u for u, _ in sorted(rows, key=lambda row: (row[1].count("/"), row[1], row[0].code))]
+    return [u for u in units if referral_target_error(user, u) is None]
+
+
+def refer_case(user: User, data: dict, *, idempotency_key: str | None = None,
+               fingerprint: str | None = None) -> Dispute:
+    """A court liaison registers a 诉前委派 / 诉中委托 case and sends it to a mediation unit.
+
+    The web form and the API call this; with an idempotency key a resubmitted form returns the case
+    it already made."""
     from mediation.disputes.service import register
 
-    if user.role not in (Role.COURT, Role.ADMIN) or user.unit.type != UnitType.COURT:
+    if not may_refer(user):
         raise Forbidden("只有法院联络员可以委派或委托调解。")
     referral = {k: data[k] for k in REFERRAL_FIELDS if k in data}
-    registration = register(user, {k: v for k, v in data.items() if k not in REFERRAL_FIELDS})
+    registration = register(user, {k: v for k, v in data.items() if k not in REFERRAL_FIELDS},
+                            idempotency_key=idempotency_key, fingerprint=fingerprint)
+    if registration.replayed:
+        return registration.dispute
     return perform(user, registration.dispute, "refer", referral)
 
 
@@ -631,6 +691,10 @@ def register_case(user: User, data: dict, *, idempotency_key: str | None = None,
     if accept and not registration.replayed:
         perform(user, registration.dispute, "accept", {})
     return registration
+
+
+def may_refer(user: User) -> bool:
+    return user.role in (Role.COURT, Role.ADMIN) and user.unit is not None and user.unit.type == UnitType.COURT
 
 
 # --- what a case page and the API show -----------------------------------------------------------

@@ -44,6 +44,7 @@ ACTIONS = {
     "notify_police": ("police-notifications", "民转刑预警：记录已告知公安机关（人民调解法第二十五条）"),
     "apply_confirmation": ("judicial-confirmations", "申请司法确认（调解协议生效之日起30日内）"),
     "rule_confirmation": ("judicial-confirmations/result", "登记司法确认裁定结果"),
+    "return_to_court": ("return-to-court", "退回法院：法院委派/委托的案件调解不成功，办结并写明理由（法院可见）"),
 }
 
 
@@ -100,6 +101,19 @@ class Casework(MethodView):
 @blp.route("/court-referrals")
 class CourtReferrals(MethodView):
     decorators = [token_required]
+
+    @blp.arguments(ws.CourtReferralListArgs, location="query")
+    @blp.response(200, ws.CourtReferralPageOut)
+    @blp.alt_response(403, description="只有法院联络员和系统管理员可以查看")
+    def get(self, args):
+        """本院委派、委托的案件：阶段、接收单位、期限与预警、结果、退回理由、已生效的调解协议"""
+        from mediation.disputes import court
+
+        user = api_user()
+        if not court.may_use_court_page(user):
+            abort(403, message="只有法院联络员和系统管理员可以查看委派案件。")
+        rows, total = court.list_referrals(user, state=args["state"], page=args["page"], per_page=args["per_page"])
+        return {"items": rows, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
     @blp.arguments(ws.CourtReferralIn)
     @blp.response(201, DisputeOut)

@@ -92,6 +92,13 @@ class CloseIn(s.InputSchema):
             raise ValidationError("以不予受理办结时须写明理由。", field_name="note")
 
 
+class ReturnToCourtIn(s.InputSchema):
+    reason = s.String(required=True, validate=TEXT,
+                      metadata={"description": "调解不成功、退回法院的理由（法院在诉调对接页面看到）"})
+    date = _optional_date("办结日期")
+    version = _version()
+
+
 class RefuseIn(s.InputSchema):
     party = s.String(load_default=None, allow_none=True, validate=s.length(100),
                      metadata={"description": "明确拒绝调解的当事人"})
@@ -161,6 +168,11 @@ class CourtReferralIn(DisputeCreate):
     unit = s.String(required=True, metadata={"description": "接收调解的单位代码"})
     co_units = s.List(s.String(), load_default=list)
     referred_on = _optional_date("委派日期")
+
+    @validates("court_case_no")
+    def _number_shape(self, value, **kwargs):  # reported with the other fields' errors
+        if err := court_case_no_error(value):
+            raise ValidationError(err)
 
     @post_load
     def _number(self, data, **kwargs):
@@ -285,6 +297,56 @@ class CourtReferralOut(Schema):
     referred_on = fields.Date()
 
 
+class CourtReferralListArgs(s.InputSchema):
+    class Meta:
+        unknown = "exclude"
+
+    state = s.String(load_default=None, allow_none=True, validate=s.one_of(["open", "returned", "closed"], "状态"),
+                     metadata={"description": "open 办理中 / returned 已退回法院 / closed 已办结；不填为全部"})
+    page = s.Integer(load_default=1, validate=fields.validate.Range(min=1, max=100000, error="页码应在1到100000之间。"))
+    per_page = s.Integer(load_default=20, validate=fields.validate.Range(min=1, max=100, error="每页条数应在1到100之间。"))
+
+
+class AgreementLinkOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    title = fields.String()
+    effective_on = fields.Date(allow_none=True)
+
+
+class CourtReferralRowOut(Schema):
+    """One referred case as the referring court follows it (its 诉调对接 page)."""
+
+    id = fields.Function(lambda r: r.dispute.id)
+    case_no = fields.Function(lambda r: r.dispute.case_no)
+    kind = fields.Function(lambda r: r.referral.kind)
+    court_case_no = fields.Function(lambda r: r.referral.court_case_no)
+    court = fields.Function(lambda r: r.referral.court.code)
+    referred_on = fields.Function(lambda r: r.referral.referred_on.isoformat())
+    category = fields.Function(lambda r: r.dispute.category)
+    parties = fields.List(fields.String())
+    unit = fields.Function(lambda r: r.dispute.unit.code if r.dispute.unit else r.referral.unit.code,
+                           metadata={"description": "当前承办单位代码"})
+    stage = fields.String(metadata={"description": "待受理 / 办理中 / 稳控 / 已办结"})
+    deadline = fields.Function(lambda r: r.dispute.deadline.isoformat() if r.dispute.deadline else None)
+    warning_level = fields.String(allow_none=True, metadata={"enum": ["正常", "预警", "超期"]})
+    days_left = fields.Integer(allow_none=True)
+    outcome = fields.Function(lambda r: r.dispute.outcome.value if r.dispute.outcome else None)
+    closed_on = fields.Function(lambda r: r.dispute.closed_on.isoformat() if r.dispute.closed_on else None)
+    returned = fields.Function(lambda r: r.returned is not None, metadata={"description": "已调解不成功退回法院"})
+    return_reason = fields.String(allow_none=True)
+    returned_on = fields.Date(allow_none=True)
+    agreements = fields.List(fields.Nested(AgreementLinkOut), metadata={"description": "已生效的调解协议"})
+    confirmations = fields.List(fields.Nested(lambda: ConfirmationOut()))
+
+
+class CourtReferralPageOut(Schema):
+    items = fields.List(fields.Nested(CourtReferralRowOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
 class ConfirmationOut(Schema):
     id = fields.Integer()
     agreement_on = fields.Date()
@@ -343,4 +405,5 @@ ACTION_SCHEMAS: dict[str, type[s.InputSchema]] = {
     "reassign": ReassignIn, "stabilize": StabilizeIn, "resume": ResumeIn, "close": CloseIn, "refuse": RefuseIn,
     "extend": ExtendIn, "session": SessionIn, "notify_police": PoliceNotificationIn,
     "apply_confirmation": ConfirmationApplyIn, "rule_confirmation": ConfirmationRuleIn,
+    "return_to_court": ReturnToCourtIn,
 }

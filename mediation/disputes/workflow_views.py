@@ -41,6 +41,7 @@ SUCCESS_MESSAGES = {
     "notify_police": "已记录民转刑预警及告知公安机关情况。",
     "apply_confirmation": "已登记司法确认申请。",
     "rule_confirmation": "已登记司法确认裁定结果。",
+    "return_to_court": "案件已以调解不成功办结，并退回法院。",
 }
 
 FIELD_LABELS = {

@@ -69,6 +69,7 @@ class NotificationKind(StrEnum):
     WALK_IN = "直接受理"  # a 调委会 accepted a walk-in case at a place this 综治中心 is responsible for
     MONTH_CLOSED = "月结上报"  # a lower level closed and submitted a month
     REOPEN_REQUESTED = "重开申请"  # a lower level asks to reopen a closed month
+    COURT_RETURN = "退回法院"  # a referred case came back to the court (诉调对接)
 
 
 for _type, _label in {

@@ -296,6 +296,22 @@ def _on_new_lead(event) -> None:
         .execution_options(synchronize_session="fetch"))
 
 
+def _on_returned_to_court(event) -> None:
+    """A referred case closed as 调解不成功 and went back to the court: its liaisons are told why."""
+    from mediation.disputes.casework import CourtReferral
+
+    _on_left_stabilized(event)
+    dispute = event.dispute
+    referral = db.session.scalar(select(CourtReferral).where(CourtReferral.dispute_id == dispute.id))
+    if referral is None:
+        return
+    liaisons = [u for u in unit_users([referral.court_id]) if u.role == Role.COURT]
+    text = (f"{referral.kind}的案件 {referral.court_case_no}（{dispute.case_no}）调解不成功，"
+            f"{dispute.unit.name if dispute.unit else '接收单位'}已退回本院。退回理由：{event.note or '未写明'}")
+    notify(liaisons, kind=NotificationKind.COURT_RETURN, text=text, key=f"court-return:{dispute.id}:{event.on}",
+           dispute=dispute)
+
+
 RECEIVERS = {
     "agreement_effective": _on_agreement_effective,
     "closed": _on_closed,
@@ -307,6 +323,7 @@ RECEIVERS = {
     "transferred": _on_new_lead,
     "reassigned": _on_new_lead,
     "court_referred": _on_new_lead,
+    "returned_to_court": _on_returned_to_court,
 }
 
 
