@@ -17,7 +17,7 @@ bp = Blueprint("accounts", __name__)
 def _safe_next(target: str | None) -> str:
     if is_local_path(target):
         return target
-    return url_for("disputes.index")
+    return url_for("followups.worklist")  # 我的待办: where everyone starts
 
 
 def _too_many_failures(username: str, ip: str) -> bool:
@@ -35,7 +35,7 @@ def _too_many_failures(username: str, ip: str) -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("disputes.index"))
+        return redirect(url_for("followups.worklist"))
     error, status = None, 200
     username = ""
     if request.method == "POST":
