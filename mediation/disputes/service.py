@@ -223,7 +223,7 @@ def _sort_columns() -> dict:
         "category": (Dispute.category,),
         "risk": (risk_rank_sql(),),
         "stage": (stage,),
-        "unit": (select(Unit.name).where(Unit.id == Dispute.unit_id).scalar_subquery(),),
+        "unit": (Dispute.unit_id.is_(None), select(Unit.name).where(Unit.id == Dispute.unit_id).scalar_subquery()),
         "deadline": (Dispute.deadline.is_(None), Dispute.deadline),
     }
 
