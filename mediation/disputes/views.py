@@ -35,6 +35,10 @@ FILTER_KEYS = ("stage", "level", "unit", "mine", "status", "category", "node", "
 # The sortable columns of the list: (sort key of DisputeListArgs, heading).
 SORT_HEADINGS = (("case_no", "案号"), ("registered", "登记日期"), ("category", "类别"), ("risk", "风险"),
                  ("stage", "阶段"), ("unit", "承办单位"), ("deadline", "期限"))
+# The same orders as a select (phones show no table headings).
+SORT_OPTIONS = (("-registered", "登记日期（新→旧）"), ("registered", "登记日期（旧→新）"), ("deadline", "期限（近→远）"),
+                ("-deadline", "期限（远→近）"), ("-risk", "风险（高→低）"), ("case_no", "案号"), ("stage", "阶段"),
+                ("unit", "承办单位"), ("category", "类别"))
 SCALAR_FIELDS = ("category", "source", "summary", "node", "risk_level", "venue", "people_count", "amount",
                  "occurred_on")
 PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address")
@@ -273,7 +277,7 @@ def index():
         party_names=party_names, deadline_states={d.id: deadline_state(d, today) for d in items},
         stages={d.id: stage_of(d).value for d in items},
         stage_values=values(Stage), levels=[WARNING, OVERDUE], units=unit_options(current_user),
-        sort=sort, sort_headings=SORT_HEADINGS,
+        sort=sort, sort_headings=SORT_HEADINGS, sort_options=SORT_OPTIONS,
         statuses=values(Status), categories=current_app.config["CATEGORIES"],
         nodes=node_options(current_user),
     )
