@@ -209,3 +209,17 @@ def test_sign_in_lands_on_the_worklist(web, world, today):
 def test_worklist_needs_sign_in(client, world):
     assert client.get("/worklist/").status_code == 302
     assert client.get("/api/v1/worklist").status_code == 401
+
+
+def test_worklist_api_is_in_the_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    op = spec["paths"]["/api/v1/worklist"]["get"]
+    ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/WorklistOut")
+    schema = spec["components"]["schemas"]["WorklistOut"]
+    assert set(schema["properties"]) == {"today", "total", "counts", "items"}
+    item = spec["components"]["schemas"]["WorklistItemOut"]
+    assert {"kind", "dispute_id", "case_no", "due"} <= set(item["properties"])
+    # the case list documents its new filters and the whitelisted sort keys
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/disputes"]["get"]["parameters"]}
+    assert {"stage", "level", "unit", "mine", "sort"} <= set(params)
