@@ -70,6 +70,8 @@ def build_config(instance_path: Path) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
         "PAGE_SIZE": 20,
+        # The Excel export of a filtered case list refuses more rows than this (narrow the filter).
+        "CASE_LIST_EXPORT_MAX_ROWS": int(os.environ.get("CASE_LIST_EXPORT_MAX_ROWS", "10000")),
         # Follow-ups, warnings and 督办 (mediation/followups): days after closing / between 稳控 visits.
         "SATISFACTION_VISIT_DAYS": int(os.environ.get("SATISFACTION_VISIT_DAYS", "7")),
         "STABILIZE_VISIT_DAYS": int(os.environ.get("STABILIZE_VISIT_DAYS", "15")),

@@ -39,7 +39,7 @@ def _rows(user: User, args: dict):
     stmt = service.filtered_disputes(user, args, today)
     if stmt is None:
         return
-    limit = int(current_app.config.get("CASE_LIST_EXPORT_MAX_ROWS", DEFAULT_MAX_ROWS))
+    limit = int(current_app.config.get("CASE_LIST_EXPORT_MAX_ROWS") or DEFAULT_MAX_ROWS)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     if total > limit:
         raise ExportTooLarge(total, limit)

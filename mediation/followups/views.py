@@ -1,4 +1,4 @@
-"""Web pages: the follow-up to-do list (回访待办), the notification list (消息) and 督办, plus the
+"""Web pages: 我的待办 (mediation.worklist), the follow-up list (回访), the notification list (消息) and 督办, plus the
 case page's 回访与督办 panel (templates/disputes/_followups.html). Same service functions and schemas
 as the API."""
 
@@ -112,7 +112,8 @@ def worklist():
 @bp.get("/followups/")
 @login_required
 def todo():
-    """回访待办: the follow-ups assigned to the user's unit (open first, by due date)."""
+    """回访: the follow-ups assigned to the user's unit by status (open first, by due date). Those
+    due by today are also in 我的待办 (:func:`worklist`), with the same forms."""
     try:
         args = FollowUpListArgs().load({k: v for k, v in request.args.items() if k in ("page", "per_page")})
     except ValidationError:
