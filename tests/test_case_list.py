@@ -161,17 +161,30 @@ def test_lead_unit_mine_category_dates_and_text(client, web, world, cases):
     assert set(page_ids(web, mine="1", q="王")) == of(c, "overdue")
 
 
+def _collated(values) -> dict[str, int]:
+    """Text values ranked by the database's own collation (SQLite and a PostgreSQL locale may
+    order Chinese differently; the list follows the database)."""
+    from sqlalchemy import literal, union_all
+
+    values = sorted(set(values))
+    rows = union_all(*(select(literal(v).label("v")) for v in values)).subquery()
+    return {v: i for i, v in enumerate(db.session.scalars(select(rows.c.v).order_by(rows.c.v)))}
+
+
 def _python_order(cases_, key):
     risk = {"一般": 1, "较大": 2, "重大": 3, "特别重大": 4}
     stage = {s.value: i for i, s in enumerate(Stage)}
     unit_name = {d.id: d.unit.name if d.unit else None for d in cases_}
+    case_no = _collated(d.case_no for d in cases_)
+    category = _collated(d.category for d in cases_)
+    unit_rank = _collated(n for n in unit_name.values() if n)
     return {
         "registered": lambda d: (d.registered_at, d.id),
-        "case_no": lambda d: (d.case_no, d.id),
-        "category": lambda d: (d.category, d.id),
+        "case_no": lambda d: (case_no[d.case_no], d.id),
+        "category": lambda d: (category[d.category], d.id),
         "risk": lambda d: (risk[d.risk_level.value], d.id),
         "stage": lambda d: (stage[stage_of(d).value], d.id),
-        "unit": lambda d: (unit_name[d.id] is None, unit_name[d.id] or "", d.id),
+        "unit": lambda d: (unit_name[d.id] is None, unit_rank.get(unit_name[d.id], 0), d.id),
         "deadline": lambda d: (d.deadline or date.max, d.id),
     }[key]
 
