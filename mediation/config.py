@@ -108,6 +108,8 @@ def build_config(instance_path: Path) -> dict:
         "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),  # sign in again after this
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "180")),  # lifetime of a new API token
         "PAGE_SIZE": 20,
+        # The Excel export of a filtered case list refuses more rows than this (narrow the filter).
+        "CASE_LIST_EXPORT_MAX_ROWS": int(os.environ.get("CASE_LIST_EXPORT_MAX_ROWS", "10000")),
         # Follow-ups, warnings and 督办 (mediation/followups): days after closing / between 稳控 visits.
         "SATISFACTION_VISIT_DAYS": int(os.environ.get("SATISFACTION_VISIT_DAYS", "7")),
         "STABILIZE_VISIT_DAYS": int(os.environ.get("STABILIZE_VISIT_DAYS", "15")),

@@ -49,7 +49,7 @@ def register_web(app: Flask) -> None:
     @app.get("/")
     def index():
         if current_user.is_authenticated:
-            return redirect(url_for("disputes.index"))
+            return redirect(url_for("followups.worklist"))
         return redirect(url_for("accounts.login"))
 
     @app.get("/api/v1/docs/assets/<path:filename>")

@@ -318,6 +318,14 @@ def response_text(response) -> str:
         text = json.dumps(data, ensure_ascii=False) if data is not None else response.get_data(as_text=True)
     elif response.mimetype.startswith("text/") or response.mimetype in ("application/json",):
         text = response.get_data(as_text=True)
+    elif response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        import io
+
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+        text = "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
+                         for v in row if v is not None)
     else:
         text = response.get_data().decode("utf-8", "replace")
     return text + "\n" + response.headers.get("Location", "")

@@ -56,4 +56,4 @@ def test_next_parameter_cannot_redirect_off_site(client, world):
     token = csrf_token(client, "/login")
     r = client.post("/login?next=//evil.example/x", data={"username": "mediator_a", "password": "password123",
                                                          "csrf_token": token})
-    assert r.status_code == 302 and r.headers["Location"] == "/disputes/"
+    assert r.status_code == 302 and r.headers["Location"] == "/worklist/"

@@ -229,7 +229,7 @@ def test_user_create_then_sign_in_through_the_web_form(app, world):
     r = login(client, "newbie", "Long-enough-1")
     assert r.status_code == 302, r.get_data(as_text=True)
     assert "/login" not in r.headers["Location"]
-    assert client.get("/").headers["Location"].endswith("/disputes/")  # signed in
+    assert client.get("/").headers["Location"].endswith("/worklist/")  # signed in
 
     # Running it again updates the account: new unit, role and password.
     result = cli(app, "user", "create", "newbie", "--role", "center", "--unit", "ZZ-B", "--password", "Another-pw-2026")

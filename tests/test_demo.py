@@ -490,7 +490,7 @@ def test_demo_users_see_cases_and_sign_in(app, demo):
         assert login(client, username, "wrong-password").status_code == 401
         r = login(client, username, DEMO_PASSWORD)
         assert r.status_code == 302, (username, r.status_code)
-        assert client.get("/").headers["Location"].endswith("/disputes/")
+        assert client.get("/").headers["Location"].endswith("/worklist/")
 
 
 def test_second_run_duplicates_nothing(app, demo):

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 def test_register_through_the_form_and_find_it(live_server, page, world):
     grid_code = world.grid_a.code
     login(page, live_server, "mediator_a")
-    assert page.get_by_role("heading", name="纠纷列表").is_visible()
+    assert page.get_by_role("heading", name="我的待办").is_visible()  # where sign-in lands
 
     page.get_by_role("link", name="登记纠纷").first.click()
     page.wait_for_url(re.compile(r"/disputes/new$"))

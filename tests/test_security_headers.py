@@ -190,7 +190,7 @@ def test_sign_in_never_redirects_off_site(env, target):
     r = client.post("/login", query_string={"next": target},
                     data={"username": "grid_a", "password": "password123", "csrf_token": token})
     assert r.status_code == 302
-    assert r.headers["Location"] == "/disputes/", (target, r.headers["Location"])
+    assert r.headers["Location"] == "/worklist/", (target, r.headers["Location"])
 
 
 def test_sign_in_follows_a_path_on_the_site(env):

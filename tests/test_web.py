@@ -86,7 +86,7 @@ def list_page(web, **params) -> tuple[int, str]:
 
 def test_login_good_then_logout(web, world):
     r = web.login("center_a")
-    assert r.status_code == 302 and r.headers["Location"].endswith("/disputes/")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/worklist/")
     html = web.client.get("/disputes/").get_data(as_text=True)
     assert "center_a" in html and "海滨街道综治中心" in html and "欢迎" in html
     r = logout(web)
@@ -109,7 +109,7 @@ def test_login_next_is_followed_only_inside_the_site(web, world):
     token = web.csrf("/login")
     r = web.client.post("/login?next=//evil.example/x", data={"username": "center_a", "password": "password123",
                                                               "csrf_token": token})
-    assert r.headers["Location"].endswith("/disputes/")
+    assert r.headers["Location"].endswith("/worklist/")
 
 
 @pytest.mark.parametrize("url", ["/disputes/", "/disputes/new", "/disputes/1"])

@@ -8,7 +8,7 @@ goes through :func:`dispute_scope` / :func:`get_dispute`.
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, Role, UnitType
@@ -37,6 +37,14 @@ def dispute_scope(user: User) -> ColumnElement[bool]:
         Dispute.unit_id == unit.id,
         Dispute.id.in_(select(dispute_co_unit.c.dispute_id).where(dispute_co_unit.c.unit_id == unit.id)),
     )
+
+
+def assigned_to(user: User) -> ColumnElement[bool]:
+    """「分给我的」: cases whose lead unit is the user's unit and whose mediator in charge (内部改派,
+    ``handler``) is the user or not recorded. Lists and the worklist combine it with
+    :func:`dispute_scope`."""
+    return and_(Dispute.unit_id == user.unit_id,
+                or_(Dispute.handler_id.is_(None), Dispute.handler_id == user.id))
 
 
 def visible_disputes(user: User) -> Select:

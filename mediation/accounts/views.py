@@ -22,7 +22,7 @@ bp = Blueprint("accounts", __name__)
 def _safe_next(target: str | None, default: str | None = None) -> str:
     if is_local_path(target):
         return target
-    return default or url_for("disputes.index")
+    return default or url_for("followups.worklist")  # 我的待办: where everyone starts
 
 
 def _client_ip() -> str:
@@ -49,7 +49,7 @@ def _locked_message() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("disputes.index"))
+        return redirect(url_for("followups.worklist"))
     error, status = None, 200
     username = ""
     if request.method == "POST":

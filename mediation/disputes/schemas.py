@@ -18,7 +18,13 @@ from mediation.common.enums import (
     values,
 )
 from mediation.common.validators import id_card_error, phone_error, uscc_error
-from mediation.routing.deadlines import warning_level
+from mediation.disputes.workflow import Stage, stage_of
+from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
+
+LIST_LEVELS = [WARNING, OVERDUE]
+# The sort keys of case lists (whitelist; disputes.service.SORT_COLUMNS maps them to columns).
+SORT_KEYS = ("registered", "case_no", "category", "risk", "stage", "unit", "deadline")
+SORT_VALUES = [*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]
 
 
 class PartyIn(s.InputSchema):
@@ -121,6 +127,7 @@ class DisputeSummaryOut(Schema):
     id = fields.Integer()
     case_no = fields.String()
     status = fields.String(metadata={"enum": values(Status)})
+    stage = fields.Function(lambda d: stage_of(d).value, metadata={"enum": values(Stage), "description": "办理阶段"})
     category = fields.String()
     source = fields.String()
     summary = fields.String()
@@ -168,11 +175,18 @@ class DisputeListArgs(s.InputSchema):
         unknown = "exclude"
 
     status = s.String(validate=s.one_of(values(Status), "状态"))
+    stage = s.String(validate=s.one_of(values(Stage), "办理阶段"),
+                     metadata={"description": "办理阶段：待分流 / 待受理 / 办理中 / 稳控 / 已办结"})
+    level = s.String(validate=s.one_of(LIST_LEVELS, "期限预警"), metadata={"description": "预警 / 超期（未办结案件）"})
+    unit = s.String(metadata={"description": "牵头（承办）单位代码"})
+    mine = s.Boolean(load_default=False, metadata={"description": "只看分给我的：牵头单位是本单位，且未指定承办人或承办人是我"})
     category = s.String()
     node = s.String(metadata={"description": "节点代码，含其下级"})
     date_from = s.Date(metadata={"description": "登记日期起"})
     date_to = s.Date(metadata={"description": "登记日期止"})
     q = s.String(metadata={"description": "案号、简要情况或当事人姓名"})
+    sort = s.String(validate=s.one_of(SORT_VALUES, "排序"),
+                    metadata={"description": "排序字段，前加 - 为倒序：" + " / ".join(SORT_KEYS)})
     page = s.Integer(load_default=1, validate=fields.validate.Range(min=1, error="页码应不小于1。"))
     per_page = s.Integer(load_default=20, validate=fields.validate.Range(min=1, max=200, error="每页条数应在1到200之间。"))
 

@@ -217,21 +217,56 @@ def shown_id_number(party: Party, user: User) -> str | None:
     return mask_id_number(party.id_number)
 
 
-def list_disputes(user: User, args: dict):
-    """The user's cases, filtered and paginated. Returns (items, total)."""
-    from sqlalchemy import func, or_
+def _sort_columns() -> dict:
+    """The whitelisted sort keys of case lists (schemas.SORT_KEYS) and their SQL columns."""
+    from sqlalchemy import case
 
-    from mediation.accounts.access import subtree_node_ids, visible_disputes
+    from mediation.disputes.workflow import Stage, stage_condition
+    from mediation.reports.service import risk_rank_sql
+
+    stage = case(*((stage_condition(st), rank) for rank, st in enumerate(Stage)), else_=len(Stage))
+    return {
+        "registered": (Dispute.registered_at,),
+        "case_no": (Dispute.case_no,),
+        "category": (Dispute.category,),
+        "risk": (risk_rank_sql(),),
+        "stage": (stage,),
+        "unit": (Dispute.unit_id.is_(None), select(Unit.name).where(Unit.id == Dispute.unit_id).scalar_subquery()),
+        "deadline": (Dispute.deadline.is_(None), Dispute.deadline),
+    }
+
+
+def filtered_disputes(user: User, args: dict, today: date | None = None):
+    """The user's cases with the list filters of ``DisputeListArgs`` applied, in the requested
+    order (a SELECT of Dispute), or None when a filter names an unknown node or unit. The web list,
+    its Excel export and the API list all use it."""
+    from sqlalchemy import or_
+
+    from mediation.accounts.access import assigned_to, subtree_node_ids, visible_disputes
+    from mediation.disputes.workflow import stage_condition
+    from mediation.reports.service import deadline_level_sql
 
     stmt = visible_disputes(user)
     if args.get("status"):
         stmt = stmt.where(Dispute.status == args["status"])
+    if args.get("stage"):
+        stmt = stmt.where(stage_condition(args["stage"]))
+    if args.get("level"):
+        stmt = stmt.where(Dispute.status != Status.CLOSED, Dispute.deadline.is_not(None),
+                          deadline_level_sql(today or local_today()) == args["level"])
+    if args.get("unit"):
+        unit = db.session.scalar(select(Unit).where(Unit.code == args["unit"]))
+        if unit is None:
+            return None
+        stmt = stmt.where(Dispute.unit_id == unit.id)
+    if args.get("mine"):
+        stmt = stmt.where(assigned_to(user))
     if args.get("category"):
         stmt = stmt.where(Dispute.category == args["category"])
     if args.get("node"):
         node = db.session.scalar(select(Node).where(Node.code == args["node"]))
         if node is None:
-            return [], 0
+            return None
         stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
     if args.get("date_from"):
         stmt = stmt.where(Dispute.registered_on >= args["date_from"])
@@ -243,10 +278,21 @@ def list_disputes(user: User, args: dict):
             Dispute.case_no.like(like), Dispute.summary.like(like),
             Dispute.id.in_(select(Party.dispute_id).where(Party.name.like(like))),
         ))
+    sort = args.get("sort") or "-registered"
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    columns = _sort_columns()[key]
+    order = [columns[-1].desc() if descending else columns[-1], Dispute.id.desc() if descending else Dispute.id]
+    return stmt.order_by(*columns[:-1], *order)  # leading columns: cases without a value last
+
+
+def list_disputes(user: User, args: dict):
+    """The user's cases, filtered, sorted and paginated. Returns (items, total)."""
+    from sqlalchemy import func
+
+    stmt = filtered_disputes(user, args)
+    if stmt is None:
+        return [], 0
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     page, per_page = args.get("page", 1), args.get("per_page", 20)
-    items = db.session.scalars(
-        stmt.order_by(Dispute.registered_at.desc(), Dispute.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return items, total

@@ -7,12 +7,13 @@ The pages call the same service functions and schemas as the JSON API: the list 
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import uuid
 from datetime import date
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -29,7 +30,15 @@ from mediation.geo.models import Node, Unit
 
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
 
-FILTER_KEYS = ("status", "category", "node", "date_from", "date_to", "q", "per_page")
+FILTER_KEYS = ("stage", "level", "unit", "mine", "status", "category", "node", "date_from", "date_to", "q", "sort",
+               "per_page")
+# The sortable columns of the list: (sort key of DisputeListArgs, heading).
+SORT_HEADINGS = (("case_no", "案号"), ("registered", "登记日期"), ("category", "类别"), ("risk", "风险"),
+                 ("stage", "阶段"), ("unit", "承办单位"), ("deadline", "期限"))
+# The same orders as a select (phones show no table headings).
+SORT_OPTIONS = (("-registered", "登记日期（新→旧）"), ("registered", "登记日期（旧→新）"), ("deadline", "期限（近→远）"),
+                ("-deadline", "期限（远→近）"), ("-risk", "风险（高→低）"), ("case_no", "案号"), ("stage", "阶段"),
+                ("unit", "承办单位"), ("category", "类别"))
 SCALAR_FIELDS = ("category", "source", "summary", "node", "risk_level", "venue", "people_count", "amount",
                  "occurred_on")
 PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address")
@@ -43,6 +52,7 @@ FIELD_LABELS = {
     "occurred_on": "发生日期", "parties": "当事人", "role": "角色", "kind": "类型", "name": "姓名/名称",
     "id_number": "证件号码", "phone": "联系电话", "address": "住址",
     "status": "状态", "date_from": "登记日期起", "date_to": "登记日期止", "q": "关键词", "page": "页码",
+    "stage": "办理阶段", "level": "期限预警", "unit": "承办单位", "mine": "分给我的", "sort": "排序",
     "per_page": "每页条数", "_schema": "表单", "Idempotency-Key": "表单", "accept": "本委员会直接受理",
 }
 
@@ -206,9 +216,9 @@ def event_data_filter(data, names: dict | None = None) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- the case list
 
-@bp.get("/")
-@login_required
-def index():
+def _list_args() -> tuple[dict, dict, dict[str, list[str]]]:
+    """The list filters from the query string: (args for service.filtered_disputes, the values as
+    typed, errors by field). The page, its page links and its Excel export read them alike."""
     raw = {k: request.args.get(k, "").strip() for k in (*FILTER_KEYS, "page")}
     raw = {k: v for k, v in raw.items() if v}
     errors: dict[str, list[str]] = {}
@@ -221,7 +231,25 @@ def index():
         errors["date_to"] = ["截止日期不能早于起始日期。"]
     if not errors and args.get("node") and get_visible_node(current_user, args["node"]) is None:
         errors["node"] = ["未知的属地，或不在您的辖区内。"]
+    if not errors and args.get("unit") and db.session.scalar(select(Unit.id).where(Unit.code == args["unit"])) is None:
+        errors["unit"] = ["未知的承办单位。"]
+    return args, raw, errors
 
+
+def unit_options(user) -> list[dict]:
+    """Units a lead-unit filter offers: those attached to the places the user works in."""
+    rows = db.session.execute(select(Unit.code, Unit.name).join(Node, Node.id == Unit.node_id)
+                              .where(node_scope(user)).order_by(Node.path, Unit.code)).all()
+    return [{"code": code, "name": name} for code, name in rows]
+
+
+@bp.get("/")
+@login_required
+def index():
+    from mediation.disputes.workflow import Stage, stage_of
+    from mediation.routing.deadlines import OVERDUE, WARNING
+
+    args, raw, errors = _list_args()
     items: list[Dispute] = []
     total = 0
     per_page = args.get("per_page") or current_app.config.get("PAGE_SIZE", 20)
@@ -232,7 +260,7 @@ def index():
         items, total = service.list_disputes(current_user, args)
     pages = max(1, math.ceil(total / per_page)) if per_page else 1
 
-    # Page links keep the filters as the user typed them.
+    # Page links, sort links and the export keep the filters as the user typed them.
     kept = {k: raw[k] for k in FILTER_KEYS if k in raw}
     party_names: dict[int, list[str]] = {}
     if items:
@@ -240,15 +268,40 @@ def index():
                                     .order_by(Party.dispute_id, Party.position)):
             party_names.setdefault(p.dispute_id, []).append(p.name)
     today = local_today()
+    sort = raw.get("sort", "-registered") if not errors else "-registered"
     return render_template(
         "disputes/index.html",
         items=items, total=total, page=page, pages=pages, per_page=per_page,
         filters=raw, kept=kept, errors=errors, error_label=error_label,
         places=place_labels(items, current_user) if items else {},
         party_names=party_names, deadline_states={d.id: deadline_state(d, today) for d in items},
+        stages={d.id: stage_of(d).value for d in items},
+        stage_values=values(Stage), levels=[WARNING, OVERDUE], units=unit_options(current_user),
+        sort=sort, sort_headings=SORT_HEADINGS, sort_options=SORT_OPTIONS,
         statuses=values(Status), categories=current_app.config["CATEGORIES"],
         nodes=node_options(current_user),
     )
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export():
+    """The filtered list as an Excel workbook (same filters and order as the page, all pages)."""
+    from mediation.disputes.export import ExportTooLarge, case_list_workbook
+
+    args, raw, errors = _list_args()
+    if errors:
+        flash("筛选条件有误，未导出：" + "；".join(f"{error_label(k)}：{m}" for k, ms in errors.items() for m in ms),
+              "error")
+        return redirect(url_for("disputes.index", **{k: raw[k] for k in FILTER_KEYS if k in raw}))
+    try:
+        data = case_list_workbook(current_user, args)
+    except ExportTooLarge as err:
+        flash(err.message, "error")
+        return redirect(url_for("disputes.index", **{k: raw[k] for k in FILTER_KEYS if k in raw}))
+    name = f"纠纷列表-{local_today().isoformat()}.xlsx"
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 # ---------------------------------------------------------------- the registration form

@@ -63,6 +63,18 @@ def stage_of(dispute: Dispute) -> Stage:
             Status.CLOSED: Stage.CLOSED}[Status(dispute.status)]
 
 
+def stage_condition(stage: Stage | str):
+    """:func:`stage_of` as a SQL condition on ``Dispute`` (lists filter on it): the same rule."""
+    from sqlalchemy import and_
+
+    stage = Stage(stage)
+    if stage == Stage.AWAITING:
+        return and_(Dispute.status == Status.HANDLING, Dispute.accepted_on.is_(None))
+    if stage == Stage.HANDLING:
+        return and_(Dispute.status == Status.HANDLING, Dispute.accepted_on.is_not(None))
+    return Dispute.status == STAGE_STATUS[stage]
+
+
 class Actor(StrEnum):
     CENTER = "综治中心"  # staff of the centre that triages the case, or of a centre above it
     HANDLER = "承办单位"  # users of the lead or a co-handling unit; court liaisons on 诉调对接 cases

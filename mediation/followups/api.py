@@ -29,6 +29,7 @@ from mediation.followups.schemas import (
     SupervisionOrderListArgs,
     SupervisionOrderOut,
     SupervisionOrderReply,
+    WorklistOut,
 )
 from mediation.geo.models import Unit
 
@@ -227,3 +228,17 @@ class SupervisionReplying(MethodView):
         order = service.get_supervision(user, order_id)
         return _commit_or_abort(lambda: service.reply_supervision(user, order, data["reply"]))
 
+
+# --- 我的待办 -------------------------------------------------------------------------------------------
+
+@blp.route("/worklist")
+class Worklist(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, WorklistOut)
+    def get(self):
+        """我的待办：当前用户今天需要办理的事项（与网页“我的待办”相同），按类型分组计数"""
+        from mediation.worklist import worklist
+
+        wl = worklist(api_user())
+        return {"today": wl.today, "total": wl.total, "counts": wl.counts, "items": [i.as_dict() for i in wl.items]}

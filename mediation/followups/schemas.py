@@ -170,3 +170,24 @@ class SupervisionOrderOut(Schema):
 class SupervisionOrderList(Schema):
     items = fields.List(fields.Nested(SupervisionOrderOut))
     total = fields.Integer()
+
+
+# --- 我的待办 (mediation.worklist) ----------------------------------------------------------------------
+
+class WorklistItemOut(Schema):
+    kind = fields.String(metadata={"description": "待办类型：待分流 / 待受理 / 预警 / 超期 / 今日调解 / 回访 / 督办 / "
+                                                  "待签署 / 月结 / 月结审批"})
+    dispute_id = fields.Integer(allow_none=True, metadata={"description": "案件 ID（月结审批等不针对单个案件的为空）"})
+    case_no = fields.String(allow_none=True)
+    due = fields.Date(allow_none=True, metadata={"description": "期限（办理期限、回访应办日期、督办回复期限等；无则为空）"})
+    title = fields.String(metadata={"description": "说明"})
+    url = fields.String(metadata={"description": "办理入口（网页地址）"})
+
+
+class WorklistOut(Schema):
+    today = fields.Date()
+    total = fields.Integer(metadata={"description": "待办总数"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "每类待办的数量（含0），如 {\"超期\": 2, \"回访\": 1, …}"})
+    items = fields.List(fields.Nested(WorklistItemOut),
+                        metadata={"description": "待办事项，每类最多200项，最紧急的在前"})

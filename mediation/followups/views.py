@@ -1,4 +1,4 @@
-"""Web pages: the follow-up to-do list (回访待办), the notification list (消息) and 督办, plus the
+"""Web pages: 我的待办 (mediation.worklist), the follow-up list (回访), the notification list (消息) and 督办, plus the
 case page's 回访与督办 panel (templates/disputes/_followups.html). Same service functions and schemas
 as the API."""
 
@@ -85,12 +85,35 @@ def _run(action, success: str) -> bool:
     return True
 
 
+# --- 我的待办 -------------------------------------------------------------------------------------------
+
+@bp.get("/worklist/")
+@login_required
+def worklist():
+    """我的待办: everything that needs the user today (mediation.worklist, the same as the API),
+    grouped and counted; the 回访 due are done right here (the follow-up list's forms)."""
+    from mediation.worklist import worklist as compute
+
+    wl = compute(current_user)
+    unit = current_user.unit
+    list_links = {
+        "待分流": url_for("disputes.index", stage="待分流"),
+        "待受理": url_for("disputes.index", stage="待受理", unit=unit.code) if unit else None,
+        "预警": url_for("disputes.index", level="预警", mine="1"),
+        "超期": url_for("disputes.index", level="超期", mine="1"),
+        "回访": url_for("followups.todo"),
+        "督办": url_for("followups.supervisions", scope="mine"),
+    }
+    return render_template("followups/worklist.html", wl=wl, list_links=list_links, today=wl.today)
+
+
 # --- follow-ups -----------------------------------------------------------------------------------------
 
 @bp.get("/followups/")
 @login_required
 def todo():
-    """回访待办: the follow-ups assigned to the user's unit (open first, by due date)."""
+    """回访: the follow-ups assigned to the user's unit by status (open first, by due date). Those
+    due by today are also in 我的待办 (:func:`worklist`), with the same forms."""
     try:
         args = FollowUpListArgs().load({k: v for k, v in request.args.items() if k in ("page", "per_page")})
     except ValidationError:
