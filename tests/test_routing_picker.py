@@ -119,8 +119,9 @@ def _route_body(unit: Unit, co: list[Unit] | None = None) -> dict:
 
 
 def test_every_offered_unit_is_accepted_and_every_other_refused_on_submit(demo):
-    """For a waiting case of a village, of a town and of a grid: each demo unit is either in the
-    picker and accepted by the workflow (lead and co-handler), or not in the picker and refused."""
+    """For a waiting case of a village, of a town, of a community and of a grid, routed by the admin
+    and by the town's 综治中心: each demo unit is either in that user's picker and accepted by the
+    workflow (as lead, and as co-handler), or not in the picker and refused."""
     units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
     cases: dict[str, Dispute] = {}
     for d in pending_cases():
@@ -137,39 +138,51 @@ def test_every_offered_unit_is_accepted_and_every_other_refused_on_submit(demo):
             cases[str(level)] = register_case(center, DisputeCreate().load(dispute_payload(code))).dispute
     db.session.commit()
     ids = [d.id for d in cases.values()]
-    lead_probe = None
     for dispute_id in ids:
         d = db.session.get(Dispute, dispute_id)
-        offered = [c.unit.code for c in candidate_units(d)]
-        assert len(offered) == len(set(offered)), "a unit is offered once"
-        assert set(offered) == {u.code for u in reachable_units(d)}
-        assert all(u.node.level != NodeLevel.GRID for u in reachable_units(d))
-        # The 属地's units and every node above it are reachable: 小事不出村 but the district's
-        # departments are always there.
-        ancestors = {n.id for n in d.node.ancestors()}
-        assert {u.code for u in units if u.node_id in ancestors and u.node.level != NodeLevel.GRID} <= set(offered)
-        lead_probe = next(c.unit for c in candidate_units(d) if c.unit.type.value == "人民调解委员会")
-        for unit in units:
-            d = db.session.get(Dispute, dispute_id)
-            try:
-                workflow.perform(admin(), d, "route", _route_body(unit))
-                accepted = True
-            except ValidationError as err:
-                assert set(err.messages) == {"unit"} and "不在可选范围内" in err.messages["unit"][0]
-                accepted = False
-            db.session.rollback()
-            assert accepted == (unit.code in offered), (d.case_no, d.node.name, unit.name)
-            if unit.id == lead_probe.id:
-                continue
-            d = db.session.get(Dispute, dispute_id)
-            try:
-                workflow.perform(admin(), d, "route", _route_body(lead_probe, [unit]))
-                accepted = True
-            except ValidationError as err:
-                assert set(err.messages) == {"co_units"}
-                accepted = False
-            db.session.rollback()
-            assert accepted == (unit.code in offered), ("co", d.case_no, unit.name)
+        town = d.node.ancestors()[1]
+        town_center = db.session.scalar(select(User).join(Unit, User.unit_id == Unit.id).where(
+            Unit.code == f"{town.code}-ZZ", User.role == Role.CENTER).order_by(User.id))
+        # The admin routes within the reach of the centre that triages the case; the town's centre,
+        # when that is a village's platform, within its whole town.
+        for who in (admin(), town_center):
+            _probe_every_unit(dispute_id, who, units, co_handlers=who is town_center and dispute_id == ids[0])
+        if responsible_center(d).node.id != town.id:
+            assert ({c.unit.code for c in candidate_units(d)} < {c.unit.code for c in candidate_units(d, town_center)})
+
+
+def _probe_every_unit(dispute_id: int, who: User, units: list[Unit], co_handlers: bool) -> None:
+    d = db.session.get(Dispute, dispute_id)
+    offered = [c.unit.code for c in candidate_units(d, who)]
+    assert len(offered) == len(set(offered)), "a unit is offered once"
+    assert set(offered) == {u.code for u in reachable_units(d, who)}
+    assert all(u.node.level != NodeLevel.GRID for u in reachable_units(d, who))
+    # The 属地's units and every node above it are reachable: 小事不出村, but the district's
+    # departments are always there.
+    ancestors = {n.id for n in d.node.ancestors()}
+    assert {u.code for u in units if u.node_id in ancestors and u.node.level != NodeLevel.GRID} <= set(offered)
+    lead_probe = next(c.unit for c in candidate_units(d, who) if c.unit.type.value == "人民调解委员会")
+    for unit in units:
+        d = db.session.get(Dispute, dispute_id)
+        try:
+            workflow.perform(db.session.merge(who), d, "route", _route_body(unit))
+            accepted = True
+        except ValidationError as err:
+            assert set(err.messages) == {"unit"} and "不在可选范围内" in err.messages["unit"][0]
+            accepted = False
+        db.session.rollback()
+        assert accepted == (unit.code in offered), (d.case_no, d.node.name, who.username, unit.name)
+        if not co_handlers or unit.id == lead_probe.id:
+            continue
+        d = db.session.get(Dispute, dispute_id)
+        try:
+            workflow.perform(db.session.merge(who), d, "route", _route_body(lead_probe, [unit]))
+            accepted = True
+        except ValidationError as err:
+            assert set(err.messages) == {"co_units"}
+            accepted = False
+        db.session.rollback()
+        assert accepted == (unit.code in offered), ("co", d.case_no, who.username, unit.name)
 
 
 def test_transfer_reaches_the_same_units(demo):

@@ -341,7 +341,7 @@ def _route(user, d: Dispute, data) -> Effect:
     channel = Channel(data["channel"])
     unit = unit_by_code(data["unit"])
     co = _co_units(data.get("co_units") or [], unit)
-    check_reach(d, [("unit", unit), *(("co_units", u) for u in co)])
+    check_reach(d, [("unit", unit), *(("co_units", u) for u in co)], user)
     suggested = None
     if d.suggested_channel is not None or d.suggested_unit is not None:
         suggested = {"channel": d.suggested_channel.value if d.suggested_channel else None,
@@ -413,7 +413,7 @@ def _transfer(user, d: Dispute, data) -> Effect:
     unit = unit_by_code(data["unit"])
     if unit.id == d.unit_id:
         raise ValidationError({"unit": ["案件已由该单位承办，请选择其他单位。"]})
-    check_reach(d, [("unit", unit)])
+    check_reach(d, [("unit", unit)], user)
     previous = d.unit
     d.unit = unit
     d.co_units = [u for u in d.co_units if u.id != unit.id]

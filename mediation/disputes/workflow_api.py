@@ -106,7 +106,7 @@ class CandidateUnits(MethodView):
         """可选单位（分流、移交、联办）：建议单位在前，然后是属地及其各级上级的单位（由近及远），再是负责分流的综治中心辖区内其他单位；
         只含本案可以到达的单位（与提交时的校验为同一规则）。与网页上的单位选择列表相同。"""
         user = api_user()
-        return [c.as_data() for c in routing.candidate_units(get_dispute(user, dispute_id))]
+        return [c.as_data() for c in routing.candidate_units(get_dispute(user, dispute_id), user)]
 
 
 @blp.route("/court-referrals")

@@ -139,7 +139,7 @@ def workflow_panel(dispute) -> SimpleNamespace:
     panel = SimpleNamespace(**info)
     panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in allowed]
     # The unit picker: the same list as GET /api/v1/disputes/<id>/candidate-units (routing.candidate_units).
-    panel.candidates = routing.candidate_units(dispute) if {"route", "transfer"} & set(allowed) else []
+    panel.candidates = routing.candidate_units(dispute, user) if {"route", "transfer"} & set(allowed) else []
     panel.unit_groups = routing.grouped(panel.candidates)
     panel.transfer_groups = routing.grouped([c for c in panel.candidates if c.unit.id != dispute.unit_id])
     panel.suggestion_unreachable = (dispute.suggested_unit is not None and "route" in allowed
