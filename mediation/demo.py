@@ -1637,6 +1637,74 @@ def load_history(world: World, first_day: date) -> History:
 # Entry point
 # --------------------------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------------------------
+# Routing rules (分流规则): the demo's rule table, and the suggestion on the cases waiting for it
+# --------------------------------------------------------------------------------------------
+
+# (priority, name, conditions, channel, unit code suffix at the district or None for "the nearest
+# unit of that channel at or above the case's 属地"). Tried by ascending priority; the first match wins.
+DEMO_RULES = (
+    (10, "重大及以上风险：区矛盾纠纷调处中心牵头", {"min_risk": "重大"}, "人民调解", "TC"),
+    (11, "群体性、涉众纠纷：区矛盾纠纷调处中心牵头", {"flags": ["群体性", "涉众"]}, "人民调解", "TC"),
+    (12, "涉及10人以上：区矛盾纠纷调处中心牵头", {"min_people": 10}, "人民调解", "TC"),
+    (15, "标的50万元以上：法院诉调对接中心", {"min_amount": "500000"}, "诉调对接", "SD"),
+    (20, "劳动争议/欠薪：区劳动争议调委会（人社）", {"category": "劳动争议/欠薪"}, "人民调解", "LTW"),
+    (21, "道路交通事故：区交通事故调委会（交警）", {"category": "道路交通事故"}, "人民调解", "JTW"),
+    (22, "医疗纠纷：区医调委", {"category": "医疗"}, "人民调解", "YTW"),
+    (23, "物业纠纷：区物业纠纷调委会", {"category": "物业"}, "人民调解", "WTW"),
+    (24, "消费纠纷：区市场监管局", {"category": "消费"}, "行政调解", "SJ"),
+    (25, "征地拆迁：区住建委", {"category": "征地拆迁"}, "行政调解", "ZJ"),
+    (26, "涉军/退役军人：区矛盾纠纷调处中心", {"category": "涉军/退役军人"}, "人民调解", "TC"),
+    (30, "婚姻家庭：就近村（社区）调委会", {"category": "婚姻家庭"}, "人民调解", None),
+    (31, "邻里纠纷：就近村（社区）调委会", {"category": "邻里"}, "人民调解", None),
+    (32, "房屋宅基地：就近村（社区）调委会", {"category": "房屋宅基地"}, "人民调解", None),
+    (33, "山林土地：就近村（社区）调委会", {"category": "山林土地"}, "人民调解", None),
+    (34, "损害赔偿：属地派出所", {"category": "损害赔偿"}, "行政调解", None),
+    (90, "其他纠纷：就近人民调解委员会", {}, "人民调解", None),
+)
+
+
+def ensure_routing_rules() -> tuple[int, int]:
+    """The demo's routing rules, by name: a rule that exists is left as the admin may have changed
+    it. Returns (rules of the demo present, created now)."""
+    from mediation.disputes.workflow_schemas import RoutingRuleIn
+    from mediation.routing.models import RoutingRule
+    from mediation.routing.service import create_rule
+
+    existing = set(db.session.scalars(select(RoutingRule.name)))
+    categories = list(current_app.config["CATEGORIES"])
+    units = set(db.session.scalars(select(Unit.code).where(Unit.code.startswith(f"{DISTRICT_CODE}-"))))
+    present = created = 0
+    for priority, name, conditions, channel, suffix in DEMO_RULES:
+        unit = f"{DISTRICT_CODE}-{suffix}" if suffix else None
+        if (unit is not None and unit not in units) or conditions.get("category", categories[0]) not in categories:
+            continue  # a units file without that unit, or a category this deployment does not use
+        present += 1
+        if name in existing:
+            continue
+        create_rule(RoutingRuleIn().load({"name": name, "priority": priority, "channel": channel,
+                                          "unit": unit, **conditions}))
+        created += 1
+    db.session.flush()
+    return present, created
+
+
+def suggest_pending() -> int:
+    """The 分流建议 of the demo's cases waiting for routing (待分流) that have none yet (the demo writes
+    its cases directly, not through registration, which records it). Returns how many got one."""
+    from mediation.disputes.models import Dispute
+    from mediation.routing.service import record_suggestion
+
+    done = 0
+    pending = db.session.scalars(select(Dispute).where(
+        Dispute.status == Status.PENDING, Dispute.suggested_channel.is_(None), Dispute.suggested_unit_id.is_(None)))
+    for dispute in pending:
+        if record_suggestion(dispute).channel is not None:
+            done += 1
+    db.session.flush()
+    return done
+
+
 def history_summary(stats: Counter, first: date, last: date, h: History, sweeps: list) -> list[str]:
     from mediation.followups.models import FollowUp, FollowUpStatus, Notification
 
@@ -1703,6 +1771,10 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
         mark_old_notifications_read(history)
         db.session.commit()
         lines += history_summary(stats, first, last, history, sweeps)
+    rules, rules_created = ensure_routing_rules()
+    suggested = suggest_pending()
+    db.session.commit()
+    lines.append(f"分流规则：{rules} 条（新增 {rules_created}）；{suggested} 件待分流纠纷新生成了分流建议。")
     lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for user, created in users:
         note = "" if created else "（已存在，未修改）"

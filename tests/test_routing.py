@@ -158,7 +158,7 @@ def test_centre_overrides_the_suggestion(client, world):
     assert "涉及治安" in event["note"]
     # Same channel, other unit is an override too.
     other = register(client, world.center_user_b, world.village_b.code)
-    body = ok(act(client, world.center_user_b, other, "route", {"channel": "人民调解", "unit": "TW-A"}))
+    body = ok(act(client, world.center_user_b, other, "route", {"channel": "人民调解", "unit": "PCS-B"}))
     assert body["events"][-1]["data"]["override"] is True
 
 

@@ -185,7 +185,12 @@ def test_co_handling_unit_sees_and_works_on_the_case(client, w):
     assert client.get(f"/api/v1/disputes/{dispute_id}", headers=w.mediator_a.headers).status_code == 404
     listed = client.get("/api/v1/disputes", headers=w.mediator_a.headers).get_json()
     assert dispute_id not in [d["id"] for d in listed["items"]]
-    ok(act(client, w.center_user_b, dispute_id, "route", {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A"]}))
+    # A town centre cannot bring in another town's unit (outside its reach: routing.reachable_units);
+    # the district centre, after an escalation, can.
+    r = act(client, w.center_user_b, dispute_id, "route", {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A"]})
+    assert r.status_code == 422 and "co_units" in r.get_json()["errors"]["json"]
+    ok(act(client, w.center_user_b, dispute_id, "escalate"))
+    ok(act(client, w.district_staff, dispute_id, "route", {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A"]}))
     # … until it is a co-handling unit (联办): then it sees it, lists it and works on it.
     assert get(client, w.mediator_a, dispute_id)["co_units"] == ["TW-A"]
     listed = client.get("/api/v1/disputes", headers=w.mediator_a.headers).get_json()

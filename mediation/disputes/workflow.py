@@ -36,7 +36,7 @@ from mediation.extensions import db
 from mediation.geo.models import Unit
 from mediation.routing.deadlines import add_days, days_left, time_limit_for, warning_level
 from mediation.routing.models import Extension
-from mediation.routing.service import next_center_up, responsible_center, unit_by_code
+from mediation.routing.service import check_reach, next_center_up, responsible_center, unit_by_code
 
 
 class Stage(StrEnum):
@@ -401,6 +401,7 @@ def _route(user, d: Dispute, data) -> Effect:
     channel = Channel(data["channel"])
     unit = unit_by_code(data["unit"])
     co = _co_units(data.get("co_units") or [], unit)
+    check_reach(d, [("unit", unit), *(("co_units", u) for u in co)], user)
     suggested = None
     if d.suggested_channel is not None or d.suggested_unit is not None:
         suggested = {"channel": d.suggested_channel.value if d.suggested_channel else None,
@@ -490,6 +491,7 @@ def _transfer(user, d: Dispute, data) -> Effect:
     unit = unit_by_code(data["unit"])
     if unit.id == d.unit_id:
         raise ValidationError({"unit": ["案件已由该单位承办，请选择其他单位。"]})
+    check_reach(d, [("unit", unit)], user)
     previous = d.unit
     d.unit = unit
     d.co_units = [u for u in d.co_units if u.id != unit.id]

@@ -98,6 +98,18 @@ class Casework(MethodView):
         return workflow.casework(user, get_dispute(user, dispute_id))
 
 
+@blp.route("/disputes/<int:dispute_id>/candidate-units")
+class CandidateUnits(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, ws.CandidateUnitOut(many=True))
+    def get(self, dispute_id):
+        """可选单位（分流、移交、联办）：建议单位在前，然后是属地及其各级上级的单位（由近及远），再是负责分流的综治中心辖区内其他单位；
+        只含本案可以到达的单位（与提交时的校验为同一规则）。与网页上的单位选择列表相同。"""
+        user = api_user()
+        return [c.as_data() for c in routing.candidate_units(get_dispute(user, dispute_id), user)]
+
+
 @blp.route("/court-referrals")
 class CourtReferrals(MethodView):
     decorators = [token_required]

@@ -378,6 +378,20 @@ class SuggestionOut(Schema):
     unit = fields.String(allow_none=True)
 
 
+class CandidateUnitOut(Schema):
+    """One unit of a case's unit picker (routing.candidate_units), in the picker's order."""
+
+    code = fields.String()
+    name = fields.String()
+    short_name = fields.String(allow_none=True, metadata={"description": "简称"})
+    type = fields.String(metadata={"description": "单位类型"})
+    channel = fields.String(allow_none=True, metadata={"description": "化解渠道"})
+    node = fields.String(metadata={"description": "所属节点代码"})
+    node_name = fields.String(metadata={"description": "所属节点名称"})
+    group = fields.String(metadata={"description": "分组：分流建议 / 属地及各级上级节点名称（由近及远）/ 辖区其他单位"})
+    suggested = fields.Boolean(metadata={"description": "是否为分流建议单位（总在第一位）"})
+
+
 class CaseworkOut(Schema):
     """The workflow side of a case: stage, what the caller may do now, deadline and casework."""
 

@@ -22,6 +22,7 @@ from mediation.disputes.casework import CONFIRMATION_RESULTS
 from mediation.disputes.workflow_schemas import ACTION_SCHEMAS
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.routing import service as routing
 
 bp = Blueprint("workflow", __name__)
 
@@ -138,7 +139,12 @@ def workflow_panel(dispute) -> SimpleNamespace:
     allowed = info["allowed_actions"]
     panel = SimpleNamespace(**info)
     panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in allowed]
-    panel.units = _units_for_choice() if {"route", "transfer"} & set(allowed) else []
+    # The unit picker: the same list as GET /api/v1/disputes/<id>/candidate-units (routing.candidate_units).
+    panel.candidates = routing.candidate_units(dispute, user) if {"route", "transfer"} & set(allowed) else []
+    panel.unit_groups = routing.grouped(panel.candidates)
+    panel.transfer_groups = routing.grouped([c for c in panel.candidates if c.unit.id != dispute.unit_id])
+    panel.suggestion_unreachable = (dispute.suggested_unit is not None and "route" in allowed
+                                    and not any(c.suggested for c in panel.candidates))
     panel.courts = [u for u in _units_for_choice() if u.type == UnitType.COURT] if "apply_confirmation" in allowed else []
     panel.mediators = []
     if "reassign" in allowed and dispute.unit_id is not None:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager
 
-from mediation.common.enums import Channel, UnitType
+from mediation.common.enums import Channel, NodeLevel, UnitType
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.routing.models import RISK_ORDER, RoutingRule
@@ -100,6 +101,123 @@ def responsible_center(dispute) -> Unit | None:
 def next_center_up(center: Unit) -> Unit | None:
     """The next 综治中心 above a centre (attached to a strict ancestor of its node)."""
     return nearest_unit(center.node, unit_type=UnitType.CENTER, strictly_above=True)
+
+
+# --- reach: the units a case may be routed, transferred or given as co-handler to --------------------
+
+def reach_territory(dispute, user=None) -> Node | None:
+    """The territory whose units a case may go to besides its 属地's chain: that of the 综治中心 that
+    triages it (:func:`responsible_center`), or the acting 综治中心 user's own when it is larger
+    (a town centre routing a village's case reaches the whole town, the district centre the district)."""
+    from mediation.common.enums import Role
+
+    center = responsible_center(dispute)
+    territory = center.node if center is not None else None
+    if user is not None and getattr(user, "role", None) == Role.CENTER and user.unit is not None:
+        own = user.unit.node
+        if own.contains(dispute.node) and (territory is None or own.contains(territory)):
+            territory = own
+    return territory
+
+
+def reachable_units(dispute, user=None) -> list[Unit]:
+    """THE reach rule (分流范围) of a case, for route, transfer and co-handlers (联办) alike.
+
+    A case may go to a unit attached to its 属地 or to any node above it (the village's and town's
+    调委会, the 派出所, the district's departments, 医调委, the court …), or to a unit anywhere inside the
+    territory of the 综治中心 that triages it, or of the acting 综治中心 user when that is larger
+    (:func:`reach_territory`): a town centre reaches its town's villages, and a case escalated to the
+    district reaches the whole district. Units of grids (网格) handle no cases and are never reached.
+    Everything else — another town's 调委会 for a town centre — needs an escalation first ("大事不出镇":
+    the higher centre coordinates).
+
+    The unit picker (web and API, :func:`candidate_units`) and the server-side check on submit
+    (:func:`check_reach`, called by the workflow's route and transfer) both call this function."""
+    node = dispute.node
+    ancestor_ids = [int(p) for p in node.path.strip("/").split("/") if p]
+    conditions = [Unit.node_id.in_(ancestor_ids)]
+    territory = reach_territory(dispute, user)
+    if territory is not None:
+        conditions.append(Node.path.startswith(territory.path, autoescape=True))
+    stmt = (select(Unit).join(Node, Unit.node_id == Node.id)
+            .where(or_(*conditions), Node.level != NodeLevel.GRID).options(contains_eager(Unit.node)))
+    return list(db.session.scalars(stmt))
+
+
+def reach_scope_text(dispute, user=None) -> str:
+    """The reach rule in words, for error messages."""
+    territory = reach_territory(dispute, user)
+    where = f"{territory.name}辖区内或" if territory is not None else ""
+    return f"本案只能分流、移交至{where}属地（{dispute.node.name}）及其上级的单位"
+
+
+def check_reach(dispute, units: list[tuple[str, Unit]], user=None) -> None:
+    """Refuse (422, field by field) any of ``units`` — (field, unit) pairs — the case may not reach."""
+    reachable = {u.id for u in reachable_units(dispute, user)}
+    errors: dict[str, list[str]] = {}
+    for field, unit in units:
+        if unit.id not in reachable:
+            errors.setdefault(field, []).append(
+                f"「{unit.name}」不在可选范围内：{reach_scope_text(dispute, user)}；跨辖区的请先升级上报。")
+    if errors:
+        raise ValidationError(errors)
+
+
+@dataclass
+class Candidate:
+    """One unit of the picker: its group (the picker's <optgroup>) and whether it is the suggestion."""
+
+    unit: Unit
+    group: str
+    suggested: bool = False
+
+    def as_data(self) -> dict:
+        u = self.unit
+        return {"code": u.code, "name": u.name, "short_name": u.short_name, "type": u.type.value,
+                "channel": u.channel.value if u.channel else None, "node": u.node.code,
+                "node_name": u.node.name, "group": self.group, "suggested": self.suggested}
+
+
+SUGGESTED_GROUP = "分流建议"
+
+
+def candidate_units(dispute, user=None) -> list[Candidate]:
+    """The units the picker offers for a case, in order: the suggested unit (when reachable), then
+    the units of the case's 属地 and of each node above it, nearest first, then the other units of
+    the triaging centre's territory (by place). Exactly :func:`reachable_units`, never more."""
+    units = reachable_units(dispute, user)
+    ancestors = dispute.node.ancestors()
+    depth = {n.id: i for i, n in enumerate(reversed(ancestors))}  # 0: the 属地 itself
+    names = {n.id: n.name for n in ancestors}
+    suggested_id = dispute.suggested_unit_id
+    out: list[Candidate] = []
+    chain, others = [], []
+    for u in units:
+        if u.id == suggested_id:
+            out.append(Candidate(u, SUGGESTED_GROUP, True))
+        elif u.node_id in depth:
+            chain.append(u)
+        else:
+            others.append(u)
+    chain.sort(key=lambda u: (depth[u.node_id], u.code))
+    for u in chain:
+        label = f"{names[u.node_id]}（属地）" if depth[u.node_id] == 0 else names[u.node_id]
+        out.append(Candidate(u, label))
+    territory = reach_territory(dispute, user)
+    other_label = f"{territory.name}辖区其他单位" if territory is not None else "其他单位"
+    others.sort(key=lambda u: (u.node.path.count("/"), u.node.code, u.code))
+    out += [Candidate(u, other_label) for u in others]
+    return out
+
+
+def grouped(candidates: list[Candidate]) -> list[tuple[str, list[Candidate]]]:
+    """Consecutive candidates of one group together (the order of :func:`candidate_units` kept)."""
+    groups: list[tuple[str, list[Candidate]]] = []
+    for c in candidates:
+        if not groups or groups[-1][0] != c.group:
+            groups.append((c.group, []))
+        groups[-1][1].append(c)
+    return groups
 
 
 def unit_by_code(code: str, field: str = "unit") -> Unit:
