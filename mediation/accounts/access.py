@@ -66,17 +66,6 @@ def can_see_node(user: User, node: Node) -> bool:
     return user.role == Role.ADMIN or node.path.startswith(user.unit.node.path)
 
 
-def unit_within_reach(user: User, unit_node_path: str) -> bool:
-    """Whether ``user`` may name a unit (given by its node's path) as the lead (承办) or co-handling
-    (联办) unit of a case they put on record: an admin any unit; anyone else the units attached to
-    their own node's subtree (the ``can_see_node`` containment) or to a node above it (the
-    departments, courts and 综治中心 of the levels above). Never a unit of a sibling town."""
-    if user.role == Role.ADMIN:
-        return True
-    own = user.unit.node.path
-    return unit_node_path.startswith(own) or own.startswith(unit_node_path)
-
-
 def get_dispute(user: User, dispute_id: int, *, for_update: bool = False) -> Dispute:
     """The case if the user may see it; 404 otherwise (its existence is not revealed)."""
     stmt = visible_disputes(user).where(Dispute.id == dispute_id)

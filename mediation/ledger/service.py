@@ -61,6 +61,7 @@ from mediation.ledger.schemas import (
     LedgerPartyRow,
 )
 from mediation.ledger.workbook import DISPUTE_SHEET, PARTY_SHEET, LedgerWorkbook, LedgerWriter
+from mediation.routing.service import units_within_reach
 
 Progress = Callable[[int, int | None, str], None]
 """progress(rows_done, rows_total, stage): rows_total may be None when the file does not say."""
@@ -263,7 +264,7 @@ class LedgerImport:
         self.fingerprints: dict[str, int] = {}
         self.headers: dict[str, list[str]] = {}
         self.done = 0
-        self._reach: dict[int, bool] = {}
+        self._reach: dict[int, set[int]] = {}  # node id → the units a case there may be given to
         self._foreign_numbers: tuple | None = None
 
     # -- entry point ------------------------------------------------------------------------
@@ -406,24 +407,27 @@ class LedgerImport:
         def problem(field_name: str, reason: str) -> None:
             row.problems.append((FIELD_HEADERS[field_name], reason))
 
+        reach_node = None  # the 属地 the units are checked against, once it is known and in scope
         if "node" in data:
             row.node_id, reason = self.tree.resolve(data["node"])
             if reason:
                 problem("node", reason)
             elif self.scope and not self.tree.path[row.node_id].startswith(self.scope):
                 problem("node", "该属地不在您单位的辖区内，无权导入。")
+            else:
+                reach_node = row.node_id
         if data.get("unit"):
             row.unit_id, reason = self.units.resolve(data["unit"])
             if reason:
                 problem("unit", reason)
-            elif not self._within_reach(row.unit_id):
+            elif not self._within_reach(row.unit_id, reach_node):
                 row.unit_id = None
                 problem("unit", f"承办单位「{data['unit']}」不是本辖区或上级的单位，无权以该单位的名义导入案件。")
         for name in data.get("co_units") or []:
             unit_id, reason = self.units.resolve(name)
             if reason:
                 problem("co_units", reason)
-            elif not self._within_reach(unit_id):
+            elif not self._within_reach(unit_id, reach_node):
                 problem("co_units", f"联办单位「{name}」不是本辖区或上级的单位，无权以该单位的名义导入案件。")
             elif unit_id != row.unit_id and unit_id not in row.co_ids:
                 row.co_ids.append(unit_id)
@@ -448,15 +452,15 @@ class LedgerImport:
                 problem("case_no", CASE_NO_UNAVAILABLE)
         return row
 
-    def _within_reach(self, unit_id: int) -> bool:
-        """The one rule of accounts.access, once per unit (the CLI, without a user, reaches all)."""
-        from mediation.accounts.access import unit_within_reach
-
+    def _within_reach(self, unit_id: int, node_id: int | None = None) -> bool:
+        """Routing's reach rule (routing.service.units_within_reach) for a case at the row's 属地 (else
+        the importer's own node), once per node; the CLI, without a user, reaches all."""
         if self.user is None:
             return True
-        if unit_id not in self._reach:
-            self._reach[unit_id] = unit_within_reach(self.user, self.tree.path[self.units.node[unit_id]])
-        return self._reach[unit_id]
+        node_id = node_id if node_id is not None else self.user.unit.node_id
+        if node_id not in self._reach:
+            self._reach[node_id] = units_within_reach(db.session.get(Node, node_id), self.user)
+        return unit_id in self._reach[node_id]
 
     def _foreign_number(self, case_no: str) -> bool:
         """A number in the system's own numbering (CASE_NO_PATTERN) whose unit part names only units

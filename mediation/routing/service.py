@@ -109,13 +109,18 @@ def reach_territory(dispute, user=None) -> Node | None:
     """The territory whose units a case may go to besides its 属地's chain: that of the 综治中心 that
     triages it (:func:`responsible_center`), or the acting 综治中心 user's own when it is larger
     (a town centre routing a village's case reaches the whole town, the district centre the district)."""
+    return territory_at(dispute.node, responsible_center(dispute), user)
+
+
+def territory_at(node: Node, center: Unit | None, user=None) -> Node | None:
+    """:func:`reach_territory` for a case at ``node`` triaged by ``center`` (also for rows not yet
+    cases: a 台账 row being imported)."""
     from mediation.common.enums import Role
 
-    center = responsible_center(dispute)
     territory = center.node if center is not None else None
     if user is not None and getattr(user, "role", None) == Role.CENTER and user.unit is not None:
         own = user.unit.node
-        if own.contains(dispute.node) and (territory is None or own.contains(territory)):
+        if own.contains(node) and (territory is None or own.contains(territory)):
             territory = own
     return territory
 
@@ -133,15 +138,30 @@ def reachable_units(dispute, user=None) -> list[Unit]:
 
     The unit picker (web and API, :func:`candidate_units`) and the server-side check on submit
     (:func:`check_reach`, called by the workflow's route and transfer) both call this function."""
-    node = dispute.node
+    return reachable_units_at(dispute.node, responsible_center(dispute), user)
+
+
+def reachable_units_at(node: Node, center: Unit | None, user=None) -> list[Unit]:
+    """:func:`reachable_units` for a case at ``node`` triaged by ``center``; the 台账 import checks the
+    承办/联办 units of its rows with it (:func:`units_within_reach`)."""
     ancestor_ids = [int(p) for p in node.path.strip("/").split("/") if p]
     conditions = [Unit.node_id.in_(ancestor_ids)]
-    territory = reach_territory(dispute, user)
+    territory = territory_at(node, center, user)
     if territory is not None:
         conditions.append(Node.path.startswith(territory.path, autoescape=True))
     stmt = (select(Unit).join(Node, Unit.node_id == Node.id)
             .where(or_(*conditions), Node.level != NodeLevel.GRID).options(contains_eager(Unit.node)))
     return list(db.session.scalars(stmt))
+
+
+def units_within_reach(node: Node, user) -> set[int]:
+    """The ids of the units a case at ``node`` may be given to by ``user`` (the reach rule above, with
+    the 综治中心 responsible for ``node``); an admin reaches every unit."""
+    from mediation.common.enums import Role
+
+    if getattr(user, "role", None) == Role.ADMIN:
+        return set(db.session.scalars(select(Unit.id)))
+    return {u.id for u in reachable_units_at(node, nearest_unit(node, unit_type=UnitType.CENTER), user)}
 
 
 def reach_scope_text(dispute, user=None) -> str:
