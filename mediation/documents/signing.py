@@ -275,8 +275,9 @@ class Pkcs12Signer:
             # incomplete: nothing is signed, the caller rolls back.
             logging.getLogger(__name__).warning("signing with time-stamp/validation data failed: %r", err)
             raise SigningUnavailable(
-                "电子签章失败：" + ("无法从时间戳服务（SIGNING_TSA_URL）取得可信时间戳，"
-                                     if tsa else "") + "或无法取得签章证书链的吊销信息（CRL/OCSP）。请稍后重试或联系管理员。"
+                "电子签章失败：" + ("无法从时间戳服务（SIGNING_TSA_URL）取得可信时间戳，或" if tsa else "")
+                + "无法验证签章证书链、取得其吊销信息（CRL/OCSP）。请稍后重试；仍不成功请联系管理员"
+                "（检查时间戳服务、SIGNING_TRUST_ROOTS 中的根证书）。"
             ) from err
         return out.getvalue()
 
