@@ -202,6 +202,8 @@ def test_agreement_is_signed_pades_b_lt_with_a_trusted_time_stamp_and_outlives_i
     # The platform's check says so too.
     check = signing.verify_pades(pdf, signing.trust_roots())
     assert check.ok and check.timestamped_at is not None and check.validation_data
+    page = app.test_client().get(f"/verify/{doc.code}").get_data(as_text=True)
+    assert 'data-verdict="genuine"' in page and "data-timestamp" in page and "证书过期后仍可核验" in page
 
     # Years later: the certificate has expired, the PKI's services are gone (no network at all).
     local_pki.stop()
@@ -276,6 +278,13 @@ def test_demo_loader_makes_a_certificate_for_each_signing_unit(app, world, tmp_p
         assert signer.is_demo and unit.name in signing.subject_names(signer._signer.signing_cert)
         assert signing.DEMO_MARKER in signer._signer.signing_cert.subject.native["organizational_unit_name"]
     assert "已存在" in ensure_signing_certificate()  # kept: what was signed stays verifiable
+
+    # A long name (a common name holds 64 bytes, 21 Chinese characters): the organization carries it.
+    long_name = "海滨区海滨街道新家园社区矛盾纠纷多元化解人民调解委员会"
+    p12 = signing.create_demo_certificates(tmp_path / "long", unit_code="L", unit_name=long_name)["p12"]
+    signer = signing.Pkcs12Signer(p12, signing.DEMO_PASSWORD, roots=[], unit_name=long_name)
+    signing.check_certificate_unit(signer._signer.signing_cert, long_name)
+    assert signer.is_demo
 
 
 # ---------------------------------------------------------------- verification of 补充协议 and the 卷宗

@@ -452,6 +452,15 @@ def _name(common_name: str, organization: str):
     ])
 
 
+def _demo_common_name(name: str) -> str:
+    """「{name}（演示签章证书）」 when it fits the 64 bytes a common name may have, else the name
+    alone (the organization, O, is the unit's name in full; OU still marks it DEMO-ONLY)."""
+    for candidate in (f"{name}{DEMO_CN_SUFFIX}", name):
+        if len(candidate.encode()) <= 64:
+            return candidate
+    return name.encode()[:64].decode(errors="ignore")
+
+
 def create_demo_certificates(directory: Path, *, unit_code: str | None = None, unit_name: str | None = None,
                              password: str = DEMO_PASSWORD, years: int = 5) -> dict[str, Path]:
     """A demo CA (``demo-ca.pem`` + its key) and a signing certificate as PKCS#12 (``demo.p12``, or
@@ -487,7 +496,7 @@ def create_demo_certificates(directory: Path, *, unit_code: str | None = None, u
         write_private(ca_pem, ca_cert.public_bytes(serialization.Encoding.PEM))
 
     key = ec.generate_private_key(ec.SECP256R1())
-    common = f"{unit_name or '矛盾纠纷多元化解平台'}{DEMO_CN_SUFFIX}"
+    common = _demo_common_name(unit_name or "矛盾纠纷多元化解平台")
     cert = (
         x509.CertificateBuilder().subject_name(_name(common, unit_name or "演示单位"))
         .issuer_name(ca_cert.subject).public_key(key.public_key())
