@@ -43,8 +43,8 @@ def main() -> None:
                       "SECRET_KEY": "bench", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():
         db.create_all()
-        h.configure_signing(app, tmp)
         world = build_world()
+        h.configure_signing(app, tmp)  # after the world: a certificate per unit, in its name
         parties = [{"role": "申请人" if i == 0 else "被申请人", "kind": "自然人", "name": f"当事人{i + 1}号",
                     "id_number": make_id(), "phone": "13800138000", "address": "海滨街道幸福里小区12号楼3门502室"}
                    for i in range(args.parties)]

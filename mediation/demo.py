@@ -1143,18 +1143,19 @@ def spaced(rng: random.Random, lo: datetime, hi: datetime, count: int, window: t
 
 
 def ensure_signing_certificate() -> str:
-    """The demo signing certificate, as `flask documents demo-cert` makes it (kept when it exists,
-    so the documents signed with it stay verifiable; a deployment's own certificate is left alone)."""
+    """Each signing unit's demo certificate, as `flask documents demo-cert` makes them (kept when they
+    exist, so the documents signed with them stay verifiable; a deployment's own certificate is left
+    alone). A unit signs only with a certificate in its own name."""
     from mediation.documents import signing
 
     if signing._setting("SIGNING_P12_PATH"):
-        return "已配置单位签章证书（SIGNING_P12_PATH），未生成演示证书。"
+        return "已配置签章证书（SIGNING_P12_PATH），未生成演示证书。"
     directory = signing.signing_dir()
-    if (directory / "demo.p12").exists():
-        return f"演示签章证书已存在：{directory / 'demo.p12'}。"
     password = signing._setting("SIGNING_P12_PASSWORD") or signing.DEMO_PASSWORD
-    paths = signing.create_demo_certificates(Path(directory), password=password)
-    return f"已生成演示签章证书（仅供演示）：{paths['p12']}。"
+    made = signing.create_unit_demo_certificates(Path(directory), signing.signing_units(), password=password)
+    if not made:
+        return f"各单位的演示签章证书已存在：{directory}。"
+    return f"已生成演示签章证书（仅供演示，每个出具文书的单位一个，共 {len(made)} 个）：{directory}。"
 
 
 def agreement_fields(dispute, rng: random.Random, effective_on: date) -> dict:

@@ -19,10 +19,12 @@ PUBLIC_URL = "https://tiaojie.example.gov.cn"
 
 
 def configure_signing(app, tmp_path: Path) -> Path:
+    """Demo certificates for every unit that signs (made after the world: each unit signs in its own
+    name), as `flask documents demo-cert` makes them."""
     directory = tmp_path / "signing"
     app.config["SIGNING_DIR"] = str(directory)
     app.config["PUBLIC_URL"] = PUBLIC_URL
-    signing.create_demo_certificates(directory)
+    signing.create_unit_demo_certificates(directory, signing.signing_units())
     return directory
 
 

@@ -36,7 +36,7 @@ from tests.documents_helpers import (
 
 
 @pytest.fixture
-def signing_dir(app, tmp_path):
+def signing_dir(app, world, tmp_path):
     return configure_signing(app, tmp_path)
 
 
@@ -361,17 +361,23 @@ def test_sealing_needs_an_uploaded_seal_of_the_agreements_unit(world, signing_di
 def test_demo_cert_command_and_unit_certificates(app, world, tmp_path):
     app.config["SIGNING_DIR"] = str(tmp_path / "certs")
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["documents", "demo-cert"])
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "certs" / "demo.p12").is_file() and (tmp_path / "certs" / "demo-ca.pem").is_file()
-    assert "已存在" in runner.invoke(args=["documents", "demo-cert"]).output
     result = runner.invoke(args=["documents", "demo-cert", "--unit", world.committee_a.code])
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "certs" / "TW-A.p12").is_file() and (tmp_path / "certs" / "demo-ca.pem").is_file()
+    assert not (tmp_path / "certs" / "TW-B.p12").exists()  # --unit makes just that one
+    assert "已存在" in runner.invoke(args=["documents", "demo-cert", "--unit", "TW-A"]).output
     assert runner.invoke(args=["documents", "demo-cert", "--unit", "NOPE"]).exit_code == 1
+    with pytest.raises(signing.SigningUnavailable, match="尚未配置双港镇人民调解委员会"):
+        signing.signer_for_unit(world.committee_b)
+    result = runner.invoke(args=["documents", "demo-cert"])  # without --unit: every unit that signs
+    assert result.exit_code == 0, result.output
+    for unit in (world.committee_a, world.committee_b, world.police_b, world.center_a):
+        assert (tmp_path / "certs" / f"{unit.code}.p12").is_file(), unit.code
+    assert not (tmp_path / "certs" / f"{world.court.code}.p12").exists()
 
     unit_signer = signing.signer_for_unit(world.committee_a)
     assert "海滨街道人民调解委员会" in unit_signer.subject
-    assert "平台" in signing.signer_for_unit(world.committee_b).subject  # falls back to the demo certificate
+    assert "双港镇人民调解委员会" in signing.signer_for_unit(world.committee_b).subject
     from weasyprint import HTML
 
     pdf = HTML(string="<p>测试</p>").write_pdf()

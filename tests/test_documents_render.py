@@ -25,7 +25,7 @@ from tests.documents_helpers import (
 
 
 @pytest.fixture
-def signing_dir(app, tmp_path):
+def signing_dir(app, world, tmp_path):
     return configure_signing(app, tmp_path)
 
 

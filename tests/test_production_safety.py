@@ -42,11 +42,11 @@ def _mode(path: Path) -> int:
 
 
 @pytest.fixture
-def signing_dir(app, tmp_path):
+def signing_dir(app, world, tmp_path):
     directory = tmp_path / "signing"
     app.config["SIGNING_DIR"] = str(directory)
     app.config["PUBLIC_URL"] = PUBLIC
-    signing.create_demo_certificates(directory)
+    signing.create_unit_demo_certificates(directory, signing.signing_units())  # each unit signs in its name
     return directory
 
 

@@ -94,10 +94,11 @@ class Renderer:
             data_uri=self.data_uri, asset=self.asset, paragraphs=paragraphs, for_web=self.for_web,
             print_css=self.asset(PRINT_CSS), **context)
 
-    def pdf(self, html: str, *, attachments: list | None = None) -> bytes:
+    def pdf(self, html: str, *, attachments: list | None = None, variant: str | None = None) -> bytes:
+        """``variant``: a WeasyPrint PDF variant, e.g. ``pdf/a-3b`` for archival copies."""
         self.fetcher = StrictFetcher(self.data_uris)
         document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher)
-        return document.write_pdf(attachments=attachments or None)
+        return document.write_pdf(attachments=attachments or None, pdf_variant=variant)
 
 
 def qr_png(text: str) -> bytes:

@@ -59,6 +59,7 @@ CODE_LENGTH = 10
 MAX_SIGNATURE_BYTES = 512 * 1024
 MAX_SEAL_BYTES = 4 * 1024 * 1024
 CONFIRMATION_WINDOW_DAYS = 30
+ARCHIVE_PDF_VARIANT = "pdf/a-3b"
 
 
 class DocumentError(Exception):
@@ -235,6 +236,40 @@ def update_draft(user: User, agreement: Agreement, data: dict) -> Agreement:
     return agreement
 
 
+AGREEMENT_TEXT_LABELS = {"facts": "纠纷主要事实", "issues": "争议事项", "responsibilities": "各方责任",
+                         "terms": "协议内容", "performance_method": "履行方式"}
+
+
+def agreement_text_fields(agreement: Agreement) -> dict[str, tuple[str, str]]:
+    """Every piece of text the agreement prints, as ``key: (label, text)`` (key as the form names it)."""
+    fields = {key: (label, getattr(agreement, key) or "") for key, label in AGREEMENT_TEXT_LABELS.items()}
+    for i, party in enumerate(agreement.parties or []):
+        who = f"当事人{i + 1}（{party.get('name', '')}）"
+        for key, label in (("name", "姓名或名称"), ("address", "住址"), ("role", "身份")):
+            fields[f"parties.{i}.{key}"] = (f"{who}的{label}", party.get(key) or "")
+    fields["mediator_name"] = ("调解员姓名", agreement.mediator_name or "")
+    fields["unit"] = ("调解组织名称", agreement.unit.name if agreement.unit else "")
+    return fields
+
+
+def check_glyphs(agreement: Agreement, status: int = 422) -> None:
+    """Refuse (in Chinese, naming character, code point and field) text that the document fonts
+    cannot draw: the signed document could never be corrected."""
+    from mediation.documents.glyphs import describe, missing_glyphs
+
+    fields = agreement_text_fields(agreement)
+    missing = missing_glyphs({key: text for key, (_, text) in fields.items()})
+    if not missing:
+        return
+    errors: dict[str, list[str]] = {}
+    for key, char in missing:
+        errors.setdefault(key.split(".")[0], []).append(
+            f"{fields[key][0]}中的字符{describe(char)}在文书字体中没有字形，打印出来会是空白或方框。")
+    first_key, first_char = missing[0]
+    raise DocumentError(f"{fields[first_key][0]}中的字符{describe(first_char)}在文书字体中没有字形，"
+                        "不能出具文书：请改用规范汉字或文字说明后再试。", status, errors)
+
+
 def submit_for_signing(user: User, agreement: Agreement) -> Agreement:
     require_writer(user)
     _require_status(agreement, AgreementStatus.DRAFT)
@@ -249,6 +284,7 @@ def submit_for_signing(user: User, agreement: Agreement) -> Agreement:
         errors["parties"] = ["协议没有当事人。"]
     if errors:
         raise DocumentError("协议内容不完整，不能提交签署。", 422, errors)
+    check_glyphs(agreement)
     agreement.status = AgreementStatus.SIGNING
     agreement.signing_started_at = utcnow()
     db.session.flush()
@@ -434,6 +470,7 @@ def issue_agreement_pdf(user: User | None, agreement: Agreement) -> SignedDocume
     """Render the agreement in effect, with its QR code and verification code, and sign it."""
     if not agreement.is_effective:
         raise DocumentError("协议生效后才出具正式文本。", 409)
+    check_glyphs(agreement, 409)
     renderer = Renderer()
     code = new_code()
     html = renderer.html("documents/agreement.html", **agreement_context(renderer, agreement),
@@ -630,7 +667,9 @@ def case_file_pdf(user: User, dispute: Dispute) -> SignedDocument:
                          case=cover["case"], verification=verification_block(renderer, code),
                          attached=[a.description for a in attachments])
     # Attachments are read by WeasyPrint itself, not through the fetcher (string=…): nothing is fetched.
-    pdf = renderer.pdf(html, attachments=attachments)
+    # An archival copy: PDF/A-3b (fonts embedded, XMP identification; PDF/A-3 allows the attached
+    # signed originals, which are not PDF/A themselves). The signature is an incremental update.
+    pdf = renderer.pdf(html, attachments=attachments, variant=ARCHIVE_PDF_VARIANT)
     doc = _sign_and_store(user, pdf, code=code, doc_type="卷宗", dispute=dispute,
                           unit=dispute.unit or dispute.registering_unit, agreement=None, keep_bytes=False)
     add_event(dispute, "case_file_exported", user, data={"code": code})
@@ -644,6 +683,19 @@ def mask_case_no(case_no: str) -> str:
     match = re.match(r"^(（\d{4}）)(.*)$", case_no or "")
     head, rest = (match.group(1), match.group(2)) if match else ("", case_no or "")
     return head + re.sub(r"\d", "*", rest)
+
+
+def public_number(agreement: Agreement) -> str:
+    """An agreement's number as the public page may show it: the case number's sequence hidden."""
+    suffix = agreement.number[len(agreement.dispute.case_no):]
+    return mask_case_no(agreement.dispute.case_no) + suffix
+
+
+def _public_link(agreement: Agreement) -> dict:
+    """An agreement on the public page: its masked number and the code of its signed text (if any)."""
+    doc = signed_agreement(agreement) if agreement.is_effective else None
+    return {"title": agreement.title, "number": public_number(agreement), "code": doc.code if doc else None,
+            "issued_on": doc.issued_on if doc else None}
 
 
 @dataclass
@@ -663,14 +715,28 @@ class Verification:
             return bool(self.upload_matches and self.upload_signature and self.upload_signature.ok)
         return bool(self.stored_intact and self.signature and self.signature.ok)
 
+    @property
+    def registered_only(self) -> bool:
+        """A document whose bytes the platform does not keep (the 卷宗: only its hash is recorded)
+        and no file uploaded: the code is genuine, the file itself can only be checked by upload."""
+        return self.found and self.doc is not None and self.doc.pdf is None and self.upload_matches is None
+
     def public(self) -> dict:
         """What the public page may show: nothing personal."""
         d = self.doc
         if d is None:
             return {}
-        return {"doc_type": d.doc_type, "unit": d.unit.name, "issued_on": d.issued_on,
-                "case_no": mask_case_no(d.dispute.case_no), "signer": d.signer_subject,
-                "sha256": d.sha256, "size": d.size, "code": d.code}
+        out = {"doc_type": d.doc_type, "unit": d.unit.name, "issued_on": d.issued_on,
+               "case_no": mask_case_no(d.dispute.case_no), "signer": d.signer_subject,
+               "sha256": d.sha256, "size": d.size, "code": d.code, "number": None,
+               "amends": None, "amended_by": []}
+        agreement = d.agreement
+        if agreement is not None:
+            out["number"] = public_number(agreement)
+            if agreement.original is not None:
+                out["amends"] = _public_link(agreement.original)
+            out["amended_by"] = [_public_link(s) for s in agreement.supplements if s.is_effective]
+        return out
 
 
 def find_document(code: str) -> SignedDocument | None:

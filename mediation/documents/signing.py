@@ -13,7 +13,16 @@ Configuration (app config, else environment):
   certificate (password ``SIGNING_P12_PASSWORD``); ``demo.p12`` is the demo certificate made by
   ``flask --app mediation documents demo-cert`` and used when nothing else is configured;
 - ``SIGNING_TRUST_ROOTS``: PEM files of the CAs whose signatures the verification page accepts,
-  separated by commas (default: every ``*-ca.pem`` in ``SIGNING_DIR``).
+  separated by commas (default: every ``*-ca.pem`` in ``SIGNING_DIR``);
+- ``SIGNING_TSA_URL`` (and optionally ``SIGNING_TSA_USERNAME`` / ``SIGNING_TSA_PASSWORD``,
+  ``SIGNING_TSA_TIMEOUT`` seconds, default 10): an RFC 3161 time-stamping service; when set, every
+  signature carries its time-stamp token (PAdES B-T);
+- ``SIGNING_EMBED_VALIDATION`` (default on): embed the chain's certificates and the CRLs / OCSP
+  responses that the certificates point to in the document security store (PAdES B-LT with a
+  TSA), so that an archived document still verifies after its certificate expired.
+
+A unit signs only with a certificate whose subject (CN or O) is that unit's name: the documents say
+「已加盖{单位}电子签章」.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ DEMO_CA_ORGANIZATION = "演示证书机构"
 
 
 class SigningUnavailable(Exception):
-    """No certificate is configured for the unit."""
+    """No (fitting) certificate is configured for the unit, or the time-stamping service failed."""
 
 
 @dataclass
@@ -52,6 +61,8 @@ class SignatureCheck:
     whole_file: bool = False  # nothing was added to the file after signing
     signer: str | None = None
     signed_at: datetime | None = None
+    timestamped_at: datetime | None = None  # the trusted time-stamp's time (PAdES B-T), if any
+    validation_data: bool = False  # the document carries the chain's validation data (DSS)
     problem: str | None = None  # in Chinese, for the verification page
 
     @property
@@ -96,7 +107,7 @@ def is_demo_certificate(cert) -> bool:
                 names += value if isinstance(value, list) else [value or ""]
         else:  # cryptography
             names += [str(attr.value) for attr in name]
-    return any(DEMO_MARKER in v or v == DEMO_CA_ORGANIZATION or v.endswith("（演示签章证书）") for v in names)
+    return any(DEMO_MARKER in v or v == DEMO_CA_ORGANIZATION or v.endswith(DEMO_CN_SUFFIX) for v in names)
 
 
 DEMO_REFUSED = ("生产环境不得使用演示签章证书签章：请管理员配置正式的单位签章证书（SIGNING_P12_PATH），"
@@ -144,6 +155,52 @@ def _subject_text(cert) -> str:
     return native.get("common_name") or native.get("organization_name") or cert.subject.human_friendly
 
 
+DEMO_CN_SUFFIX = "（演示签章证书）"
+
+
+def subject_names(cert) -> list[str]:
+    """The names a signing certificate's subject gives (CN and O; a demo certificate's CN without
+    its 「（演示签章证书）」 suffix)."""
+    native = cert.subject.native
+    names = []
+    for key in ("common_name", "organization_name"):
+        value = native.get(key)
+        for v in value if isinstance(value, list) else [value]:
+            if v:
+                names.append(v.removesuffix(DEMO_CN_SUFFIX) if key == "common_name" else v)
+    return names
+
+
+def check_certificate_unit(cert, unit_name: str) -> None:
+    """The certificate is the unit's own: its subject's CN or O is the unit's name, or signing refuses
+    (the document says 「已加盖{单位}电子签章」)."""
+    if unit_name in subject_names(cert):
+        return
+    raise SigningUnavailable(
+        f"签章证书的主体「{_subject_text(cert)}」不是{unit_name}：文书写明「已加盖{unit_name}电子签章」，"
+        f"须使用{unit_name}自己的签章证书（证书主体的名称 CN 或单位 O 为「{unit_name}」）。"
+        f"请管理员把该单位的证书放在签章目录中，文件名为「单位代码.p12」。")
+
+
+def _tsa_settings() -> dict | None:
+    url = _setting("SIGNING_TSA_URL")
+    if not url:
+        return None
+    return {"url": str(url), "username": _setting("SIGNING_TSA_USERNAME"),
+            "password": _setting("SIGNING_TSA_PASSWORD"), "timeout": int(_setting("SIGNING_TSA_TIMEOUT", 10))}
+
+
+def _timestamper(settings: dict):
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    auth = (settings["username"], settings["password"] or "") if settings["username"] else None
+    return HTTPTimeStamper(settings["url"], auth=auth, timeout=settings["timeout"])
+
+
+def _embed_validation() -> bool:
+    return str(_setting("SIGNING_EMBED_VALIDATION", "1")).strip().lower() not in ("0", "false", "no", "off")
+
+
 def trust_roots() -> list:
     from pyhanko.keys import load_cert_from_pemder
 
@@ -160,7 +217,8 @@ class Pkcs12Signer:
 
     provider = "pkcs12"
 
-    def __init__(self, p12_path: str | Path, password: str | None, roots: list | None = None):
+    def __init__(self, p12_path: str | Path, password: str | None, roots: list | None = None,
+                 unit_name: str | None = None):
         from pyhanko.sign import signers
 
         self.path = Path(p12_path)
@@ -175,6 +233,7 @@ class Pkcs12Signer:
         if self._signer is None:
             raise SigningUnavailable(f"无法读取签章证书 {self.path.name}（文件或密码错误）。")
         self.roots = roots if roots is not None else trust_roots()
+        self.unit_name = unit_name
 
     @property
     def is_demo(self) -> bool:
@@ -193,50 +252,119 @@ class Pkcs12Signer:
                 raise SigningUnavailable(DEMO_REFUSED)
             if is_demo_password(self.password):
                 raise SigningUnavailable(WEAK_PASSWORD_REFUSED)
+        if self.unit_name is not None:
+            check_certificate_unit(self._signer.signing_cert, self.unit_name)
 
+        tsa = _tsa_settings()
+        embed = _embed_validation()
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         meta = signers.PdfSignatureMetadata(
             field_name="UnitSeal", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
             reason=reason, location=location, name=self.subject,
             certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+            embed_validation_info=embed, validation_context=self._signing_context() if embed else None,
         )
-        out = _outside_event_loop(lambda: signers.sign_pdf(writer, meta, signer=self._signer))
+        pdf_signer = signers.PdfSigner(meta, signer=self._signer,
+                                       timestamper=_timestamper(tsa) if tsa else None)
+        try:
+            out = _outside_event_loop(lambda: pdf_signer.sign_pdf(writer))
+        except Exception as err:
+            if tsa is None and not embed:
+                raise
+            # The time-stamping service or a CRL/OCSP responder did not answer, or the chain is
+            # incomplete: nothing is signed, the caller rolls back.
+            logging.getLogger(__name__).warning("signing with time-stamp/validation data failed: %r", err)
+            raise SigningUnavailable(
+                "电子签章失败：" + ("无法从时间戳服务（SIGNING_TSA_URL）取得可信时间戳，或" if tsa else "")
+                + "无法验证签章证书链、取得其吊销信息（CRL/OCSP）。请稍后重试；仍不成功请联系管理员"
+                "（检查时间戳服务、SIGNING_TRUST_ROOTS 中的根证书）。"
+            ) from err
         return out.getvalue()
+
+    def _signing_context(self):
+        """The chain as the signer knows it, with fetching of the CRLs / OCSP responses its
+        certificates name, so that they are embedded (PAdES B-LT). The trust roots are the
+        configured ones and the self-signed CAs of the PKCS#12 file itself."""
+        from pyhanko_certvalidator import ValidationContext
+
+        chain = list(self._signer.cert_registry)
+        own_roots = [c for c in chain if c.self_signed in ("yes", "maybe")]
+        return ValidationContext(trust_roots=[*self.roots, *own_roots], other_certs=chain,
+                                 allow_fetching=True, revocation_mode="soft-fail")
 
     def verify(self, pdf: bytes) -> SignatureCheck:
         return verify_pades(pdf, self.roots)
 
 
-def verify_pades(pdf: bytes, roots: list) -> SignatureCheck:
-    """Check the one PAdES signature of ``pdf`` against ``roots`` (no network: no OCSP/CRL fetching)."""
+def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> SignatureCheck:
+    """Check the one PAdES signature of ``pdf`` against ``roots`` (no network: no OCSP/CRL fetching).
+
+    A signature with a trusted time-stamp is judged at the time-stamp's time, with the validation
+    data (certificates, CRLs, OCSP responses) embedded in the document: an archived document still
+    verifies after its certificate expired. ``at`` is the moment of the check (default now).
+    Updates after the signature are accepted only when they add validation data or time-stamps
+    (PAdES LT/LTA), nothing else."""
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        signatures = reader.embedded_signatures
+        signatures = [s for s in reader.embedded_signatures if s.sig_object.get("/Type") != "/DocTimeStamp"]
     except Exception:
         return SignatureCheck(signed=False, problem="文件不是有效的 PDF，或已损坏。")
     if not signatures:
         return SignatureCheck(signed=False, problem="文件中没有电子签章。")
     if len(signatures) > 1:
         return SignatureCheck(signed=True, problem="文件中有多个签章，不是本系统出具的原件。")
-    context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
     try:
-        status = _outside_event_loop(validate_pdf_signature, signatures[0], context)
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        dss = None
+    moment = at or datetime.now(UTC)
+
+    def context(when: datetime | None = None, **extra):
+        kwargs = {"trust_roots": roots, "allow_fetching": False, "revocation_mode": "soft-fail",
+                  "moment": when or moment, **extra}
+        return dss.as_validation_context(kwargs) if dss is not None else ValidationContext(**kwargs)
+
+    def validate(signer_context, ts_context):
+        return _outside_event_loop(validate_pdf_signature, signatures[0], signer_context, ts_context)
+
+    try:
+        status = validate(context(), context())
+        ts = status.timestamp_validity
+        if ts is not None and ts.intact and ts.valid and not (status.valid and status.trusted and ts.trusted):
+            # The certificates may have expired since, or their revocation data is no longer fresh:
+            # judge the signature and its time-stamp at the time of the time-stamp, with the data
+            # (chains, CRLs, OCSP responses) embedded then (PAdES B-LT).
+            then = ts.timestamp
+            status = validate(context(then, retroactive_revinfo=True), context(then, retroactive_revinfo=True))
     except Exception as err:
         return SignatureCheck(signed=True, problem=f"签章无法校验：{type(err).__name__}")
+    ts = status.timestamp_validity
+    ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
+    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION and status.docmdp_ok is not False
+        and status.modification_level is not None and status.modification_level <= ModificationLevel.LTA_UPDATES
+        # nothing but a complete revision after it (the diff analysis does not see stray bytes)
+        and pdf.rstrip(b"\r\n\t\0 ").endswith(b"%%EOF"))
     check = SignatureCheck(
         signed=True, intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
-        whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-        signer=_subject_text(status.signing_cert), signed_at=status.signer_reported_dt,
+        whole_file=whole, signer=_subject_text(status.signing_cert),
+        signed_at=ts.timestamp if ts_ok else status.signer_reported_dt,
+        timestamped_at=ts.timestamp if ts_ok else None, validation_data=dss is not None,
     )
-    if not (check.intact and check.valid):
+    if ts is not None and not ts_ok:
+        check.trusted = False
+        check.problem = "签章中的时间戳无效或不受信任。"
+    elif not (check.intact and check.valid):
         check.problem = "签章校验失败：文件内容在签章后被改动。"
     elif not check.trusted:
-        check.problem = "签章证书不是本平台信任的证书。"
+        check.problem = "签章证书不是本平台信任的证书，或在签章时已过期、被吊销。"
     elif not check.whole_file:
         check.problem = "签章后文件被追加了内容。"
     return check
@@ -263,7 +391,8 @@ PROVIDERS: dict[str, type] = {"pkcs12": Pkcs12Signer}
 
 
 def signer_for_unit(unit) -> Signer:
-    """The unit's own certificate if it has one, else the deployment's, else the demo one."""
+    """The unit's own certificate if it has one, else the deployment's, else the demo one; signing
+    refuses a certificate whose subject is not the unit (:func:`check_certificate_unit`)."""
     provider = _setting("SIGNING_PROVIDER", "pkcs12")
     if provider != "pkcs12":
         factory = PROVIDERS.get(provider)
@@ -271,16 +400,18 @@ def signer_for_unit(unit) -> Signer:
             raise SigningUnavailable(f"未知的签章服务：{provider}")
         return factory.for_unit(unit)  # type: ignore[attr-defined]
     password = _setting("SIGNING_P12_PASSWORD")
+    unit_name = unit.name if unit is not None else None
     own = signing_dir() / f"{unit.code}.p12" if unit is not None else None
     if own is not None and own.is_file():
-        return Pkcs12Signer(own, password or DEMO_PASSWORD)
+        return Pkcs12Signer(own, password or DEMO_PASSWORD, unit_name=unit_name)
     path = _setting("SIGNING_P12_PATH")
     if path:
-        return Pkcs12Signer(path, password)
+        return Pkcs12Signer(path, password, unit_name=unit_name)
     demo = signing_dir() / "demo.p12"
     if demo.is_file():
-        return Pkcs12Signer(demo, password or DEMO_PASSWORD)
-    raise SigningUnavailable("尚未配置单位签章证书：请管理员配置 SIGNING_P12_PATH，"
+        return Pkcs12Signer(demo, password or DEMO_PASSWORD, unit_name=unit_name)
+    where = f"{unit.name}（{unit.code}.p12）" if unit is not None else "单位"
+    raise SigningUnavailable(f"尚未配置{where}的签章证书：请管理员配置该单位的签章证书，"
                              "或运行 flask --app mediation documents demo-cert 生成演示证书。")
 
 
@@ -321,6 +452,15 @@ def _name(common_name: str, organization: str):
     ])
 
 
+def _demo_common_name(name: str) -> str:
+    """「{name}（演示签章证书）」 when it fits the 64 bytes a common name may have, else the name
+    alone (the organization, O, is the unit's name in full; OU still marks it DEMO-ONLY)."""
+    for candidate in (f"{name}{DEMO_CN_SUFFIX}", name):
+        if len(candidate.encode()) <= 64:
+            return candidate
+    return name.encode()[:64].decode(errors="ignore")
+
+
 def create_demo_certificates(directory: Path, *, unit_code: str | None = None, unit_name: str | None = None,
                              password: str = DEMO_PASSWORD, years: int = 5) -> dict[str, Path]:
     """A demo CA (``demo-ca.pem`` + its key) and a signing certificate as PKCS#12 (``demo.p12``, or
@@ -356,7 +496,7 @@ def create_demo_certificates(directory: Path, *, unit_code: str | None = None, u
         write_private(ca_pem, ca_cert.public_bytes(serialization.Encoding.PEM))
 
     key = ec.generate_private_key(ec.SECP256R1())
-    common = f"{unit_name or '矛盾纠纷多元化解平台'}（演示签章证书）"
+    common = _demo_common_name(unit_name or "矛盾纠纷多元化解平台")
     cert = (
         x509.CertificateBuilder().subject_name(_name(common, unit_name or "演示单位"))
         .issuer_name(ca_cert.subject).public_key(key.public_key())
@@ -375,3 +515,29 @@ def create_demo_certificates(directory: Path, *, unit_code: str | None = None, u
     write_private(p12, pkcs12.serialize_key_and_certificates(
         common.encode(), key, cert, [ca_cert], serialization.BestAvailableEncryption(password.encode())))
     return {"ca": ca_pem, "p12": p12}
+
+
+def signing_units() -> list:
+    """The units that sign documents: every unit but the courts (they receive 司法确认 applications,
+    they issue no 人民调解 documents) and the 网格 (they register, cases are handled elsewhere)."""
+    from sqlalchemy import select
+
+    from mediation.common.enums import UnitType
+    from mediation.extensions import db
+    from mediation.geo.models import Unit
+
+    units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+    return [u for u in units if u.type != UnitType.COURT and not (u.type == UnitType.OTHER and u.channel is None)]
+
+
+def create_unit_demo_certificates(directory: Path, units, *, password: str = DEMO_PASSWORD,
+                                  force: bool = False) -> dict[str, Path]:
+    """A demo certificate for each unit (``<code>.p12``, subject = the unit's name), all issued by
+    the one demo CA; existing ones are kept unless ``force``. Returns the ones made, by unit code."""
+    made = {}
+    for unit in units:
+        if (Path(directory) / f"{unit.code}.p12").exists() and not force:
+            continue
+        made[unit.code] = create_demo_certificates(Path(directory), unit_code=unit.code, unit_name=unit.name,
+                                                   password=password)["p12"]
+    return made

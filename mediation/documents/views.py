@@ -37,7 +37,7 @@ bp = Blueprint("documents", __name__)
 
 AGREEMENT_LABELS = {"facts": "纠纷主要事实", "issues": "争议事项", "responsibilities": "各方责任",
                     "terms": "协议内容", "performance_method": "履行方式", "performance_due": "履行期限",
-                    "copies": "份数", "parties": "当事人"}
+                    "copies": "份数", "parties": "当事人", "mediator_name": "调解员", "unit": "调解组织"}
 
 
 # ---------------------------------------------------------------- helpers
