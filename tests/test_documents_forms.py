@@ -379,3 +379,36 @@ def test_long_report_table_repeats_its_header_and_prints_the_total_once(world, w
         assert "上月结转" in p and "本月办结" in p  # the header, on every page of the table
     assert sum(flat(p).count("合计") for p in table_pages) == 1
     assert "合计" in table_pages[-1]
+
+
+def test_followup_completion_takes_method_and_person_visited_on_api_and_web(world, client, web):
+    from mediation.disputes.models import Event
+    from mediation.followups.models import FollowUp, FollowUpKind
+
+    d = accepted(world)
+    visits = []
+    for kind in (FollowUpKind.PERFORMANCE, FollowUpKind.CONFIRMATION):
+        fu = FollowUp(dispute=d, kind=kind, anchor_on=DAY, due_on=DAY, unit=world.committee_a)
+        db.session.add(fu)
+        visits.append(fu)
+    db.session.commit()
+    h = world.mediator_a.headers
+    r = client.post(f"/api/v1/followups/{visits[0].id}/complete", headers=h,
+                    json={"result": "已履行。", "method": "飞鸽传书"})
+    assert r.status_code == 422 and "method" in r.get_json()["errors"]["json"]
+    r = client.post(f"/api/v1/followups/{visits[0].id}/complete", headers=h,
+                    json={"result": "已履行。", "method": "电话回访", "visited": "被申请人李四"})
+    assert r.status_code == 200, r.get_json()
+    web.login("mediator_a")
+    page = web.client.get("/followups/").get_data(as_text=True)
+    assert f'id="fu-{visits[1].id}-method"' in page and f'id="fu-{visits[1].id}-visited"' in page
+    token = web.csrf("/followups/")
+    r = web.client.post(f"/followups/{visits[1].id}/complete", data={
+        "csrf_token": token, "result": "双方未申请司法确认。", "method": "当面回访", "visited": "申请人张三"})
+    assert r.status_code in (302, 303)
+    done = db.session.scalars(select(Event).where(Event.dispute_id == d.id, Event.type == "followup_done")
+                              .order_by(Event.id)).all()
+    assert [(e.data.get("method"), e.data.get("visited")) for e in done] == [
+        ("电话回访", "被申请人李四"), ("当面回访", "申请人张三")]
+    text = form_text(d, "followup")
+    assert "回访方式电话回访" in text and "被回访人被申请人李四" in text and "回访方式当面回访" in text
