@@ -145,6 +145,8 @@ def test_rejected_case_gets_a_rejection_notice_with_reason_and_remedy(world, web
     page = web.client.get(f"/disputes/{d.id}/documents").get_data(as_text=True)
     assert f"/disputes/{d.id}/forms/rejection" in page
     assert f"/disputes/{d.id}/forms/termination" not in page
+    assert web.client.get(f"/disputes/{d.id}/forms/rejection").status_code == 200
+    assert web.client.get(f"/disputes/{d.id}/forms/rights").status_code == 303  # not for this case
     assert "受理意见不予受理" in form_text(d, "registration")
 
 
