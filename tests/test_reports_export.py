@@ -74,9 +74,9 @@ def test_monthly_workbook(web, world, october):
     assert _rate(ws, f"B{labels['化解成功率']}") == report["resolution_rate"]
     assert _rate(ws, f"C{labels['化解成功率']}") is None  # no prominent case closed: empty, like null
     children = wb["下级节点"]
-    names = [children.cell(row=i, column=1).value for i in range(5, 8)]
-    assert names == ["海滨街道", "双港镇", "合计"]
-    assert children["C7"].value == "=SUM(C5:C6)"
+    names = [children.cell(row=i, column=1).value for i in range(5, 9)]
+    assert names == ["海滨街道", "双港镇", "海滨区（本级直属）", "合计"]  # 本级直属 even when zero
+    assert children["C8"].value == "=SUM(C5:C7)"
     carried = wb["突出问题结转"]
     assert carried["G5"].value == "当事人外出，下月继续调解。"
 

@@ -29,3 +29,18 @@ def to_local(dt: datetime | None) -> datetime | None:
 
 def local_date(dt: datetime) -> date:
     return to_local(dt).date()
+
+
+def cn_date(value, blank: str = "") -> str:
+    """A date as documents write it: 2026年3月12日 (no zero padding). Takes a date, a datetime
+    (naive UTC from the database: its Shanghai date) or an ISO string; ``blank`` when empty."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10]) if value.strip() else None
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = local_date(value)
+    if not value:
+        return blank
+    return f"{value.year}年{value.month}月{value.day}日"

@@ -21,7 +21,7 @@ from mediation.accounts.access import dispute_scope
 from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, Role
 from mediation.common.images import ImageLimits, ImageRejected, decode_data_url, load_image, png_bytes
-from mediation.common.time import local_today, utcnow
+from mediation.common.time import cn_date, local_today, utcnow
 from mediation.common.urls import public_url
 from mediation.disputes.models import Dispute, Event, register_event_label
 from mediation.disputes.service import add_event
@@ -204,7 +204,7 @@ def draft_agreement(user: User, dispute: Dispute, data: dict, *, supplements: Ag
         mediator_name=user.name if user.role == Role.MEDIATOR else "", created_by=user,
     )
     if supplements is not None:
-        agreement.facts = (f"双方于{supplements.effective_on:%Y年%m月%d日}达成的{supplements.number}号"
+        agreement.facts = (f"双方于{cn_date(supplements.effective_on)}达成的{supplements.number}号"
                            f"人民调解协议书已生效。现经调解，对该协议作如下补充和更正：")
     _apply_fields(agreement, data)
     db.session.add(agreement)
@@ -491,6 +491,58 @@ def form_rows(dispute: Dispute, kind: str) -> list[CaseForm]:
                                    .order_by(CaseForm.id)))
 
 
+def _outcome(dispute: Dispute) -> str | None:
+    return dispute.outcome.value if dispute.outcome else None
+
+
+def _confirmation_row(dispute: Dispute):
+    try:
+        from mediation.disputes.casework import JudicialConfirmation
+    except ImportError:
+        return None
+    return db.session.scalars(select(JudicialConfirmation).where(JudicialConfirmation.dispute_id == dispute.id)
+                              .order_by(JudicialConfirmation.id.desc())).first()
+
+
+def form_applies(dispute: Dispute, kind: str) -> bool:
+    """Whether a form belongs to the case in its present state (the one rule for the documents
+    panel, the form pages, the PDFs and the case file). A 不予受理 case gets the 不予受理通知书,
+    never the 终止人民调解告知书 nor the forms of a mediation that did not happen."""
+    outcome = _outcome(dispute)
+    rejected = outcome == "不予受理"
+    accepted = dispute.accepted_on is not None and not rejected
+    if kind in ("application", "registration", "cover"):
+        return True
+    if kind == "rejection":
+        return rejected
+    if kind == "rights":
+        return accepted
+    if kind == "record":
+        return not rejected and (accepted or bool(_sessions(dispute)))
+    if kind == "oral":
+        return accepted and outcome in (None, "调解成功")
+    if kind == "termination":
+        return accepted and outcome in (None, "调解不成功")
+    if kind == "confirmation":
+        return not rejected and (_confirmation_row(dispute) is not None
+                                 or any(a.is_effective for a in agreements_of(dispute)))
+    if kind == "followup":  # after an agreement (written or oral) or the end of the case
+        return not rejected and (accepted or dispute.closed_on is not None or bool(_followups(dispute))
+                                 or any(a.is_effective for a in agreements_of(dispute)))
+    return False
+
+
+def require_form_applies(dispute: Dispute, kind: str) -> F.FormSpec:
+    spec = F.FORMS.get(kind)
+    if spec is None:
+        raise DocumentError("没有这种文书。", 404)
+    if not form_applies(dispute, kind):
+        if kind == "termination" and _outcome(dispute) == "不予受理":
+            raise DocumentError("本案不予受理，不出具终止人民调解告知书，请使用不予受理通知书。", 409)
+        raise DocumentError(f"本案当前的状态不适用{spec.title}。", 409)
+    return spec
+
+
 def save_form(user: User, dispute: Dispute, kind: str, raw: dict, *, row_id: int | None = None) -> CaseForm:
     require_writer(user)
     spec = F.FORMS.get(kind)
@@ -499,6 +551,7 @@ def save_form(user: User, dispute: Dispute, kind: str, raw: dict, *, row_id: int
     values, errors = F.clean_fields(spec, raw)
     if errors:
         raise DocumentError("请按提示修改。", 422, {k: [v] for k, v in errors.items()})
+    require_form_applies(dispute, kind)
     rows = form_rows(dispute, kind)
     if spec.multiple:
         row = next((r for r in rows if r.id == row_id), None) if row_id else None
@@ -533,23 +586,66 @@ def _sessions(dispute: Dispute) -> list[dict]:
              "attendees": (e.data or {}).get("attendees", ""), "record": e.note or ""} for e in events]
 
 
+def _visited_default(dispute: Dispute, text: str) -> str:
+    """被回访人 of a follow-up recorded without one: the parties named in its result, else all parties."""
+    named = [f"{p.role}{p.name}" for p in dispute.parties if p.name and p.name in (text or "")]
+    return "、".join(named or [f"{p.role}{p.name}" for p in dispute.parties])
+
+
+def _method_default(text: str) -> str:
+    for method in F.VISIT_METHODS[:-1]:
+        if method in (text or ""):
+            return method
+    if "上门" in (text or "") or "走访" in (text or ""):
+        return "上门回访"
+    if "电话" in (text or ""):
+        return "电话回访"
+    return "其他"
+
+
 def _followups(dispute: Dispute) -> list[dict]:
+    """The 回访 of the case: 回访记录 forms, and follow-ups done (their 回访方式 and 被回访人 as
+    recorded when done; for older records, read from the result text and the parties)."""
     rows = [dict(r.fields, source="form") for r in form_rows(dispute, "followup")]
     events = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == "followup_done")
                                 .order_by(Event.at, Event.id)).all()
-    rows += [{"visited_on": e.on.isoformat() if e.on else "", "method": (e.data or {}).get("method", ""),
-              "visitor": e.by_name, "visited": "", "performance": e.note or "",
-              "opinion": "", "note": "", "source": "timeline"} for e in events]
+    for e in events:
+        data = e.data or {}
+        rows.append({"visited_on": e.on.isoformat() if e.on else "", "kind": data.get("kind", ""),
+                     "method": data.get("method") or _method_default(e.note),
+                     "visitor": e.by_name, "visited": data.get("visited") or _visited_default(dispute, e.note),
+                     "performance": e.note or "", "opinion": _satisfaction_text(data.get("satisfaction")),
+                     "note": "", "source": "timeline"})
     return sorted(rows, key=lambda r: r.get("visited_on") or "")
 
 
+SATISFACTION_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+
+def _satisfaction_text(score) -> str:
+    return f"对调解工作的评价：{SATISFACTION_LABELS[score]}（{score}分）" if score in SATISFACTION_LABELS else ""
+
+
+def requests_from_summary(dispute: Dispute) -> str:
+    """申请事项 as registered: the 诉求 of the 简要情况 (its clauses with 要求/请求/希望), else a
+    request to mediate the registered dispute."""
+    import re as _re
+
+    clauses = [c.strip() for c in _re.split(r"[，。；;,]", dispute.summary or "") if c.strip()]
+    asks = [c for c in clauses if _re.search(r"要求|请求|希望|提出", c)]
+    if asks:
+        return "；".join(asks) + "。"
+    return f"请求对双方之间的{dispute.category}纠纷依法进行调解。"
+
+
+def _event_note(dispute: Dispute, *types: str) -> str:
+    event = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type.in_(types))
+                               .order_by(Event.at.desc(), Event.id.desc())).first()
+    return (event.note or "").strip() if event else ""
+
+
 def _confirmation_defaults(dispute: Dispute) -> dict:
-    try:
-        from mediation.disputes.casework import JudicialConfirmation
-    except ImportError:
-        return {}
-    row = db.session.scalars(select(JudicialConfirmation).where(JudicialConfirmation.dispute_id == dispute.id)
-                             .order_by(JudicialConfirmation.id.desc())).first()
+    row = _confirmation_row(dispute)
     return {"court": row.court.name, "applied_on": row.applied_on.isoformat()} if row else {}
 
 
@@ -561,14 +657,29 @@ def form_context(dispute: Dispute, kind: str) -> dict:
     effective = [a for a in agreements_of(dispute) if a.is_effective]
     ctx = {"case": case_context(dispute), "spec": spec, "form": own, "agreements": effective}
     if kind == "application":
+        own.setdefault("requests", requests_from_summary(dispute))
         own.setdefault("reasons", dispute.summary)
         own.setdefault("applied_on", dispute.registered_on.isoformat())
     elif kind == "registration":
-        own.setdefault("acceptance_note", "同意受理" if dispute.accepted_on else "")
+        rejected = _outcome(dispute) == "不予受理"
+        own.setdefault("acceptance_note", "不予受理（见不予受理通知书）" if rejected
+                       else "同意受理" if dispute.accepted_on else "")
         own.setdefault("registrar", dispute.registered_by.name if dispute.registered_by else "")
+    elif kind == "rejection":
+        own.setdefault("reason", _event_note(dispute, "rejected", "refused") or "该纠纷不属于人民调解的受理范围")
+        own.setdefault("remedy", F.REMEDY_TEXT)
+        own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
+    elif kind == "rights":
+        own.setdefault("notified_on", (dispute.accepted_on or dispute.registered_on).isoformat())
+        ctx["rights_text"] = F.RIGHTS_TEXT
     elif kind == "record":
         ctx["sessions"] = _sessions(dispute)
+    elif kind == "oral":
+        own.setdefault("mediator", case_context(dispute)["handler"])
     elif kind == "termination":
+        own.setdefault("reason", (_event_note(dispute, "closed") if _outcome(dispute) == "调解不成功" else "")
+                       or "双方当事人经调解未能达成协议")
+        own["reason"] = own["reason"].rstrip("。；;，, ")
         own.setdefault("routes", F.ROUTES_TEXT)
         own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
     elif kind == "followup":
@@ -579,8 +690,10 @@ def form_context(dispute: Dispute, kind: str) -> dict:
         own.setdefault("applied_on", local_today().isoformat())
         if effective:
             last = effective[-1]
-            own.setdefault("requests", f"请求确认申请人于{last.effective_on:%Y年%m月%d日}在{last.unit.name}主持下"
-                                       f"达成的人民调解协议（{last.number}）有效。")
+            own.setdefault("requests", f"请求确认各申请人于{cn_date(last.effective_on)}在{last.unit.name}主持下"
+                                       f"达成的编号为{last.number}的{last.title}有效。")
+        # 司法确认 is applied for jointly (人民调解法第三十三条): every party is an 申请人.
+        ctx["applicants"] = [dict(p, role="申请人") for p in ctx["case"]["parties"]]
     elif kind == "cover":
         own.setdefault("title", f"{dispute.category}纠纷")
         own.setdefault("retention", "长期")
@@ -590,14 +703,19 @@ def form_context(dispute: Dispute, kind: str) -> dict:
 
 
 def form_has_content(dispute: Dispute, kind: str) -> bool:
-    if kind in ("application", "registration"):
+    """Whether the case file holds the form: it applies to the case and has something to say."""
+    if not form_applies(dispute, kind):
+        return False
+    if kind in ("application", "registration", "rejection", "rights"):
         return True
+    if kind == "confirmation":
+        return _confirmation_row(dispute) is not None or bool(form_rows(dispute, kind))
     if kind == "record":
         return bool(_sessions(dispute))
     if kind == "followup":
         return bool(_followups(dispute))
     if kind == "termination":
-        return bool(form_rows(dispute, kind)) or (dispute.outcome is not None and dispute.outcome.value == "调解不成功")
+        return bool(form_rows(dispute, kind)) or _outcome(dispute) == "调解不成功"
     return bool(form_rows(dispute, kind))
 
 
@@ -607,6 +725,7 @@ def render_form_html(dispute: Dispute, kind: str, *, for_web: bool = False) -> s
 
 
 def render_form_pdf(dispute: Dispute, kind: str) -> bytes:
+    require_form_applies(dispute, kind)
     renderer = Renderer()
     return renderer.pdf(renderer.html("documents/form.html", kind=kind, **form_context(dispute, kind)))
 
@@ -638,9 +757,14 @@ def case_file_sections(renderer: Renderer, dispute: Dispute) -> list[CaseFileSec
         if not form_has_content(dispute, kind):
             continue
         ctx = form_context(dispute, kind)
-        when = F.as_date(ctx["form"].get("applied_on") or ctx["form"].get("notified_on"))
+        when = F.as_date(ctx["form"].get("applied_on") or ctx["form"].get("notified_on")
+                         or ctx["form"].get("agreed_on"))
         if kind == "registration":
             when = dispute.registered_on
+        elif kind == "record":
+            when = ctx["sessions"][0]["held_on"]
+        elif kind == "followup":
+            when = F.as_date(ctx["visits"][0].get("visited_on"))
         sections.append(CaseFileSection(f"doc-{kind}", F.FORMS[kind].title, kind, ctx, when))
     for s in sections:
         s.html = Markup(renderer.html("documents/section.html", kind=s.kind, anchor=s.anchor, **s.context))

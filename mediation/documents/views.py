@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from mediation.accounts.access import get_dispute, visible_disputes
 from mediation.common.enums import Role
+from mediation.common.time import cn_date
 from mediation.disputes.models import Dispute
 from mediation.disputes.views import flatten_errors
 from mediation.documents import forms as F
@@ -34,6 +35,7 @@ from mediation.extensions import db
 from mediation.geo.models import Unit
 
 bp = Blueprint("documents", __name__)
+bp.add_app_template_filter(cn_date, "cn_date")  # every document writes dates this one way
 
 AGREEMENT_LABELS = {"facts": "纠纷主要事实", "issues": "争议事项", "responsibilities": "各方责任",
                     "terms": "协议内容", "performance_method": "履行方式", "performance_due": "履行期限",
@@ -91,7 +93,7 @@ def panel(dispute) -> dict:
         "signed": {a.id: service.signed_agreement(a) for a in agreements if a.is_effective},
         "can_write": service.may_write(current_user),
         "can_read": service.may_read_documents(current_user),
-        "forms": [(k, f.title) for k, f in F.FORMS.items() if k != "cover"],
+        "forms": [(k, f.title) for k, f in F.FORMS.items() if k != "cover" and service.form_applies(dispute, k)],
         "drafting": next((a for a in agreements if not a.is_effective), None),
     }
 
@@ -313,6 +315,11 @@ def form_page(dispute_id: int, kind: str):
             if err.status == 403:
                 abort(403)
             errors, values = err.errors, request.form
+    if not errors and not service.form_applies(dispute, kind):
+        try:
+            service.require_form_applies(dispute, kind)
+        except service.DocumentError as err:
+            return _refused(err, url_for("documents.case_documents", dispute_id=dispute.id))
     ctx = service.form_context(dispute, kind)
     rows = service.form_rows(dispute, kind) if spec.multiple else []
     return render_template("documents/web/form.html", dispute=dispute, spec=spec, kind=kind,
@@ -328,8 +335,11 @@ def form_pdf(dispute_id: int, kind: str):
     _require_reader()
     if kind not in F.FORMS:
         abort(404)
-    return _pdf_response(service.render_form_pdf(dispute, kind), f"{F.FORMS[kind].title}{dispute.case_no}.pdf",
-                         download=False)
+    try:
+        pdf = service.render_form_pdf(dispute, kind)
+    except service.DocumentError as err:
+        return _refused(err, url_for("documents.case_documents", dispute_id=dispute.id))
+    return _pdf_response(pdf, f"{F.FORMS[kind].title}{dispute.case_no}.pdf", download=False)
 
 
 @bp.get("/disputes/<int:dispute_id>/case-file.pdf")

@@ -95,8 +95,9 @@ class FollowUpCompletion(MethodView):
         """完成回访：填写回访情况（满意度回访须评分 1–5），写入时间线"""
         user = api_user()
         followup = service.get_followup(user, followup_id)
-        return _commit_or_abort(lambda: service.complete_followup(user, followup, data["result"],
-                                                                  data.get("satisfaction")))
+        return _commit_or_abort(lambda: service.complete_followup(
+            user, followup, data["result"], data.get("satisfaction"), method=data.get("method"),
+            visited=data.get("visited")))
 
 
 @blp.route("/followups/<int:followup_id>/reschedule")

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from mediation import clock
 from mediation.common import schema as s
 from mediation.common.enums import values
+from mediation.documents.forms import VISIT_METHODS
 from mediation.followups.models import FollowUpKind, FollowUpStatus, SupervisionLevel, SupervisionStatus
 
 
@@ -86,6 +87,10 @@ class FollowUpComplete(s.InputSchema):
     satisfaction = s.Integer(load_default=None, allow_none=True,
                              validate=validate.Range(min=1, max=5, error="满意度评分应为1到5分。"),
                              metadata={"description": "满意度 1–5（满意度回访必填）"})
+    method = s.String(load_default=None, allow_none=True, validate=s.one_of(VISIT_METHODS, "回访方式"),
+                      metadata={"description": "回访方式（记入回访记录）"})
+    visited = s.String(load_default=None, allow_none=True, validate=s.length(100),
+                       metadata={"description": "被回访人（记入回访记录）"})
 
 
 class FollowUpReschedule(s.InputSchema):

@@ -385,7 +385,10 @@ def _require_assignee(user: User, followup: FollowUp) -> None:
         raise FollowupError(f"该回访{followup.status}，不能再办理。")
 
 
-def complete_followup(user: User, followup: FollowUp, result: str, satisfaction: int | None = None) -> FollowUp:
+def complete_followup(user: User, followup: FollowUp, result: str, satisfaction: int | None = None, *,
+                      method: str | None = None, visited: str | None = None) -> FollowUp:
+    """Done: the result (and 满意度) on the row; the timeline event also keeps 回访方式 and 被回访人,
+    which the 回访记录 prints."""
     _require_assignee(user, followup)
     if followup.needs_satisfaction and satisfaction is None:
         raise ValidationError({"satisfaction": ["满意度回访须填写满意度评分（1–5分）。"]})
@@ -399,6 +402,10 @@ def complete_followup(user: User, followup: FollowUp, result: str, satisfaction:
     data = {"kind": followup.kind.value, "due_on": _iso(followup.due_on), "followup": followup.id}
     if satisfaction is not None:
         data["satisfaction"] = satisfaction
+    if method:
+        data["method"] = method
+    if visited and visited.strip():
+        data["visited"] = visited.strip()
     add_event(followup.dispute, "followup_done", user, note=result, data=data, on=clock.today(), at=clock.now())
     db.session.flush()
     return followup

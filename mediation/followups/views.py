@@ -30,7 +30,7 @@ bp = Blueprint("followups", __name__)
 
 FIELD_LABELS = {"result": "回访情况", "satisfaction": "满意度", "due_on": "新日期", "reason": "改期原因",
                 "level": "督办级别", "reply_by": "回复期限", "note": "督办要求", "target_unit": "被督办单位",
-                "reply": "回复内容", "_schema": "表单"}
+                "reply": "回复内容", "method": "回访方式", "visited": "被回访人", "_schema": "表单"}
 
 
 @bp.app_context_processor
@@ -137,7 +137,8 @@ def complete(followup_id):
 
     def action():
         data = _form(FollowUpComplete)
-        service.complete_followup(current_user, followup, data["result"], data.get("satisfaction"))
+        service.complete_followup(current_user, followup, data["result"], data.get("satisfaction"),
+                                  method=data.get("method"), visited=data.get("visited"))
 
     _run(action, f"{followup.kind}已完成，已记入办理过程。")
     return _back(url_for("followups.todo"))

@@ -18,7 +18,7 @@ from mediation.common.spreadsheet import Formula, clean_text, put
 from mediation.common.time import to_local, utcnow
 from mediation.geo.models import Node
 from mediation.reports import charts, service
-from mediation.reports.service import COUNT_KEYS, FIGURE_LABELS, VENUE_KEYS, Month
+from mediation.reports.service import FIGURE_LABELS, VENUE_KEYS, Month
 
 KIND_LABELS = {"monthly": "月清月结", "shuangbai": "双百", "channels": "渠道统计"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -173,8 +173,8 @@ def monthly_workbook(ctx: dict) -> bytes:
     _header(ws2, 4, heads, [22, 8] + [11] * len(FIGURE_ROWS) + [11, 12, 16])
     lines = [(c["node_name"], c["level"], c) for c in ctx["drill"]["children"]]
     direct = ctx["drill"]["direct"]
-    if any(direct[k] for k in COUNT_KEYS):
-        lines.append((f"{node.name}（本级直属）", node.level.value, direct))
+    # Cases whose 属地 is the node itself: always a row, so that the rows add up to the 合计.
+    lines.append((f"{node.name}（本级直属）", node.level.value, direct))
     r = 5
     for name, level, figures in lines:
         _put(ws2, r, 1, name)

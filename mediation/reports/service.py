@@ -427,10 +427,6 @@ def child_nodes(node: Node) -> list[Node]:
     return list(db.session.scalars(select(Node).where(Node.parent_id == node.id).order_by(Node.code)))
 
 
-def _children_rows(node: Node, rows: dict[int, dict]) -> list[dict]:
-    return _split_children(node, rows)[0]
-
-
 def _split_children(node: Node, rows: dict[int, dict]) -> tuple[list[dict], dict]:
     children = child_nodes(node)
     by_child: dict[int, list[dict]] = {c.id: [] for c in children}
@@ -845,13 +841,14 @@ def write_carry_over(user: User | None, dispute: Dispute, month: Month, reason: 
 def build_snapshot(node: Node, month: Month) -> dict:
     """Every figure of the month for the node, as JSON: what the close freezes."""
     rows = counts_by_node(node, month)
+    children, direct = _split_children(node, rows)
     totals = _sum(list(rows.values()), [k for r in rows.values() for k in r if k != "node_id"])
     monthly = {"node": node.code, "node_name": node.name, "month": month.key, **_monthly_from_counts(totals)}
     shuangbai = {"node": node.code, "node_name": node.name, "month": month.key,
                  **_shuangbai_from(totals, grid_counts(node, month))}
     return {"monthly": monthly, "shuangbai": shuangbai, "channels": channel_report(node, month),
             "carry_over": prominent_open_cases(node, month),
-            "children": _children_rows(node, rows)}
+            "children": children, "direct": direct}
 
 
 def close_month(user: User | None, node: Node, month: Month, today: date | None = None) -> MonthClose:
