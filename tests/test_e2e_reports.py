@@ -56,7 +56,8 @@ def test_report_page_drill_down_and_charts(live_server, page, world):
     shot(page, "e2e_reports_district")
 
     drill = page.locator("#drill-down")
-    assert drill.locator("tbody tr").count() == 2
+    assert drill.locator("tbody tr").count() == 3  # two towns and the district's 本级直属 row
+    assert drill.locator("tbody tr").nth(2).inner_text().startswith(f"{world.district.name}（本级直属）")
     drill.get_by_role("link", name="海滨街道").click()
     page.wait_for_url(re.compile(rf"node={world.town_a.code}"))
     assert page.get_by_role("heading", name=f"海滨街道 · {month.label}月清月结").is_visible()
