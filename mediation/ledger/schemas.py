@@ -132,7 +132,7 @@ class LedgerDisputeRow(DisputeCreate):
     closed_on = LedgerDate(load_default=None, validate=s.not_in_future)
     outcome = s.String(load_default=None, validate=s.one_of(values(Outcome), "办结方式"))
     civil_to_criminal = YesNo(load_default=False)
-    carry_over_reason = s.String(load_default=None, validate=s.length(2000))
+    carry_over_reason = s.Text(load_default=None, validate=s.length(2000))
     stabilized_on = LedgerDate(load_default=None, validate=s.not_in_future)
     deadline = LedgerDate(load_default=None)
     registering_unit = s.String(load_default=None, validate=s.length(100))
