@@ -49,6 +49,8 @@ class String(_Zh, fields.String):
         own = [v.max for v in self.validators if isinstance(v, validate.Length) and v.max is not None]
         self._own_length = bool(own) and max_length is None
         self.max_length = max_length or (max(own) if own else self.default_max_length)
+        if not self._own_length:
+            self.metadata = {**self.metadata, "maxLength": self.max_length}  # documented in OpenAPI
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -80,6 +82,13 @@ class Integer(_Zh, fields.Integer):
         # A Range() of the field's own within those bounds says it in its own words.
         self._own_range = any(isinstance(v, validate.Range) and v.min is not None and v.max is not None
                               and INT_MIN <= v.min and v.max <= INT_MAX for v in self.validators)
+        if not self._own_range:
+            bounds = {"minimum": INT_MIN, "maximum": INT_MAX}
+            for v in self.validators:  # a one-sided Range() of the field's own narrows them
+                if isinstance(v, validate.Range):
+                    bounds["minimum"] = max(bounds["minimum"], v.min) if v.min is not None else bounds["minimum"]
+                    bounds["maximum"] = min(bounds["maximum"], v.max) if v.max is not None else bounds["maximum"]
+            self.metadata = {**bounds, **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
         number = super()._deserialize(value, attr, data, **kwargs)
@@ -109,6 +118,8 @@ class List(_Zh, fields.List):
     def __init__(self, *args, max_items=DEFAULT_MAX_ITEMS, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_items = max_items
+        if not callable(max_items):
+            self.metadata = {"maxItems": max_items, **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
         limit = self.max_items() if callable(self.max_items) else self.max_items
