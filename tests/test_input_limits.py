@@ -407,3 +407,16 @@ def test_user_create_refuses_forbidden_characters_in_the_name(app, world, name):
     from mediation.accounts.models import User
 
     assert db.session.scalar(select(User).where(User.username == "zhang")) is None
+
+
+def test_form_values_that_reach_the_database_unchecked_are_never_a_500(client, world, web):
+    """The backstop: a value the database refuses (PostgreSQL: NUL in text) is a 422, not a 500 (on
+    PostgreSQL this was a 500 before)."""
+    r = client.post("/login", data={"csrf_token": web.csrf("/login"), "username": "qu\x00center", "password": "x"})
+    assert r.status_code in (200, 401, 422), r.status_code
+    web.login("qu_center")
+    month = date.today().strftime("%Y-%m")
+    token = web.csrf(f"/reports/close?month={month}")
+    r = client.post("/reports/close", data={"csrf_token": token, "node": "120116\x00", "month": month})
+    assert r.status_code in (404, 422), r.status_code
+    assert "服务器内部错误" not in r.get_data(as_text=True)
