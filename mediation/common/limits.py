@@ -78,7 +78,9 @@ def check_request():
     for key, values in request.args.lists():
         for text in (key, *values):
             if err := text_error(text):
-                return _refuse(422, f"查询参数「{_shown(key)}」：{err}", {"query": {_shown(key): [err]}})
+                if _is_api():  # flask-smorest's shape: the general message, the reason by argument
+                    return _refuse(422, "数据校验失败，请按字段提示修改。", {"query": {_shown(key): [err]}})
+                return _refuse(422, f"查询参数「{_shown(key)}」：{err}")
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and text_error(value):
             return _refuse(404, "未找到，或不在您的辖区内。")
