@@ -420,3 +420,16 @@ def test_form_values_that_reach_the_database_unchecked_are_never_a_500(client, w
     r = client.post("/reports/close", data={"csrf_token": token, "node": "120116\x00", "month": month})
     assert r.status_code in (404, 422), r.status_code
     assert "服务器内部错误" not in r.get_data(as_text=True)
+
+
+def test_ledger_refuses_more_parties_per_case_than_registration_allows(app, world, tmp_path):
+    from tests.test_ledger import case as ledger_case
+    from tests.test_ledger import party, run, write_ledger
+
+    app.config["MAX_PARTIES_PER_CASE"] = 2
+    parties = [party("C-1", 姓名或名称=f"当事人{i}", 证件号码="") for i in range(3)]
+    result = run(write_ledger(tmp_path / "group.xlsx", [ledger_case("C-1")], parties))
+    assert [(i.sheet, i.row, i.column) for i in result.errors] == [("当事人", 4, "案件编号")]
+    assert "最多登记2个当事人" in result.errors[0].reason and "涉及人数" in result.errors[0].reason
+    assert count(Dispute) == 0
+    assert run(write_ledger(tmp_path / "two.xlsx", [ledger_case("C-1")], parties[:2])).ok
