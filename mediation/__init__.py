@@ -43,6 +43,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     api.init_app(app)
+    from mediation.common import limits
+
+    limits.install(app)  # JSON size and depth, query-string text, values the database refuses
 
     from mediation import models  # noqa: F401  (every table known to metadata and Alembic)
     from mediation.web import register_web

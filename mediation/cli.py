@@ -65,8 +65,14 @@ def user_create(username, role, unit_code, password, display_name, email):
     """创建用户（已存在则更新角色、单位和密码；密码有变则其登录和令牌全部失效）。"""
     from mediation.accounts.models import User
     from mediation.accounts.service import PasswordRejected, set_new_password
+    from mediation.common.validators import text_error
     from mediation.geo.models import Unit
 
+    problems = [f"{label}：{err}" for label, value, limit in (
+        ("用户名", username, 64), ("姓名", display_name, 64), ("单位代码", unit_code, 32), ("邮箱", email or "", 254))
+        if (err := text_error(value) or (f"长度不能超过{limit}个字符。" if len(value) > limit else None))]
+    if problems:
+        _fail(problems)
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
     if unit is None:
         _fail([f"单位代码「{unit_code}」不存在。"])

@@ -86,7 +86,12 @@ def build_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,  # uploads (ledger workbooks, seals, PDFs to verify)
+        # JSON request bodies: size and nesting (mediation/common/limits.py).
+        "MAX_JSON_BYTES": int(os.environ.get("MAX_JSON_BYTES", str(2 * 1024 * 1024))),
+        "JSON_MAX_DEPTH": int(os.environ.get("JSON_MAX_DEPTH", "32")),
+        # Parties of one case; a larger group dispute is registered with representatives and 涉及人数.
+        "MAX_PARTIES_PER_CASE": int(os.environ.get("MAX_PARTIES_PER_CASE", "100")),
         # Case numbers: （2026）海滨调字第0001号. Fields: year, unit (the unit's short name), seq.
         "CASE_NO_PATTERN": os.environ.get("CASE_NO_PATTERN", "（{year}）{unit}调字第{seq:04d}号"),
         "DUPLICATE_WINDOW_DAYS": int(os.environ.get("DUPLICATE_WINDOW_DAYS", "30")),

@@ -2,15 +2,29 @@
 
 Fields here carry Chinese default messages (marshmallow merges ``default_error_messages`` along
 the MRO, so the mixin's entries win); schemas strip text and treat empty strings as missing.
+
+The limits of every input live here, once: every :class:`String` refuses control characters,
+lone surrogates and noncharacters (:func:`~mediation.common.validators.text_error`; tab and
+newline only in :class:`Text`, the multi-line kind) and has a maximum length (its own
+``length()`` validator, else a default); every :class:`List` a maximum number of items; every
+:class:`Integer` the range of a database integer; paging arguments a maximum page.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from mediation.common.time import local_today
+from mediation.common.validators import normalize_newlines, text_error
+
+# A database integer column (PostgreSQL ``integer``): ids, counts, versions.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+DEFAULT_MAX_LENGTH = 200  # single-line text without a length() of its own
+DEFAULT_TEXT_MAX_LENGTH = 5000  # multi-line text without a length() of its own
+DEFAULT_MAX_ITEMS = 100  # lists without a max_items of their own
+MAX_PAGE = 100_000
 
 
 class _Zh:
@@ -22,11 +36,65 @@ class _Zh:
 
 
 class String(_Zh, fields.String):
-    default_error_messages = {"invalid": "应为文本。", "invalid_utf8": "文本编码无效。"}
+    """Single-line text: no control characters (tab and newline neither), at most ``max_length``
+    characters (the field's own ``length()`` maximum, else DEFAULT_MAX_LENGTH)."""
+
+    multiline = False
+    default_max_length = DEFAULT_MAX_LENGTH
+    default_error_messages = {"invalid": "应为文本。", "invalid_utf8": "文本编码无效。",
+                              "too_long": "长度不能超过{max}个字符。"}
+
+    def __init__(self, *args, max_length: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        own = [v.max for v in self.validators if isinstance(v, validate.Length) and v.max is not None]
+        self._own_length = bool(own) and max_length is None
+        self.max_length = max_length or (max(own) if own else self.default_max_length)
+        if not self._own_length:
+            self.metadata = {**self.metadata, "maxLength": self.max_length}  # documented in OpenAPI
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.multiline:
+            text = normalize_newlines(text)
+        if len(text) > self.max_length and not self._own_length:  # a length() says it itself
+            raise self.make_error("too_long", max=self.max_length)
+        if err := text_error(text, multiline=self.multiline):
+            raise ValidationError(err)
+        return text
+
+
+class Text(String):
+    """Multi-line text (summaries, notes, reasons, agreement text): tab and newline allowed, CR LF
+    stored as LF."""
+
+    multiline = True
+    default_max_length = DEFAULT_TEXT_MAX_LENGTH
 
 
 class Integer(_Zh, fields.Integer):
-    default_error_messages = {"invalid": "应为整数。", "too_large": "数值过大。"}
+    """An integer within the range of a database integer column (ids, counts, versions)."""
+
+    default_error_messages = {"invalid": "应为整数。", "too_large": "数值过大。",
+                              "range": f"数值超出范围（{INT_MIN}到{INT_MAX}）。"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A Range() of the field's own within those bounds says it in its own words.
+        self._own_range = any(isinstance(v, validate.Range) and v.min is not None and v.max is not None
+                              and INT_MIN <= v.min and v.max <= INT_MAX for v in self.validators)
+        if not self._own_range:
+            bounds = {"minimum": INT_MIN, "maximum": INT_MAX}
+            for v in self.validators:  # a one-sided Range() of the field's own narrows them
+                if isinstance(v, validate.Range):
+                    bounds["minimum"] = max(bounds["minimum"], v.min) if v.min is not None else bounds["minimum"]
+                    bounds["maximum"] = min(bounds["maximum"], v.max) if v.max is not None else bounds["maximum"]
+            self.metadata = {**bounds, **self.metadata}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number is not None and not self._own_range and not INT_MIN <= number <= INT_MAX:
+            raise self.make_error("range")
+        return number
 
 
 class Boolean(_Zh, fields.Boolean):
@@ -42,7 +110,22 @@ class DateTime(_Zh, fields.DateTime):
 
 
 class List(_Zh, fields.List):
-    default_error_messages = {"invalid": "应为列表。"}
+    """A list of at most ``max_items`` items (a number, or a callable read at load time, e.g. from
+    the configuration), checked before any item is looked at."""
+
+    default_error_messages = {"invalid": "应为列表。", "too_many": "最多{max}项。"}
+
+    def __init__(self, *args, max_items=DEFAULT_MAX_ITEMS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_items = max_items
+        if not callable(max_items):
+            self.metadata = {"maxItems": max_items, **self.metadata}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        limit = self.max_items() if callable(self.max_items) else self.max_items
+        if isinstance(value, list | tuple) and len(value) > limit:
+            raise self.make_error("too_many", max=limit)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Nested(_Zh, fields.Nested):
@@ -63,21 +146,26 @@ class Yuan(_Zh, fields.Field):
         "too_large": "金额过大。",
     }
 
+    LIMIT = Decimal("1e12")  # the columns are NUMERIC(14, 2)
+
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
             raise self.make_error("invalid")
+        text = str(value).strip().replace(",", "")
+        if len(text) > 40:
+            raise self.make_error("invalid")
         try:
-            amount = Decimal(str(value).strip().replace(",", ""))
+            amount = Decimal(text)
         except InvalidOperation:
             raise self.make_error("invalid") from None
         if not amount.is_finite():
             raise self.make_error("invalid")
         if amount < 0:
             raise self.make_error("negative")
+        if amount >= self.LIMIT:  # before quantize(): a huge amount would overflow its precision
+            raise self.make_error("too_large")
         if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
             raise self.make_error("places")
-        if amount >= Decimal("1e12"):
-            raise self.make_error("too_large")
         return amount.quantize(Decimal("0.01"))
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -91,6 +179,40 @@ def one_of(choices, label: str = "取值") -> validate.OneOf:
 
 def length(maximum: int, minimum: int | None = None) -> validate.Length:
     return validate.Length(min=minimum, max=maximum, error=f"长度应在{minimum or 0}到{maximum}个字符之间。")
+
+
+def page_field() -> Integer:
+    """``page`` of every list (API and web): 1 … MAX_PAGE."""
+    return Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error=f"页码应在1到{MAX_PAGE}之间。"),
+                   metadata={"description": "页码，从1开始"})
+
+
+def per_page_field(default: int = 20, maximum: int = 200) -> Integer:
+    """``per_page`` of every list: 1 … ``maximum``."""
+    return Integer(load_default=default,
+                   validate=validate.Range(min=1, max=maximum, error=f"每页条数应在1到{maximum}之间。"))
+
+
+class PageArgs(Schema):
+    """Paging of a list read from a query string (unknown keys ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = page_field()
+    per_page = per_page_field()
+
+
+def web_page(args, per_page: int | None = None) -> dict:
+    """``page`` / ``per_page`` of a web list: the values asked for when valid, else the first page
+    (a page number no list can have shows an empty page, never an error)."""
+    raw = {k: args.get(k) for k in ("page", "per_page") if args.get(k)}
+    if per_page is not None:
+        raw["per_page"] = per_page
+    try:
+        return PageArgs().load(raw)
+    except ValidationError:
+        return PageArgs().load({"per_page": per_page} if per_page is not None else {})
 
 
 def not_in_future(value) -> None:

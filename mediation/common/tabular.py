@@ -33,7 +33,10 @@ def read_rows(path: str | Path, sheet: str | None = None) -> Iterator[tuple[int,
     limits = TableLimits.current()
     check_upload(path, limits)  # size, and for a workbook what its zip may expand to
     if path.suffix.lower() == ".csv":
-        text = path.read_bytes().decode("utf-8-sig")
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise TableError("CSV 文件应为 UTF-8 编码（Excel 另存为“CSV UTF-8”）。") from None
         reader = csv.reader(io.StringIO(text))
         rows = ((i, r) for i, r in enumerate(reader, start=1))
     elif path.suffix.lower() in (".xlsx", ".xlsm"):

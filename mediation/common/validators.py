@@ -69,3 +69,38 @@ def mask_id_number(value: str | None) -> str | None:
     if len(value) <= 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+# ------------------------------------------------------------------ text that breaks things later
+
+def _forbidden_class(multiline: bool) -> re.Pattern:
+    """C0 controls (tab and newline allowed in multi-line text only), DEL, C1 controls, lone
+    surrogates, and the Unicode noncharacters (U+FDD0–U+FDEF and the last two code points of every
+    plane): they break PostgreSQL (NUL), XML in workbooks and PDFs, CSV and terminals later."""
+    c0 = "\x00-\x08\x0b-\x1f" if multiline else "\x00-\x1f"
+    planes = "".join(f"{chr(p * 0x10000 + 0xFFFE)}-{chr(p * 0x10000 + 0xFFFF)}" for p in range(17))
+    return re.compile(f"[{c0}\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef{planes}]")
+
+
+_FORBIDDEN_SINGLE = _forbidden_class(multiline=False)
+_FORBIDDEN_MULTI = _forbidden_class(multiline=True)
+
+
+def normalize_newlines(value: str) -> str:
+    """CR LF (what browsers send from a textarea) and a lone CR become LF."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+
+
+def text_error(value: str, *, multiline: bool = False) -> str | None:
+    """None when ``value`` holds only characters allowed in stored text, else the reason (Chinese).
+
+    Single-line text (names, numbers, codes, addresses) refuses tab and newline too; multi-line
+    text (summaries, notes, reasons, agreement text) allows them (normalise CR first)."""
+    match = (_FORBIDDEN_MULTI if multiline else _FORBIDDEN_SINGLE).search(value)
+    if match is None:
+        return None
+    char = match.group()
+    if char in "\t\n\r":
+        return "此项只能填写一行，不能包含换行符或制表符。"
+    return (f"第{match.start() + 1}个字符（U+{ord(char):04X}）是不允许的控制字符或非字符码位，"
+            "请删除后重新填写。")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.access import get_dispute
 from mediation.accounts.auth import api_user, token_required
+from mediation.common.validators import text_error
 from mediation.disputes import service, workflow
 from mediation.disputes.schemas import DisputeCreate, DisputeListArgs, DisputeOut, DisputePage
 from mediation.extensions import db
@@ -41,8 +42,8 @@ class Disputes(MethodView):
         """登记纠纷（人民调解委员会的调解员可选 accept=true：本委员会直接受理）"""
         user = api_user()
         key = request.headers.get("Idempotency-Key", "").strip() or None
-        if key and len(key) > 128:
-            abort(422, errors={"headers": {"Idempotency-Key": ["长度不能超过128个字符。"]}})
+        if key and (err := "长度不能超过128个字符。" if len(key) > 128 else text_error(key)):
+            abort(422, errors={"headers": {"Idempotency-Key": [err]}})
         fingerprint = service.request_fingerprint(request.get_json(silent=True))
         try:
             result = workflow.register_case(user, data, idempotency_key=key, fingerprint=fingerprint)

@@ -26,6 +26,14 @@ LIST_LEVELS = [WARNING, OVERDUE]
 SORT_KEYS = ("registered", "case_no", "category", "risk", "stage", "unit", "deadline")
 SORT_VALUES = [*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]
 
+PARTIES_MESSAGE = ("一件纠纷最多登记{max}个当事人。人数更多的群体性纠纷，请登记代表人为当事人，"
+                   "并在“涉及人数”中填写实际人数。")
+
+
+def max_parties() -> int:
+    """MAX_PARTIES_PER_CASE of the configuration (default 100)."""
+    return int(current_app.config.get("MAX_PARTIES_PER_CASE", 100))
+
 
 class PartyIn(s.InputSchema):
     role = s.String(required=True, validate=s.one_of(values(PartyRole), "当事人角色"),
@@ -60,7 +68,7 @@ class PartyIn(s.InputSchema):
 class DisputeCreate(s.InputSchema):
     category = s.String(required=True, metadata={"description": "纠纷类别，如 邻里、婚姻家庭"})
     source = s.String(required=True, metadata={"description": "来源，如 群众来访、网格员排查"})
-    summary = s.String(required=True, validate=s.length(5000, 2), metadata={"description": "简要情况"})
+    summary = s.Text(required=True, validate=s.length(5000, 2), metadata={"description": "简要情况"})
     node = s.String(required=True, metadata={"description": "属地节点代码"})
     risk_level = s.String(required=True, validate=s.one_of(values(RiskLevel), "风险等级"))
     venue = s.String(load_default=None, allow_none=True, validate=s.one_of(values(Venue), "发现场所"))
@@ -69,7 +77,8 @@ class DisputeCreate(s.InputSchema):
                              validate=fields.validate.Range(min=1, max=1_000_000, error="涉及人数应为不小于1的整数。"))
     amount = s.Yuan(load_default=None, allow_none=True, metadata={"description": "涉及金额（元），字符串，最多两位小数"})
     occurred_on = s.Date(load_default=None, allow_none=True, validate=s.not_in_future)
-    parties = s.List(s.Nested(PartyIn), load_default=list,
+    parties = s.List(s.Nested(PartyIn), load_default=list, max_items=max_parties,
+                     error_messages={"too_many": PARTIES_MESSAGE},
                      metadata={"description": "当事人，至少一名；本委员会直接受理时须有双方当事人"})
     accept = s.Boolean(load_default=False, metadata={
         "description": "本委员会直接受理：人民调解委员会的调解员登记当场来访的纠纷并由本委员会受理（渠道 人民调解）"})
@@ -187,8 +196,8 @@ class DisputeListArgs(s.InputSchema):
     q = s.String(metadata={"description": "案号、简要情况或当事人姓名"})
     sort = s.String(validate=s.one_of(SORT_VALUES, "排序"),
                     metadata={"description": "排序字段，前加 - 为倒序：" + " / ".join(SORT_KEYS)})
-    page = s.Integer(load_default=1, validate=fields.validate.Range(min=1, error="页码应不小于1。"))
-    per_page = s.Integer(load_default=20, validate=fields.validate.Range(min=1, max=200, error="每页条数应在1到200之间。"))
+    page = s.page_field()
+    per_page = s.per_page_field(20, 200)
 
 
 class DisputePage(Schema):

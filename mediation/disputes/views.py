@@ -24,7 +24,7 @@ from mediation.common.enums import PartyKind, PartyRole, RiskFlag, RiskLevel, St
 from mediation.common.time import local_today
 from mediation.disputes import service, workflow
 from mediation.disputes.models import Dispute, Party
-from mediation.disputes.schemas import DisputeCreate, DisputeListArgs
+from mediation.disputes.schemas import DisputeCreate, DisputeListArgs, max_parties
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 
@@ -42,7 +42,6 @@ SORT_OPTIONS = (("-registered", "登记日期（新→旧）"), ("registered", "
 SCALAR_FIELDS = ("category", "source", "summary", "node", "risk_level", "venue", "people_count", "amount",
                  "occurred_on")
 PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address")
-MAX_PARTIES = 200
 _PARTY_KEY = re.compile(r"^parties-(\d{1,4})-(" + "|".join(PARTY_FIELDS) + r")$")
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -318,7 +317,9 @@ def _form_payload(form) -> tuple[dict, dict, list[dict]]:
         if match:
             rows.setdefault(int(match.group(1)), {})[match.group(2)] = form.get(key, "")
     parties = []
-    for index in sorted(rows)[:MAX_PARTIES]:
+    # One row more than a case may have is enough for DisputeCreate to refuse the form (werkzeug
+    # limits a form to 1000 parts anyway).
+    for index in sorted(rows)[:max_parties() + 1]:
         row = {f: rows[index].get(f, "") for f in PARTY_FIELDS}
         if any(row[f].strip() for f in ("name", "id_number", "phone", "address")):
             parties.append(row)

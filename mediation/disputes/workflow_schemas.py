@@ -36,54 +36,54 @@ class RouteIn(s.InputSchema):
     channel = s.String(required=True, validate=s.one_of(values(Channel), "化解渠道"))
     unit = s.String(required=True, metadata={"description": "牵头（属事）单位代码"})
     co_units = s.List(s.String(), load_default=list, metadata={"description": "联办单位代码"})
-    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    note = s.Text(load_default=None, allow_none=True, validate=TEXT)
     version = _version()
 
 
 class AcceptIn(s.InputSchema):
     date = _optional_date("受理日期")
-    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    note = s.Text(load_default=None, allow_none=True, validate=TEXT)
     version = _version()
 
 
 class RejectIn(s.InputSchema):
-    reason = s.String(required=True, validate=TEXT, metadata={"description": "不予受理的理由"})
+    reason = s.Text(required=True, validate=TEXT, metadata={"description": "不予受理的理由"})
     date = _optional_date("决定日期")
     version = _version()
 
 
 class TransferIn(s.InputSchema):
     unit = s.String(required=True, metadata={"description": "接收单位代码"})
-    reason = s.String(required=True, validate=TEXT)
+    reason = s.Text(required=True, validate=TEXT)
     version = _version()
 
 
 class EscalateIn(s.InputSchema):
-    reason = s.String(required=True, validate=TEXT)
+    reason = s.Text(required=True, validate=TEXT)
     version = _version()
 
 
 class ReassignIn(s.InputSchema):
     handler = s.String(required=True, metadata={"description": "本单位调解员的用户名"})
-    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    note = s.Text(load_default=None, allow_none=True, validate=TEXT)
     version = _version()
 
 
 class StabilizeIn(s.InputSchema):
-    note = s.String(required=True, validate=TEXT, metadata={"description": "稳控措施"})
+    note = s.Text(required=True, validate=TEXT, metadata={"description": "稳控措施"})
     date = _optional_date("稳控日期")
     version = _version()
 
 
 class ResumeIn(s.InputSchema):
-    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    note = s.Text(load_default=None, allow_none=True, validate=TEXT)
     version = _version()
 
 
 class CloseIn(s.InputSchema):
     outcome = s.String(required=True, validate=s.one_of(values(Outcome), "办结方式"))
     date = _optional_date("办结日期")
-    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    note = s.Text(load_default=None, allow_none=True, validate=TEXT)
     version = _version()
 
     @validates_schema
@@ -103,14 +103,14 @@ class RefuseIn(s.InputSchema):
     party = s.String(load_default=None, allow_none=True, validate=s.length(100),
                      metadata={"description": "明确拒绝调解的当事人"})
     date = _optional_date("拒绝日期")
-    note = s.String(load_default=None, allow_none=True, validate=TEXT)
+    note = s.Text(load_default=None, allow_none=True, validate=TEXT)
     version = _version()
 
 
 class ExtendIn(s.InputSchema):
     days = s.Integer(required=True, validate=fields.validate.Range(min=1, max=365, error="延长天数应在1到365之间。"),
                      metadata={"description": "延长的天数（与该案时限同为自然日或工作日）"})
-    reason = s.String(required=True, validate=TEXT)
+    reason = s.Text(required=True, validate=TEXT)
     approver = s.String(required=True, validate=s.length(100, 1), metadata={"description": "批准人"})
     parties_consent = s.Boolean(load_default=False, metadata={"description": "双方当事人是否同意（诉调对接案件必须同意）"})
     version = _version()
@@ -121,7 +121,7 @@ class SessionIn(s.InputSchema):
     place = s.String(required=True, validate=s.length(200, 1))
     mediators = s.String(required=True, validate=s.length(200, 1))
     attendees = s.String(required=True, validate=s.length(500, 1))
-    record = s.String(required=True, validate=s.length(20000, 1), metadata={"description": "调解记录"})
+    record = s.Text(required=True, validate=s.length(20000, 1), metadata={"description": "调解记录"})
     version = _version()
 
 
@@ -130,7 +130,7 @@ class PoliceNotificationIn(s.InputSchema):
         "description": "告知公安机关的时间，如 2026-11-02T14:30（未带时区按北京时间）"})
     police_unit = s.String(required=True, validate=s.length(100, 1), metadata={"description": "告知的公安机关，如 双港派出所"})
     officer = s.String(load_default=None, allow_none=True, validate=s.length(100))
-    note = s.String(required=True, validate=TEXT, metadata={"description": "风险情况及已采取的措施"})
+    note = s.Text(required=True, validate=TEXT, metadata={"description": "风险情况及已采取的措施"})
     converted = s.Boolean(load_default=False, metadata={"description": "已转为刑事或治安案件（民转刑）"})
     version = _version()
 

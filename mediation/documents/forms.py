@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from mediation.common.time import local_today
+from mediation.common.validators import normalize_newlines, text_error
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def clean_fields(spec: FormSpec, raw: dict) -> tuple[dict, dict[str, str]]:
     values: dict = {}
     errors: dict[str, str] = {}
     for f in spec.fields:
-        value = (raw.get(f.name) or "").strip()
+        value = normalize_newlines((raw.get(f.name) or "").strip())
         if not value:
             if f.required:
                 errors[f.name] = "必填项。"
@@ -133,6 +134,9 @@ def clean_fields(spec: FormSpec, raw: dict) -> tuple[dict, dict[str, str]]:
             continue
         if len(value) > f.max_length:
             errors[f.name] = f"不能超过{f.max_length}个字。"
+            continue
+        if err := text_error(value, multiline=f.kind == "textarea"):  # the schemas' rule (common.schema)
+            errors[f.name] = err
             continue
         values[f.name] = value
     return values, errors

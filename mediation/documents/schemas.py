@@ -9,6 +9,9 @@ from mediation.common.enums import values
 from mediation.common.time import local_today
 from mediation.documents.models import SignerKind, SignMethod
 
+# A PNG of at most 512 KiB (documents.service.MAX_SIGNATURE_BYTES) as a base64 data URL.
+SIGNATURE_DATA_URL_MAX = 800_000
+
 AGREEMENT_FIELDS = ("facts", "issues", "responsibilities", "terms", "performance_method", "performance_due",
                     "copies")
 
@@ -17,11 +20,11 @@ class AgreementIn(s.InputSchema):
     """An agreement's text. A draft may be saved incomplete; submitting it for signing needs the
     facts, the terms and how they are performed (人民调解法第29条)."""
 
-    facts = s.String(load_default="", validate=s.length(5000), metadata={"description": "纠纷主要事实"})
-    issues = s.String(load_default="", validate=s.length(5000), metadata={"description": "争议事项"})
-    responsibilities = s.String(load_default="", validate=s.length(5000), metadata={"description": "各方责任"})
-    terms = s.String(load_default="", validate=s.length(10000), metadata={"description": "协议内容（达成的协议）"})
-    performance_method = s.String(load_default="", validate=s.length(2000), metadata={"description": "履行方式"})
+    facts = s.Text(load_default="", validate=s.length(5000), metadata={"description": "纠纷主要事实"})
+    issues = s.Text(load_default="", validate=s.length(5000), metadata={"description": "争议事项"})
+    responsibilities = s.Text(load_default="", validate=s.length(5000), metadata={"description": "各方责任"})
+    terms = s.Text(load_default="", validate=s.length(10000), metadata={"description": "协议内容（达成的协议）"})
+    performance_method = s.Text(load_default="", validate=s.length(2000), metadata={"description": "履行方式"})
     performance_due = s.Date(load_default=None, allow_none=True, metadata={"description": "履行期限（日期）"})
     copies = s.Integer(load_default=None, allow_none=True,
                        validate=validate.Range(1, 20, error="份数应在1到20之间。"),
@@ -36,11 +39,11 @@ class AgreementIn(s.InputSchema):
 class AgreementPatch(AgreementIn):
     """Changes to a draft: only the fields sent are changed."""
 
-    facts = s.String(validate=s.length(5000))
-    issues = s.String(validate=s.length(5000))
-    responsibilities = s.String(validate=s.length(5000))
-    terms = s.String(validate=s.length(10000))
-    performance_method = s.String(validate=s.length(2000))
+    facts = s.Text(validate=s.length(5000))
+    issues = s.Text(validate=s.length(5000))
+    responsibilities = s.Text(validate=s.length(5000))
+    terms = s.Text(validate=s.length(10000))
+    performance_method = s.Text(validate=s.length(2000))
     performance_due = s.Date(allow_none=True)
     copies = s.Integer(allow_none=True, validate=validate.Range(1, 20, error="份数应在1到20之间。"))
 
@@ -50,7 +53,7 @@ class SignatureIn(s.InputSchema):
     party_index = s.Integer(load_default=None, allow_none=True,
                             metadata={"description": "当事人在协议中的序号（从0开始），调解员签名时不填"})
     method = s.String(load_default=SignMethod.DRAWN.value, validate=s.one_of(values(SignMethod), "签署方式"))
-    image = s.String(load_default=None, allow_none=True,
+    image = s.String(load_default=None, allow_none=True, max_length=SIGNATURE_DATA_URL_MAX,
                      metadata={"description": "手写签名：PNG 图片的 data URL（data:image/png;base64,…）"})
 
 

@@ -33,8 +33,8 @@ class _QueryArgs(Schema):
     class Meta:
         unknown = "exclude"
 
-    page = s.Integer(load_default=1, validate=validate.Range(min=1, error="页码应不小于1。"))
-    per_page = s.Integer(load_default=20, validate=validate.Range(min=1, max=200, error="每页条数应在1到200之间。"))
+    page = s.page_field()
+    per_page = s.per_page_field(20, 200)
 
 
 class FollowUpListArgs(_QueryArgs):
@@ -83,7 +83,7 @@ class FollowUpPage(Schema):
 
 
 class FollowUpComplete(s.InputSchema):
-    result = s.String(required=True, validate=s.length(2000, 2), metadata={"description": "回访情况"})
+    result = s.Text(required=True, validate=s.length(2000, 2), metadata={"description": "回访情况"})
     satisfaction = s.Integer(load_default=None, allow_none=True,
                              validate=validate.Range(min=1, max=5, error="满意度评分应为1到5分。"),
                              metadata={"description": "满意度 1–5（满意度回访必填）"})
@@ -95,7 +95,7 @@ class FollowUpComplete(s.InputSchema):
 
 class FollowUpReschedule(s.InputSchema):
     due_on = s.Date(required=True, metadata={"description": "新的应办日期"})
-    reason = s.String(required=True, validate=s.length(500, 2), metadata={"description": "改期原因"})
+    reason = s.Text(required=True, validate=s.length(500, 2), metadata={"description": "改期原因"})
 
 
 class NotificationListArgs(_QueryArgs):
@@ -132,14 +132,14 @@ class SupervisionOrderCreate(s.InputSchema):
     level = s.String(load_default=SupervisionLevel.ORDINARY.value,
                      validate=s.one_of(values(SupervisionLevel), "督办级别"), metadata={"description": "普通 / 挂牌"})
     reply_by = s.Date(required=True, metadata={"description": "回复期限"})
-    note = s.String(load_default=None, allow_none=True, validate=s.length(2000),
+    note = s.Text(load_default=None, allow_none=True, validate=s.length(2000),
                     metadata={"description": "督办要求"})
     target_unit = s.String(load_default=None, allow_none=True,
                            metadata={"description": "被督办单位代码（默认牵头单位；可为联办单位）"})
 
 
 class SupervisionOrderReply(s.InputSchema):
-    reply = s.String(required=True, validate=s.length(2000, 2), metadata={"description": "办理情况回复"})
+    reply = s.Text(required=True, validate=s.length(2000, 2), metadata={"description": "办理情况回复"})
 
 
 class SupervisionOrderListArgs(_QueryArgs):

@@ -8,11 +8,26 @@ from sqlalchemy import select
 
 from mediation.common.enums import Channel, NodeLevel, UnitType, values
 from mediation.common.tabular import TableError, read_rows
+from mediation.common.validators import text_error
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 
 TREE_HEADERS = ["代码", "名称", "层级", "上级代码"]
 UNIT_HEADERS = ["代码", "名称", "类型", "所属节点代码", "渠道"]
+# The lengths of the columns (geo/models.py): a longer cell is refused, not cut.
+CELL_MAX = {"代码": 32, "名称": 100, "上级代码": 32, "所属节点代码": 32, "简称": 20}
+
+
+def cell_errors(number: int, row: dict[str, str]) -> list[str]:
+    """The text rule of every input (common.validators.text_error, single-line) and the column
+    lengths, for one row of a tree or units file."""
+    errors = []
+    for header, value in row.items():
+        if err := text_error(value or ""):
+            errors.append(f"第{number}行「{header}」：{err}")
+        elif header in CELL_MAX and len(value or "") > CELL_MAX[header]:
+            errors.append(f"第{number}行「{header}」：长度不能超过{CELL_MAX[header]}个字符。")
+    return errors
 
 
 class ImportErrors(Exception):
@@ -55,7 +70,9 @@ def import_tree(path: str | Path) -> dict:
         if missing:
             raise ImportErrors([f"缺少列：{'、'.join(missing)}。"])
         code, name, level = row["代码"], row["名称"], row["层级"]
-        if not code or not name:
+        if bad := cell_errors(number, row):
+            errors.extend(bad)
+        elif not code or not name:
             errors.append(f"第{number}行：代码和名称不能为空。")
         elif level not in values(NodeLevel):
             errors.append(f"第{number}行：未知的层级「{level}」，可选：{'、'.join(values(NodeLevel))}。")
@@ -105,8 +122,11 @@ def import_units(path: str | Path) -> dict:
         if missing:
             raise ImportErrors([f"缺少列：{'、'.join(missing)}。"])
         code, name, type_, node_code, channel = (row[h] for h in UNIT_HEADERS)
-        node = db.session.scalar(select(Node).where(Node.code == node_code)) if node_code else None
-        if not code or not name:
+        bad = cell_errors(number, row)
+        node = db.session.scalar(select(Node).where(Node.code == node_code)) if node_code and not bad else None
+        if bad:
+            errors.extend(bad)
+        elif not code or not name:
             errors.append(f"第{number}行：代码和名称不能为空。")
         elif code in seen:
             errors.append(f"第{number}行：代码「{code}」重复。")

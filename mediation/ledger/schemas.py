@@ -18,7 +18,7 @@ from marshmallow import ValidationError, validates_schema
 
 from mediation.common import schema as s
 from mediation.common.enums import Channel, Outcome, PartyKind, RiskFlag, Status, values
-from mediation.disputes.schemas import DisputeCreate, PartyIn
+from mediation.disputes.schemas import PARTIES_MESSAGE, DisputeCreate, PartyIn, max_parties
 
 # header → field, in the order of LEDGER.md (the export writes them in this order)
 DISPUTE_COLUMNS: dict[str, str] = {
@@ -132,7 +132,7 @@ class LedgerDisputeRow(DisputeCreate):
     closed_on = LedgerDate(load_default=None, validate=s.not_in_future)
     outcome = s.String(load_default=None, validate=s.one_of(values(Outcome), "办结方式"))
     civil_to_criminal = YesNo(load_default=False)
-    carry_over_reason = s.String(load_default=None, validate=s.length(2000))
+    carry_over_reason = s.Text(load_default=None, validate=s.length(2000))
     stabilized_on = LedgerDate(load_default=None, validate=s.not_in_future)
     deadline = LedgerDate(load_default=None)
     registering_unit = s.String(load_default=None, validate=s.length(100))
@@ -184,10 +184,27 @@ class LedgerDisputeRow(DisputeCreate):
 
 
 class LedgerPartyRow(PartyIn):
-    """One row of sheet 当事人: a party of the case whose 案件编号 is given."""
+    """One row of sheet 当事人: a party of the case whose 案件编号 is given.
+
+    One instance reads one sheet: it counts the rows of each case, so that a case gets at most
+    MAX_PARTIES_PER_CASE parties, as in registration (the rows beyond are refused)."""
 
     case_no = s.String(required=True, validate=s.length(64))
     kind = s.String(required=True, validate=s.one_of(values(PartyKind), "当事人类型"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parties_per_case: dict[str, int] = {}
+
+    @validates_schema(skip_on_field_errors=False)
+    def _parties_per_case(self, data, **kwargs):
+        case_no = data.get("case_no")
+        if not case_no:
+            return
+        seen = self.parties_per_case[case_no] = self.parties_per_case.get(case_no, 0) + 1
+        limit = max_parties()
+        if seen > limit:
+            raise ValidationError(PARTIES_MESSAGE.format(max=limit), field_name="case_no")
 
     @validates_schema(skip_on_field_errors=False)
     def _id_number(self, data, **kwargs):

@@ -25,8 +25,8 @@ class OverdueArgs(s.InputSchema):
     node = s.String(load_default=None, metadata={"description": "节点代码，默认本单位所在节点"})
     unit = s.String(load_default=None, metadata={"description": "承办单位代码（筛选）"})
     level = s.String(load_default=None, validate=s.one_of(["预警", "超期"], "预警等级"))
-    page = s.Integer(load_default=1, validate=validate.Range(min=1, error="页码应从1开始。"))
-    per_page = s.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="每页条数应在1到500之间。"))
+    page = s.page_field()
+    per_page = s.per_page_field(50, 500)
 
 
 class Figures(Schema):
@@ -119,7 +119,7 @@ class ScreeningIn(s.InputSchema):
     date = s.Date(load_default=None, validate=s.not_in_future, metadata={"description": "排查日期，默认今天"})
     found = s.Integer(required=True, strict=True,
                       validate=validate.Range(min=0, max=100000, error="发现纠纷数应为0到100000之间的整数（0为零报告）。"))
-    note = s.String(load_default=None, validate=s.length(500))
+    note = s.Text(load_default=None, validate=s.length(500))
 
 
 class ScreeningOut(Schema):
@@ -180,7 +180,7 @@ class SuperviseIn(s.InputSchema):
                      metadata={"description": "普通 / 挂牌（默认普通）"})
     reply_by = s.Date(load_default=None,
                       metadata={"description": "回复期限，默认今天起 OVERDUE_SUPERVISION_REPLY_DAYS 天"})
-    note = s.String(load_default=None, validate=s.length(2000),
+    note = s.Text(load_default=None, validate=s.length(2000),
                     metadata={"description": "督办要求，默认按案件超期情况生成"})
 
 
@@ -192,16 +192,16 @@ class MonthCloseIn(s.InputSchema):
 class CarryOverIn(s.InputSchema):
     dispute = s.Integer(required=True, metadata={"description": "案件 id"})
     month = s.String(required=True, validate=_month)
-    reason = s.String(required=True, validate=s.length(2000, 4))
+    reason = s.Text(required=True, validate=s.length(2000, 4))
 
 
 class ReopenIn(s.InputSchema):
-    reason = s.String(required=True, validate=s.length(2000, 4))
+    reason = s.Text(required=True, validate=s.length(2000, 4))
 
 
 class DecisionIn(s.InputSchema):
     approve = s.Boolean(required=True)
-    note = s.String(load_default=None, validate=s.length(1000))
+    note = s.Text(load_default=None, validate=s.length(1000))
 
 
 class ReopenOut(Schema):

@@ -13,14 +13,16 @@ from sqlalchemy import select
 
 from mediation.accounts.access import can_see_node, get_dispute
 from mediation.common.enums import Role
+from mediation.common.schema import web_page
 from mediation.common.time import local_today
 from mediation.common.urls import is_local_path
+from mediation.database import MAX_ID
 from mediation.extensions import db
 from mediation.followups.models import SupervisionLevel
 from mediation.geo.models import Node, Unit
 from mediation.reports import charts, export, service
 from mediation.reports.models import MonthClose, ReopenRequest
-from mediation.reports.schemas import ScreeningIn, SuperviseIn
+from mediation.reports.schemas import CarryOverIn, DecisionIn, ReopenIn, ScreeningIn, SuperviseIn
 from mediation.reports.service import FIGURE_KEYS, FIGURE_LABELS, Month, ReportError
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -138,10 +140,7 @@ def overdue():
     unit_code = request.args.get("unit", "").strip() or None
     level = request.args.get("level", "").strip() or None
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
-    try:
-        page = max(int(request.args.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = web_page(request.args)["page"]
     review = service.overdue_review(node, unit_id=unit.id if unit else None, level=level, page=page, per_page=50)
     whole = review if unit is None and level is None else service.overdue_review(node, per_page=1)
     return render_template("reports/overdue.html", review=review, league=whole["league"], unit=unit,
@@ -239,11 +238,16 @@ def carry_over():
     for key, value in request.form.items():
         if not key.startswith("reason-") or not value.strip():
             continue
-        try:
-            dispute = get_dispute(user, int(key.removeprefix("reason-")))
-        except ValueError:
+        number = key.removeprefix("reason-")
+        if not (number.isascii() and number.isdigit() and len(number) <= 10 and int(number) <= MAX_ID):
             continue
+        dispute = get_dispute(user, int(number))
         if (dispute.carry_over_reason or "").strip() == value.strip():
+            continue
+        try:  # the API's schema: length, and no control characters
+            value = CarryOverIn().load({"dispute": dispute.id, "month": month.key, "reason": value})["reason"]
+        except ValidationError as err:
+            errors.extend(f"{dispute.case_no}：结转说明{m}" for m in err.messages.get("reason", []))
             continue
         try:
             with db.session.begin_nested():
@@ -290,8 +294,15 @@ def _visible_close(close_id: int) -> MonthClose:
 @bp.post("/close/<int:close_id>/reopen")
 def reopen_request(close_id):
     close = _visible_close(close_id)
+    reason = request.form.get("reason", "")
     try:
-        service.request_reopen(_user(), close, request.form.get("reason", ""))
+        if reason.strip():  # the API's schema (length, no control characters); blank: the service says so
+            reason = ReopenIn().load({"reason": reason})["reason"]
+        service.request_reopen(_user(), close, reason)
+    except ValidationError as err:
+        db.session.rollback()
+        for message in err.messages.get("reason", []):
+            flash(f"重新打开的理由：{message}", "error")
     except ReportError as err:
         db.session.rollback()
         flash(err.message, "error")
@@ -307,7 +318,12 @@ def reopen_decide(request_id):
     _visible_close(req.month_close_id)
     approve = request.form.get("decision") == "approve"
     try:
-        service.decide_reopen(_user(), req, approve, request.form.get("note"))
+        note = DecisionIn().load({"approve": approve, "note": request.form.get("note", "")}).get("note")
+        service.decide_reopen(_user(), req, approve, note)
+    except ValidationError as err:
+        db.session.rollback()
+        for message in err.messages.get("note", []):
+            flash(f"审批意见：{message}", "error")
     except ReportError as err:
         db.session.rollback()
         flash(err.message, "error")
