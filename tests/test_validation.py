@@ -112,7 +112,8 @@ def test_future_date_refused(client, world):
 
 def test_missing_required_fields_all_reported(client, world):
     errors = _errors(client.post("/api/v1/disputes", json={}, headers=world.mediator_a.headers))
-    assert set(errors) == {"category", "source", "summary", "node", "risk_level"}
+    assert set(errors) == {"category", "source", "summary", "node", "risk_level", "parties"}
+    assert errors.pop("parties") == ["请至少登记一名当事人。"]  # a case has at least one party
     assert all(v == ["必填项。"] for v in errors.values())
 
 
