@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.access import get_dispute
 from mediation.accounts.models import User
+from mediation.common.confirm import confirmation_page, is_confirmed
 from mediation.common.enums import Channel, Outcome, Role, UnitType, values
 from mediation.common.time import SHANGHAI, local_today
 from mediation.disputes import workflow
@@ -42,6 +43,32 @@ SUCCESS_MESSAGES = {
     "apply_confirmation": "已登记司法确认申请。",
     "rule_confirmation": "已登记司法确认裁定结果。",
 }
+
+# The case page's main actions (a filled button) and refusals (a red outline).
+MAIN_ACTIONS = ("route", "accept", "session", "close")
+DANGER_ACTIONS = ("reject", "refuse")
+
+# What an irreversible action does, asked before it is done (the dialog of static/app.js, or the
+# confirmation page); the server refuses these actions without ``confirmed=1``.
+_ENDS_CASE = "案件将办结：不再受理、调解，计入本月办结数（不计调处成功）；办结后不能恢复办理。"
+CONFIRM_ACTIONS = {
+    "reject": "确定对本案不予受理？" + _ENDS_CASE,
+    "refuse": "确定记录当事人拒绝调解？本案将以“不予受理”办结。" + _ENDS_CASE,
+}
+CONFIRM_OUTCOMES = {
+    Outcome.WITHDRAWN.value: "确定以“撤回”办结？表示申请人撤回调解申请。" + _ENDS_CASE,
+    Outcome.REJECTED.value: "确定以“不予受理”办结？" + _ENDS_CASE,
+}
+
+
+def confirmation_text(action: str, data) -> str | None:
+    """The question to confirm before ``action`` with these form values, or None."""
+    if action in CONFIRM_ACTIONS:
+        return CONFIRM_ACTIONS[action]
+    if action == "close":
+        return CONFIRM_OUTCOMES.get(str(data.get("outcome") or "").strip())
+    return None
+
 
 FIELD_LABELS = {
     "channel": "化解渠道", "unit": "单位", "co_units": "联办单位", "date": "日期", "reason": "理由",
@@ -105,6 +132,13 @@ def act(dispute_id: int, action: str):
     back = url_for("disputes.show", dispute_id=dispute_id) + "#workflow"
     try:
         payload = schema_class().load(form_payload(request.form, schema_class()))
+        question = confirmation_text(action, payload)
+        if question and not is_confirmed(request.form) and workflow.refusal(current_user, dispute, action) is None:
+            label = workflow.TRANSITIONS[action].label
+            return confirmation_page(
+                request.form, action=url_for("workflow.act", dispute_id=dispute_id, action=action),
+                title=f"请确认：{label}", message=question, cancel_url=back, danger=True,
+                submit_label=f"确认{label}", details=[f"案号：{dispute.case_no}"])
         workflow.perform(current_user, dispute, action, payload)
         workflow.commit()
     except ValidationError as err:
@@ -137,6 +171,8 @@ def workflow_panel(dispute) -> SimpleNamespace:
     allowed = info["allowed_actions"]
     panel = SimpleNamespace(**info)
     panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in allowed]
+    panel.main_actions, panel.danger_actions = MAIN_ACTIONS, DANGER_ACTIONS
+    panel.confirm_actions, panel.confirm_outcomes = CONFIRM_ACTIONS, CONFIRM_OUTCOMES
     panel.units = _units_for_choice() if {"route", "transfer"} & set(allowed) else []
     panel.courts = [u for u in _units_for_choice() if u.type == UnitType.COURT] if "apply_confirmation" in allowed else []
     panel.mediators = []
