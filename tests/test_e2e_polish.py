@@ -113,3 +113,29 @@ def test_a_required_field_message_is_chinese(live_server, new_page, world, size)
     assert message == "请填写此项。"
     pg.locator("#f-summary").fill("楼上漏水，楼下墙面受损。")
     assert pg.locator("#f-summary").evaluate("el => el.validationMessage") == ""
+
+
+def test_without_javascript_the_server_asks(client, live_server, new_page, world):
+    dispute_id = make_case(client, world, Stage.AWAITING)
+    before = snapshot(dispute_id)
+    pg = new_page(*SIZES["phone"], java_script_enabled=False)
+    login(pg, live_server, "mediator_b")
+    pg.goto(live_server.url_for(f"/disputes/{dispute_id}"))
+    assert pg.locator("#main-nav").get_by_role("link", name="纠纷列表").is_visible()  # no menu button needed
+    pg.locator("#workflow details[data-action='reject'] > summary").click()
+    pg.locator("#wf-reject-reason").fill("已进入诉讼程序。")
+    with pg.expect_navigation():
+        pg.get_by_role("button", name="确认不予受理").click()
+    assert pg.locator("[data-testid=confirm-page]").is_visible()
+    assert "案件将办结" in pg.locator("[data-testid=confirm-page]").inner_text()
+    with pg.expect_navigation():
+        pg.get_by_role("link", name="取消，返回").click()
+    assert snapshot(dispute_id) == before
+    pg.locator("#workflow details[data-action='reject'] > summary").click()
+    pg.locator("#wf-reject-reason").fill("已进入诉讼程序。")
+    with pg.expect_navigation():
+        pg.get_by_role("button", name="确认不予受理").click()
+    with pg.expect_navigation():
+        pg.locator("[data-testid=confirm-page]").get_by_role("button", name="确认不予受理").click()
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute_id).outcome == "不予受理"
