@@ -139,3 +139,19 @@ def test_without_javascript_the_server_asks(client, live_server, new_page, world
         pg.locator("[data-testid=confirm-page]").get_by_role("button", name="确认不予受理").click()
     db.session.expire_all()
     assert db.session.get(Dispute, dispute_id).outcome == "不予受理"
+
+
+def test_a_disabled_button_looks_disabled(live_server, new_page, world):
+    from datetime import date
+
+    from tests.reports_data import case
+
+    case(world, world.grid_a, date(2026, 10, 5), prominent=True)  # an open 突出问题 without a carry-over reason
+    db.session.commit()
+    pg = new_page(*SIZES["desktop"])
+    login(pg, live_server, "center_a")
+    pg.goto(live_server.url_for(f"/reports/close?node={world.town_a.code}&month=2026-10"))
+    button = pg.get_by_role("button", name="结账并上报")
+    assert button.is_disabled()
+    bg, cursor = button.evaluate("el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).cursor]")
+    assert bg == "rgb(233, 237, 241)" and cursor == "not-allowed"  # grey, not the primary blue
