@@ -155,3 +155,16 @@ def test_a_disabled_button_looks_disabled(live_server, new_page, world):
     assert button.is_disabled()
     bg, cursor = button.evaluate("el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).cursor]")
     assert bg == "rgb(233, 237, 241)" and cursor == "not-allowed"  # grey, not the primary blue
+
+
+def test_record_session_and_close_are_in_the_first_phone_screen(client, live_server, new_page, world):
+    dispute_id = make_case(client, world, Stage.HANDLING)
+    width, height = SIZES["phone"]
+    pg = new_page(width, height)
+    login(pg, live_server, "mediator_b")
+    pg.goto(live_server.url_for(f"/disputes/{dispute_id}"))
+    for action in ("session", "close"):
+        summary = pg.locator(f"#workflow details[data-action='{action}'] > summary")
+        box = summary.bounding_box()
+        assert summary.is_visible() and box["y"] + box["height"] <= height, (action, box)
+    shot(pg, "e2e_polish_case_handling_phone", full_page=False)

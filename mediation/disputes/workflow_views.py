@@ -45,7 +45,7 @@ SUCCESS_MESSAGES = {
 }
 
 # The case page's main actions (a filled button) and refusals (a red outline).
-MAIN_ACTIONS = ("route", "accept", "session", "close")
+MAIN_ACTIONS = ("route", "accept", "session", "close")  # in the order shown
 DANGER_ACTIONS = ("reject", "refuse")
 
 # What an irreversible action does, asked before it is done (the dialog of static/app.js, or the
@@ -170,7 +170,10 @@ def workflow_panel(dispute) -> SimpleNamespace:
     info = workflow.casework(user, dispute)
     allowed = info["allowed_actions"]
     panel = SimpleNamespace(**info)
-    panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in allowed]
+    # the main actions first, refusals last (the order of the buttons on the page)
+    ordered = sorted(allowed, key=lambda a: (0, MAIN_ACTIONS.index(a)) if a in MAIN_ACTIONS
+                     else (2, 0) if a in DANGER_ACTIONS else (1, 0))
+    panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in ordered]
     panel.main_actions, panel.danger_actions = MAIN_ACTIONS, DANGER_ACTIONS
     panel.confirm_actions, panel.confirm_outcomes = CONFIRM_ACTIONS, CONFIRM_OUTCOMES
     panel.units = _units_for_choice() if {"route", "transfer"} & set(allowed) else []
