@@ -93,7 +93,8 @@ def new_page(browser, live_server):
             session.commit()
 
     def make(width: int = 1280, height: int = 800, **kwargs):
-        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+        kwargs.setdefault("locale", "zh-CN")
+        context = browser.new_context(viewport={"width": width, "height": height},
                                       timezone_id="Asia/Shanghai", **kwargs)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)

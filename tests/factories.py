@@ -91,3 +91,8 @@ def dispute_payload(node_code: str, **overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def zh_number(i: int) -> str:
+    """A number written in Chinese digits, for person names that must not hold digits: 12 → 一二."""
+    return "".join("零一二三四五六七八九"[int(d)] for d in str(i))

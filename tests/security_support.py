@@ -222,7 +222,7 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
     bodies = {
         "documents.create_agreement": lambda: dict(AGREEMENT),
         "documents.save_agreement": lambda: {**AGREEMENT, "terms": "篡改后的协议内容。"},
-        "documents.sign_submit": lambda: {"method": "纸质签名"},
+        "documents.sign_submit": lambda: {"method": "纸质签名", "confirmed": "1"},
         "documents.form_page": lambda: {"requests": "请求调解。", "visited_on": _today(), "method": "电话回访",
                                         "visitor": "调解员", "visited": "当事人", "performance": "已履行。"},
         "documents.seals": lambda: {"unit": "TW-A"},
@@ -236,7 +236,7 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
         "reports.supervise": lambda: {"note": "请抓紧办理。"},
         "reports.reopen_request": lambda: {"reason": "统计有误，申请重新打开。"},
         "reports.reopen_decide": lambda: {"decision": "approve", "note": "同意。"},
-        "reports.close_month": lambda: {"node": env.town_a_code, "month": env.closed_month},
+        "reports.close_month": lambda: {"node": env.town_a_code, "month": env.closed_month, "confirmed": "1"},
         "reports.carry_over": lambda: {"node": env.town_a_code, "month": env.month,
                                        f"reason-{env.open_id}": "当事人在外地，下月继续。"},
         "reports.screening": lambda: {"node": env.grid_a_code, "date": _today(), "found": "1"},

@@ -75,7 +75,7 @@ def test_draft_preview_sign_and_download_through_the_pages(world, signing_dir, w
     r = c.post(f"/agreements/{a.id}/sign/party-0", data={"csrf_token": token, "method": "手写签名",
                                                           "signature": data_url(signature_png())})
     assert r.status_code == 303
-    c.post(f"/agreements/{a.id}/sign/party-1", data={"csrf_token": token, "method": "按指印"})
+    c.post(f"/agreements/{a.id}/sign/party-1", data={"csrf_token": token, "method": "按指印", "confirmed": "1"})
     c.post(f"/agreements/{a.id}/seal", data={"csrf_token": token})
     r = c.post(f"/agreements/{a.id}/sign/mediator", data={"csrf_token": token, "method": "手写签名",
                                                            "signature": data_url(signature_png())})

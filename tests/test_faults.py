@@ -41,7 +41,7 @@ from mediation import create_app
 from mediation.disputes.models import Dispute, Event, IdempotencyRecord, Party
 from mediation.extensions import db
 from tests import test_followups_support as support
-from tests.factories import build_world, dispute_payload
+from tests.factories import build_world, dispute_payload, zh_number
 from tests.pg_cluster import pg_cluster  # noqa: F401  (fixture)
 from tests.server_process import ROOT, gunicorn_server  # noqa: F401  (fixture)
 from tests.test_followups_support import close, events, make_case, notifications
@@ -154,8 +154,8 @@ class Attempt:
 def registration_body(world, i: int) -> dict:
     # Parties with their own names: no duplicate warnings between the generated cases.
     return dispute_payload(world.grid_a.code, summary=f"故障测试第{i}件：楼上漏水导致楼下墙面受损。", parties=[
-        {"role": "申请人", "kind": "自然人", "name": f"申请人{i}", "phone": "13800138000"},
-        {"role": "被申请人", "kind": "自然人", "name": f"被申请人{i}"},
+        {"role": "申请人", "kind": "自然人", "name": f"申请人{zh_number(i)}", "phone": "13800138000"},
+        {"role": "被申请人", "kind": "自然人", "name": f"被申请人{zh_number(i)}"},
     ])
 
 

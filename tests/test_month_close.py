@@ -105,7 +105,7 @@ def test_the_close_page_shows_snapshot_next_to_live_figures(web, world, cases):
     web.login("center_a")
     page = f"/reports/close?node={world.town_a.code}&month=2026-10"
     token = web.csrf(page)
-    r = web.client.post("/reports/close", data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10"})
+    r = web.client.post("/reports/close", data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10", "confirmed": "1"})
     assert r.status_code == 302
     case(world, world.grid_a, date(2026, 10, 16))
     db.session.commit()
@@ -123,13 +123,13 @@ def test_carry_over_form_then_close_button(web, world, cases):
     assert "disabled" in html[html.index("结账并上报</button>") - 120:html.index("结账并上报</button>")]
     token = web.csrf(page)
     refused = web.client.post("/reports/close", data={"csrf_token": token, "node": world.town_a.code,
-                                                      "month": "2026-10"}, follow_redirects=True)
+                                                      "month": "2026-10", "confirmed": "1"}, follow_redirects=True)
     assert "尚未填写结转说明" in refused.get_data(as_text=True)
     r = web.client.post("/reports/close/carry-over", data={
         "csrf_token": token, "node": world.town_a.code, "month": "2026-10",
         f"reason-{cases['open_prominent'].id}": "当事人住院治疗，待出院后继续调解。"}, follow_redirects=True)
     assert "已保存1条结转说明" in r.get_data(as_text=True)
-    r = web.client.post("/reports/close", data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10"},
+    r = web.client.post("/reports/close", data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10", "confirmed": "1"},
                         follow_redirects=True)
     assert "已结账" in r.get_data(as_text=True)
     assert service.active_close(world.town_a, OCT) is not None

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from mediation.common.time import local_today
 from mediation.disputes.models import Dispute, Event
 from mediation.extensions import db
-from tests.factories import dispute_payload, make_id
+from tests.factories import dispute_payload, make_id, zh_number
 
 
 def post(client, who, body, **headers):
@@ -226,14 +226,14 @@ class TestAccess:
 def test_list_filters_and_pagination(client, world):
     for i in range(5):
         post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="债务" if i % 2 else "邻里",
-                                                       summary=f"第{i}件纠纷", parties=[{"role": "申请人", "name": f"当事人{i}"}]))
+                                                       summary=f"第{i}件纠纷", parties=[{"role": "申请人", "name": f"当事人{zh_number(i)}"}]))
     h = world.mediator_a.headers
     page = client.get("/api/v1/disputes?per_page=2&page=2", headers=h).get_json()
     assert page["total"] == 5 and page["pages"] == 3 and len(page["items"]) == 2
     assert client.get("/api/v1/disputes?category=债务", headers=h).get_json()["total"] == 2
     assert client.get("/api/v1/disputes?status=待分流", headers=h).get_json()["total"] == 5
     assert client.get("/api/v1/disputes?status=已办结", headers=h).get_json()["total"] == 0
-    assert client.get("/api/v1/disputes?q=当事人3", headers=h).get_json()["total"] == 1
+    assert client.get("/api/v1/disputes?q=当事人三", headers=h).get_json()["total"] == 1
     assert client.get("/api/v1/disputes?q=第4件", headers=h).get_json()["total"] == 1
     today = local_today().isoformat()
     assert client.get(f"/api/v1/disputes?date_from={today}&date_to={today}", headers=h).get_json()["total"] == 5

@@ -17,7 +17,7 @@ from mediation.disputes import service
 from mediation.disputes.models import Dispute, Event, IdempotencyRecord
 from mediation.disputes.schemas import DisputeCreate
 from mediation.extensions import db
-from tests.factories import dispute_payload, make_id
+from tests.factories import dispute_payload, make_id, zh_number
 
 USCC = "91120116MA05T8E4X" + uscc_check_char("91120116MA05T8E4X")
 BAD_ID = make_id()[:17] + ("1" if make_id()[17] != "1" else "2")
@@ -212,9 +212,9 @@ def test_node_select_offers_the_users_subtree(web, world):
 
 def test_pagination_keeps_filters(web, world):
     for i in range(23):
-        make_case(world.mediator_a, world.grid_a, names=(f"甲{i}", f"乙{i}"))
+        make_case(world.mediator_a, world.grid_a, names=(f"甲{zh_number(i)}", f"乙{zh_number(i)}"))
     for i in range(2):
-        make_case(world.mediator_a, world.grid_a, names=(f"丙{i}", f"丁{i}"), category="债务")
+        make_case(world.mediator_a, world.grid_a, names=(f"丙{zh_number(i)}", f"丁{zh_number(i)}"), category="债务")
     web.login("center_a")
     status, html = list_page(web, category="邻里")
     assert status == 200

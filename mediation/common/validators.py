@@ -104,3 +104,67 @@ def text_error(value: str, *, multiline: bool = False) -> str | None:
         return "此项只能填写一行，不能包含换行符或制表符。"
     return (f"第{match.start() + 1}个字符（U+{ord(char):04X}）是不允许的控制字符或非字符码位，"
             "请删除后重新填写。")
+
+
+# --- what a natural person's name may hold ----------------------------------------------------------
+
+# Han ideographs: the URO, Extensions A–I, the compatibility blocks, and 〇 (U+3007, used in names).
+_HAN_RANGES = (
+    (0x3007, 0x3007),
+    (0x3400, 0x4DBF),    # Extension A (䶮 U+4DAE)
+    (0x4E00, 0x9FFF),    # CJK Unified Ideographs
+    (0xF900, 0xFAFF),    # CJK Compatibility Ideographs
+    (0x20000, 0x2A6DF),  # Extension B (𠀀 U+20000)
+    (0x2A700, 0x2B73F),  # Extension C
+    (0x2B740, 0x2B81F),  # Extension D
+    (0x2B820, 0x2CEAF),  # Extension E
+    (0x2CEB0, 0x2EBEF),  # Extension F
+    (0x2EBF0, 0x2EE5F),  # Extension I
+    (0x2F800, 0x2FA1F),  # CJK Compatibility Ideographs Supplement
+    (0x30000, 0x3134F),  # Extension G
+    (0x31350, 0x323AF),  # Extension H
+)
+# Latin letters with diacritics (Latin-1 Supplement, Extended-A/B, Extended Additional), for
+# foreign names and minority names written in Latin letters; × and ÷ are not letters.
+_LATIN_RANGES = ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x24F), (0x1E00, 0x1EFF))
+# The 间隔号 of minority and foreign names, as typed on different keyboards; stored as U+00B7.
+MIDDLE_DOTS = "\u00b7\u2027\u2022\u30fb\uff65\u2219\u22c5\u0387"
+_APOSTROPHES = "'\u2019\u02bc"
+_HYPHENS = "-\u2010\u2011"
+_SEPARATORS = {"\u00b7", " ", "-", "'"}
+
+PERSON_NAME_ERROR = "姓名只能由汉字（含生僻字）、字母、间隔号“·”、空格、连字符“-”和撇号“'”组成，不能含数字、表情符号或其他符号。"
+
+
+def _in(code: int, ranges) -> bool:
+    return any(lo <= code <= hi for lo, hi in ranges)
+
+
+def is_han(char: str) -> bool:
+    return _in(ord(char), _HAN_RANGES)
+
+
+def normalize_person_name(value: str) -> str:
+    """The stored form of a person's name: the dot variants as ·, ’ as ', one space between words
+    (full-width spaces too), no spaces around the dot."""
+    table = {ord(c): "\u00b7" for c in MIDDLE_DOTS}
+    table.update({ord(c): "'" for c in _APOSTROPHES})
+    table.update({ord(c): "-" for c in _HYPHENS})
+    table[0x3000] = " "
+    text = " ".join(value.translate(table).split())
+    return text.replace(" \u00b7", "\u00b7").replace("\u00b7 ", "\u00b7")
+
+
+def person_name_error(value: str) -> str | None:
+    """None when ``value`` may be a natural person's name, else the reason (one rule for the API,
+    the registration form and the ledger import). Organisations' names are not checked here."""
+    name = normalize_person_name(value)
+    if not name:
+        return "姓名不能为空。"
+    if any(not (is_han(c) or _in(ord(c), _LATIN_RANGES) or c in _SEPARATORS) for c in name):
+        return PERSON_NAME_ERROR
+    if name[0] in _SEPARATORS or name[-1] in _SEPARATORS:
+        return "姓名不能以间隔号、连字符或撇号开头或结尾。"
+    if any(a in _SEPARATORS and b in _SEPARATORS for a, b in zip(name, name[1:], strict=False)):
+        return "姓名中的间隔号、连字符、撇号不能连用。"
+    return None

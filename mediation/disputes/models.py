@@ -201,4 +201,4 @@ def register_event_label(type_: str, label: str) -> None:
     EVENT_LABELS[type_] = label
 
 
-Event.label = property(lambda self: EVENT_LABELS.get(self.type, self.type))
+Event.label = property(lambda self: EVENT_LABELS.get(self.type, "其他办理事项"))  # never the raw type

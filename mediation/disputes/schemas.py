@@ -17,7 +17,13 @@ from mediation.common.enums import (
     Venue,
     values,
 )
-from mediation.common.validators import id_card_error, phone_error, uscc_error
+from mediation.common.validators import (
+    id_card_error,
+    normalize_person_name,
+    person_name_error,
+    phone_error,
+    uscc_error,
+)
 from mediation.disputes.workflow import Stage, stage_of
 from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
 
@@ -51,18 +57,28 @@ class PartyIn(s.InputSchema):
         if value is not None and (err := phone_error(value)):
             raise ValidationError(err)
 
-    @validates_schema
-    def _id_number(self, data, **kwargs):
-        number = data.get("id_number")
-        if not number:
+    @validates_schema(skip_on_field_errors=False)
+    def _by_kind(self, data, **kwargs):
+        """The checks that depend on 类型: the person-name rule and the ID number (居民身份证 for
+        自然人, 统一社会信用代码 otherwise). They run even when another field failed, so that every
+        error of every party is reported at once; skipped when 类型 itself is bad."""
+        if "kind" not in data:
             return
-        data["id_number"] = number.upper()
-        if data.get("kind", PartyKind.PERSON.value) == PartyKind.PERSON.value:
-            err = id_card_error(number)
-        else:
-            err = uscc_error(number)
-        if err:
-            raise ValidationError(err, field_name="id_number")
+        person = data["kind"] == PartyKind.PERSON.value
+        errors: dict[str, list[str]] = {}
+        name = data.get("name")
+        if person and name:
+            if err := person_name_error(name):
+                errors["name"] = [err]
+            else:
+                data["name"] = normalize_person_name(name)
+        number = data.get("id_number")
+        if number:
+            data["id_number"] = number.upper()
+            if err := (id_card_error(number) if person else uscc_error(number)):
+                errors["id_number"] = [err]
+        if errors:
+            raise ValidationError(errors)
 
 
 class DisputeCreate(s.InputSchema):

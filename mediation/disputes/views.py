@@ -63,7 +63,8 @@ DATA_LABELS = {
     "old_deadline": "原期限", "new_deadline": "新期限", "days": "天数", "note": "说明", "flags": "风险标记",
     "status": "状态", "accepted_on": "受理日期", "closed_on": "办结日期", "due_on": "期限",
     "kind": "类型", "level": "级别", "satisfaction": "满意度", "order": "督办单", "followup": "回访",
-    "result": "结果", "reply_by": "答复期限", "escalated_to": "上报至", "agreement_id": "协议",
+    "result": "结果", "reply_by": "答复期限", "escalated_to": "上报至", "agreement_id": "协议书编号", "supplements": "补充的协议",
+    "form": "文书", "parties_consent": "双方当事人同意",
     "effective_on": "生效日期", "performance_due": "履行期限",
     "signer": "签名人", "method": "签署方式", "role": "角色",
 }
@@ -170,46 +171,103 @@ def place_labels(disputes: list[Dispute], user) -> dict[int, str]:
 
 
 NODE_KEYS = {"node", "from_node", "to_node"}
-UNIT_KEYS = {"unit", "co_units", "from_unit", "to_unit", "units"}
+UNIT_KEYS = {"unit", "co_units", "from_unit", "to_unit", "units", "from_center", "to_center", "court"}
+USER_KEYS = {"from_handler", "to_handler"}
+AGREEMENT_KEYS = {"agreement_id", "supplements"}
+# Keys kept in the data for the record but not shown: internal ids, and the verification code,
+# which belongs on the document it verifies (shown there, labelled), not in the timeline.
+HIDDEN_KEYS = {"code", "followup", "order"}
+# A boolean whose label reads as a double negative when shown as 是/否: shown as the positive.
+POSITIVE_BOOLEANS = {"override": ("采纳分流建议", False)}
 
 
 def code_names(events) -> dict[str, dict[str, str]]:
-    """Names of the node and unit codes that timeline events carry, to show names, not codes."""
-    wanted: dict[str, set[str]] = {"node": set(), "unit": set()}
+    """Names of the node, unit, user and agreement references that timeline events carry, to show
+    names and 协议书编号, not codes and ids."""
+    wanted: dict[str, set] = {"node": set(), "unit": set(), "user": set(), "agreement": set()}
+
+    def want(key, value) -> None:
+        kind = ("node" if key in NODE_KEYS else "unit" if key in UNIT_KEYS else "user" if key in USER_KEYS
+                else "agreement" if key in AGREEMENT_KEYS else None)
+        if kind:
+            wanted[kind].update(str(v) for v in (value if isinstance(value, list) else [value]) if v)
+
     for event in events:
         for key, value in (event.data or {}).items():
-            kind = "node" if key in NODE_KEYS else "unit" if key in UNIT_KEYS else None
-            if kind:
-                wanted[kind].update(str(v) for v in (value if isinstance(value, list) else [value]) if v)
-    names: dict[str, dict[str, str]] = {"node": {}, "unit": {}}
+            if isinstance(value, dict):  # suggested / previous: {channel, unit, …}
+                for k, v in value.items():
+                    want(k, v)
+            else:
+                want(key, value)
+    names: dict[str, dict[str, str]] = {"node": {}, "unit": {}, "user": {}, "agreement": {}}
     if wanted["node"]:
         names["node"] = dict(db.session.execute(select(Node.code, Node.name).where(Node.code.in_(wanted["node"]))).all())
     if wanted["unit"]:
         names["unit"] = dict(db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(wanted["unit"]))).all())
+    if wanted["user"]:
+        from mediation.accounts.models import User
+
+        names["user"] = {u.username: u.name for u in db.session.scalars(
+            select(User).where(User.username.in_(wanted["user"])))}
+    ids = [int(v) for v in wanted["agreement"] if v.isdigit()]
+    if ids:
+        from mediation.documents.models import Agreement
+
+        names["agreement"] = {str(a.id): a.number for a in db.session.scalars(
+            select(Agreement).where(Agreement.id.in_(ids)))}
     return names
+
+
+def _names_of(key: str, names: dict) -> dict:
+    kind = ("node" if key in NODE_KEYS else "unit" if key in UNIT_KEYS else "user" if key in USER_KEYS
+            else "agreement" if key in AGREEMENT_KEYS else "")
+    return names.get(kind, {})
+
+
+def _data_text(key: str, value, names: dict) -> str | None:
+    """One value of an event's data as words; None when it is not to be shown."""
+    lookup = _names_of(key, names)
+    if key in AGREEMENT_KEYS:
+        # the agreement's 协议书编号; an agreement no longer there is not shown by its id
+        return lookup.get(str(value))
+    if lookup:
+        value = [lookup.get(str(v), v) for v in value] if isinstance(value, list) else lookup.get(str(value), value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value) or None
+    if isinstance(value, dict):
+        parts = []
+        for k, v in value.items():
+            if v is None or v == "" or k in HIDDEN_KEYS or k not in DATA_LABELS:
+                continue
+            text = _data_text(k, v, names)
+            if text:
+                parts.append(text if k in ("channel", "unit") else f"{DATA_LABELS[k]}：{text}")
+        return " · ".join(parts) or None
+    return str(value)
 
 
 @bp.app_template_filter("event_data")
 def event_data_filter(data, names: dict | None = None) -> list[tuple[str, str]]:
+    """An event's data as (label, text) rows in words a user understands: names instead of codes,
+    the 协议书编号 instead of an id; internal keys and keys without a Chinese label are left out."""
     if not isinstance(data, dict):
         return []
     names = names or {}
     items = []
     for key, value in data.items():
-        if value is None or value == "" or value == []:
+        if value is None or value == "" or value == [] or key in HIDDEN_KEYS:
             continue
-        lookup = names.get("node" if key in NODE_KEYS else "unit" if key in UNIT_KEYS else "", {})
-        if lookup:
-            value = [lookup.get(str(v), v) for v in value] if isinstance(value, list) else lookup.get(str(value), value)
-        if isinstance(value, bool):
-            text = "是" if value else "否"
-        elif isinstance(value, list | tuple):
-            text = "、".join(str(v) for v in value)
-        elif isinstance(value, dict):
-            text = "，".join(f"{DATA_LABELS.get(k, k)}：{v}" for k, v in value.items())
-        else:
-            text = str(value)
-        items.append((DATA_LABELS.get(key, key), text))
+        if key in POSITIVE_BOOLEANS and isinstance(value, bool):
+            label, positive_when = POSITIVE_BOOLEANS[key]
+            items.append((label, "是" if value == positive_when else "否"))
+            continue
+        if key not in DATA_LABELS:
+            continue
+        text = _data_text(key, value, names)
+        if text:
+            items.append((DATA_LABELS[key], text))
     return items
 
 

@@ -86,7 +86,7 @@ class CloseIn(s.InputSchema):
     note = s.Text(load_default=None, allow_none=True, validate=TEXT)
     version = _version()
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _reason(self, data, **kwargs):
         if data.get("outcome") == Outcome.REJECTED.value and not data.get("note"):
             raise ValidationError("以不予受理办结时须写明理由。", field_name="note")

@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.access import get_dispute
 from mediation.accounts.models import User
+from mediation.common.confirm import confirmation_page, is_confirmed
 from mediation.common.enums import Channel, Outcome, Role, UnitType, values
 from mediation.common.time import SHANGHAI, local_today
 from mediation.disputes import workflow
@@ -44,6 +45,32 @@ SUCCESS_MESSAGES = {
     "rule_confirmation": "已登记司法确认裁定结果。",
     "return_to_court": "案件已以调解不成功办结，并退回法院。",
 }
+
+# The case page's main actions (a filled button) and refusals (a red outline).
+MAIN_ACTIONS = ("route", "accept", "session", "close")  # in the order shown
+DANGER_ACTIONS = ("reject", "refuse")
+
+# What an irreversible action does, asked before it is done (the dialog of static/app.js, or the
+# confirmation page); the server refuses these actions without ``confirmed=1``.
+_ENDS_CASE = "案件将办结：不再受理、调解，计入本月办结数（不计调处成功）；办结后不能恢复办理。"
+CONFIRM_ACTIONS = {
+    "reject": "确定对本案不予受理？" + _ENDS_CASE,
+    "refuse": "确定记录当事人拒绝调解？本案将以“不予受理”办结。" + _ENDS_CASE,
+}
+CONFIRM_OUTCOMES = {
+    Outcome.WITHDRAWN.value: "确定以“撤回”办结？表示申请人撤回调解申请。" + _ENDS_CASE,
+    Outcome.REJECTED.value: "确定以“不予受理”办结？" + _ENDS_CASE,
+}
+
+
+def confirmation_text(action: str, data) -> str | None:
+    """The question to confirm before ``action`` with these form values, or None."""
+    if action in CONFIRM_ACTIONS:
+        return CONFIRM_ACTIONS[action]
+    if action == "close":
+        return CONFIRM_OUTCOMES.get(str(data.get("outcome") or "").strip())
+    return None
+
 
 FIELD_LABELS = {
     "channel": "化解渠道", "unit": "单位", "co_units": "联办单位", "date": "日期", "reason": "理由",
@@ -107,6 +134,13 @@ def act(dispute_id: int, action: str):
     back = url_for("disputes.show", dispute_id=dispute_id) + "#workflow"
     try:
         payload = schema_class().load(form_payload(request.form, schema_class()))
+        question = confirmation_text(action, payload)
+        if question and not is_confirmed(request.form) and workflow.refusal(current_user, dispute, action) is None:
+            label = workflow.TRANSITIONS[action].label
+            return confirmation_page(
+                request.form, action=url_for("workflow.act", dispute_id=dispute_id, action=action),
+                title=f"请确认：{label}", message=question, cancel_url=back, danger=True,
+                submit_label=f"确认{label}", details=[f"案号：{dispute.case_no}"])
         workflow.perform(current_user, dispute, action, payload)
         workflow.commit()
     except ValidationError as err:
@@ -138,7 +172,12 @@ def workflow_panel(dispute) -> SimpleNamespace:
     info = workflow.casework(user, dispute)
     allowed = info["allowed_actions"]
     panel = SimpleNamespace(**info)
-    panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in allowed]
+    # the main actions first, refusals last (the order of the buttons on the page)
+    ordered = sorted(allowed, key=lambda a: (0, MAIN_ACTIONS.index(a)) if a in MAIN_ACTIONS
+                     else (2, 0) if a in DANGER_ACTIONS else (1, 0))
+    panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in ordered]
+    panel.main_actions, panel.danger_actions = MAIN_ACTIONS, DANGER_ACTIONS
+    panel.confirm_actions, panel.confirm_outcomes = CONFIRM_ACTIONS, CONFIRM_OUTCOMES
     # The unit picker: the same list as GET /api/v1/disputes/<id>/candidate-units (routing.candidate_units).
     panel.candidates = routing.candidate_units(dispute, user) if {"route", "transfer"} & set(allowed) else []
     panel.unit_groups = routing.grouped(panel.candidates)

@@ -23,6 +23,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from mediation.accounts.access import get_dispute, visible_disputes
+from mediation.common.confirm import confirmation_page, is_confirmed
 from mediation.common.enums import Role
 from mediation.common.time import cn_date
 from mediation.disputes.models import Dispute
@@ -256,6 +257,12 @@ def _signer_slot(a, who: str) -> tuple[SignerKind, int | None, str]:
     abort(404)
 
 
+def paper_sign_question(name: str, method: str) -> str:
+    """What recording a signature made on paper means, asked before it is recorded."""
+    return (f"将记录：{name}已在纸质协议上{'按指印' if method == SignMethod.FINGERPRINT.value else '签名'}。"
+            "请确认已当面核实；记录后不能撤销，各方签署完毕并加盖印章后协议即生效。")
+
+
 @bp.get("/agreements/<int:agreement_id>/sign/<who>")
 @login_required
 def sign_page(agreement_id: int, who: str):
@@ -266,6 +273,7 @@ def sign_page(agreement_id: int, who: str):
         return redirect(url_for("documents.agreement", agreement_id=a.id), 303)
     role = a.parties[index]["role"] if signer == SignerKind.PARTY else "人民调解员"
     return render_template("documents/web/sign.html", a=a, who=who, signer=signer, name=name, role=role,
+                           paper_question=paper_sign_question,
                            paper_methods=[SignMethod.PAPER.value, SignMethod.FINGERPRINT.value]
                            if signer == SignerKind.PARTY else [SignMethod.PAPER.value])
 
@@ -278,6 +286,12 @@ def sign_submit(agreement_id: int, who: str):
     method = request.form.get("method", SignMethod.DRAWN.value)
     if method not in [m.value for m in SignMethod]:
         method = SignMethod.DRAWN.value
+    if (method != SignMethod.DRAWN.value and not is_confirmed(request.form) and service.may_write(current_user)
+            and a.status == AgreementStatus.SIGNING):
+        return confirmation_page(
+            request.form, action=url_for("documents.sign_submit", agreement_id=a.id, who=who),
+            title=f"请确认：记录为{method}", message=paper_sign_question(name, method),
+            submit_label=f"确认记录为{method}", cancel_url=url_for("documents.sign_page", agreement_id=a.id, who=who))
     try:
         service.sign(current_user, a, signer, party_index=index, method=SignMethod(method),
                      image=request.form.get("signature") if method == SignMethod.DRAWN.value else None)

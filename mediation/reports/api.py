@@ -133,6 +133,7 @@ class Screenings(MethodView):
     @blp.arguments(sc.ScreeningIn)
     @blp.response(201, sc.ScreeningOut)
     @blp.alt_response(422, description="网格代码、日期或发现数无效")
+    @blp.alt_response(409, description="零报告将覆盖同日已报告发现纠纷的报告：确需更正时传 confirm_overwrite=true")
     def post(self, data):
         """网格排查报告（found 可为 0：零报告）。同一网格、同一日期、同一人重复提交只更新不重复"""
         try:

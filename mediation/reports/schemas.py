@@ -120,6 +120,8 @@ class ScreeningIn(s.InputSchema):
     found = s.Integer(required=True, strict=True,
                       validate=validate.Range(min=0, max=100000, error="发现纠纷数应为0到100000之间的整数（0为零报告）。"))
     note = s.Text(load_default=None, validate=s.length(500))
+    confirm_overwrite = s.Boolean(load_default=False, metadata={
+        "description": "零报告覆盖同日已报告发现纠纷的报告时须为 true（否则 409）"})
 
 
 class ScreeningOut(Schema):

@@ -600,6 +600,8 @@ def file_screening(user: User, data: dict) -> tuple[Screening, bool]:
                                    Screening.user_id == user.id)
     row = db.session.scalar(stmt)
     created = row is None
+    if row is not None and found == 0 and row.found > 0 and not data.get("confirm_overwrite"):
+        raise ReportError(zero_overwrite_message(row), status=409, field="found")
     if created:
         row = Screening(node=node, reported_on=day, user=user, found=found, note=data.get("note"))
         try:
@@ -613,6 +615,12 @@ def file_screening(user: User, data: dict) -> tuple[Screening, bool]:
         row.updated_at = utcnow()
     db.session.flush()
     return row, created
+
+
+def zero_overwrite_message(row: Screening) -> str:
+    """A zero report would replace a report of the same day that found disputes: said, not done."""
+    return (f"您已于{row.reported_on:%m月%d日}为{row.node.name}报告发现纠纷{row.found}件；"
+            f"零报告将把它改为“未发现纠纷”。如确需更正，请确认后再提交。")
 
 
 def grids_in_scope(user: User) -> list[Node]:

@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from mediation.accounts.access import can_see_node, get_dispute
+from mediation.common.confirm import confirmation_page, is_confirmed
 from mediation.common.enums import Role
 from mediation.common.schema import web_page
 from mediation.common.time import local_today
@@ -207,7 +208,7 @@ def close_page():
         missing=[c for c in live["prominent_carry_over"] if not c["carry_over_reason"]],
         may_close=service.may_close(user, node), upper=service.upper_center_node(node),
         subs=service.submissions(node, month), pending=service.pending_reopen_requests(user),
-        has_center=service.center_unit_of(node) is not None,
+        has_center=service.center_unit_of(node) is not None, close_question=close_question(node, month),
         future=month > Month.of(local_today()), **_common(node, month, "close"))
 
 
@@ -265,9 +266,28 @@ def carry_over():
     return _back(node, month)
 
 
+def close_question(node: Node, month: Month) -> str:
+    """What 结账并上报 will do, with how many lower levels have not submitted the month yet."""
+    upper = service.upper_center_node(node)
+    subs = service.submissions(node, month)
+    text = (f"结账后，{node.name}{month.label}的全部统计数据将冻结为快照"
+            + (f"并上报{upper.name}" if upper else "（已是最高一级，不再上报）")
+            + "；之后如需修改，须经上级同意重新打开。")
+    missing = subs["total"] - subs["submitted"]
+    if missing:
+        text += f"注意：下级还有{missing}个（共{subs['total']}个）尚未上报本月，结账后其数据不计入已上报汇总。"
+    return text
+
+
 @bp.post("/close")
 def close_month():
     node, month = _form_target()
+    if (not is_confirmed(request.form) and service.may_close(_user(), node)
+            and service.active_close(node, month) is None):
+        return confirmation_page(
+            request.form, action=url_for("reports.close_month"), title=f"请确认：{month.label}结账并上报",
+            message=close_question(node, month), submit_label="确认结账并上报",
+            cancel_url=url_for("reports.close_page", node=node.code, month=month.key))
     try:
         close = service.close_month(_user(), node, month)
     except ReportError as err:
@@ -352,12 +372,19 @@ def screening():
         found = "0" if request.form.get("zero") else form["found"]
         if found:
             payload["found"] = int(found) if found.lstrip("-").isdigit() else found
+        if is_confirmed(request.form):
+            payload["confirm_overwrite"] = True
         try:
             data = ScreeningIn().load(payload)
             row, created = service.file_screening(user, data)
         except ValidationError as err:
             errors = {k: v if isinstance(v, list) else [str(v)] for k, v in err.messages.items()}
         except ReportError as err:
+            if err.status == 409 and err.field == "found":  # a zero report over one that found disputes
+                db.session.rollback()
+                return confirmation_page(request.form, action=url_for("reports.screening"),
+                                         title="请确认：改为零报告", message=err.message, danger=True,
+                                         submit_label="确认改为零报告", cancel_url=url_for("reports.screening"))
             errors = {err.field or "node": [err.message]}
         else:
             db.session.commit()
