@@ -14,7 +14,7 @@ from mediation.disputes.models import Dispute, Event, Party
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from tests.conftest import csrf_token, login
-from tests.factories import dispute_payload
+from tests.factories import dispute_payload, zh_number
 
 # One of each class the rule refuses.
 FORBIDDEN = {
@@ -139,7 +139,7 @@ def test_string_and_list_fields_have_a_maximum(client, world):
 # ---------------------------------------------------------------------------- parties per case
 
 def _parties(n: int) -> list[dict]:
-    return [{"role": "申请人", "name": f"当事人{i}"} for i in range(n)]
+    return [{"role": "申请人", "name": f"当事人{zh_number(i)}"} for i in range(n)]
 
 
 def test_parties_per_case_are_bounded_with_a_message_about_group_disputes(app, client, world):
@@ -163,7 +163,7 @@ def test_web_form_refuses_too_many_parties(app, client, world, web):
     form = {"csrf_token": web.csrf("/disputes/new"), "category": "邻里", "source": "群众来访",
             "summary": "楼上漏水导致楼下墙面受损。", "node": world.grid_a.code, "risk_level": "一般"}
     for i in range(3):
-        form.update({f"parties-{i}-role": "申请人", f"parties-{i}-kind": "自然人", f"parties-{i}-name": f"当事人{i}"})
+        form.update({f"parties-{i}-role": "申请人", f"parties-{i}-kind": "自然人", f"parties-{i}-name": f"当事人{zh_number(i)}"})
     r = client.post("/disputes/new", data=form)
     assert r.status_code == 422
     assert "最多登记2个当事人" in r.get_data(as_text=True)
@@ -427,7 +427,7 @@ def test_ledger_refuses_more_parties_per_case_than_registration_allows(app, worl
     from tests.test_ledger import party, run, write_ledger
 
     app.config["MAX_PARTIES_PER_CASE"] = 2
-    parties = [party("C-1", 姓名或名称=f"当事人{i}", 证件号码="") for i in range(3)]
+    parties = [party("C-1", 姓名或名称=f"当事人{zh_number(i)}", 证件号码="") for i in range(3)]
     result = run(write_ledger(tmp_path / "group.xlsx", [ledger_case("C-1")], parties))
     assert [(i.sheet, i.row, i.column) for i in result.errors] == [("当事人", 4, "案件编号")]
     assert "最多登记2个当事人" in result.errors[0].reason and "涉及人数" in result.errors[0].reason

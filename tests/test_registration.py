@@ -65,7 +65,7 @@ def test_concurrent_registrations_get_distinct_consecutive_numbers(app, world):
         for j in range(per_thread):
             r = client.post("/api/v1/disputes", headers=headers,
                             json=dispute_payload(node, summary=f"并发登记 {i}-{j}",
-                                                 parties=[{"role": "申请人", "name": f"当事人{i}-{j}"}]))
+                                                 parties=[{"role": "申请人", "name": f"当事人{zh_number(i)}之{zh_number(j)}"}]))
             (results if r.status_code == 201 else errors).append(r.get_json())
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]

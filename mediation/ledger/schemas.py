@@ -205,10 +205,3 @@ class LedgerPartyRow(PartyIn):
         limit = max_parties()
         if seen > limit:
             raise ValidationError(PARTIES_MESSAGE.format(max=limit), field_name="case_no")
-
-    @validates_schema(skip_on_field_errors=False)
-    def _id_number(self, data, **kwargs):
-        """PartyIn's check (居民身份证 for 自然人, 统一社会信用代码 otherwise), also on rows with
-        other errors, so that the report names every bad cell; skipped when 类型 itself is bad."""
-        if "kind" in data:
-            super()._id_number(data, **kwargs)
