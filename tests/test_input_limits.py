@@ -5,6 +5,7 @@ a NUL in a text value used to be a 500."""
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date
 
 import pytest
@@ -433,3 +434,31 @@ def test_ledger_refuses_more_parties_per_case_than_registration_allows(app, worl
     assert "最多登记2个当事人" in result.errors[0].reason and "涉及人数" in result.errors[0].reason
     assert count(Dispute) == 0
     assert run(write_ledger(tmp_path / "two.xlsx", [ledger_case("C-1")], parties[:2])).ok
+
+
+# ------------------------------------------------------------- sign-in names and uploaded file names
+
+def test_a_sign_in_name_with_control_characters_is_an_unknown_user_stored_cleaned(app, client, world):
+    from mediation.accounts.models import LoginAttempt
+
+    token = csrf_token(client, "/login")
+    r = client.post("/login", data={"username": "mediator_a\x01\ufffe", "password": "password123",
+                                    "csrf_token": token})
+    assert r.status_code == 401 and "用户名或密码错误" in r.get_data(as_text=True)
+    db.session.rollback()
+    stored = db.session.scalars(select(LoginAttempt.username)).all()
+    assert stored == ["mediator_a\ufffd\ufffd"]
+
+
+def test_an_upload_whose_file_name_holds_control_characters_is_refused(app, world, web, tmp_path):
+    from mediation.ledger.models import LedgerJob
+    from tests.test_ledger import case, write_ledger
+
+    web.login("center_b")
+    path = write_ledger(tmp_path / "ok.xlsx", [case("N-1")])
+    r = web.client.post("/ledger/import", data={"csrf_token": web.csrf("/ledger/"),
+                                                 "file": (io.BytesIO(path.read_bytes()), "台账\x07.xlsx")},
+                        content_type="multipart/form-data", follow_redirects=True)
+    assert "文件名不可用" in r.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(LedgerJob)) == 0

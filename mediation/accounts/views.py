@@ -14,6 +14,7 @@ from mediation.accounts.passwords import POLICY_TEXT
 from mediation.common.enums import Role
 from mediation.common.time import utcnow
 from mediation.common.urls import is_local_path
+from mediation.common.validators import text_error
 from mediation.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -54,6 +55,9 @@ def login():
     username = ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:64]
+        # No user name holds control characters or noncharacters: such a name is an unknown user, and
+        # only a cleaned copy of it is stored with the failed attempt.
+        username = "".join("\ufffd" if text_error(c) else c for c in username) if text_error(username) else username
         password = request.form.get("password", "")
         ip = _client_ip()
         if _too_many_failures(username, ip):

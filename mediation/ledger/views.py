@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from mediation.accounts.access import get_visible_node, node_scope
 from mediation.common.enums import NodeLevel, Role
+from mediation.common.validators import text_error
 from mediation.extensions import db
 from mediation.geo.models import Node
 from mediation.ledger import jobs
@@ -88,6 +89,9 @@ def upload():
         return redirect(url_for("ledger.index"))
     if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
         flash("只支持 .xlsx 工作簿或 UTF-8 编码的 .csv 文件。", "error")
+        return redirect(url_for("ledger.index"))
+    if err := text_error(name):  # the name comes back in the download's Content-Disposition
+        flash(f"文件名不可用：{err}请重命名文件后再上传。", "error")
         return redirect(url_for("ledger.index"))
     job_id = jobs.enqueue_import(current_user, file.stream, name, partial=request.form.get("partial") == "1")
     db.session.commit()
