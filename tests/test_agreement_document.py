@@ -324,3 +324,40 @@ def test_ledger_export_and_import_round_trip_the_new_party_fields(app, world, tm
     assert (parties["张三"].ethnicity, parties["张三"].occupation) == ("回族", "个体工商户")
     company = parties[COMPANY["name"]]
     assert (company.legal_rep_name, company.legal_rep_title, company.agent_name) == ("王五", "总经理", "赵六")
+
+
+@pytest.mark.browser
+def test_registration_form_shows_the_details_of_the_partys_kind(live_server, page, world):
+    from tests.browser import login, shot
+
+    login(page, live_server, "mediator_a")
+    page.goto(live_server.url_for("/disputes/new"))
+    page.get_by_label("纠纷类别").select_option("邻里")
+    page.get_by_label("来源").select_option("群众来访")
+    page.get_by_label("属地").select_option(world.grid_a.code)
+    page.get_by_label("简要情况").fill("物业费纠纷，浏览器端到端测试。")
+    page.get_by_label("风险等级").select_option("一般")
+    first = page.locator("[data-party]").nth(0)
+    first.get_by_label("姓名/名称").fill("王小明")
+    assert first.get_by_label("民族（自然人）").is_visible()
+    assert not first.get_by_label("法定代表人职务").is_visible()  # a person has none
+    first.get_by_label("民族（自然人）").fill("满族")
+    first.get_by_label("职业或职务（自然人）").fill("退休职工")
+    page.get_by_role("button", name="添加当事人").click()
+    second = page.locator("[data-party]").nth(1)
+    second.get_by_label("角色").select_option("被申请人")
+    second.get_by_label("类型").select_option("法人")
+    assert not second.get_by_label("民族（自然人）").is_visible()
+    second.get_by_label("姓名/名称").fill("海滨物业服务有限公司")
+    second.get_by_label("法定代表人（法人、其他组织）").fill("王五")
+    second.get_by_label("法定代表人职务").fill("总经理")
+    second.get_by_label("委托代理人").fill("赵六")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "e2e_register_party_details_phone")
+    page.get_by_role("button", name="提交登记").click()
+    page.wait_for_url(re.compile(r"/disputes/\d+$"))
+    assert "王五（总经理）" in page.content()
+    db.session.expire_all()
+    person, company = db.session.scalars(select(Dispute)).one().parties
+    assert (person.ethnicity, person.occupation) == ("满族", "退休职工")
+    assert (company.legal_rep_name, company.legal_rep_title, company.agent_name) == ("王五", "总经理", "赵六")
