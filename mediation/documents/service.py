@@ -409,12 +409,11 @@ def draft_supplement(user: User, original: Agreement, data: dict) -> Agreement:
 
 def _person_details(id_number: str, kind: str) -> dict:
     """性别 and 出生日期 from an 18-digit ID number (the forms ask for them)."""
-    if kind != PartyKind.PERSON.value or not re.fullmatch(r"\d{17}[\dX]", id_number or ""):
-        return {}
-    try:
-        born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
-    except ValueError:
-        return {}
+    from mediation.common.validators import id_card_error
+
+    if kind != PartyKind.PERSON.value or not id_number or id_card_error(id_number):
+        return {}  # no valid number: no 性别 / 出生日期 rows rather than wrong ones
+    born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     return {"gender": "男" if int(id_number[16]) % 2 else "女", "born": born}
 
 
