@@ -361,3 +361,16 @@ def test_registration_form_shows_the_details_of_the_partys_kind(live_server, pag
     person, company = db.session.scalars(select(Dispute)).one().parties
     assert (person.ethnicity, person.occupation) == ("满族", "退休职工")
     assert (company.legal_rep_name, company.legal_rep_title, company.agent_name) == ("王五", "总经理", "赵六")
+
+
+def test_ledger_import_names_a_bad_party_detail_cell(app, world, tmp_path):
+    from tests.test_ledger import PARTY_HEADERS, case, issues, party, write_ledger
+
+    headers = [*PARTY_HEADERS, "民族", "法定代表人"]
+    path = write_ledger(tmp_path / "bad.xlsx", [case("B-1")], [
+        party("B-1", 民族="火星"), party("B-1", 角色="被申请人", 姓名或名称="李四", 证件号码="", 法定代表人="某某")],
+        party_headers=headers)
+    result = run(path)
+    assert not result.ok
+    assert {(sheet, column) for sheet, _row, column in issues(result)} == {("当事人", "民族"), ("当事人", "法定代表人")}
+    assert db.session.scalar(select(Dispute.id)) is None  # nothing half-written
