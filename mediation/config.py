@@ -94,6 +94,9 @@ def build_config(instance_path: Path) -> dict:
         "MAX_PARTIES_PER_CASE": int(os.environ.get("MAX_PARTIES_PER_CASE", "100")),
         # Case numbers: （2026）海滨调字第0001号. Fields: year, unit (the unit's short name), seq.
         "CASE_NO_PATTERN": os.environ.get("CASE_NO_PATTERN", "（{year}）{unit}调字第{seq:04d}号"),
+        # 人民调解协议书 (and 补充协议) numbers, issued by the mediating 调委会 from its own yearly
+        # sequence: （2026）双港镇调协字第0003号. Same fields.
+        "AGREEMENT_NO_PATTERN": os.environ.get("AGREEMENT_NO_PATTERN", "（{year}）{unit}调协字第{seq:04d}号"),
         "DUPLICATE_WINDOW_DAYS": int(os.environ.get("DUPLICATE_WINDOW_DAYS", "30")),
         # Roles that may read full personal ID numbers; everyone else sees 120***********1234.
         "ID_NUMBER_ROLES": _list_env("ID_NUMBER_ROLES", ("mediator", "court")),

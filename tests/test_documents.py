@@ -277,7 +277,10 @@ def test_a_correction_is_a_linked_supplement(world, signing_dir):
     db.session.commit()
     assert supplement.kind == AgreementKind.SUPPLEMENT and supplement.original is original
     assert original.supplements == [supplement]
-    assert supplement.number.endswith("-补2") and original.number.endswith("-协1")
+    # Each has its own number from the 调委会's agreement series (no "-补2" after the case number).
+    mark = world.committee_a.abbreviation
+    assert re.fullmatch(rf"（\d{{4}}）{mark}调协字第0001号", original.number)
+    assert re.fullmatch(rf"（\d{{4}}）{mark}调协字第0002号", supplement.number)
     assert original.number in supplement.facts
     service.submit_for_signing(user, supplement)
     service.sign(user, supplement, "当事人", party_index=0, method="纸质签名")

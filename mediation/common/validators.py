@@ -168,3 +168,23 @@ def person_name_error(value: str) -> str | None:
     if any(a in _SEPARATORS and b in _SEPARATORS for a, b in zip(name, name[1:], strict=False)):
         return "姓名中的间隔号、连字符、撇号不能连用。"
     return None
+
+
+# The 56 民族 of the national standard GB 3304, without the trailing 族.
+ETHNIC_GROUPS = (
+    "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 景颇 "
+    "柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 "
+    "塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺").split()
+
+
+def normalize_ethnicity(value: str) -> str | None:
+    """汉 / 汉族 → 汉族; None if the value is not one of the 56 民族."""
+    name = (value or "").strip()
+    name = name[:-1] if name.endswith("族") and name[:-1] in ETHNIC_GROUPS else name
+    return f"{name}族" if name in ETHNIC_GROUPS else None
+
+
+def ethnicity_error(value: str) -> str | None:
+    if normalize_ethnicity(value) is None:
+        return "民族应为56个民族之一，如“汉族”“回族”。"
+    return None

@@ -113,6 +113,14 @@ class Party(db.Model):
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(200))
+    # What the 人民调解协议书 prints besides: for a person 民族 and 职业或职务 (性别 and 出生日期 come
+    # from the ID number); for a 法人 or other organisation its 法定代表人 (name, post); for anyone a
+    # 委托代理人. All optional.
+    ethnicity: Mapped[str | None] = mapped_column(String(16))
+    occupation: Mapped[str | None] = mapped_column(String(100))
+    legal_rep_name: Mapped[str | None] = mapped_column(String(100))
+    legal_rep_title: Mapped[str | None] = mapped_column(String(50))
+    agent_name: Mapped[str | None] = mapped_column(String(100))
 
     dispute: Mapped[Dispute] = relationship(back_populates="parties")
 
@@ -145,12 +153,14 @@ class Event(db.Model):
 
 
 class CaseSequence(db.Model):
-    """The last case number used per unit and year; incremented atomically, never reused."""
+    """The last number used per unit, series and year; incremented atomically, never reused.
+    Series: ``case`` (案号, the registering unit's) and ``agreement`` (人民调解协议书编号, the 调委会's)."""
 
     __tablename__ = "case_sequence"
-    __table_args__ = (UniqueConstraint("unit_id", "year"),)
+    __table_args__ = (UniqueConstraint("series", "unit_id", "year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(16), default="case", server_default="case")
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     year: Mapped[int]
     last: Mapped[int] = mapped_column(default=0)

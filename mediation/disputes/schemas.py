@@ -18,7 +18,9 @@ from mediation.common.enums import (
     values,
 )
 from mediation.common.validators import (
+    ethnicity_error,
     id_card_error,
+    normalize_ethnicity,
     normalize_person_name,
     person_name_error,
     phone_error,
@@ -51,6 +53,15 @@ class PartyIn(s.InputSchema):
                          metadata={"description": "居民身份证号码（自然人）或统一社会信用代码（法人、其他组织）"})
     phone = s.String(load_default=None, allow_none=True)
     address = s.String(load_default=None, allow_none=True, validate=s.length(200))
+    ethnicity = s.String(load_default=None, allow_none=True, metadata={"description": "民族（自然人），如 汉族"})
+    occupation = s.String(load_default=None, allow_none=True, validate=s.length(100),
+                          metadata={"description": "职业或职务（自然人）"})
+    legal_rep_name = s.String(load_default=None, allow_none=True, validate=s.length(100),
+                              metadata={"description": "法定代表人或主要负责人姓名（法人、其他组织）"})
+    legal_rep_title = s.String(load_default=None, allow_none=True, validate=s.length(50),
+                               metadata={"description": "法定代表人或主要负责人职务，如 总经理"})
+    agent_name = s.String(load_default=None, allow_none=True, validate=s.length(100),
+                          metadata={"description": "委托代理人姓名"})
 
     @validates("phone")
     def _phone(self, value, **kwargs):
@@ -77,6 +88,28 @@ class PartyIn(s.InputSchema):
             data["id_number"] = number.upper()
             if err := (id_card_error(number) if person else uscc_error(number)):
                 errors["id_number"] = [err]
+        if errors:
+            raise ValidationError(errors)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _details(self, data, **kwargs):
+        """民族 and 职业 belong to a person, a 法定代表人 to a 法人 or other organisation."""
+        errors: dict[str, list[str]] = {}
+        person = data.get("kind", PartyKind.PERSON.value) == PartyKind.PERSON.value
+        if data.get("ethnicity"):
+            if not person:
+                errors["ethnicity"] = ["只有自然人填写民族。"]
+            elif err := ethnicity_error(data["ethnicity"]):
+                errors["ethnicity"] = [err]
+            else:
+                data["ethnicity"] = normalize_ethnicity(data["ethnicity"])
+        if data.get("occupation") and not person:
+            errors["occupation"] = ["法人、其他组织不填写职业，请填写法定代表人及其职务。"]
+        for key in ("legal_rep_name", "legal_rep_title"):
+            if data.get(key) and person:
+                errors[key] = ["自然人没有法定代表人；代为参加调解的人请填写为委托代理人。"]
+        if data.get("legal_rep_title") and not data.get("legal_rep_name") and "legal_rep_title" not in errors:
+            errors["legal_rep_name"] = ["填写了法定代表人职务，请同时填写其姓名。"]
         if errors:
             raise ValidationError(errors)
 
@@ -129,6 +162,11 @@ class PartyOut(Schema):
                               metadata={"description": "无权查看的角色看到脱敏号码，如 120***********1234"})
     phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
+    ethnicity = fields.String(allow_none=True)
+    occupation = fields.String(allow_none=True)
+    legal_rep_name = fields.String(allow_none=True)
+    legal_rep_title = fields.String(allow_none=True)
+    agent_name = fields.String(allow_none=True)
 
     def _id_number(self, party):
         from mediation.accounts.auth import current_viewer

@@ -53,35 +53,41 @@ def add_event(dispute: Dispute, type_: str, user: User | None, *, note: str | No
     return event
 
 
-def _upsert_sequence(unit_id: int, year: int) -> None:
+def _upsert_sequence(unit_id: int, year: int, series: str) -> None:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(CaseSequence).values(unit_id=unit_id, year=year, last=0)
-        .on_conflict_do_nothing(index_elements=["unit_id", "year"])
+        insert(CaseSequence).values(series=series, unit_id=unit_id, year=year, last=0)
+        .on_conflict_do_nothing(index_elements=["series", "unit_id", "year"])
     )
 
 
-def next_case_no(unit: Unit, year: int) -> str:
-    """Allocate the next number of the unit's yearly sequence.
+def next_number(unit: Unit, year: int, *, series: str, pattern: str, taken) -> str:
+    """Allocate the next number of the unit's yearly ``series`` (``case``, ``agreement``), formatted
+    with ``pattern`` ({year}, {unit}: the unit's 字号, {seq}); ``taken(number)`` says a number is used.
 
     The increment is a single ``UPDATE … RETURNING``: PostgreSQL holds the row lock and SQLite the
-    database write lock until commit, so concurrent registrations never get the same number, and a
-    rolled-back registration never hands its number to anyone else's committed case. A number
-    already taken (an imported ledger may hold it) is skipped.
+    database write lock until commit, so concurrent allocations never get the same number, and a
+    rolled-back one never hands its number to anyone else's committed row. A number already taken
+    (an imported ledger may hold it) is skipped.
     """
-    pattern = current_app.config["CASE_NO_PATTERN"]
-    _upsert_sequence(unit.id, year)
+    _upsert_sequence(unit.id, year, series)
     while True:
         seq = db.session.execute(
             update(CaseSequence)
-            .where(CaseSequence.unit_id == unit.id, CaseSequence.year == year)
+            .where(CaseSequence.series == series, CaseSequence.unit_id == unit.id, CaseSequence.year == year)
             .values(last=CaseSequence.last + 1)
             .returning(CaseSequence.last)
         ).scalar_one()
-        case_no = pattern.format(year=year, unit=unit.abbreviation, seq=seq)
-        if not db.session.scalar(select(exists().where(Dispute.case_no == case_no))):
-            return case_no
+        number = pattern.format(year=year, unit=unit.abbreviation, seq=seq)
+        if not taken(number):
+            return number
+
+
+def next_case_no(unit: Unit, year: int) -> str:
+    """Allocate the next case number (CASE_NO_PATTERN) of the unit's yearly sequence."""
+    return next_number(unit, year, series="case", pattern=current_app.config["CASE_NO_PATTERN"],
+                       taken=lambda no: db.session.scalar(select(exists().where(Dispute.case_no == no))))
 
 
 def party_key(name: str) -> str:

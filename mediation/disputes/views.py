@@ -41,7 +41,8 @@ SORT_OPTIONS = (("-registered", "登记日期（新→旧）"), ("registered", "
                 ("unit", "承办单位"), ("category", "类别"))
 SCALAR_FIELDS = ("category", "source", "summary", "node", "risk_level", "venue", "people_count", "amount",
                  "occurred_on")
-PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address")
+PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address", "ethnicity", "occupation", "legal_rep_name",
+                "legal_rep_title", "agent_name")
 _PARTY_KEY = re.compile(r"^parties-(\d{1,4})-(" + "|".join(PARTY_FIELDS) + r")$")
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -49,7 +50,8 @@ FIELD_LABELS = {
     "category": "纠纷类别", "source": "来源", "summary": "简要情况", "node": "属地", "risk_level": "风险等级",
     "venue": "发现场所", "flags": "风险标记", "people_count": "涉及人数", "amount": "涉及金额",
     "occurred_on": "发生日期", "parties": "当事人", "role": "角色", "kind": "类型", "name": "姓名/名称",
-    "id_number": "证件号码", "phone": "联系电话", "address": "住址",
+    "id_number": "证件号码", "phone": "联系电话", "address": "住址", "ethnicity": "民族", "occupation": "职业或职务",
+    "legal_rep_name": "法定代表人", "legal_rep_title": "法定代表人职务", "agent_name": "委托代理人",
     "status": "状态", "date_from": "登记日期起", "date_to": "登记日期止", "q": "关键词", "page": "页码",
     "stage": "办理阶段", "level": "期限预警", "unit": "承办单位", "mine": "分给我的", "sort": "排序",
     "per_page": "每页条数", "_schema": "表单", "Idempotency-Key": "表单", "accept": "本委员会直接受理",
@@ -379,7 +381,7 @@ def _form_payload(form) -> tuple[dict, dict, list[dict]]:
     # limits a form to 1000 parts anyway).
     for index in sorted(rows)[:max_parties() + 1]:
         row = {f: rows[index].get(f, "") for f in PARTY_FIELDS}
-        if any(row[f].strip() for f in ("name", "id_number", "phone", "address")):
+        if any(row[f].strip() for f in PARTY_FIELDS[2:]):
             parties.append(row)
     payload = {**values_, "flags": form.getlist("flags"), "parties": [dict(p) for p in parties]}
     if "accept" in form:  # 本委员会直接受理 (an unticked checkbox is not sent)
@@ -388,8 +390,8 @@ def _form_payload(form) -> tuple[dict, dict, list[dict]]:
 
 
 def _blank_party() -> dict:
-    return {"role": PartyRole.APPLICANT.value, "kind": PartyKind.PERSON.value, "name": "", "id_number": "",
-            "phone": "", "address": ""}
+    return {"role": PartyRole.APPLICANT.value, "kind": PartyKind.PERSON.value,
+            **{f: "" for f in PARTY_FIELDS[2:]}}
 
 
 def _render_form(values_: dict, flags: list[str], parties: list[dict], token: str,

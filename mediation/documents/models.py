@@ -55,6 +55,9 @@ class Agreement(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(default=1)  # 1, 2, … within the case
+    # The document's number, issued by the mediating 调委会 from its own yearly series
+    # (config AGREEMENT_NO_PATTERN, disputes.service.next_number); a 补充协议 gets its own.
+    number: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
     kind: Mapped[AgreementKind] = mapped_column(enum_type(AgreementKind, 16), default=AgreementKind.AGREEMENT)
     supplements_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"), index=True)
     status: Mapped[AgreementStatus] = mapped_column(enum_type(AgreementStatus, 8), default=AgreementStatus.DRAFT)
@@ -101,12 +104,6 @@ class Agreement(db.Model):
     @property
     def is_effective(self) -> bool:
         return self.status == AgreementStatus.EFFECTIVE
-
-    @property
-    def number(self) -> str:
-        """The document's number: the case number with the agreement's sequence in the case."""
-        suffix = "补" if self.kind == AgreementKind.SUPPLEMENT else "协"
-        return f"{self.dispute.case_no}-{suffix}{self.seq}"
 
     def signature_for(self, signer: SignerKind, index: int | None = None) -> Signature | None:
         for s in self.signatures:
@@ -224,7 +221,7 @@ class SignedDocument(db.Model):
 
 _FROZEN_AFTER_EFFECT = {"status", "parties", "facts", "issues", "responsibilities", "terms", "performance_method",
                         "performance_due", "copies", "mediator_name", "seal_id", "effective_on", "kind",
-                        "supplements_id", "dispute_id", "unit_id", "seq"}
+                        "supplements_id", "dispute_id", "unit_id", "seq", "number"}
 
 
 def _changed(obj) -> set[str]:

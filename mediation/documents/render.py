@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -71,6 +72,65 @@ def paragraphs(text: str | None) -> Markup:
     return Markup("".join(f"<p>{escape(line)}</p>" for line in lines if line))
 
 
+_TERM = re.compile(r"^(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、.．)）]|第[一二三四五六七八九十百\d]+条)")
+_CELL_SPLIT = re.compile(r"\t|\s*[|｜]\s*")
+
+
+def _table_cells(line: str) -> list[str] | None:
+    """A typed table row: cells separated by tabs or | (｜); None for an ordinary line."""
+    if "\t" not in line and "|" not in line and "｜" not in line:
+        return None
+    cells = [c.strip() for c in _CELL_SPLIT.split(line.strip().strip("|｜").strip())]
+    return cells if len(cells) >= 2 else None
+
+
+def formatted_text(text: str | None) -> Markup:
+    """What a mediator typed, as safe structured HTML: every line is escaped first, then given
+    structure — a paragraph per line (blank lines dropped), numbered terms (一、 （一） 1. 第一条) as
+    hanging paragraphs, and runs of two or more lines with cells separated by tabs or | as a simple
+    table (the first row as the heading when a separator line ``---`` follows it). User text never
+    becomes markup."""
+    out: list[str] = []
+    rows: list[list[str]] = []
+
+    def flush_table():
+        if not rows:
+            return
+        if len(rows) == 1:  # a single line with a | is just a line
+            out.append(f'<p>{escape(" | ".join(rows[0]))}</p>')
+        else:
+            width = max(len(r) for r in rows)
+            body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r + [""] * (width - len(r))) + "</tr>"
+                           for r in rows)
+            out.append(f'<table class="typed">{body}</table>')
+        rows.clear()
+
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if rows and re.fullmatch(r"[|｜\s:：-]*-{3,}[|｜\s:：-]*", line):
+            continue  # a Markdown-style separator under a heading row
+        cells = _table_cells(raw) if line else None
+        if cells is not None:
+            rows.append(cells)
+            continue
+        flush_table()
+        if not line:
+            continue
+        css = ' class="term"' if _TERM.match(line) else ""
+        out.append(f"<p{css}>{escape(line)}</p>")
+    flush_table()
+    return Markup("".join(out))
+
+
+def anchor_pages(document) -> dict[str, int]:
+    """The page (1-based) of every element id in a laid-out WeasyPrint document."""
+    pages: dict[str, int] = {}
+    for number, page in enumerate(document.pages, 1):
+        for name in page.anchors:
+            pages.setdefault(name, number)
+    return pages
+
+
 class Renderer:
     """One rendering: HTML for a browser (``for_web``) or for the PDF engine."""
 
@@ -91,7 +151,8 @@ class Renderer:
         # The app's Jinja environment (autoescaping, filters) without the web pages' context
         # processors: a document depends on its data only, not on who is looking at it.
         return current_app.jinja_env.get_template(template).render(
-            data_uri=self.data_uri, asset=self.asset, paragraphs=paragraphs, for_web=self.for_web,
+            data_uri=self.data_uri, asset=self.asset, paragraphs=paragraphs, formatted=formatted_text,
+            for_web=self.for_web,
             print_css=self.asset(PRINT_CSS), **context)
 
     def pdf(self, html: str, *, attachments: list | None = None, variant: str | None = None) -> bytes:
@@ -99,6 +160,11 @@ class Renderer:
         self.fetcher = StrictFetcher(self.data_uris)
         document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher)
         return document.write_pdf(attachments=attachments or None, pdf_variant=variant)
+
+    def layout(self, html: str):
+        """The laid-out document (pages), to look where things fell before writing the PDF."""
+        self.fetcher = StrictFetcher(self.data_uris)
+        return HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher).render()
 
 
 def qr_png(text: str) -> bytes:

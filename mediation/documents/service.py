@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 
 from mediation.accounts.access import dispute_scope
 from mediation.accounts.models import User
-from mediation.common.enums import PartyKind, Role
+from mediation.common.enums import PartyKind, Role, UnitType
 from mediation.common.images import ImageLimits, ImageRejected, decode_data_url, load_image, png_bytes
 from mediation.common.time import cn_date, local_today, utcnow
 from mediation.common.urls import public_url
 from mediation.disputes.models import Dispute, Event, register_event_label
-from mediation.disputes.service import add_event
+from mediation.disputes.service import add_event, next_number
 from mediation.documents import forms as F
 from mediation.documents.models import (
     Agreement,
@@ -38,7 +38,7 @@ from mediation.documents.models import (
     SignMethod,
     UnitSeal,
 )
-from mediation.documents.render import Renderer, qr_png
+from mediation.documents.render import Renderer, anchor_pages, qr_png
 from mediation.documents.signing import SignatureCheck, SigningUnavailable, signer_for_unit, verifier
 from mediation.extensions import db
 from mediation.geo.models import Unit
@@ -170,9 +170,13 @@ def active_seal(unit: Unit) -> UnitSeal | None:
 
 # ---------------------------------------------------------------- agreements
 
+PARTY_DETAIL_FIELDS = ("ethnicity", "occupation", "legal_rep_name", "legal_rep_title", "agent_name")
+
+
 def party_snapshot(dispute: Dispute) -> list[dict]:
     return [{"role": str(p.role), "kind": str(p.kind), "name": p.name, "id_number": p.id_number or "",
-             "phone": p.phone or "", "address": p.address or ""} for p in dispute.parties]
+             "phone": p.phone or "", "address": p.address or "",
+             **{key: getattr(p, key) or "" for key in PARTY_DETAIL_FIELDS}} for p in dispute.parties]
 
 
 def _apply_fields(agreement: Agreement, data: dict) -> None:
@@ -185,6 +189,30 @@ def _apply_fields(agreement: Agreement, data: dict) -> None:
         agreement.copies = data["copies"]
 
 
+def agreement_issuer(user: User, dispute: Dispute) -> Unit:
+    """The 调委会 that mediated issues the agreement: the case's unit, else the mediator's own; never
+    a grid, a 综治中心 or another kind of unit (人民调解法第28、29条)."""
+    for unit in (dispute.unit, user.unit):
+        if unit is not None and unit.type == UnitType.COMMITTEE:
+            return unit
+    raise DocumentError("人民调解协议书只能由主持调解的人民调解委员会出具：本案的承办单位不是人民调解委员会。", 409)
+
+
+def next_agreement_no(unit: Unit, year: int) -> str:
+    """The next number of the 调委会's yearly agreement series (AGREEMENT_NO_PATTERN), allocated
+    like case numbers (disputes.service.next_number)."""
+    from flask import current_app
+
+    return next_number(unit, year, series="agreement", pattern=current_app.config["AGREEMENT_NO_PATTERN"],
+                       taken=lambda no: db.session.scalar(select(Agreement.id).where(Agreement.number == no)))
+
+
+def supplement_preamble(original: Agreement) -> str:
+    """The default opening of a 补充协议: it cites the original by its number and the day it took effect."""
+    return (f"{original.unit.name}于{cn_date(original.effective_on)}出具的人民调解协议书（{original.number}）"
+            f"已生效。现经调解，各方当事人对该协议作如下补充和更正：")
+
+
 def draft_agreement(user: User, dispute: Dispute, data: dict, *, supplements: Agreement | None = None) -> Agreement:
     require_writer(user)
     if not dispute.parties:
@@ -195,17 +223,17 @@ def draft_agreement(user: User, dispute: Dispute, data: dict, *, supplements: Ag
         if not supplements.is_effective:
             raise DocumentError("原协议尚未生效：请直接修改原协议草稿。", 409)
     seq = (db.session.scalar(select(func.max(Agreement.seq)).where(Agreement.dispute_id == dispute.id)) or 0) + 1
-    unit = dispute.unit or user.unit
+    unit = agreement_issuer(user, dispute)
     agreement = Agreement(
         dispute=dispute, seq=seq, unit=unit, status=AgreementStatus.DRAFT,
+        number=next_agreement_no(unit, local_today().year),
         kind=AgreementKind.SUPPLEMENT if supplements is not None else AgreementKind.AGREEMENT,
         original=supplements, parties=party_snapshot(dispute),
         facts=dispute.summary, copies=len(dispute.parties) + 1,
         mediator_name=user.name if user.role == Role.MEDIATOR else "", created_by=user,
     )
     if supplements is not None:
-        agreement.facts = (f"双方于{cn_date(supplements.effective_on)}达成的{supplements.number}号"
-                           f"人民调解协议书已生效。现经调解，对该协议作如下补充和更正：")
+        agreement.facts = supplement_preamble(supplements)
     _apply_fields(agreement, data)
     db.session.add(agreement)
     db.session.flush()
@@ -376,12 +404,11 @@ def draft_supplement(user: User, original: Agreement, data: dict) -> Agreement:
 
 def _person_details(id_number: str, kind: str) -> dict:
     """性别 and 出生日期 from an 18-digit ID number (the forms ask for them)."""
-    if kind != PartyKind.PERSON.value or not re.fullmatch(r"\d{17}[\dX]", id_number or ""):
-        return {}
-    try:
-        born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
-    except ValueError:
-        return {}
+    from mediation.common.validators import id_card_error
+
+    if kind != PartyKind.PERSON.value or not id_number or id_card_error(id_number):
+        return {}  # no valid number: no 性别 / 出生日期 rows rather than wrong ones
+    born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     return {"gender": "男" if int(id_number[16]) % 2 else "女", "born": born}
 
 
@@ -403,6 +430,31 @@ def case_context(dispute: Dispute) -> dict:
     }
 
 
+def party_block(party: dict) -> dict:
+    """The rows of a party in the agreement's party table: ``[(label, value, css), …]`` per row, one
+    or two cells per row; a detail the party does not have gets no row (no empty cells)."""
+    def cells(items):
+        return [(label, value, css) for label, value, css in items if value]
+
+    p = {**party, **_person_details(party.get("id_number", ""), party.get("kind", ""))}
+    if p.get("kind") == PartyKind.PERSON.value:
+        short = cells([(p["role"], p.get("name"), ""), ("性别", p.get("gender"), ""), ("民族", p.get("ethnicity"), ""),
+                       ("出生日期", cn_date(p.get("born")), ""), ("职业或职务", p.get("occupation"), ""),
+                       ("联系方式", p.get("phone"), "id")])
+        wide = cells([("身份证号码", p.get("id_number"), "id"), ("住所", p.get("address"), ""),
+                      ("委托代理人", p.get("agent_name"), "")])
+    else:
+        rep = p.get("legal_rep_name") or ""
+        if rep and p.get("legal_rep_title"):
+            rep = f"{rep}（{p['legal_rep_title']}）"
+        short = []
+        wide = cells([(p["role"], p.get("name"), ""), ("统一社会信用代码", p.get("id_number"), "id"),
+                      ("住所", p.get("address"), ""), ("法定代表人", rep, ""), ("委托代理人", p.get("agent_name"), ""),
+                      ("联系方式", p.get("phone"), "id")])
+    rows = [short[i:i + 2] for i in range(0, len(short), 2)] + [[cell] for cell in wide]
+    return {"party": party, "rows": rows}
+
+
 def agreement_context(renderer: Renderer, agreement: Agreement) -> dict:
     signatures = []
     for index, party in enumerate(agreement.parties):
@@ -412,6 +464,7 @@ def agreement_context(renderer: Renderer, agreement: Agreement) -> dict:
     mediator = agreement.signature_for(SignerKind.MEDIATOR)
     return {
         "agreement": agreement, "parties": _parties(agreement.parties), "party_signatures": signatures,
+        "party_blocks": [party_block(p) for p in agreement.parties or []],
         "mediator": mediator,
         "mediator_image": renderer.data_uri(mediator.image, "image/png") if mediator and mediator.image else None,
         "seal_image": renderer.data_uri(agreement.seal.image, "image/png") if agreement.seal else None,
@@ -442,10 +495,21 @@ def render_agreement_html(agreement: Agreement, *, for_web: bool = False) -> str
     return renderer.html("documents/agreement.html", **agreement_context(renderer, agreement))
 
 
+def agreement_pdf(renderer: Renderer, agreement: Agreement, **extra) -> bytes:
+    """The agreement as a PDF. Laid out once; if the signature block could not be kept on the page
+    of the text's last lines, laid out again with "（以下无正文）" after the text."""
+    context = {**agreement_context(renderer, agreement), **extra}
+    document = renderer.layout(renderer.html("documents/agreement.html", **context))
+    pages = anchor_pages(document)
+    anchor = context.get("anchor") or "doc-agreement"
+    if pages.get(f"{anchor}-text-end") != pages.get(f"{anchor}-signatures"):
+        document = renderer.layout(renderer.html("documents/agreement.html", **context, text_end_note=True))
+    return document.write_pdf()
+
+
 def preview_pdf(agreement: Agreement) -> bytes:
     """The agreement as it stands now, marked as a draft unless it is in effect."""
-    renderer = Renderer()
-    return renderer.pdf(renderer.html("documents/agreement.html", **agreement_context(renderer, agreement)))
+    return agreement_pdf(Renderer(), agreement)
 
 
 def _sign_and_store(user: User | None, pdf: bytes, *, code: str, doc_type: str, dispute: Dispute,
@@ -473,9 +537,8 @@ def issue_agreement_pdf(user: User | None, agreement: Agreement) -> SignedDocume
     check_glyphs(agreement, 409)
     renderer = Renderer()
     code = new_code()
-    html = renderer.html("documents/agreement.html", **agreement_context(renderer, agreement),
-                         verification=verification_block(renderer, code))
-    return _sign_and_store(user, renderer.pdf(html), code=code, doc_type=agreement.kind.value,
+    pdf = agreement_pdf(renderer, agreement, verification=verification_block(renderer, code))
+    return _sign_and_store(user, pdf, code=code, doc_type=agreement.kind.value,
                            dispute=agreement.dispute, unit=agreement.unit, agreement=agreement, keep_bytes=True)
 
 
@@ -810,9 +873,8 @@ def mask_case_no(case_no: str) -> str:
 
 
 def public_number(agreement: Agreement) -> str:
-    """An agreement's number as the public page may show it: the case number's sequence hidden."""
-    suffix = agreement.number[len(agreement.dispute.case_no):]
-    return mask_case_no(agreement.dispute.case_no) + suffix
+    """An agreement's number as the public page may show it: year and 字号 stay, the sequence goes."""
+    return mask_case_no(agreement.number)
 
 
 def _public_link(agreement: Agreement) -> dict:

@@ -75,5 +75,20 @@ class Unit(db.Model):
 
     @property
     def abbreviation(self) -> str:
-        """The unit's part of the case number: its configured short name, else its node's."""
-        return self.short_name or self.node.short_name
+        """The unit's 字号 in its document numbers (案号, 协议书编号): see :func:`number_mark`."""
+        return number_mark(self.short_name, self.node.short_name)
+
+
+# The numbering patterns add 调 themselves (…调字第…号, …调协字第…号): a 简称 that ends in it
+# ("双港镇人调", "海滨医调") would print 调 twice.
+_MARK_TRAILERS = ("人调", "调")
+
+
+def number_mark(short_name: str | None, node_short_name: str) -> str:
+    """The one rule for a unit's 字号: its 简称, else its node's short name, without a trailing
+    人调/调 (双港镇人调 → 双港镇, 海滨医调 → 海滨医, 海滨 → 海滨)."""
+    mark = (short_name or "").strip() or node_short_name
+    for trailer in _MARK_TRAILERS:
+        if mark.endswith(trailer) and len(mark) > len(trailer):
+            return mark[: -len(trailer)]
+    return mark

@@ -62,12 +62,20 @@ PARTY_COLUMNS: dict[str, str] = {
     "住址": "address",
 }
 PARTY_REQUIRED = ("案件编号", "角色", "类型", "姓名或名称")
+# optional party columns beyond LEDGER.md: what the 人民调解协议书 prints (export writes them, import reads them)
+PARTY_EXTENSION_COLUMNS: dict[str, str] = {
+    "民族": "ethnicity",
+    "职业或职务": "occupation",
+    "法定代表人": "legal_rep_name",
+    "法定代表人职务": "legal_rep_title",
+    "委托代理人": "agent_name",
+}
 
 FIELD_HEADERS: dict[str, str] = {
     **{f: h for h, f in DISPUTE_COLUMNS.items()},
     **{f: h for h, f in DISPUTE_EXTENSION_COLUMNS.items()},
 }
-PARTY_FIELD_HEADERS: dict[str, str] = {f: h for h, f in PARTY_COLUMNS.items()}
+PARTY_FIELD_HEADERS: dict[str, str] = {f: h for h, f in {**PARTY_COLUMNS, **PARTY_EXTENSION_COLUMNS}.items()}
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SEPARATORS = re.compile(r"[、，,；;]+")

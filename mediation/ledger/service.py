@@ -55,6 +55,7 @@ from mediation.ledger.schemas import (
     DISPUTE_REQUIRED,
     FIELD_HEADERS,
     PARTY_COLUMNS,
+    PARTY_EXTENSION_COLUMNS,
     PARTY_FIELD_HEADERS,
     PARTY_REQUIRED,
     LedgerDisputeRow,
@@ -554,7 +555,8 @@ class LedgerImport:
     def _validate_parties(self, book: LedgerWorkbook, spill: _Spill) -> None:
         sheet = book.open(PARTY_SHEET)
         try:
-            columns = self._columns(PARTY_SHEET, sheet.header, PARTY_COLUMNS, PARTY_REQUIRED)
+            columns = self._columns(PARTY_SHEET, sheet.header, {**PARTY_COLUMNS, **PARTY_EXTENSION_COLUMNS},
+                                   PARTY_REQUIRED)
             if columns is None:
                 return
             schema = LedgerPartyRow()
@@ -765,7 +767,8 @@ class LedgerImport:
             positions[dispute_id] = position + 1
             rows.append({"dispute_id": dispute_id, "position": position, "role": p["role"],
                          "kind": p["kind"], "name": p["name"], "id_number": p.get("id_number"),
-                         "phone": p.get("phone"), "address": p.get("address")})
+                         "phone": p.get("phone"), "address": p.get("address"),
+                         **{f: p.get(f) for f in PARTY_EXTENSION_COLUMNS.values()}})
         db.session.execute(Party.__table__.insert(), rows)
         self.result.parties += len(rows)
         self.result.written = True
@@ -825,7 +828,8 @@ def export_ledger(path: str | Path, node: Node, *, user: User | None = None,
     writer = LedgerWriter()
     writer.sheet(DISPUTE_SHEET, [*EXPORT_HEADERS, *extra_headers],
                  widths={"案件编号": 28, "简要情况": 40, "属地": 36, "承办单位": 24, "登记单位": 24})
-    writer.sheet(PARTY_SHEET, list(PARTY_COLUMNS), widths={"案件编号": 28, "证件号码": 22, "住址": 30})
+    writer.sheet(PARTY_SHEET, [*PARTY_COLUMNS, *PARTY_EXTENSION_COLUMNS],
+                 widths={"案件编号": 28, "证件号码": 22, "住址": 30})
     columns = (Dispute.id, Dispute.case_no, Dispute.registered_on, Dispute.source, Dispute.category,
                Dispute.summary, Dispute.node_id, Dispute.venue, Dispute.people_count, Dispute.amount,
                Dispute.risk_level, Dispute.flags, Dispute.channel, Dispute.unit_id, Dispute.accepted_on,
@@ -867,13 +871,15 @@ def export_ledger(path: str | Path, node: Node, *, user: User | None = None,
             ])
         for p in db.session.execute(
                 select(Party.dispute_id, Party.role, Party.kind, Party.name, Party.id_number, Party.phone,
-                       Party.address).where(Party.dispute_id.in_(ids))
+                       Party.address, Party.ethnicity, Party.occupation, Party.legal_rep_name,
+                       Party.legal_rep_title, Party.agent_name).where(Party.dispute_id.in_(ids))
                 .order_by(Party.dispute_id, Party.position, Party.id)):
             number = p.id_number
             if number and not full_ids and p.kind == PartyKind.PERSON:
                 number = mask_id_number(number)
             writer.append(PARTY_SHEET, [case_nos[p.dispute_id], text(p.role), text(p.kind), p.name, number,
-                                        p.phone, p.address])
+                                        p.phone, p.address, p.ethnicity, p.occupation, p.legal_rep_name,
+                                        p.legal_rep_title, p.agent_name])
             parties += 1
         count += len(batch)
         last = batch[-1].id

@@ -34,6 +34,7 @@ from mediation.ledger.schemas import (
     DISPUTE_EXTENSION_COLUMNS,
     DISPUTE_REQUIRED,
     PARTY_COLUMNS,
+    PARTY_EXTENSION_COLUMNS,
 )
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -73,7 +74,7 @@ def index():
     return render_template(
         "ledger/index.html", may_import=_may_import(current_user), nodes=_export_nodes(current_user),
         jobs=recent, dispute_columns=[*DISPUTE_COLUMNS], extension_columns=[*DISPUTE_EXTENSION_COLUMNS],
-        required=DISPUTE_REQUIRED, party_columns=[*PARTY_COLUMNS],
+        required=DISPUTE_REQUIRED, party_columns=[*PARTY_COLUMNS, *PARTY_EXTENSION_COLUMNS],
     )
 
 

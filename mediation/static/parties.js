@@ -34,6 +34,20 @@
     id.placeholder = kind.value === "自然人" ? "18位居民身份证号码" : "18位统一社会信用代码";
   }
 
+  // 民族 / 职业 belong to a person, 法定代表人 to a 法人 or other organisation: the other kind's
+  // fields are hidden and disabled (not sent). Without JavaScript all are shown; the server checks.
+  function updateKindFields(row) {
+    var kind = row.querySelector("[data-party-kind]");
+    if (!kind) return;
+    var person = kind.value === "自然人";
+    row.querySelectorAll(".kind-person, .kind-org").forEach(function (field) {
+      var show = field.classList.contains("kind-person") === person;
+      var hasError = field.classList.contains("has-error");
+      field.hidden = !show && !hasError;
+      field.querySelectorAll("input").forEach(function (input) { input.disabled = field.hidden; });
+    });
+  }
+
   function addRow() {
     var index = String(nextIndex++);
     var fragment = template.content.cloneNode(true);
@@ -48,6 +62,7 @@
     }
     var row = fragment.querySelector("[data-party]");
     list.appendChild(fragment);
+    updateKindFields(row);
     renumber();
     var name = row.querySelector("input[name$='-name']");
     if (name) name.focus();
@@ -70,8 +85,10 @@
   list.addEventListener("change", function (event) {
     if (event.target.matches("[data-party-kind]")) {
       updateIdPlaceholder(event.target.closest("[data-party]"));
+      updateKindFields(event.target.closest("[data-party]"));
     }
   });
 
+  rows().forEach(updateKindFields);
   renumber();
 })();
