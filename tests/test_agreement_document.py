@@ -32,7 +32,7 @@ from tests.documents_helpers import (
     pdf_text,
     signature_png,
 )
-from tests.factories import dispute_payload, make_id
+from tests.factories import dispute_payload, make_id, zh_number
 from tests.test_ledger import make_uscc, run
 from tests.test_ledger_export import empty_the_cases
 
@@ -212,7 +212,7 @@ def test_the_signature_block_stays_with_the_last_lines_of_a_long_agreement(world
 
 
 def test_where_the_block_must_break_the_text_ends_with_no_further_text_note(world, signing_dir, tmp_path):
-    many = [{"role": "申请人" if i % 2 else "被申请人", "kind": "自然人", "name": f"当事人{i:02d}"} for i in range(1, 19)]
+    many = [{"role": "申请人" if i % 2 else "被申请人", "kind": "自然人", "name": f"当事人{zh_number(i)}"} for i in range(1, 19)]
     dispute = make_case(world, parties=many, people_count=18)
     a = service.draft_agreement(world.mediator_a.user, dispute, {**AGREEMENT, "terms": _long_terms(6)})
     db.session.commit()

@@ -187,8 +187,10 @@ def test_agreement_is_signed_pades_b_lt_with_a_trusted_time_stamp_and_outlives_i
     unsigned = sig.signer_info["unsigned_attrs"].native
     assert any(a["type"] == "signature_time_stamp_token" for a in unsigned)
     roots = [local_pki.root_cert]
-    status = validate_pdf_signature(sig, ValidationContext(trust_roots=roots, allow_fetching=False),
-                                    ValidationContext(trust_roots=roots, allow_fetching=False))
+    # pyHanko's sync API runs asyncio.run(): outside the event loop a browser test may have left running.
+    status = signing._outside_event_loop(validate_pdf_signature, sig,
+                                         ValidationContext(trust_roots=roots, allow_fetching=False),
+                                         ValidationContext(trust_roots=roots, allow_fetching=False))
     assert status.intact and status.valid and status.trusted
     ts = status.timestamp_validity
     assert ts is not None and ts.valid and ts.trusted
@@ -216,8 +218,9 @@ def test_agreement_is_signed_pades_b_lt_with_a_trusted_time_stamp_and_outlives_i
     embedded = dss.as_validation_context({"trust_roots": roots, "allow_fetching": False,
                                           "moment": ts.timestamp, "retroactive_revinfo": True,
                                           "revocation_mode": "hard-fail"})
-    status = validate_pdf_signature(sig, embedded, ValidationContext(trust_roots=roots, allow_fetching=False,
-                                                                     moment=after_expiry))
+    status = signing._outside_event_loop(validate_pdf_signature, sig, embedded,
+                                         ValidationContext(trust_roots=roots, allow_fetching=False,
+                                                           moment=after_expiry))
     assert status.valid and status.trusted and status.timestamp_validity.trusted
 
 
