@@ -236,6 +236,11 @@ def _sort_columns() -> dict:
     }
 
 
+NO_UNIT = "未分流"  # the lead-unit filter's value for cases without a lead unit
+# The query keys of a report drill-down (reports.service.figure_filter), kept by page links and exports.
+FIGURE_KEYS = ("figure", "month", "channel", "prominent", "direct")
+
+
 def filtered_disputes(user: User, args: dict, today: date | None = None):
     """The user's cases with the list filters of ``DisputeListArgs`` applied, in the requested
     order (a SELECT of Dispute), or None when a filter names an unknown node or unit. The web list,
@@ -254,7 +259,9 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
     if args.get("level"):
         stmt = stmt.where(Dispute.status != Status.CLOSED, Dispute.deadline.is_not(None),
                           deadline_level_sql(today or local_today()) == args["level"])
-    if args.get("unit"):
+    if args.get("unit") == NO_UNIT:
+        stmt = stmt.where(Dispute.unit_id.is_(None))
+    elif args.get("unit"):
         unit = db.session.scalar(select(Unit).where(Unit.code == args["unit"]))
         if unit is None:
             return None
@@ -268,6 +275,14 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
         if node is None:
             return None
         stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
+    if args.get("figure"):
+        from mediation.reports.service import Month, figure_filter
+
+        node = db.session.scalar(select(Node).where(Node.code == args["node"]))
+        stmt = stmt.where(figure_filter(
+            args["figure"], node, Month.parse(args["month"]) if args.get("month") else None,
+            today=today, prominent=args.get("prominent", False), direct=args.get("direct", False),
+            channel=args.get("channel")))
     if args.get("date_from"):
         stmt = stmt.where(Dispute.registered_on >= args["date_from"])
     if args.get("date_to"):
