@@ -9,7 +9,7 @@ import io
 import random
 import re
 from datetime import date, timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from openpyxl import load_workbook
@@ -99,6 +99,7 @@ def cases(world):
 def test_every_linked_figure_opens_a_list_of_as_many_cases(web, cases):
     web.login("qu_center")
     seen_figures: set[str] = set()
+    seen_args: set[str] = set()
     for name, url in report_pages(cases).items():
         response = web.client.get(url)
         assert response.status_code == 200, url
@@ -112,9 +113,13 @@ def test_every_linked_figure_opens_a_list_of_as_many_cases(web, cases):
                 checked[href] = list_total(web.client, href)
             assert checked[href] == number, f"{name}: {figure} {href} shows {number}, the list {checked[href]}"
             seen_figures.add(figure)
+            seen_args.update(f"{k}={v[0]}" for k, v in parse_qs(urlsplit(unquote(href)).query).items())
         assert any(n > 0 for _, n, _, _ in found)
-    # Every case-counting figure is linked somewhere.
+    # Every case-counting figure is linked somewhere, and every line of the tables.
     assert seen_figures == set(FIGURES)
+    for arg in ("prominent=1", "direct=1", "channel=未分流", "channel=人民调解", "category=婚姻家庭", "venue=未填",
+                "venue=学校", "level=超期", "level=预警", "unit=未分流", f"unit={cases.police_b.code}"):
+        assert arg in seen_args, arg
 
 
 def test_figures_and_their_conditions_agree_in_the_service(app, cases):
@@ -199,3 +204,5 @@ def test_bad_figure_arguments_are_named(web, cases):
     assert "报表月份：月份格式应为 YYYY-MM" in body
     body = web.client.get(f"/disputes/?figure=new&node={d}&month={OCT.key}&channel=xx").get_data(as_text=True)
     assert "化解渠道：未知的化解渠道。" in body
+    body = web.client.get(f"/disputes/?figure=new&node={d}&month={OCT.key}&venue=xx").get_data(as_text=True)
+    assert "发现场所：" in body and 'class="case-no"' not in body

@@ -194,6 +194,8 @@ class DisputeListArgs(s.InputSchema):
     figure = s.String(validate=lambda v: _known_figure(v), metadata={"description": "报表指标（见报表说明）"})
     month = s.String(validate=lambda v: _month_text(v), metadata={"description": "报表月份 YYYY-MM"})
     channel = s.String(metadata={"description": "渠道统计表的一行：化解渠道，或 未分流"})
+    venue = s.String(validate=s.one_of([*values(Venue), "未填"], "发现场所"),
+                     metadata={"description": "五进分布的一项：发现场所，或 未填"})
     prominent = s.Boolean(load_default=False, metadata={"description": "只看突出问题（报表的突出问题一列）"})
     direct = s.Boolean(load_default=False, metadata={"description": "只看本节点直属（不含下级）"})
 

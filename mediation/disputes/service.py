@@ -238,7 +238,7 @@ def _sort_columns() -> dict:
 
 NO_UNIT = "未分流"  # the lead-unit filter's value for cases without a lead unit
 # The query keys of a report drill-down (reports.service.figure_filter), kept by page links and exports.
-FIGURE_KEYS = ("figure", "month", "channel", "prominent", "direct")
+FIGURE_KEYS = ("figure", "month", "channel", "venue", "prominent", "direct")
 
 
 def filtered_disputes(user: User, args: dict, today: date | None = None):
@@ -282,7 +282,7 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
         stmt = stmt.where(figure_filter(
             args["figure"], node, Month.parse(args["month"]) if args.get("month") else None,
             today=today, prominent=args.get("prominent", False), direct=args.get("direct", False),
-            channel=args.get("channel")))
+            channel=args.get("channel"), venue=args.get("venue")))
     if args.get("date_from"):
         stmt = stmt.where(Dispute.registered_on >= args["date_from"])
     if args.get("date_to"):

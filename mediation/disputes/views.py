@@ -256,7 +256,7 @@ def figure_heading(args: dict, raw: dict) -> dict:
     elif args.get("unit"):
         unit = db.session.scalar(select(Unit.name).where(Unit.code == args["unit"]))
     return figure_title(args["figure"], node, args.get("month"), prominent=args.get("prominent", False),
-                        direct=args.get("direct", False), channel=args.get("channel"),
+                        direct=args.get("direct", False), channel=args.get("channel"), venue=args.get("venue"),
                         category=args.get("category"), level=args.get("level"), unit=unit)
 
 

@@ -379,12 +379,19 @@ def channel_condition(channel: str | None):
     return Dispute.channel == Channel(channel)
 
 
+def venue_condition(venue: str):
+    """One bar of the 五进 breakdown: a 发现场所, or 未填 (none recorded)."""
+    return Dispute.venue.is_(None) if venue == "未填" else Dispute.venue == Venue(venue)
+
+
 def figure_filter(name: str, node: Node, month: Month | None = None, *, today: date | None = None,
-                  prominent: bool = False, direct: bool = False, channel: str | None = None):
+                  prominent: bool = False, direct: bool = False, channel: str | None = None,
+                  venue: str | None = None):
     """The WHERE clause of the cases behind a figure: the figure's universe for the node (its
     subtree, or with ``direct`` the node's own cases, the drill-down's 本级直属 row) AND the
     figure's condition — the very condition the aggregate counts. ``prominent`` narrows to 突出问题,
-    ``channel`` to one line of the channel table (未分流 = no channel). Raises KeyError for an
+    ``channel`` to one line of the channel table (未分流 = no channel), ``venue`` to one 发现场所
+    (未填 = none) of the 五进 breakdown. Raises KeyError for an
     unknown figure, ValueError when a month figure has no month."""
     figure = FIGURES[name]
     where = [Dispute.node_id == node.id] if direct else [in_subtree(node)]
@@ -399,6 +406,8 @@ def figure_filter(name: str, node: Node, month: Month | None = None, *, today: d
         where.append(Dispute.prominent.is_(True))
     if channel is not None:
         where.append(channel_condition(channel))
+    if venue is not None:
+        where.append(venue_condition(venue))
     return and_(*where)
 
 
@@ -412,7 +421,7 @@ FIGURE_REPORT = {"review": ("reports.overdue", "超期审查"),
 
 def figure_title(name: str, node: Node, month: str | None, *, prominent: bool = False, direct: bool = False,
                  channel: str | None = None, category: str | None = None, level: str | None = None,
-                 unit: str | None = None) -> dict:
+                 unit: str | None = None, venue: str | None = None) -> dict:
     """What a drill-down list is: 「海滨街道 · 2026年10月 · 本月办结 · 突出问题」, and the report page
     it comes from (endpoint, label)."""
     figure = FIGURES[name]
@@ -421,11 +430,15 @@ def figure_title(name: str, node: Node, month: str | None, *, prominent: bool = 
         parts.append(Month.parse(month).label)
     parts.append(figure.label if not (figure.universe == "review" and level) else f"超期审查（{level}）")
     parts += [x for x in (channel, category, unit) if x]
+    if venue:
+        parts.append("发现于" + venue if venue != "未填" else "未填发现场所")
     if prominent:
         parts.append("突出问题")
     endpoint, label = FIGURE_REPORT.get(name, ("reports.monthly", "月清月结"))
-    if channel and endpoint == "reports.monthly":
+    if (channel or category) and endpoint == "reports.monthly":
         endpoint, label = "reports.channels", "渠道统计"
+    elif venue and endpoint == "reports.monthly":
+        endpoint, label = "reports.shuangbai", "双百行动"
     return {"title": " · ".join(parts), "endpoint": endpoint, "report": label,
             "node": node.code, "month": month if figure.universe == "month" else None}
 
@@ -492,9 +505,8 @@ def _count_columns(month: Month) -> list:
         cols.append(func.count().filter(c).label(key))
         cols.append(func.count().filter(and_(Dispute.prominent.is_(True), c)).label("p_" + key))
     cols.append(func.count().filter(fig_civil_to_criminal(s, e)).label("civil_to_criminal"))
-    for venue in Venue:
-        cols.append(func.count().filter(and_(cond["new"], Dispute.venue == venue)).label("v_" + venue.value))
-    cols.append(func.count().filter(and_(cond["new"], Dispute.venue.is_(None))).label("v_未填"))
+    for venue in VENUE_KEYS:
+        cols.append(func.count().filter(and_(cond["new"], venue_condition(venue))).label("v_" + venue))
     return cols
 
 
@@ -727,8 +739,7 @@ def channel_report(node: Node, month: Month) -> dict:
         *[func.count().filter(FIGURES["double_" + k].condition(s, e, node)).label("d_" + k)
           for k in ("cases", "resolved", "stabilized", "outside")],
         func.count().filter(fig_civil_to_criminal(s, e)).label("civil_to_criminal"),
-        *[func.count().filter(and_(cond["new"], Dispute.venue == v)).label("v_" + v.value) for v in Venue],
-        func.count().filter(and_(cond["new"], Dispute.venue.is_(None))).label("v_未填"),
+        *[func.count().filter(and_(cond["new"], venue_condition(v))).label("v_" + v) for v in VENUE_KEYS],
     ).where(in_subtree(node), in_scope(s, e)).group_by(channel, category)
     rows = [dict(r._mapping) for r in db.session.execute(stmt)]
     keys = [k for k in (rows[0] if rows else {}) if k not in ("channel", "category")]
