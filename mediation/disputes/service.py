@@ -252,6 +252,14 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
     from mediation.reports.service import deadline_level_sql
 
     stmt = visible_disputes(user)
+    if args.get("figure") and args.get("node"):
+        # A report figure selects cases of its node's subtree only; when that node lies in the
+        # user's area every such case is visible (dispute_scope's first branch), so the scope's OR
+        # adds nothing but a plan that walks the whole area through the 属地 index. Otherwise
+        # (a crafted link to another area, through the API) the scope stays and cuts it down.
+        figure_node = db.session.scalar(select(Node).where(Node.code == args["node"]))
+        if figure_node is not None and can_see_node(user, figure_node):
+            stmt = select(Dispute)
     if args.get("status"):
         stmt = stmt.where(Dispute.status == args["status"])
     if args.get("stage"):
@@ -274,7 +282,8 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
         node = db.session.scalar(select(Node).where(Node.code == args["node"]))
         if node is None:
             return None
-        stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
+        if not args.get("figure"):  # a figure selects the subtree itself, in the way its indexes want
+            stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
     if args.get("figure"):
         from mediation.reports.service import Month, figure_filter
 

@@ -32,6 +32,7 @@ from fractions import Fraction
 from flask import current_app, has_app_context
 from marshmallow import ValidationError
 from sqlalchemy import (
+    Boolean,
     Date,
     Integer,
     and_,
@@ -187,6 +188,27 @@ def _unindexed_default(element, compiler, **kw):
 @compiles(unindexed, "sqlite")
 def _unindexed_sqlite(element, compiler, **kw):
     return f"(+{compiler.process(element.clauses, **kw)})"
+
+
+class unindexed_condition(FunctionElement):
+    """A condition SQLite must not read through an index (``(cond) IS 1``, true exactly when the
+    condition is): the drill-down lists select a figure's cases through the universe's closed_on
+    indexes, as the aggregates do, rather than through the registration or status index, which
+    would visit a whole subtree's history. Left as it is on PostgreSQL."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "unindexed_condition"
+
+
+@compiles(unindexed_condition)
+def _unindexed_condition_default(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unindexed_condition, "sqlite")
+def _unindexed_condition_sqlite(element, compiler, **kw):
+    return f"(({compiler.process(element.clauses, **kw)}) IS 1)"
 
 
 def lit(day: date):
@@ -401,7 +423,7 @@ def figure_filter(name: str, node: Node, month: Month | None = None, *, today: d
         if month is None:
             raise ValueError("month")
         s, e = month.first, month.last
-        where += [in_scope(s, e), figure.condition(s, e, node)]
+        where += [in_scope(s, e), unindexed_condition(figure.condition(s, e, node))]
     if prominent:
         where.append(Dispute.prominent.is_(True))
     if channel is not None:
