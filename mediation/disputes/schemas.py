@@ -252,6 +252,47 @@ class DisputeListArgs(s.InputSchema):
                     metadata={"description": "排序字段，前加 - 为倒序：" + " / ".join(SORT_KEYS)})
     page = s.page_field()
     per_page = s.per_page_field(20, 200)
+    # The cases behind a report figure (reports.service.figure_filter): figure, node, month and the
+    # figure's line (突出问题, 本级直属, a channel); 期限 and 承办单位 above narrow the overdue review.
+    figure = s.String(validate=lambda v: _known_figure(v), metadata={"description": "报表指标（见报表说明）"})
+    month = s.String(validate=lambda v: _month_text(v), metadata={"description": "报表月份 YYYY-MM"})
+    channel = s.String(metadata={"description": "渠道统计表的一行：化解渠道，或 未分流"})
+    venue = s.String(validate=s.one_of([*values(Venue), "未填"], "发现场所"),
+                     metadata={"description": "五进分布的一项：发现场所，或 未填"})
+    prominent = s.Boolean(load_default=False, metadata={"description": "只看突出问题（报表的突出问题一列）"})
+    direct = s.Boolean(load_default=False, metadata={"description": "只看本节点直属（不含下级）"})
+
+    @validates_schema
+    def _figure_needs(self, data, **kwargs):
+        if not data.get("figure"):
+            return
+        from mediation.reports.service import CHANNELS, FIGURES, NO_CHANNEL
+
+        errors = {}
+        if not data.get("node"):
+            errors["node"] = ["请指定报表的节点。"]
+        if FIGURES[data["figure"]].universe == "month" and not data.get("month"):
+            errors["month"] = ["请指定报表月份（YYYY-MM）。"]
+        if data.get("channel") and data["channel"] not in (*CHANNELS, NO_CHANNEL):
+            errors["channel"] = ["未知的化解渠道。"]
+        if errors:
+            raise ValidationError(errors)
+
+
+def _known_figure(value: str) -> None:
+    from mediation.reports.service import FIGURES
+
+    if value not in FIGURES:
+        raise ValidationError("未知的报表指标。")
+
+
+def _month_text(value: str) -> None:
+    from mediation.reports.service import Month
+
+    try:
+        Month.parse(value)
+    except ValueError as err:
+        raise ValidationError(str(err)) from None
 
 
 class DisputePage(Schema):

@@ -242,6 +242,11 @@ def _sort_columns() -> dict:
     }
 
 
+NO_UNIT = "未分流"  # the lead-unit filter's value for cases without a lead unit
+# The query keys of a report drill-down (reports.service.figure_filter), kept by page links and exports.
+FIGURE_KEYS = ("figure", "month", "channel", "venue", "prominent", "direct")
+
+
 def filtered_disputes(user: User, args: dict, today: date | None = None):
     """The user's cases with the list filters of ``DisputeListArgs`` applied, in the requested
     order (a SELECT of Dispute), or None when a filter names an unknown node or unit. The web list,
@@ -253,6 +258,14 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
     from mediation.reports.service import deadline_level_sql
 
     stmt = visible_disputes(user)
+    if args.get("figure") and args.get("node"):
+        # A report figure selects cases of its node's subtree only; when that node lies in the
+        # user's area every such case is visible (dispute_scope's first branch), so the scope's OR
+        # adds nothing but a plan that walks the whole area through the 属地 index. Otherwise
+        # (a crafted link to another area, through the API) the scope stays and cuts it down.
+        figure_node = db.session.scalar(select(Node).where(Node.code == args["node"]))
+        if figure_node is not None and can_see_node(user, figure_node):
+            stmt = select(Dispute)
     if args.get("status"):
         stmt = stmt.where(Dispute.status == args["status"])
     if args.get("stage"):
@@ -260,7 +273,9 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
     if args.get("level"):
         stmt = stmt.where(Dispute.status != Status.CLOSED, Dispute.deadline.is_not(None),
                           deadline_level_sql(today or local_today()) == args["level"])
-    if args.get("unit"):
+    if args.get("unit") == NO_UNIT:
+        stmt = stmt.where(Dispute.unit_id.is_(None))
+    elif args.get("unit"):
         unit = db.session.scalar(select(Unit).where(Unit.code == args["unit"]))
         if unit is None:
             return None
@@ -273,7 +288,16 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
         node = db.session.scalar(select(Node).where(Node.code == args["node"]))
         if node is None:
             return None
-        stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
+        if not args.get("figure"):  # a figure selects the subtree itself, in the way its indexes want
+            stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
+    if args.get("figure"):
+        from mediation.reports.service import Month, figure_filter
+
+        node = db.session.scalar(select(Node).where(Node.code == args["node"]))
+        stmt = stmt.where(figure_filter(
+            args["figure"], node, Month.parse(args["month"]) if args.get("month") else None,
+            today=today, prominent=args.get("prominent", False), direct=args.get("direct", False),
+            channel=args.get("channel"), venue=args.get("venue")))
     if args.get("date_from"):
         stmt = stmt.where(Dispute.registered_on >= args["date_from"])
     if args.get("date_to"):

@@ -31,7 +31,7 @@ from mediation.geo.models import Node, Unit
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
 
 FILTER_KEYS = ("stage", "level", "unit", "mine", "status", "category", "node", "date_from", "date_to", "q", "sort",
-               "per_page")
+               "per_page", *service.FIGURE_KEYS)
 # The sortable columns of the list: (sort key of DisputeListArgs, heading).
 SORT_HEADINGS = (("case_no", "案号"), ("registered", "登记日期"), ("category", "类别"), ("risk", "风险"),
                  ("stage", "阶段"), ("unit", "承办单位"), ("deadline", "期限"))
@@ -54,7 +54,7 @@ FIELD_LABELS = {
     "legal_rep_name": "法定代表人", "legal_rep_title": "法定代表人职务", "agent_name": "委托代理人",
     "status": "状态", "date_from": "登记日期起", "date_to": "登记日期止", "q": "关键词", "page": "页码",
     "stage": "办理阶段", "level": "期限预警", "unit": "承办单位", "mine": "分给我的", "sort": "排序",
-    "per_page": "每页条数", "_schema": "表单", "Idempotency-Key": "表单", "accept": "本委员会直接受理",
+    "per_page": "每页条数", "figure": "报表指标", "month": "报表月份", "channel": "化解渠道", "_schema": "表单", "Idempotency-Key": "表单", "accept": "本委员会直接受理",
 }
 
 # Labels of the keys that timeline events carry in their ``data``.
@@ -290,7 +290,8 @@ def _list_args() -> tuple[dict, dict, dict[str, list[str]]]:
         errors["date_to"] = ["截止日期不能早于起始日期。"]
     if not errors and args.get("node") and get_visible_node(current_user, args["node"]) is None:
         errors["node"] = ["未知的属地，或不在您的辖区内。"]
-    if not errors and args.get("unit") and db.session.scalar(select(Unit.id).where(Unit.code == args["unit"])) is None:
+    if (not errors and args.get("unit") and args["unit"] != service.NO_UNIT
+            and db.session.scalar(select(Unit.id).where(Unit.code == args["unit"])) is None):
         errors["unit"] = ["未知的承办单位。"]
     return args, raw, errors
 
@@ -300,6 +301,22 @@ def unit_options(user) -> list[dict]:
     rows = db.session.execute(select(Unit.code, Unit.name).join(Node, Node.id == Unit.node_id)
                               .where(node_scope(user)).order_by(Node.path, Unit.code)).all()
     return [{"code": code, "name": name} for code, name in rows]
+
+
+def figure_heading(args: dict, raw: dict) -> dict:
+    """The heading of a report drill-down list: the figure, the node, the month and the line, and
+    the link back to the report page the figure is on."""
+    from mediation.reports.service import figure_title
+
+    node = db.session.scalar(select(Node).where(Node.code == args["node"]))
+    unit = None
+    if args.get("unit") == service.NO_UNIT:
+        unit = "未分流"
+    elif args.get("unit"):
+        unit = db.session.scalar(select(Unit.name).where(Unit.code == args["unit"]))
+    return figure_title(args["figure"], node, args.get("month"), prominent=args.get("prominent", False),
+                        direct=args.get("direct", False), channel=args.get("channel"), venue=args.get("venue"),
+                        category=args.get("category"), level=args.get("level"), unit=unit)
 
 
 @bp.get("/")
@@ -339,6 +356,7 @@ def index():
         sort=sort, sort_headings=SORT_HEADINGS, sort_options=SORT_OPTIONS,
         statuses=values(Status), categories=current_app.config["CATEGORIES"],
         nodes=node_options(current_user),
+        figure=figure_heading(args, raw) if raw.get("figure") and not errors else None,
     )
 
 

@@ -32,6 +32,7 @@ from fractions import Fraction
 from flask import current_app, has_app_context
 from marshmallow import ValidationError
 from sqlalchemy import (
+    Boolean,
     Date,
     Integer,
     and_,
@@ -189,6 +190,27 @@ def _unindexed_sqlite(element, compiler, **kw):
     return f"(+{compiler.process(element.clauses, **kw)})"
 
 
+class unindexed_condition(FunctionElement):
+    """A condition SQLite must not read through an index (``(cond) IS 1``, true exactly when the
+    condition is): the drill-down lists select a figure's cases through the universe's closed_on
+    indexes, as the aggregates do, rather than through the registration or status index, which
+    would visit a whole subtree's history. Left as it is on PostgreSQL."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "unindexed_condition"
+
+
+@compiles(unindexed_condition)
+def _unindexed_condition_default(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unindexed_condition, "sqlite")
+def _unindexed_condition_sqlite(element, compiler, **kw):
+    return f"(({compiler.process(element.clauses, **kw)}) IS 1)"
+
+
 def lit(day: date):
     """A date written into the SQL instead of sent as a parameter (see :func:`subtree_ids`): a
     generic plan of a prepared statement would guess the share of cases before or after it."""
@@ -229,22 +251,218 @@ def stabilized_since():
     )
 
 
+# ---------------------------------------------------------------- the figures, one condition each
+#
+# Each figure of the report pages is ONE named SQL condition on ``Dispute``, *within* its universe:
+# for the month figures the cases of N's subtree in scope for the month (:func:`in_scope`), for the
+# overdue review the open cases of the subtree with a deadline (:func:`review_base`). The aggregate
+# queries count ``count(*) FILTER (WHERE <condition>)`` over that universe; the case list's
+# drill-down (:func:`figure_filter`) selects the universe AND the same condition — so a figure and
+# its list cannot disagree. Each function takes the month's first and last day and the node.
+
+
+def fig_carried_in(s: date, e: date, node: Node | None = None):
+    """上月结转: registered before s (and, by the scope, not closed before s)."""
+    return Dispute.registered_on < lit(s)
+
+
+def fig_new(s: date, e: date, node: Node | None = None):
+    """本月新增: registered in M."""
+    return Dispute.registered_on >= lit(s)
+
+
+def fig_in_scope(s: date, e: date, node: Node | None = None):
+    """在办范围 (carried_in + new): the whole universe."""
+    return true()
+
+
+def fig_closed(s: date, e: date, node: Node | None = None):
+    """本月办结: closed in M (the scope rules out closed before s)."""
+    return Dispute.closed_on <= lit(e)
+
+
+def fig_resolved(s: date, e: date, node: Node | None = None):
+    """调解成功: closed in M with 调解成功."""
+    return and_(fig_closed(s, e), Dispute.outcome == Outcome.SUCCESS)
+
+
+def fig_handled(s: date, e: date, node: Node | None = None):
+    """调处: closed in M after mediation (调解成功 or 调解不成功)."""
+    return and_(fig_closed(s, e), Dispute.outcome.in_(HANDLED_OUTCOMES))
+
+
+def fig_received(s: date, e: date, node: Node | None = None):
+    """受理: 受理日期 in M."""
+    return and_(Dispute.accepted_on >= lit(s), Dispute.accepted_on <= lit(e))
+
+
+def fig_carried_out(s: date, e: date, node: Node | None = None):
+    """结转下月: open at the end of M."""
+    return not_closed_by(e)
+
+
+def fig_stabilized(s: date, e: date, node: Node | None = None):
+    """稳控: open at e and in 稳控 on e (see the module docstring)."""
+    return and_(not_closed_by(e), Dispute.status.in_([Status.STABILIZED, Status.CLOSED]),
+                stabilized_since() <= lit(e))
+
+
+def fig_overdue(s: date, e: date, node: Node | None = None):
+    """超期 (月清月结): open at e with a deadline before e."""
+    return and_(not_closed_by(e), Dispute.deadline < lit(e))
+
+
+def fig_resolved_or_stabilized(s: date, e: date, node: Node | None = None):
+    """调解成功 + 稳控 (双百's numerator): the two sets are disjoint (closed in M vs open at e)."""
+    return or_(fig_resolved(s, e), fig_stabilized(s, e))
+
+
+def fig_civil_to_criminal(s: date, e: date, node: Node | None = None):
+    """民转刑: in scope and marked 民转刑."""
+    return Dispute.civil_to_criminal.is_(True)
+
+
+def fig_double_cases(s: date, e: date, node: Node | None = None):
+    """属地属事: in scope with a 属事 (lead) unit."""
+    return Dispute.unit_id.is_not(None)
+
+
+def fig_double_resolved(s: date, e: date, node: Node | None = None):
+    return and_(fig_double_cases(s, e), fig_resolved(s, e))
+
+
+def fig_double_stabilized(s: date, e: date, node: Node | None = None):
+    return and_(fig_double_cases(s, e), fig_stabilized(s, e))
+
+
+def fig_double_resolved_or_stabilized(s: date, e: date, node: Node | None = None):
+    return and_(fig_double_cases(s, e), fig_resolved_or_stabilized(s, e))
+
+
+def fig_double_outside(s: date, e: date, node: Node | None = None):
+    """属事 unit outside N's subtree."""
+    return and_(fig_double_cases(s, e),
+                ~Dispute.unit_id.in_(select(Unit.id).where(Unit.node_id.in_(subtree_ids(node)))))
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure that counts cases: its label, its condition and its universe ("month": the cases in
+    scope for the month; "review": the overdue review's open cases with a deadline, as of today)."""
+
+    name: str
+    label: str
+    condition: object
+    universe: str = "month"
+
+
+FIGURES: dict[str, Figure] = {f.name: f for f in (
+    Figure("carried_in", "上月结转", fig_carried_in),
+    Figure("new", "本月新增", fig_new),
+    Figure("in_scope", "在办范围（上月结转+本月新增）", fig_in_scope),
+    Figure("closed", "本月办结", fig_closed),
+    Figure("resolved", "调解成功", fig_resolved),
+    Figure("handled", "调处（调解成功或不成功）", fig_handled),
+    Figure("received", "本月受理", fig_received),
+    Figure("stabilized", "月末稳控", fig_stabilized),
+    Figure("carried_out", "结转下月", fig_carried_out),
+    Figure("overdue", "超期（月末）", fig_overdue),
+    Figure("resolved_or_stabilized", "调解成功或月末稳控", fig_resolved_or_stabilized),
+    Figure("civil_to_criminal", "民转刑", fig_civil_to_criminal),
+    Figure("double_cases", "已明确属事单位的在办案件", fig_double_cases),
+    Figure("double_resolved", "双化解（本月调解成功）", fig_double_resolved),
+    Figure("double_stabilized", "双稳控（月末稳控）", fig_double_stabilized),
+    Figure("double_resolved_or_stabilized", "双化解或双稳控", fig_double_resolved_or_stabilized),
+    Figure("double_outside", "属事单位不在本辖区", fig_double_outside),
+    Figure("review", "超期审查（预警和超期）", None, universe="review"),
+)}
+
+# Rates link to their numerator list; their denominator is a figure too.
+RATE_PARTS = {
+    "clearance_rate": ("closed", "in_scope"),
+    "resolution_rate": ("resolved", "closed"),
+    "resolve_or_stabilize_rate": ("resolved_or_stabilized", "in_scope"),
+    "success_rate": ("resolved", "handled"),
+    "double_rate": ("double_resolved_or_stabilized", "double_cases"),
+}
+
+
 def figure_conditions(s: date, e: date) -> dict:
     """The SQL condition of each count of INTERFACES.md for the month [s, e], *within*
     :func:`in_scope` (every query using them filters on it: registered on or before ``e`` and not
     closed before ``s``), which lets each condition drop what the scope already implies."""
-    open_e = not_closed_by(e)
-    closed = Dispute.closed_on <= lit(e)
-    return {
-        "carried_in": Dispute.registered_on < lit(s),
-        "new": Dispute.registered_on >= lit(s),
-        "closed": closed,
-        "resolved": and_(closed, Dispute.outcome == Outcome.SUCCESS),
-        "stabilized": and_(open_e, Dispute.status.in_([Status.STABILIZED, Status.CLOSED]),
-                           stabilized_since() <= lit(e)),
-        "carried_out": open_e,
-        "overdue": and_(open_e, Dispute.deadline < lit(e)),
-    }
+    return {key: FIGURES[key].condition(s, e) for key in COUNT_KEYS}
+
+
+def channel_condition(channel: str | None):
+    """The rows of one line of the channel table: a channel, or 未分流 (no channel)."""
+    if channel in (None, "", NO_CHANNEL):
+        return Dispute.channel.is_(None)
+    return Dispute.channel == Channel(channel)
+
+
+def venue_condition(venue: str):
+    """One bar of the 五进 breakdown: a 发现场所, or 未填 (none recorded)."""
+    return Dispute.venue.is_(None) if venue == "未填" else Dispute.venue == Venue(venue)
+
+
+def figure_filter(name: str, node: Node, month: Month | None = None, *, today: date | None = None,
+                  prominent: bool = False, direct: bool = False, channel: str | None = None,
+                  venue: str | None = None):
+    """The WHERE clause of the cases behind a figure: the figure's universe for the node (its
+    subtree, or with ``direct`` the node's own cases, the drill-down's 本级直属 row) AND the
+    figure's condition — the very condition the aggregate counts. ``prominent`` narrows to 突出问题,
+    ``channel`` to one line of the channel table (未分流 = no channel), ``venue`` to one 发现场所
+    (未填 = none) of the 五进 breakdown. Raises KeyError for an
+    unknown figure, ValueError when a month figure has no month."""
+    figure = FIGURES[name]
+    where = [Dispute.node_id == node.id] if direct else [in_subtree(node)]
+    if figure.universe == "review":
+        where += review_base(today or local_today())
+    else:
+        if month is None:
+            raise ValueError("month")
+        s, e = month.first, month.last
+        where += [in_scope(s, e), unindexed_condition(figure.condition(s, e, node))]
+    if prominent:
+        where.append(Dispute.prominent.is_(True))
+    if channel is not None:
+        where.append(channel_condition(channel))
+    if venue is not None:
+        where.append(venue_condition(venue))
+    return and_(*where)
+
+
+FIGURE_REPORT = {"review": ("reports.overdue", "超期审查"),
+                 "in_scope": ("reports.shuangbai", "双百行动"),
+                 "resolved_or_stabilized": ("reports.shuangbai", "双百行动"),
+                 **{k: ("reports.channels", "渠道统计") for k in ("received", "handled", "double_cases",
+                                                              "double_resolved", "double_stabilized",
+                                                              "double_resolved_or_stabilized", "double_outside")}}
+
+
+def figure_title(name: str, node: Node, month: str | None, *, prominent: bool = False, direct: bool = False,
+                 channel: str | None = None, category: str | None = None, level: str | None = None,
+                 unit: str | None = None, venue: str | None = None) -> dict:
+    """What a drill-down list is: 「海滨街道 · 2026年10月 · 本月办结 · 突出问题」, and the report page
+    it comes from (endpoint, label)."""
+    figure = FIGURES[name]
+    parts = [node.name + ("（本级直属）" if direct else "")]
+    if figure.universe == "month" and month:
+        parts.append(Month.parse(month).label)
+    parts.append(figure.label if not (figure.universe == "review" and level) else f"超期审查（{level}）")
+    parts += [x for x in (channel, category, unit) if x]
+    if venue:
+        parts.append("发现于" + venue if venue != "未填" else "未填发现场所")
+    if prominent:
+        parts.append("突出问题")
+    endpoint, label = FIGURE_REPORT.get(name, ("reports.monthly", "月清月结"))
+    if (channel or category) and endpoint == "reports.monthly":
+        endpoint, label = "reports.channels", "渠道统计"
+    elif venue and endpoint == "reports.monthly":
+        endpoint, label = "reports.shuangbai", "双百行动"
+    return {"title": " · ".join(parts), "endpoint": endpoint, "report": label,
+            "node": node.code, "month": month if figure.universe == "month" else None}
 
 
 def in_scope(s: date, e: date):
@@ -308,10 +526,9 @@ def _count_columns(month: Month) -> list:
     for key, c in cond.items():
         cols.append(func.count().filter(c).label(key))
         cols.append(func.count().filter(and_(Dispute.prominent.is_(True), c)).label("p_" + key))
-    cols.append(func.count().filter(Dispute.civil_to_criminal.is_(True)).label("civil_to_criminal"))
-    for venue in Venue:
-        cols.append(func.count().filter(and_(cond["new"], Dispute.venue == venue)).label("v_" + venue.value))
-    cols.append(func.count().filter(and_(cond["new"], Dispute.venue.is_(None))).label("v_未填"))
+    cols.append(func.count().filter(fig_civil_to_criminal(s, e)).label("civil_to_criminal"))
+    for venue in VENUE_KEYS:
+        cols.append(func.count().filter(and_(cond["new"], venue_condition(venue))).label("v_" + venue))
     return cols
 
 
@@ -508,14 +725,8 @@ def trend(node: Node, month: Month, carried_out: int, months: int = 12) -> list[
 
 def _channel_cols(s: date, e: date) -> list:
     """Counts of the channel table, within :func:`in_scope` (closed in M = closed_on <= e there)."""
-    closed = Dispute.closed_on <= lit(e)
-    return [
-        func.count().filter(Dispute.registered_on >= lit(s)).label("new"),
-        func.count().filter(and_(Dispute.accepted_on >= lit(s), Dispute.accepted_on <= lit(e))).label("received"),
-        func.count().filter(and_(closed, Dispute.outcome.in_(HANDLED_OUTCOMES))).label("handled"),
-        func.count().filter(and_(closed, Dispute.outcome == Outcome.SUCCESS)).label("resolved"),
-        func.count().filter(closed).label("closed"),
-    ]
+    return [func.count().filter(FIGURES[key].condition(s, e)).label(key)
+            for key in ("new", "received", "handled", "resolved", "closed")]
 
 
 def _channel_row(counts: dict) -> dict:
@@ -540,18 +751,13 @@ def channel_report(node: Node, month: Month) -> dict:
     counts the cases whose 属事 unit sits outside N's subtree (a department above or elsewhere)."""
     s, e = month.first, month.last
     cond = figure_conditions(s, e)
-    has_unit = Dispute.unit_id.is_not(None)
-    outside = ~Dispute.unit_id.in_(select(Unit.id).where(Unit.node_id.in_(subtree_ids(node))))
     channel, category = unindexed(Dispute.channel), unindexed(Dispute.category)
     stmt = select(
         channel.label("channel"), category.label("category"), *_channel_cols(s, e),
-        func.count().filter(has_unit).label("d_cases"),
-        func.count().filter(and_(has_unit, cond["resolved"])).label("d_resolved"),
-        func.count().filter(and_(has_unit, cond["stabilized"])).label("d_stabilized"),
-        func.count().filter(and_(has_unit, outside)).label("d_outside"),
-        func.count().filter(Dispute.civil_to_criminal.is_(True)).label("civil_to_criminal"),
-        *[func.count().filter(and_(cond["new"], Dispute.venue == v)).label("v_" + v.value) for v in Venue],
-        func.count().filter(and_(cond["new"], Dispute.venue.is_(None))).label("v_未填"),
+        *[func.count().filter(FIGURES["double_" + k].condition(s, e, node)).label("d_" + k)
+          for k in ("cases", "resolved", "stabilized", "outside")],
+        func.count().filter(fig_civil_to_criminal(s, e)).label("civil_to_criminal"),
+        *[func.count().filter(and_(cond["new"], venue_condition(v))).label("v_" + v) for v in VENUE_KEYS],
     ).where(in_subtree(node), in_scope(s, e)).group_by(channel, category)
     rows = [dict(r._mapping) for r in db.session.execute(stmt)]
     keys = [k for k in (rows[0] if rows else {}) if k not in ("channel", "category")]
@@ -642,6 +848,14 @@ def may_review(user: User) -> bool:
     return user.role in (Role.CENTER, Role.ADMIN)
 
 
+def review_base(today: date) -> list:
+    """The overdue review's cases (within a subtree): open, with a deadline, in 预警 or 超期 today.
+    The league counts 超期 (deadline before today) and 预警 among them; the case list's drill-down
+    (figure ``review``) selects them, narrowed by the list's 期限 (level) and 承办单位 filters."""
+    return [Dispute.closed_on.is_(None), Dispute.status != Status.CLOSED, Dispute.deadline.is_not(None),
+            deadline_level_sql(today).in_([WARNING, OVERDUE])]
+
+
 def overdue_review(node: Node, today: date | None = None, *, unit_id: int | None = None,
                    level: str | None = None, page: int = 1, per_page: int = 50) -> dict:
     """Open cases of the subtree in 预警 or 超期, riskiest and longest overdue first; the counts
@@ -650,8 +864,7 @@ def overdue_review(node: Node, today: date | None = None, *, unit_id: int | None
     today = today or local_today()
     lvl = deadline_level_sql(today).label("level")
     overdue_days = (day_number(lit(today)) - day_number(Dispute.deadline)).label("days_overdue")
-    base = [in_subtree(node), Dispute.closed_on.is_(None), Dispute.status != Status.CLOSED,
-            Dispute.deadline.is_not(None), deadline_level_sql(today).in_([WARNING, OVERDUE])]
+    base = [in_subtree(node), *review_base(today)]
     filtered = list(base)
     if unit_id is not None:
         filtered.append(Dispute.unit_id == unit_id)

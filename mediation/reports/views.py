@@ -72,6 +72,7 @@ def _common(node: Node, month: Month, kind: str) -> dict:
         "node": node, "month": month, "kind": kind, "kinds": REPORT_KINDS,
         "nodes": [{"code": n.code, "label": "\u3000" * depth + n.name} for n, depth in service.scope_tree(user)],
         "breadcrumb": ancestors, "labels": FIGURE_LABELS, "figure_keys": FIGURE_KEYS,
+        "rate_parts": service.RATE_PARTS,
         "prev_month": month.shift(-1), "next_month": month.shift(1),
         "may_review": service.may_review(user),
         "month_running": month == Month.of(local_today()),
