@@ -2,8 +2,8 @@
 
     python bench/documents_bench.py [--runs 20] [--parties 2] [--long]
 
-Builds a throw-away SQLite database in a temporary folder with the tests' small world, a demo
-certificate and a seal, and one agreement in effect with drawn signatures. Then, ``--runs`` times
+Builds a throw-away SQLite database in a temporary folder with the small world of
+mediation/demo/small.py (the tests' too), a demo certificate and a seal, and one agreement in effect with drawn signatures. Then, ``--runs`` times
 after one warm-up: render the final agreement (Jinja → HTML → WeasyPrint, with the QR code), sign
 it (pyHanko PAdES B-B), validate it (pyHanko), and render the whole case file. Prints the medians.
 ``--long`` makes the agreement text about four pages long.
@@ -24,6 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def pdf_pages(pdf: bytes) -> int:
+    """The number of pages, read with pyHanko (which signs and validates here anyway)."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -32,11 +41,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from mediation import create_app
+    from mediation.demo import small as h
+    from mediation.demo.small import build_world, make_id, zh_number
     from mediation.documents import service, signing
     from mediation.documents.render import Renderer
     from mediation.extensions import db
-    from tests import documents_helpers as h
-    from tests.factories import build_world, make_id
 
     tmp = Path(tempfile.mkdtemp(prefix="documents-bench-"))
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite'}",
@@ -45,7 +54,7 @@ def main() -> None:
         db.create_all()
         world = build_world()
         h.configure_signing(app, tmp)  # after the world: a certificate per unit, in its name
-        parties = [{"role": "申请人" if i == 0 else "被申请人", "kind": "自然人", "name": f"当事人{i + 1}号",
+        parties = [{"role": "申请人" if i == 0 else "被申请人", "kind": "自然人", "name": f"当事人{zh_number(i + 1)}号",
                     "id_number": make_id(), "phone": "13800138000", "address": "海滨街道幸福里小区12号楼3门502室"}
                    for i in range(args.parties)]
         dispute = h.make_case(world, parties=parties)
@@ -78,7 +87,7 @@ def main() -> None:
         assert check.ok, check
         case_s, case_doc = timed(lambda: service.case_file_pdf(world.mediator_a.user, dispute), max(3, args.runs // 4))
         db.session.rollback()
-        pages = h.pdf_pages(signed, tmp)
+        pages = pdf_pages(signed)
 
     cpu = os.cpu_count()
     print(f"machine: {platform.machine()} {cpu} CPU(s), Python {platform.python_version()}")
