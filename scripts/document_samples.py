@@ -37,8 +37,7 @@ def main(out_dir: Path) -> None:
     from mediation.disputes.casework import JudicialConfirmation
     from mediation.disputes.workflow_schemas import AcceptIn, CloseIn, RejectIn, RouteIn, SessionIn
     from mediation.documents import service
-    from tests.documents_helpers import configure_signing, effective_agreement, make_case
-    from tests.factories import build_world
+    from mediation.demo.small import build_world, configure_signing, effective_agreement, make_case
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,8 +45,8 @@ def main(out_dir: Path) -> None:
                           "INSTANCE_DIR": tmp, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
         with app.app_context(), app.test_request_context(), clock.frozen(datetime(2026, 3, 12, 2, 0)):
             db.create_all()
-            configure_signing(app, Path(tmp))
             w = build_world()
+            configure_signing(app, Path(tmp))  # after the world: each unit signs with its own certificate
             mediator, center = w.mediator_a.user, w.center_user_a.user
             summary = "楼上李四家卫生间水管破裂，渗水致张三家顶棚及墙面发霉脱落，多次协商未果，要求李四修缮并赔偿损失3500元。"
 
