@@ -33,11 +33,11 @@ def png(pdf: bytes, out: Path, page: int = 1) -> None:
 
 
 def main(out_dir: Path) -> None:
+    from mediation.demo.small import build_world, configure_signing, effective_agreement, make_case
     from mediation.disputes import workflow
     from mediation.disputes.casework import JudicialConfirmation
     from mediation.disputes.workflow_schemas import AcceptIn, CloseIn, RejectIn, RouteIn, SessionIn
     from mediation.documents import service
-    from mediation.demo.small import build_world, configure_signing, effective_agreement, make_case
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
