@@ -63,6 +63,9 @@ def test_land_on_the_worklist_and_go_to_the_action(client, live_server, new_page
     action.get_by_role("button", name=re.compile("受理")).last.click()
     page.wait_for_url(re.compile(rf"/disputes/{awaiting}"))
     assert page.locator("#workflow [data-testid=stage]").inner_text() == "办理中"
+    menu = page.get_by_role("button", name="菜单")
+    if menu.is_visible():  # on a phone the navigation is behind the menu button
+        menu.click()
     page.get_by_role("link", name="我的待办").first.click()
     page.wait_for_url(re.compile(r"/worklist/$"))
     assert page.locator("[data-testid='count-待受理']").count() == 0

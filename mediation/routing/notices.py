@@ -153,7 +153,7 @@ class CalendarNoticeIn(s.InputSchema):
     title = s.String(required=True, validate=s.length(200, 4))
     document_no = s.String(load_default=None, allow_none=True, validate=s.length(64))
     annual = s.Boolean(load_default=False)
-    days = s.String(required=True, validate=s.length(20000))
+    days = s.Text(required=True, validate=s.length(20000))
 
     @validates_schema(skip_on_field_errors=False)
     def _check_days(self, data, **kwargs):
