@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from mediation import clock
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -29,7 +31,7 @@ def id_card_error(value: str, today: date | None = None) -> str | None:
         born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:
         return "居民身份证号码中的出生日期无效。"
-    if born > (today or date.today()) or born.year < 1900:
+    if born > (today or clock.today()) or born.year < 1900:
         return "居民身份证号码中的出生日期无效。"
     if id_card_check_digit(v[:17]) != v[17]:
         return "居民身份证号码校验位错误。"

@@ -4,7 +4,6 @@ functions as the JSON API decide, so a rule exists once."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
@@ -17,7 +16,7 @@ from mediation.accounts.access import get_dispute
 from mediation.accounts.models import User
 from mediation.common.confirm import confirmation_page, is_confirmed
 from mediation.common.enums import Channel, Outcome, Role, UnitType, values
-from mediation.common.time import SHANGHAI, local_today
+from mediation.common.time import local_today, to_local, utcnow
 from mediation.disputes import workflow
 from mediation.disputes.casework import CONFIRMATION_RESULTS
 from mediation.disputes.workflow_schemas import ACTION_SCHEMAS
@@ -195,7 +194,7 @@ def workflow_panel(dispute) -> SimpleNamespace:
     panel.outcomes = values(Outcome)
     panel.results = CONFIRMATION_RESULTS
     panel.today = local_today().isoformat()
-    panel.now = datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    panel.now = to_local(utcnow()).strftime("%Y-%m-%dT%H:%M")
     panel.stage_class = {"待分流": "pending", "待受理": "pending", "办理中": "handling", "稳控": "stabilized",
                          "已办结": "closed"}.get(panel.stage, "neutral")
     panel.level_class = {"正常": "ok", "预警": "warning", "超期": "overdue"}.get(panel.warning_level or "", "none")

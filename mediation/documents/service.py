@@ -23,6 +23,7 @@ from mediation.common.enums import PartyKind, Role, UnitType
 from mediation.common.images import ImageLimits, ImageRejected, decode_data_url, load_image, png_bytes
 from mediation.common.time import cn_date, local_today, utcnow
 from mediation.common.urls import public_url
+from mediation.disputes.casework import JudicialConfirmation, MediationSession
 from mediation.disputes.models import Dispute, Event, register_event_label
 from mediation.disputes.service import add_event, next_number
 from mediation.documents import forms as F
@@ -559,10 +560,6 @@ def _outcome(dispute: Dispute) -> str | None:
 
 
 def _confirmation_row(dispute: Dispute):
-    try:
-        from mediation.disputes.casework import JudicialConfirmation
-    except ImportError:
-        return None
     return db.session.scalars(select(JudicialConfirmation).where(JudicialConfirmation.dispute_id == dispute.id)
                               .order_by(JudicialConfirmation.id.desc())).first()
 
@@ -633,16 +630,11 @@ def save_form(user: User, dispute: Dispute, kind: str, raw: dict, *, row_id: int
 
 
 def _sessions(dispute: Dispute) -> list[dict]:
-    try:
-        from mediation.disputes.casework import MediationSession
-    except ImportError:
-        MediationSession = None
-    if MediationSession is not None:
-        rows = db.session.scalars(select(MediationSession).where(MediationSession.dispute_id == dispute.id)
-                                  .order_by(MediationSession.held_on, MediationSession.id)).all()
-        if rows:
-            return [{"held_on": r.held_on, "place": r.place, "mediators": r.mediators, "attendees": r.attendees,
-                     "record": r.record} for r in rows]
+    rows = db.session.scalars(select(MediationSession).where(MediationSession.dispute_id == dispute.id)
+                              .order_by(MediationSession.held_on, MediationSession.id)).all()
+    if rows:
+        return [{"held_on": r.held_on, "place": r.place, "mediators": r.mediators, "attendees": r.attendees,
+                 "record": r.record} for r in rows]
     events = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == "session")
                                 .order_by(Event.at, Event.id)).all()
     return [{"held_on": e.on, "place": (e.data or {}).get("place", ""), "mediators": e.by_name,

@@ -66,12 +66,7 @@ from mediation.reports.models import (
     ReopenRequest,
     Screening,
 )
-from mediation.routing.deadlines import level_for
-
-try:  # the routing area's names for the warning levels and its configurable ratio
-    from mediation.routing.deadlines import DEFAULT_WARNING_RATIO, NORMAL, OVERDUE, WARNING
-except ImportError:  # pragma: no cover - older routing module
-    NORMAL, WARNING, OVERDUE, DEFAULT_WARNING_RATIO = "正常", "预警", "超期", 0.8
+from mediation.routing.deadlines import DEFAULT_WARNING_RATIO, NORMAL, OVERDUE, WARNING, level_for
 
 register_event_label("carried_over", "突出问题结转")
 
