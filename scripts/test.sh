@@ -12,7 +12,8 @@ python3 -m ruff check .
 
 # --- a private PostgreSQL server on loopback, owned by an unprivileged user ---------------------
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-PGPORT=${PGPORT:-55432}
+# A free port on loopback unless PGPORT says which (a fixed one may still be held by a server that is stopping).
+PGPORT=${PGPORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 PGROOT=$(mktemp -d /tmp/mediation-pg.XXXXXX)
 RUN_AS=()
 if [[ $(id -u) -eq 0 ]]; then
