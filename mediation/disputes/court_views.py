@@ -98,9 +98,7 @@ def refer():
             payload[key] = [v for v in request.form.getlist(key) if v.strip()]
         elif values_[key].strip():
             payload[key] = values_[key].strip()
-    token = request.form.get("idempotency_token", "").strip().lower()
-    if not dispute_views._TOKEN.match(token):
-        token = uuid.uuid4().hex
+    token = dispute_views.form_token()
     key = f"web-refer:{token}"
     fingerprint = service.request_fingerprint(payload)
     try:

@@ -46,6 +46,12 @@ PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address", "ethnic
 _PARTY_KEY = re.compile(r"^parties-(\d{1,4})-(" + "|".join(PARTY_FIELDS) + r")$")
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
+
+def form_token() -> str:
+    """The form's idempotency token (a resubmitted form is answered once), or a new one if it has none."""
+    token = request.form.get("idempotency_token", "").strip().lower()
+    return token if _TOKEN.match(token) else uuid.uuid4().hex
+
 FIELD_LABELS = {
     "category": "纠纷类别", "source": "来源", "summary": "简要情况", "node": "属地", "risk_level": "风险等级",
     "venue": "发现场所", "flags": "风险标记", "people_count": "涉及人数", "amount": "涉及金额",
@@ -440,9 +446,7 @@ def new():
         return _render_form(defaults, [], [], uuid.uuid4().hex)
 
     payload, values_, parties = _form_payload(request.form)
-    token = request.form.get("idempotency_token", "").strip().lower()
-    if not _TOKEN.match(token):
-        token = uuid.uuid4().hex
+    token = form_token()
     key = f"web:{token}"
     fingerprint = service.request_fingerprint(payload)
     try:
