@@ -48,28 +48,49 @@ def main() -> None:
     from mediation.extensions import db
 
     tmp = Path(tempfile.mkdtemp(prefix="documents-bench-"))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite'}",
-                      "SECRET_KEY": "bench", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite'}",
+            "SECRET_KEY": "bench",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
     with app.app_context():
         db.create_all()
         world = build_world()
         h.configure_signing(app, tmp)  # after the world: a certificate per unit, in its name
-        parties = [{"role": "申请人" if i == 0 else "被申请人", "kind": "自然人", "name": f"当事人{zh_number(i + 1)}号",
-                    "id_number": make_id(), "phone": "13800138000", "address": "海滨街道幸福里小区12号楼3门502室"}
-                   for i in range(args.parties)]
+        parties = [
+            {
+                "role": "申请人" if i == 0 else "被申请人",
+                "kind": "自然人",
+                "name": f"当事人{zh_number(i + 1)}号",
+                "id_number": make_id(),
+                "phone": "13800138000",
+                "address": "海滨街道幸福里小区12号楼3门502室",
+            }
+            for i in range(args.parties)
+        ]
         dispute = h.make_case(world, parties=parties)
         extra = {}
         if args.long:
-            extra = {"facts": "双方因相邻房屋漏水、噪音及公共部位使用发生纠纷，多次协商未果。" * 40,
-                     "terms": "\n".join(f"{n}、被申请人于2027年{n % 12 + 1}月底前支付第{n}期款项人民币伍佰元整。"
-                                        for n in range(1, 41))}
+            extra = {
+                "facts": "双方因相邻房屋漏水、噪音及公共部位使用发生纠纷，多次协商未果。" * 40,
+                "terms": "\n".join(
+                    f"{n}、被申请人于2027年{n % 12 + 1}月底前支付第{n}期款项人民币伍佰元整。"
+                    for n in range(1, 41)
+                ),
+            }
         agreement = h.effective_agreement(world, dispute, **extra)
         signer = signing.signer_for_unit(agreement.unit)
 
         def render() -> bytes:
             renderer = Renderer()
-            html = renderer.html("documents/agreement.html", **service.agreement_context(renderer, agreement),
-                                 verification=service.verification_block(renderer, "BENCH23456"))
+            html = renderer.html(
+                "documents/agreement.html",
+                **service.agreement_context(renderer, agreement),
+                verification=service.verification_block(renderer, "BENCH23456"),
+            )
             return renderer.pdf(html)
 
         def timed(fn, runs):
@@ -85,13 +106,17 @@ def main() -> None:
         sign_s, signed = timed(lambda: signer.sign(pdf, reason="bench", location="bench"), args.runs)
         verify_s, check = timed(lambda: signer.verify(signed), args.runs)
         assert check.ok, check
-        case_s, case_doc = timed(lambda: service.case_file_pdf(world.mediator_a.user, dispute), max(3, args.runs // 4))
+        case_s, case_doc = timed(
+            lambda: service.case_file_pdf(world.mediator_a.user, dispute), max(3, args.runs // 4)
+        )
         db.session.rollback()
         pages = pdf_pages(signed)
 
     cpu = os.cpu_count()
     print(f"machine: {platform.machine()} {cpu} CPU(s), Python {platform.python_version()}")
-    print(f"agreement: {args.parties} parties, {pages} page(s){' (long text)' if args.long else ''}, runs={args.runs}")
+    print(
+        f"agreement: {args.parties} parties, {pages} page(s){' (long text)' if args.long else ''}, runs={args.runs}"
+    )
     print(f"render (Jinja+WeasyPrint) median: {render_s * 1000:.0f} ms")
     print(f"sign (pyHanko PAdES B-B)  median: {sign_s * 1000:.0f} ms")
     print(f"validate (pyHanko)        median: {verify_s * 1000:.0f} ms")

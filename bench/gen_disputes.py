@@ -31,8 +31,16 @@ sys.path.insert(0, str(ROOT))
 
 from mediation.config import DEFAULT_CATEGORIES, DEFAULT_SOURCES  # noqa: E402
 
-TOWNS = [("海滨", "街道"), ("新港", "街道"), ("胡家园", "街道"), ("古林", "街道"),
-         ("双港", "镇"), ("中塘", "镇"), ("小站", "镇"), ("太平", "镇")]
+TOWNS = [
+    ("海滨", "街道"),
+    ("新港", "街道"),
+    ("胡家园", "街道"),
+    ("古林", "街道"),
+    ("双港", "镇"),
+    ("中塘", "镇"),
+    ("小站", "镇"),
+    ("太平", "镇"),
+]
 VILLAGES, GRIDS = 10, 5
 RISK = (("一般", 80), ("较大", 13), ("重大", 5), ("特别重大", 2))
 FLAGS = ("民转刑风险", "群体性", "涉军", "涉众", "信访关联", "个人极端倾向")
@@ -40,10 +48,32 @@ VENUES = ("村", "家庭", "学校", "企业", "单位", None)
 CHANNELS = (("人民调解", 70), ("行政调解", 18), ("司法调解", 4), ("诉调对接", 8))
 CATEGORY_DAYS = {"劳动争议/欠薪": 15, "道路交通事故": 10}
 OUTCOMES = (("调解成功", 72), ("调解不成功", 13), ("撤回", 7), ("不予受理", 8))
-COLUMNS = ("case_no", "category", "source", "summary", "venue", "risk_level", "flags", "prominent",
-           "civil_to_criminal", "node_id", "registering_unit_id", "registered_at", "registered_on", "status",
-           "channel", "unit_id", "accepted_on", "deadline", "stabilized_on", "closed_on", "outcome",
-           "carry_over_reason", "version", "updated_at")
+COLUMNS = (
+    "case_no",
+    "category",
+    "source",
+    "summary",
+    "venue",
+    "risk_level",
+    "flags",
+    "prominent",
+    "civil_to_criminal",
+    "node_id",
+    "registering_unit_id",
+    "registered_at",
+    "registered_on",
+    "status",
+    "channel",
+    "unit_id",
+    "accepted_on",
+    "deadline",
+    "stabilized_on",
+    "closed_on",
+    "outcome",
+    "carry_over_reason",
+    "version",
+    "updated_at",
+)
 
 
 def build_tree() -> dict:
@@ -61,34 +91,49 @@ def build_tree() -> dict:
         return row
 
     district, _ = upsert_node("120116000000", "海滨区", NodeLevel.DISTRICT, None)
-    units = {"center": unit("B-ZZ-QU", "海滨区综治中心", UnitType.CENTER, district),
-             "court": unit("B-FY", "海滨区人民法院", UnitType.COURT, district, Channel.JUDICIAL),
-             "court_link": unit("B-SD", "海滨区人民法院诉调对接中心", UnitType.COURT, district, Channel.COURT_LINK),
-             "labour": unit("B-RS", "海滨区人力资源和社会保障局", UnitType.ADMINISTRATIVE, district,
-                            Channel.ADMINISTRATIVE)}
+    units = {
+        "center": unit("B-ZZ-QU", "海滨区综治中心", UnitType.CENTER, district),
+        "court": unit("B-FY", "海滨区人民法院", UnitType.COURT, district, Channel.JUDICIAL),
+        "court_link": unit(
+            "B-SD", "海滨区人民法院诉调对接中心", UnitType.COURT, district, Channel.COURT_LINK
+        ),
+        "labour": unit(
+            "B-RS", "海滨区人力资源和社会保障局", UnitType.ADMINISTRATIVE, district, Channel.ADMINISTRATIVE
+        ),
+    }
     places = []  # (node, town_committee, town_police, village_committee or None, registering unit)
     for t, (name, level) in enumerate(TOWNS, start=1):
         town, _ = upsert_node(f"120116{t:03d}000", f"{name}{level}", NodeLevel(level), district)
         center = unit(f"B-ZZ-{t}", f"{name}{level}综治中心", UnitType.CENTER, town)
-        committee = unit(f"B-TW-{t}", f"{name}{level}人民调解委员会", UnitType.COMMITTEE, town, Channel.PEOPLE)
+        committee = unit(
+            f"B-TW-{t}", f"{name}{level}人民调解委员会", UnitType.COMMITTEE, town, Channel.PEOPLE
+        )
         police = unit(f"B-PCS-{t}", f"{name}派出所", UnitType.ADMINISTRATIVE, town, Channel.ADMINISTRATIVE)
         places.append((town, committee, police, None, center))
         for v in range(1, VILLAGES + 1):
             is_village = level == "镇"
-            village, _ = upsert_node(f"120116{t:03d}{v:03d}", f"{name}{'第' if is_village else ''}{v}"
-                                     f"{'村' if is_village else '社区'}",
-                                     NodeLevel.VILLAGE if is_village else NodeLevel.COMMUNITY, town)
+            village, _ = upsert_node(
+                f"120116{t:03d}{v:03d}",
+                f"{name}{'第' if is_village else ''}{v}{'村' if is_village else '社区'}",
+                NodeLevel.VILLAGE if is_village else NodeLevel.COMMUNITY,
+                town,
+            )
             v_center = unit(f"B-ZZ-{t}-{v}", f"{village.name}综治中心", UnitType.CENTER, village)
-            v_committee = unit(f"B-TW-{t}-{v}", f"{village.name}人民调解委员会", UnitType.COMMITTEE, village,
-                               Channel.PEOPLE)
+            v_committee = unit(
+                f"B-TW-{t}-{v}", f"{village.name}人民调解委员会", UnitType.COMMITTEE, village, Channel.PEOPLE
+            )
             places.append((village, committee, police, v_committee, v_center))
             for g in range(1, GRIDS + 1):
                 grid, _ = upsert_node(f"120116{t:03d}{v:03d}G{g:02d}", f"第{g}网格", NodeLevel.GRID, village)
                 places.append((grid, committee, police, v_committee, v_center))
     db.session.flush()
-    ids = {"district": district.id, "court": units["court"].id, "court_link": units["court_link"].id,
-            "labour": units["labour"].id,
-            "places": [(n.id, c.id, p.id, vc.id if vc else None, r.id) for n, c, p, vc, r in places]}
+    ids = {
+        "district": district.id,
+        "court": units["court"].id,
+        "court_link": units["court_link"].id,
+        "labour": units["labour"].id,
+        "places": [(n.id, c.id, p.id, vc.id if vc else None, r.id) for n, c, p, vc, r in places],
+    }
     db.session.commit()
     return ids
 
@@ -116,13 +161,26 @@ def generate(count: int, tree: dict, today: date, seed: int):
         risk = rng.choices(risk_values, weights=risk_weights)[0]
         flags = [rng.choice(FLAGS)] if rng.random() < 0.03 else []
         prominent = risk in ("重大", "特别重大") or bool(flags)
-        status, channel, unit, accepted, deadline, stabilized, closed, outcome, reason = \
-            "待分流", None, None, None, None, None, None, None, None
+        status, channel, unit, accepted, deadline, stabilized, closed, outcome, reason = (
+            "待分流",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
         r = rng.random()
         if not (registered >= today - timedelta(days=3) and r < 0.3):
             channel = _weighted(rng, CHANNELS)
-            unit = {"人民调解": v_committee or committee, "行政调解": police if rng.random() < 0.6 else tree["labour"],
-                    "司法调解": tree["court"], "诉调对接": tree["court_link"]}[channel]
+            unit = {
+                "人民调解": v_committee or committee,
+                "行政调解": police if rng.random() < 0.6 else tree["labour"],
+                "司法调解": tree["court"],
+                "诉调对接": tree["court_link"],
+            }[channel]
             accepted = min(today, registered + timedelta(days=rng.randint(0, 2)))
             deadline = accepted + timedelta(days=CATEGORY_DAYS.get(category, 30))
             duration = int(rng.expovariate(1 / 18)) + (rng.randint(20, 400) if rng.random() < 0.03 else 0)
@@ -138,11 +196,30 @@ def generate(count: int, tree: dict, today: date, seed: int):
             if status != "已办结" and prominent and rng.random() < 0.7:
                 reason = "涉及多方利益，已落实稳控措施，结转下月继续化解。"
         yield (
-            f"（{registered.year}）海滨基准调字第{i + 1:07d}号", category, rng.choice(sources), "基准测试生成的纠纷。",
-            rng.choice(VENUES), risk, json.dumps(flags, ensure_ascii=False), prominent,
+            f"（{registered.year}）海滨基准调字第{i + 1:07d}号",
+            category,
+            rng.choice(sources),
+            "基准测试生成的纠纷。",
+            rng.choice(VENUES),
+            risk,
+            json.dumps(flags, ensure_ascii=False),
+            prominent,
             prominent and closed is not None and outcome == "调解不成功" and rng.random() < 0.05,
-            node_id, registering, now, registered, status, channel, unit, accepted, deadline, stabilized, closed,
-            outcome, reason, 1, now,
+            node_id,
+            registering,
+            now,
+            registered,
+            status,
+            channel,
+            unit,
+            accepted,
+            deadline,
+            stabilized,
+            closed,
+            outcome,
+            reason,
+            1,
+            now,
         )
 
 
@@ -182,8 +259,16 @@ def insert_sqlite(engine, rows, batch: int = 50_000) -> None:
         sql = f"INSERT INTO dispute ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         chunk = []
         for row in rows:
-            chunk.append(tuple(v.isoformat(sep=" ") if isinstance(v, datetime) else
-                               v.isoformat() if isinstance(v, date) else v for v in row))
+            chunk.append(
+                tuple(
+                    v.isoformat(sep=" ")
+                    if isinstance(v, datetime)
+                    else v.isoformat()
+                    if isinstance(v, date)
+                    else v
+                    for v in row
+                )
+            )
             if len(chunk) >= batch:
                 cur.executemany(sql, chunk)
                 chunk = []
@@ -219,12 +304,16 @@ def main(argv=None) -> int:
         # Statistics for the planner (and, on PostgreSQL, the visibility map that index-only scans
         # need: what autovacuum does on a live database).
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE dispute" if db.engine.dialect.name == "postgresql" else "ANALYZE")
+            conn.exec_driver_sql(
+                "VACUUM ANALYZE dispute" if db.engine.dialect.name == "postgresql" else "ANALYZE"
+            )
         elapsed = time.perf_counter() - t0
         db.session.rollback()
         total = db.session.execute(db.text("SELECT count(*) FROM dispute")).scalar()
-        print(f"{args.count:,} disputes generated in {elapsed:.1f} s ({db.engine.dialect.name}); "
-              f"{total:,} in the table; {len(tree['places'])} places.")
+        print(
+            f"{args.count:,} disputes generated in {elapsed:.1f} s ({db.engine.dialect.name}); "
+            f"{total:,} in the table; {len(tree['places'])} places."
+        )
     return 0
 
 

@@ -66,22 +66,31 @@ SOURCES = ("网格员排查", "群众来访", "12345热线")
 # Set-up through the flask commands
 # ---------------------------------------------------------------------------------------------
 
+
 def flask_env(database_url: str) -> dict:
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": database_url,
-        "MEDIATION_ENV": "production",
-        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
-        "PUBLIC_URL": env.get("PUBLIC_URL") or "http://127.0.0.1",  # required in production
-        "SCHEDULER_MODE": "external",  # no scheduler inside the web workers (as in production)
-        "FLASK_APP": "mediation",
-    })
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "MEDIATION_ENV": "production",
+            "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+            "PUBLIC_URL": env.get("PUBLIC_URL") or "http://127.0.0.1",  # required in production
+            "SCHEDULER_MODE": "external",  # no scheduler inside the web workers (as in production)
+            "FLASK_APP": "mediation",
+        }
+    )
     return env
 
 
 def flask(env: dict, *args: str, timeout: float = 600) -> str:
-    proc = subprocess.run(["flask", "--app", "mediation", *args], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=timeout)
+    proc = subprocess.run(
+        ["flask", "--app", "mediation", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"flask {' '.join(args[:2])} failed (exit {proc.returncode})")
@@ -101,47 +110,76 @@ def grid_units(count: int) -> list[tuple[str, str]]:
 
 def town_grid_nodes(prefix: str) -> list[str]:
     with UNITS_CSV.open(encoding="utf-8-sig") as f:
-        return [row["所属节点代码"] for row in csv.DictReader(f)
-                if row["代码"].endswith("-WG") and row["所属节点代码"].startswith(prefix)]
+        return [
+            row["所属节点代码"]
+            for row in csv.DictReader(f)
+            if row["代码"].endswith("-WG") and row["所属节点代码"].startswith(prefix)
+        ]
 
 
 def set_up(env: dict, args) -> dict:
     import psycopg
 
     with psycopg.connect(libpq_url(args.database_url)) as conn:
-        tables = conn.execute("SELECT count(*) FROM information_schema.tables "
-                              "WHERE table_schema = current_schema()").fetchone()[0]
+        tables = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchone()[0]
     if tables:
-        raise SystemExit(f"The database has {tables} tables: the benchmark needs a fresh, empty database "
-                         "(its checks and the unique party names assume one).")
+        raise SystemExit(
+            f"The database has {tables} tables: the benchmark needs a fresh, empty database "
+            "(its checks and the unique party names assume one)."
+        )
     t0 = time.perf_counter()
     print("flask db upgrade …", flush=True)
     flask(env, "db", "upgrade")
     print("flask db check …", flush=True)
-    proc = subprocess.run(["flask", "--app", "mediation", "db", "check"], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=300)
+    proc = subprocess.run(
+        ["flask", "--app", "mediation", "db", "check"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-2000:])
-        raise SystemExit("The migration does not match the models (flask db check): the schema is stale. "
-                         "Regenerate or wait for the new migration, then run again.")
+        raise SystemExit(
+            "The migration does not match the models (flask db check): the schema is stale. "
+            "Regenerate or wait for the new migration, then run again."
+        )
     print(f"flask demo --disputes {args.demo_disputes} …", flush=True)
     flask(env, "demo", "--disputes", str(args.demo_disputes))
     users = []
     for i, (unit_code, node_code) in enumerate(grid_units(args.units), 1):
         username = f"bench_grid{i}"
-        flask(env, "user", "create", username, "--role", "grid", "--unit", unit_code,
-              "--password", "Bench-" + secrets.token_urlsafe(12), "--name", f"压测网格员{i}")
+        flask(
+            env,
+            "user",
+            "create",
+            username,
+            "--role",
+            "grid",
+            "--unit",
+            unit_code,
+            "--password",
+            "Bench-" + secrets.token_urlsafe(12),
+            "--name",
+            f"压测网格员{i}",
+        )
         token = flask(env, "user", "token", username).strip().splitlines()[-1]
         users.append({"username": username, "token": token, "nodes": [node_code]})
     one = flask(env, "user", "token", ONE_UNIT_USER).strip().splitlines()[-1]
     print(f"set-up done in {time.perf_counter() - t0:.0f} s", flush=True)
-    return {"grid": users, "one": [{"username": ONE_UNIT_USER, "token": one,
-                                    "nodes": town_grid_nodes(ONE_UNIT_TOWN)}]}
+    return {
+        "grid": users,
+        "one": [{"username": ONE_UNIT_USER, "token": one, "nodes": town_grid_nodes(ONE_UNIT_TOWN)}],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # gunicorn
 # ---------------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -153,8 +191,14 @@ def start_gunicorn(env: dict, workers: int, log_path: Path, extra: list[str]) ->
     port = free_port()
     env = {**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers)}
     log = log_path.open("w")
-    proc = subprocess.Popen(["gunicorn", "-c", "deploy/gunicorn.conf.py", *extra, "mediation:create_app()"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["gunicorn", "-c", "deploy/gunicorn.conf.py", *extra, "mediation:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -187,12 +231,13 @@ def stop_gunicorn(proc: subprocess.Popen) -> None:
 # CPU accounting from /proc
 # ---------------------------------------------------------------------------------------------
 
+
 def _stat(pid: int) -> list[str] | None:
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return raw[raw.rindex(")") + 2:].split()  # fields from "state" on (field 3)
+    return raw[raw.rindex(")") + 2 :].split()  # fields from "state" on (field 3)
 
 
 def _ppids() -> dict[int, int]:
@@ -231,7 +276,9 @@ def backend_ticks(database: str) -> int:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                title = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                title = (
+                    Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
             except OSError:
                 continue
             words = title.split()
@@ -272,13 +319,19 @@ class CpuSample:
         server = (self.server - start.server) / TICK / wall
         db = (self.db - start.db) / TICK / wall
         client = (self.client - start.client) / wall
-        return {"machine": machine, "server": server, "db": db, "client": client,
-                "other": max(0.0, machine - server - db - client)}
+        return {
+            "machine": machine,
+            "server": server,
+            "db": db,
+            "client": client,
+            "other": max(0.0, machine - server - db - client),
+        }
 
 
 # ---------------------------------------------------------------------------------------------
 # The load
 # ---------------------------------------------------------------------------------------------
+
 
 def id_number(rng: random.Random) -> str:
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -299,7 +352,11 @@ class Payloads:
 
     def _name(self, n: int) -> str:
         g = len(GIVEN)
-        return SURNAMES[n % len(SURNAMES)] + GIVEN[(n // len(SURNAMES)) % g] + GIVEN[(n // len(SURNAMES) // g) % g]
+        return (
+            SURNAMES[n % len(SURNAMES)]
+            + GIVEN[(n // len(SURNAMES)) % g]
+            + GIVEN[(n // len(SURNAMES) // g) % g]
+        )
 
     def next(self, node: str) -> bytes:
         with self._lock:
@@ -317,8 +374,14 @@ class Payloads:
             "amount": f"{1000 + n % 9000}.00",
             "occurred_on": (self._today - timedelta(days=3)).isoformat(),
             "parties": [
-                {"role": "申请人", "kind": "自然人", "name": self._name(2 * n), "id_number": ident,
-                 "phone": f"138{n % 100_000_000:08d}", "address": f"压测小区{n % 97 + 1}号楼"},
+                {
+                    "role": "申请人",
+                    "kind": "自然人",
+                    "name": self._name(2 * n),
+                    "id_number": ident,
+                    "phone": f"138{n % 100_000_000:08d}",
+                    "address": f"压测小区{n % 97 + 1}号楼",
+                },
                 {"role": "被申请人", "kind": "自然人", "name": self._name(2 * n + 1)},
             ],
         }
@@ -342,8 +405,11 @@ class Cell:
 
     @property
     def errors(self) -> int:
-        return sum(self.statuses.values()) - self.ok + sum(
-            n for what, n in self.failures.items() if not what.startswith("HTTP "))
+        return (
+            sum(self.statuses.values())
+            - self.ok
+            + sum(n for what, n in self.failures.items() if not what.startswith("HTTP "))
+        )
 
     def cpu_ms(self, who: str) -> float:
         """CPU milliseconds per answered request."""
@@ -367,8 +433,16 @@ class Load:
         self.lock = threading.Lock()
         self.stop_at = 0.0
 
-    def _client(self, scenario: str, user: dict, offset: int, quota: int, out: Cell | None,
-                ready: threading.Barrier, go: threading.Event) -> None:
+    def _client(
+        self,
+        scenario: str,
+        user: dict,
+        offset: int,
+        quota: int,
+        out: Cell | None,
+        ready: threading.Barrier,
+        go: threading.Event,
+    ) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         auth = {"Authorization": f"Bearer {user['token']}"}
         nodes = user["nodes"]
@@ -380,8 +454,11 @@ class Load:
             done += 1
             if register:
                 body = self.payloads.next(nodes[(offset + done) % len(nodes)])
-                headers = {**auth, "Content-Type": "application/json",
-                           "Idempotency-Key": f"bench-{uuid.uuid4()}"}
+                headers = {
+                    **auth,
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": f"bench-{uuid.uuid4()}",
+                }
                 method, path = "POST", "/api/v1/disputes"
             else:
                 body, headers, method, path = None, auth, "GET", "/api/v1/ping"
@@ -413,14 +490,26 @@ class Load:
                         out.failures[f"HTTP {status}: {data[:200].decode(errors='replace')}"] += 1
         conn.close()
 
-    def run(self, scenario: str, clients: int, seconds: float, max_requests: int,
-            out: Cell | None = None, cpu=None) -> None:
+    def run(
+        self,
+        scenario: str,
+        clients: int,
+        seconds: float,
+        max_requests: int,
+        out: Cell | None = None,
+        cpu=None,
+    ) -> None:
         pool = self.users["one"] if scenario == "register-1-unit" else self.users["grid"]
         quota = max(1, -(-max_requests // clients))
         ready, go = threading.Barrier(clients + 1), threading.Event()
-        threads = [threading.Thread(target=self._client, daemon=True,
-                                    args=(scenario, pool[i % len(pool)], i // len(pool), quota, out, ready, go))
-                   for i in range(clients)]
+        threads = [
+            threading.Thread(
+                target=self._client,
+                daemon=True,
+                args=(scenario, pool[i % len(pool)], i // len(pool), quota, out, ready, go),
+            )
+            for i in range(clients)
+        ]
         for th in threads:
             th.start()
         ready.wait(timeout=60)
@@ -453,8 +542,10 @@ def db_state(url: str) -> dict:
     import psycopg
 
     with psycopg.connect(libpq_url(url)) as conn:
-        return {"max_id": conn.execute("SELECT coalesce(max(id), 0) FROM dispute").fetchone()[0],
-                "count": conn.execute("SELECT count(*) FROM dispute").fetchone()[0]}
+        return {
+            "max_id": conn.execute("SELECT coalesce(max(id), 0) FROM dispute").fetchone()[0],
+            "count": conn.execute("SELECT count(*) FROM dispute").fetchone()[0],
+        }
 
 
 def verify(url: str, before: dict, load: Load, ok_total: int) -> list[tuple[str, bool, str]]:
@@ -462,25 +553,52 @@ def verify(url: str, before: dict, load: Load, ok_total: int) -> list[tuple[str,
 
     checks = []
     with psycopg.connect(libpq_url(url)) as conn:
-        new = dict(conn.execute("SELECT id, case_no FROM dispute WHERE id > %s", (before["max_id"],)).fetchall())
+        new = dict(
+            conn.execute("SELECT id, case_no FROM dispute WHERE id > %s", (before["max_id"],)).fetchall()
+        )
         count = conn.execute("SELECT count(*) FROM dispute").fetchone()[0]
-        checks.append(("new disputes in the database = 201 answers",
-                       count - before["count"] == len(new) == load.created_count,
-                       f"{count - before['count']} new rows, {load.created_count} answers 201 "
-                       f"({ok_total} in the measured cells, the rest in warm-ups)"))
-        checks.append(("the very ids and case numbers answered are the ones stored", new == load.created,
-                       f"{len(set(new.items()) ^ set(load.created.items()))} differences"))
-        idem = conn.execute("SELECT count(*), count(DISTINCT key) FROM idempotency_record WHERE dispute_id > %s",
-                            (before["max_id"],)).fetchone()
-        checks.append(("one idempotency record per registration", idem[0] == idem[1] == len(new),
-                       f"{idem[0]} records, {idem[1]} distinct keys"))
-        events = conn.execute("SELECT count(*) FROM event WHERE type = 'registered' AND dispute_id > %s",
-                              (before["max_id"],)).fetchone()[0]
-        parties = conn.execute("SELECT count(*) FROM party WHERE dispute_id > %s", (before["max_id"],)).fetchone()[0]
-        checks.append(("one 'registered' event and two parties each", events == len(new) and parties == 2 * len(new),
-                       f"{events} events, {parties} parties"))
-        dup = conn.execute("SELECT count(*) FROM (SELECT case_no FROM dispute GROUP BY case_no "
-                           "HAVING count(*) > 1) x").fetchone()[0]
+        checks.append(
+            (
+                "new disputes in the database = 201 answers",
+                count - before["count"] == len(new) == load.created_count,
+                f"{count - before['count']} new rows, {load.created_count} answers 201 "
+                f"({ok_total} in the measured cells, the rest in warm-ups)",
+            )
+        )
+        checks.append(
+            (
+                "the very ids and case numbers answered are the ones stored",
+                new == load.created,
+                f"{len(set(new.items()) ^ set(load.created.items()))} differences",
+            )
+        )
+        idem = conn.execute(
+            "SELECT count(*), count(DISTINCT key) FROM idempotency_record WHERE dispute_id > %s",
+            (before["max_id"],),
+        ).fetchone()
+        checks.append(
+            (
+                "one idempotency record per registration",
+                idem[0] == idem[1] == len(new),
+                f"{idem[0]} records, {idem[1]} distinct keys",
+            )
+        )
+        events = conn.execute(
+            "SELECT count(*) FROM event WHERE type = 'registered' AND dispute_id > %s", (before["max_id"],)
+        ).fetchone()[0]
+        parties = conn.execute(
+            "SELECT count(*) FROM party WHERE dispute_id > %s", (before["max_id"],)
+        ).fetchone()[0]
+        checks.append(
+            (
+                "one 'registered' event and two parties each",
+                events == len(new) and parties == 2 * len(new),
+                f"{events} events, {parties} parties",
+            )
+        )
+        dup = conn.execute(
+            "SELECT count(*) FROM (SELECT case_no FROM dispute GROUP BY case_no HAVING count(*) > 1) x"
+        ).fetchone()[0]
         checks.append(("case numbers unique", dup == 0, f"{dup} duplicated"))
         seqs: dict[tuple[int, int], list[int]] = defaultdict(list)
         unparsed = 0
@@ -491,18 +609,26 @@ def verify(url: str, before: dict, load: Load, ok_total: int) -> list[tuple[str,
                 continue
             seqs[(unit_id, int(m.group(1)))].append(int(m.group(2)))
         last = {(u, y): n for u, y, n in conn.execute("SELECT unit_id, year, last FROM case_sequence")}
-        bad = [(k, len(v), last.get(k)) for k, v in seqs.items()
-               if sorted(v) != list(range(1, len(v) + 1)) or last.get(k) != len(v)]
-        checks.append(("case numbers gapless per unit and year, ending at the unit's sequence",
-                       not bad and not unparsed,
-                       f"{len(seqs)} unit-years checked, {len(bad)} with gaps or a different sequence, "
-                       f"{unparsed} unparsed" + (f"; e.g. {bad[:3]}" if bad else "")))
+        bad = [
+            (k, len(v), last.get(k))
+            for k, v in seqs.items()
+            if sorted(v) != list(range(1, len(v) + 1)) or last.get(k) != len(v)
+        ]
+        checks.append(
+            (
+                "case numbers gapless per unit and year, ending at the unit's sequence",
+                not bad and not unparsed,
+                f"{len(seqs)} unit-years checked, {len(bad)} with gaps or a different sequence, "
+                f"{unparsed} unparsed" + (f"; e.g. {bad[:3]}" if bad else ""),
+            )
+        )
     return checks
 
 
 # ---------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------
+
 
 def fmt_rate(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
@@ -513,17 +639,28 @@ def fmt_ms(x: float) -> str:
 
 
 def machine_line(pg_version: str, args) -> str:
-    mem_kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")).split()[1])
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.machine())
+    mem_kb = int(
+        next(
+            line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+        ).split()[1]
+    )
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
     import gunicorn
 
     extra = f" with {' '.join(args.gunicorn_arg)}" if args.gunicorn_arg else ""
-    return (f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}, {model}), "
-            f"{mem_kb / 1024 / 1024:.0f} GB RAM, Python {platform.python_version()}, gunicorn {gunicorn.__version__} "
-            f"({args.workers} gthread workers × {os.environ.get('GUNICORN_THREADS', '2')} threads, "
-            f"deploy/gunicorn.conf.py{extra}), {pg_version}")
+    return (
+        f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}, {model}), "
+        f"{mem_kb / 1024 / 1024:.0f} GB RAM, Python {platform.python_version()}, gunicorn {gunicorn.__version__} "
+        f"({args.workers} gthread workers × {os.environ.get('GUNICORN_THREADS', '2')} threads, "
+        f"deploy/gunicorn.conf.py{extra}), {pg_version}"
+    )
 
 
 def pg_settings(url: str) -> str:
@@ -531,29 +668,46 @@ def pg_settings(url: str) -> str:
 
     with psycopg.connect(libpq_url(url)) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
-        values = {name: conn.execute(f"SHOW {name}").fetchone()[0]
-                  for name in ("fsync", "synchronous_commit", "wal_sync_method", "shared_buffers")}
+        values = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("fsync", "synchronous_commit", "wal_sync_method", "shared_buffers")
+        }
     return f"PostgreSQL {version} (" + ", ".join(f"{k}={v}" for k, v in values.items()) + ")"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", required=True,
-                        help="an empty PostgreSQL database, e.g. postgresql+psycopg://mediation@127.0.0.1:55433/bench_http")
+    parser.add_argument(
+        "--database-url",
+        required=True,
+        help="an empty PostgreSQL database, e.g. postgresql+psycopg://mediation@127.0.0.1:55433/bench_http",
+    )
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels (comma-separated)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per cell")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up time before each cell (not counted)")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="warm-up time before each cell (not counted)"
+    )
     parser.add_argument("--max-requests", type=int, default=50_000, help="upper bound of requests per cell")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (WEB_CONCURRENCY)")
-    parser.add_argument("--units", type=int, default=8, help="grid users (each with its own unit) for 'register'")
+    parser.add_argument(
+        "--units", type=int, default=8, help="grid users (each with its own unit) for 'register'"
+    )
     parser.add_argument("--demo-disputes", type=int, default=100, help="demo cases loaded before the run")
     parser.add_argument("--scenarios", default="register,register-1-unit,ping")
-    parser.add_argument("--pg-pid", type=int, default=None,
-                        help="postmaster pid of a private server: count all of its CPU (default: only the "
-                             "backends connected to the benchmark's database)")
-    parser.add_argument("--gunicorn-arg", action="append", default=[],
-                        help="extra gunicorn option over deploy/gunicorn.conf.py, e.g. --gunicorn-arg=--preload "
-                             "or --gunicorn-arg=--max-requests=0 (repeatable)")
+    parser.add_argument(
+        "--pg-pid",
+        type=int,
+        default=None,
+        help="postmaster pid of a private server: count all of its CPU (default: only the "
+        "backends connected to the benchmark's database)",
+    )
+    parser.add_argument(
+        "--gunicorn-arg",
+        action="append",
+        default=[],
+        help="extra gunicorn option over deploy/gunicorn.conf.py, e.g. --gunicorn-arg=--preload "
+        "or --gunicorn-arg=--max-requests=0 (repeatable)",
+    )
     parser.add_argument("--log", default="/tmp/http_bench_gunicorn.log", help="gunicorn's output")
     parser.add_argument("--json", default=None, help="also write the results as JSON to this file")
     args = parser.parse_args()
@@ -589,35 +743,50 @@ def main() -> int:
                 cell.restarts = restarts() - before_restarts
                 cells.append(cell)
                 c = cell.cpu
-                print(f"{scenario:>16} × {clients:>3}: {len(cell.latencies) / cell.wall:8.1f}/s  "
-                      f"p50 {cell.pct(0.5):7.1f} ms  p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}  "
-                      f"CPU/request {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms  "
-                      f"cores: machine {c['machine']:.2f}, gunicorn {c['server']:.2f}, PostgreSQL {c['db']:.2f}, "
-                      f"client {c['client']:.2f}, other {c['other']:.2f}; worker restarts {cell.restarts}", flush=True)
+                print(
+                    f"{scenario:>16} × {clients:>3}: {len(cell.latencies) / cell.wall:8.1f}/s  "
+                    f"p50 {cell.pct(0.5):7.1f} ms  p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}  "
+                    f"CPU/request {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms  "
+                    f"cores: machine {c['machine']:.2f}, gunicorn {c['server']:.2f}, PostgreSQL {c['db']:.2f}, "
+                    f"client {c['client']:.2f}, other {c['other']:.2f}; worker restarts {cell.restarts}",
+                    flush=True,
+                )
     finally:
         stop_gunicorn(server)
     total_restarts = Path(args.log).read_text(errors="replace").count("Autorestarting worker")
     ok_total = sum(c.ok for c in cells if c.scenario.startswith("register"))
-    checks = verify(args.database_url, before, load, ok_total) if any(
-        s.startswith("register") for s in scenarios) else []
+    checks = (
+        verify(args.database_url, before, load, ok_total)
+        if any(s.startswith("register") for s in scenarios)
+        else []
+    )
 
     pg = pg_settings(args.database_url)
     print()
-    print(f"Machine: {machine_line(pg, args)}; load average before the run "
-          f"{load_before:.2f}. Client: {__file__.rsplit('/', 1)[-1]}, Python threads on the same machine.")
+    print(
+        f"Machine: {machine_line(pg, args)}; load average before the run "
+        f"{load_before:.2f}. Client: {__file__.rsplit('/', 1)[-1]}, Python threads on the same machine."
+    )
     print()
-    print("| scenario | clients | requests | req/s | p50 | p99 | errors | CPU per request: gunicorn + PostgreSQL "
-          "| cores busy: machine / gunicorn / PostgreSQL / client / other | worker restarts |")
+    print(
+        "| scenario | clients | requests | req/s | p50 | p99 | errors | CPU per request: gunicorn + PostgreSQL "
+        "| cores busy: machine / gunicorn / PostgreSQL / client / other | worker restarts |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
-    names = {"register": f"POST /api/v1/disputes ({args.units} unit{'s' if args.units > 1 else ''})",
-             "register-1-unit": "POST /api/v1/disputes (1 unit)", "ping": "GET /api/v1/ping (floor)"}
+    names = {
+        "register": f"POST /api/v1/disputes ({args.units} unit{'s' if args.units > 1 else ''})",
+        "register-1-unit": "POST /api/v1/disputes (1 unit)",
+        "ping": "GET /api/v1/ping (floor)",
+    }
     for cell in cells:
         c = cell.cpu
-        print(f"| {names[cell.scenario]} | {cell.clients} | {len(cell.latencies):,} "
-              f"| {fmt_rate(len(cell.latencies) / cell.wall)} | {fmt_ms(cell.pct(0.5))} | {fmt_ms(cell.pct(0.99))} "
-              f"| {cell.errors} | {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms "
-              f"| {c['machine']:.2f} / {c['server']:.2f} / {c['db']:.2f} / {c['client']:.2f} / "
-              f"{c['other']:.2f} | {cell.restarts} |")
+        print(
+            f"| {names[cell.scenario]} | {cell.clients} | {len(cell.latencies):,} "
+            f"| {fmt_rate(len(cell.latencies) / cell.wall)} | {fmt_ms(cell.pct(0.5))} | {fmt_ms(cell.pct(0.99))} "
+            f"| {cell.errors} | {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms "
+            f"| {c['machine']:.2f} / {c['server']:.2f} / {c['db']:.2f} / {c['client']:.2f} / "
+            f"{c['other']:.2f} | {cell.restarts} |"
+        )
     print()
     print(f"gunicorn worker restarts (max_requests) during the run, warm-ups included: {total_restarts}")
     failed = False
@@ -629,15 +798,35 @@ def main() -> int:
         failed |= not ok
         print(f"check {'OK  ' if ok else 'FAIL'} {name}: {detail}")
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "machine": machine_line(pg, args), "restarts": total_restarts,
-            "cells": [{"scenario": c.scenario, "clients": c.clients, "requests": len(c.latencies),
-                       "rps": len(c.latencies) / c.wall, "p50_ms": c.pct(0.5), "p99_ms": c.pct(0.99),
-                       "errors": c.errors, "cpu_cores": c.cpu, "restarts": c.restarts,
-                       "cpu_ms_per_request": {"gunicorn": c.cpu_ms("server"), "postgresql": c.cpu_ms("db")}}
-                      for c in cells],
-            "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks],
-        }, ensure_ascii=False, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": machine_line(pg, args),
+                    "restarts": total_restarts,
+                    "cells": [
+                        {
+                            "scenario": c.scenario,
+                            "clients": c.clients,
+                            "requests": len(c.latencies),
+                            "rps": len(c.latencies) / c.wall,
+                            "p50_ms": c.pct(0.5),
+                            "p99_ms": c.pct(0.99),
+                            "errors": c.errors,
+                            "cpu_cores": c.cpu,
+                            "restarts": c.restarts,
+                            "cpu_ms_per_request": {
+                                "gunicorn": c.cpu_ms("server"),
+                                "postgresql": c.cpu_ms("db"),
+                            },
+                        }
+                        for c in cells
+                    ],
+                    "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     return 1 if failed else 0
 
 

@@ -73,17 +73,26 @@ def child_import(url: str, workdir: Path, use_tracemalloc: bool) -> dict:
             traced = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
         assert result.ok, result.report_lines(limit=20)
-        counts = {m.__tablename__: db.session.scalar(select(func.count()).select_from(m))
-                  for m in (Dispute, Party, Event)}
+        counts = {
+            m.__tablename__: db.session.scalar(select(func.count()).select_from(m))
+            for m in (Dispute, Party, Event)
+        }
         validate = stages.get("导入", t0 + seconds) - t0
         return {
-            "database": db.engine.dialect.name, "dispute_rows": result.dispute_rows, "party_rows": result.party_rows,
-            "imported": result.imported, "parties": result.parties, "counts": counts, "seconds": round(seconds, 1),
+            "database": db.engine.dialect.name,
+            "dispute_rows": result.dispute_rows,
+            "party_rows": result.party_rows,
+            "imported": result.imported,
+            "parties": result.parties,
+            "counts": counts,
+            "seconds": round(seconds, 1),
             "cpu_seconds": round(cpu, 1),
-            "validate_seconds": round(validate, 1), "write_seconds": round(seconds - validate, 1),
+            "validate_seconds": round(validate, 1),
+            "write_seconds": round(seconds - validate, 1),
             "rows_per_second": round(result.dispute_rows / seconds),
             "all_rows_per_second": round((result.dispute_rows + result.party_rows) / seconds),
-            "baseline_rss_mb": round(baseline, 1), "peak_rss_mb": round(rss_mb(), 1),
+            "baseline_rss_mb": round(baseline, 1),
+            "peak_rss_mb": round(rss_mb(), 1),
             "tracemalloc_peak_mb": round(traced, 1) if traced is not None else None,
         }
 
@@ -102,9 +111,14 @@ def child_export(url: str, workdir: Path) -> dict:
         t0 = time.perf_counter()
         summary = export_ledger(workdir / "export.xlsx", root)
         seconds = time.perf_counter() - t0
-        return {"exported": summary["disputes"], "export_parties": summary["parties"],
-                "export_seconds": round(seconds, 1), "export_rows_per_second": round(summary["disputes"] / seconds),
-                "export_baseline_rss_mb": round(baseline, 1), "export_peak_rss_mb": round(rss_mb(), 1)}
+        return {
+            "exported": summary["disputes"],
+            "export_parties": summary["parties"],
+            "export_seconds": round(seconds, 1),
+            "export_rows_per_second": round(summary["disputes"] / seconds),
+            "export_baseline_rss_mb": round(baseline, 1),
+            "export_peak_rss_mb": round(rss_mb(), 1),
+        }
 
 
 def run_child(*args: str) -> dict:
@@ -126,7 +140,9 @@ def main() -> None:
     workdir = args.workdir / str(args.rows)
     if args.child:
         kind, url = args.child
-        result = child_import(url, workdir, args.tracemalloc) if kind == "import" else child_export(url, workdir)
+        result = (
+            child_import(url, workdir, args.tracemalloc) if kind == "import" else child_export(url, workdir)
+        )
         print(json.dumps(result, ensure_ascii=False))
         return
 
@@ -135,21 +151,29 @@ def main() -> None:
 
         t0 = time.perf_counter()
         info = generate(args.rows, workdir)
-        print(f"生成台账：{info['rows']} 件纠纷、{info['parties']} 行当事人（{time.perf_counter() - t0:.1f} s）",
-              file=sys.stderr)
+        print(
+            f"生成台账：{info['rows']} 件纠纷、{info['parties']} 行当事人（{time.perf_counter() - t0:.1f} s）",
+            file=sys.stderr,
+        )
     size = (workdir / "ledger.xlsx").stat().st_size / 2**20
     targets = [] if args.no_sqlite else [f"sqlite:///{workdir / 'bench.sqlite'}"]
     if args.pg:
         targets.append(args.pg)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; ledger.xlsx {size:.1f} MiB")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; ledger.xlsx {size:.1f} MiB"
+    )
     for url in targets:
         if url.startswith("sqlite:///"):
-            Path(url[len("sqlite:///"):]).unlink(missing_ok=True)
+            Path(url[len("sqlite:///") :]).unlink(missing_ok=True)
         extra = ["--tracemalloc"] if args.tracemalloc else []
-        result = run_child("--rows", str(args.rows), "--workdir", str(args.workdir), *extra, "--child", "import", url)
+        result = run_child(
+            "--rows", str(args.rows), "--workdir", str(args.workdir), *extra, "--child", "import", url
+        )
         if args.export:
-            result.update(run_child("--rows", str(args.rows), "--workdir", str(args.workdir), "--child", "export", url))
+            result.update(
+                run_child("--rows", str(args.rows), "--workdir", str(args.workdir), "--child", "export", url)
+            )
         print(json.dumps(result, ensure_ascii=False))
 
 

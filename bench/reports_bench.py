@@ -121,8 +121,10 @@ def main(argv=None) -> int:
             return dict(db.session.execute(floor_monthly, params).one()._mapping)
 
         def floor_o():
-            return {r.unit_id: (r.overdue, r.warning) for r in db.session.execute(
-                floor_overdue, {"today": today, "prefix": node.path + "%"})}
+            return {
+                r.unit_id: (r.overdue, r.warning)
+                for r in db.session.execute(floor_overdue, {"today": today, "prefix": node.path + "%"})
+            }
 
         def page():
             return service.monthly_page(node, month)
@@ -132,8 +134,10 @@ def main(argv=None) -> int:
             ("月清月结 page (figures, drill-down, 12-month trend, channel table)", page),
             ("双百 figures (API /reports/shuangbai)", lambda: service.shuangbai_report(node, month)),
             ("channel table (API /reports/channels)", lambda: service.channel_report(node, month)),
-            ("overdue review (levels, first page of 50, unit league)",
-             lambda: service.overdue_review(node, today)),
+            (
+                "overdue review (levels, first page of 50, unit league)",
+                lambda: service.overdue_review(node, today),
+            ),
             ("floor: one hand-written query, 月清月结 figures", floor_m),
             ("floor: one hand-written query, overdue league", floor_o),
         ]
@@ -152,21 +156,29 @@ def main(argv=None) -> int:
         assert review["overdue"] == sum(o for o, _ in league.values())
         assert review["warning"] == sum(w for _, w in league.values())
 
-        version = db.session.execute(text("SELECT sqlite_version()" if dialect == "sqlite" else "SHOW server_version"))
-        print(f"database: {dialect} {version.scalar()} · {total:,} disputes ({open_cases:,} open) · node "
-              f"{node.name} · month {month.key} · today {today} · median of {args.runs} runs after a warm-up")
+        version = db.session.execute(
+            text("SELECT sqlite_version()" if dialect == "sqlite" else "SHOW server_version")
+        )
+        print(
+            f"database: {dialect} {version.scalar()} · {total:,} disputes ({open_cases:,} open) · node "
+            f"{node.name} · month {month.key} · today {today} · median of {args.runs} runs after a warm-up"
+        )
         load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(f"python {platform.python_version()} · {platform.machine()} · {os.cpu_count()} CPUs · "
-              f"load average {load} (1/5/15 min) at the end")
+        print(
+            f"python {platform.python_version()} · {platform.machine()} · {os.cpu_count()} CPUs · "
+            f"load average {load} (1/5/15 min) at the end"
+        )
         print()
         print("| measurement | median ms |")
         print("|---|---:|")
         for label, _ in measurements:
             print(f"| {label} | {results[label][0]:,.1f} |")
         print()
-        print(f"figures: carried_in {report['carried_in']:,}, new {report['new']:,}, closed {report['closed']:,}, "
-              f"carried_out {report['carried_out']:,}, overdue {report['overdue']:,}; overdue review: "
-              f"{review['overdue']:,} 超期, {review['warning']:,} 预警")
+        print(
+            f"figures: carried_in {report['carried_in']:,}, new {report['new']:,}, closed {report['closed']:,}, "
+            f"carried_out {report['carried_out']:,}, overdue {report['overdue']:,}; overdue review: "
+            f"{review['overdue']:,} 超期, {review['warning']:,} 预警"
+        )
     return 0
 
 

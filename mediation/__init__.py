@@ -76,8 +76,12 @@ def _private_sqlite_file(uri: str) -> None:
     from mediation.common.files import open_private
 
     url = make_url(uri)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
-            or url.database.startswith("file:"):
+    if (
+        url.get_backend_name() != "sqlite"
+        or not url.database
+        or url.database == ":memory:"
+        or url.database.startswith("file:")
+    ):
         return
     path = Path(url.database)
     if not path.exists() and path.parent.is_dir():

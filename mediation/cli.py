@@ -68,9 +68,16 @@ def user_create(username, role, unit_code, password, display_name, email):
     from mediation.common.validators import text_error
     from mediation.geo.models import Unit
 
-    problems = [f"{label}：{err}" for label, value, limit in (
-        ("用户名", username, 64), ("姓名", display_name, 64), ("单位代码", unit_code, 32), ("邮箱", email or "", 254))
-        if (err := text_error(value) or (f"长度不能超过{limit}个字符。" if len(value) > limit else None))]
+    problems = [
+        f"{label}：{err}"
+        for label, value, limit in (
+            ("用户名", username, 64),
+            ("姓名", display_name, 64),
+            ("单位代码", unit_code, 32),
+            ("邮箱", email or "", 254),
+        )
+        if (err := text_error(value) or (f"长度不能超过{limit}个字符。" if len(value) > limit else None))
+    ]
     if problems:
         _fail(problems)
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
@@ -117,7 +124,9 @@ def user_token(username):
     row, token = ApiToken.issue(user)
     db.session.commit()
     expires = to_local(row.expires_at).strftime("%Y-%m-%d %H:%M")
-    click.echo(f"用户 {username} 的新令牌（只显示这一次，{current_app.config['API_TOKEN_DAYS']} 天后即 {expires} 到期）：")
+    click.echo(
+        f"用户 {username} 的新令牌（只显示这一次，{current_app.config['API_TOKEN_DAYS']} 天后即 {expires} 到期）："
+    )
     click.echo(token)
 
 

@@ -78,7 +78,9 @@ def today() -> date:
 
 
 def is_overridden() -> bool:
-    return _frozen is not None or bool(os.environ.get("MEDIATION_CLOCK_FILE") or os.environ.get("MEDIATION_CLOCK"))
+    return _frozen is not None or bool(
+        os.environ.get("MEDIATION_CLOCK_FILE") or os.environ.get("MEDIATION_CLOCK")
+    )
 
 
 def set(value: datetime | date | str) -> datetime:

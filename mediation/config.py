@@ -11,13 +11,35 @@ from mediation.common.upload_limits import config_defaults as table_limits
 # Enumerations are data, not code: a deployment may extend them through the environment
 # (comma-separated) without touching the code. Values are the Chinese names of LEDGER.md.
 DEFAULT_CATEGORIES = (
-    "婚姻家庭", "邻里", "房屋宅基地", "山林土地", "合同", "债务", "生产经营", "损害赔偿",
-    "劳动争议/欠薪", "征地拆迁", "环境污染", "医疗", "物业", "道路交通事故", "消费", "涉众型经济",
-    "涉军/退役军人", "其他",
+    "婚姻家庭",
+    "邻里",
+    "房屋宅基地",
+    "山林土地",
+    "合同",
+    "债务",
+    "生产经营",
+    "损害赔偿",
+    "劳动争议/欠薪",
+    "征地拆迁",
+    "环境污染",
+    "医疗",
+    "物业",
+    "道路交通事故",
+    "消费",
+    "涉众型经济",
+    "涉军/退役军人",
+    "其他",
 )
 DEFAULT_SOURCES = (
-    "群众来访", "网格员排查", "12345热线", "110警情转办", "信访转办", "法院委派", "部门移送",
-    "上级交办", "网络/微信",
+    "群众来访",
+    "网格员排查",
+    "12345热线",
+    "110警情转办",
+    "信访转办",
+    "法院委派",
+    "部门移送",
+    "上级交办",
+    "网络/微信",
 )
 
 
@@ -54,8 +76,10 @@ def _public_url(production: bool) -> str:
     url = (os.environ.get("PUBLIC_URL") or "").strip()
     if not url:
         if production:
-            raise RuntimeError("生产环境必须设置 PUBLIC_URL 环境变量，即用户访问本系统的地址，例如 "
-                               "https://tiaojie.example.gov.cn（PUBLIC_URL is required in production）")
+            raise RuntimeError(
+                "生产环境必须设置 PUBLIC_URL 环境变量，即用户访问本系统的地址，例如 "
+                "https://tiaojie.example.gov.cn（PUBLIC_URL is required in production）"
+            )
         return DEVELOPMENT_PUBLIC_URL
     check_public_url(url)
     return url.rstrip("/")
@@ -66,17 +90,19 @@ def check_public_url(url: str) -> None:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise RuntimeError(f"PUBLIC_URL 应为 http(s)://主机名[:端口][/路径]，例如 https://tiaojie.example.gov.cn，"
-                           f"而不是「{url}」")
+        raise RuntimeError(
+            f"PUBLIC_URL 应为 http(s)://主机名[:端口][/路径]，例如 https://tiaojie.example.gov.cn，"
+            f"而不是「{url}」"
+        )
 
 
 def build_config(instance_path: Path) -> dict:
     production = os.environ.get("MEDIATION_ENV", "development") == "production"
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'mediation.sqlite'}"
     if db_url.startswith("postgres://"):
-        db_url = "postgresql+psycopg://" + db_url[len("postgres://"):]
+        db_url = "postgresql+psycopg://" + db_url[len("postgres://") :]
     elif db_url.startswith("postgresql://"):
-        db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://") :]
     return {
         "ENV_NAME": "production" if production else "development",
         "SECRET_KEY": _secret_key(instance_path, production),
@@ -168,6 +194,8 @@ def build_config(instance_path: Path) -> dict:
                 "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             },
             "security": [{"bearerAuth": []}],
-            "info": {"description": "网格员 App、法院系统和脚本使用的接口。认证：Authorization: Bearer <token>。"},
+            "info": {
+                "description": "网格员 App、法院系统和脚本使用的接口。认证：Authorization: Bearer <token>。"
+            },
         },
     }

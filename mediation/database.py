@@ -22,6 +22,7 @@ class BoundedIntConverter(IntegerConverter):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
+
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

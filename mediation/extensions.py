@@ -115,7 +115,9 @@ def database_unavailable(error: DBAPIError) -> bool:
         return (code & 0xFF) in SQLITE_UNAVAILABLE
     if type(orig).__module__.startswith("sqlite3"):  # no code (made by hand): judge by the text
         text = str(orig).lower()
-        return any(w in text for w in ("locked", "busy", "disk", "i/o", "unable to open", "readonly", "malformed"))
+        return any(
+            w in text for w in ("locked", "busy", "disk", "i/o", "unable to open", "readonly", "malformed")
+        )
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if sqlstate is None:
         return True  # the driver's own connection errors carry no SQLSTATE

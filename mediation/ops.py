@@ -47,8 +47,12 @@ def backup(target: str | Path) -> Path:
     create_private(target)  # the whole database: 0600, before anything is written into it
     if url.get_backend_name() == "postgresql":
         env, args = _pg_env_and_args(url)
-        subprocess.run([_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(target), *args, url.database],
-                       check=True, env=env, umask=0o077)
+        subprocess.run(
+            [_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(target), *args, url.database],
+            check=True,
+            env=env,
+            umask=0o077,
+        )
     else:
         source = sqlite3.connect(url.database)
         try:
@@ -71,8 +75,21 @@ def restore(source: str | Path) -> None:
     db.engine.dispose()
     if url.get_backend_name() == "postgresql":
         env, args = _pg_env_and_args(url)
-        subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                        "-d", url.database, *args, str(source)], check=True, env=env)
+        subprocess.run(
+            [
+                _tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "-d",
+                url.database,
+                *args,
+                str(source),
+            ],
+            check=True,
+            env=env,
+        )
     else:
         src = sqlite3.connect(source)
         try:

@@ -60,8 +60,14 @@ class WorkItem:
     obj: object = field(default=None, repr=False, compare=False)  # the row behind it (for the page)
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "dispute_id": self.dispute_id, "case_no": self.case_no, "due": self.due,
-                "title": self.title, "url": self.url}
+        return {
+            "kind": self.kind,
+            "dispute_id": self.dispute_id,
+            "case_no": self.case_no,
+            "due": self.due,
+            "title": self.title,
+            "url": self.url,
+        }
 
 
 @dataclass
@@ -97,6 +103,7 @@ def _visible(user: User):
 
 # --- the kinds ----------------------------------------------------------------------------------
 
+
 def _pending(user: User) -> list[WorkItem]:
     """待分流: pending cases the user's 综治中心 is the one to triage (and the table lets them route)."""
     from mediation.disputes.workflow import refusal
@@ -104,14 +111,26 @@ def _pending(user: User) -> list[WorkItem]:
 
     if user.role != Role.CENTER or user.unit.type != UnitType.CENTER:
         return []
-    cases = db.session.scalars(_visible(user).where(Dispute.status == Status.PENDING)
-                               .order_by(Dispute.registered_on, Dispute.id).limit(2000))
+    cases = db.session.scalars(
+        _visible(user)
+        .where(Dispute.status == Status.PENDING)
+        .order_by(Dispute.registered_on, Dispute.id)
+        .limit(2000)
+    )
     out = []
     for d in cases:
         center = responsible_center(d)
         if center is not None and center.id == user.unit_id and refusal(user, d, "route") is None:
-            out.append(WorkItem(PENDING, d.id, d.case_no, None, f"{d.category} · {d.registered_on.isoformat()}登记",
-                                case_url(d.id, "action-route")))
+            out.append(
+                WorkItem(
+                    PENDING,
+                    d.id,
+                    d.case_no,
+                    None,
+                    f"{d.category} · {d.registered_on.isoformat()}登记",
+                    case_url(d.id, "action-route"),
+                )
+            )
     return out
 
 
@@ -119,11 +138,24 @@ def _awaiting(user: User) -> list[WorkItem]:
     """待受理: cases routed or transferred to the user's unit (lead unit) that wait for 受理."""
     from mediation.disputes.workflow import Stage, refusal, stage_condition
 
-    cases = db.session.scalars(_visible(user).where(stage_condition(Stage.AWAITING), Dispute.unit_id == user.unit_id)
-                               .order_by(Dispute.updated_at, Dispute.id).limit(2000))
-    return [WorkItem(AWAITING, d.id, d.case_no, None, f"{d.category} · {d.channel or ''}",
-                     case_url(d.id, "action-accept"))
-            for d in cases if refusal(user, d, "accept") is None]
+    cases = db.session.scalars(
+        _visible(user)
+        .where(stage_condition(Stage.AWAITING), Dispute.unit_id == user.unit_id)
+        .order_by(Dispute.updated_at, Dispute.id)
+        .limit(2000)
+    )
+    return [
+        WorkItem(
+            AWAITING,
+            d.id,
+            d.case_no,
+            None,
+            f"{d.category} · {d.channel or ''}",
+            case_url(d.id, "action-accept"),
+        )
+        for d in cases
+        if refusal(user, d, "accept") is None
+    ]
 
 
 def _deadlines(user: User, today: date) -> list[WorkItem]:
@@ -132,10 +164,17 @@ def _deadlines(user: User, today: date) -> list[WorkItem]:
 
     level = deadline_level_sql(today)
     rows = db.session.execute(
-        select(Dispute, level.label("level")).where(
-            dispute_scope(user), assigned_to(user), Dispute.status != Status.CLOSED, Dispute.deadline.is_not(None),
-            level.in_([WARNING, OVERDUE]))
-        .order_by(Dispute.deadline, Dispute.id).limit(4000)).all()
+        select(Dispute, level.label("level"))
+        .where(
+            dispute_scope(user),
+            assigned_to(user),
+            Dispute.status != Status.CLOSED,
+            Dispute.deadline.is_not(None),
+            level.in_([WARNING, OVERDUE]),
+        )
+        .order_by(Dispute.deadline, Dispute.id)
+        .limit(4000)
+    ).all()
     out = []
     for d, lvl in rows:
         days = (d.deadline - today).days
@@ -149,11 +188,23 @@ def _sessions(user: User, today: date) -> list[WorkItem]:
     from mediation.disputes.casework import MediationSession
 
     rows = db.session.execute(
-        select(MediationSession, Dispute.case_no).join(Dispute, MediationSession.dispute_id == Dispute.id)
+        select(MediationSession, Dispute.case_no)
+        .join(Dispute, MediationSession.dispute_id == Dispute.id)
         .where(dispute_scope(user), assigned_to(user), MediationSession.held_on == today)
-        .order_by(MediationSession.id)).all()
-    return [WorkItem(SESSION, s.dispute_id, case_no, s.held_on, f"{s.place} · {s.mediators}",
-                     case_url(s.dispute_id, "sessions"), obj=s) for s, case_no in rows]
+        .order_by(MediationSession.id)
+    ).all()
+    return [
+        WorkItem(
+            SESSION,
+            s.dispute_id,
+            case_no,
+            s.held_on,
+            f"{s.place} · {s.mediators}",
+            case_url(s.dispute_id, "sessions"),
+            obj=s,
+        )
+        for s, case_no in rows
+    ]
 
 
 def _followups(user: User, today: date) -> list[WorkItem]:
@@ -161,9 +212,21 @@ def _followups(user: User, today: date) -> list[WorkItem]:
     from mediation.followups.models import FollowUpStatus
     from mediation.followups.service import followups_query
 
-    rows = db.session.scalars(followups_query(user, mine=True, status=FollowUpStatus.OPEN.value, due_before=today))
-    return [WorkItem(FOLLOWUP, f.dispute_id, f.dispute.case_no, f.due_on, f.kind.value,
-                     url_for("followups.worklist") + f"#followup-{f.id}", obj=f) for f in rows]
+    rows = db.session.scalars(
+        followups_query(user, mine=True, status=FollowUpStatus.OPEN.value, due_before=today)
+    )
+    return [
+        WorkItem(
+            FOLLOWUP,
+            f.dispute_id,
+            f.dispute.case_no,
+            f.due_on,
+            f.kind.value,
+            url_for("followups.worklist") + f"#followup-{f.id}",
+            obj=f,
+        )
+        for f in rows
+    ]
 
 
 def _supervisions(user: User) -> list[WorkItem]:
@@ -173,9 +236,18 @@ def _supervisions(user: User) -> list[WorkItem]:
 
     waiting = [SupervisionStatus.PENDING, SupervisionStatus.ESCALATED, SupervisionStatus.LAPSED]
     rows = db.session.scalars(supervisions_query(user, mine=True).where(SupervisionOrder.status.in_(waiting)))
-    return [WorkItem(SUPERVISION, o.dispute_id, o.dispute.case_no, o.reply_by,
-                     f"{o.level.value}督办 · {o.issued_by_unit.name}",
-                     supervision_link(o), obj=o) for o in rows]
+    return [
+        WorkItem(
+            SUPERVISION,
+            o.dispute_id,
+            o.dispute.case_no,
+            o.reply_by,
+            f"{o.level.value}督办 · {o.issued_by_unit.name}",
+            supervision_link(o),
+            obj=o,
+        )
+        for o in rows
+    ]
 
 
 def _signing(user: User) -> list[WorkItem]:
@@ -186,12 +258,27 @@ def _signing(user: User) -> list[WorkItem]:
     if not may_write(user):
         return []
     rows = db.session.scalars(
-        select(Agreement).join(Dispute, Agreement.dispute_id == Dispute.id)
-        .where(dispute_scope(user), Agreement.unit_id == user.unit_id, Agreement.status == AgreementStatus.SIGNING)
-        .order_by(Agreement.signing_started_at, Agreement.id))
-    return [WorkItem(SIGNING, a.dispute_id, a.dispute.case_no, a.performance_due,
-                     f"{a.number} · 尚缺：" + "、".join(a.missing()),
-                     url_for("documents.agreement", agreement_id=a.id), obj=a) for a in rows]
+        select(Agreement)
+        .join(Dispute, Agreement.dispute_id == Dispute.id)
+        .where(
+            dispute_scope(user),
+            Agreement.unit_id == user.unit_id,
+            Agreement.status == AgreementStatus.SIGNING,
+        )
+        .order_by(Agreement.signing_started_at, Agreement.id)
+    )
+    return [
+        WorkItem(
+            SIGNING,
+            a.dispute_id,
+            a.dispute.case_no,
+            a.performance_due,
+            f"{a.number} · 尚缺：" + "、".join(a.missing()),
+            url_for("documents.agreement", agreement_id=a.id),
+            obj=a,
+        )
+        for a in rows
+    ]
 
 
 def _month_close(user: User, today: date) -> list[WorkItem]:
@@ -200,22 +287,42 @@ def _month_close(user: User, today: date) -> list[WorkItem]:
     from mediation.reports import service as reports
 
     out: list[WorkItem] = []
-    if user.role == Role.CENTER and user.unit.type == UnitType.CENTER and reports.may_close(user, user.unit.node):
+    if (
+        user.role == Role.CENTER
+        and user.unit.type == UnitType.CENTER
+        and reports.may_close(user, user.unit.node)
+    ):
         node, month = user.unit.node, reports.Month.of(today).shift(-1)
         if reports.active_close(node, month) is None:
             url = url_for("reports.close_page", node=node.code, month=month.key)
             missing = reports.missing_reasons(node, month)
             for c in missing:
-                out.append(WorkItem(MONTH_CLOSE, c["id"], c["case_no"], None,
-                                    f"{month.label}突出问题未办结，请填写结转说明", url + "#carry-over"))
+                out.append(
+                    WorkItem(
+                        MONTH_CLOSE,
+                        c["id"],
+                        c["case_no"],
+                        None,
+                        f"{month.label}突出问题未办结，请填写结转说明",
+                        url + "#carry-over",
+                    )
+                )
             if not missing:
                 out.append(WorkItem(MONTH_CLOSE, None, None, None, f"{month.label}尚未结账上报", url))
     if user.role in (Role.CENTER, Role.ADMIN):
         for req in reports.pending_reopen_requests(user):
             close = req.month_close
-            out.append(WorkItem(REOPEN, None, None, None,
-                                f"{close.node.name}申请重新打开{close.month}：{req.reason}",
-                                url_for("reports.close_page", month=close.month) + "#reopen-requests", obj=req))
+            out.append(
+                WorkItem(
+                    REOPEN,
+                    None,
+                    None,
+                    None,
+                    f"{close.node.name}申请重新打开{close.month}：{req.reason}",
+                    url_for("reports.close_page", month=close.month) + "#reopen-requests",
+                    obj=req,
+                )
+            )
     return out
 
 
@@ -226,8 +333,16 @@ def worklist(user: User, today: date | None = None) -> Worklist:
         with current_app.test_request_context():
             return worklist(user, today)
     today = today or clock.today()
-    found = [*_deadlines(user, today), *_supervisions(user), *_pending(user), *_awaiting(user),
-             *_sessions(user, today), *_followups(user, today), *_signing(user), *_month_close(user, today)]
+    found = [
+        *_deadlines(user, today),
+        *_supervisions(user),
+        *_pending(user),
+        *_awaiting(user),
+        *_sessions(user, today),
+        *_followups(user, today),
+        *_signing(user),
+        *_month_close(user, today),
+    ]
     counts = {k: 0 for k in KINDS}
     items: list[WorkItem] = []
     for kind in KINDS:

@@ -27,8 +27,22 @@ def png(pdf: bytes, out: Path, page: int = 1) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "doc.pdf"
         src.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", str(page), "-l", str(page), "-singlefile",
-                        str(src), str(out.with_suffix(""))], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "60",
+                "-png",
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                "-singlefile",
+                str(src),
+                str(out.with_suffix("")),
+            ],
+            check=True,
+        )
     print(f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}  {out.stat().st_size // 1024} KB")
 
 
@@ -41,8 +55,15 @@ def main(out_dir: Path) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "samples",
-                          "INSTANCE_DIR": tmp, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "SECRET_KEY": "samples",
+                "INSTANCE_DIR": tmp,
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            }
+        )
         with app.app_context(), app.test_request_context(), clock.frozen(datetime(2026, 3, 12, 2, 0)):
             db.create_all()
             w = build_world()
@@ -57,33 +78,78 @@ def main(out_dir: Path) -> None:
 
             d = case()
             workflow.perform(mediator, d, "accept", AcceptIn().load({}))
-            workflow.perform(mediator, d, "session", SessionIn().load({
-                "held_on": "2026-03-12", "place": "海滨街道人民调解委员会调解室", "mediators": "王调解、刘调解",
-                "attendees": "申请人张三、被申请人李四",
-                "record": "调解员听取双方陈述，查看了受损墙面照片。李四承认水管破裂后未及时维修。\n"
-                          "经释法明理，双方同意由李四修缮水管并赔偿墙面修复费用3500元。"}))
+            workflow.perform(
+                mediator,
+                d,
+                "session",
+                SessionIn().load(
+                    {
+                        "held_on": "2026-03-12",
+                        "place": "海滨街道人民调解委员会调解室",
+                        "mediators": "王调解、刘调解",
+                        "attendees": "申请人张三、被申请人李四",
+                        "record": "调解员听取双方陈述，查看了受损墙面照片。李四承认水管破裂后未及时维修。\n"
+                        "经释法明理，双方同意由李四修缮水管并赔偿墙面修复费用3500元。",
+                    }
+                ),
+            )
             effective_agreement(w, d)
-            service.save_form(mediator, d, "oral", {
-                "agreed_on": "2026-03-12", "content": "李四于三日内请人修好卫生间水管，修好前不再使用该卫生间。",
-                "performance": "李四自行维修，张三予以配合。", "mediator": "王调解"})
+            service.save_form(
+                mediator,
+                d,
+                "oral",
+                {
+                    "agreed_on": "2026-03-12",
+                    "content": "李四于三日内请人修好卫生间水管，修好前不再使用该卫生间。",
+                    "performance": "李四自行维修，张三予以配合。",
+                    "mediator": "王调解",
+                },
+            )
             workflow.perform(mediator, d, "close", CloseIn().load({"outcome": "调解成功"}))
-            db.session.add(JudicialConfirmation(dispute_id=d.id, agreement_on=d.closed_on, applied_on=d.closed_on,
-                                                court_id=w.court.id))
-            service.save_form(mediator, d, "followup", {
-                "visited_on": "2026-03-12", "method": "上门回访", "visitor": "王调解", "visited": "申请人张三",
-                "performance": "李四已修好水管并支付赔偿款3500元。", "opinion": "对调解结果满意。"})
+            db.session.add(
+                JudicialConfirmation(
+                    dispute_id=d.id, agreement_on=d.closed_on, applied_on=d.closed_on, court_id=w.court.id
+                )
+            )
+            service.save_form(
+                mediator,
+                d,
+                "followup",
+                {
+                    "visited_on": "2026-03-12",
+                    "method": "上门回访",
+                    "visitor": "王调解",
+                    "visited": "申请人张三",
+                    "performance": "李四已修好水管并支付赔偿款3500元。",
+                    "opinion": "对调解结果满意。",
+                },
+            )
             db.session.commit()
 
             rejected = case()
-            workflow.perform(mediator, rejected, "reject", RejectIn().load({"reason": "该纠纷已由人民法院立案受理"}))
+            workflow.perform(
+                mediator, rejected, "reject", RejectIn().load({"reason": "该纠纷已由人民法院立案受理"})
+            )
             failed = case()
             workflow.perform(mediator, failed, "accept", AcceptIn().load({}))
-            workflow.perform(mediator, failed, "close", CloseIn().load({
-                "outcome": "调解不成功", "note": "双方对赔偿数额分歧过大"}))
+            workflow.perform(
+                mediator,
+                failed,
+                "close",
+                CloseIn().load({"outcome": "调解不成功", "note": "双方对赔偿数额分歧过大"}),
+            )
             db.session.commit()
 
-            for kind in ("application", "registration", "rights", "record", "oral", "confirmation", "followup",
-                         "cover"):
+            for kind in (
+                "application",
+                "registration",
+                "rights",
+                "record",
+                "oral",
+                "confirmation",
+                "followup",
+                "cover",
+            ):
                 png(service.render_form_pdf(d, kind), out_dir / f"{kind}.png")
             png(service.render_form_pdf(rejected, "rejection"), out_dir / "rejection.png")
             png(service.render_form_pdf(failed, "termination"), out_dir / "termination.png")

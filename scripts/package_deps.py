@@ -63,7 +63,9 @@ def main(argv: list[str]) -> None:
             print(f"{a} -> {b}{'' if at_top else '  (deferred)'}")
         return
     print("flowchart LR")
-    print("  %% every area uses core (extensions, clock, signals, config) and common: those edges are left out")
+    print(
+        "  %% every area uses core (extensions, clock, signals, config) and common: those edges are left out"
+    )
     for (a, b), at_top in sorted(graph.items()):
         if b not in ("core", "common"):
             print(f"  {a} {'-->' if at_top else '-.->'} {b}")

@@ -8,7 +8,8 @@ bash scripts/setup-system.sh --test
 
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
 
-python3 -m ruff check .
+# The pre-commit hooks (ruff lint and format, .pre-commit-config.yaml) on every file, as a committer runs them.
+python3 -m pre_commit run --all-files --show-diff-on-failure
 
 # --- a private PostgreSQL server on loopback, owned by an unprivileged user ---------------------
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -25,8 +25,16 @@ from werkzeug.serving import make_server
 from mediation.extensions import db
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 TIMEOUT_MS = 15_000
 
 
@@ -94,8 +102,9 @@ def new_page(browser, live_server):
 
     def make(width: int = 1280, height: int = 800, **kwargs):
         kwargs.setdefault("locale", "zh-CN")
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      timezone_id="Asia/Shanghai", **kwargs)
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, timezone_id="Asia/Shanghai", **kwargs
+        )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         pg = context.new_page()

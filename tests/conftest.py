@@ -51,10 +51,23 @@ def _test_today() -> date:
 TEST_SEED = _test_seed()  # drawn once per run, so every test of the run reports the same one
 TEST_TODAY = _test_today()
 
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("explore", derandomize=False, database=None, print_blob=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow], verbosity=Verbosity.normal)
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "explore",
+    derandomize=False,
+    database=None,
+    print_blob=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    verbosity=Verbosity.normal,
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _CHANCE = pytest.StashKey[list]()
@@ -87,14 +100,22 @@ def pytest_runtest_makereport(item, call):
     report = yield
     notes = list(item.stash.get(_CHANCE, []))
     if "pinned_today" in getattr(item, "fixturenames", ()):
-        notes.append((f"application clock at {TEST_TODAY.isoformat()}", f"TEST_TODAY={TEST_TODAY.isoformat()}"))
+        notes.append(
+            (f"application clock at {TEST_TODAY.isoformat()}", f"TEST_TODAY={TEST_TODAY.isoformat()}")
+        )
     if report.failed and notes:
         hashseed = os.environ.get("PYTHONHASHSEED")
         if hashseed:
             notes.append((f"string hashes seeded with {hashseed}", f"PYTHONHASHSEED={hashseed}"))
         settings_ = " ".join(env for _, env in notes if env)
-        report.sections.append(("chance", "\n".join([
-            *(what for what, _ in notes), f"replay: {settings_} python -m pytest '{item.nodeid}'"])))
+        report.sections.append(
+            (
+                "chance",
+                "\n".join(
+                    [*(what for what, _ in notes), f"replay: {settings_} python -m pytest '{item.nodeid}'"]
+                ),
+            )
+        )
     return report
 
 
@@ -153,13 +174,15 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture
 def app(db_url, tmp_path):
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": db_url,
-        "SECRET_KEY": "test-secret",
-        "INSTANCE_DIR": str(tmp_path),
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": "test-secret",
+            "INSTANCE_DIR": str(tmp_path),
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
+        }
+    )
     app.test_client_class = IsolatedClient
     with app.app_context():
         if PG_URL:

@@ -18,8 +18,18 @@ from mediation.demo.small import (
 )
 
 __all__ = [
-    "AGREEMENT", "PUBLIC_URL", "configure_signing", "data_url", "demo_roots", "effective_agreement", "make_case",
-    "pdf_fonts", "pdf_pages", "pdf_text", "seal_jpeg", "signature_png",
+    "AGREEMENT",
+    "PUBLIC_URL",
+    "configure_signing",
+    "data_url",
+    "demo_roots",
+    "effective_agreement",
+    "make_case",
+    "pdf_fonts",
+    "pdf_pages",
+    "pdf_text",
+    "seal_jpeg",
+    "signature_png",
 ]
 
 

@@ -34,8 +34,10 @@ def free_port() -> int:
 
 
 def pg_bindir() -> Path:
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in Path(p).parent.name.split(".")
-                                                                         if x.isdigit()])
+    dirs = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: [int(x) for x in Path(p).parent.name.split(".") if x.isdigit()],
+    )
     if dirs:
         return Path(dirs[-1])
     found = shutil.which("pg_ctl")
@@ -58,17 +60,23 @@ class PgCluster:
 
     # -- commands -------------------------------------------------------------------------------
 
-    def _run(self, tool: str, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    def _run(
+        self, tool: str, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
         cmd = [*self.run_as, str(self.bindir / tool), *args]
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.root)
         if check and result.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n"
-                               f"{self.log_tail()}")
+            raise RuntimeError(
+                f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n"
+                f"{self.log_tail()}"
+            )
         return result
 
     def _options(self) -> str:
-        return (f"-k {self.root} -h 127.0.0.1 -p {self.port} -c fsync=off -c full_page_writes=off "
-                "-c synchronous_commit=off -c max_connections=100")
+        return (
+            f"-k {self.root} -h 127.0.0.1 -p {self.port} -c fsync=off -c full_page_writes=off "
+            "-c synchronous_commit=off -c max_connections=100"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -77,8 +85,18 @@ class PgCluster:
             return ""
 
     def init(self) -> PgCluster:
-        self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
-                  "--locale=C.UTF-8", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
         return self
 
     def start(self) -> PgCluster:
@@ -87,8 +105,21 @@ class PgCluster:
         for attempt in range(attempts):
             if not self.port or attempt:
                 self.port = free_port()
-            result = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                               "-o", self._options(), "start", check=False, timeout=90)
+            result = self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                self._options(),
+                "start",
+                check=False,
+                timeout=90,
+            )
             if result.returncode == 0:
                 return self
         raise RuntimeError(f"pg_ctl start failed:\n{result.stdout}\n{result.stderr}\n{self.log_tail()}")
@@ -98,8 +129,22 @@ class PgCluster:
 
     def restart(self, mode: str = "fast") -> None:
         """``pg_ctl restart -m MODE``: the same port, every connection is cut."""
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", mode, "-w", "-t", "60",
-                  "-o", self._options(), "restart", timeout=120)
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-m",
+            mode,
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            self._options(),
+            "restart",
+            timeout=120,
+        )
 
     def postmaster_pid(self) -> int | None:
         try:
@@ -141,8 +186,19 @@ class PgCluster:
         """Stop (immediately) and remove everything; never raises."""
         try:
             if self.data.exists() and self.running():
-                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop",
-                          check=False, timeout=60)
+                self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "-t",
+                    "30",
+                    "stop",
+                    check=False,
+                    timeout=60,
+                )
             if self.postmaster_pid() and self.running():
                 self.kill()
         except Exception:  # noqa: BLE001 - teardown must go on
@@ -157,8 +213,9 @@ class PgCluster:
     def connect(self, dbname: str = "postgres", **kwargs):
         import psycopg
 
-        return psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname=dbname,
-                               connect_timeout=10, **kwargs)
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname=dbname, connect_timeout=10, **kwargs
+        )
 
     def create_database(self, name: str, template: str | None = None) -> str:
         """A new, empty database (or a copy of ``template``, which must have no open connection)."""

@@ -13,23 +13,51 @@ from mediation.extensions import db
 _seq = itertools.count(1)
 
 
-def case(world, node, registered_on: date, *, closed_on: date | None = None, outcome: str | None = None,
-         status: str | None = None, accepted_on: date | None = None, deadline: date | None = None,
-         stabilized_on: date | None = None, prominent: bool = False, civil_to_criminal: bool = False,
-         venue: str | None = Venue.VILLAGE.value, category: str = "邻里", channel: str | None = None,
-         unit=None, risk_level: str = RiskLevel.ORDINARY.value, reason: str | None = None) -> Dispute:
+def case(
+    world,
+    node,
+    registered_on: date,
+    *,
+    closed_on: date | None = None,
+    outcome: str | None = None,
+    status: str | None = None,
+    accepted_on: date | None = None,
+    deadline: date | None = None,
+    stabilized_on: date | None = None,
+    prominent: bool = False,
+    civil_to_criminal: bool = False,
+    venue: str | None = Venue.VILLAGE.value,
+    category: str = "邻里",
+    channel: str | None = None,
+    unit=None,
+    risk_level: str = RiskLevel.ORDINARY.value,
+    reason: str | None = None,
+) -> Dispute:
     if status is None:
         status = Status.CLOSED if closed_on else Status.HANDLING
     if closed_on and outcome is None:
         outcome = Outcome.SUCCESS.value
     d = Dispute(
-        case_no=f"（{registered_on.year}）测试调字第{next(_seq):05d}号", category=category, source="群众来访",
-        summary="测试用纠纷。", venue=Venue(venue) if venue else None, risk_level=RiskLevel(risk_level),
+        case_no=f"（{registered_on.year}）测试调字第{next(_seq):05d}号",
+        category=category,
+        source="群众来访",
+        summary="测试用纠纷。",
+        venue=Venue(venue) if venue else None,
+        risk_level=RiskLevel(risk_level),
         flags=["群体性"] if prominent and risk_level == RiskLevel.ORDINARY.value else [],
-        prominent=prominent, civil_to_criminal=civil_to_criminal, node=node,
-        registering_unit=world.committee_a, registered_on=registered_on, status=Status(status),
-        channel=Channel(channel) if channel else None, unit=unit, accepted_on=accepted_on, deadline=deadline,
-        stabilized_on=stabilized_on, closed_on=closed_on, outcome=Outcome(outcome) if outcome else None,
+        prominent=prominent,
+        civil_to_criminal=civil_to_criminal,
+        node=node,
+        registering_unit=world.committee_a,
+        registered_on=registered_on,
+        status=Status(status),
+        channel=Channel(channel) if channel else None,
+        unit=unit,
+        accepted_on=accepted_on,
+        deadline=deadline,
+        stabilized_on=stabilized_on,
+        closed_on=closed_on,
+        outcome=Outcome(outcome) if outcome else None,
         carry_over_reason=reason,
     )
     db.session.add(d)

@@ -43,6 +43,7 @@ ID_NUMBER_A = "12011619720304231"
 
 # --------------------------------------------------------------------------------------- routes
 
+
 @dataclass(frozen=True)
 class Route:
     rule: str
@@ -75,6 +76,7 @@ def has_endpoint(endpoint: str) -> bool:
 
 
 # ------------------------------------------------------------------------ URL parameters of town A
+
 
 def _const(value):
     return lambda env: value
@@ -124,8 +126,10 @@ def param_choices(route: Route) -> list[dict[str, str]]:
     for name in route.arguments:
         choices = ENDPOINT_PARAMS.get(route.endpoint, {}).get(name) or PARAMS.get(name)
         if choices is None:
-            raise UnknownParameter(f"{route.rule}（{route.endpoint}）的 URL 参数 <{name}> 不在 PARAMS 中：请在 "
-                                   "tests/security_support.py 中为它指定一个属于海滨街道的值。")
+            raise UnknownParameter(
+                f"{route.rule}（{route.endpoint}）的 URL 参数 <{name}> 不在 PARAMS 中：请在 "
+                "tests/security_support.py 中为它指定一个属于海滨街道的值。"
+            )
         combos = [{**c, name: label} for c in combos for label in choices]
     return combos
 
@@ -152,12 +156,18 @@ def label_of(labels: dict[str, str]) -> str:
 
 # ----------------------------------------------------------------------------- request bodies
 
+
 def _today(days: int = 0) -> str:
     return (local_today() + timedelta(days=days)).isoformat()
 
 
-AGREEMENT = {"facts": FACTS_A, "issues": "漏水修复费用的承担。", "responsibilities": "乙方未及时维修水管。",
-             "terms": "乙方赔偿甲方修复费用人民币叁仟伍佰元整。", "performance_method": "银行转账一次性支付。"}
+AGREEMENT = {
+    "facts": FACTS_A,
+    "issues": "漏水修复费用的承担。",
+    "responsibilities": "乙方未及时维修水管。",
+    "terms": "乙方赔偿甲方修复费用人民币叁仟伍佰元整。",
+    "performance_method": "银行转账一次性支付。",
+}
 
 
 def _action_body(action: str) -> dict:
@@ -180,13 +190,21 @@ def json_body(env, route: Route, method: str, values: dict):
 
     bodies = {
         "disputes_api.Disputes": lambda: dispute_payload(env.grid_a_code),
-        "workflow_api.CourtReferrals": lambda: {**dispute_payload(env.grid_a_code), "kind": "诉前委派",
-                                                "court_case_no": "（2026）津0116民诉前调9号", "unit": "TW-A"},
+        "workflow_api.CourtReferrals": lambda: {
+            **dispute_payload(env.grid_a_code),
+            "kind": "诉前委派",
+            "court_case_no": "（2026）津0116民诉前调9号",
+            "unit": "TW-A",
+        },
         "workflow_api.RoutingRules": lambda: {"name": "安全测试规则", "channel": "人民调解"},
         "workflow_api.TimeLimits": lambda: {"channel": "人民调解", "category": "邻里", "days": 31},
         "documents_api.DisputeAgreements": lambda: dict(AGREEMENT),
         "documents_api.AgreementItem": lambda: {"terms": "篡改后的协议内容。"},
-        "documents_api.AgreementSignatures": lambda: {"signer": "当事人", "party_index": 0, "method": "纸质签名"},
+        "documents_api.AgreementSignatures": lambda: {
+            "signer": "当事人",
+            "party_index": 0,
+            "method": "纸质签名",
+        },
         "documents_api.AgreementSupplements": lambda: dict(AGREEMENT),
         "followups_api.FollowUpCompletion": lambda: {"result": "当事人表示满意。", "satisfaction": 5},
         "followups_api.FollowUpRescheduling": lambda: {"due_on": _today(3), "reason": "当事人外出务工。"},
@@ -195,7 +213,11 @@ def json_body(env, route: Route, method: str, values: dict):
         "reports_api.Supervise": lambda: {"note": "请抓紧办理。"},
         "reports_api.Screenings": lambda: {"node": env.grid_a_code, "found": 1},
         "reports_api.MonthCloses": lambda: {"node": env.town_a_code, "month": env.closed_month},
-        "reports_api.CarryOver": lambda: {"dispute": env.open_id, "month": env.month, "reason": "当事人在外地，下月继续。"},
+        "reports_api.CarryOver": lambda: {
+            "dispute": env.open_id,
+            "month": env.month,
+            "reason": "当事人在外地，下月继续。",
+        },
         "reports_api.ReopenRequests": lambda: {"reason": "统计有误，申请重新打开。"},
         "reports_api.ReopenDecision": lambda: {"approve": True, "note": "同意。"},
     }
@@ -223,12 +245,21 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
         "documents.create_agreement": lambda: dict(AGREEMENT),
         "documents.save_agreement": lambda: {**AGREEMENT, "terms": "篡改后的协议内容。"},
         "documents.sign_submit": lambda: {"method": "纸质签名", "confirmed": "1"},
-        "documents.form_page": lambda: {"requests": "请求调解。", "visited_on": _today(), "method": "电话回访",
-                                        "visitor": "调解员", "visited": "当事人", "performance": "已履行。"},
+        "documents.form_page": lambda: {
+            "requests": "请求调解。",
+            "visited_on": _today(),
+            "method": "电话回访",
+            "visitor": "调解员",
+            "visited": "当事人",
+            "performance": "已履行。",
+        },
         "documents.seals": lambda: {"unit": "TW-A"},
         # The caller's own password, right, with no new one: refused field by field, nothing changes.
-        "accounts.password": lambda: {"current_password": "password123", "new_password": "",
-                                      "confirm_password": ""},
+        "accounts.password": lambda: {
+            "current_password": "password123",
+            "new_password": "",
+            "confirm_password": "",
+        },
         "followups.complete": lambda: {"result": "当事人表示满意。", "satisfaction": "5"},
         "followups.reschedule": lambda: {"due_on": _today(3), "reason": "当事人外出务工。"},
         "followups.supervise": lambda: {"reply_by": _today(7), "level": "普通"},
@@ -237,15 +268,26 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
         "reports.reopen_request": lambda: {"reason": "统计有误，申请重新打开。"},
         "reports.reopen_decide": lambda: {"decision": "approve", "note": "同意。"},
         "reports.close_month": lambda: {"node": env.town_a_code, "month": env.closed_month, "confirmed": "1"},
-        "reports.carry_over": lambda: {"node": env.town_a_code, "month": env.month,
-                                       f"reason-{env.open_id}": "当事人在外地，下月继续。"},
+        "reports.carry_over": lambda: {
+            "node": env.town_a_code,
+            "month": env.month,
+            f"reason-{env.open_id}": "当事人在外地，下月继续。",
+        },
         "reports.screening": lambda: {"node": env.grid_a_code, "date": _today(), "found": "1"},
         "routing.add_rule": lambda: {"name": "安全测试规则", "channel": "人民调解"},
         "routing.set_limit": lambda: {"channel": "人民调解", "category": "邻里", "days": "31"},
-        "routing.add_notice": lambda: {"year": "2027", "title": "国务院办公厅关于2027年部分节假日安排的通知",
-                                       "annual": "on", "days": "2027-02-05 至 2027-02-13 放假 春节"},
-        "routing.notice": lambda: {"year": "2027", "title": "篡改后的通知", "annual": "on",
-                                   "days": "2027-02-14 上班 春节"},
+        "routing.add_notice": lambda: {
+            "year": "2027",
+            "title": "国务院办公厅关于2027年部分节假日安排的通知",
+            "annual": "on",
+            "days": "2027-02-05 至 2027-02-13 放假 春节",
+        },
+        "routing.notice": lambda: {
+            "year": "2027",
+            "title": "篡改后的通知",
+            "annual": "on",
+            "days": "2027-02-14 上班 春节",
+        },
         "ledger.export": lambda: {"node": env.town_a_code},
     }
     make = bodies.get(e)
@@ -280,12 +322,16 @@ def _fingerprint_sql(dialect: str) -> str:
         order = ", ".join(quote(c.name) for c in table.primary_key.columns)
         name = quote(table.name)
         if dialect == "postgresql":
-            parts.append(f"(SELECT md5(coalesce(string_agg(row({', '.join(cols)})::text, E'\\n' ORDER BY {order}), '')) "
-                         f"FROM {name})")
+            parts.append(
+                f"(SELECT md5(coalesce(string_agg(row({', '.join(cols)})::text, E'\\n' ORDER BY {order}), '')) "
+                f"FROM {name})"
+            )
         else:
             line = " || ',' || ".join(f"quote({c})" for c in cols)
-            parts.append(f"(SELECT group_concat(line, char(10)) FROM (SELECT {line} AS line FROM {name} "
-                         f"ORDER BY {order}))")
+            parts.append(
+                f"(SELECT group_concat(line, char(10)) FROM (SELECT {line} AS line FROM {name} "
+                f"ORDER BY {order}))"
+            )
     return "SELECT " + ",\n".join(parts)
 
 
@@ -310,6 +356,7 @@ def changes(before: dict, after: dict) -> list[str]:
 
 # -------------------------------------------------------------------------------- responses
 
+
 def response_text(response) -> str:
     """The body as a reader sees it (JSON decoded, so escaped Chinese is compared as text) and the
     headers that may carry data (Location)."""
@@ -324,8 +371,13 @@ def response_text(response) -> str:
         from openpyxl import load_workbook
 
         wb = load_workbook(io.BytesIO(response.get_data()), read_only=True)
-        text = "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
-                         for v in row if v is not None)
+        text = "\n".join(
+            str(v)
+            for ws in wb.worksheets
+            for row in ws.iter_rows(values_only=True)
+            for v in row
+            if v is not None
+        )
     else:
         text = response.get_data().decode("utf-8", "replace")
     return text + "\n" + response.headers.get("Location", "")
@@ -344,9 +396,12 @@ def take_flashes(client) -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------------------ the world
 
+
 def _ok(response, status=(200, 201)):
-    assert response.status_code in ((status,) if isinstance(status, int) else status), \
-        (response.status_code, response.get_data(as_text=True)[:500])
+    assert response.status_code in ((status,) if isinstance(status, int) else status), (
+        response.status_code,
+        response.get_data(as_text=True)[:500],
+    )
     return response.get_json() if response.is_json else response
 
 
@@ -390,17 +445,26 @@ def build_town_a(app, env: SimpleNamespace) -> None:
     env.open_id, env.closed_id = opened["id"], closed["id"]
     env.case_nos = (opened["case_no"], closed["case_no"])
 
-    agreement = _ok(api.post(f"/api/v1/disputes/{env.open_id}/agreements", json=AGREEMENT,
-                             headers=w.mediator_a.headers), 201)
+    agreement = _ok(
+        api.post(f"/api/v1/disputes/{env.open_id}/agreements", json=AGREEMENT, headers=w.mediator_a.headers),
+        201,
+    )
     env.agreement_id = agreement["id"]
-    order = _ok(api.post(f"/api/v1/disputes/{env.open_id}/supervisions",
-                         json={"reply_by": _today(7), "level": "普通", "note": "请尽快调处。"},
-                         headers=w.center_user_a.headers), 201)
+    order = _ok(
+        api.post(
+            f"/api/v1/disputes/{env.open_id}/supervisions",
+            json={"reply_by": _today(7), "level": "普通", "note": "请尽快调处。"},
+            headers=w.center_user_a.headers,
+        ),
+        201,
+    )
     env.order_id = order["id"]
     act(w.mediator_a, env.closed_id, "close", {"outcome": "调解成功", "date": _today(), "note": "达成协议。"})
 
     followup = db.session.scalar(select(FollowUp).where(FollowUp.dispute_id == env.closed_id))
-    assert followup is not None and followup.kind == "满意度回访", "closing as 调解成功 must create a 满意度回访"
+    assert followup is not None and followup.kind == "满意度回访", (
+        "closing as 调解成功 must create a 满意度回访"
+    )
     env.followup_id = followup.id
     note = db.session.scalar(select(Notification).where(Notification.user_id == w.mediator_a.user.id))
     assert note is not None, "the 督办 must notify the supervised unit (mediator_a)"
@@ -410,23 +474,49 @@ def build_town_a(app, env: SimpleNamespace) -> None:
 
     this = Month.of(local_today())
     env.month, env.closed_month = this.key, this.shift(-1).key
-    close = _ok(api.post("/api/v1/month-closes", json={"node": w.town_a.code, "month": env.closed_month},
-                         headers=w.center_user_a.headers), 201)
+    close = _ok(
+        api.post(
+            "/api/v1/month-closes",
+            json={"node": w.town_a.code, "month": env.closed_month},
+            headers=w.center_user_a.headers,
+        ),
+        201,
+    )
     env.close_id = close["id"]
-    req = _ok(api.post(f"/api/v1/month-closes/{env.close_id}/reopen-requests",
-                       json={"reason": "统计有误，申请重新打开。"}, headers=w.center_user_a.headers), 201)
+    req = _ok(
+        api.post(
+            f"/api/v1/month-closes/{env.close_id}/reopen-requests",
+            json={"reason": "统计有误，申请重新打开。"},
+            headers=w.center_user_a.headers,
+        ),
+        201,
+    )
     env.request_id = req["id"]
 
-    rule = _ok(api.post("/api/v1/routing-rules", json={"name": "海滨街道物业纠纷", "channel": "人民调解",
-                                                       "category": "物业", "node": w.town_a.code},
-                        headers=w.admin.headers), 201)
+    rule = _ok(
+        api.post(
+            "/api/v1/routing-rules",
+            json={
+                "name": "海滨街道物业纠纷",
+                "channel": "人民调解",
+                "category": "物业",
+                "node": w.town_a.code,
+            },
+            headers=w.admin.headers,
+        ),
+        201,
+    )
     env.rule_id = rule["id"]
     limits = _ok(api.get("/api/v1/time-limits", headers=w.admin.headers))  # seeds the defaults
     env.limit_id = limits[0]["id"]
     from mediation.routing.notices import CalendarNoticeIn, save_notice
 
-    notice = save_notice(CalendarNoticeIn().load({"year": "2026", "title": "补充通知（安全测试）",
-                                                  "days": "2026-12-31 放假 测试"}), w.admin.user)
+    notice = save_notice(
+        CalendarNoticeIn().load(
+            {"year": "2026", "title": "补充通知（安全测试）", "days": "2026-12-31 放假 测试"}
+        ),
+        w.admin.user,
+    )
     db.session.commit()
     env.notice_id = notice.id
 
@@ -455,13 +545,15 @@ def security_env(tmp_path, pg_url: str | None):
     from tests.conftest import IsolatedClient, _truncate_all
     from tests.factories import build_world, unit, user
 
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": pg_url or f"sqlite:///{tmp_path / 'security.sqlite'}",
-        "SECRET_KEY": "test-secret",
-        "INSTANCE_DIR": str(tmp_path),
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": pg_url or f"sqlite:///{tmp_path / 'security.sqlite'}",
+            "SECRET_KEY": "test-secret",
+            "INSTANCE_DIR": str(tmp_path),
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
     app.test_client_class = IsolatedClient
     ctx = app.app_context()
     ctx.push()
@@ -475,13 +567,22 @@ def security_env(tmp_path, pg_url: str | None):
         db.session.flush()
         w.grid_b_user = user("grid_b", Role.GRID, w.grid_unit_b)
         db.session.commit()
-        env = SimpleNamespace(app=app, world=w, town_a_code=w.town_a.code, grid_a_code=w.grid_a.code,
-                              town_b_code=w.town_b.code)
+        env = SimpleNamespace(
+            app=app, world=w, town_a_code=w.town_a.code, grid_a_code=w.grid_a.code, town_b_code=w.town_b.code
+        )
         build_town_a(app, env)
         env.markers = (*env.case_nos, PARTY_A, PARTY_B, SUMMARY_A, FACTS_A, env.id_number_a)
-        env.users = {"mediator_b": w.mediator_b, "center_b": w.center_user_b, "grid_b": w.grid_b_user,
-                     "court": w.court_user, "admin": w.admin, "mediator_a": w.mediator_a,
-                     "center_a": w.center_user_a, "grid_a": w.grid_a_user, "district": w.district_staff}
+        env.users = {
+            "mediator_b": w.mediator_b,
+            "center_b": w.center_user_b,
+            "grid_b": w.grid_b_user,
+            "court": w.court_user,
+            "admin": w.admin,
+            "mediator_a": w.mediator_a,
+            "center_a": w.center_user_a,
+            "grid_a": w.grid_a_user,
+            "district": w.district_staff,
+        }
         env.web = {}
 
         def web(role: str):

@@ -42,8 +42,16 @@ def http_get(url: str, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, *, log_dir: Path, workers: int = 2, threads: int = 4,
-                 env: dict | None = None, timeout: int = 30):
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        log_dir: Path,
+        workers: int = 2,
+        threads: int = 4,
+        env: dict | None = None,
+        timeout: int = 30,
+    ):
         self.database_url = database_url
         self.log_dir = Path(log_dir)
         self.workers = workers
@@ -65,9 +73,15 @@ class ServerProcess:
         return self.log_dir / f"gunicorn-{self.starts}.log"
 
     def env(self) -> dict:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "fault-test-secret",
-               "SCHEDULER_MODE": "external", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
-               **self.extra_env}
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "SECRET_KEY": "fault-test-secret",
+            "SCHEDULER_MODE": "external",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
         for name in ("FLASK_DEBUG", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "TEST_DATABASE_URL"):
             env.pop(name, None)
         return env
@@ -80,12 +94,33 @@ class ServerProcess:
         # The production settings (deploy/gunicorn.conf.py), with the test's port and sizes. --preload:
         # the app is built once in the master and the workers fork from it (a faster start; the
         # app opens no database connection while it is built).
-        cmd = [sys.executable, "-m", "gunicorn", *(["--config", str(CONFIG)] if CONFIG.exists() else []),
-               "--workers", str(self.workers), "--worker-class", "gthread", "--threads", str(self.threads),
-               "--bind", f"127.0.0.1:{self.port}", "--timeout", str(self.worker_timeout), "--graceful-timeout", "5",
-               "--access-logfile", "-", "--error-logfile", "-", "--preload", APP]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            *(["--config", str(CONFIG)] if CONFIG.exists() else []),
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(self.threads),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--timeout",
+            str(self.worker_timeout),
+            "--graceful-timeout",
+            "5",
+            "--access-logfile",
+            "-",
+            "--error-logfile",
+            "-",
+            "--preload",
+            APP,
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             self.wait_ready(ready_timeout)
         except BaseException:

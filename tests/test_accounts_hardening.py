@@ -62,6 +62,7 @@ def token_count(user_id: int, *, valid: bool) -> int:
 
 # --------------------------------------------------------------------------- deactivate, revoke-tokens
 
+
 def test_deactivate_ends_sessions_and_tokens_at_once(app, world):
     web = signed_in(app, "mediator_a")
     other = signed_in(app, "mediator_b")
@@ -101,11 +102,18 @@ def test_revoke_tokens_command(app, world):
 
 # --------------------------------------------------------------------------------- password change
 
+
 def change_password(client, current, new, confirm=None):
     token = csrf_token(client, "/account/password")
-    return client.post("/account/password", data={
-        "csrf_token": token, "current_password": current, "new_password": new,
-        "confirm_password": new if confirm is None else confirm})
+    return client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if confirm is None else confirm,
+        },
+    )
 
 
 def test_password_change_on_the_web_ends_other_sessions_and_all_tokens(app, world):
@@ -129,16 +137,20 @@ def test_password_change_on_the_web_ends_other_sessions_and_all_tokens(app, worl
     assert login(app.test_client(), "mediator_a", NEW_PASSWORD).status_code == 302
 
 
-@pytest.mark.parametrize(("current", "new", "confirm", "field", "message"), [
-    ("wrong-password", NEW_PASSWORD, None, "current_password", "当前密码不正确"),
-    ("password123", "short", None, "new_password", "密码至少10位"),
-    ("password123", "alllowercase", None, "new_password", "至少3类"),
-    ("password123", "Mediator_A-2026", None, "new_password", "不能包含用户名"),
-    ("password123", "Password@123", None, "new_password", "常见密码"),
-    ("password123", NEW_PASSWORD, NEW_PASSWORD + "x", "confirm_password", "两次输入的新密码不一致"),
-])
-def test_password_change_refuses_with_a_chinese_message_beside_the_field(app, world, current, new, confirm,
-                                                                        field, message):
+@pytest.mark.parametrize(
+    ("current", "new", "confirm", "field", "message"),
+    [
+        ("wrong-password", NEW_PASSWORD, None, "current_password", "当前密码不正确"),
+        ("password123", "short", None, "new_password", "密码至少10位"),
+        ("password123", "alllowercase", None, "new_password", "至少3类"),
+        ("password123", "Mediator_A-2026", None, "new_password", "不能包含用户名"),
+        ("password123", "Password@123", None, "new_password", "常见密码"),
+        ("password123", NEW_PASSWORD, NEW_PASSWORD + "x", "confirm_password", "两次输入的新密码不一致"),
+    ],
+)
+def test_password_change_refuses_with_a_chinese_message_beside_the_field(
+    app, world, current, new, confirm, field, message
+):
     client = signed_in(app, "mediator_a")
     r = change_password(client, current, new, confirm)
     assert r.status_code == 422
@@ -174,19 +186,32 @@ def test_cli_user_create_with_a_new_password_is_a_password_change(app, world):
 
 
 def test_cli_user_create_checks_the_policy_and_saves_nothing(app, world):
-    result = cli(app, "user", "create", "newbie", "--role", "mediator", "--unit", "TW-A", "--password", "password123")
+    result = cli(
+        app, "user", "create", "newbie", "--role", "mediator", "--unit", "TW-A", "--password", "password123"
+    )
     assert result.exit_code == 1
     assert "至少3类" in result.stderr and "常见密码" in result.stderr
     assert user_row("newbie") is None
     # An existing account keeps its password when the new one is refused.
-    result = cli(app, "user", "create", "mediator_a", "--role", "mediator", "--unit", "TW-A",
-                 "--password", "mediator_a-Pass1")
+    result = cli(
+        app,
+        "user",
+        "create",
+        "mediator_a",
+        "--role",
+        "mediator",
+        "--unit",
+        "TW-A",
+        "--password",
+        "mediator_a-Pass1",
+    )
     assert result.exit_code == 1 and "不能包含用户名" in result.stderr
     assert user_row("mediator_a").check_password("password123")
     assert api_status(app, world.mediator_a.headers) == 200
 
 
 # ---------------------------------------------------------------------------------- sign-out
+
 
 def test_a_cookie_replayed_after_sign_out_is_refused(app, world):
     client = signed_in(app, "mediator_a")
@@ -205,8 +230,14 @@ def test_a_cookie_replayed_after_sign_out_is_refused(app, world):
 
 def test_sign_out_holds_in_every_web_process(app, world, db_url, tmp_path):
     """Two application objects on one database stand for two gunicorn workers."""
-    other_app = create_app({**{k: app.config[k] for k in ("SECRET_KEY", "PASSWORD_HASH_METHOD")},
-                            "TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "INSTANCE_DIR": str(tmp_path)})
+    other_app = create_app(
+        {
+            **{k: app.config[k] for k in ("SECRET_KEY", "PASSWORD_HASH_METHOD")},
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "INSTANCE_DIR": str(tmp_path),
+        }
+    )
     other_app.test_client_class = IsolatedClient
     client = signed_in(app, "mediator_a")
     cookie = client.get_cookie("session").value
@@ -241,6 +272,7 @@ def test_sign_in_clears_the_accounts_finished_sessions(app, world):
 
 
 # ----------------------------------------------------------------------------------- tokens
+
 
 def test_token_expiry(app, world):
     app.config["API_TOKEN_DAYS"] = 30
@@ -294,8 +326,10 @@ def test_admin_lists_and_revokes_anyones_token(app, world):
     assert world.mediator_b.token[:10] in narrowed and world.court_user.token[:10] not in narrowed
 
     csrf = csrf_token(admin, "/admin/tokens")
-    r = admin.post(f"/account/tokens/{theirs_id}/revoke",
-                   data={"csrf_token": csrf, "next": "/admin/tokens?user=mediator_b"})
+    r = admin.post(
+        f"/account/tokens/{theirs_id}/revoke",
+        data={"csrf_token": csrf, "next": "/admin/tokens?user=mediator_b"},
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith("/admin/tokens?user=mediator_b")
     assert api_status(app, world.mediator_b.headers) == 401
     assert api_status(app, world.court_user.headers) == 200
@@ -303,8 +337,21 @@ def test_admin_lists_and_revokes_anyones_token(app, world):
 
 # ------------------------------------------------------------------------------ password policy
 
-@pytest.mark.parametrize("password", ["password123", "12345678910", "qwertyuiop", "admin12345", "Password@123",
-                                      "P@ssw0rd123", "1qaz2wsx3edc", "Woaini1314!", "Admin@2024"])
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "password123",
+        "12345678910",
+        "qwertyuiop",
+        "admin12345",
+        "Password@123",
+        "P@ssw0rd123",
+        "1qaz2wsx3edc",
+        "Woaini1314!",
+        "Admin@2024",
+    ],
+)
 def test_common_passwords_are_refused(password):
     assert password.lower() in common_passwords()
     assert "这是常见密码，容易被猜中，请换一个。" in password_problems(password, "someone")
@@ -314,7 +361,9 @@ def test_password_policy_rules():
     assert password_problems("Tiaojie@2026", "tiaojieyuan") == []
     assert password_problems(NEW_PASSWORD, "mediator_a") == []
     assert password_problems("Ab1-" * 2, "x") == ["密码至少10位（现在8位）。"]
-    assert password_problems("abcdefghXY", "x") == ["密码须包含大写字母、小写字母、数字、符号中的至少3类（现在只有：小写字母、大写字母）。"]
+    assert password_problems("abcdefghXY", "x") == [
+        "密码须包含大写字母、小写字母、数字、符号中的至少3类（现在只有：小写字母、大写字母）。"
+    ]
     assert password_problems("调解调解调解-abc9", "x") == []  # Chinese characters count as symbols
     assert password_problems("Zhang.San-99", "zhang.san") == ["密码不能包含用户名。"]
     assert password_problems("ZHANG.san-99x", "Zhang.San") == ["密码不能包含用户名。"]
@@ -329,6 +378,7 @@ def test_the_demo_password_meets_the_policy():
 
 
 # ------------------------------------------------------------------------------------- lockout
+
 
 def test_lockout_is_per_account_and_address(app, world):
     limit = app.config["LOGIN_MAX_FAILURES"]
@@ -375,6 +425,7 @@ def test_a_successful_sign_in_clears_only_its_own_pairs_failures(app, world):
 
 # ----------------------------------------------------------------------- equal work for unknown users
 
+
 @pytest.fixture
 def hash_calls(monkeypatch):
     calls = []
@@ -399,13 +450,16 @@ def test_unknown_and_deactivated_accounts_cost_one_password_hash_like_known_ones
         r = login(client, username, "wrong-password")
         assert r.status_code == 401 and "用户名或密码错误" in r.get_data(as_text=True)
         assert len(hash_calls) == 1, username
-        assert hash_calls[0].startswith(method.split(":")[0] + ":"), hash_calls  # the same method, so the same work
+        assert hash_calls[0].startswith(method.split(":")[0] + ":"), (
+            hash_calls
+        )  # the same method, so the same work
     hash_calls.clear()
     assert login(app.test_client(), "grid_a").status_code == 401  # right password, deactivated: refused
     assert len(hash_calls) == 1
 
 
 # ------------------------------------------------------------------------------------ migration
+
 
 def test_migration_gives_existing_tokens_an_expiry_from_the_upgrade(fresh_url):  # noqa: F811
     from flask_migrate import downgrade, upgrade
@@ -415,12 +469,24 @@ def test_migration_gives_existing_tokens_an_expiry_from_the_upgrade(fresh_url): 
     with app.app_context():
         upgrade(revision="8ffe0e8cf7d8")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO node (id, code, name, level, path) VALUES (1, '1', '海滨区', '区', '/1/')"))
-            conn.execute(text("INSERT INTO unit (id, code, name, type, node_id) VALUES (1, 'U', '单位', '其他', 1)"))
-            conn.execute(text("INSERT INTO user_account (id, username, display_name, password_hash, role, unit_id, "
-                              "active, created_at) VALUES (1, 'old', '', 'x', 'admin', 1, true, '2025-01-01')"))
-            conn.execute(text("INSERT INTO api_token (id, user_id, token_hash, created_at, revoked) "
-                              "VALUES (1, 1, 'abc', '2025-01-01 00:00:00', false)"))
+            conn.execute(
+                text("INSERT INTO node (id, code, name, level, path) VALUES (1, '1', '海滨区', '区', '/1/')")
+            )
+            conn.execute(
+                text("INSERT INTO unit (id, code, name, type, node_id) VALUES (1, 'U', '单位', '其他', 1)")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO user_account (id, username, display_name, password_hash, role, unit_id, "
+                    "active, created_at) VALUES (1, 'old', '', 'x', 'admin', 1, true, '2025-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_token (id, user_id, token_hash, created_at, revoked) "
+                    "VALUES (1, 1, 'abc', '2025-01-01 00:00:00', false)"
+                )
+            )
         upgrade()
         with db.engine.begin() as conn:
             hint, expires_at = conn.execute(text("SELECT hint, expires_at FROM api_token")).one()

@@ -50,14 +50,31 @@ def _pages(pdf: bytes, tmp_path) -> list[str]:
     return [pdf_text(pdf, n, n, layout=True) for n in range(1, pdf_pages(pdf, tmp_path) + 1)]
 
 
-PERSON = {"role": "申请人", "kind": "自然人", "name": "张三", "id_number": make_id(), "phone": "13800138000",
-          "address": "新家园社区3号楼2门101", "ethnicity": "回", "occupation": "个体工商户"}
-COMPANY = {"role": "被申请人", "kind": "法人", "name": "海滨物业服务有限公司", "id_number": make_uscc(),
-           "phone": "022-25881234", "address": "海滨街道海滨大道88号", "legal_rep_name": "王五",
-           "legal_rep_title": "总经理", "agent_name": "赵六"}
+PERSON = {
+    "role": "申请人",
+    "kind": "自然人",
+    "name": "张三",
+    "id_number": make_id(),
+    "phone": "13800138000",
+    "address": "新家园社区3号楼2门101",
+    "ethnicity": "回",
+    "occupation": "个体工商户",
+}
+COMPANY = {
+    "role": "被申请人",
+    "kind": "法人",
+    "name": "海滨物业服务有限公司",
+    "id_number": make_uscc(),
+    "phone": "022-25881234",
+    "address": "海滨街道海滨大道88号",
+    "legal_rep_name": "王五",
+    "legal_rep_title": "总经理",
+    "agent_name": "赵六",
+}
 
 
 # ---------------------------------------------------------------- numbers
+
 
 def test_number_mark_never_doubles_the_tiao():
     assert number_mark("双港镇人调", "双港") == "双港镇"
@@ -107,8 +124,11 @@ def test_the_issuer_is_a_committee_never_a_grid_or_a_center(world, signing_dir):
 def test_first_supplement_has_its_own_number_and_cites_the_original(world, signing_dir):
     original = effective_agreement(world)
     user = world.mediator_a.user
-    supplement = service.draft_supplement(user, original, {
-        "terms": "一、原协议第一条的赔偿金额更正为人民币叁仟捌佰元整。", "performance_method": "同原协议。"})
+    supplement = service.draft_supplement(
+        user,
+        original,
+        {"terms": "一、原协议第一条的赔偿金额更正为人民币叁仟捌佰元整。", "performance_method": "同原协议。"},
+    )
     db.session.commit()
     assert supplement.kind == AgreementKind.SUPPLEMENT
     year = local_today().year
@@ -129,6 +149,7 @@ def test_first_supplement_has_its_own_number_and_cites_the_original(world, signi
 
 
 # ---------------------------------------------------------------- the party block
+
 
 class _Cells(HTMLParser):
     """The cells of the agreement's party table."""
@@ -169,18 +190,33 @@ def test_person_and_organisation_party_blocks_have_no_empty_cells(world, signing
     assert cells and all(cells), cells
     pairs = list(zip(cells[::2], cells[1::2], strict=True))
     assert pairs == [
-        ("申请人", "张三"), ("性别", "男"), ("民族", "回族"), ("出生日期", "1980年1月1日"),
-        ("职业或职务", "个体工商户"), ("联系方式", "13800138000"), ("身份证号码", PERSON["id_number"]),
+        ("申请人", "张三"),
+        ("性别", "男"),
+        ("民族", "回族"),
+        ("出生日期", "1980年1月1日"),
+        ("职业或职务", "个体工商户"),
+        ("联系方式", "13800138000"),
+        ("身份证号码", PERSON["id_number"]),
         ("住所", PERSON["address"]),
-        ("被申请人", COMPANY["name"]), ("统一社会信用代码", COMPANY["id_number"]), ("住所", COMPANY["address"]),
-        ("法定代表人", "王五（总经理）"), ("委托代理人", "赵六"), ("联系方式", COMPANY["phone"]),
+        ("被申请人", COMPANY["name"]),
+        ("统一社会信用代码", COMPANY["id_number"]),
+        ("住所", COMPANY["address"]),
+        ("法定代表人", "王五（总经理）"),
+        ("委托代理人", "赵六"),
+        ("联系方式", COMPANY["phone"]),
         ("第三人", "孙八"),
     ]
     assert cells.count("性别") == 1 and cells.count("身份证号码") == 1  # none for 孙八
 
     text = _flat(pdf_text(service.signed_agreement(a).pdf))
-    for expected in ("民族回族", "职业或职务个体工商户", "法定代表人王五（总经理）", "委托代理人赵六",
-                     "统一社会信用代码" + COMPANY["id_number"], "第三人孙八"):
+    for expected in (
+        "民族回族",
+        "职业或职务个体工商户",
+        "法定代表人王五（总经理）",
+        "委托代理人赵六",
+        "统一社会信用代码" + COMPANY["id_number"],
+        "第三人孙八",
+    ):
         assert expected in text, expected
     # the signature lines print each name, with room for a signature or a fingerprint, and a date
     layout = pdf_text(service.signed_agreement(a).pdf, layout=True)
@@ -192,9 +228,13 @@ def test_person_and_organisation_party_blocks_have_no_empty_cells(world, signing
 
 # ---------------------------------------------------------------- long agreements
 
+
 def _long_terms(n: int) -> str:
-    return "\n".join(f"{i}. 第{i}项约定：李四于每月五日前向张三支付修复费用分期款，并承担逾期付款的违约责任，"
-                     f"双方对此无异议。" for i in range(1, n + 1))
+    return "\n".join(
+        f"{i}. 第{i}项约定：李四于每月五日前向张三支付修复费用分期款，并承担逾期付款的违约责任，"
+        f"双方对此无异议。"
+        for i in range(1, n + 1)
+    )
 
 
 def test_the_signature_block_stays_with_the_last_lines_of_a_long_agreement(world, signing_dir, tmp_path):
@@ -212,7 +252,10 @@ def test_the_signature_block_stays_with_the_last_lines_of_a_long_agreement(world
 
 
 def test_where_the_block_must_break_the_text_ends_with_no_further_text_note(world, signing_dir, tmp_path):
-    many = [{"role": "申请人" if i % 2 else "被申请人", "kind": "自然人", "name": f"当事人{zh_number(i)}"} for i in range(1, 19)]
+    many = [
+        {"role": "申请人" if i % 2 else "被申请人", "kind": "自然人", "name": f"当事人{zh_number(i)}"}
+        for i in range(1, 19)
+    ]
     dispute = make_case(world, parties=many, people_count=18)
     a = service.draft_agreement(world.mediator_a.user, dispute, {**AGREEMENT, "terms": _long_terms(6)})
     db.session.commit()
@@ -221,18 +264,20 @@ def test_where_the_block_must_break_the_text_ends_with_no_further_text_note(worl
     note = [i for i, p in enumerate(pages) if "（以下无正文）" in p]
     text_end = [i for i, p in enumerate(pages) if "申请司法确认" in _flat(p)]
     assert note == text_end and len(note) == 1
-    assert any("人民调解员：" in p for p in pages[note[0] + 1:])  # the signatures go on after it
+    assert any("人民调解员：" in p for p in pages[note[0] + 1 :])  # the signatures go on after it
 
 
 # ---------------------------------------------------------------- typed structure
 
-INSTALMENTS = ("一、李四分三期向张三支付赔偿款共计人民币叁仟元整。\n"
-               "期数|付款日期|金额（元）\n"
-               "第一期|2026年1月5日|1000\n"
-               "第二期\t2026年2月5日\t1000\n"
-               "第三期 | 2026年3月5日 | 1000\n"
-               "二、任何一期逾期未付的，张三可就剩余款项一并主张。\n"
-               "（一）<b>不是标记</b>")
+INSTALMENTS = (
+    "一、李四分三期向张三支付赔偿款共计人民币叁仟元整。\n"
+    "期数|付款日期|金额（元）\n"
+    "第一期|2026年1月5日|1000\n"
+    "第二期\t2026年2月5日\t1000\n"
+    "第三期 | 2026年3月5日 | 1000\n"
+    "二、任何一期逾期未付的，张三可就剩余款项一并主张。\n"
+    "（一）<b>不是标记</b>"
+)
 
 
 def test_formatter_escapes_first_then_structures():
@@ -241,7 +286,7 @@ def test_formatter_escapes_first_then_structures():
     assert html.count('<p class="term">') == 3
     assert '<table class="typed">' in html and html.count("<tr>") == 4
     assert "<td>第二期</td><td>2026年2月5日</td><td>1000</td>" in html
-    assert str(formatted_text('a|<script>x</script>\nb|c')).count("<script>") == 0
+    assert str(formatted_text("a|<script>x</script>\nb|c")).count("<script>") == 0
 
 
 def test_instalment_table_and_numbered_terms_keep_their_structure_in_the_pdf(world, signing_dir, tmp_path):
@@ -257,6 +302,7 @@ def test_instalment_table_and_numbered_terms_keep_their_structure_in_the_pdf(wor
 
 # ---------------------------------------------------------------- the party fields
 
+
 def test_api_accepts_and_returns_the_new_party_fields(client, world):
     body = dispute_payload(world.grid_a.code, parties=[PERSON, COMPANY])
     r = client.post("/api/v1/disputes", json=body, headers=world.mediator_a.headers)
@@ -264,10 +310,19 @@ def test_api_accepts_and_returns_the_new_party_fields(client, world):
     got = client.get(f"/api/v1/disputes/{r.get_json()['id']}", headers=world.mediator_a.headers).get_json()
     person, company = got["parties"]
     assert (person["ethnicity"], person["occupation"]) == ("回族", "个体工商户")
-    assert (company["legal_rep_name"], company["legal_rep_title"], company["agent_name"]) == ("王五", "总经理", "赵六")
+    assert (company["legal_rep_name"], company["legal_rep_title"], company["agent_name"]) == (
+        "王五",
+        "总经理",
+        "赵六",
+    )
 
-    bad = dispute_payload(world.grid_a.code, parties=[
-        {**PERSON, "ethnicity": "火星", "legal_rep_name": "某某"}, {**COMPANY, "occupation": "物业"}])
+    bad = dispute_payload(
+        world.grid_a.code,
+        parties=[
+            {**PERSON, "ethnicity": "火星", "legal_rep_name": "某某"},
+            {**COMPANY, "occupation": "物业"},
+        ],
+    )
     r = client.post("/api/v1/disputes", json=bad, headers=world.mediator_a.headers)
     assert r.status_code == 422
     errors = r.get_json()["errors"]["json"]["parties"]
@@ -284,10 +339,20 @@ def test_registration_form_takes_the_new_party_fields(web, world):
     for name in ("ethnicity", "occupation", "legal_rep_name", "legal_rep_title", "agent_name"):
         assert f'name="parties-0-{name}"' in html
     hidden = open_form(web)
-    r = web.client.post("/disputes/new", data=form_data(
-        world.grid_a.code, hidden, **{"parties-0-ethnicity": "汉族", "parties-0-occupation": "教师",
-                                      "parties-1-legal_rep_name": "王五", "parties-1-legal_rep_title": "总经理",
-                                      "parties-1-agent_name": "赵六"}))
+    r = web.client.post(
+        "/disputes/new",
+        data=form_data(
+            world.grid_a.code,
+            hidden,
+            **{
+                "parties-0-ethnicity": "汉族",
+                "parties-0-occupation": "教师",
+                "parties-1-legal_rep_name": "王五",
+                "parties-1-legal_rep_title": "总经理",
+                "parties-1-agent_name": "赵六",
+            },
+        ),
+    )
     assert r.status_code == 303, r.get_data(as_text=True)[:2000]
     person, company = db.session.scalar(select(Dispute)).parties
     assert (person.ethnicity, person.occupation) == ("汉族", "教师")
@@ -296,8 +361,9 @@ def test_registration_form_takes_the_new_party_fields(web, world):
     assert "王五（总经理）" in page and "赵六" in page
 
     hidden = open_form(web)
-    r = web.client.post("/disputes/new", data=form_data(world.grid_a.code, hidden,
-                                                        **{"parties-1-ethnicity": "汉族"}))
+    r = web.client.post(
+        "/disputes/new", data=form_data(world.grid_a.code, hidden, **{"parties-1-ethnicity": "汉族"})
+    )
     assert r.status_code == 422
     assert "只有自然人填写民族" in r.get_data(as_text=True)
 
@@ -367,10 +433,19 @@ def test_ledger_import_names_a_bad_party_detail_cell(app, world, tmp_path):
     from tests.test_ledger import PARTY_HEADERS, case, issues, party, write_ledger
 
     headers = [*PARTY_HEADERS, "民族", "法定代表人"]
-    path = write_ledger(tmp_path / "bad.xlsx", [case("B-1")], [
-        party("B-1", 民族="火星"), party("B-1", 角色="被申请人", 姓名或名称="李四", 证件号码="", 法定代表人="某某")],
-        party_headers=headers)
+    path = write_ledger(
+        tmp_path / "bad.xlsx",
+        [case("B-1")],
+        [
+            party("B-1", 民族="火星"),
+            party("B-1", 角色="被申请人", 姓名或名称="李四", 证件号码="", 法定代表人="某某"),
+        ],
+        party_headers=headers,
+    )
     result = run(path)
     assert not result.ok
-    assert {(sheet, column) for sheet, _row, column in issues(result)} == {("当事人", "民族"), ("当事人", "法定代表人")}
+    assert {(sheet, column) for sheet, _row, column in issues(result)} == {
+        ("当事人", "民族"),
+        ("当事人", "法定代表人"),
+    }
     assert db.session.scalar(select(Dispute.id)) is None  # nothing half-written

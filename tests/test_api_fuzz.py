@@ -55,8 +55,14 @@ def app_request_context():
 
 
 @schema.parametrize()
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "30")), deadline=None, derandomize=not FUZZ_SEED,
-          database=None, print_blob=True, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "30")),
+    deadline=None,
+    derandomize=not FUZZ_SEED,
+    database=None,
+    print_blob=True,
+    suppress_health_check=list(HealthCheck),
+)
 @_seeded
 def test_no_server_errors_and_every_client_error_has_a_message(case, world, existing_case):
     # Most generated ids hit nothing; half of the time aim at a real case so that the actions'

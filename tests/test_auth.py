@@ -54,6 +54,8 @@ def test_login_is_rate_limited(app, web, world):
 
 def test_next_parameter_cannot_redirect_off_site(client, world):
     token = csrf_token(client, "/login")
-    r = client.post("/login?next=//evil.example/x", data={"username": "mediator_a", "password": "password123",
-                                                         "csrf_token": token})
+    r = client.post(
+        "/login?next=//evil.example/x",
+        data={"username": "mediator_a", "password": "password123", "csrf_token": token},
+    )
     assert r.status_code == 302 and r.headers["Location"] == "/worklist/"

@@ -12,8 +12,12 @@ from tests.factories import dispute_payload
 def test_backup_then_restore_brings_back_exactly_the_saved_state(app, client, world, tmp_path):
     grid, headers = world.grid_a.code, world.mediator_a.headers
     for i in range(3):
-        assert client.post("/api/v1/disputes", headers=headers,
-                           json=dispute_payload(grid, summary=f"备份测试{i}")).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/disputes", headers=headers, json=dispute_payload(grid, summary=f"备份测试{i}")
+            ).status_code
+            == 201
+        )
     snapshot = sorted(db.session.execute(select(Dispute.case_no, Dispute.summary)).all())
     runner = app.test_cli_runner()
     target = tmp_path / "backup.dump"

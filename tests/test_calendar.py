@@ -44,14 +44,21 @@ NOTICE_2027 = textwrap.dedent("""\
 
 
 def notice_form(web, days=NOTICE_2027, year="2027", annual=True, **extra):
-    data = {"year": year, "title": f"国务院办公厅关于{year}年部分节假日安排的通知", "document_no": "",
-            "days": days, "csrf_token": web.csrf(PAGE), **extra}
+    data = {
+        "year": year,
+        "title": f"国务院办公厅关于{year}年部分节假日安排的通知",
+        "document_no": "",
+        "days": days,
+        "csrf_token": web.csrf(PAGE),
+        **extra,
+    }
     if annual:
         data["annual"] = "on"
     return data
 
 
 # --- the packages ------------------------------------------------------------------------------------
+
 
 def test_2027_spring_festival_statutory_days_are_not_working():
     """春节 2027 (初一 is Saturday 02-06): 除夕 Friday 02-05 and 初三 Monday 02-08 are statutory days
@@ -96,6 +103,7 @@ def test_2026_names_and_make_up_days():
 
 
 # --- the override table on the web page -------------------------------------------------------------
+
 
 def test_a_notice_entered_on_the_page_decides_2027(app, client, world, web):
     with clock.frozen(D(2026, 11, 30)):
@@ -157,17 +165,20 @@ def test_editing_a_notice_replaces_its_days(app, client, world, web):
     assert client.get(f"{PAGE}/{notice_id + 1}").status_code == 404
 
 
-@pytest.mark.parametrize(("days", "year", "message"), [
-    ("2027-02-30 放假 春节", "2027", "第1行：日期「2027-02-30」无效"),
-    ("2027-02-05 春节", "2027", "第1行：格式应为"),
-    ("2027-02-05 放假", "2027", "第1行：请写明放假的节日名称"),
-    ("2027-02-15 上班 春节", "2027", "第1行：2027-02-15（星期一）本来就是工作日"),
-    ("2027-02-13 至 2027-02-05 放假 春节", "2027", "结束日期 2027-02-05 早于开始日期 2027-02-13"),
-    ("2027-01-01 放假 元旦\n2026-10-01 放假 国庆节", "2027", "第2行：2026-10-01 不在2027年的安排范围内"),
-    ("2027-02-05 至 2027-02-08 放假 春节\n2027-02-08 放假 春节", "2027", "第2行：2027-02-08 与第1行重复"),
-    ("# 只有注释", "2027", "请至少填写一天"),
-    ("2027-02-05 放假 春节", "1999", "年度应在2000到2099之间"),
-])
+@pytest.mark.parametrize(
+    ("days", "year", "message"),
+    [
+        ("2027-02-30 放假 春节", "2027", "第1行：日期「2027-02-30」无效"),
+        ("2027-02-05 春节", "2027", "第1行：格式应为"),
+        ("2027-02-05 放假", "2027", "第1行：请写明放假的节日名称"),
+        ("2027-02-15 上班 春节", "2027", "第1行：2027-02-15（星期一）本来就是工作日"),
+        ("2027-02-13 至 2027-02-05 放假 春节", "2027", "结束日期 2027-02-05 早于开始日期 2027-02-13"),
+        ("2027-01-01 放假 元旦\n2026-10-01 放假 国庆节", "2027", "第2行：2026-10-01 不在2027年的安排范围内"),
+        ("2027-02-05 至 2027-02-08 放假 春节\n2027-02-08 放假 春节", "2027", "第2行：2027-02-08 与第1行重复"),
+        ("# 只有注释", "2027", "请至少填写一天"),
+        ("2027-02-05 放假 春节", "1999", "年度应在2000到2099之间"),
+    ],
+)
 def test_bad_notices_are_refused_line_by_line_in_chinese(app, client, world, web, days, year, message):
     web.login("admin")
     r = client.post(PAGE, data=notice_form(web, days, year=year))
@@ -192,8 +203,12 @@ def test_a_date_or_a_year_is_entered_once(app, client, world, web):
     assert client.post(PAGE, data=notice_form(web)).status_code == 303
     r = client.post(PAGE, data=notice_form(web, "2027-10-01 放假 国庆节"))
     assert r.status_code == 422 and "全年安排：2027年的全年安排已登记" in r.get_data(as_text=True)
-    r = client.post(PAGE, data=notice_form(web, "2027-01-01 放假 元旦", annual=False, title="补充通知（测试）"))
-    assert r.status_code == 422 and "第1行：2027-01-01 已登记在《国务院办公厅关于2027年" in r.get_data(as_text=True)
+    r = client.post(
+        PAGE, data=notice_form(web, "2027-01-01 放假 元旦", annual=False, title="补充通知（测试）")
+    )
+    assert r.status_code == 422 and "第1行：2027-01-01 已登记在《国务院办公厅关于2027年" in r.get_data(
+        as_text=True
+    )
     assert db.session.scalar(select(func.count()).select_from(CalendarNotice)) == 1
 
 
@@ -208,9 +223,11 @@ def test_the_page_is_for_admins_only(app, client, world, web):
 
 # --- cache: other app instances and other processes ---------------------------------------------------
 
+
 def test_a_change_reaches_a_second_app_instance(app, client, world, web, db_url, tmp_path):
-    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x",
-                        "INSTANCE_DIR": str(tmp_path)})
+    other = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x", "INSTANCE_DIR": str(tmp_path)}
+    )
     with other.app_context():
         assert not is_working_day(D(2027, 2, 14))  # loads and caches this app's view
         db.session.commit()
@@ -241,9 +258,16 @@ def test_a_change_reaches_a_running_process(app, client, world, web, db_url, tmp
     """Another process (a web worker, the scheduler) that has the table cached sees the change with
     its next transaction: the token in calendar_state."""
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    proc = subprocess.Popen([sys.executable, "-c", PROBE, db_url, str(tmp_path)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env=env, cwd=os.getcwd())
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PROBE, db_url, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=os.getcwd(),
+    )
     try:
+
         def ask(day: str):
             proc.stdin.write(day + "\n")
             proc.stdin.flush()
@@ -254,7 +278,9 @@ def test_a_change_reaches_a_running_process(app, client, world, web, db_url, tmp
         assert client.post(PAGE, data=notice_form(web)).status_code == 303
         assert ask("2027-02-14") == [True, True]
         notice_id = db.session.scalar(select(CalendarNotice.id))
-        assert client.post(f"{PAGE}/{notice_id}/delete", data={"csrf_token": web.csrf(PAGE)}).status_code == 303
+        assert (
+            client.post(f"{PAGE}/{notice_id}/delete", data={"csrf_token": web.csrf(PAGE)}).status_code == 303
+        )
         assert ask("2027-02-14") == [False, False]
     finally:
         proc.stdin.close()
@@ -280,6 +306,7 @@ def test_working_days_of_many_cases_cost_one_query(app, world):
 
 
 # --- the coverage warning ----------------------------------------------------------------------------
+
 
 def test_banner_for_admins_when_the_next_90_days_are_not_covered(app, client, world, web):
     web.login("admin")
@@ -326,6 +353,7 @@ def test_scheduler_logs_the_warning_once_per_day(app, world, caplog, monkeypatch
 
 # --- the command line ----------------------------------------------------------------------------------
 
+
 def test_cli_import_and_show(app, world, tmp_path):
     runner = app.test_cli_runner()
     good = tmp_path / "2027.txt"
@@ -342,7 +370,10 @@ def test_cli_import_and_show(app, world, tmp_path):
     bad.write_text("2027-02-15 上班 春节\n2027-13-01 放假 元旦\n", encoding="utf-8")
     result = runner.invoke(args=["calendar", "import", str(bad), "--year", "2027", "--replace"])
     assert result.exit_code == 1
-    assert "第1行：2027-02-15（星期一）本来就是工作日" in result.output and "第2行：日期「2027-13-01」无效" in result.output
+    assert (
+        "第1行：2027-02-15（星期一）本来就是工作日" in result.output
+        and "第2行：日期「2027-13-01」无效" in result.output
+    )
     good.write_text("2027-02-05 至 2027-02-10 放假 春节\n", encoding="utf-8")
     result = runner.invoke(args=["calendar", "import", str(good), "--year", "2027", "--replace"])
     assert result.exit_code == 0, result.output

@@ -33,36 +33,109 @@ def cases(world):
     """Cases of 海滨街道 (and one of 双港镇, never shown to 海滨街道's users) in every stage."""
     clock.set(TODAY)
     w = world
+
     def d(days: int) -> date:
         return TODAY - timedelta(days=days)
 
     c = {
         "pending": case(w, w.village_a, d(3), status="待分流", category="邻里"),
         "awaiting": case(w, w.village_a, d(5), channel="人民调解", unit=w.committee_a, category="婚姻家庭"),
-        "overdue": case(w, w.village_a, d(60), channel="人民调解", unit=w.committee_a, accepted_on=d(45),
-                        deadline=d(15), risk_level=RiskLevel.MAJOR.value),
-        "warning": case(w, w.grid_a, d(30), channel="人民调解", unit=w.committee_a, accepted_on=d(25),
-                        deadline=TODAY + timedelta(days=5)),
-        "handling": case(w, w.grid_a, d(10), channel="人民调解", unit=w.committee_a, accepted_on=d(2),
-                         deadline=TODAY + timedelta(days=28), category="劳动争议/欠薪"),
-        "other_handler": case(w, w.grid_a, d(9), channel="人民调解", unit=w.committee_a, accepted_on=d(2),
-                              deadline=TODAY + timedelta(days=28)),
-        "centre_led": case(w, w.town_a, d(8), channel="行政调解", unit=w.center_a, accepted_on=d(1),
-                           deadline=TODAY + timedelta(days=29), risk_level=RiskLevel.SERIOUS.value),
-        "stabilized": case(w, w.village_a, d(20), status="稳控", channel="人民调解", unit=w.committee_a,
-                           accepted_on=d(19), deadline=d(1), stabilized_on=d(10)),
-        "closed": case(w, w.village_a, d(40), closed_on=d(4), channel="人民调解", unit=w.committee_a,
-                       accepted_on=d(39), deadline=d(9)),
-        "town_b": case(w, w.village_b, d(6), channel="人民调解", unit=w.committee_b, accepted_on=d(6),
-                       deadline=d(1)),
+        "overdue": case(
+            w,
+            w.village_a,
+            d(60),
+            channel="人民调解",
+            unit=w.committee_a,
+            accepted_on=d(45),
+            deadline=d(15),
+            risk_level=RiskLevel.MAJOR.value,
+        ),
+        "warning": case(
+            w,
+            w.grid_a,
+            d(30),
+            channel="人民调解",
+            unit=w.committee_a,
+            accepted_on=d(25),
+            deadline=TODAY + timedelta(days=5),
+        ),
+        "handling": case(
+            w,
+            w.grid_a,
+            d(10),
+            channel="人民调解",
+            unit=w.committee_a,
+            accepted_on=d(2),
+            deadline=TODAY + timedelta(days=28),
+            category="劳动争议/欠薪",
+        ),
+        "other_handler": case(
+            w,
+            w.grid_a,
+            d(9),
+            channel="人民调解",
+            unit=w.committee_a,
+            accepted_on=d(2),
+            deadline=TODAY + timedelta(days=28),
+        ),
+        "centre_led": case(
+            w,
+            w.town_a,
+            d(8),
+            channel="行政调解",
+            unit=w.center_a,
+            accepted_on=d(1),
+            deadline=TODAY + timedelta(days=29),
+            risk_level=RiskLevel.SERIOUS.value,
+        ),
+        "stabilized": case(
+            w,
+            w.village_a,
+            d(20),
+            status="稳控",
+            channel="人民调解",
+            unit=w.committee_a,
+            accepted_on=d(19),
+            deadline=d(1),
+            stabilized_on=d(10),
+        ),
+        "closed": case(
+            w,
+            w.village_a,
+            d(40),
+            closed_on=d(4),
+            channel="人民调解",
+            unit=w.committee_a,
+            accepted_on=d(39),
+            deadline=d(9),
+        ),
+        "town_b": case(
+            w, w.village_b, d(6), channel="人民调解", unit=w.committee_b, accepted_on=d(6), deadline=d(1)
+        ),
     }
     c["other_handler"].handler = w.center_user_a.user  # any other user than mediator_a
     names = {"pending": "王小明", "awaiting": "赵大海", "overdue": "王老五", "town_b": "王双港"}
     for key, dispute in c.items():
-        db.session.add(Party(dispute=dispute, position=0, role=PartyRole.APPLICANT, kind=PartyKind.PERSON,
-                             name=names.get(key, f"当事人{dispute.id}"), id_number=ID_A if key == "awaiting" else None))
-        db.session.add(Party(dispute=dispute, position=1, role=PartyRole.RESPONDENT, kind=PartyKind.PERSON,
-                             name=f"被申请人{dispute.id}", id_number=ID_B))
+        db.session.add(
+            Party(
+                dispute=dispute,
+                position=0,
+                role=PartyRole.APPLICANT,
+                kind=PartyKind.PERSON,
+                name=names.get(key, f"当事人{dispute.id}"),
+                id_number=ID_A if key == "awaiting" else None,
+            )
+        )
+        db.session.add(
+            Party(
+                dispute=dispute,
+                position=1,
+                role=PartyRole.RESPONDENT,
+                kind=PartyKind.PERSON,
+                name=f"被申请人{dispute.id}",
+                id_number=ID_B,
+            )
+        )
     c["handling"].summary = "工地拖欠农民工工资三个月。"
     db.session.commit()
     yield c
@@ -88,8 +161,17 @@ def of(c, *keys) -> set[int]:
     return {c[k].id for k in keys}
 
 
-A_CASES = ("pending", "awaiting", "overdue", "warning", "handling", "other_handler", "centre_led", "stabilized",
-           "closed")
+A_CASES = (
+    "pending",
+    "awaiting",
+    "overdue",
+    "warning",
+    "handling",
+    "other_handler",
+    "centre_led",
+    "stabilized",
+    "closed",
+)
 
 
 def test_the_stage_is_derived_in_one_place(world, cases):
@@ -103,9 +185,13 @@ def test_the_stage_is_derived_in_one_place(world, cases):
 
 def test_stage_filter_and_the_stage_shown(client, web, world, cases):
     c, who = cases, world.center_user_a
-    expected = {"待分流": of(c, "pending"), "待受理": of(c, "awaiting"),
-                "办理中": of(c, "overdue", "warning", "handling", "other_handler", "centre_led"),
-                "稳控": of(c, "stabilized"), "已办结": of(c, "closed")}
+    expected = {
+        "待分流": of(c, "pending"),
+        "待受理": of(c, "awaiting"),
+        "办理中": of(c, "overdue", "warning", "handling", "other_handler", "centre_led"),
+        "稳控": of(c, "stabilized"),
+        "已办结": of(c, "closed"),
+    }
     for stage, want in expected.items():
         assert set(ids(client, who, stage=stage)) == want, stage
     item = next(i for i in api(client, who)["items"] if i["id"] == c["awaiting"].id)
@@ -139,12 +225,18 @@ def test_lead_unit_mine_category_dates_and_text(client, web, world, cases):
     assert ids(client, who, unit="NOPE") == []
     # 分给我的: lead unit mine, and the mediator in charge is me or not recorded
     assert set(ids(client, world.mediator_a, mine="true")) == of(
-        c, "awaiting", "overdue", "warning", "handling", "stabilized", "closed")
+        c, "awaiting", "overdue", "warning", "handling", "stabilized", "closed"
+    )
     assert set(ids(client, who, mine="true")) == of(c, "centre_led")
     assert set(ids(client, who, category="婚姻家庭")) == of(c, "awaiting")
-    assert set(ids(client, who, date_from=(TODAY - timedelta(days=9)).isoformat(),
-                   date_to=(TODAY - timedelta(days=3)).isoformat())) == of(c, "pending", "awaiting", "other_handler",
-                                                                      "centre_led")
+    assert set(
+        ids(
+            client,
+            who,
+            date_from=(TODAY - timedelta(days=9)).isoformat(),
+            date_to=(TODAY - timedelta(days=3)).isoformat(),
+        )
+    ) == of(c, "pending", "awaiting", "other_handler", "centre_led")
     assert set(ids(client, who, q="王")) == of(c, "pending", "overdue")  # party names; 王双港 is town B's
     assert set(ids(client, who, q=c["closed"].case_no)) == of(c, "closed")
     assert set(ids(client, who, q="农民工")) == of(c, "handling")  # the summary
@@ -202,14 +294,18 @@ def test_every_sort_key_both_ways(client, world, cases, key):
         assert desc == [*reversed(with_deadline), *reversed([i for i in want if i not in with_deadline])]
         return
     assert got == want
-    assert [i for i in ids(client, world.center_user_a, sort=f"-{key}") if i in set(want)] == list(reversed(want))
+    assert [i for i in ids(client, world.center_user_a, sort=f"-{key}") if i in set(want)] == list(
+        reversed(want)
+    )
 
 
 def test_sort_is_whitelisted(client, web, world, cases):
     r = client.get("/api/v1/disputes", query_string={"sort": "summary"}, headers=world.center_user_a.headers)
     assert r.status_code == 422
     web.login("center_a")
-    html = web.client.get("/disputes/", query_string={"sort": "id; drop table dispute"}).get_data(as_text=True)
+    html = web.client.get("/disputes/", query_string={"sort": "id; drop table dispute"}).get_data(
+        as_text=True
+    )
     assert "筛选条件有误" in html and "排序" in html
 
 
@@ -226,7 +322,11 @@ def test_sort_links_and_paging_keep_the_filters(web, world, cases):
     second_ids = re.findall(r'class="case-no" href="/disputes/(\d+)"', second)
     assert [int(x) for x in first_ids + second_ids] == [cases["overdue"].id, cases["stabilized"].id]
     # the sort heading links keep the filters too and toggle the direction
-    link = re.search(r'<a class="sort-link" data-sort="deadline" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    link = (
+        re.search(r'<a class="sort-link" data-sort="deadline" href="([^"]+)"', html)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     assert "sort=-deadline" in link and "level=" in link and "q=" in link and "&page=" not in link
     # so does the export link
     export = re.search(r'id="export-xlsx" href="([^"]+)"', html).group(1).replace("&amp;", "&")
@@ -244,8 +344,16 @@ def _export_rows(client_or_web, **params) -> list[tuple]:
     return rows
 
 
-@pytest.mark.parametrize("params", [{}, {"level": "超期"}, {"stage": "待受理"}, {"q": "王", "sort": "case_no"},
-                                    {"unit": "TW-A", "sort": "-deadline"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"level": "超期"},
+        {"stage": "待受理"},
+        {"q": "王", "sort": "case_no"},
+        {"unit": "TW-A", "sort": "-deadline"},
+    ],
+)
 def test_export_rows_equal_the_filtered_list(client, web, world, cases, params):
     web.login("center_a")
     rows = _export_rows(web.client, **params)

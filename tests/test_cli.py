@@ -75,10 +75,12 @@ def snapshot_units():
 
 # --- tree import ---------------------------------------------------------------------------------
 
+
 def assert_tree_loaded():
     assert count(Node) == 5
-    district, town, village, grid = (node(c) for c in ("120116000000", "120116100000", "120116100201",
-                                                        "120116100201G01"))
+    district, town, village, grid = (
+        node(c) for c in ("120116000000", "120116100000", "120116100201", "120116100201G01")
+    )
     assert district.parent is None and district.level == NodeLevel.DISTRICT
     assert town.parent == district and village.parent == town and grid.parent == village
     assert grid.level == NodeLevel.GRID and node("120116001000").level == NodeLevel.SUBDISTRICT
@@ -109,11 +111,17 @@ def test_tree_import_xlsx_and_rename(app, tmp_path):
     assert_tree_loaded()
     before = snapshot_nodes()
 
-    assert cli(app, "tree", "import", write_xlsx(tmp_path / "same.xlsx", [TREE_HEADER, *TREE])).stdout \
-        .count("新增 0，更新 0") == 1
+    assert (
+        cli(app, "tree", "import", write_xlsx(tmp_path / "same.xlsx", [TREE_HEADER, *TREE])).stdout.count(
+            "新增 0，更新 0"
+        )
+        == 1
+    )
     assert snapshot_nodes() == before
 
-    renamed = [r if r[0] != "120116100201" else ["120116100201", "双港新村", "村", "120116100000"] for r in TREE]
+    renamed = [
+        r if r[0] != "120116100201" else ["120116100201", "双港新村", "村", "120116100000"] for r in TREE
+    ]
     result = cli(app, "tree", "import", write_xlsx(tmp_path / "renamed.xlsx", [TREE_HEADER, *renamed]))
     assert result.exit_code == 0, result.output
     assert "新增 0，更新 1" in result.stdout
@@ -121,12 +129,21 @@ def test_tree_import_xlsx_and_rename(app, tmp_path):
     assert count(Node) == 5
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ([TREE_HEADER, *TREE, ["120116100202", "东堤头村", "乡村", "120116100000"]], "第7行：未知的层级「乡村」"),
-    ([TREE_HEADER, *TREE, ["120116101201", "太平村", "村", "120116101000"]], "第7行：上级代码「120116101000」不存在"),
-    ([["代码", "名称", "上级代码"], ["120116000000", "海滨区", ""]], "缺少列：层级"),
-    ([TREE_HEADER, *TREE, ["120116000000", "海滨区", "区", ""]], "代码「120116000000」重复"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [TREE_HEADER, *TREE, ["120116100202", "东堤头村", "乡村", "120116100000"]],
+            "第7行：未知的层级「乡村」",
+        ),
+        (
+            [TREE_HEADER, *TREE, ["120116101201", "太平村", "村", "120116101000"]],
+            "第7行：上级代码「120116101000」不存在",
+        ),
+        ([["代码", "名称", "上级代码"], ["120116000000", "海滨区", ""]], "缺少列：层级"),
+        ([TREE_HEADER, *TREE, ["120116000000", "海滨区", "区", ""]], "代码「120116000000」重复"),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_tree_import_errors_store_nothing(app, tmp_path, rows, message, fmt):
     writer = write_csv if fmt == "csv" else write_xlsx
@@ -147,6 +164,7 @@ def test_tree_import_rejects_other_file_types(app, tmp_path):
 
 
 # --- units import --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def tree(app, tmp_path):
@@ -175,14 +193,31 @@ def test_units_import_and_reimport_changes_nothing(app, tmp_path, tree, fmt):
     assert snapshot_units() == before
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ([UNIT_HEADER, *UNITS, ["TS", "调解室", "调解室", "120116100000", ""]], "第7行：未知的类型「调解室」"),
-    ([UNIT_HEADER, *UNITS, ["TP", "太平派出所", "行政机关", "120116101000", "行政调解"]],
-     "第7行：所属节点代码「120116101000」不存在"),
-    ([UNIT_HEADER, *UNITS, ["XF", "信访办", "行政机关", "120116000000", "信访"]], "第7行：未知的渠道「信访」"),
-    ([["代码", "名称", "类型", "渠道"], ["ZZ-QU", "海滨区综治中心", "综治中心", ""]], "缺少列：所属节点代码"),
-    ([UNIT_HEADER, *UNITS, ["FY", "海滨区人民法院", "人民法院", "120116000000", ""]], "第7行：代码「FY」重复"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [UNIT_HEADER, *UNITS, ["TS", "调解室", "调解室", "120116100000", ""]],
+            "第7行：未知的类型「调解室」",
+        ),
+        (
+            [UNIT_HEADER, *UNITS, ["TP", "太平派出所", "行政机关", "120116101000", "行政调解"]],
+            "第7行：所属节点代码「120116101000」不存在",
+        ),
+        (
+            [UNIT_HEADER, *UNITS, ["XF", "信访办", "行政机关", "120116000000", "信访"]],
+            "第7行：未知的渠道「信访」",
+        ),
+        (
+            [["代码", "名称", "类型", "渠道"], ["ZZ-QU", "海滨区综治中心", "综治中心", ""]],
+            "缺少列：所属节点代码",
+        ),
+        (
+            [UNIT_HEADER, *UNITS, ["FY", "海滨区人民法院", "人民法院", "120116000000", ""]],
+            "第7行：代码「FY」重复",
+        ),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_units_import_errors_store_nothing(app, tmp_path, tree, rows, message, fmt):
     writer = write_csv if fmt == "csv" else write_xlsx
@@ -196,17 +231,24 @@ def test_units_import_errors_store_nothing(app, tmp_path, tree, rows, message, f
 
 # --- users and tokens ----------------------------------------------------------------------------
 
+
 def test_user_create_refuses_unknown_unit_and_short_password(app, world):
     users_before = count(User)
-    result = cli(app, "user", "create", "newbie", "--role", "mediator", "--unit", "NOPE", "--password", "Long-enough-1")
+    result = cli(
+        app, "user", "create", "newbie", "--role", "mediator", "--unit", "NOPE", "--password", "Long-enough-1"
+    )
     assert result.exit_code == 1
     assert "单位代码「NOPE」不存在" in result.stderr
 
-    result = cli(app, "user", "create", "newbie", "--role", "mediator", "--unit", "TW-A", "--password", "short")
+    result = cli(
+        app, "user", "create", "newbie", "--role", "mediator", "--unit", "TW-A", "--password", "short"
+    )
     assert result.exit_code == 1
     assert "密码至少10位" in result.stderr
 
-    result = cli(app, "user", "create", "newbie", "--role", "boss", "--unit", "TW-A", "--password", "Long-enough-1")
+    result = cli(
+        app, "user", "create", "newbie", "--role", "boss", "--unit", "TW-A", "--password", "Long-enough-1"
+    )
     assert result.exit_code != 0
     db.session.rollback()
     assert count(User) == users_before
@@ -215,8 +257,20 @@ def test_user_create_refuses_unknown_unit_and_short_password(app, world):
 
 def test_user_create_then_sign_in_through_the_web_form(app, world):
     users_before = count(User)
-    result = cli(app, "user", "create", "newbie", "--role", "mediator", "--unit", "TW-A",
-                 "--password", "Long-enough-1", "--name", "周调解")
+    result = cli(
+        app,
+        "user",
+        "create",
+        "newbie",
+        "--role",
+        "mediator",
+        "--unit",
+        "TW-A",
+        "--password",
+        "Long-enough-1",
+        "--name",
+        "周调解",
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "newbie"))
     assert (user.role, user.unit.code, user.display_name) == (Role.MEDIATOR, "TW-A", "周调解")
@@ -232,7 +286,9 @@ def test_user_create_then_sign_in_through_the_web_form(app, world):
     assert client.get("/").headers["Location"].endswith("/worklist/")  # signed in
 
     # Running it again updates the account: new unit, role and password.
-    result = cli(app, "user", "create", "newbie", "--role", "center", "--unit", "ZZ-B", "--password", "Another-pw-2026")
+    result = cli(
+        app, "user", "create", "newbie", "--role", "center", "--unit", "ZZ-B", "--password", "Another-pw-2026"
+    )
     assert result.exit_code == 0, result.output
     db.session.rollback()
     assert count(User) == users_before + 1
@@ -250,8 +306,12 @@ def test_user_token_prints_a_working_token_alone_on_the_last_line(app, world):
     token = result.stdout.rstrip("\n").splitlines()[-1]
     assert token == token.strip() and " " not in token and len(token) >= 32
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(ApiToken)
-                             .where(ApiToken.user_id == world.mediator_a.user.id)) == 2
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(ApiToken).where(ApiToken.user_id == world.mediator_a.user.id)
+        )
+        == 2
+    )
     db.session.rollback()
 
     client = app.test_client()

@@ -29,8 +29,12 @@ def w(world):
     """The standard world, plus a district outside the court's reach with its own 调委会, the court's
     诉调对接中心 and a second court of the district with its liaison."""
     world.other_district = node("120117000000", "邻区", NodeLevel.DISTRICT)
-    world.other_committee = unit("TW-X", "邻区人民调解委员会", UnitType.COMMITTEE, world.other_district, Channel.PEOPLE)
-    world.link_centre = unit("SD", "海滨区人民法院诉调对接中心", UnitType.COURT, world.district, Channel.COURT_LINK)
+    world.other_committee = unit(
+        "TW-X", "邻区人民调解委员会", UnitType.COMMITTEE, world.other_district, Channel.PEOPLE
+    )
+    world.link_centre = unit(
+        "SD", "海滨区人民法院诉调对接中心", UnitType.COURT, world.district, Channel.COURT_LINK
+    )
     world.court2 = unit("FY2", "海滨区第二人民法院", UnitType.COURT, world.district, Channel.JUDICIAL)
     db.session.flush()
     world.court2_user = user("court2", Role.COURT, world.court2)
@@ -73,11 +77,19 @@ def court_page(web, **query) -> str:
 
 # ---------------------------------------------------------------- refer: web and API, one rule
 
+
 def shape(d: Dispute) -> dict:
     r = db.session.scalar(select(CourtReferral).where(CourtReferral.dispute_id == d.id))
     return {
-        "status": d.status, "channel": d.channel, "unit": d.unit.code, "source": d.source, "category": d.category,
-        "summary": d.summary, "node": d.node.code, "accepted_on": d.accepted_on, "deadline": d.deadline,
+        "status": d.status,
+        "channel": d.channel,
+        "unit": d.unit.code,
+        "source": d.source,
+        "category": d.category,
+        "summary": d.summary,
+        "node": d.node.code,
+        "accepted_on": d.accepted_on,
+        "deadline": d.deadline,
         "parties": [(p.role, p.kind, p.name, p.id_number, p.phone) for p in d.parties],
         "events": [e.type for e in d.events if e.type != "duplicate_warning"],  # the second one is warned
         "referral": (r.kind, r.court_case_no, r.court.code, r.unit.code, r.referred_on),
@@ -98,7 +110,10 @@ def test_refer_on_the_web_and_the_api_make_the_same_case(client, web, w):
     by_web = db.session.scalar(select(Dispute).where(Dispute.id != by_api.id))
     assert shape(by_web) == shape(by_api)
     assert shape(by_web)["status"] == "办理中" and shape(by_web)["channel"] == Channel.COURT_LINK
-    assert shape(by_web)["source"] == "法院委派" and shape(by_web)["events"] == ["registered", "court_referred"]
+    assert shape(by_web)["source"] == "法院委派" and shape(by_web)["events"] == [
+        "registered",
+        "court_referred",
+    ]
     page = html(web.client.get("/court/"))
     assert f"已诉前委派双港镇人民调解委员会调解，案号：{by_web.case_no}" in page
     # The same form sent again (double click, back button) makes no second case.
@@ -125,11 +140,14 @@ def test_only_court_liaisons_refer_on_the_web(web, w):
     assert count(Dispute) == 0
 
 
-@pytest.mark.parametrize(("code", "message"), [
-    ("TW-X", "该单位不在本院可委派的范围内。"),  # another district
-    ("PCS-B", "应选择人民调解委员会、综治中心或诉调对接中心。"),  # a 行政机关
-    ("FY", "不能委派给本单位。"),
-])
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("TW-X", "该单位不在本院可委派的范围内。"),  # another district
+        ("PCS-B", "应选择人民调解委员会、综治中心或诉调对接中心。"),  # a 行政机关
+        ("FY", "不能委派给本单位。"),
+    ],
+)
 def test_receiving_unit_outside_reach_is_refused(client, web, w, code, message):
     r = client.post("/api/v1/court-referrals", json=referral_body(w, unit=code), headers=w.court_user.headers)
     assert r.status_code == 422 and r.get_json()["errors"]["json"] == {"unit": [message]}
@@ -140,7 +158,9 @@ def test_receiving_unit_outside_reach_is_refused(client, web, w, code, message):
 
 
 def test_co_handling_units_are_checked_too(client, w):
-    r = client.post("/api/v1/court-referrals", json=referral_body(w, co_units=["TW-X"]), headers=w.court_user.headers)
+    r = client.post(
+        "/api/v1/court-referrals", json=referral_body(w, co_units=["TW-X"]), headers=w.court_user.headers
+    )
     assert r.status_code == 422 and "co_units" in r.get_json()["errors"]["json"]
     assert count(Dispute) == 0
 
@@ -163,12 +183,18 @@ def test_referral_to_the_link_centre_or_a_centre(client, w, code):
 
 # ---------------------------------------------------------------- the court's page
 
+
 def test_court_page_lists_only_its_referrals_with_deadline_state(client, web, w):
     ours_overdue = make_referred_case(client, w, Stage.HANDLING)
     ours_warning = make_referred_case(client, w, Stage.HANDLING, court_case_no="（2026）津0116民诉前调2222号")
-    ours_awaiting = make_referred_case(client, w, Stage.AWAITING, court_case_no="（2026）津0116民诉前调3333号")
-    r = client.post("/api/v1/court-referrals", json=referral_body(w, court_case_no="（2026）津0116民诉前调9999号"),
-                    headers=w.court2_user.headers)
+    ours_awaiting = make_referred_case(
+        client, w, Stage.AWAITING, court_case_no="（2026）津0116民诉前调3333号"
+    )
+    r = client.post(
+        "/api/v1/court-referrals",
+        json=referral_body(w, court_case_no="（2026）津0116民诉前调9999号"),
+        headers=w.court2_user.headers,
+    )
     theirs = r.get_json()["id"]
     plain = make_case(client, w, Stage.HANDLING)  # in the court's district, not referred: not on its page
     day = local_today()
@@ -191,26 +217,41 @@ def test_court_page_lists_only_its_referrals_with_deadline_state(client, web, w)
     assert "预警" in row(ours_warning) and "剩余1天" in row(ours_warning)
     assert "受理后起算" in row(ours_awaiting) and "待受理" in row(ours_awaiting)
     assert "双港镇人民调解委员会" in row(ours_awaiting)
-    assert re.search(r'data-testid="count-warning">1<', page) and re.search(r'data-testid="count-overdue">1<', page)
+    assert re.search(r'data-testid="count-warning">1<', page) and re.search(
+        r'data-testid="count-overdue">1<', page
+    )
 
     api = client.get("/api/v1/court-referrals", headers=w.court_user.headers).get_json()
     assert api["total"] == 3
     levels = {i["id"]: (i["stage"], i["warning_level"], i["unit"]) for i in api["items"]}
-    assert levels == {ours_overdue: ("办理中", "超期", "TW-B"), ours_warning: ("办理中", "预警", "TW-B"),
-                      ours_awaiting: ("待受理", None, "TW-B")}
+    assert levels == {
+        ours_overdue: ("办理中", "超期", "TW-B"),
+        ours_warning: ("办理中", "预警", "TW-B"),
+        ours_awaiting: ("待受理", None, "TW-B"),
+    }
     theirs_api = client.get("/api/v1/court-referrals", headers=w.court2_user.headers).get_json()
     assert [i["id"] for i in theirs_api["items"]] == [theirs]
     # The admin follows every court's referrals; other roles have no such page.
     assert client.get("/api/v1/court-referrals", headers=w.admin.headers).get_json()["total"] == 4
     assert client.get("/api/v1/court-referrals", headers=w.mediator_b.headers).status_code == 403
-    assert client.get("/api/v1/court-referrals", query_string={"state": "x"},
-                      headers=w.court_user.headers).status_code == 422
+    assert (
+        client.get(
+            "/api/v1/court-referrals", query_string={"state": "x"}, headers=w.court_user.headers
+        ).status_code
+        == 422
+    )
 
 
 def test_court_page_is_for_the_court_and_the_admin(app, w):
     from tests.conftest import login
 
-    for name, status in (("mediator_b", 403), ("center_b", 403), ("grid_a", 403), ("court", 200), ("admin", 200)):
+    for name, status in (
+        ("mediator_b", 403),
+        ("center_b", 403),
+        ("grid_a", 403),
+        ("court", 200),
+        ("admin", 200),
+    ):
         browser = app.test_client()
         login(browser, name)
         assert browser.get("/court/").status_code == status, name
@@ -219,6 +260,7 @@ def test_court_page_is_for_the_court_and_the_admin(app, w):
 
 
 # ---------------------------------------------------------------- 退回法院
+
 
 def test_return_to_court_with_a_reason_the_court_sees(client, web, w):
     dispute_id = make_referred_case(client, w, Stage.HANDLING)
@@ -233,9 +275,16 @@ def test_return_to_court_with_a_reason_the_court_sees(client, web, w):
     web.login("mediator_b")
     page = html(web.client.get(f"/disputes/{dispute_id}"))
     assert 'data-action="return_to_court"' in page and "退回理由" in page
-    r = web.client.post(f"/disputes/{dispute_id}/actions/return_to_court", data={
-        "csrf_token": web.csrf(f"/disputes/{dispute_id}"), "version": str(before["version"]),
-        "reason": reason, "date": today()}, follow_redirects=True)
+    r = web.client.post(
+        f"/disputes/{dispute_id}/actions/return_to_court",
+        data={
+            "csrf_token": web.csrf(f"/disputes/{dispute_id}"),
+            "version": str(before["version"]),
+            "reason": reason,
+            "date": today(),
+        },
+        follow_redirects=True,
+    )
     assert "案件已以调解不成功办结，并退回法院。" in html(r)
     d = db.session.get(Dispute, dispute_id)
     assert d.status == "已办结" and d.outcome == "调解不成功" and d.closed_on == local_today()
@@ -245,8 +294,12 @@ def test_return_to_court_with_a_reason_the_court_sees(client, web, w):
 
     note = db.session.scalar(select(Notification).where(Notification.user_id == w.court_user.user.id))
     assert note is not None and note.kind == "退回法院" and reason in note.text and NUMBER in note.text
-    assert db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.kind == "退回法院")) == 1  # the court's liaisons only
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.kind == "退回法院")
+        )
+        == 1
+    )  # the court's liaisons only
 
     web.client.post("/logout", data={"csrf_token": web.csrf("/disputes/")})
     assert web.login("court").status_code in (302, 303)
@@ -254,8 +307,9 @@ def test_return_to_court_with_a_reason_the_court_sees(client, web, w):
     assert f"退回理由：{reason}" in page and "退回法院" in page
     assert str(dispute_id) in court_page(web, state="returned")
     assert f'data-referral="{dispute_id}"' not in court_page(web, state="open")
-    item = client.get("/api/v1/court-referrals", query_string={"state": "returned"},
-                      headers=w.court_user.headers).get_json()["items"][0]
+    item = client.get(
+        "/api/v1/court-referrals", query_string={"state": "returned"}, headers=w.court_user.headers
+    ).get_json()["items"][0]
     assert (item["returned"], item["return_reason"], item["outcome"]) == (True, reason, "调解不成功")
 
 
@@ -274,6 +328,7 @@ def test_return_to_court_only_on_referred_cases(client, w):
 
 # ---------------------------------------------------------------- 司法确认 on the court's page
 
+
 def test_ruling_recorded_on_the_web(client, web, w):
     dispute_id = make_referred_case(client, w, Stage.CLOSED)  # closed as 调解成功 by mediator_b
     ok(act(client, w.mediator_b, dispute_id, "apply_confirmation", {"applied_on": today(), "court": "FY"}))
@@ -285,15 +340,29 @@ def test_ruling_recorded_on_the_web(client, web, w):
     pending = re.findall(r'data-confirmation="\d+" data-dispute="(\d+)"', page)
     assert pending == [str(dispute_id)]  # the application to the other court is not ours
     token = web.csrf("/court/")
-    r = web.client.post(f"/court/disputes/{dispute_id}/ruling", data={
-        "csrf_token": token, "result": "确认有效", "ruling_no": "（2026）津0116民特88号", "ruled_on": "2000-01-01"},
-        follow_redirects=True)
+    r = web.client.post(
+        f"/court/disputes/{dispute_id}/ruling",
+        data={
+            "csrf_token": token,
+            "result": "确认有效",
+            "ruling_no": "（2026）津0116民特88号",
+            "ruled_on": "2000-01-01",
+        },
+        follow_redirects=True,
+    )
     assert "登记司法确认结果未保存" in html(r)
     c = db.session.scalar(select(JudicialConfirmation).where(JudicialConfirmation.dispute_id == dispute_id))
     assert c.result is None
-    r = web.client.post(f"/court/disputes/{dispute_id}/ruling", data={
-        "csrf_token": token, "result": "驳回", "ruling_no": "(2026)津0116民特88号", "ruled_on": today()},
-        follow_redirects=True)
+    r = web.client.post(
+        f"/court/disputes/{dispute_id}/ruling",
+        data={
+            "csrf_token": token,
+            "result": "驳回",
+            "ruling_no": "(2026)津0116民特88号",
+            "ruled_on": today(),
+        },
+        follow_redirects=True,
+    )
     assert "已登记" in html(r) and "驳回（（2026）津0116民特88号）" in html(r)
     db.session.expire_all()
     c = db.session.get(JudicialConfirmation, c.id)
@@ -302,8 +371,11 @@ def test_ruling_recorded_on_the_web(client, web, w):
     assert d.events[-1].type == "confirmation_ruled" and d.events[-1].by_name == "court"
     assert 'data-confirmation="' not in court_page(web)
     # Nothing pending any more: a second ruling is refused with the table's reason.
-    r = web.client.post(f"/court/disputes/{dispute_id}/ruling", data={
-        "csrf_token": token, "result": "确认有效", "ruling_no": "（2026）津0116民特89号"}, follow_redirects=True)
+    r = web.client.post(
+        f"/court/disputes/{dispute_id}/ruling",
+        data={"csrf_token": token, "result": "确认有效", "ruling_no": "（2026）津0116民特89号"},
+        follow_redirects=True,
+    )
     assert "没有待裁定的司法确认申请。" in html(r)
 
 
@@ -312,19 +384,29 @@ def test_ruling_of_a_case_the_user_cannot_see_is_404(client, web, w):
     ok(act(client, w.mediator_b, dispute_id, "apply_confirmation", {"applied_on": today(), "court": "FY"}))
     before = snapshot(dispute_id)
     web.login("mediator_a")  # 海滨街道: does not see 双港镇's case
-    r = web.client.post(f"/court/disputes/{dispute_id}/ruling", data={
-        "csrf_token": web.csrf("/disputes/"), "result": "确认有效", "ruling_no": "（2026）津0116民特88号"})
+    r = web.client.post(
+        f"/court/disputes/{dispute_id}/ruling",
+        data={
+            "csrf_token": web.csrf("/disputes/"),
+            "result": "确认有效",
+            "ruling_no": "（2026）津0116民特88号",
+        },
+    )
     assert r.status_code == 404 and snapshot(dispute_id) == before
 
 
 # ---------------------------------------------------------------- agreements reached
 
+
 def test_the_court_opens_the_agreements_reached(app, client, web, w, tmp_path):
     from tests.documents_helpers import configure_signing, effective_agreement
 
     configure_signing(app, tmp_path)
-    r = client.post("/api/v1/court-referrals", json=referral_body(w, node=w.grid_a.code, unit="TW-A"),
-                    headers=w.court_user.headers)
+    r = client.post(
+        "/api/v1/court-referrals",
+        json=referral_body(w, node=w.grid_a.code, unit="TW-A"),
+        headers=w.court_user.headers,
+    )
     dispute = db.session.get(Dispute, r.get_json()["id"])
     agreement = effective_agreement(w, dispute)
     web.login("court")
@@ -333,5 +415,11 @@ def test_the_court_opens_the_agreements_reached(app, client, web, w, tmp_path):
     r = web.client.get(f"/agreements/{agreement.id}/pdf")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     item = client.get("/api/v1/court-referrals", headers=w.court_user.headers).get_json()["items"][0]
-    assert item["agreements"] == [{"id": agreement.id, "number": agreement.number, "title": "人民调解协议书",
-                                   "effective_on": agreement.effective_on.isoformat()}]
+    assert item["agreements"] == [
+        {
+            "id": agreement.id,
+            "number": agreement.number,
+            "title": "人民调解协议书",
+            "effective_on": agreement.effective_on.isoformat(),
+        }
+    ]

@@ -31,11 +31,19 @@ from tests.security_support import (
 
 # Who may do what the form does (town A); anyone else would be refused before CSRF mattered.
 ROLE_FOR = {
-    "routing": "admin", "documents.seals": "admin",
-    "reports.close_month": "center_a", "reports.carry_over": "center_a", "reports.reopen_request": "center_a",
-    "reports.reopen_decide": "district", "reports.supervise": "center_a", "reports.screening": "grid_a",
-    "followups.supervise": "center_a", "ledger": "center_a",
-    "accounts.login": None, "documents.verify_start": None, "documents.verify_page": None,  # no sign-in
+    "routing": "admin",
+    "documents.seals": "admin",
+    "reports.close_month": "center_a",
+    "reports.carry_over": "center_a",
+    "reports.reopen_request": "center_a",
+    "reports.reopen_decide": "district",
+    "reports.supervise": "center_a",
+    "reports.screening": "grid_a",
+    "followups.supervise": "center_a",
+    "ledger": "center_a",
+    "accounts.login": None,
+    "documents.verify_start": None,
+    "documents.verify_page": None,  # no sign-in
 }
 CENTER_ACTIONS = {"route", "escalate", "notify_police"}
 OTHER_PARAMS = {"code": "ZZZZ-ZZZZ-ZZZZ"}  # a verification code (public pages)
@@ -115,7 +123,9 @@ def test_the_same_form_with_its_token_goes_through(env):
     client = env.web_client("mediator_a")
     r = client.post(f"/notifications/{env.notification_id}/read", data={"csrf_token": client.csrf})
     assert r.status_code == 302
-    r = client.post(f"/supervisions/{env.order_id}/reply", data={"reply": "已约谈双方。", "csrf_token": client.csrf})
+    r = client.post(
+        f"/supervisions/{env.order_id}/reply", data={"reply": "已约谈双方。", "csrf_token": client.csrf}
+    )
     assert r.status_code == 302 and ("success", "督办回复已提交。") in take_flashes(client)
     db.session.expire_all()
     assert db.session.get(Notification, env.notification_id).read_at is not None
@@ -124,6 +134,7 @@ def test_the_same_form_with_its_token_goes_through(env):
 
 
 # ---------------------------------------------------------------------------- the API
+
 
 def api_cases():
     cases = []
@@ -144,8 +155,13 @@ def test_api_ignores_the_session_cookie(env, route, method, labels):
     path = url_for_route(route, values)
     client = env.web_client("mediator_a")
     body = json_body(env, route, method, values)
-    r = client.open(path, method=method, json=body, headers={"X-CSRFToken": client.csrf},
-                    query_string={"node": env.town_a_code, "month": env.month})
+    r = client.open(
+        path,
+        method=method,
+        json=body,
+        headers={"X-CSRFToken": client.csrf},
+        query_string={"node": env.town_a_code, "month": env.month},
+    )
     assert r.status_code == 401, f"{method} {path} → {r.status_code}: {r.get_data(as_text=True)[:300]}"
     assert r.is_json and r.get_json()["message"]
     assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")

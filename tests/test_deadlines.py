@@ -26,6 +26,7 @@ D = date
 
 # --- natural days ----------------------------------------------------------------------------------
 
+
 def test_domain_example():
     """DOMAIN.md §5: accepted on 11-02 with 30 days, the deadline is 12-02, overdue from 12-03."""
     deadline = add_days(D(2026, 11, 2), 30)
@@ -34,11 +35,17 @@ def test_domain_example():
     assert level_for(D(2026, 11, 2), deadline, D(2026, 12, 3)) == OVERDUE
 
 
-@pytest.mark.parametrize(("today", "level"), [
-    (D(2026, 11, 2), "正常"), (D(2026, 11, 25), "正常"),  # 23 of 30 days used
-    (D(2026, 11, 26), "预警"),  # 24 of 30 = 80 %
-    (D(2026, 12, 2), "预警"), (D(2026, 12, 3), "超期"), (D(2027, 3, 1), "超期"),
-])
+@pytest.mark.parametrize(
+    ("today", "level"),
+    [
+        (D(2026, 11, 2), "正常"),
+        (D(2026, 11, 25), "正常"),  # 23 of 30 days used
+        (D(2026, 11, 26), "预警"),  # 24 of 30 = 80 %
+        (D(2026, 12, 2), "预警"),
+        (D(2026, 12, 3), "超期"),
+        (D(2027, 3, 1), "超期"),
+    ],
+)
 def test_warning_level_at_80_percent(today, level):
     assert level_for(D(2026, 11, 2), D(2026, 12, 2), today) == level
 
@@ -49,22 +56,26 @@ def test_warning_ratio_is_configurable(app):
     assert level_for(D(2026, 11, 2), D(2026, 12, 2), D(2026, 11, 16)) == "正常"
 
 
-@pytest.mark.parametrize(("start", "days", "expected"), [
-    (D(2026, 1, 31), 30, D(2026, 3, 2)),  # across a 28-day February
-    (D(2028, 1, 31), 30, D(2028, 3, 1)),  # leap year: 29 February exists
-    (D(2028, 2, 28), 1, D(2028, 2, 29)),
-    (D(2027, 2, 28), 1, D(2027, 3, 1)),
-    (D(2026, 12, 31), 1, D(2027, 1, 1)),  # year end
-    (D(2026, 12, 20), 15, D(2027, 1, 4)),
-    (D(2026, 4, 30), 31, D(2026, 5, 31)),
-    (D(2026, 10, 31), 30, D(2026, 11, 30)),
-    (D(2024, 2, 29), 365, D(2025, 2, 28)),
-])
+@pytest.mark.parametrize(
+    ("start", "days", "expected"),
+    [
+        (D(2026, 1, 31), 30, D(2026, 3, 2)),  # across a 28-day February
+        (D(2028, 1, 31), 30, D(2028, 3, 1)),  # leap year: 29 February exists
+        (D(2028, 2, 28), 1, D(2028, 2, 29)),
+        (D(2027, 2, 28), 1, D(2027, 3, 1)),
+        (D(2026, 12, 31), 1, D(2027, 1, 1)),  # year end
+        (D(2026, 12, 20), 15, D(2027, 1, 4)),
+        (D(2026, 4, 30), 31, D(2026, 5, 31)),
+        (D(2026, 10, 31), 30, D(2026, 11, 30)),
+        (D(2024, 2, 29), 365, D(2025, 2, 28)),
+    ],
+)
 def test_natural_days_across_month_and_year_ends(start, days, expected):
     assert add_days(start, days) == expected
 
 
 # --- working days ----------------------------------------------------------------------------------
+
 
 def test_calendar_knows_2026_holidays_and_make_up_days():
     assert not is_working_day(D(2026, 10, 1)) and holiday_name(D(2026, 10, 1)) == "国庆节"
@@ -78,22 +89,25 @@ def test_calendar_knows_2026_holidays_and_make_up_days():
     assert is_working_day(D(2026, 11, 9))
 
 
-@pytest.mark.parametrize(("start", "days", "expected"), [
-    # 国庆 + 中秋 2026: 10-01..10-07 off, Saturday 10-10 worked.
-    (D(2026, 9, 30), 1, D(2026, 10, 8)),
-    (D(2026, 9, 30), 3, D(2026, 10, 10)),  # the make-up Saturday counts
-    (D(2026, 9, 30), 5, D(2026, 10, 13)),
-    (D(2026, 9, 24), 1, D(2026, 9, 28)),  # Friday 09-25 is 中秋
-    (D(2026, 9, 18), 1, D(2026, 9, 20)),  # Sunday 09-20 is a working day
-    # 春节 2026: 02-15..02-23 off, Saturdays 02-14 and 02-28 worked.
-    (D(2026, 2, 13), 1, D(2026, 2, 14)),
-    (D(2026, 2, 13), 3, D(2026, 2, 25)),
-    (D(2026, 2, 13), 15, D(2026, 3, 12)),
-    (D(2026, 2, 27), 1, D(2026, 2, 28)),
-    # ordinary weeks and month ends
-    (D(2026, 11, 2), 15, D(2026, 11, 23)),
-    (D(2026, 3, 27), 2, D(2026, 3, 31)),
-])
+@pytest.mark.parametrize(
+    ("start", "days", "expected"),
+    [
+        # 国庆 + 中秋 2026: 10-01..10-07 off, Saturday 10-10 worked.
+        (D(2026, 9, 30), 1, D(2026, 10, 8)),
+        (D(2026, 9, 30), 3, D(2026, 10, 10)),  # the make-up Saturday counts
+        (D(2026, 9, 30), 5, D(2026, 10, 13)),
+        (D(2026, 9, 24), 1, D(2026, 9, 28)),  # Friday 09-25 is 中秋
+        (D(2026, 9, 18), 1, D(2026, 9, 20)),  # Sunday 09-20 is a working day
+        # 春节 2026: 02-15..02-23 off, Saturdays 02-14 and 02-28 worked.
+        (D(2026, 2, 13), 1, D(2026, 2, 14)),
+        (D(2026, 2, 13), 3, D(2026, 2, 25)),
+        (D(2026, 2, 13), 15, D(2026, 3, 12)),
+        (D(2026, 2, 27), 1, D(2026, 2, 28)),
+        # ordinary weeks and month ends
+        (D(2026, 11, 2), 15, D(2026, 11, 23)),
+        (D(2026, 3, 27), 2, D(2026, 3, 31)),
+    ],
+)
 def test_working_days_across_holidays(start, days, expected):
     assert add_working_days(start, days) == expected
     assert working_days_between(start, expected) == days
@@ -115,6 +129,7 @@ def test_zero_days_and_negative():
 
 
 # --- the time-limit table --------------------------------------------------------------------------
+
 
 def test_defaults_without_rows(app):
     assert deadline_for("人民调解", "邻里", D(2026, 11, 2)) == D(2026, 12, 2)
@@ -154,7 +169,9 @@ def test_time_limit_api(client, world):
     r = client.get("/api/v1/time-limits", headers=world.center_user_b.headers)
     assert r.status_code == 200 and len(r.get_json()) == len(deadlines.DEFAULT_LIMITS)
     body = {"channel": "人民调解", "category": "邻里", "days": 20, "working_days": True, "basis": "本地规定"}
-    assert client.put("/api/v1/time-limits", json=body, headers=world.center_user_b.headers).status_code == 403
+    assert (
+        client.put("/api/v1/time-limits", json=body, headers=world.center_user_b.headers).status_code == 403
+    )
     r = client.put("/api/v1/time-limits", json=body, headers=world.admin.headers)
     assert r.status_code == 200 and r.get_json()["working_days"] is True
     r = client.put("/api/v1/time-limits", json={**body, "days": 0}, headers=world.admin.headers)
@@ -169,6 +186,7 @@ def test_time_limit_api(client, world):
 
 
 # --- deadlines of cases ------------------------------------------------------------------------------
+
 
 def backdate(dispute_id: int, registered_on: date) -> None:
     d = db.session.get(Dispute, dispute_id)
@@ -187,8 +205,15 @@ def test_accepting_computes_the_deadline_with_working_days(client, world):
     assert body["warning_level"] == "超期"  # long past
     assert body["events"][-1]["data"] == {"deadline": "2026-10-13", "time_limit": "5个工作日"}
     # An extension counts in the same kind of days: 3 working days after 10-13.
-    body = ok(act(client, world.mediator_b, dispute_id, "extend",
-                  {"days": 3, "reason": "待鉴定", "approver": "调委会主任"}))
+    body = ok(
+        act(
+            client,
+            world.mediator_b,
+            dispute_id,
+            "extend",
+            {"days": 3, "reason": "待鉴定", "approver": "调委会主任"},
+        )
+    )
     assert body["deadline"] == "2026-10-16"
     work = client.get(f"/api/v1/disputes/{dispute_id}/casework", headers=world.mediator_b.headers).get_json()
     assert work["extensions"][0]["previous_deadline"] == "2026-10-13"
@@ -202,8 +227,15 @@ def test_extension_in_natural_days_and_its_event(client, world):
     ok(act(client, world.center_user_b, dispute_id, "route"))
     body = ok(act(client, world.mediator_b, dispute_id, "accept", {"date": "2026-10-31"}))
     assert body["deadline"] == "2026-11-30"
-    body = ok(act(client, world.mediator_b, dispute_id, "extend",
-                  {"days": 31, "reason": "双方同意延期", "approver": "王主任", "parties_consent": True}))
+    body = ok(
+        act(
+            client,
+            world.mediator_b,
+            dispute_id,
+            "extend",
+            {"days": 31, "reason": "双方同意延期", "approver": "王主任", "parties_consent": True},
+        )
+    )
     assert body["deadline"] == "2026-12-31"
     event = body["events"][-1]
     assert event["type"] == "extended" and event["note"] == "双方同意延期"

@@ -48,9 +48,27 @@ from mediation.routing.deadlines import deadline_for
 from tests.conftest import PG_URL, IsolatedClient, _truncate_all, login, record_chance
 
 DISPUTES = 160
-MODELS = (Node, Unit, User, Dispute, Party, Event, MediationSession, CourtReferral, JudicialConfirmation,
-          PoliceNotification, FollowUp, Notification, SupervisionOrder, Screening, MonthClose, CarryOver,
-          Agreement, SignedDocument, UnitSeal)
+MODELS = (
+    Node,
+    Unit,
+    User,
+    Dispute,
+    Party,
+    Event,
+    MediationSession,
+    CourtReferral,
+    JudicialConfirmation,
+    PoliceNotification,
+    FollowUp,
+    Notification,
+    SupervisionOrder,
+    Screening,
+    MonthClose,
+    CarryOver,
+    Agreement,
+    SignedDocument,
+    UnitSeal,
+)
 LIFE_CYCLE = ("registered", "routed", "court_referred", "accepted", "stabilized", "closed", "rejected")
 BY_THE_SCHEDULER = ("warning_level", "supervision_escalated", "supervision_lapsed")
 
@@ -66,12 +84,17 @@ def counts() -> dict:
 
 
 def make_app(url: str, directory) -> object:
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
-        "INSTANCE_DIR": str(directory), "SIGNING_DIR": str(directory / "signing"),
-        "PUBLIC_URL": "https://tiaojie.example.gov.cn",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "test-secret",
+            "INSTANCE_DIR": str(directory),
+            "SIGNING_DIR": str(directory / "signing"),
+            "PUBLIC_URL": "https://tiaojie.example.gov.cn",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
+        }
+    )
     app.test_client_class = IsolatedClient
     return app
 
@@ -124,6 +147,7 @@ def today(pinned_today):
 
 # --------------------------------------------------------------------------------- places, people
 
+
 def test_summary_names_the_accounts_and_the_content(demo):
     out = demo.stdout
     assert "create_all" in out  # the unversioned test schema is used as it is, not migrated
@@ -131,7 +155,15 @@ def test_summary_names_the_accounts_and_the_content(demo):
     assert f"密码均为 {DEMO_PASSWORD}" in out
     for username, *_ in DEMO_USERS:
         assert username in out
-    for word in ("回访：已完成", "调解协议：已生效", "排查报告", "督办", "月清月结", "已生成演示签章证书", "用时"):
+    for word in (
+        "回访：已完成",
+        "调解协议：已生效",
+        "排查报告",
+        "督办",
+        "月清月结",
+        "已生成演示签章证书",
+        "用时",
+    ):
         assert word in out, word
 
 
@@ -163,19 +195,36 @@ def test_every_role_level_and_unit_type_is_there(demo):
     assert {u.type for u in units} == set(UnitType)
     assert {u.channel for u in units} == set(Channel) | {None}
     names = " ".join(u.name for u in units)
-    for word in ("医疗纠纷人民调解委员会", "道路交通事故纠纷人民调解委员会", "劳动争议人民调解委员会",
-                 "物业纠纷人民调解委员会", "派出所", "交警大队", "人力资源和社会保障局", "市场监督管理局",
-                 "住房和建设委员会", "信访办公室", "人民法院", "诉调对接中心", "矛盾纠纷调处中心",
-                 "综合服务管理平台"):
+    for word in (
+        "医疗纠纷人民调解委员会",
+        "道路交通事故纠纷人民调解委员会",
+        "劳动争议人民调解委员会",
+        "物业纠纷人民调解委员会",
+        "派出所",
+        "交警大队",
+        "人力资源和社会保障局",
+        "市场监督管理局",
+        "住房和建设委员会",
+        "信访办公室",
+        "人民法院",
+        "诉调对接中心",
+        "矛盾纠纷调处中心",
+        "综合服务管理平台",
+    ):
         assert word in names, word
     # a 综治中心 at the district, at every town and every village
     centers = {u.node_id for u in units if u.type == UnitType.CENTER}
     for n in db.session.scalars(select(Node).where(Node.level != NodeLevel.GRID)):
         assert n.id in centers, n.name
-    towns = db.session.scalars(select(Node).where(Node.level.in_([NodeLevel.TOWN, NodeLevel.SUBDISTRICT]))).all()
+    towns = db.session.scalars(
+        select(Node).where(Node.level.in_([NodeLevel.TOWN, NodeLevel.SUBDISTRICT]))
+    ).all()
     for town in towns:
         kinds = {(u.type, u.channel) for u in units if u.node_id == town.id}
-        assert (UnitType.COMMITTEE, Channel.PEOPLE) in kinds and (UnitType.ADMINISTRATIVE, Channel.ADMINISTRATIVE) in kinds
+        assert (UnitType.COMMITTEE, Channel.PEOPLE) in kinds and (
+            UnitType.ADMINISTRATIVE,
+            Channel.ADMINISTRATIVE,
+        ) in kinds
 
 
 def test_every_unit_has_someone_to_act_for_it(demo):
@@ -188,14 +237,19 @@ def test_every_unit_has_someone_to_act_for_it(demo):
             continue
         staff = db.session.scalar(select(User).where(User.username == unit.code))
         assert staff is not None and staff.unit_id == unit.id and staff.active and staff.display_name
-        expected = {UnitType.CENTER: Role.CENTER, UnitType.COURT: Role.COURT, UnitType.COMMITTEE: Role.MEDIATOR,
-                    UnitType.ADMINISTRATIVE: Role.MEDIATOR}.get(unit.type)
+        expected = {
+            UnitType.CENTER: Role.CENTER,
+            UnitType.COURT: Role.COURT,
+            UnitType.COMMITTEE: Role.MEDIATOR,
+            UnitType.ADMINISTRATIVE: Role.MEDIATOR,
+        }.get(unit.type)
         if unit.type == UnitType.OTHER:
             expected = Role.GRID if unit.channel is None else Role.MEDIATOR
         assert staff.role == expected, unit.code
 
 
 # ---------------------------------------------------------------------------------------- cases
+
 
 def test_disputes_span_months_with_every_status_and_a_consistent_history(app, demo, today):
     disputes = db.session.scalars(select(Dispute)).all()
@@ -242,7 +296,9 @@ def test_disputes_span_months_with_every_status_and_a_consistent_history(app, de
         else:
             assert types[1] == "routed" and d.unit.channel == d.channel
         if d.accepted_on:
-            assert "accepted" in types and d.deadline == deadline_for(d.channel.value, d.category, d.accepted_on)
+            assert "accepted" in types and d.deadline == deadline_for(
+                d.channel.value, d.category, d.accepted_on
+            )
             assert next(e for e in events if e.type == "accepted").on == d.accepted_on
         if d.status == Status.STABILIZED:
             assert d.stabilized_on and "stabilized" in types and d.closed_on is None
@@ -282,8 +338,11 @@ def test_casework_sessions_referral_confirmation_and_police(demo, today):
         event = next(e for e in d.events if e.type == "session" and e.on == s.held_on)
         assert event.user.unit_id in {d.unit_id, *(u.id for u in d.co_units)}
     with_sessions = {s.dispute_id for s in sessions}
-    open_cases = db.session.scalars(select(Dispute).where(Dispute.status.in_([Status.HANDLING, Status.STABILIZED]),
-                                                          Dispute.accepted_on.is_not(None))).all()
+    open_cases = db.session.scalars(
+        select(Dispute).where(
+            Dispute.status.in_([Status.HANDLING, Status.STABILIZED]), Dispute.accepted_on.is_not(None)
+        )
+    ).all()
     assert sum(d.id in with_sessions for d in open_cases) >= len(open_cases) // 3
 
     referral = db.session.scalars(select(CourtReferral)).one()
@@ -303,12 +362,16 @@ def test_casework_sessions_referral_confirmation_and_police(demo, today):
 
 # ------------------------------------------------------------------------------------ follow-ups
 
+
 def test_follow_ups_of_old_cases_are_done_and_recent_ones_pending(demo, today):
     """No 满意度回访 hundreds of days overdue: those of cases closed more than two weeks ago are done
     (result and a 1–5 score, via the service: a followup_done event), the last week's are still to do."""
-    satisfaction = db.session.scalars(select(FollowUp).where(FollowUp.kind == FollowUpKind.SATISFACTION)).all()
-    closed = db.session.scalars(select(Dispute).where(Dispute.status == Status.CLOSED,
-                                                      Dispute.outcome != Outcome.REJECTED)).all()
+    satisfaction = db.session.scalars(
+        select(FollowUp).where(FollowUp.kind == FollowUpKind.SATISFACTION)
+    ).all()
+    closed = db.session.scalars(
+        select(Dispute).where(Dispute.status == Status.CLOSED, Dispute.outcome != Outcome.REJECTED)
+    ).all()
     assert {f.dispute_id for f in satisfaction} == {d.id for d in closed}
     for f in satisfaction:
         age = (today - f.anchor_on).days
@@ -319,7 +382,9 @@ def test_follow_ups_of_old_cases_are_done_and_recent_ones_pending(demo, today):
         if f.status == FollowUpStatus.DONE:
             assert f.result and 1 <= f.satisfaction <= 5 and f.done_by.unit_id == f.unit_id
             assert f.due_on <= local_date(f.done_at) < today
-            event = next(e for e in f.dispute.events if e.type == "followup_done" and e.data.get("followup") == f.id)
+            event = next(
+                e for e in f.dispute.events if e.type == "followup_done" and e.data.get("followup") == f.id
+            )
             assert event.on == local_date(f.done_at) and event.data["satisfaction"] == f.satisfaction
     scores = Counter(f.satisfaction for f in satisfaction if f.satisfaction)
     assert scores[5] + scores[4] > scores[1] + scores[2] + scores[3]
@@ -328,8 +393,11 @@ def test_follow_ups_of_old_cases_are_done_and_recent_ones_pending(demo, today):
     assert open_rows and max((today - f.due_on).days for f in open_rows) <= 7  # at most a week late
 
     for d in db.session.scalars(select(Dispute).where(Dispute.status == Status.STABILIZED)):
-        visits = db.session.scalars(select(FollowUp).where(
-            FollowUp.dispute_id == d.id, FollowUp.kind == FollowUpKind.STABILIZE).order_by(FollowUp.round)).all()
+        visits = db.session.scalars(
+            select(FollowUp)
+            .where(FollowUp.dispute_id == d.id, FollowUp.kind == FollowUpKind.STABILIZE)
+            .order_by(FollowUp.round)
+        ).all()
         upcoming = [v for v in visits if v.status == FollowUpStatus.OPEN]
         assert upcoming and all(v.due_on >= today for v in upcoming), d.case_no  # the next visit is ahead
         assert all(v.status == FollowUpStatus.DONE for v in visits if v.due_on < today)
@@ -339,6 +407,7 @@ def test_follow_ups_of_old_cases_are_done_and_recent_ones_pending(demo, today):
 
 
 # ------------------------------------------------------------------------------------- documents
+
 
 def test_agreements_in_effect_with_valid_signed_pdfs(app, demo):
     from mediation.documents import service as documents
@@ -361,7 +430,7 @@ def test_agreements_in_effect_with_valid_signed_pdfs(app, demo):
         doc = documents.signed_agreement(a)
         assert doc is not None and doc.pdf.startswith(b"%PDF")
         check = documents.verify(doc.code)
-        assert check.genuine, (check.signature.problem if check.signature else "no signature")
+        assert check.genuine, check.signature.problem if check.signature else "no signature"
     seals = db.session.scalars(select(UnitSeal)).all()
     assert {s.unit_id for s in seals} == {a.unit_id for a in agreements}
     assert all(s.image.startswith(b"\x89PNG") for s in seals)
@@ -378,6 +447,7 @@ def test_rmb_upper():
 
 
 # -------------------------------------------------------------------------------------- reports
+
 
 def test_sweep_reports_for_past_months_some_grids_missing_now(demo, today):
     from mediation.reports.service import Month, grids_not_reported, shuangbai_report
@@ -403,8 +473,11 @@ def test_sweep_reports_for_past_months_some_grids_missing_now(demo, today):
         if not reports:
             continue
         until = max(r.reported_on for r in reports)
-        registered = db.session.scalar(select(func.count(Dispute.id)).where(
-            Dispute.node_id == grid.id, Dispute.source == "网格员排查", Dispute.registered_on <= until))
+        registered = db.session.scalar(
+            select(func.count(Dispute.id)).where(
+                Dispute.node_id == grid.id, Dispute.source == "网格员排查", Dispute.registered_on <= until
+            )
+        )
         assert sum(r.found for r in reports) == registered, grid.code
     featured = [r for r in rows if r.node.code == FEATURED_GRID]
     assert len(featured) >= 20  # wanggeyuan reports every week
@@ -428,9 +501,15 @@ def test_months_closed_and_submitted_with_carry_over_reasons(demo, today):
         assert all(case["carry_over_reason"] for case in c.snapshot["carry_over"])
         assert missing_reasons(town, Month.parse(c.month)) == []
     assert not db.session.scalar(select(func.count(MonthClose.id)).where(MonthClose.month == current.key))
-    late = db.session.scalars(select(Node).where(Node.level.in_([NodeLevel.TOWN, NodeLevel.SUBDISTRICT]))).all()
-    assert any(not db.session.scalar(select(MonthClose.id).where(MonthClose.node_id == n.id,
-                                                                  MonthClose.month == last.key)) for n in late)
+    late = db.session.scalars(
+        select(Node).where(Node.level.in_([NodeLevel.TOWN, NodeLevel.SUBDISTRICT]))
+    ).all()
+    assert any(
+        not db.session.scalar(
+            select(MonthClose.id).where(MonthClose.node_id == n.id, MonthClose.month == last.key)
+        )
+        for n in late
+    )
     reasons = db.session.scalars(select(CarryOver)).all()
     assert reasons and all(r.dispute.prominent and len(r.reason) >= 4 for r in reasons)
     for r in reasons:
@@ -439,6 +518,7 @@ def test_months_closed_and_submitted_with_carry_over_reasons(demo, today):
 
 
 # ------------------------------------------------------------------------------------ 督办, notices
+
 
 def test_supervision_orders_on_overdue_cases(demo, today):
     orders = db.session.scalars(select(SupervisionOrder).order_by(SupervisionOrder.id)).all()
@@ -460,7 +540,9 @@ def test_supervision_orders_on_overdue_cases(demo, today):
             assert o.reply_by >= today
         assert "supervised" in [e.type for e in d.events]
     tiaojieyuan = db.session.scalar(select(User).where(User.username == "tiaojieyuan"))
-    assert any(o.target_unit_id == tiaojieyuan.unit_id and o.status == SupervisionStatus.PENDING for o in orders)
+    assert any(
+        o.target_unit_id == tiaojieyuan.unit_id and o.status == SupervisionStatus.PENDING for o in orders
+    )
 
 
 def test_notifications_some_read(demo):
@@ -475,6 +557,7 @@ def test_notifications_some_read(demo):
 
 
 # -------------------------------------------------------------------------------- users, re-runs
+
 
 def test_demo_users_see_cases_and_sign_in(app, demo):
     from mediation.accounts.access import visible_disputes
@@ -505,16 +588,26 @@ def test_second_run_duplicates_nothing(app, demo):
 def snapshot_of_demo() -> dict:
     """What a demo load made, independent of ids and of the moment it ran."""
     return {
-        "disputes": sorted((d.case_no, d.category, d.summary, d.status, d.outcome) for d in db.session.scalars(
-            select(Dispute))),
-        "followups": sorted((f.dispute.case_no, f.kind, f.round, f.status, f.satisfaction, f.result or "")
-                            for f in db.session.scalars(select(FollowUp))),
-        "sessions": sorted((s.dispute.case_no, s.held_on, s.record) for s in db.session.scalars(
-            select(MediationSession))),
-        "screenings": sorted((s.node.code, s.reported_on, s.found) for s in db.session.scalars(select(Screening))),
-        "agreements": sorted((a.dispute.case_no, a.status, a.terms) for a in db.session.scalars(select(Agreement))),
-        "orders": sorted((o.dispute.case_no, o.level, o.status) for o in db.session.scalars(
-            select(SupervisionOrder))),
+        "disputes": sorted(
+            (d.case_no, d.category, d.summary, d.status, d.outcome)
+            for d in db.session.scalars(select(Dispute))
+        ),
+        "followups": sorted(
+            (f.dispute.case_no, f.kind, f.round, f.status, f.satisfaction, f.result or "")
+            for f in db.session.scalars(select(FollowUp))
+        ),
+        "sessions": sorted(
+            (s.dispute.case_no, s.held_on, s.record) for s in db.session.scalars(select(MediationSession))
+        ),
+        "screenings": sorted(
+            (s.node.code, s.reported_on, s.found) for s in db.session.scalars(select(Screening))
+        ),
+        "agreements": sorted(
+            (a.dispute.case_no, a.status, a.terms) for a in db.session.scalars(select(Agreement))
+        ),
+        "orders": sorted(
+            (o.dispute.case_no, o.level, o.status) for o in db.session.scalars(select(SupervisionOrder))
+        ),
         "closes": sorted((c.node.code, c.month) for c in db.session.scalars(select(MonthClose))),
     }
 

@@ -46,6 +46,7 @@ def _flat(text: str) -> str:
 
 # ---------------------------------------------------------------- the whole life of an agreement
 
+
 def test_agreement_takes_effect_when_all_have_signed_and_the_pdf_is_signed(world, signing_dir, tmp_path):
     dispute = make_case(world)
     user = world.mediator_a.user
@@ -65,10 +66,14 @@ def test_agreement_takes_effect_when_all_have_signed_and_the_pdf_is_signed(world
     assert a.status == AgreementStatus.EFFECTIVE and a.effective_on is not None
     types = [e.type for e in dispute.events]
     assert types.count("agreement_signed") == 3 and "agreement_sealed" in types
-    effective = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id,
-                                                       Event.type == "agreement_effective")).one()
-    assert effective.data == {"agreement_id": a.id, "effective_on": a.effective_on.isoformat(),
-                              "performance_due": None}
+    effective = db.session.scalars(
+        select(Event).where(Event.dispute_id == dispute.id, Event.type == "agreement_effective")
+    ).one()
+    assert effective.data == {
+        "agreement_id": a.id,
+        "effective_on": a.effective_on.isoformat(),
+        "performance_due": None,
+    }
 
     doc = service.signed_agreement(a)
     assert doc.doc_type == "人民调解协议书" and len(doc.code) == 10
@@ -76,12 +81,24 @@ def test_agreement_takes_effect_when_all_have_signed_and_the_pdf_is_signed(world
     assert doc.pdf.startswith(b"%PDF")
 
     text = _flat(pdf_text(doc.pdf))
-    for expected in ("人民调解协议书", "张三", "李四", "申请人", "被申请人", "人民币叁仟伍佰元整", "银行转账",
-                     "海滨街道人民调解委员会", doc.code, "本协议一式3份", "第1页共"):
+    for expected in (
+        "人民调解协议书",
+        "张三",
+        "李四",
+        "申请人",
+        "被申请人",
+        "人民币叁仟伍佰元整",
+        "银行转账",
+        "海滨街道人民调解委员会",
+        doc.code,
+        "本协议一式3份",
+        "第1页共",
+    ):
         assert expected in text, expected
     assert f"{PUBLIC_URL}/verify" in text
-    drawn = db.session.scalars(select(Signature).where(Signature.agreement_id == a.id,
-                                                       Signature.method == "手写签名")).all()
+    drawn = db.session.scalars(
+        select(Signature).where(Signature.agreement_id == a.id, Signature.method == "手写签名")
+    ).all()
     assert len(drawn) == 2 and all(s.image.startswith(b"\x89PNG") for s in drawn)
 
     # The signature validates against the demo CA (pyHanko), and covers the whole file.
@@ -138,6 +155,7 @@ def test_no_certificate_means_no_effect(world, app, tmp_path):
 
 # ---------------------------------------------------------------- verification
 
+
 def test_a_changed_byte_fails_verification_in_pyhanko_and_on_the_page(world, signing_dir, client):
     a = effective_agreement(world)
     doc = service.signed_agreement(a)
@@ -162,11 +180,17 @@ def test_a_changed_byte_fails_verification_in_pyhanko_and_on_the_page(world, sig
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     import io
 
-    ok = client.post(f"/verify/{doc.code}", data={"csrf_token": token, "file": (io.BytesIO(original), "a.pdf")},
-                     content_type="multipart/form-data")
+    ok = client.post(
+        f"/verify/{doc.code}",
+        data={"csrf_token": token, "file": (io.BytesIO(original), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     assert 'data-verdict="genuine"' in ok.get_data(as_text=True)
-    bad = client.post(f"/verify/{doc.code}", data={"csrf_token": token, "file": (io.BytesIO(tampered), "a.pdf")},
-                      content_type="multipart/form-data")
+    bad = client.post(
+        f"/verify/{doc.code}",
+        data={"csrf_token": token, "file": (io.BytesIO(tampered), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     body = bad.get_data(as_text=True)
     assert 'data-verdict="not-genuine"' in body and "哈希值" in body
 
@@ -190,7 +214,15 @@ def test_verification_page_is_public_and_shows_no_personal_data(world, signing_d
     assert "人民调解协议书" in body and "海滨街道人民调解委员会" in body and doc.sha256 in body
     masked = service.mask_case_no(dispute.case_no)
     assert masked in body and "*" in masked and dispute.case_no not in body
-    for personal in ("张三", "李四", "13800138000", dispute.parties[0].id_number, "3500", "漏水", "新家园社区"):
+    for personal in (
+        "张三",
+        "李四",
+        "13800138000",
+        dispute.parties[0].id_number,
+        "3500",
+        "漏水",
+        "新家园社区",
+    ):
         assert personal not in body, personal
     assert client.get("/verify/ABCDEFGHJK").status_code == 404
     assert client.get("/verify/../../etc").status_code == 404
@@ -207,6 +239,7 @@ def test_case_number_mask():
 
 
 # ---------------------------------------------------------------- immutability and 补充协议
+
 
 def test_an_agreement_in_effect_cannot_change(world, signing_dir):
     a = effective_agreement(world)
@@ -272,8 +305,11 @@ def test_signing_freezes_the_text_and_signatures_are_not_repeated(world, signing
 def test_a_correction_is_a_linked_supplement(world, signing_dir):
     original = effective_agreement(world)
     user = world.mediator_a.user
-    supplement = service.draft_supplement(user, original, {
-        "terms": "一、原协议第一条的赔偿金额更正为人民币叁仟捌佰元整。", "performance_method": "同原协议。"})
+    supplement = service.draft_supplement(
+        user,
+        original,
+        {"terms": "一、原协议第一条的赔偿金额更正为人民币叁仟捌佰元整。", "performance_method": "同原协议。"},
+    )
     db.session.commit()
     assert supplement.kind == AgreementKind.SUPPLEMENT and supplement.original is original
     assert original.supplements == [supplement]
@@ -299,6 +335,7 @@ def test_a_correction_is_a_linked_supplement(world, signing_dir):
 
 
 # ---------------------------------------------------------------- images
+
 
 def test_drawn_signatures_must_be_sane_pngs(world):
     from PIL import Image
@@ -360,6 +397,7 @@ def test_sealing_needs_an_uploaded_seal_of_the_agreements_unit(world, signing_di
 
 
 # ---------------------------------------------------------------- certificates
+
 
 def test_demo_cert_command_and_unit_certificates(app, world, tmp_path):
     app.config["SIGNING_DIR"] = str(tmp_path / "certs")

@@ -53,7 +53,9 @@ def new_case(world, **overrides):
 
 def routed(world, **overrides):
     d = new_case(world, **overrides)
-    workflow.perform(world.center_user_a.user, d, "route", RouteIn().load({"channel": "人民调解", "unit": "TW-A"}))
+    workflow.perform(
+        world.center_user_a.user, d, "route", RouteIn().load({"channel": "人民调解", "unit": "TW-A"})
+    )
     db.session.commit()
     return d
 
@@ -67,24 +69,40 @@ def accepted(world, **overrides):
 
 def rejected(world):
     d = routed(world)
-    workflow.perform(world.mediator_a.user, d, "reject",
-                     RejectIn().load({"reason": "该纠纷已由人民法院受理。"}))
+    workflow.perform(
+        world.mediator_a.user, d, "reject", RejectIn().load({"reason": "该纠纷已由人民法院受理。"})
+    )
     db.session.commit()
     return d
 
 
 def session(world, d, record: str, place: str = "调解室"):
-    workflow.perform(world.mediator_a.user, d, "session", SessionIn().load({
-        "held_on": DAY.isoformat(), "place": place, "mediators": "调解员甲", "attendees": "张三、李四",
-        "record": record}))
+    workflow.perform(
+        world.mediator_a.user,
+        d,
+        "session",
+        SessionIn().load(
+            {
+                "held_on": DAY.isoformat(),
+                "place": place,
+                "mediators": "调解员甲",
+                "attendees": "张三、李四",
+                "record": record,
+            }
+        ),
+    )
     db.session.commit()
 
 
 def failed(world):
     d = accepted(world)
     session(world, d, "双方各执一词。")
-    workflow.perform(world.mediator_a.user, d, "close", CloseIn().load({
-        "outcome": "调解不成功", "note": "双方对赔偿数额分歧过大。"}))
+    workflow.perform(
+        world.mediator_a.user,
+        d,
+        "close",
+        CloseIn().load({"outcome": "调解不成功", "note": "双方对赔偿数额分歧过大。"}),
+    )
     db.session.commit()
     return d
 
@@ -94,6 +112,7 @@ def form_text(d, kind: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ dates
+
 
 def test_one_date_rule_without_zero_padding(world, signing_dir):
     assert cn_date(date(2026, 3, 12)) == "2026年3月12日"
@@ -106,12 +125,16 @@ def test_one_date_rule_without_zero_padding(world, signing_dir):
         assert "2026年3月5日" in text, kind
         assert "03月" not in text and "月05日" not in text, kind
     # No document template or documents module formats dates by itself.
-    found = subprocess.run(["grep", "-rnE", r"strftime|%m|%d|'%02d'", "templates/documents", "mediation/documents"],
-                           capture_output=True, text=True).stdout
+    found = subprocess.run(
+        ["grep", "-rnE", r"strftime|%m|%d|'%02d'", "templates/documents", "mediation/documents"],
+        capture_output=True,
+        text=True,
+    ).stdout
     assert found == "", found
 
 
 # ------------------------------------------------------------------------ which form, in which state
+
 
 def test_forms_follow_the_state_of_the_case(world):
     pending = new_case(world)
@@ -155,17 +178,28 @@ def test_rights_notice_is_given_at_acceptance(world):
     text = form_text(d, "rights")
     assert "人民调解当事人权利义务告知书" in text
     assert "已于2026年3月5日受理" in text
-    for line in ("选择或者接受人民调解员", "接受调解、拒绝调解或者要求终止调解", "如实陈述纠纷事实",
-                 "尊重对方当事人行使权利"):
+    for line in (
+        "选择或者接受人民调解员",
+        "接受调解、拒绝调解或者要求终止调解",
+        "如实陈述纠纷事实",
+        "尊重对方当事人行使权利",
+    ):
         assert line in text
     assert "申请人张三（签收）" in text and "被申请人李四（签收）" in text
 
 
 def test_oral_agreement_is_recorded_and_confirmed_by_the_parties(world):
     d = accepted(world)
-    service.save_form(world.mediator_a.user, d, "oral", {
-        "agreed_on": "2026-03-05", "content": "李四当场赔偿张三修复费用800元，双方再无争议。",
-        "performance": "当场以现金支付。"})
+    service.save_form(
+        world.mediator_a.user,
+        d,
+        "oral",
+        {
+            "agreed_on": "2026-03-05",
+            "content": "李四当场赔偿张三修复费用800元，双方再无争议。",
+            "performance": "当场以现金支付。",
+        },
+    )
     db.session.commit()
     text = form_text(d, "oral")
     assert "口头协议登记表" in text and "李四当场赔偿张三修复费用800元，双方再无争议。" in text
@@ -178,6 +212,7 @@ def test_oral_agreement_is_recorded_and_confirmed_by_the_parties(world):
 
 
 # ---------------------------------------------------------------------------- bound to their data
+
 
 def test_application_prints_the_registered_request(world):
     d = accepted(world, summary="楼上李四家卫生间漏水导致张三家墙面受损，要求李四修缮并赔偿损失3500元。")
@@ -195,14 +230,17 @@ def test_followup_record_shows_method_and_person_visited(world):
     db.session.flush()
     rows = []
     for kind in (FollowUpKind.PERFORMANCE, FollowUpKind.SATISFACTION):
-        fu = db.session.scalars(select(FollowUp).where(FollowUp.dispute_id == d.id, FollowUp.kind == kind)).first()
+        fu = db.session.scalars(
+            select(FollowUp).where(FollowUp.dispute_id == d.id, FollowUp.kind == kind)
+        ).first()
         if fu is None:
             fu = FollowUp(dispute=d, kind=kind, anchor_on=DAY, due_on=DAY, unit=world.committee_a)
             db.session.add(fu)
         rows.append(fu)
     db.session.flush()
-    complete_followup(world.mediator_a.user, rows[0], "被申请人已按约定履行。", method="上门回访",
-                      visited="申请人张三")
+    complete_followup(
+        world.mediator_a.user, rows[0], "被申请人已按约定履行。", method="上门回访", visited="申请人张三"
+    )
     # Recorded without them (as before): read from the result and the parties.
     complete_followup(world.mediator_a.user, rows[1], "电话回访李四，对调解结果表示满意。", 5)
     db.session.commit()
@@ -218,7 +256,9 @@ def test_record_has_a_mediator_signature_row_kept_with_its_session(world, tmp_pa
     # leaves its signature rows for page 2 (measured: lengths (10, 3) do that without the rule).
     lengths = (10, 3)
     for n, count in enumerate(lengths, start=1):
-        body = "\n".join(f"第{n}次调解第{i}段：双方陈述意见，调解员释法明理，当事人表示考虑。" for i in range(count))
+        body = "\n".join(
+            f"第{n}次调解第{i}段：双方陈述意见，调解员释法明理，当事人表示考虑。" for i in range(count)
+        )
         session(world, d, f"会谈{n}开始。\n{body}\n会谈{n}结束。")
     pdf = service.render_form_pdf(d, "record")
     pages = [flat(t) for t in page_texts(pdf, tmp_path)]
@@ -235,8 +275,10 @@ def test_record_has_a_mediator_signature_row_kept_with_its_session(world, tmp_pa
 def test_termination_notice_reads_correctly(world):
     d = failed(world)
     text = form_text(d, "termination")
-    assert ("你（们）之间的邻里纠纷，海滨街道人民调解委员会于2026年3月5日受理并进行了调解。"
-            "因双方对赔偿数额分歧过大，依照《中华人民共和国人民调解法》第二十六条的规定，本委员会决定终止调解。") in text
+    assert (
+        "你（们）之间的邻里纠纷，海滨街道人民调解委员会于2026年3月5日受理并进行了调解。"
+        "因双方对赔偿数额分歧过大，依照《中华人民共和国人民调解法》第二十六条的规定，本委员会决定终止调解。"
+    ) in text
     assert "你（们）可以依法通过仲裁、行政、司法等途径维护自己的权利。" in text
     assert text.count("决定终止调解") == 1
     assert "。，" not in text and "。。" not in text
@@ -249,12 +291,16 @@ def test_confirmation_is_a_joint_application_of_both_parties(world, signing_dir)
     db.session.commit()
     text = form_text(d, "confirmation")
     assert "被申请人" not in text
-    assert text.count("申请人张三（签名、盖章或按指印）") == 1 and text.count("申请人李四（签名、盖章或按指印）") == 1
+    assert (
+        text.count("申请人张三（签名、盖章或按指印）") == 1
+        and text.count("申请人李四（签名、盖章或按指印）") == 1
+    )
     assert "（（" not in text and "））" not in text
     assert "共同申请人民法院确认" in text and "此致海滨区人民法院" in text
 
 
 # ------------------------------------------------------------------------------------ the case file
+
 
 def _toc_rows(pdf: bytes) -> list[tuple[str, int]]:
     toc = pdf_text(pdf, 2, 2, layout=True)
@@ -276,15 +322,36 @@ def test_case_file_holds_every_document_in_order_with_matching_page_numbers(worl
     service.save_form(user, d, "oral", {"agreed_on": "2026-03-05", "content": "张三同意李四分两次付清。"})
     workflow.perform(user, d, "close", CloseIn().load({"outcome": "调解成功"}))
     # 司法确认 applied for (casework row): the case file must hold the 司法确认申请书.
-    db.session.add(JudicialConfirmation(dispute_id=d.id, agreement_on=DAY, applied_on=DAY, court_id=world.court.id))
-    service.save_form(user, d, "followup", {"visited_on": "2026-03-05", "method": "电话回访", "visitor": "调解员甲",
-                                            "visited": "张三", "performance": "已履行完毕。"})
+    db.session.add(
+        JudicialConfirmation(dispute_id=d.id, agreement_on=DAY, applied_on=DAY, court_id=world.court.id)
+    )
+    service.save_form(
+        user,
+        d,
+        "followup",
+        {
+            "visited_on": "2026-03-05",
+            "method": "电话回访",
+            "visitor": "调解员甲",
+            "visited": "张三",
+            "performance": "已履行完毕。",
+        },
+    )
     db.session.commit()
     pdf = service.case_file_pdf(user, d).content
     rows = _toc_rows(pdf)
     titles = [t for t, _ in rows]
-    assert titles == ["卷内目录", "人民调解申请书", "人民调解受理登记表", "人民调解当事人权利义务告知书", "人民调解记录",
-                      "人民调解协议书", "口头协议登记表", "司法确认申请书", "人民调解回访记录"], titles
+    assert titles == [
+        "卷内目录",
+        "人民调解申请书",
+        "人民调解受理登记表",
+        "人民调解当事人权利义务告知书",
+        "人民调解记录",
+        "人民调解协议书",
+        "口头协议登记表",
+        "司法确认申请书",
+        "人民调解回访记录",
+    ], titles
     pages = [flat(t) for t in page_texts(pdf, tmp_path)]
     numbers = [n for _, n in rows]
     assert numbers == sorted(numbers) and numbers[0] == 2
@@ -307,6 +374,7 @@ def test_rejected_case_file_has_the_rejection_notice(world, signing_dir):
 
 
 # -------------------------------------------------------------------------------------- the report
+
 
 def _october(world):
     from tests.reports_data import case
@@ -349,8 +417,10 @@ def test_monthly_report_rows_add_up_to_the_total_with_the_direct_row(world, web)
     for col in range(3, 10):
         values = [ws.cell(row=i, column=col).value for i in range(5, 8)]
         assert sum(values) == rows["合计"][col - 3]
-        assert ws.cell(row=8, column=col).value == f"=SUM({ws.cell(row=5, column=col).column_letter}5:" \
-                                                   f"{ws.cell(row=5, column=col).column_letter}7)"
+        assert (
+            ws.cell(row=8, column=col).value == f"=SUM({ws.cell(row=5, column=col).column_letter}5:"
+            f"{ws.cell(row=5, column=col).column_letter}7)"
+        )
 
 
 def test_direct_row_is_printed_even_when_zero(world, web):
@@ -370,7 +440,11 @@ def test_long_report_table_repeats_its_header_and_prints_the_total_once(world, w
     from tests.reports_data import case
 
     for i in range(60):  # enough child nodes for the table to run over a page
-        case(world, node(f"12011699{i:04d}", f"测试镇{i:02d}", NodeLevel.TOWN, world.district), date(2026, 10, 2))
+        case(
+            world,
+            node(f"12011699{i:04d}", f"测试镇{i:02d}", NodeLevel.TOWN, world.district),
+            date(2026, 10, 2),
+        )
     db.session.commit()
     web.login("qu_center")
     r = web.client.get(f"/reports/monthly.pdf?node={world.district.code}&month=2026-10")
@@ -395,22 +469,38 @@ def test_followup_completion_takes_method_and_person_visited_on_api_and_web(worl
         visits.append(fu)
     db.session.commit()
     h = world.mediator_a.headers
-    r = client.post(f"/api/v1/followups/{visits[0].id}/complete", headers=h,
-                    json={"result": "已履行。", "method": "飞鸽传书"})
+    r = client.post(
+        f"/api/v1/followups/{visits[0].id}/complete",
+        headers=h,
+        json={"result": "已履行。", "method": "飞鸽传书"},
+    )
     assert r.status_code == 422 and "method" in r.get_json()["errors"]["json"]
-    r = client.post(f"/api/v1/followups/{visits[0].id}/complete", headers=h,
-                    json={"result": "已履行。", "method": "电话回访", "visited": "被申请人李四"})
+    r = client.post(
+        f"/api/v1/followups/{visits[0].id}/complete",
+        headers=h,
+        json={"result": "已履行。", "method": "电话回访", "visited": "被申请人李四"},
+    )
     assert r.status_code == 200, r.get_json()
     web.login("mediator_a")
     page = web.client.get("/followups/").get_data(as_text=True)
     assert f'id="fu-{visits[1].id}-method"' in page and f'id="fu-{visits[1].id}-visited"' in page
     token = web.csrf("/followups/")
-    r = web.client.post(f"/followups/{visits[1].id}/complete", data={
-        "csrf_token": token, "result": "双方未申请司法确认。", "method": "当面回访", "visited": "申请人张三"})
+    r = web.client.post(
+        f"/followups/{visits[1].id}/complete",
+        data={
+            "csrf_token": token,
+            "result": "双方未申请司法确认。",
+            "method": "当面回访",
+            "visited": "申请人张三",
+        },
+    )
     assert r.status_code in (302, 303)
-    done = db.session.scalars(select(Event).where(Event.dispute_id == d.id, Event.type == "followup_done")
-                              .order_by(Event.id)).all()
+    done = db.session.scalars(
+        select(Event).where(Event.dispute_id == d.id, Event.type == "followup_done").order_by(Event.id)
+    ).all()
     assert [(e.data.get("method"), e.data.get("visited")) for e in done] == [
-        ("电话回访", "被申请人李四"), ("当面回访", "申请人张三")]
+        ("电话回访", "被申请人李四"),
+        ("当面回访", "申请人张三"),
+    ]
     text = form_text(d, "followup")
     assert "回访方式电话回访" in text and "被回访人被申请人李四" in text and "回访方式当面回访" in text

@@ -70,38 +70,59 @@ def hostile(base: str) -> dict[str, str]:
 def test_untrusted_text_is_text_and_nothing_is_fetched(world, signing_dir, trap, tmp_path):
     base, hits = trap
     h = hostile(base)
-    dispute = make_case(world, summary="摘要" + h["css"], parties=[
-        {"role": "申请人", "kind": "自然人", "name": "王五", "address": h["img"]},
-        {"role": "被申请人", "kind": "自然人", "name": "赵六", "address": h["link"]},
-    ])
+    dispute = make_case(
+        world,
+        summary="摘要" + h["css"],
+        parties=[
+            {"role": "申请人", "kind": "自然人", "name": "王五", "address": h["img"]},
+            {"role": "被申请人", "kind": "自然人", "name": "赵六", "address": h["link"]},
+        ],
+    )
     # A person's name may no longer hold markup (validators.person_name_error); one stored earlier
     # (or by an older import) must still render as text.
     dispute.parties[0].name = "王<b>五</b>"
     db.session.flush()
-    agreement = service.draft_agreement(world.mediator_a.user, dispute, {
-        **AGREEMENT, "facts": "事实" + h["http"], "issues": h["inline"], "terms": "条款" + h["script"],
-        "responsibilities": "url(file:///etc/shadow) " + h["css"],
-    })
+    agreement = service.draft_agreement(
+        world.mediator_a.user,
+        dispute,
+        {
+            **AGREEMENT,
+            "facts": "事实" + h["http"],
+            "issues": h["inline"],
+            "terms": "条款" + h["script"],
+            "responsibilities": "url(file:///etc/shadow) " + h["css"],
+        },
+    )
     db.session.commit()
 
     renderer = Renderer()
     html = renderer.html("documents/agreement.html", **service.agreement_context(renderer, agreement))
     # Escaped in the HTML: no element made of user text.
-    assert '<img src="file:///etc/passwd">' not in html and "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    assert (
+        '<img src="file:///etc/passwd">' not in html
+        and "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    )
     assert "<script>" not in html and "<style>@import" not in html and "<b>五</b>" not in html
 
     pdf = renderer.pdf(html)
     fetcher = renderer.fetcher
     # Only our own stylesheet was fetched; nothing was refused because nothing else was asked for.
-    assert [u for u in fetcher.attempts if not u.startswith("data:")] == [(STATIC_ROOT / "documents/print.css").as_uri()]
+    assert [u for u in fetcher.attempts if not u.startswith("data:")] == [
+        (STATIC_ROOT / "documents/print.css").as_uri()
+    ]
     assert fetcher.refused == []
     assert hits == []
 
     # The text appears literally in the PDF.
     text = _flat(pdf_text(pdf))
-    for value in ('<imgsrc="file:///etc/passwd">', "<script>alert(1)</script>", "王<b>五</b>",
-                  f'<linkrel="stylesheet"href="{base}/x.css">', f"url({base}/inline.png)",
-                  "url(file:///etc/shadow)"):
+    for value in (
+        '<imgsrc="file:///etc/passwd">',
+        "<script>alert(1)</script>",
+        "王<b>五</b>",
+        f'<linkrel="stylesheet"href="{base}/x.css">',
+        f"url({base}/inline.png)",
+        "url(file:///etc/shadow)",
+    ):
         assert value in text, value
     assert "root:x:0:0" not in text
 
@@ -128,13 +149,24 @@ def test_the_fetcher_refuses_everything_but_our_static_files(app, trap, tmp_path
     assert pdf.startswith(b"%PDF")
     assert hits == [], hits
     refused = "\n".join(f.refused)
-    for url in (secret.as_uri(), "config.py", f"{base}/remote.css", "https://example.invalid/x.css",
-                f"{base}/bg.png", f"{base}/font.woff", "file:///etc/passwd", f"{base}/img.png", foreign_png[:60],
-                "ftp://127.0.0.1/x.png"):
+    for url in (
+        secret.as_uri(),
+        "config.py",
+        f"{base}/remote.css",
+        "https://example.invalid/x.css",
+        f"{base}/bg.png",
+        f"{base}/font.woff",
+        "file:///etc/passwd",
+        f"{base}/img.png",
+        foreign_png[:60],
+        "ftp://127.0.0.1/x.png",
+    ):
         assert url in refused, url
     served = [u for u in f.attempts if u not in f.refused]
     assert served == [(STATIC_ROOT / "documents/print.css").as_uri(), own] or set(served) == {
-        (STATIC_ROOT / "documents/print.css").as_uri(), own}
+        (STATIC_ROOT / "documents/print.css").as_uri(),
+        own,
+    }
 
 
 @pytest.mark.parametrize("kind", [k for k in F.FORMS])
@@ -145,21 +177,41 @@ def test_every_form_renders_with_the_case_data(world, signing_dir, kind):
     dispute = make_case(world)
     # Each form in a state of the case it belongs to (documents.service.form_applies).
     if kind not in ("application", "registration", "cover"):
-        workflow.perform(world.center_user_a.user, dispute, "route",
-                         RouteIn().load({"channel": "人民调解", "unit": "TW-A"}))
+        workflow.perform(
+            world.center_user_a.user,
+            dispute,
+            "route",
+            RouteIn().load({"channel": "人民调解", "unit": "TW-A"}),
+        )
         if kind == "rejection":
-            workflow.perform(world.mediator_a.user, dispute, "reject", RejectIn().load({"reason": "不属于受理范围。"}))
+            workflow.perform(
+                world.mediator_a.user, dispute, "reject", RejectIn().load({"reason": "不属于受理范围。"})
+            )
         else:
             workflow.perform(world.mediator_a.user, dispute, "accept", AcceptIn().load({}))
         if kind == "confirmation":
             effective_agreement(world, dispute)
     if F.FORMS[kind].editable and F.FORMS[kind].fields:
-        values = {"requests": "请求调解赔偿事宜。", "reason": "被申请人拒绝继续调解。", "court": "海滨区人民法院",
-                  "visited_on": "2026-12-01", "method": "电话回访", "visitor": "调解员甲", "visited": "张三",
-                  "performance": "已按期足额支付。", "retention": "长期", "title": "漏水赔偿纠纷",
-                  "agreed_on": "2026-11-20", "content": "双方口头达成协议。"}
-        service.save_form(world.mediator_a.user, dispute, kind,
-                          {f.name: values.get(f.name, "") for f in F.FORMS[kind].fields})
+        values = {
+            "requests": "请求调解赔偿事宜。",
+            "reason": "被申请人拒绝继续调解。",
+            "court": "海滨区人民法院",
+            "visited_on": "2026-12-01",
+            "method": "电话回访",
+            "visitor": "调解员甲",
+            "visited": "张三",
+            "performance": "已按期足额支付。",
+            "retention": "长期",
+            "title": "漏水赔偿纠纷",
+            "agreed_on": "2026-11-20",
+            "content": "双方口头达成协议。",
+        }
+        service.save_form(
+            world.mediator_a.user,
+            dispute,
+            kind,
+            {f.name: values.get(f.name, "") for f in F.FORMS[kind].fields},
+        )
     db.session.commit()
     pdf = service.render_form_pdf(dispute, kind)
     text = _flat(pdf_text(pdf))
@@ -173,8 +225,12 @@ def test_every_form_renders_with_the_case_data(world, signing_dir, kind):
 def test_form_fields_are_validated(world):
     dispute = make_case(world)
     with pytest.raises(service.DocumentError) as err:
-        service.save_form(world.mediator_a.user, dispute, "followup",
-                          {"visited_on": "2026-13-01", "method": "飞鸽传书", "visitor": "", "performance": "x"})
+        service.save_form(
+            world.mediator_a.user,
+            dispute,
+            "followup",
+            {"visited_on": "2026-13-01", "method": "飞鸽传书", "visitor": "", "performance": "x"},
+        )
     assert err.value.status == 422
     assert set(err.value.errors) == {"visited_on", "method", "visitor", "visited"}
     with pytest.raises(service.DocumentError) as err:
@@ -193,11 +249,29 @@ def test_case_file_has_cover_index_with_page_numbers_and_every_document(world, s
     except ImportError:  # pragma: no cover - the casework area is optional for documents
         MediationSession = None
     if MediationSession is not None:
-        db.session.add(MediationSession(dispute_id=dispute.id, held_on=date(2026, 11, 20), place="调解室",
-                                        mediators="调解员甲", attendees="张三、李四", record="双方陈述意见，初步达成一致。"))
+        db.session.add(
+            MediationSession(
+                dispute_id=dispute.id,
+                held_on=date(2026, 11, 20),
+                place="调解室",
+                mediators="调解员甲",
+                attendees="张三、李四",
+                record="双方陈述意见，初步达成一致。",
+            )
+        )
     agreement = effective_agreement(world, dispute)
-    service.save_form(user, dispute, "followup", {"visited_on": "2026-12-20", "method": "上门回访",
-                                                  "visitor": "调解员甲", "visited": "张三", "performance": "已履行完毕。"})
+    service.save_form(
+        user,
+        dispute,
+        "followup",
+        {
+            "visited_on": "2026-12-20",
+            "method": "上门回访",
+            "visitor": "调解员甲",
+            "visited": "张三",
+            "performance": "已履行完毕。",
+        },
+    )
     db.session.commit()
 
     doc = service.case_file_pdf(user, dispute)
@@ -229,7 +303,9 @@ def test_case_file_has_cover_index_with_page_numbers_and_every_document(world, s
     # The signed agreement travels inside as an attachment, byte for byte.
     path = tmp_path / "case.pdf"
     path.write_bytes(pdf)
-    listing = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     assert f"{agreement.number}.pdf" in listing
     subprocess.run(["pdfdetach", "-save", "1", "-o", str(tmp_path / "att.pdf"), str(path)], check=True)
     assert (tmp_path / "att.pdf").read_bytes() == service.signed_agreement(agreement).pdf

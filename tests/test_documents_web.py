@@ -60,7 +60,10 @@ def test_draft_preview_sign_and_download_through_the_pages(world, signing_dir, w
     assert c.get(f"/agreements/{a.id}/pdf").status_code == 404  # not signed yet
 
     token = _token(c, f"/agreements/{a.id}")
-    r = c.post(f"/agreements/{a.id}", data={"csrf_token": token, **AGREEMENT, "terms": "一、李四赔偿张三人民币叁仟伍佰元整。"})
+    r = c.post(
+        f"/agreements/{a.id}",
+        data={"csrf_token": token, **AGREEMENT, "terms": "一、李四赔偿张三人民币叁仟伍佰元整。"},
+    )
     assert r.status_code == 303
     assert c.post(f"/agreements/{a.id}/submit", data={"csrf_token": token}).status_code == 303
     db.session.refresh(a)
@@ -69,16 +72,24 @@ def test_draft_preview_sign_and_download_through_the_pages(world, signing_dir, w
     sign_page = c.get(f"/agreements/{a.id}/sign/party-0")
     assert "data-signature-pad" in sign_page.get_data(as_text=True)
     # An empty drawing is refused and sends the signer back to the pad.
-    r = c.post(f"/agreements/{a.id}/sign/party-0", data={"csrf_token": token, "method": "手写签名",
-                                                          "signature": data_url(signature_png(ink=False))})
+    r = c.post(
+        f"/agreements/{a.id}/sign/party-0",
+        data={"csrf_token": token, "method": "手写签名", "signature": data_url(signature_png(ink=False))},
+    )
     assert r.status_code == 303 and r.headers["Location"].endswith("/sign/party-0")
-    r = c.post(f"/agreements/{a.id}/sign/party-0", data={"csrf_token": token, "method": "手写签名",
-                                                          "signature": data_url(signature_png())})
+    r = c.post(
+        f"/agreements/{a.id}/sign/party-0",
+        data={"csrf_token": token, "method": "手写签名", "signature": data_url(signature_png())},
+    )
     assert r.status_code == 303
-    c.post(f"/agreements/{a.id}/sign/party-1", data={"csrf_token": token, "method": "按指印", "confirmed": "1"})
+    c.post(
+        f"/agreements/{a.id}/sign/party-1", data={"csrf_token": token, "method": "按指印", "confirmed": "1"}
+    )
     c.post(f"/agreements/{a.id}/seal", data={"csrf_token": token})
-    r = c.post(f"/agreements/{a.id}/sign/mediator", data={"csrf_token": token, "method": "手写签名",
-                                                           "signature": data_url(signature_png())})
+    r = c.post(
+        f"/agreements/{a.id}/sign/mediator",
+        data={"csrf_token": token, "method": "手写签名", "signature": data_url(signature_png())},
+    )
     assert r.status_code == 303
     db.session.expire_all()
     a = db.session.get(Agreement, a.id)
@@ -93,7 +104,9 @@ def test_draft_preview_sign_and_download_through_the_pages(world, signing_dir, w
     assert "叁仟伍佰元整" in re.sub(r"\s+", "", pdf_text(download.data))
 
     # Editing after the fact is refused (and says why); the text is unchanged.
-    r = c.post(f"/agreements/{a.id}", data={"csrf_token": token, **AGREEMENT, "terms": "篡改"}, follow_redirects=True)
+    r = c.post(
+        f"/agreements/{a.id}", data={"csrf_token": token, **AGREEMENT, "terms": "篡改"}, follow_redirects=True
+    )
     assert "协议已生效" in r.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Agreement, a.id).terms.startswith("一、李四赔偿")
@@ -112,7 +125,9 @@ def test_forms_pages(world, web, signing_dir):
     web.login("mediator_a")
     c = web.client
     token = _token(c, f"/disputes/{dispute.id}/forms/application")
-    r = c.post(f"/disputes/{dispute.id}/forms/application", data={"csrf_token": token, "requests": "请求调解。"})
+    r = c.post(
+        f"/disputes/{dispute.id}/forms/application", data={"csrf_token": token, "requests": "请求调解。"}
+    )
     assert r.status_code == 303
     r = c.post(f"/disputes/{dispute.id}/forms/followup", data={"csrf_token": token, "visited_on": "bad"})
     assert r.status_code == 422 and "日期格式" in r.get_data(as_text=True)
@@ -130,23 +145,36 @@ def test_another_towns_user_cannot_see_draft_sign_or_download(world, signing_dir
     assert service.find_agreement(other.user, a.id) is None
     # API
     h = other.headers
-    for method, url in [("get", f"/api/v1/agreements/{a.id}"), ("get", f"/api/v1/agreements/{a.id}/pdf"),
-                        ("get", f"/api/v1/disputes/{dispute.id}/agreements"),
-                        ("post", f"/api/v1/disputes/{dispute.id}/agreements"),
-                        ("post", f"/api/v1/agreements/{a.id}/supplements"),
-                        ("get", f"/api/v1/disputes/{dispute.id}/case-file")]:
+    for method, url in [
+        ("get", f"/api/v1/agreements/{a.id}"),
+        ("get", f"/api/v1/agreements/{a.id}/pdf"),
+        ("get", f"/api/v1/disputes/{dispute.id}/agreements"),
+        ("post", f"/api/v1/disputes/{dispute.id}/agreements"),
+        ("post", f"/api/v1/agreements/{a.id}/supplements"),
+        ("get", f"/api/v1/disputes/{dispute.id}/case-file"),
+    ]:
         r = getattr(client, method)(url, headers=h, **({"json": {}} if method == "post" else {}))
         assert r.status_code == 404, (url, r.status_code)
     # Web
     web.login(other.username)
-    for url in (f"/disputes/{dispute.id}", f"/agreements/{a.id}", f"/agreements/{a.id}/pdf", f"/agreements/{a.id}/preview",
-                f"/agreements/{a.id}/preview.pdf", f"/disputes/{dispute.id}/documents",
-                f"/disputes/{dispute.id}/case-file.pdf", f"/disputes/{dispute.id}/forms/application",
-                f"/agreements/{a.id}/sign/party-0"):
+    for url in (
+        f"/disputes/{dispute.id}",
+        f"/agreements/{a.id}",
+        f"/agreements/{a.id}/pdf",
+        f"/agreements/{a.id}/preview",
+        f"/agreements/{a.id}/preview.pdf",
+        f"/disputes/{dispute.id}/documents",
+        f"/disputes/{dispute.id}/case-file.pdf",
+        f"/disputes/{dispute.id}/forms/application",
+        f"/agreements/{a.id}/sign/party-0",
+    ):
         assert client.get(url).status_code == 404, url
     token = _token(client, "/verify")
-    for url in (f"/agreements/{a.id}/supplement", f"/agreements/{a.id}/sign/party-0",
-                f"/disputes/{dispute.id}/agreements"):
+    for url in (
+        f"/agreements/{a.id}/supplement",
+        f"/agreements/{a.id}/sign/party-0",
+        f"/disputes/{dispute.id}/agreements",
+    ):
         assert client.post(url, data={"csrf_token": token, "method": "纸质签名"}).status_code == 404, url
     # The verification page stays public.
     client.post("/logout", data={"csrf_token": token})
@@ -171,8 +199,13 @@ def test_roles_that_may_not_draft_or_read_the_documents(world, signing_dir, clie
     web.login(grid.username)
     page = client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
     assert 'id="documents"' in page and "下载签章文本" not in page and "起草人民调解协议书" not in page
-    for url in (f"/agreements/{a.id}/pdf", f"/agreements/{a.id}/preview", f"/agreements/{a.id}/preview.pdf",
-                f"/disputes/{dispute.id}/forms/application.pdf", f"/disputes/{dispute.id}/case-file.pdf"):
+    for url in (
+        f"/agreements/{a.id}/pdf",
+        f"/agreements/{a.id}/preview",
+        f"/agreements/{a.id}/preview.pdf",
+        f"/disputes/{dispute.id}/forms/application.pdf",
+        f"/disputes/{dispute.id}/case-file.pdf",
+    ):
         assert client.get(url).status_code == 403, url
     assert client.get(f"/agreements/{a.id}").status_code == 200  # the status page itself is fine
 
@@ -182,7 +215,9 @@ def test_api_flow_and_conflicts(world, signing_dir, client):
     service.upload_seal(world.admin.user, world.committee_a, seal_jpeg())
     db.session.commit()
     h = world.mediator_a.headers
-    r = client.post(f"/api/v1/disputes/{dispute.id}/agreements", headers=h, json={"facts": "事实", "copies": 99})
+    r = client.post(
+        f"/api/v1/disputes/{dispute.id}/agreements", headers=h, json={"facts": "事实", "copies": 99}
+    )
     assert r.status_code == 422 and "copies" in r.json["errors"]["json"]
     r = client.post(f"/api/v1/disputes/{dispute.id}/agreements", headers=h, json={"facts": "事实"})
     assert r.status_code == 201, r.json
@@ -190,26 +225,43 @@ def test_api_flow_and_conflicts(world, signing_dir, client):
     assert r.json["status"] == "草稿" and [p["name"] for p in r.json["parties"]] == ["张三", "李四"]
     r = client.post(f"/api/v1/agreements/{aid}/submit", headers=h)
     assert r.status_code == 422 and "terms" in r.json["errors"]["json"]
-    r = client.patch(f"/api/v1/agreements/{aid}", headers=h, json={"terms": "一、赔偿。", "performance_method": "现金。"})
+    r = client.patch(
+        f"/api/v1/agreements/{aid}", headers=h, json={"terms": "一、赔偿。", "performance_method": "现金。"}
+    )
     assert r.status_code == 200 and r.json["facts"] == "事实" and r.json["terms"] == "一、赔偿。"
     assert client.post(f"/api/v1/agreements/{aid}/submit", headers=h).status_code == 200
     r = client.patch(f"/api/v1/agreements/{aid}", headers=h, json={"terms": "改"})
     assert r.status_code == 409 and "签署中" in r.json["message"]
-    r = client.post(f"/api/v1/agreements/{aid}/signatures", headers=h,
-                    json={"signer": "当事人", "party_index": 0, "image": data_url(signature_png())})
+    r = client.post(
+        f"/api/v1/agreements/{aid}/signatures",
+        headers=h,
+        json={"signer": "当事人", "party_index": 0, "image": data_url(signature_png())},
+    )
     assert r.status_code == 200 and r.json["signatures"][0]["method"] == "手写签名"
-    r = client.post(f"/api/v1/agreements/{aid}/signatures", headers=h,
-                    json={"signer": "当事人", "party_index": 0, "method": "按指印"})
+    r = client.post(
+        f"/api/v1/agreements/{aid}/signatures",
+        headers=h,
+        json={"signer": "当事人", "party_index": 0, "method": "按指印"},
+    )
     assert r.status_code == 409
-    r = client.post(f"/api/v1/agreements/{aid}/signatures", headers=h,
-                    json={"signer": "当事人", "party_index": 1, "image": "https://evil.example/x.png"})
+    r = client.post(
+        f"/api/v1/agreements/{aid}/signatures",
+        headers=h,
+        json={"signer": "当事人", "party_index": 1, "image": "https://evil.example/x.png"},
+    )
     assert r.status_code == 422
-    client.post(f"/api/v1/agreements/{aid}/signatures", headers=h, json={"signer": "当事人", "party_index": 1,
-                                                                         "method": "纸质签名"})
+    client.post(
+        f"/api/v1/agreements/{aid}/signatures",
+        headers=h,
+        json={"signer": "当事人", "party_index": 1, "method": "纸质签名"},
+    )
     assert client.post(f"/api/v1/agreements/{aid}/seal", headers=h).status_code == 200
     assert client.post(f"/api/v1/agreements/{aid}/seal", headers=h).status_code == 409
-    r = client.post(f"/api/v1/agreements/{aid}/signatures", headers=h,
-                    json={"signer": "调解员", "image": data_url(signature_png())})
+    r = client.post(
+        f"/api/v1/agreements/{aid}/signatures",
+        headers=h,
+        json={"signer": "调解员", "image": data_url(signature_png())},
+    )
     assert r.status_code == 200 and r.json["status"] == "已生效" and len(r.json["verification_code"]) == 10
     pdf = client.get(f"/api/v1/agreements/{aid}/pdf", headers=h)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
@@ -226,15 +278,28 @@ def test_seal_admin_page(world, web):
     web.login("admin")
     c = web.client
     token = _token(c, "/admin/seals")
-    r = c.post("/admin/seals", data={"csrf_token": token, "unit": world.committee_a.code,
-                                     "image": (io.BytesIO(seal_jpeg()), "seal.jpg")},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/admin/seals",
+        data={
+            "csrf_token": token,
+            "unit": world.committee_a.code,
+            "image": (io.BytesIO(seal_jpeg()), "seal.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 303
     seal = db.session.scalars(select(UnitSeal)).one()
     assert c.get(f"/admin/seals/{world.committee_a.id}.png").data == seal.image
-    r = c.post("/admin/seals", data={"csrf_token": token, "unit": world.committee_a.code,
-                                     "image": (io.BytesIO(b"<svg onload=alert(1)>"), "seal.svg")},
-               content_type="multipart/form-data", follow_redirects=True)
+    r = c.post(
+        "/admin/seals",
+        data={
+            "csrf_token": token,
+            "unit": world.committee_a.code,
+            "image": (io.BytesIO(b"<svg onload=alert(1)>"), "seal.svg"),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "无法识别" in r.get_data(as_text=True)
     c.post("/logout", data={"csrf_token": token})
     web.login("mediator_a")

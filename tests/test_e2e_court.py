@@ -42,7 +42,9 @@ def test_refer_return_and_the_court_sees_the_reason(live_server, page, new_page,
     page.locator("#f-unit").select_option("TW-B")
     page.locator("#f-category").select_option("邻里")
     page.locator("#f-node").select_option(world.village_b.code)
-    page.locator("#f-summary").fill("张三诉李四相邻关系纠纷，法院征得双方同意后诉前委派双港镇人民调解委员会调解。")
+    page.locator("#f-summary").fill(
+        "张三诉李四相邻关系纠纷，法院征得双方同意后诉前委派双港镇人民调解委员会调解。"
+    )
     page.locator("#f-parties-0-name").fill("张三")
     page.get_by_role("button", name="添加当事人").click()  # 受理 needs both sides
     second = page.locator("[data-party]").nth(1)

@@ -27,8 +27,15 @@ def test_api_docs_start_swagger_ui(live_server, page):
 
 
 def test_ledger_job_page_polls_and_shows_the_result(app, world, live_server, page):
-    job = LedgerJob(kind="import", user_id=world.center_user_a.user.id, filename="台账.xlsx", status="running",
-                    stage="校验", rows_done=3, rows_total=10)
+    job = LedgerJob(
+        kind="import",
+        user_id=world.center_user_a.user.id,
+        filename="台账.xlsx",
+        status="running",
+        stage="校验",
+        rows_done=3,
+        rows_total=10,
+    )
     db.session.add(job)
     db.session.commit()
     job_id = job.id  # not read from the ORM object inside the browser's callbacks

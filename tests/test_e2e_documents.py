@@ -40,7 +40,9 @@ def test_draft_sign_on_screen_and_download_the_signed_pdf(app, world, live_serve
     login(page, live_server, "mediator_a")
     page.goto(live_server.url_for(f"/disputes/{dispute.id}"))  # the case page includes the drafting form
     assert page.locator("#documents").is_visible()
-    page.get_by_label("协议内容").fill("一、李四赔偿张三墙面修复费用人民币叁仟伍佰元整。\n二、双方再无其他争议。")
+    page.get_by_label("协议内容").fill(
+        "一、李四赔偿张三墙面修复费用人民币叁仟伍佰元整。\n二、双方再无其他争议。"
+    )
     page.get_by_label("履行方式").fill("李四以银行转账方式一次性支付。")
     page.get_by_role("button", name="保存协议草稿").click()
     page.wait_for_url(re.compile(r"/agreements/\d+$"))

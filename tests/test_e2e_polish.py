@@ -146,7 +146,9 @@ def test_a_disabled_button_looks_disabled(live_server, new_page, world):
 
     from tests.reports_data import case
 
-    case(world, world.grid_a, date(2026, 10, 5), prominent=True)  # an open 突出问题 without a carry-over reason
+    case(
+        world, world.grid_a, date(2026, 10, 5), prominent=True
+    )  # an open 突出问题 without a carry-over reason
     db.session.commit()
     pg = new_page(*SIZES["desktop"])
     login(pg, live_server, "center_a")

@@ -24,10 +24,25 @@ def _cases(world):
     w = world
     for i in range(6):
         m = month.shift(-i)
-        case(w, w.grid_a, m.first, closed_on=m.first if i % 2 else None, channel="人民调解", unit=w.committee_a,
-             accepted_on=m.first)
-        case(w, w.grid_b, m.first, category="婚姻家庭", prominent=(i == 0), channel="行政调解", unit=w.police_b,
-             accepted_on=m.first)
+        case(
+            w,
+            w.grid_a,
+            m.first,
+            closed_on=m.first if i % 2 else None,
+            channel="人民调解",
+            unit=w.committee_a,
+            accepted_on=m.first,
+        )
+        case(
+            w,
+            w.grid_b,
+            m.first,
+            category="婚姻家庭",
+            prominent=(i == 0),
+            channel="行政调解",
+            unit=w.police_b,
+            accepted_on=m.first,
+        )
     case(w, w.town_a, date(month.first.year, month.first.month, 1), category="物业")
     db.session.commit()
     return month
@@ -36,7 +51,8 @@ def _cases(world):
 def _bars_drawn(page, selector: str) -> int:
     """How many bars of the chart have a visible height on screen."""
     return page.eval_on_selector_all(
-        f"{selector} rect.bar", "els => els.filter(e => e.getBoundingClientRect().height > 0).length")
+        f"{selector} rect.bar", "els => els.filter(e => e.getBoundingClientRect().height > 0).length"
+    )
 
 
 def test_report_page_drill_down_and_charts(live_server, page, world):

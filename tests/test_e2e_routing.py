@@ -35,17 +35,23 @@ def labour_case(app):
     ensure_routing_rules()
     center = db.session.scalar(select(Unit).where(Unit.code == "120116100000-ZZ"))  # 双港镇综治中心
     staff = user("zhen_center", Role.CENTER, center)
-    payload = dispute_payload("120116100201", category="劳动争议/欠薪", amount="12000.00",  # 双港村
-                              summary="某厂拖欠三名工人两个月工资，工人多次讨要未果。")
+    payload = dispute_payload(
+        "120116100201",
+        category="劳动争议/欠薪",
+        amount="12000.00",  # 双港村
+        summary="某厂拖欠三名工人两个月工资，工人多次讨要未果。",
+    )
     dispute = register(staff.user, DisputeCreate().load(payload)).dispute
     db.session.commit()
     return dispute.id
 
 
-@pytest.mark.parametrize(("width", "height", "keyboard"), [(1280, 800, True), (390, 844, False)],
-                         ids=["desktop", "phone"])
+@pytest.mark.parametrize(
+    ("width", "height", "keyboard"), [(1280, 800, True), (390, 844, False)], ids=["desktop", "phone"]
+)
 def test_centre_routes_with_the_suggestion_a_short_name_search_and_two_co_handlers(
-        new_page, live_server, labour_case, width, height, keyboard):
+    new_page, live_server, labour_case, width, height, keyboard
+):
     page = new_page(width, height)
     refused = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
@@ -58,7 +64,9 @@ def test_centre_routes_with_the_suggestion_a_short_name_search_and_two_co_handle
     unit = page.locator("#wf-route-unit")
     # The suggestion comes first and is chosen.
     assert page.locator("#wf-route-unit optgroup").first.get_attribute("label") == "分流建议"
-    assert LABOUR_COMMITTEE in page.locator("#wf-route-unit optgroup").first.locator("option").first.inner_text()
+    assert (
+        LABOUR_COMMITTEE in page.locator("#wf-route-unit optgroup").first.locator("option").first.inner_text()
+    )
     assert unit.input_value() == "120116000000-LTW"
     # Then the 属地 and the nodes above it, nearest first.
     labels = page.locator("#wf-route-unit optgroup").evaluate_all("gs => gs.map(g => g.label)")

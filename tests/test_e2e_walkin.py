@@ -23,8 +23,9 @@ def logout(pg) -> None:
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_walk_in_case_registered_and_accepted_then_the_centre_follows_the_notice(live_server, new_page, world,
-                                                                                 viewport):
+def test_walk_in_case_registered_and_accepted_then_the_centre_follows_the_notice(
+    live_server, new_page, world, viewport
+):
     width, height = VIEWPORTS[viewport]
     page = new_page(width=width, height=height)
     login(page, live_server, "mediator_b")

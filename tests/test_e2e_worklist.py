@@ -20,8 +20,10 @@ from tests.workflow_support import make_case
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800},
-             "phone": {"width": 390, "height": 844, "is_mobile": True, "has_touch": True}}
+VIEWPORTS = {
+    "desktop": {"width": 1280, "height": 800},
+    "phone": {"width": 390, "height": 844, "is_mobile": True, "has_touch": True},
+}
 
 
 def _no_horizontal_overflow(pg) -> bool:
@@ -56,7 +58,10 @@ def test_land_on_the_worklist_and_go_to_the_action(client, live_server, new_page
     assert action.get_attribute("open") is not None  # open-target.js opened the action
     date_input = action.get_by_label("受理日期")
     assert date_input.is_visible()
-    assert page.evaluate("document.getElementById('action-accept').getBoundingClientRect().top") < VIEWPORTS[device]["height"]
+    assert (
+        page.evaluate("document.getElementById('action-accept').getBoundingClientRect().top")
+        < VIEWPORTS[device]["height"]
+    )
     shot(page, f"e2e_worklist_action_{device}")
 
     # doing it takes the item off the list

@@ -66,8 +66,16 @@ def hostile(world):
     w.grid_b.name = "@SUM(A1)"
     w.cases = []
     for i, text in enumerate([*FORMULAS, broken()]):
-        w.cases.append(report_case(w, w.grid_a if i % 2 else w.grid_b, date(2026, 10, 1 + i), prominent=True,
-                                   category=text, reason=text))
+        w.cases.append(
+            report_case(
+                w,
+                w.grid_a if i % 2 else w.grid_b,
+                date(2026, 10, 1 + i),
+                prominent=True,
+                category=text,
+                reason=text,
+            )
+        )
     report_case(w, w.grid_a, date(2026, 10, 9), closed_on=date(2026, 10, 20))
     db.session.commit()
     return w
@@ -117,8 +125,10 @@ def test_shuangbai_workbook_keeps_user_text_as_text(web, hostile):
     assert set(names) == {"第1网格", "@SUM(A1)"}
     assert_text(names["@SUM(A1)"], "@SUM(A1)")
     places = column_cells(missing, 2)
-    assert {c.value for c in places} == {f"{HYPERLINK}/新家园社区/第1网格",
-                                       f"{cleaned(broken('双港'))}/双港村/@SUM(A1)"}
+    assert {c.value for c in places} == {
+        f"{HYPERLINK}/新家园社区/第1网格",
+        f"{cleaned(broken('双港'))}/双港村/@SUM(A1)",
+    }
     assert all(c.data_type == "s" for c in places)
     ws = wb["双百"]
     assert_formula(ws["B7"])
@@ -159,8 +169,9 @@ def test_ledger_export_keeps_user_text_as_text(app, hostile, tmp_path):
     d.source = "+1"
     for i, text in enumerate([*texts, bad]):
         kind = PartyKind.PERSON if i % 2 else PartyKind.ORGANIZATION
-        db.session.add(Party(dispute_id=d.id, position=i, role=PartyRole.APPLICANT, kind=kind, name=text,
-                             address=text))
+        db.session.add(
+            Party(dispute_id=d.id, position=i, role=PartyRole.APPLICANT, kind=kind, name=text, address=text)
+        )
     db.session.add(LedgerRecord(dispute_id=d.id, source_row=2, extra={HYPERLINK: "-2+3", "备注": bad}))
     db.session.commit()
 
@@ -178,7 +189,9 @@ def test_ledger_export_keeps_user_text_as_text(app, hostile, tmp_path):
     assert_text(row[HYPERLINK], "-2+3")
     assert_text(row["备注"], cleaned(bad))
     assert row["登记日期"].is_date
-    places = {disputes.cell(row=r, column=header["属地"].column).value for r in range(2, disputes.max_row + 1)}
+    places = {
+        disputes.cell(row=r, column=header["属地"].column).value for r in range(2, disputes.max_row + 1)
+    }
     assert f"海滨区/{cleaned(broken('双港'))}/双港村/@SUM(A1)" in places
     reasons = [disputes.cell(row=r, column=header["结转说明"].column) for r in range(2, disputes.max_row + 1)]
     assert cleaned(bad) in [c.value for c in reasons] and all(c.data_type == "s" for c in reasons if c.value)
@@ -203,11 +216,22 @@ def write_hostile_csv(path, rows: list[dict], extra: dict[str, str]):
 
 def test_rejects_workbook_of_a_partial_import_keeps_user_text_as_text(app, world, tmp_path):
     bad_name = "赵\ufffe六\x00\x01"  # in the file: a CSV can hold them; the bad row is not stored
-    path = write_hostile_csv(tmp_path / "台账.csv", [
-        case("G-1"),
-        case("B-1", 状态="没有这种状态", 简要情况=HYPERLINK, 来源="+1", 结转说明="-2+3", 纠纷类别="@SUM(A1)"),
-        case("B-2", 属地="无此地", 简要情况=bad_name),
-    ], {HYPERLINK: "@SUM(A1)"})
+    path = write_hostile_csv(
+        tmp_path / "台账.csv",
+        [
+            case("G-1"),
+            case(
+                "B-1",
+                状态="没有这种状态",
+                简要情况=HYPERLINK,
+                来源="+1",
+                结转说明="-2+3",
+                纠纷类别="@SUM(A1)",
+            ),
+            case("B-2", 属地="无此地", 简要情况=bad_name),
+        ],
+        {HYPERLINK: "@SUM(A1)"},
+    )
     rejects = tmp_path / "rejects.xlsx"
     r = invoke(app, "ledger", "import", str(path), "--partial", "--rejects", str(rejects), "--quiet")
     assert r.exit_code == 2, r.stderr
@@ -220,8 +244,13 @@ def test_rejects_workbook_of_a_partial_import_keeps_user_text_as_text(app, world
     rows = {ws.cell(row=r, column=1).value: r for r in range(2, ws.max_row + 1)}
     assert set(rows) == {"B-1", "B-2"}
     b1 = rows["B-1"]
-    for column, text in (("简要情况", HYPERLINK), ("来源", "+1"), ("结转说明", "-2+3"), ("纠纷类别", "@SUM(A1)"),
-                         (HYPERLINK, "@SUM(A1)")):
+    for column, text in (
+        ("简要情况", HYPERLINK),
+        ("来源", "+1"),
+        ("结转说明", "-2+3"),
+        ("纠纷类别", "@SUM(A1)"),
+        (HYPERLINK, "@SUM(A1)"),
+    ):
         assert_text(ws.cell(row=b1, column=header[column]), text)
     assert_text(ws.cell(row=rows["B-2"], column=header["简要情况"]), "赵\ufffd六\ufffd\ufffd")
     assert "状态" in ws.cell(row=b1, column=header["错误原因"]).value
@@ -294,5 +323,14 @@ def test_writer_rules():
     cells = write_only_row(wo, [HYPERLINK, "ok", Formula("=A1"), 3, None])
     assert [getattr(c, "data_type", None) for c in cells] == ["s", None, "f", None, None]
     assert clean_text("ok\tfine\n") == "ok\tfine\n"
-    assert [csv_value(v) for v in ("=1", "+1", "-1", "@a", "\ta", "\ra", "ok", -1, None)] == \
-        ["'=1", "'+1", "'-1", "'@a", "'\ta", "'\na", "ok", -1, None]
+    assert [csv_value(v) for v in ("=1", "+1", "-1", "@a", "\ta", "\ra", "ok", -1, None)] == [
+        "'=1",
+        "'+1",
+        "'-1",
+        "'@a",
+        "'\ta",
+        "'\na",
+        "ok",
+        -1,
+        None,
+    ]

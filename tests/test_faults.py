@@ -56,8 +56,14 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _test_app(url: str):
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "fault-test-secret",
-                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "fault-test-secret",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +104,7 @@ def count(model, *where) -> int:
 
 # --- HTTP clients --------------------------------------------------------------------------------------
 
+
 @dataclass
 class Reply:
     status: int
@@ -105,15 +112,21 @@ class Reply:
     body: object  # parsed JSON, or the text
 
 
-def call(url: str, method: str, path: str, *, headers: dict | None = None, body=None, timeout: float = 20.0) -> Reply:
+def call(
+    url: str, method: str, path: str, *, headers: dict | None = None, body=None, timeout: float = 20.0
+) -> Reply:
     """One request on a new connection. Raises OSError / HTTPException when there is no answer
     (refused, reset, closed) and TimeoutError when the server does not answer within ``timeout``."""
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={**(headers or {}),
-                                                       **({"Content-Type": "application/json"} if data else {})})
+        conn.request(
+            method,
+            path,
+            body=data,
+            headers={**(headers or {}), **({"Content-Type": "application/json"} if data else {})},
+        )
         response = conn.getresponse()
         raw = response.read()
         text = raw.decode("utf-8", "replace")
@@ -138,8 +151,11 @@ def outcome_of(fn) -> tuple[str, Reply | str]:
 
 def clean_server_error(reply: Reply) -> bool:
     """A 5xx answer as the API promises it: JSON with a Chinese message."""
-    return (reply.status >= 500 and isinstance(reply.body, dict)
-            and bool(CHINESE.search(str(reply.body.get("message", "")))))
+    return (
+        reply.status >= 500
+        and isinstance(reply.body, dict)
+        and bool(CHINESE.search(str(reply.body.get("message", ""))))
+    )
 
 
 @dataclass
@@ -153,17 +169,28 @@ class Attempt:
 
 def registration_body(world, i: int) -> dict:
     # Parties with their own names: no duplicate warnings between the generated cases.
-    return dispute_payload(world.grid_a.code, summary=f"故障测试第{i}件：楼上漏水导致楼下墙面受损。", parties=[
-        {"role": "申请人", "kind": "自然人", "name": f"申请人{zh_number(i)}", "phone": "13800138000"},
-        {"role": "被申请人", "kind": "自然人", "name": f"被申请人{zh_number(i)}"},
-    ])
+    return dispute_payload(
+        world.grid_a.code,
+        summary=f"故障测试第{i}件：楼上漏水导致楼下墙面受损。",
+        parties=[
+            {"role": "申请人", "kind": "自然人", "name": f"申请人{zh_number(i)}", "phone": "13800138000"},
+            {"role": "被申请人", "kind": "自然人", "name": f"被申请人{zh_number(i)}"},
+        ],
+    )
 
 
 def register_until_done(server, headers: dict, attempt: Attempt, deadline: float) -> Attempt:
     """POST until 201, retrying with the same Idempotency-Key after a 5xx or no answer."""
     while time.monotonic() < deadline:
-        kind, value = outcome_of(lambda: call(server.url, "POST", "/api/v1/disputes", body=attempt.body,
-                                              headers={**headers, "Idempotency-Key": attempt.key}))
+        kind, value = outcome_of(
+            lambda: call(
+                server.url,
+                "POST",
+                "/api/v1/disputes",
+                body=attempt.body,
+                headers={**headers, "Idempotency-Key": attempt.key},
+            )
+        )
         if kind == "reply" and value.status == 201:
             attempt.result = value.body
             attempt.replayed = value.headers.get("idempotent-replayed") == "true"
@@ -209,23 +236,36 @@ def assert_one_whole_case_per_key(user_id: int, attempts: list[Attempt]) -> None
     """Every key: exactly one case, the one its answer named; every case whole (its 'registered'
     event and its two parties); no case without a key; case numbers unique."""
     fresh()
-    records = dict(db.session.execute(select(IdempotencyRecord.key, IdempotencyRecord.dispute_id)
-                                      .where(IdempotencyRecord.user_id == user_id)).all())
+    records = dict(
+        db.session.execute(
+            select(IdempotencyRecord.key, IdempotencyRecord.dispute_id).where(
+                IdempotencyRecord.user_id == user_id
+            )
+        ).all()
+    )
     assert sorted(records) == sorted(a.key for a in attempts)
     for a in attempts:
         assert a.result is not None and a.result["id"] == records[a.key], a.key
     ids = set(records.values())
     assert len(ids) == len(attempts)
     assert set(db.session.scalars(select(Dispute.id))) == ids  # no case outside the keys (no duplicate)
-    registered = dict(db.session.execute(select(Event.dispute_id, func.count()).where(Event.type == "registered")
-                                         .group_by(Event.dispute_id)).all())
-    parties = dict(db.session.execute(select(Party.dispute_id, func.count()).group_by(Party.dispute_id)).all())
+    registered = dict(
+        db.session.execute(
+            select(Event.dispute_id, func.count())
+            .where(Event.type == "registered")
+            .group_by(Event.dispute_id)
+        ).all()
+    )
+    parties = dict(
+        db.session.execute(select(Party.dispute_id, func.count()).group_by(Party.dispute_id)).all()
+    )
     assert {d: registered.get(d) for d in ids} == dict.fromkeys(ids, 1)
     assert {d: parties.get(d) for d in ids} == dict.fromkeys(ids, 2)
     assert db.session.scalar(select(func.count(func.distinct(Dispute.case_no)))) == len(ids)
 
 
 # --- 1. kill the server in the middle of registrations ---------------------------------------------------
+
 
 def test_server_killed_mid_registrations_leaves_one_whole_case_per_key(fault_db, gunicorn_server):  # noqa: F811
     world = build_world()
@@ -249,6 +289,7 @@ def test_server_killed_mid_registrations_leaves_one_whole_case_per_key(fault_db,
 
 # --- 2. kill a ledger import while it writes -------------------------------------------------------------
 
+
 def _load_gen_ledger():
     spec = importlib.util.spec_from_file_location("gen_ledger", ROOT / "bench" / "gen_ledger.py")
     module = importlib.util.module_from_spec(spec)
@@ -257,8 +298,16 @@ def _load_gen_ledger():
 
 
 def _cli_env(fault_db, tmp_path: Path, **extra) -> dict:
-    env = {**os.environ, "DATABASE_URL": fault_db.url, "SECRET_KEY": "fault-test-secret", "PYTHONPATH": str(ROOT),
-           "SCHEDULER_MODE": "external", "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1", **extra}
+    env = {
+        **os.environ,
+        "DATABASE_URL": fault_db.url,
+        "SECRET_KEY": "fault-test-secret",
+        "PYTHONPATH": str(ROOT),
+        "SCHEDULER_MODE": "external",
+        "TMPDIR": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
     for name in ("FLASK_DEBUG", "TEST_DATABASE_URL"):
         env.pop(name, None)
     return env
@@ -267,8 +316,10 @@ def _cli_env(fault_db, tmp_path: Path, **extra) -> dict:
 def _writing_backends(fault_db) -> int:
     """Backends of the test database (other than this query's) inside a transaction that has written."""
     with fault_db.cluster.connect(fault_db.name, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL").fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+        ).fetchone()[0]
 
 
 def _ledger_counts() -> dict:
@@ -289,7 +340,16 @@ def test_ledger_import_killed_while_writing_imports_nothing_and_reruns_once(faul
     empty = _ledger_counts()
     assert set(empty.values()) == {0}
 
-    cmd = [sys.executable, "-m", "flask", "--app", "mediation", "ledger", "import", str(workdir / "ledger.xlsx")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "mediation",
+        "ledger",
+        "import",
+        str(workdir / "ledger.xlsx"),
+    ]
     env = _cli_env(fault_db, tmp_path)
     progress: queue.Queue[str | None] = queue.Queue()
     with open(tmp_path / "import-1.out", "wb") as out:
@@ -343,8 +403,13 @@ def test_ledger_import_killed_while_writing_imports_nothing_and_reruns_once(faul
     assert imported["dispute"] == info["rows"] == imported["ledger_record"]
     assert imported["party"] == info["parties"]
     fresh()
-    per_case = dict(db.session.execute(select(Event.dispute_id, func.count()).where(Event.type == "registered")
-                                       .group_by(Event.dispute_id)).all())
+    per_case = dict(
+        db.session.execute(
+            select(Event.dispute_id, func.count())
+            .where(Event.type == "registered")
+            .group_by(Event.dispute_id)
+        ).all()
+    )
     assert len(per_case) == info["rows"] and set(per_case.values()) == {1}
     assert db.session.scalar(select(func.count(func.distinct(Dispute.case_no)))) == info["rows"]
 
@@ -354,6 +419,7 @@ def test_ledger_import_killed_while_writing_imports_nothing_and_reruns_once(faul
 
 
 # --- 3. restart PostgreSQL under load --------------------------------------------------------------------
+
 
 class Readers:
     """Threads reading the list and one case until stopped; every outcome is kept."""
@@ -410,9 +476,18 @@ def test_postgres_restart_under_load_the_same_server_recovers(fault_db, gunicorn
     try:
         during = [
             outcome_of(lambda: call(server.url, "GET", "/api/v1/disputes?per_page=5", headers=headers)),
-            outcome_of(lambda: call(server.url, "GET", f"/api/v1/disputes/{seed.result['id']}", headers=headers)),
-            outcome_of(lambda: call(server.url, "POST", "/api/v1/disputes", body=outage.body,
-                                    headers={**headers, "Idempotency-Key": outage.key})),
+            outcome_of(
+                lambda: call(server.url, "GET", f"/api/v1/disputes/{seed.result['id']}", headers=headers)
+            ),
+            outcome_of(
+                lambda: call(
+                    server.url,
+                    "POST",
+                    "/api/v1/disputes",
+                    body=outage.body,
+                    headers={**headers, "Idempotency-Key": outage.key},
+                )
+            ),
             outcome_of(lambda: call(server.url, "GET", "/api/v1/disputes?per_page=5", headers=headers)),
         ]
         if server.health_path == "/healthz":
@@ -427,7 +502,9 @@ def test_postgres_restart_under_load_the_same_server_recovers(fault_db, gunicorn
     # Back: the same server serves again (bounded wait), then every request succeeds.
     deadline = time.monotonic() + 20
     while True:
-        kind, reply = outcome_of(lambda: call(server.url, "GET", "/api/v1/disputes?per_page=5", headers=headers))
+        kind, reply = outcome_of(
+            lambda: call(server.url, "GET", "/api/v1/disputes?per_page=5", headers=headers)
+        )
         if kind == "reply" and reply.status == 200:
             break
         assert time.monotonic() < deadline, f"not recovered: {kind} {reply}"
@@ -441,8 +518,9 @@ def test_postgres_restart_under_load_the_same_server_recovers(fault_db, gunicorn
     assert server.proc.poll() is None and server.starts == 1
 
     # Under the restart: failures were clean 5xx JSON, never a hang or a dropped connection.
-    failures = [f for a in attempts for f in a.failures] + [o for o in readers.outcomes
-                                                           if o[0] != "reply" or o[1].status != 200]
+    failures = [f for a in attempts for f in a.failures] + [
+        o for o in readers.outcomes if o[0] != "reply" or o[1].status != 200
+    ]
     for kind, reply in failures:
         assert kind == "reply", reply
         assert clean_server_error(reply), (reply.status, reply.body)
@@ -478,10 +556,13 @@ def test_connection_lost_after_the_answer_is_ready_still_answers(fault_db):
 
 # --- 4. stop the scheduler in the middle of a sweep, start it later ----------------------------------------
 
+
 def _lock_waiters(fault_db) -> int:
     with fault_db.cluster.connect(fault_db.name, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND wait_event_type = 'Lock'").fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        ).fetchone()[0]
 
 
 def _wait(condition, what: str, procs=(), timeout: float = 40.0) -> None:
@@ -494,8 +575,9 @@ def _wait(condition, what: str, procs=(), timeout: float = 40.0) -> None:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once(
-        fault_db, tmp_path, at, stop_signal):
+def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once(  # noqa: C901
+    fault_db, tmp_path, at, stop_signal
+):
     from mediation.followups import service
     from mediation.followups.models import DeadlineAlert, FollowUp, SupervisionOrder, SupervisionStatus
     from mediation.routing.deadlines import OVERDUE
@@ -508,10 +590,14 @@ def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once
         close(d, mediator)
         visited.append(d)
     # 超期 from 04-02
-    late = [make_case(world, handler=mediator, accepted_on=date(2026, 3, 2), deadline=date(2026, 4, 1))
-            for _ in range(20)]
-    orders = [service.issue_supervision(world.center_user_a.user, d, "普通", date(2026, 4, 10), "请报告")
-              for d in late[:5]]  # unanswered: escalated after 04-10
+    late = [
+        make_case(world, handler=mediator, accepted_on=date(2026, 3, 2), deadline=date(2026, 4, 1))
+        for _ in range(20)
+    ]
+    orders = [
+        service.issue_supervision(world.center_user_a.user, d, "普通", date(2026, 4, 10), "请报告")
+        for d in late[:5]
+    ]  # unanswered: escalated after 04-10
     db.session.commit()
     fresh()
     blocked = late[12]  # the sweep's warning step stops there, with twelve cases done in its open transaction
@@ -519,7 +605,18 @@ def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once
     clock_file = tmp_path / "clock.txt"
     _set_clock(clock_file, date(2026, 4, 2))
     env = _cli_env(fault_db, tmp_path, MEDIATION_CLOCK_FILE=str(clock_file))
-    cmd = [sys.executable, "-m", "flask", "--app", "mediation", "scheduler", "--interval", "0.3", "--lease", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "mediation",
+        "scheduler",
+        "--interval",
+        "0.3",
+        "--lease",
+        "2",
+    ]
     logs, procs = [], []
 
     def start_scheduler():
@@ -531,8 +628,10 @@ def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once
     # Another transaction holds the alert row of one late case: the sweep waits there, mid-way.
     blocker = fault_db.cluster.connect(fault_db.name)
     try:
-        blocker.execute("INSERT INTO deadline_alert (dispute_id, level, deadline, created_at) "
-                        "VALUES (%s, %s, %s, now())", (blocked.id, OVERDUE, blocked.deadline))
+        blocker.execute(
+            "INSERT INTO deadline_alert (dispute_id, level, deadline, created_at) VALUES (%s, %s, %s, now())",
+            (blocked.id, OVERDUE, blocked.deadline),
+        )
         first = start_scheduler()
         _wait(lambda: _lock_waiters(fault_db) > 0, "the first sweep to reach the held row", [first])
         fresh()
@@ -556,8 +655,10 @@ def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once
         assert _lease()[1] is None  # and released the lease
     else:
         assert first.returncode == -signal.SIGKILL
-        _wait(lambda: _lock_waiters(fault_db) == 0 and _writing_backends(fault_db) == 0,
-              "the killed sweep's transaction to end")
+        _wait(
+            lambda: _lock_waiters(fault_db) == 0 and _writing_backends(fault_db) == 0,
+            "the killed sweep's transaction to end",
+        )
         fresh()
         assert count(DeadlineAlert) == 0  # the step in flight was rolled back
     assert count(SupervisionOrder, SupervisionOrder.status == SupervisionStatus.ESCALATED) == 0
@@ -566,10 +667,12 @@ def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once
     _set_clock(clock_file, date(2026, 4, 11))
     second = start_scheduler()
     try:
+
         def all_done():
             fresh()
-            return (count(DeadlineAlert) == len(late)
-                    and count(SupervisionOrder, SupervisionOrder.status == SupervisionStatus.ESCALATED) == len(orders))
+            return count(DeadlineAlert) == len(late) and count(
+                SupervisionOrder, SupervisionOrder.status == SupervisionStatus.ESCALATED
+            ) == len(orders)
 
         _wait(all_done, "the restarted scheduler to catch up", [second])
         runs = _lease()[0]
@@ -607,6 +710,9 @@ def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once
         assert sorted(n.user_id for n in sent) == sorted(recipients)
     for order, d in zip(orders, late[:5], strict=True):
         assert len(events(d, "supervision_escalated")) == 1
-        assert db.session.get(SupervisionOrder, order.id, populate_existing=True).status == SupervisionStatus.ESCALATED
+        assert (
+            db.session.get(SupervisionOrder, order.id, populate_existing=True).status
+            == SupervisionStatus.ESCALATED
+        )
     at(date(2026, 4, 11))
     assert service.run_sweep().changes == 0  # nothing left behind

@@ -57,9 +57,13 @@ def test_agreement_effective_creates_performance_and_confirmation_visits(app, cl
     # On the to-do list (API ?mine), due today.
     listing = client.get("/api/v1/followups?mine", headers=world.mediator_a.headers).get_json()
     assert [(i["id"], i["due"], i["overdue"]) for i in listing["items"]] == [
-        (performance.id, True, False), (confirmation.id, False, False)]
+        (performance.id, True, False),
+        (confirmation.id, False, False),
+    ]
 
-    r = _complete(client, world.mediator_a, performance.id, result="双方已按协议履行，赔偿款已付清。", satisfaction=5)
+    r = _complete(
+        client, world.mediator_a, performance.id, result="双方已按协议履行，赔偿款已付清。", satisfaction=5
+    )
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert body["status"] == "已完成" and body["satisfaction"] == 5 and body["done_by"] == "mediator_a"
@@ -129,8 +133,10 @@ def test_stabilize_visits_repeat_while_stabilized_and_stop_when_closed(app, clie
     result = run_sweep()
     assert (result.stabilize_created, result.followups_due) == (1, 1)
     assert [(f.round, f.due_on, f.status) for f in followups(d)] == [
-        (1, date(2026, 3, 17), FollowUpStatus.DONE), (2, date(2026, 4, 1), FollowUpStatus.OPEN),
-        (6, date(2026, 5, 31), FollowUpStatus.OPEN)]
+        (1, date(2026, 3, 17), FollowUpStatus.DONE),
+        (2, date(2026, 4, 1), FollowUpStatus.OPEN),
+        (6, date(2026, 5, 31), FollowUpStatus.OPEN),
+    ]
 
     # Closed: the open 稳控 visits stop, a satisfaction visit is scheduled, no new 稳控 visits.
     close(d, world.mediator_a.user)
@@ -171,7 +177,10 @@ def test_reschedule_with_a_reason(app, client, world, at):
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert (body["due_on"], body["rescheduled_from"], body["reschedule_reason"]) == (
-        "2026-03-20", "2026-03-09", "当事人外出务工，月底返回")
+        "2026-03-20",
+        "2026-03-09",
+        "当事人外出务工，月底返回",
+    )
     (event,) = events(d, "followup_rescheduled")
     assert event.note == "当事人外出务工，月底返回"
     assert event.data["old_deadline"] == "2026-03-09" and event.data["new_deadline"] == "2026-03-20"
@@ -207,14 +216,24 @@ def test_access_rule_and_assignee_unit(app, client, world, at):
     h = world.mediator_a.headers
     assert client.get("/api/v1/followups?mine&status=已完成", headers=h).get_json()["total"] == 0
     assert client.get("/api/v1/followups?mine&kind=满意度回访", headers=h).get_json()["total"] == 1
-    assert client.get(f"/api/v1/followups?dispute={d.id}&due_before=2026-03-08", headers=h).get_json()["total"] == 0
+    assert (
+        client.get(f"/api/v1/followups?dispute={d.id}&due_before=2026-03-08", headers=h).get_json()["total"]
+        == 0
+    )
     assert client.get("/api/v1/followups?status=某状态", headers=h).status_code == 422
 
 
 def test_transfer_moves_open_followups_to_the_new_lead_unit(app, world, at):
     d = make_case(world, handler=world.mediator_a.user)
     close(d, world.mediator_a.user)
-    emit(d, "transferred", world.center_user_a.user, unit=world.committee_b, handler=None, status=Status.HANDLING)
+    emit(
+        d,
+        "transferred",
+        world.center_user_a.user,
+        unit=world.committee_b,
+        handler=None,
+        status=Status.HANDLING,
+    )
     (visit,) = followups(d)
     assert (visit.unit_id, visit.user_id) == (world.committee_b.id, None)
 
@@ -229,16 +248,20 @@ def test_web_todo_list_and_case_panel(app, world, web, at):
     assert d.case_no in html and "满意度回访" in html and f'data-followup="{visit.id}"' in html
 
     token = web.csrf("/followups/")
-    r = web.client.post(f"/followups/{visit.id}/complete", data={
-        "csrf_token": token, "result": "当事人满意", "next": "/followups/"})
+    r = web.client.post(
+        f"/followups/{visit.id}/complete",
+        data={"csrf_token": token, "result": "当事人满意", "next": "/followups/"},
+    )
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(FollowUp, visit.id).status == FollowUpStatus.OPEN  # no score: refused
     html = web.client.get("/followups/").get_data(as_text=True)
     assert "满意度回访须填写满意度评分" in html
 
-    r = web.client.post(f"/followups/{visit.id}/complete", data={
-        "csrf_token": token, "result": "当事人满意", "satisfaction": "5", "next": "/followups/"})
+    r = web.client.post(
+        f"/followups/{visit.id}/complete",
+        data={"csrf_token": token, "result": "当事人满意", "satisfaction": "5", "next": "/followups/"},
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith("/followups/")
     db.session.expire_all()
     assert db.session.get(FollowUp, visit.id).status == FollowUpStatus.DONE
@@ -247,8 +270,10 @@ def test_web_todo_list_and_case_panel(app, world, web, at):
     assert "当事人满意" in done and "5 分" in done
 
     # An external "next" is not followed.
-    r = web.client.post(f"/followups/{visit.id}/reschedule", data={
-        "csrf_token": token, "due_on": "2026-03-20", "reason": "改期", "next": "//evil.example/"})
+    r = web.client.post(
+        f"/followups/{visit.id}/reschedule",
+        data={"csrf_token": token, "due_on": "2026-03-20", "reason": "改期", "next": "//evil.example/"},
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith("/followups/")
 
     # The case page partial (disputes/_followups.html) renders the case's follow-ups.

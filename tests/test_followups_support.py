@@ -34,8 +34,17 @@ def at():
     clock.reset()
 
 
-def make_case(world, *, unit=None, status=Status.HANDLING, accepted_on=None, deadline=None, handler=None,
-              co_units=(), by=None):
+def make_case(
+    world,
+    *,
+    unit=None,
+    status=Status.HANDLING,
+    accepted_on=None,
+    deadline=None,
+    handler=None,
+    co_units=(),
+    by=None,
+):
     """A routed case at 新家园社区 (under 海滨街道, 海滨区), lead unit 海滨街道人民调解委员会 by default."""
     user = by or world.center_user_a.user
     reg = register(user, dispute_payload(world.village_a.code, occurred_on=None))
@@ -61,8 +70,16 @@ def emit(dispute, type_, user, *, data=None, on=None, **changes):
 
 def close(dispute, user, day=None):
     day = day or clock.today()
-    emit(dispute, "closed", user, data={"outcome": "调解成功"}, on=day, status=Status.CLOSED, closed_on=day,
-         outcome="调解成功")
+    emit(
+        dispute,
+        "closed",
+        user,
+        data={"outcome": "调解成功"},
+        on=day,
+        status=Status.CLOSED,
+        closed_on=day,
+        outcome="调解成功",
+    )
 
 
 def followups(dispute, kind=None):
@@ -73,8 +90,9 @@ def followups(dispute, kind=None):
 
 
 def events(dispute, type_):
-    return db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == type_)
-                              .order_by(Event.id)).all()
+    return db.session.scalars(
+        select(Event).where(Event.dispute_id == dispute.id, Event.type == type_).order_by(Event.id)
+    ).all()
 
 
 def notifications(user=None, key_prefix=None):
@@ -91,6 +109,7 @@ def count(model, *where):
 
 
 # --- a local SMTP sink (asyncio, loopback) -------------------------------------------------------------
+
 
 class SmtpSink:
     """A tiny SMTP server on 127.0.0.1 that keeps what it receives (EHLO/HELO, MAIL, RCPT, DATA,
@@ -127,11 +146,12 @@ class SmtpSink:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._session, "127.0.0.1", self._port))
+            asyncio.start_server(self._session, "127.0.0.1", self._port)
+        )
         self._ready.set()
         self._loop.run_forever()
 
-    async def _session(self, reader, writer):
+    async def _session(self, reader, writer):  # noqa: C901
         def say(line: str):
             writer.write((line + "\r\n").encode())
 

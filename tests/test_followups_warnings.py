@@ -32,8 +32,13 @@ def _recipients(key_prefix):
 def _case(world):
     police = make_user("police_b", Role.MEDIATOR, world.police_b)  # a co-handling unit's officer
     db.session.commit()
-    d = make_case(world, handler=world.mediator_a.user, accepted_on=date(2026, 3, 2), deadline=date(2026, 4, 1),
-                  co_units=[world.police_b])
+    d = make_case(
+        world,
+        handler=world.mediator_a.user,
+        accepted_on=date(2026, 3, 2),
+        deadline=date(2026, 4, 1),
+        co_units=[world.police_b],
+    )
     return d, police
 
 
@@ -95,7 +100,10 @@ def test_notification_list_unread_count_and_mark_read(app, client, world, web, a
     assert item["kind"] == "超期" and item["dispute"]["case_no"] == d.case_no and item["read"] is False
 
     # Someone else's notification: 404.
-    assert client.post(f"/api/v1/notifications/{item['id']}/read", headers=world.mediator_b.headers).status_code == 404
+    assert (
+        client.post(f"/api/v1/notifications/{item['id']}/read", headers=world.mediator_b.headers).status_code
+        == 404
+    )
     r = client.post(f"/api/v1/notifications/{item['id']}/read", headers=h)
     assert r.status_code == 200 and r.get_json()["read"] is True
     assert client.get("/api/v1/notifications?unread", headers=h).get_json()["total"] == 0
@@ -112,14 +120,20 @@ def test_notification_list_unread_count_and_mark_read(app, client, world, web, a
     page = web.client.get("/notifications/").get_data(as_text=True)
     assert d.case_no in page and "超期" in page
     row = db.session.scalar(select(Notification).where(Notification.user_id == world.district_staff.user.id))
-    r = web.client.post(f"/notifications/{row.id}/read", data={"csrf_token": web.csrf("/notifications/"), "open": "1"})
+    r = web.client.post(
+        f"/notifications/{row.id}/read", data={"csrf_token": web.csrf("/notifications/"), "open": "1"}
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/disputes/{d.id}")
     assert 'data-testid="unread-count"' not in web.client.get("/notifications/").get_data(as_text=True)
 
 
 def test_email_to_a_local_smtp_sink(app, world, smtp_sink, at):
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_sink.port, MAIL_DEFAULT_SENDER="tiaojie@example.cn",
-                      PUBLIC_URL="https://tiaojie.example.cn")
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_sink.port,
+        MAIL_DEFAULT_SENDER="tiaojie@example.cn",
+        PUBLIC_URL="https://tiaojie.example.cn",
+    )
     world.mediator_a.user.email = "mediator_a@example.cn"
     world.center_user_a.user.email = "center_a@example.cn"
     d, _ = _case(world)
@@ -133,7 +147,9 @@ def test_email_to_a_local_smtp_sink(app, world, smtp_sink, at):
     assert msg["Subject"] == f"【矛盾纠纷多元化解】预警：{d.case_no}"
     assert msg["From"] == "tiaojie@example.cn"
     text = msg.get_content()
-    assert d.case_no in text and "已进入预警" in text and f"https://tiaojie.example.cn/disputes/{d.id}" in text
+    assert (
+        d.case_no in text and "已进入预警" in text and f"https://tiaojie.example.cn/disputes/{d.id}" in text
+    )
 
     assert run_sweep().emails_sent == 0  # nothing twice
     assert len(smtp_sink.messages) == 2

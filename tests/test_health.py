@@ -18,10 +18,14 @@ def test_healthz_answers_without_login_and_asks_the_database(client):
 
 def test_healthz_is_503_with_a_chinese_message_when_the_database_is_gone(tmp_path):
     # A real database that cannot be opened: its directory does not exist.
-    broken = create_app({
-        "TESTING": True, "SECRET_KEY": "test", "SCHEDULER_MODE": "external",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'db.sqlite'}",
-    })
+    broken = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SCHEDULER_MODE": "external",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'db.sqlite'}",
+        }
+    )
     r = broken.test_client().get("/healthz")
     assert r.status_code == 503
     body = r.get_json()

@@ -22,12 +22,22 @@ from tests.documents_helpers import data_url, make_case, seal_jpeg, signature_pn
 
 def png_claiming(width: int, height: int) -> bytes:
     """A tiny, well-formed PNG header that claims ``width`` × ``height`` pixels (a few dozen bytes)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg_claiming(width: int, height: int) -> bytes:
@@ -36,7 +46,7 @@ def jpeg_claiming(width: int, height: int) -> bytes:
     Image.new("RGB", (16, 16), (200, 0, 0)).save(buf, "JPEG")
     raw = bytearray(buf.getvalue())
     sof = raw.index(b"\xff\xc0")
-    raw[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    raw[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(raw)
 
 
@@ -90,8 +100,14 @@ def test_decompression_bombs_are_refused_from_the_header(app):
 def test_truncated_and_garbage_files_are_refused(app):
     good = seal_jpeg()
     png = signature_png()
-    for raw in (good[: len(good) // 2], good[:40], png[: len(png) // 2], b"\x89PNG\r\n\x1a\n" + b"\0" * 50,
-                b"\xff\xd8\xff" + b"garbage" * 100, bytes(range(256)) * 10):
+    for raw in (
+        good[: len(good) // 2],
+        good[:40],
+        png[: len(png) // 2],
+        b"\x89PNG\r\n\x1a\n" + b"\0" * 50,
+        b"\xff\xd8\xff" + b"garbage" * 100,
+        bytes(range(256)) * 10,
+    ):
         assert "无法识别" in _refused_seal(raw)
     assert "无法识别" in _refused_signature(data_url(png[: len(png) // 2]))
     assert "编码无效" in _refused_signature("data:image/png;base64,AAAAA")
@@ -114,8 +130,15 @@ def test_other_formats_are_refused(app):
     assert "PNG" in _refused_signature(data_url(SVG))  # SVG bytes claiming to be PNG
     assert "PNG" in _refused_signature(data_url(seal_jpeg(), "image/jpeg"))  # signatures are PNG only
     assert "PNG" in _refused_signature(data_url(seal_jpeg()))  # JPEG bytes claiming to be PNG
-    for raw in (SVG, other_format("GIF"), other_format("BMP"), other_format("TIFF"), other_format("WEBP"),
-                gif_claiming(60000, 60000), b"%PDF-1.7\n"):
+    for raw in (
+        SVG,
+        other_format("GIF"),
+        other_format("BMP"),
+        other_format("TIFF"),
+        other_format("WEBP"),
+        gif_claiming(60000, 60000),
+        b"%PDF-1.7\n",
+    ):
         assert "PNG 或 JPEG" in _refused_seal(raw)
 
 
@@ -131,25 +154,45 @@ def test_the_api_answers_422_and_the_seal_page_a_form_error(world, client, web):
 
     dispute = make_case(world)
     h = world.mediator_a.headers
-    r = client.post(f"/api/v1/disputes/{dispute.id}/agreements", headers=h,
-                    json={"facts": "事实", "terms": "一、赔偿。", "performance_method": "现金。"})
+    r = client.post(
+        f"/api/v1/disputes/{dispute.id}/agreements",
+        headers=h,
+        json={"facts": "事实", "terms": "一、赔偿。", "performance_method": "现金。"},
+    )
     aid = r.json["id"]
     assert client.post(f"/api/v1/agreements/{aid}/submit", headers=h).status_code == 200
-    for image in (data_url(png_claiming(50000, 50000)), data_url(b"garbage"),
-                  "data:image/png;base64," + "A" * (1024 * 1024),
-                  "data:image/svg+xml;base64," + base64.b64encode(SVG).decode()):
-        r = client.post(f"/api/v1/agreements/{aid}/signatures", headers=h,
-                        json={"signer": "当事人", "party_index": 0, "image": image})
+    for image in (
+        data_url(png_claiming(50000, 50000)),
+        data_url(b"garbage"),
+        "data:image/png;base64," + "A" * (1024 * 1024),
+        "data:image/svg+xml;base64," + base64.b64encode(SVG).decode(),
+    ):
+        r = client.post(
+            f"/api/v1/agreements/{aid}/signatures",
+            headers=h,
+            json={"signer": "当事人", "party_index": 0, "image": image},
+        )
         assert r.status_code == 422, r.data[:200]
         assert CHINESE.search(r.json["message"])
 
     web.login("admin")
     c = web.client
     token = web.csrf("/admin/seals")
-    for raw, expected in ((png_claiming(50000, 50000), "尺寸过大"), (jpeg_claiming(60000, 60000), "尺寸过大"),
-                          (seal_jpeg()[:300], "无法识别"), (SVG, "PNG 或 JPEG")):
-        r = c.post("/admin/seals", data={"csrf_token": token, "unit": world.committee_a.code,
-                                         "image": (io.BytesIO(raw), "seal.png")},
-                   content_type="multipart/form-data", follow_redirects=True)
+    for raw, expected in (
+        (png_claiming(50000, 50000), "尺寸过大"),
+        (jpeg_claiming(60000, 60000), "尺寸过大"),
+        (seal_jpeg()[:300], "无法识别"),
+        (SVG, "PNG 或 JPEG"),
+    ):
+        r = c.post(
+            "/admin/seals",
+            data={
+                "csrf_token": token,
+                "unit": world.committee_a.code,
+                "image": (io.BytesIO(raw), "seal.png"),
+            },
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
         assert r.status_code == 200 and expected in r.get_data(as_text=True)
     assert db.session.query(UnitSeal).count() == 0

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # --- helpers ---------------------------------------------------------------------------------------------------
 
+
 def fresh(job_id: int) -> LedgerJob:
     db.session.rollback()
     return db.session.get(LedgerJob, job_id, populate_existing=True)
@@ -76,10 +77,17 @@ def other_app(db_url, tmp_path):
     made = []
 
     def make(**config):
-        other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test-secret",
-                            "INSTANCE_DIR": str(tmp_path / f"other-{len(made)}"),
-                            "LEDGER_WORK_DIR": str(tmp_path / "work"), "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                            **config})
+        other = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": db_url,
+                "SECRET_KEY": "test-secret",
+                "INSTANCE_DIR": str(tmp_path / f"other-{len(made)}"),
+                "LEDGER_WORK_DIR": str(tmp_path / "work"),
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                **config,
+            }
+        )
         made.append(other)
         return other
 
@@ -90,17 +98,30 @@ def other_app(db_url, tmp_path):
 
 
 def cli_env(db_url: str, tmp_path: Path, **extra) -> dict:
-    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret", "PYTHONPATH": str(ROOT),
-           "SCHEDULER_MODE": "external", "LEDGER_WORK_DIR": str(tmp_path / "work"), "PYTHONUNBUFFERED": "1",
-           **{k: str(v) for k, v in extra.items()}}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": "test-secret",
+        "PYTHONPATH": str(ROOT),
+        "SCHEDULER_MODE": "external",
+        "LEDGER_WORK_DIR": str(tmp_path / "work"),
+        "PYTHONUNBUFFERED": "1",
+        **{k: str(v) for k, v in extra.items()},
+    }
     for name in ("FLASK_DEBUG", "TEST_DATABASE_URL", "MEDIATION_CLOCK_FILE", "MEDIATION_CLOCK"):
         env.pop(name, None)
     return env
 
 
 def run_cli(args: list[str], env: dict) -> tuple[subprocess.Popen, str, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "mediation", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "mediation", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate(timeout=600)
     return proc, out, err
 
@@ -120,8 +141,9 @@ def small_ledger(tmp_path: Path, name: str = "台账.xlsx", prefix: str = "D") -
 
 
 def big_ledger(tmp_path: Path, rows: int) -> Path:
-    return write_ledger(tmp_path / "big.xlsx", [case(f"B-{i}") for i in range(rows)],
-                        [party(f"B-{i}") for i in range(rows)])
+    return write_ledger(
+        tmp_path / "big.xlsx", [case(f"B-{i}") for i in range(rows)], [party(f"B-{i}") for i in range(rows)]
+    )
 
 
 def queue_export(world) -> int:
@@ -132,8 +154,11 @@ def queue_export(world) -> int:
 
 def make_dead(job_id: int, *, attempts: int | None = None, beat_ago: float | None = 3600) -> None:
     """The job as a worker left it that was killed while running it."""
-    values = {"status": "running", "worker": "dead-host:99999:deadbeef",
-              "heartbeat_at": None if beat_ago is None else clock.real_now() - timedelta(seconds=beat_ago)}
+    values = {
+        "status": "running",
+        "worker": "dead-host:99999:deadbeef",
+        "heartbeat_at": None if beat_ago is None else clock.real_now() - timedelta(seconds=beat_ago),
+    }
     if attempts is not None:
         values["attempts"] = attempts
     db.session.execute(update(LedgerJob).where(LedgerJob.id == job_id).values(**values))
@@ -141,6 +166,7 @@ def make_dead(job_id: int, *, attempts: int | None = None, beat_ago: float | Non
 
 
 # --- the request queues, a worker elsewhere runs ----------------------------------------------------------------
+
 
 def test_the_request_only_queues_and_another_app_instance_runs_the_job(app, world, web, tmp_path, other_app):
     web.login("center_b")
@@ -156,14 +182,21 @@ def test_the_request_only_queues_and_another_app_instance_runs_the_job(app, worl
     worker = jobs.JobWorker(other_app(), name="worker-host:1:aaaa")
     assert in_thread(worker.run_once) == 1
     job = fresh(job_id)
-    assert (job.status, job.worker, job.attempts, job.result["imported"]) == ("done", "worker-host:1:aaaa", 1, 2)
+    assert (job.status, job.worker, job.attempts, job.result["imported"]) == (
+        "done",
+        "worker-host:1:aaaa",
+        1,
+        2,
+    )
     assert disputes() == 2
     assert files(job_id) == {"report"}  # the upload (full ID numbers) is gone with the job's end
     assert list((tmp_path / "work").iterdir()) == []  # and so is the worker's scratch copy
     html = web.client.get(f"/ledger/jobs/{job_id}").get_data(as_text=True)
     assert "台账导入完成：新增案件 2 件、当事人 1 人。" in html and "下载完整报告" in html
     report = web.client.get(f"/ledger/jobs/{job_id}/report")
-    assert report.status_code == 200 and report.get_data().decode("utf-8-sig").startswith("类别,工作表,行号,列,说明")
+    assert report.status_code == 200 and report.get_data().decode("utf-8-sig").startswith(
+        "类别,工作表,行号,列,说明"
+    )
     db.session.rollback()
 
 
@@ -183,13 +216,20 @@ def test_a_worker_process_runs_the_job_queued_by_the_web(app, world, web, tmp_pa
 
 def test_the_scheduler_process_runs_jobs_and_a_sigterm_leaves_none_running(app, world, web, tmp_path, db_url):
     web.login("center_b")
-    r = web.client.post("/ledger/export", data={"csrf_token": web.csrf("/ledger/"), "node": world.town_b.code})
+    r = web.client.post(
+        "/ledger/export", data={"csrf_token": web.csrf("/ledger/"), "node": world.town_b.code}
+    )
     job_id = job_id_of(r)
     db.session.commit()
     env = cli_env(db_url, tmp_path, LEDGER_JOB_POLL=0.2)
     with open(tmp_path / "scheduler.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "mediation", "scheduler", "--interval", "3600"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "mediation", "scheduler", "--interval", "3600"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_for(lambda: fresh(job_id).finished, what="the scheduler process to run the export")
         finally:
@@ -208,9 +248,17 @@ def test_the_embedded_scheduler_runs_jobs_in_the_flask_run_process(app, world, d
     from mediation.followups.scheduler import EXTENSION_KEY
 
     job_id = queue_export(world)
-    embedded = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x",
-                           "SCHEDULER_AUTOSTART": True, "SCHEDULER_INTERVAL": 3600, "LEDGER_JOB_POLL": 0.2,
-                           "LEDGER_WORK_DIR": str(tmp_path / "work")})
+    embedded = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": "x",
+            "SCHEDULER_AUTOSTART": True,
+            "SCHEDULER_INTERVAL": 3600,
+            "LEDGER_JOB_POLL": 0.2,
+            "LEDGER_WORK_DIR": str(tmp_path / "work"),
+        }
+    )
     runner = embedded.extensions[EXTENSION_KEY]
     try:
         assert runner.job_worker.running
@@ -223,6 +271,7 @@ def test_the_embedded_scheduler_runs_jobs_in_the_flask_run_process(app, world, d
 
 
 # --- one job, one worker -------------------------------------------------------------------------------------------
+
 
 def test_concurrent_claims_never_hand_out_one_job_twice(app, world, other_app):
     queued = sorted(queue_export(world) for _ in range(40))
@@ -251,10 +300,14 @@ def test_concurrent_claims_never_hand_out_one_job_twice(app, world, other_app):
     every = [j for got in claimed.values() for j in got]
     assert sorted(every) == queued  # each job claimed exactly once
     db.session.rollback()
-    rows = db.session.execute(select(LedgerJob.id, LedgerJob.status, LedgerJob.worker, LedgerJob.attempts)).all()
+    rows = db.session.execute(
+        select(LedgerJob.id, LedgerJob.status, LedgerJob.worker, LedgerJob.attempts)
+    ).all()
     owner = {j: name for name, got in claimed.items() for j in got}
-    assert all(status == "running" and attempts == 1 and worker == owner[job_id]
-               for job_id, status, worker, attempts in rows)
+    assert all(
+        status == "running" and attempts == 1 and worker == owner[job_id]
+        for job_id, status, worker, attempts in rows
+    )
 
 
 def test_two_workers_running_at_once_run_each_job_once(app, world, other_app):
@@ -275,7 +328,10 @@ def test_two_workers_running_at_once_run_each_job_once(app, world, other_app):
 
 # --- dead workers ---------------------------------------------------------------------------------------------
 
-def test_the_job_of_a_dead_worker_is_taken_over_and_a_live_one_is_left_alone(app, world, web, tmp_path, other_app):
+
+def test_the_job_of_a_dead_worker_is_taken_over_and_a_live_one_is_left_alone(
+    app, world, web, tmp_path, other_app
+):
     web.login("center_b")
     dead = job_id_of(web_upload(web, small_ledger(tmp_path)))
     alive = queue_export(world)
@@ -292,7 +348,9 @@ def test_the_job_of_a_dead_worker_is_taken_over_and_a_live_one_is_left_alone(app
     assert (other.status, other.worker, other.attempts) == ("running", "busy-host:2:cafe", 1)
 
 
-def test_a_dead_workers_job_is_failed_with_a_message_after_the_last_attempt(app, world, web, tmp_path, other_app):
+def test_a_dead_workers_job_is_failed_with_a_message_after_the_last_attempt(
+    app, world, web, tmp_path, other_app
+):
     web.login("center_b")
     job_id = job_id_of(web_upload(web, small_ledger(tmp_path)))
     export_id = queue_export(world)
@@ -305,7 +363,10 @@ def test_a_dead_workers_job_is_failed_with_a_message_after_the_last_attempt(app,
     assert in_thread(worker.run_once) == 0
     job = fresh(job_id)
     assert job.status == "failed" and job.finished_at is not None
-    assert job.message == "处理中断：处理进程多次停止（例如服务重启），导入未完成，未导入任何数据。请重新上传文件。"
+    assert (
+        job.message
+        == "处理中断：处理进程多次停止（例如服务重启），导入未完成，未导入任何数据。请重新上传文件。"
+    )
     assert fresh(export_id).message == "处理中断：处理进程多次停止（例如服务重启），导出未完成。请重新导出。"
     assert files(job_id) == set()  # the upload does not outlive the job
     html = web.client.get(f"/ledger/jobs/{job_id}").get_data(as_text=True)
@@ -319,7 +380,9 @@ def test_a_worker_that_lost_its_job_writes_nothing(app, world, web, tmp_path, ot
     job_id = job_id_of(web_upload(web, small_ledger(tmp_path)))
     assert jobs.claim("slow-host:1:a") == job_id
     # While slow-host was paused its heartbeat went stale and another worker took the job over.
-    db.session.execute(update(LedgerJob).where(LedgerJob.id == job_id).values(worker="fast-host:2:b", attempts=2))
+    db.session.execute(
+        update(LedgerJob).where(LedgerJob.id == job_id).values(worker="fast-host:2:b", attempts=2)
+    )
     db.session.commit()
     worker_app = other_app()
 
@@ -346,6 +409,7 @@ def test_a_worker_killed_mid_import_is_taken_over_by_another_process(app, world,
     with open(tmp_path / "worker-1.log", "w") as log:
         victim = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
+
             def midway():
                 job = fresh(job_id)
                 assert victim.poll() is None, (tmp_path / "worker-1.log").read_text()
@@ -354,8 +418,12 @@ def test_a_worker_killed_mid_import_is_taken_over_by_another_process(app, world,
                     return job.status == "running" and job.rows_done > 0 and job.stage == "导入"
                 # SQLite: the check pass may end before its first heartbeat, and the write pass holds the
                 # one write lock (no progress rows): running, with its scratch copy made, is midway.
-                return job.status == "running" and work.exists() and any(
-                    any(p.iterdir()) for p in work.iterdir() if p.name.startswith(jobs.WORK_PREFIX))
+                return (
+                    job.status == "running"
+                    and work.exists()
+                    and any(any(p.iterdir()) for p in work.iterdir() if p.name.startswith(jobs.WORK_PREFIX))
+                )
+
             wait_for(midway, what="the worker to be in the middle of the import")
             scratch = [p for p in work.iterdir() if p.name.startswith(jobs.WORK_PREFIX)]
             assert len(scratch) == 1 and stat.S_IMODE(scratch[0].stat().st_mode) == 0o700
@@ -400,10 +468,12 @@ def test_a_stopping_worker_puts_its_job_back_at_once(app, world, web, tmp_path, 
 
 # --- files ------------------------------------------------------------------------------------------------------
 
+
 def test_the_upload_is_kept_for_its_days_then_purged_and_results_later(app, world, web, tmp_path, other_app):
     web.login("center_b")
-    path = write_ledger(tmp_path / "mixed.xlsx", [case("M-1"), case("M-2", 属地="没有这个地方")],
-                        [party("M-1"), party("M-2")])
+    path = write_ledger(
+        tmp_path / "mixed.xlsx", [case("M-1"), case("M-2", 属地="没有这个地方")], [party("M-1"), party("M-2")]
+    )
     job_id = job_id_of(web_upload(web, path, partial=True))
     config = {"LEDGER_UPLOAD_KEEP_DAYS": 2, "LEDGER_RESULT_KEEP_DAYS": 7}
     assert in_thread(jobs.JobWorker(other_app(**config)).run_once) == 1
@@ -433,14 +503,17 @@ def test_the_upload_is_kept_for_its_days_then_purged_and_results_later(app, worl
 
 def test_no_page_or_answer_shows_a_server_path(app, world, web, tmp_path, other_app):
     web.login("center_b")
-    path = write_ledger(tmp_path / "mixed.xlsx", [case("M-1"), case("M-2", 属地="没有这个地方")],
-                        [party("M-1"), party("M-2")])
+    path = write_ledger(
+        tmp_path / "mixed.xlsx", [case("M-1"), case("M-2", 属地="没有这个地方")], [party("M-1"), party("M-2")]
+    )
     job_id = job_id_of(web_upload(web, path, partial=True))
     in_thread(jobs.JobWorker(other_app()).run_once)
-    pages = [web.client.get(f"/ledger/jobs/{job_id}").get_data(as_text=True),
-             web.client.get(f"/ledger/jobs/{job_id}/progress").get_data(as_text=True),
-             web.client.get(f"/ledger/jobs/{job_id}/report").get_data().decode("utf-8-sig"),
-             web.client.get("/ledger/").get_data(as_text=True)]
+    pages = [
+        web.client.get(f"/ledger/jobs/{job_id}").get_data(as_text=True),
+        web.client.get(f"/ledger/jobs/{job_id}/progress").get_data(as_text=True),
+        web.client.get(f"/ledger/jobs/{job_id}/report").get_data().decode("utf-8-sig"),
+        web.client.get("/ledger/").get_data(as_text=True),
+    ]
     db.session.rollback()
     assert "错误行已另存为工作簿" in pages[0]  # named, never with a path
     for text in pages:
@@ -465,7 +538,9 @@ def test_large_files_are_stored_in_chunks_and_read_back_whole(app, world):
 
 def test_the_page_explains_a_long_wait_in_the_queue(app, world, web):
     web.login("center_b")
-    r = web.client.post("/ledger/export", data={"csrf_token": web.csrf("/ledger/"), "node": world.town_b.code})
+    r = web.client.post(
+        "/ledger/export", data={"csrf_token": web.csrf("/ledger/"), "node": world.town_b.code}
+    )
     job_id = job_id_of(r)
     assert web.client.get(f"/ledger/jobs/{job_id}/progress").get_json()["note"] is None
     try:

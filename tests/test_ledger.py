@@ -31,26 +31,53 @@ def make_uscc(first17: str = "91120116MA05K1234") -> str:
 def case(case_no: str = "（2025）海滨调字第0101号", **overrides) -> dict:
     """A valid closed case of 双港镇, as a 纠纷 row keyed by header."""
     row = {
-        "案件编号": case_no, "登记日期": "2025-03-03", "来源": "群众来访", "纠纷类别": "邻里",
-        "简要情况": "楼上漏水导致楼下墙面受损，双方就赔偿发生争执。", "属地": PATH_B, "发现场所": "家庭",
-        "涉及人数": "2", "涉及金额": "3500.50", "风险等级": "一般", "风险标记": "", "化解渠道": "人民调解",
-        "承办单位": "双港镇人民调解委员会", "受理日期": "2025-03-04", "状态": "已办结", "办结日期": "2025-03-20",
-        "办结方式": "调解成功", "民转刑": "否", "结转说明": "",
+        "案件编号": case_no,
+        "登记日期": "2025-03-03",
+        "来源": "群众来访",
+        "纠纷类别": "邻里",
+        "简要情况": "楼上漏水导致楼下墙面受损，双方就赔偿发生争执。",
+        "属地": PATH_B,
+        "发现场所": "家庭",
+        "涉及人数": "2",
+        "涉及金额": "3500.50",
+        "风险等级": "一般",
+        "风险标记": "",
+        "化解渠道": "人民调解",
+        "承办单位": "双港镇人民调解委员会",
+        "受理日期": "2025-03-04",
+        "状态": "已办结",
+        "办结日期": "2025-03-20",
+        "办结方式": "调解成功",
+        "民转刑": "否",
+        "结转说明": "",
     }
     row.update(overrides)
     return row
 
 
 def party(case_no: str = "（2025）海滨调字第0101号", **overrides) -> dict:
-    row = {"案件编号": case_no, "角色": "申请人", "类型": "自然人", "姓名或名称": "张三", "证件号码": make_id(),
-           "联系电话": "13800138000", "住址": "双港村5组"}
+    row = {
+        "案件编号": case_no,
+        "角色": "申请人",
+        "类型": "自然人",
+        "姓名或名称": "张三",
+        "证件号码": make_id(),
+        "联系电话": "13800138000",
+        "住址": "双港村5组",
+    }
     row.update(overrides)
     return row
 
 
-def write_ledger(path: Path, cases: list[dict], parties: list[dict] | None = None, *,
-                 headers: list[str] | None = None, party_headers: list[str] | None = None,
-                 sheets: tuple[str, str] = ("纠纷", "当事人")) -> Path:
+def write_ledger(
+    path: Path,
+    cases: list[dict],
+    parties: list[dict] | None = None,
+    *,
+    headers: list[str] | None = None,
+    party_headers: list[str] | None = None,
+    sheets: tuple[str, str] = ("纠纷", "当事人"),
+) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = sheets[0]
@@ -80,8 +107,10 @@ def write_csv(path: Path, cases: list[dict], *, bom: bool = True) -> Path:
 def dump_database() -> dict:
     """Every row of every table, to compare the database before and after."""
     db.session.rollback()
-    return {t.name: sorted(repr(tuple(r)) for r in db.session.execute(t.select()))
-            for t in db.metadata.sorted_tables}
+    return {
+        t.name: sorted(repr(tuple(r)) for r in db.session.execute(t.select()))
+        for t in db.metadata.sorted_tables
+    }
 
 
 def count(model) -> int:
@@ -109,14 +138,49 @@ def by_case_no(case_no: str) -> Dispute:
 
 
 def test_import_sets_case_fields_and_timeline_on_ledger_dates(app, world, tmp_path):
-    path = write_ledger(tmp_path / "ledger.xlsx", [
-        case(),
-        case("（2025）海滨调字第0102号", 登记日期="2025-05-06", 受理日期="2025-05-08", 状态="稳控", 办结日期="",
-             办结方式="", 风险等级="较大", 风险标记="群体性、信访关联", 结转说明="当事人情绪反复，持续稳控。",
-             化解渠道="行政调解", 承办单位="双港派出所", 纠纷类别="劳动争议/欠薪", 民转刑="是"),
-        case("（2025）海滨调字第0103号", 状态="待分流", 化解渠道="", 承办单位="", 受理日期="", 办结日期="",
-             办结方式="", 涉及金额="", 涉及人数="", 发现场所=""),
-    ], [party(), party(角色="被申请人", 类型="法人", 姓名或名称="双港物业公司", 证件号码=make_uscc(), 联系电话="022-25881234")])
+    path = write_ledger(
+        tmp_path / "ledger.xlsx",
+        [
+            case(),
+            case(
+                "（2025）海滨调字第0102号",
+                登记日期="2025-05-06",
+                受理日期="2025-05-08",
+                状态="稳控",
+                办结日期="",
+                办结方式="",
+                风险等级="较大",
+                风险标记="群体性、信访关联",
+                结转说明="当事人情绪反复，持续稳控。",
+                化解渠道="行政调解",
+                承办单位="双港派出所",
+                纠纷类别="劳动争议/欠薪",
+                民转刑="是",
+            ),
+            case(
+                "（2025）海滨调字第0103号",
+                状态="待分流",
+                化解渠道="",
+                承办单位="",
+                受理日期="",
+                办结日期="",
+                办结方式="",
+                涉及金额="",
+                涉及人数="",
+                发现场所="",
+            ),
+        ],
+        [
+            party(),
+            party(
+                角色="被申请人",
+                类型="法人",
+                姓名或名称="双港物业公司",
+                证件号码=make_uscc(),
+                联系电话="022-25881234",
+            ),
+        ],
+    )
 
     result = run(path)
 
@@ -134,14 +198,24 @@ def test_import_sets_case_fields_and_timeline_on_ledger_dates(app, world, tmp_pa
     # the CLI-level import registers at the 综治中心 of the 属地's town
     assert closed.registering_unit.code == "ZZ-B" and closed.registered_by is None
     assert [(e.type, e.on) for e in closed.events] == [
-        ("registered", date(2025, 3, 3)), ("routed", date(2025, 3, 3)), ("accepted", date(2025, 3, 4)),
-        ("closed", date(2025, 3, 20)), ("imported", closed.events[-1].on)]
+        ("registered", date(2025, 3, 3)),
+        ("routed", date(2025, 3, 3)),
+        ("accepted", date(2025, 3, 4)),
+        ("closed", date(2025, 3, 20)),
+        ("imported", closed.events[-1].on),
+    ]
     assert closed.events[3].data["outcome"] == "调解成功"
-    assert [e.at.date() for e in closed.events[:4]] == [date(2025, 3, 3), date(2025, 3, 3), date(2025, 3, 4),
-                                                         date(2025, 3, 20)]
+    assert [e.at.date() for e in closed.events[:4]] == [
+        date(2025, 3, 3),
+        date(2025, 3, 3),
+        date(2025, 3, 4),
+        date(2025, 3, 20),
+    ]
     assert closed.registered_at == closed.events[0].at
     assert [(p.position, p.role, p.kind, p.name) for p in closed.parties] == [
-        (0, "申请人", "自然人", "张三"), (1, "被申请人", "法人", "双港物业公司")]
+        (0, "申请人", "自然人", "张三"),
+        (1, "被申请人", "法人", "双港物业公司"),
+    ]
     assert closed.parties[1].id_number == make_uscc()
 
     stable = by_case_no("（2025）海滨调字第0102号")
@@ -150,8 +224,11 @@ def test_import_sets_case_fields_and_timeline_on_ledger_dates(app, world, tmp_pa
     assert stable.prominent is True and stable.flags == ["群体性", "信访关联"]
     assert stable.civil_to_criminal is True and stable.carry_over_reason == "当事人情绪反复，持续稳控。"
     assert [(e.type, e.on) for e in stable.events][:-1] == [
-        ("registered", date(2025, 5, 6)), ("routed", date(2025, 5, 6)), ("accepted", date(2025, 5, 8)),
-        ("stabilized", date(2025, 5, 8))]
+        ("registered", date(2025, 5, 6)),
+        ("routed", date(2025, 5, 6)),
+        ("accepted", date(2025, 5, 8)),
+        ("stabilized", date(2025, 5, 8)),
+    ]
 
     pending = by_case_no("（2025）海滨调字第0103号")
     assert pending.status == "待分流" and pending.channel is None and pending.unit is None
@@ -167,13 +244,26 @@ def test_stabilized_case_without_acceptance_counts_from_registration(app, world,
 
 
 def test_excel_date_cells_and_numbers_are_accepted(app, world, tmp_path):
-    path = write_ledger(tmp_path / "l.xlsx", [case(登记日期=datetime(2025, 3, 3), 受理日期=date(2025, 3, 4),
-                                                   办结日期=datetime(2025, 3, 20, 15, 30), 涉及人数=3,
-                                                   涉及金额=1200.5)])
+    path = write_ledger(
+        tmp_path / "l.xlsx",
+        [
+            case(
+                登记日期=datetime(2025, 3, 3),
+                受理日期=date(2025, 3, 4),
+                办结日期=datetime(2025, 3, 20, 15, 30),
+                涉及人数=3,
+                涉及金额=1200.5,
+            )
+        ],
+    )
     result = run(path)
     assert result.ok, result.report_lines()
     d = by_case_no("（2025）海滨调字第0101号")
-    assert (d.registered_on, d.accepted_on, d.closed_on) == (date(2025, 3, 3), date(2025, 3, 4), date(2025, 3, 20))
+    assert (d.registered_on, d.accepted_on, d.closed_on) == (
+        date(2025, 3, 3),
+        date(2025, 3, 4),
+        date(2025, 3, 20),
+    )
     assert d.people_count == 3 and d.amount == Decimal("1200.50")
 
 
@@ -193,9 +283,20 @@ def test_columns_in_any_order_and_unknown_columns_kept(app, world, tmp_path):
 
 
 def test_node_path_may_start_anywhere_but_must_be_unique(app, world, tmp_path):
-    rows = [case(f"A-{i}", 属地=p) for i, p in enumerate(
-        ["海滨区/双港镇/双港村/第1网格", "双港村/第1网格", "双港镇", "新家园社区", "第1网格", "海滨区/第1网格",
-         "双港镇/新家园社区"])]
+    rows = [
+        case(f"A-{i}", 属地=p)
+        for i, p in enumerate(
+            [
+                "海滨区/双港镇/双港村/第1网格",
+                "双港村/第1网格",
+                "双港镇",
+                "新家园社区",
+                "第1网格",
+                "海滨区/第1网格",
+                "双港镇/新家园社区",
+            ]
+        )
+    ]
     result = run(write_ledger(tmp_path / "l.xlsx", rows))
     assert issues(result) == {("纠纷", 6, "属地"), ("纠纷", 7, "属地"), ("纠纷", 8, "属地")}
     reasons = {i.row: i.reason for i in result.errors}
@@ -206,12 +307,19 @@ def test_node_path_may_start_anywhere_but_must_be_unique(app, world, tmp_path):
 
 def test_rows_without_case_number_get_numbers_that_skip_taken_ones(app, world, tmp_path):
     # the file itself holds the number the sequence would hand out first
-    rows = [case("", 简要情况="无编号的纠纷一"), case("（2025）双港调字第0001号"), case("", 简要情况="无编号的纠纷二")]
+    rows = [
+        case("", 简要情况="无编号的纠纷一"),
+        case("（2025）双港调字第0001号"),
+        case("", 简要情况="无编号的纠纷二"),
+    ]
     result = run(write_ledger(tmp_path / "l.xlsx", rows))
     assert result.ok, result.report_lines()
     numbers = set(db.session.scalars(select(Dispute.case_no)))
     assert numbers == {"（2025）双港调字第0001号", "（2025）双港调字第0002号", "（2025）双港调字第0003号"}
-    assert db.session.scalar(select(Dispute.case_no).where(Dispute.summary == "无编号的纠纷一")) == "（2025）双港调字第0002号"
+    assert (
+        db.session.scalar(select(Dispute.case_no).where(Dispute.summary == "无编号的纠纷一"))
+        == "（2025）双港调字第0002号"
+    )
     # live numbering later continues after them
     assert next_case_no(world.center_b, 2025) == "（2025）双港调字第0004号"
 
@@ -249,34 +357,34 @@ def test_user_import_registers_at_the_users_unit_within_their_subtree(app, world
 
 def error_file(tmp_path: Path) -> Path:
     cases = [
-        case("E-01"),                                                    # 2: good
-        case("E-02", 登记日期="2025/03/01"),                              # 3
-        case("E-03", 属地="双港镇/不存在村"),                               # 4
-        case("E-04", 承办单位="不存在调委会"),                               # 5
-        case("E-05", 办结日期="2025-03-01"),                               # 6: closed before registered
-        case("E-06", 简要情况=""),                                         # 7: missing required value
-        case("E-01"),                                                    # 8: same number twice in the file
-        case("E-08", 属地="第1网格"),                                       # 9: ambiguous
-        case("E-09", 状态="已结案"),                                        # 10
-        case("E-10", 受理日期="2025-03-01"),                               # 11: accepted before registered
-        case("E-11", 办结日期="", 办结方式=""),                               # 12: 已办结 without date and way
-        case("E-12", 涉及金额="12.345", 涉及人数="0"),                        # 13
-        case("E-13", 风险标记="群体性、危险"),                                  # 14
-        case("E-14", 民转刑="可能"),                                        # 15
+        case("E-01"),  # 2: good
+        case("E-02", 登记日期="2025/03/01"),  # 3
+        case("E-03", 属地="双港镇/不存在村"),  # 4
+        case("E-04", 承办单位="不存在调委会"),  # 5
+        case("E-05", 办结日期="2025-03-01"),  # 6: closed before registered
+        case("E-06", 简要情况=""),  # 7: missing required value
+        case("E-01"),  # 8: same number twice in the file
+        case("E-08", 属地="第1网格"),  # 9: ambiguous
+        case("E-09", 状态="已结案"),  # 10
+        case("E-10", 受理日期="2025-03-01"),  # 11: accepted before registered
+        case("E-11", 办结日期="", 办结方式=""),  # 12: 已办结 without date and way
+        case("E-12", 涉及金额="12.345", 涉及人数="0"),  # 13
+        case("E-13", 风险标记="群体性、危险"),  # 14
+        case("E-14", 民转刑="可能"),  # 15
         case("E-15", 登记日期="2099-01-01", 受理日期="", 办结日期="2099-01-02"),  # 16: future
-        case("E-16", 来源="路人", 纠纷类别="吵架"),                             # 17
-        case("E-17", 登记日期="2025-02-30"),                               # 18: no such day
-        case("E-18", 状态="办理中"),                                        # 19: open case with 办结日期
-        case("E-19", 涉及金额="-5", 风险等级="很大", 化解渠道="调解"),             # 20
+        case("E-16", 来源="路人", 纠纷类别="吵架"),  # 17
+        case("E-17", 登记日期="2025-02-30"),  # 18: no such day
+        case("E-18", 状态="办理中"),  # 19: open case with 办结日期
+        case("E-19", 涉及金额="-5", 风险等级="很大", 化解渠道="调解"),  # 20
     ]
     parties = [
-        party("E-01"),                                                   # 2: good
+        party("E-01"),  # 2: good
         party("E-01", 证件号码=make_id()[:-1] + ("0" if make_id()[-1] != "0" else "1")),  # 3: check digit
-        party("E-99"),                                                   # 4: unknown 案件编号
-        party("E-01", 联系电话="12345"),                                    # 5
-        party("E-01", 类型="法人", 证件号码="91120116MA05K12340"),            # 6: bad USCC check character
-        party("E-01", 角色="原告"),                                         # 7
-        party("E-01", 姓名或名称=""),                                        # 8
+        party("E-99"),  # 4: unknown 案件编号
+        party("E-01", 联系电话="12345"),  # 5
+        party("E-01", 类型="法人", 证件号码="91120116MA05K12340"),  # 6: bad USCC check character
+        party("E-01", 角色="原告"),  # 7
+        party("E-01", 姓名或名称=""),  # 8
     ]
     return write_ledger(tmp_path / "errors.xlsx", cases, parties)
 
@@ -332,11 +440,16 @@ def test_every_kind_of_error_is_reported_with_row_column_and_reason(app, world, 
 
 def test_failed_import_leaves_the_database_exactly_as_it_was(app, world, client, tmp_path):
     # some history first: an imported ledger and a case registered live
-    assert run(write_ledger(tmp_path / "first.xlsx", [case("H-1"), case("", 简要情况="没有编号的旧纠纷")],
-                            [party("H-1")])).ok
+    assert run(
+        write_ledger(
+            tmp_path / "first.xlsx", [case("H-1"), case("", 简要情况="没有编号的旧纠纷")], [party("H-1")]
+        )
+    ).ok
     from tests.factories import dispute_payload
 
-    r = client.post("/api/v1/disputes", json=dispute_payload(world.grid_b.code), headers=world.mediator_b.headers)
+    r = client.post(
+        "/api/v1/disputes", json=dispute_payload(world.grid_b.code), headers=world.mediator_b.headers
+    )
     assert r.status_code == 201
     before = dump_database()
     assert before["dispute"] and before["case_sequence"]
@@ -344,7 +457,9 @@ def test_failed_import_leaves_the_database_exactly_as_it_was(app, world, client,
     result = run(error_file(tmp_path))
     assert not result.ok
     # rows without 案件编号 next to bad rows: numbers would have been assigned had it gone through
-    result = run(write_ledger(tmp_path / "more.xlsx", [case("", 简要情况="新的无编号纠纷"), case("X", 属地="不存在")]))
+    result = run(
+        write_ledger(tmp_path / "more.xlsx", [case("", 简要情况="新的无编号纠纷"), case("X", 属地="不存在")])
+    )
     assert not result.ok
 
     assert dump_database() == before
@@ -353,19 +468,31 @@ def test_failed_import_leaves_the_database_exactly_as_it_was(app, world, client,
 def test_duplicate_case_number_in_database_is_reported_not_updated(app, world, tmp_path):
     assert run(write_ledger(tmp_path / "a.xlsx", [case("D-1")], [party("D-1")])).ok
     changed = case("D-1", 简要情况="另一份台账里的不同描述", 状态="稳控", 办结日期="", 办结方式="")
-    result = run(write_ledger(tmp_path / "b.xlsx", [changed, case("D-2")], [party("D-1", 姓名或名称="新人"), party("D-2")]))
+    result = run(
+        write_ledger(
+            tmp_path / "b.xlsx", [changed, case("D-2")], [party("D-1", 姓名或名称="新人"), party("D-2")]
+        )
+    )
     assert result.ok
     assert (result.imported, result.parties, result.duplicate_parties) == (1, 1, 1)
     assert [(i.row, i.column) for i in result.duplicates] == [(2, "案件编号")]
     assert "「D-1」已存在" in result.duplicates[0].reason
     d = by_case_no("D-1")
-    assert d.summary == case()["简要情况"] and d.status == "已办结" and [p.name for p in d.parties] == ["张三"]
+    assert (
+        d.summary == case()["简要情况"] and d.status == "已办结" and [p.name for p in d.parties] == ["张三"]
+    )
 
 
 def test_second_import_of_the_same_file_changes_nothing(app, world, tmp_path):
-    path = write_ledger(tmp_path / "l.xlsx", [
-        case("S-1"), case("", 简要情况="编号为空的第一件"), case("", 简要情况="编号为空的第二件", 备注="x"),
-    ], [party("S-1"), party("S-1", 姓名或名称="李四", 证件号码="")])
+    path = write_ledger(
+        tmp_path / "l.xlsx",
+        [
+            case("S-1"),
+            case("", 简要情况="编号为空的第一件"),
+            case("", 简要情况="编号为空的第二件", 备注="x"),
+        ],
+        [party("S-1"), party("S-1", 姓名或名称="李四", 证件号码="")],
+    )
     first = run(path)
     assert first.ok and first.imported == 3
     before = dump_database()
@@ -403,7 +530,9 @@ def test_extra_sheets_are_reported(app, world, tmp_path):
 def test_missing_required_columns_and_repeated_headers(app, world, tmp_path):
     headers = [h for h in HEADERS if h not in ("登记日期", "状态")]
     result = run(write_ledger(tmp_path / "a.xlsx", [case()], headers=headers))
-    assert [(i.row, i.reason) for i in result.errors] == [(None, "缺少必填列：登记日期、状态。请检查表头（第1行）的列名是否与台账格式一致。")]
+    assert [(i.row, i.reason) for i in result.errors] == [
+        (None, "缺少必填列：登记日期、状态。请检查表头（第1行）的列名是否与台账格式一致。")
+    ]
     result = run(write_ledger(tmp_path / "b.xlsx", [case()], headers=[*HEADERS, "来源"]))
     assert "表头「来源」重复" in result.errors[0].reason
     result = run(write_ledger(tmp_path / "c.xlsx", [case()], [party()], party_headers=PARTY_HEADERS[1:]))
@@ -428,12 +557,24 @@ def test_partial_imports_good_rows_and_returns_bad_ones_with_reasons(app, world,
     # E-01 is good, but its number is on two rows and it has bad party rows: the whole case waits
     assert not result.ok and result.imported == 0 and not result.written and rejects.exists()
     assert (result.rejected_disputes, result.rejected_parties) == (19, 7)
-    path = write_ledger(tmp_path / "mixed.xlsx", [
-        case("P-1"), case("P-2", 登记日期="2025/3/1"), case("P-3"), case("P-4"), case("", 简要情况="无编号的好行")],
-        [party("P-1"), party("P-3"), party("P-3", 联系电话="123"), party("P-4"), party("P-2")])
+    path = write_ledger(
+        tmp_path / "mixed.xlsx",
+        [
+            case("P-1"),
+            case("P-2", 登记日期="2025/3/1"),
+            case("P-3"),
+            case("P-4"),
+            case("", 简要情况="无编号的好行"),
+        ],
+        [party("P-1"), party("P-3"), party("P-3", 联系电话="123"), party("P-4"), party("P-2")],
+    )
     result = run(path, partial=True, rejects_path=rejects)
     assert (result.imported, result.parties) == (3, 2)
-    assert {d.case_no for d in db.session.scalars(select(Dispute))} == {"P-1", "P-4", "（2025）双港调字第0001号"}
+    assert {d.case_no for d in db.session.scalars(select(Dispute))} == {
+        "P-1",
+        "P-4",
+        "（2025）双港调字第0001号",
+    }
     assert result.rejected_disputes == 2 and result.rejected_parties == 3
     assert "部分导入" in result.summary() and result.rejects_path == str(rejects)
     assert str(tmp_path) not in result.summary()  # shown on the web: no server path
@@ -536,8 +677,13 @@ def test_a_case_number_taken_between_validation_and_writing_imports_nothing(app,
             other = write_ledger(tmp_path / "other.xlsx", [case("T-2", 简要情况="另一单位先导入的同号案件")])
             from mediation import create_app
 
-            second = create_app({"SQLALCHEMY_DATABASE_URI": db.engine.url.render_as_string(hide_password=False),
-                                 "SECRET_KEY": "x", "TESTING": True})
+            second = create_app(
+                {
+                    "SQLALCHEMY_DATABASE_URI": db.engine.url.render_as_string(hide_password=False),
+                    "SECRET_KEY": "x",
+                    "TESTING": True,
+                }
+            )
             with second.app_context():
                 assert run(other).imported == 1
                 db.session.remove()
@@ -547,5 +693,6 @@ def test_a_case_number_taken_between_validation_and_writing_imports_nothing(app,
     assert not result.ok and not result.written and result.imported == 0
     assert "其他用户导入或登记了相同的案件" in result.errors[-1].reason
     assert [(d.case_no, d.summary) for d in db.session.scalars(select(Dispute))] == [
-        ("T-2", "另一单位先导入的同号案件")]
+        ("T-2", "另一单位先导入的同号案件")
+    ]
     assert count(Event) == 5  # the other import's timeline only

@@ -22,8 +22,10 @@ from tests.test_ledger import by_case_no, case, run, write_csv, write_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 SST = "xl/sharedStrings.xml"
-SST_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">')
+SST_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+)
 
 
 def rebuild(base: Path, out: Path, replace: dict[str, bytes | None] | None = None, stream=None) -> Path:
@@ -33,9 +35,16 @@ def rebuild(base: Path, out: Path, replace: dict[str, bytes | None] | None = Non
     with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         if SST in replace or stream and stream[0] == SST:  # declare it, so that openpyxl reads it
             types = src.read("[Content_Types].xml")
-            replace.setdefault("[Content_Types].xml", types.replace(b"</Types>", (
-                b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
-                b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')))
+            replace.setdefault(
+                "[Content_Types].xml",
+                types.replace(
+                    b"</Types>",
+                    (
+                        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                        b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+                    ),
+                ),
+            )
         for info in src.infolist():
             if stream and info.filename == stream[0]:
                 continue
@@ -99,9 +108,14 @@ BOMB_EXTRA_BOUND_MIB = 40
 
 def _peak(path: Path, tmp_path: Path) -> dict:
     db_file = tmp_path / f"peak-{path.stem}.sqlite"
-    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(path), f"sqlite:///{db_file}", str(tmp_path)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, str(path), f"sqlite:///{db_file}", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -127,10 +141,14 @@ def test_zip_directory_limits_each_name_the_limit_hit(base_book, tmp_path):
 
     bomb = rebuild(base_book, tmp_path / "ratio.xlsx", stream=(SST, sst_bomb(8)))
     assert "XLSX_MAX_RATIO" in refused(bomb) and "压缩比" in refused(bomb)
-    assert "XLSX_MAX_SHARED_STRINGS_BYTES" in refused(bomb, xlsx_max_ratio=10**6,
-                                                      xlsx_max_shared_strings_bytes=1024 * 1024)
-    many = rebuild(base_book, tmp_path / "many.xlsx", {SST: SST_HEAD + b"".join(
-        b"<si><t>%d</t></si>" % i for i in range(2000)) + b"</sst>"})
+    assert "XLSX_MAX_SHARED_STRINGS_BYTES" in refused(
+        bomb, xlsx_max_ratio=10**6, xlsx_max_shared_strings_bytes=1024 * 1024
+    )
+    many = rebuild(
+        base_book,
+        tmp_path / "many.xlsx",
+        {SST: SST_HEAD + b"".join(b"<si><t>%d</t></si>" % i for i in range(2000)) + b"</sst>"},
+    )
     assert "XLSX_MAX_SHARED_STRINGS" in refused(many, xlsx_max_shared_strings=1000)
     check_xlsx(many)
     assert "XLSX_MAX_TOTAL_BYTES" in refused(bomb, xlsx_max_ratio=10**6, xlsx_max_total_bytes=4 * 1024 * 1024)
@@ -144,8 +162,9 @@ def test_zip_directory_limits_each_name_the_limit_hit(base_book, tmp_path):
     # a relation that points the styles at a worksheet-sized part does not make it a worksheet
     with zipfile.ZipFile(base_book) as z:
         rels = z.read("xl/_rels/workbook.xml.rels").replace(b'Target="styles.xml"', b'Target="/xl/big.xml"')
-    renamed = rebuild(base_book, tmp_path / "renamed.xlsx", {"xl/_rels/workbook.xml.rels": rels,
-                                                                "xl/big.xml": styles})
+    renamed = rebuild(
+        base_book, tmp_path / "renamed.xlsx", {"xl/_rels/workbook.xml.rels": rels, "xl/big.xml": styles}
+    )
     assert "XLSX_MAX_PART_BYTES" in refused(renamed, xlsx_max_ratio=10**6)
     # not a zip at all
     garbage = tmp_path / "garbage.xlsx"
@@ -162,12 +181,18 @@ def test_a_bomb_through_the_import_is_a_chinese_report_not_a_crash(base_book, tm
 
 # -- XML bombs and external entities --------------------------------------------------------------
 
-LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE sst [\n <!ENTITY lol "lol">\n'
-          + b"".join(b' <!ENTITY lol%d "%s">\n' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                     for i in range(1, 10))
-          + b']>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>')
-XXE = (b'<?xml version="1.0"?>\n<!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
-       b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&xxe;</t></si></sst>')
+LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE sst [\n <!ENTITY lol "lol">\n'
+    + b"".join(
+        b' <!ENTITY lol%d "%s">\n' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
+    + b']>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>'
+)
+XXE = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&xxe;</t></si></sst>'
+)
 
 
 def test_openpyxl_parses_with_defusedxml():
@@ -192,33 +217,48 @@ def test_a_dtd_hidden_behind_a_long_prolog_is_refused_by_defusedxml(base_book, t
     refuses the entity declarations, and the import reports it in Chinese."""
     with zipfile.ZipFile(base_book) as z:
         sheet = z.read("xl/worksheets/sheet1.xml")
-    hidden = (b'<?xml version="1.0" encoding="UTF-8"?>\n<!--' + b" " * 100_000 + b'-->\n<!DOCTYPE worksheet [<!ENTITY x SYSTEM "file:///etc/passwd">'
-              + b"".join(b' <!ENTITY l%d "%s">' % (i, b"ha" * 10) for i in range(3)) + b"]>" + sheet)
+    hidden = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<!--'
+        + b" " * 100_000
+        + b'-->\n<!DOCTYPE worksheet [<!ENTITY x SYSTEM "file:///etc/passwd">'
+        + b"".join(b' <!ENTITY l%d "%s">' % (i, b"ha" * 10) for i in range(3))
+        + b"]>"
+        + sheet
+    )
     book = rebuild(base_book, tmp_path / "hidden.xlsx", {"xl/worksheets/sheet1.xml": hidden})
     assert "不安全的 XML" in _refusal(run(book))
 
 
 # -- rows, cells, lines ---------------------------------------------------------------------------
 
+
 def test_cells_rows_columns_and_csv_lines_are_bounded(app, world, tmp_path):
     # (openpyxl itself cuts an xlsx cell to Excel's 32,767 characters; a CSV cell is checked here)
     long_cell = write_ledger(tmp_path / "cell.xlsx", [case()])
     with zipfile.ZipFile(long_cell) as z:
         sheet = z.read("xl/worksheets/sheet1.xml")
-    far = sheet.replace(b"</sheetData>", b'<row r="1000000000"><c r="A1000000000" t="inlineStr"><is><t>x</t></is>'
-                                          b"</c></row></sheetData>")
-    far_book = rebuild(write_ledger(tmp_path / "ok.xlsx", [case()]), tmp_path / "far.xlsx",
-                       {"xl/worksheets/sheet1.xml": far})
+    far = sheet.replace(
+        b"</sheetData>",
+        b'<row r="1000000000"><c r="A1000000000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
+    )
+    far_book = rebuild(
+        write_ledger(tmp_path / "ok.xlsx", [case()]), tmp_path / "far.xlsx", {"xl/worksheets/sheet1.xml": far}
+    )
     assert "TABLE_MAX_ROWS" in _refusal(run(far_book))
 
-    wide = sheet.replace(b"</sheetData>", b'<row r="3">' + b'<c t="inlineStr"><is><t>1</t></is></c>' * 2000
-                         + b"</row></sheetData>")
+    wide = sheet.replace(
+        b"</sheetData>",
+        b'<row r="3">' + b'<c t="inlineStr"><is><t>1</t></is></c>' * 2000 + b"</row></sheetData>",
+    )
     wide_book = rebuild(long_cell, tmp_path / "wide.xlsx", {"xl/worksheets/sheet1.xml": wide})
     assert "TABLE_MAX_COLUMNS" in _refusal(run(wide_book))
 
-    fat_row = sheet.replace(b"</sheetData>", b'<row r="3"><c t="inlineStr"><is><t>'
-                            + random.Random(7).randbytes(9 * 1024 * 1024 // 2).hex().encode()
-                            + b"</t></is></c></row></sheetData>")
+    fat_row = sheet.replace(
+        b"</sheetData>",
+        b'<row r="3"><c t="inlineStr"><is><t>'
+        + random.Random(7).randbytes(9 * 1024 * 1024 // 2).hex().encode()
+        + b"</t></is></c></row></sheetData>",
+    )
     fat_book = rebuild(long_cell, tmp_path / "fat.xlsx", {"xl/worksheets/sheet1.xml": fat_row})
     assert "XLSX_MAX_ROW_BYTES" in _refusal(run(fat_book))
 
@@ -258,7 +298,9 @@ def test_a_town_cannot_import_cases_led_by_another_towns_units(app, world, tmp_p
     from mediation.disputes.models import Dispute
 
     user = world.center_user_a.user
-    foreign = case("（2025）海滨街道调字第0101号", 属地=PATH_A, 承办单位="双港镇人民调解委员会", 联办单位="双港派出所")
+    foreign = case(
+        "（2025）海滨街道调字第0101号", 属地=PATH_A, 承办单位="双港镇人民调解委员会", 联办单位="双港派出所"
+    )
     path = write_ledger(tmp_path / "foreign.xlsx", [foreign])
     result = run(path, user=user)
     assert not result.written and result.imported == 0
@@ -267,8 +309,22 @@ def test_a_town_cannot_import_cases_led_by_another_towns_units(app, world, tmp_p
     assert by_case_no(foreign["案件编号"]) is None
 
     lead_only = case("（2025）海滨街道调字第0102号", 属地=PATH_A, 承办单位="双港镇人民调解委员会")
-    result = run(write_ledger(tmp_path / "partial.xlsx", [lead_only, case("（2025）海滨街道调字第0103号",
-                 属地=PATH_A, 承办单位="海滨街道人民调解委员会", 联办单位="海滨区人民法院")]), user=user, partial=True)
+    result = run(
+        write_ledger(
+            tmp_path / "partial.xlsx",
+            [
+                lead_only,
+                case(
+                    "（2025）海滨街道调字第0103号",
+                    属地=PATH_A,
+                    承办单位="海滨街道人民调解委员会",
+                    联办单位="海滨区人民法院",
+                ),
+            ],
+        ),
+        user=user,
+        partial=True,
+    )
     assert result.imported == 1 and result.rejected_disputes == 1
     assert by_case_no("（2025）海滨街道调字第0103号").unit.code == "TW-A"
     assert by_case_no("（2025）海滨街道调字第0102号") is None
@@ -302,8 +358,10 @@ def test_a_case_number_of_another_town_is_refused_without_revealing_it(app, worl
     assert run(write_ledger(tmp_path / "b.xlsx", [case(taken)])).imported == 1  # 双港镇's case (CLI)
 
     user_a = world.center_user_a.user
-    rows = [case(taken, 属地=PATH_A, 承办单位="海滨街道人民调解委员会"),
-            case(f"（2025）{abbr}调字第0999号", 属地=PATH_A, 承办单位="海滨街道人民调解委员会")]
+    rows = [
+        case(taken, 属地=PATH_A, 承办单位="海滨街道人民调解委员会"),
+        case(f"（2025）{abbr}调字第0999号", 属地=PATH_A, 承办单位="海滨街道人民调解委员会"),
+    ]
     result = run(write_ledger(tmp_path / "a.xlsx", rows), user=user_a)
     assert not result.written and result.duplicates == []
     by_row = {i.row: i.reason for i in result.errors if i.column == "案件编号"}
@@ -313,17 +371,25 @@ def test_a_case_number_of_another_town_is_refused_without_revealing_it(app, worl
 
     # a legacy number (not the system's numbering) taken in another town: the same message
     run(write_ledger(tmp_path / "b2.xlsx", [case("旧台账-0001")]))
-    result = run(write_ledger(tmp_path / "a2.xlsx", [case("旧台账-0001", 属地=PATH_A,
-                                                          承办单位="海滨街道人民调解委员会")]), user=user_a)
+    result = run(
+        write_ledger(
+            tmp_path / "a2.xlsx", [case("旧台账-0001", 属地=PATH_A, 承办单位="海滨街道人民调解委员会")]
+        ),
+        user=user_a,
+    )
     assert [i.reason for i in result.errors] == [CASE_NO_UNAVAILABLE] and result.duplicates == []
 
     # the owner town: its own case is a duplicate, as before
     result = run(write_ledger(tmp_path / "b3.xlsx", [case(taken)]), user=world.center_user_b.user)
-    assert result.ok and [i.reason for i in result.duplicates] == [f"案件编号「{taken}」已存在，按重复处理，未更新。"]
+    assert result.ok and [i.reason for i in result.duplicates] == [
+        f"案件编号「{taken}」已存在，按重复处理，未更新。"
+    ]
     # a fresh number of the importer's own numbering is fine
     own = f"（2025）{world.committee_a.abbreviation}调字第0001号"
-    result = run(write_ledger(tmp_path / "a3.xlsx", [case(own, 属地=PATH_A, 承办单位="海滨街道人民调解委员会")]),
-                 user=user_a)
+    result = run(
+        write_ledger(tmp_path / "a3.xlsx", [case(own, 属地=PATH_A, 承办单位="海滨街道人民调解委员会")]),
+        user=user_a,
+    )
     assert result.ok and result.imported == 1
 
 

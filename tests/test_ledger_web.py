@@ -95,8 +95,11 @@ def test_upload_runs_in_the_background_and_shows_the_result(app, world, web, tmp
 def test_upload_requires_csrf_token(app, world, web, tmp_path):
     web.login("center_b")
     path = write_ledger(tmp_path / "l.xlsx", [case("W-1")])
-    r = web.client.post("/ledger/import", data={"file": (io.BytesIO(path.read_bytes()), path.name)},
-                        content_type="multipart/form-data")
+    r = web.client.post(
+        "/ledger/import",
+        data={"file": (io.BytesIO(path.read_bytes()), path.name)},
+        content_type="multipart/form-data",
+    )
     settle()
     assert r.status_code == 400
     assert db.session.scalar(select(LedgerJob.id)) is None
@@ -122,8 +125,9 @@ def test_failed_import_page_lists_every_error_and_offers_the_report(app, world, 
 
 def test_partial_upload_offers_the_rejects_workbook(app, world, web, tmp_path):
     web.login("center_b")
-    path = write_ledger(tmp_path / "mixed.xlsx", [case("M-1"), case("M-2", 属地="没有这个地方")],
-                        [party("M-1"), party("M-2")])
+    path = write_ledger(
+        tmp_path / "mixed.xlsx", [case("M-1"), case("M-2", 属地="没有这个地方")], [party("M-1"), party("M-2")]
+    )
     job_id = job_id_of(upload(web, path, partial=True))
     html = finished(web, job_id)
     assert "台账部分导入" in html and "下载错误行" in html
@@ -171,8 +175,12 @@ def test_jobs_of_other_users_are_not_shown(app, world, web, tmp_path):
 def test_bad_upload_is_refused(app, world, web, tmp_path):
     web.login("center_b")
     token = web.csrf("/ledger/")
-    r = web.client.post("/ledger/import", data={"csrf_token": token, "file": (io.BytesIO(b"x"), "l.docx")},
-                        content_type="multipart/form-data", follow_redirects=True)
+    r = web.client.post(
+        "/ledger/import",
+        data={"csrf_token": token, "file": (io.BytesIO(b"x"), "l.docx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     settle()
     assert "只支持 .xlsx" in r.get_data(as_text=True)
     assert db.session.scalar(select(LedgerJob.id)) is None
@@ -185,8 +193,11 @@ def export(web, node_code):
 
 
 def test_export_downloads_a_workbook_of_a_node_the_user_may_see(app, world, web, tmp_path):
-    assert run(write_ledger(tmp_path / "l.xlsx", [case("X-1"), case("X-2", 属地="海滨街道/新家园社区")],
-                            [party("X-1")])).ok
+    assert run(
+        write_ledger(
+            tmp_path / "l.xlsx", [case("X-1"), case("X-2", 属地="海滨街道/新家园社区")], [party("X-1")]
+        )
+    ).ok
     web.login("center_b")
     page = web.client.get("/ledger/").get_data(as_text=True)
     assert f'value="{world.town_b.code}"' in page and f'value="{world.town_a.code}"' not in page

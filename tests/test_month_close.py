@@ -23,11 +23,14 @@ def cases(world):
     w = world
     c = {
         "open_prominent": case(w, w.grid_a, date(2026, 10, 5), prominent=True),
-        "closed_prominent": case(w, w.grid_a, date(2026, 10, 6), closed_on=date(2026, 10, 20), prominent=True),
+        "closed_prominent": case(
+            w, w.grid_a, date(2026, 10, 6), closed_on=date(2026, 10, 20), prominent=True
+        ),
         "ordinary": case(w, w.grid_a, date(2026, 9, 28)),
         "done": case(w, w.town_a, date(2026, 10, 2), closed_on=date(2026, 10, 9)),
-        "b_prominent": case(w, w.village_b, date(2026, 10, 7), prominent=True, status="稳控",
-                            stabilized_on=date(2026, 10, 8)),
+        "b_prominent": case(
+            w, w.village_b, date(2026, 10, 7), prominent=True, status="稳控", stabilized_on=date(2026, 10, 8)
+        ),
         "b_plain": case(w, w.grid_b, date(2026, 10, 9), closed_on=date(2026, 10, 30)),
     }
     db.session.commit()
@@ -44,27 +47,40 @@ def test_close_is_refused_while_a_prominent_case_lacks_a_reason(world, cases):
 
 def test_carry_over_reason_is_stored_on_the_case_with_a_timeline_event(client, world, cases):
     target = cases["open_prominent"]
-    r = client.post("/api/v1/month-closes/carry-over",
-                    json={"dispute": target.id, "month": "2026-10", "reason": "当事人外出务工，约定下月初再次调解。"},
-                    headers=world.center_user_a.headers)
+    r = client.post(
+        "/api/v1/month-closes/carry-over",
+        json={"dispute": target.id, "month": "2026-10", "reason": "当事人外出务工，约定下月初再次调解。"},
+        headers=world.center_user_a.headers,
+    )
     assert r.status_code == 201, r.get_json()
     db.session.expire_all()
     assert target.carry_over_reason == "当事人外出务工，约定下月初再次调解。"
     assert db.session.scalar(select(CarryOver).where(CarryOver.dispute_id == target.id)).month == "2026-10"
-    event = db.session.scalar(select(Event).where(Event.dispute_id == target.id, Event.type == "carried_over"))
+    event = db.session.scalar(
+        select(Event).where(Event.dispute_id == target.id, Event.type == "carried_over")
+    )
     assert event is not None and event.note == target.carry_over_reason
     # Not for ordinary cases; not too short; not by a mediator.
-    bad = client.post("/api/v1/month-closes/carry-over",
-                      json={"dispute": cases["ordinary"].id, "month": "2026-10", "reason": "不是突出问题的案件"},
-                      headers=world.center_user_a.headers)
+    bad = client.post(
+        "/api/v1/month-closes/carry-over",
+        json={"dispute": cases["ordinary"].id, "month": "2026-10", "reason": "不是突出问题的案件"},
+        headers=world.center_user_a.headers,
+    )
     assert bad.status_code == 422
-    short = client.post("/api/v1/month-closes/carry-over",
-                        json={"dispute": target.id, "month": "2026-10", "reason": "无"},
-                        headers=world.center_user_a.headers)
+    short = client.post(
+        "/api/v1/month-closes/carry-over",
+        json={"dispute": target.id, "month": "2026-10", "reason": "无"},
+        headers=world.center_user_a.headers,
+    )
     assert short.status_code == 422
-    assert client.post("/api/v1/month-closes/carry-over",
-                       json={"dispute": target.id, "month": "2026-10", "reason": "调解员不能填写结转说明"},
-                       headers=world.mediator_a.headers).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/month-closes/carry-over",
+            json={"dispute": target.id, "month": "2026-10", "reason": "调解员不能填写结转说明"},
+            headers=world.mediator_a.headers,
+        ).status_code
+        == 403
+    )
 
 
 def _reason(world, dispute, text="涉及多方，下月继续协调化解。"):
@@ -105,7 +121,10 @@ def test_the_close_page_shows_snapshot_next_to_live_figures(web, world, cases):
     web.login("center_a")
     page = f"/reports/close?node={world.town_a.code}&month=2026-10"
     token = web.csrf(page)
-    r = web.client.post("/reports/close", data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10", "confirmed": "1"})
+    r = web.client.post(
+        "/reports/close",
+        data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10", "confirmed": "1"},
+    )
     assert r.status_code == 302
     case(world, world.grid_a, date(2026, 10, 16))
     db.session.commit()
@@ -120,17 +139,30 @@ def test_carry_over_form_then_close_button(web, world, cases):
     page = f"/reports/close?node={world.town_a.code}&month=2026-10"
     html = web.client.get(page).get_data(as_text=True)
     assert cases["open_prominent"].case_no in html and "未填写" in html
-    assert "disabled" in html[html.index("结账并上报</button>") - 120:html.index("结账并上报</button>")]
+    assert "disabled" in html[html.index("结账并上报</button>") - 120 : html.index("结账并上报</button>")]
     token = web.csrf(page)
-    refused = web.client.post("/reports/close", data={"csrf_token": token, "node": world.town_a.code,
-                                                      "month": "2026-10", "confirmed": "1"}, follow_redirects=True)
+    refused = web.client.post(
+        "/reports/close",
+        data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10", "confirmed": "1"},
+        follow_redirects=True,
+    )
     assert "尚未填写结转说明" in refused.get_data(as_text=True)
-    r = web.client.post("/reports/close/carry-over", data={
-        "csrf_token": token, "node": world.town_a.code, "month": "2026-10",
-        f"reason-{cases['open_prominent'].id}": "当事人住院治疗，待出院后继续调解。"}, follow_redirects=True)
+    r = web.client.post(
+        "/reports/close/carry-over",
+        data={
+            "csrf_token": token,
+            "node": world.town_a.code,
+            "month": "2026-10",
+            f"reason-{cases['open_prominent'].id}": "当事人住院治疗，待出院后继续调解。",
+        },
+        follow_redirects=True,
+    )
     assert "已保存1条结转说明" in r.get_data(as_text=True)
-    r = web.client.post("/reports/close", data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10", "confirmed": "1"},
-                        follow_redirects=True)
+    r = web.client.post(
+        "/reports/close",
+        data={"csrf_token": token, "node": world.town_a.code, "month": "2026-10", "confirmed": "1"},
+        follow_redirects=True,
+    )
     assert "已结账" in r.get_data(as_text=True)
     assert service.active_close(world.town_a, OCT) is not None
 
@@ -139,21 +171,32 @@ def test_only_the_node_own_center_closes(client, world, cases):
     _reason(world, cases["open_prominent"])
     body = {"node": world.town_a.code, "month": "2026-10"}
     assert client.post("/api/v1/month-closes", json=body, headers=world.mediator_a.headers).status_code == 403
-    assert client.post("/api/v1/month-closes", json=body, headers=world.district_staff.headers).status_code == 403
-    assert client.post("/api/v1/month-closes", json=body, headers=world.center_user_b.headers).status_code == 403
+    assert (
+        client.post("/api/v1/month-closes", json=body, headers=world.district_staff.headers).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/v1/month-closes", json=body, headers=world.center_user_b.headers).status_code == 403
+    )
     r = client.post("/api/v1/month-closes", json=body, headers=world.center_user_a.headers)
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["submitted_to"] == world.district.code
     again = client.post("/api/v1/month-closes", json=body, headers=world.center_user_a.headers)
     assert again.status_code == 409 and "已结账" in again.get_json()["message"]
-    future = client.post("/api/v1/month-closes", json={"node": world.town_a.code, "month": "2999-01"},
-                         headers=world.center_user_a.headers)
+    future = client.post(
+        "/api/v1/month-closes",
+        json={"node": world.town_a.code, "month": "2999-01"},
+        headers=world.center_user_a.headers,
+    )
     assert future.status_code == 422
 
 
 def test_api_refusal_lists_the_cases(client, world, cases):
-    r = client.post("/api/v1/month-closes", json={"node": world.town_a.code, "month": "2026-10"},
-                    headers=world.center_user_a.headers)
+    r = client.post(
+        "/api/v1/month-closes",
+        json={"node": world.town_a.code, "month": "2026-10"},
+        headers=world.center_user_a.headers,
+    )
     assert r.status_code == 409
     assert [c["case_no"] for c in r.get_json()["errors"]["cases"]] == [cases["open_prominent"].case_no]
 
@@ -186,11 +229,11 @@ def test_the_upper_level_sees_who_submitted(web, world, cases):
     db.session.commit()
     web.login("qu_center")
     html = web.client.get(f"/reports/close?node={world.district.code}&month=2026-10").get_data(as_text=True)
-    section = html[html.index('id="submissions"'):]
+    section = html[html.index('id="submissions"') :]
     assert "下级上报情况（1 / 2 已上报）" in section
-    a = section[section.index(f'data-node="{world.town_a.code}"'):]
+    a = section[section.index(f'data-node="{world.town_a.code}"') :]
     assert "已上报" in a[:400]
-    b = section[section.index(f'data-node="{world.town_b.code}"'):]
+    b = section[section.index(f'data-node="{world.town_b.code}"') :]
     assert "未上报" in b[:400]
 
 
@@ -198,21 +241,35 @@ def test_reopen_needs_the_upper_level_consent(client, world, cases):
     _reason(world, cases["open_prominent"])
     close = service.close_month(world.center_user_a.user, world.town_a, OCT)
     db.session.commit()
-    r = client.post(f"/api/v1/month-closes/{close.id}/reopen-requests", json={"reason": "漏报一件纠纷，需要补录。"},
-                    headers=world.center_user_a.headers)
+    r = client.post(
+        f"/api/v1/month-closes/{close.id}/reopen-requests",
+        json={"reason": "漏报一件纠纷，需要补录。"},
+        headers=world.center_user_a.headers,
+    )
     assert r.status_code == 201, r.get_json()
     req_id = r.get_json()["id"]
     # A second request while one is pending is refused.
-    assert client.post(f"/api/v1/month-closes/{close.id}/reopen-requests", json={"reason": "再次申请重新打开"},
-                       headers=world.center_user_a.headers).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/month-closes/{close.id}/reopen-requests",
+            json={"reason": "再次申请重新打开"},
+            headers=world.center_user_a.headers,
+        ).status_code
+        == 409
+    )
     # The town itself and a sibling town cannot consent.
     for who in (world.center_user_a, world.center_user_b, world.mediator_a):
-        r = client.post(f"/api/v1/reopen-requests/{req_id}/decision", json={"approve": True}, headers=who.headers)
+        r = client.post(
+            f"/api/v1/reopen-requests/{req_id}/decision", json={"approve": True}, headers=who.headers
+        )
         assert r.status_code in (403, 404), who.username
     db.session.expire_all()
     assert db.session.get(MonthClose, close.id).status == MonthClose.CLOSED
-    r = client.post(f"/api/v1/reopen-requests/{req_id}/decision", json={"approve": True, "note": "同意补录"},
-                    headers=world.district_staff.headers)
+    r = client.post(
+        f"/api/v1/reopen-requests/{req_id}/decision",
+        json={"approve": True, "note": "同意补录"},
+        headers=world.district_staff.headers,
+    )
     assert r.status_code == 200 and r.get_json()["status"] == "已同意"
     db.session.expire_all()
     reopened = db.session.get(MonthClose, close.id)
@@ -253,7 +310,10 @@ def test_cli_month_close(app, world, cases):
     assert close is not None and close.closed_by_id is None
     again = runner.invoke(args=["month", "close", "--node", world.town_a.code, "--month", "2026-10"])
     assert again.exit_code != 0 and "已结账" in again.output
-    for args in (["--node", "NOPE", "--month", "2026-10"], ["--node", world.town_a.code, "--month", "2026-13"]):
+    for args in (
+        ["--node", "NOPE", "--month", "2026-10"],
+        ["--node", world.town_a.code, "--month", "2026-13"],
+    ):
         bad = runner.invoke(args=["month", "close", *args])
         assert bad.exit_code != 0 and any("\u4e00" <= ch <= "\u9fff" for ch in bad.output)
 

@@ -44,18 +44,35 @@ def recipients(kind: str) -> list[str]:
 
 def test_routed_to_the_lead_and_co_handling_units(client, w):
     dispute_id = register(client, w.center_user_b, w.village_b.code)
-    ok(act(client, w.center_user_b, dispute_id, "route", {"channel": "人民调解", "unit": "TW-B",
-                                                          "co_units": ["PCS-B"]}))
+    ok(
+        act(
+            client,
+            w.center_user_b,
+            dispute_id,
+            "route",
+            {"channel": "人民调解", "unit": "TW-B", "co_units": ["PCS-B"]},
+        )
+    )
     assert recipients("分流") == ["mediator_b", "mediator_b2", "police_b"]  # not the centre that routed it
     notes = rows("分流")
-    assert {n.link for n in notes} == {f"/disputes/{dispute_id}"} and {n.dispute_id for n in notes} == {dispute_id}
+    assert {n.link for n in notes} == {f"/disputes/{dispute_id}"} and {n.dispute_id for n in notes} == {
+        dispute_id
+    }
     assert "双港镇综治中心" in notes[0].text and "请及时受理" in notes[0].text
     assert len({n.key for n in notes}) == 1  # one event, one key: once per user
 
 
 def test_transferred_to_the_new_unit(client, w):
     dispute_id = make_case(client, w, Stage.HANDLING)
-    ok(act(client, w.mediator_b, dispute_id, "transfer", {"unit": "PCS-B", "reason": "涉及治安管理，移交派出所调解。"}))
+    ok(
+        act(
+            client,
+            w.mediator_b,
+            dispute_id,
+            "transfer",
+            {"unit": "PCS-B", "reason": "涉及治安管理，移交派出所调解。"},
+        )
+    )
     [note] = rows("移交")
     assert note.user.username == "police_b" and note.link == f"/disputes/{dispute_id}"
     assert "涉及治安管理" in note.text and "双港镇人民调解委员会" in note.text
@@ -70,7 +87,9 @@ def test_escalated_to_the_upper_centre(client, w):
 
 
 def test_court_referral_to_the_mediation_unit(client, w):
-    body = dispute_payload(w.village_b.code, kind="诉前委派", court_case_no="（2026）津0116民诉前调1号", unit="TW-B")
+    body = dispute_payload(
+        w.village_b.code, kind="诉前委派", court_case_no="（2026）津0116民诉前调1号", unit="TW-B"
+    )
     r = client.post("/api/v1/court-referrals", json=body, headers=w.court_user.headers)
     assert r.status_code == 201, r.get_json()
     assert recipients("委派调解") == ["mediator_b", "mediator_b2"]
@@ -79,8 +98,9 @@ def test_court_referral_to_the_mediation_unit(client, w):
 
 
 def test_a_direct_accept_tells_the_responsible_centre_only(client, w):
-    r = client.post("/api/v1/disputes", json=dispute_payload(w.village_b.code, accept=True),
-                    headers=w.mediator_b.headers)
+    r = client.post(
+        "/api/v1/disputes", json=dispute_payload(w.village_b.code, accept=True), headers=w.mediator_b.headers
+    )
     assert r.status_code == 201
     assert recipients("直接受理") == ["center_b"]
     assert rows("分流") == []  # the committee is not told about its own routing
@@ -88,8 +108,11 @@ def test_a_direct_accept_tells_the_responsible_centre_only(client, w):
 
 def test_supervision_links_to_the_supervision_page(client, w):
     dispute_id = make_case(client, w, Stage.HANDLING)
-    r = client.post(f"/api/v1/disputes/{dispute_id}/supervisions", headers=w.center_user_b.headers,
-                    json={"reply_by": (local_today() + timedelta(days=3)).isoformat(), "note": "请尽快办理。"})
+    r = client.post(
+        f"/api/v1/disputes/{dispute_id}/supervisions",
+        headers=w.center_user_b.headers,
+        json={"reply_by": (local_today() + timedelta(days=3)).isoformat(), "note": "请尽快办理。"},
+    )
     assert r.status_code == 201, r.get_json()
     order_id = r.get_json()["id"]
     assert recipients("督办") == ["mediator_b", "mediator_b2"]
@@ -150,8 +173,9 @@ def test_the_link_is_followed_from_the_notification_list(web, client, w):
     html = web.client.get("/notifications/").get_data(as_text=True)
     assert "分流" in html and 'data-testid="notification-open"' in html
     note = next(n for n in rows("分流") if n.user.username == "mediator_b")
-    r = web.client.post(f"/notifications/{note.id}/read", data={"csrf_token": web.csrf("/notifications/"),
-                                                                 "open": "1"})
+    r = web.client.post(
+        f"/notifications/{note.id}/read", data={"csrf_token": web.csrf("/notifications/"), "open": "1"}
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/disputes/{dispute_id}")
     assert web.client.get(r.headers["Location"]).status_code == 200
     db.session.expire_all()

@@ -32,24 +32,38 @@ from tests.workflow_support import Stage, make_case, snapshot, today
 
 ACCEPTED = [
     ("张三", "张三"),
-    ("𠀀", "𠀀"),                      # Extension B
-    ("䶮", "䶮"),                      # Extension A (刘䶮)
+    ("𠀀", "𠀀"),  # Extension B
+    ("䶮", "䶮"),  # Extension A (刘䶮)
     ("王〇", "王〇"),
     ("阿卜杜·热合曼", "阿卜杜·热合曼"),
-    ("阿卜杜•热合曼", "阿卜杜·热合曼"),   # U+2022 normalised to ·
-    ("阿卜杜‧热合曼", "阿卜杜·热合曼"),   # U+2027
-    ("阿卜杜・热合曼", "阿卜杜·热合曼"),   # U+30FB
+    ("阿卜杜•热合曼", "阿卜杜·热合曼"),  # U+2022 normalised to ·
+    ("阿卜杜‧热合曼", "阿卜杜·热合曼"),  # U+2027
+    ("阿卜杜・热合曼", "阿卜杜·热合曼"),  # U+30FB
     ("艾力 · 买买提", "艾力·买买提"),
     ("O'Neil", "O'Neil"),
     ("O’Neil", "O'Neil"),
     ("Anne-Marie", "Anne-Marie"),
     ("Zoë  Müller", "Zoë Müller"),
-    ("\U00030000", "\U00030000"),      # Extension G
-    ("\U00031350", "\U00031350"),      # Extension H
-    ("\uf900", "\uf900"),              # a compatibility ideograph, kept as typed
+    ("\U00030000", "\U00030000"),  # Extension G
+    ("\U00031350", "\U00031350"),  # Extension H
+    ("\uf900", "\uf900"),  # a compatibility ideograph, kept as typed
 ]
-REFUSED = ["😀", "张三😀", "张3", "3", "<script>", "张三<script>", "·张三", "张三-", "a--b", "李_四", "王@五", "",
-           "   ", "张\u0301"]
+REFUSED = [
+    "😀",
+    "张三😀",
+    "张3",
+    "3",
+    "<script>",
+    "张三<script>",
+    "·张三",
+    "张三-",
+    "a--b",
+    "李_四",
+    "王@五",
+    "",
+    "   ",
+    "张\u0301",
+]
 
 
 @pytest.mark.parametrize(("name", "stored"), ACCEPTED)
@@ -76,7 +90,10 @@ def test_the_one_name_rule_in_api_schema_and_ledger_import(app, world):
     assert "姓名只能由汉字" in err.value.messages["parties"][0]["name"][0]
     # organisations may hold digits, brackets and letters
     org = {"role": "被申请人", "kind": "法人", "name": "天津市第3建筑工程有限公司（滨海分公司）ABC"}
-    assert DisputeCreate().load(dispute_payload(world.grid_a.code, parties=[org]))["parties"][0]["name"] == org["name"]
+    assert (
+        DisputeCreate().load(dispute_payload(world.grid_a.code, parties=[org]))["parties"][0]["name"]
+        == org["name"]
+    )
     # the ledger's party rows: the same rule
     with pytest.raises(ValidationError) as err:
         LedgerPartyRow().load({"case_no": "X1", "role": "申请人", "kind": "自然人", "name": "😀"})
@@ -87,13 +104,20 @@ def test_the_one_name_rule_in_api_schema_and_ledger_import(app, world):
 
 # ------------------------------------------------------------------- every error at once
 
+
 def _bad_parties() -> list[dict]:
     good_id = make_id()
     bad_check = good_id[:17] + ("0" if good_id[17] != "0" else "1")
     return [
-        _party(phone="12345", id_number=bad_check),                       # phone AND ID check digit
-        _party(role="被申请人", name="李4", id_number=bad_check),           # name AND ID
-        {"role": "第三人", "kind": "法人", "name": "某某公司", "id_number": "91120116MA0000000X", "phone": "abc"},
+        _party(phone="12345", id_number=bad_check),  # phone AND ID check digit
+        _party(role="被申请人", name="李4", id_number=bad_check),  # name AND ID
+        {
+            "role": "第三人",
+            "kind": "法人",
+            "name": "某某公司",
+            "id_number": "91120116MA0000000X",
+            "phone": "abc",
+        },
     ]
 
 
@@ -119,7 +143,14 @@ def test_the_form_shows_every_party_error_next_to_its_field(web, world):
     r = web.client.post("/disputes/new", data={"csrf_token": token, "idempotency_token": "0" * 32, **form})
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    for i, field in ((0, "phone"), (0, "id_number"), (1, "name"), (1, "id_number"), (2, "phone"), (2, "id_number")):
+    for i, field in (
+        (0, "phone"),
+        (0, "id_number"),
+        (1, "name"),
+        (1, "id_number"),
+        (2, "phone"),
+        (2, "id_number"),
+    ):
         control = re.search(rf'<(?:input|select)[^>]*id="f-parties-{i}-{field}"[^>]*>', html)
         assert control and 'aria-invalid="true"' in control.group(0), (i, field)
     assert html.count("居民身份证号码校验位错误。") >= 2
@@ -128,17 +159,21 @@ def test_the_form_shows_every_party_error_next_to_its_field(web, world):
 
 # ------------------------------------------------------------- confirmation before acting
 
+
 def _post(web, dispute_id: int, action: str, data: dict):
     token = web.csrf(f"/disputes/{dispute_id}")
     return web.client.post(f"/disputes/{dispute_id}/actions/{action}", data={"csrf_token": token, **data})
 
 
-@pytest.mark.parametrize(("stage", "action", "data"), [
-    (Stage.AWAITING, "reject", {"reason": "已进入诉讼程序。", "date": today()}),
-    (Stage.AWAITING, "refuse", {"party": "李四", "note": "李四表示只接受诉讼。"}),
-    (Stage.HANDLING, "close", {"outcome": "撤回", "date": today(), "note": "申请人撤回申请。"}),
-    (Stage.HANDLING, "close", {"outcome": "不予受理", "date": today(), "note": "不属于调解范围。"}),
-])
+@pytest.mark.parametrize(
+    ("stage", "action", "data"),
+    [
+        (Stage.AWAITING, "reject", {"reason": "已进入诉讼程序。", "date": today()}),
+        (Stage.AWAITING, "refuse", {"party": "李四", "note": "李四表示只接受诉讼。"}),
+        (Stage.HANDLING, "close", {"outcome": "撤回", "date": today(), "note": "申请人撤回申请。"}),
+        (Stage.HANDLING, "close", {"outcome": "不予受理", "date": today(), "note": "不属于调解范围。"}),
+    ],
+)
 def test_case_ending_refusals_are_not_done_without_confirmation(client, web, world, stage, action, data):
     dispute_id = make_case(client, world, stage)
     web.login("mediator_b")
@@ -178,12 +213,16 @@ def test_month_close_asks_first_and_says_how_many_lower_levels_have_not_reported
     page = f"/reports/close?node={world.district.code}&month={month.key}"
     assert "下级还有1个（共2个）尚未上报" in web.client.get(page).get_data(as_text=True)
     token = web.csrf(page)
-    r = web.client.post("/reports/close", data={"csrf_token": token, "node": world.district.code, "month": month.key})
+    r = web.client.post(
+        "/reports/close", data={"csrf_token": token, "node": world.district.code, "month": month.key}
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and 'data-testid="confirm-page"' in html and "下级还有1个" in html
     assert report_service.active_close(world.district, month) is None
-    r = web.client.post("/reports/close", data={"csrf_token": token, "node": world.district.code, "month": month.key,
-                                                "confirmed": "1"})
+    r = web.client.post(
+        "/reports/close",
+        data={"csrf_token": token, "node": world.district.code, "month": month.key, "confirmed": "1"},
+    )
     assert r.status_code == 302
     assert report_service.active_close(world.district, month) is not None
     assert db.session.scalar(select(func.count()).select_from(MonthClose)) == 2
@@ -238,14 +277,34 @@ def test_a_paper_signature_is_recorded_only_once_confirmed(web, world):
 
 # ------------------------------------------------------------------- words a user understands
 
+
 def test_timeline_data_in_words(client, world):
-    names = {"unit": {"TW-B": "双港镇人民调解委员会"}, "user": {"mediator_b": "调解员乙"},
-             "agreement": {"8": "（2026）双港镇调字第0001号-协1"}}
-    rows = dict(event_data_filter({"agreement_id": 8, "code": "J6BXDDN5KF", "followup": 11, "order": 2,
-                                   "override": True, "to_handler": "mediator_b", "mystery_key": "x",
-                                   "suggested": {"channel": "人民调解", "unit": "TW-B"}}, names))
-    assert rows == {"协议书编号": "（2026）双港镇调字第0001号-协1", "采纳分流建议": "否",
-                    "新承办人": "调解员乙", "分流建议": "人民调解 · 双港镇人民调解委员会"}
+    names = {
+        "unit": {"TW-B": "双港镇人民调解委员会"},
+        "user": {"mediator_b": "调解员乙"},
+        "agreement": {"8": "（2026）双港镇调字第0001号-协1"},
+    }
+    rows = dict(
+        event_data_filter(
+            {
+                "agreement_id": 8,
+                "code": "J6BXDDN5KF",
+                "followup": 11,
+                "order": 2,
+                "override": True,
+                "to_handler": "mediator_b",
+                "mystery_key": "x",
+                "suggested": {"channel": "人民调解", "unit": "TW-B"},
+            },
+            names,
+        )
+    )
+    assert rows == {
+        "协议书编号": "（2026）双港镇调字第0001号-协1",
+        "采纳分流建议": "否",
+        "新承办人": "调解员乙",
+        "分流建议": "人民调解 · 双港镇人民调解委员会",
+    }
     assert dict(event_data_filter({"override": False}))["采纳分流建议"] == "是"
     assert event_data_filter({"agreement_id": 99}, {}) == []  # never the bare id
 
@@ -289,14 +348,18 @@ def test_demo_case_pages_show_no_ids_codes_or_english(demo_app):
         r = client.get(f"/disputes/{dispute_id}")
         assert r.status_code == 200
         html = r.get_data(as_text=True)
-        timeline = html[html.index('<ol class="timeline">'):]
-        timeline = timeline[:timeline.index("</ol>")]
+        timeline = html[html.index('<ol class="timeline">') :]
+        timeline = timeline[: timeline.index("</ol>")]
         assert not re.search(r"协议\s*\d", timeline), dispute_id
         assert "校验码" not in timeline and ">code<" not in timeline
         for label, text in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", timeline):
             assert not re.search(r"[A-Za-z_]", label), (dispute_id, label)
             assert not re.fullmatch(r"[a-z_]+", text), (dispute_id, label, text)
-            assert not re.fullmatch(r"\d{1,6}", text) or label in ("当事人数", "满意度"), (dispute_id, label, text)
+            assert not re.fullmatch(r"\d{1,6}", text) or label in ("当事人数", "满意度"), (
+                dispute_id,
+                label,
+                text,
+            )
         labels = re.findall(r'<strong class="event-label">(.*?)</strong>', timeline)
         assert labels and all(not re.search(r"[A-Za-z_]", x) for x in labels), (dispute_id, labels)
         checked += 1

@@ -73,15 +73,29 @@ def _real_certificate(path: Path, password: str) -> Path:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "海滨街道人民调解委员会"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "海滨街道人民调解委员会")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "海滨街道人民调解委员会"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "海滨街道人民调解委员会"),
+        ]
+    )
     now = datetime.now(UTC) - timedelta(minutes=5)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
-    path.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"real", key, cert, None, serialization.BestAvailableEncryption(password.encode())))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"real", key, cert, None, serialization.BestAvailableEncryption(password.encode())
+        )
+    )
     return path
 
 
@@ -94,9 +108,17 @@ def test_signed_agreement_links_to_public_url_even_when_the_host_header_lies(app
     dispute = make_case(world)
     user = world.mediator_a.user
     service.upload_seal(world.admin.user, world.committee_a, seal_jpeg())
-    agreement = service.draft_agreement(user, dispute, {
-        "facts": "渗水致墙面受损。", "issues": "修复费用。", "responsibilities": "李四负全部责任。",
-        "terms": "一、李四赔偿张三叁仟伍佰元整。", "performance_method": "银行转账。"})
+    agreement = service.draft_agreement(
+        user,
+        dispute,
+        {
+            "facts": "渗水致墙面受损。",
+            "issues": "修复费用。",
+            "responsibilities": "李四负全部责任。",
+            "terms": "一、李四赔偿张三叁仟伍佰元整。",
+            "performance_method": "银行转账。",
+        },
+    )
     service.submit_for_signing(user, agreement)
     service.sign(user, agreement, "当事人", party_index=0, image=data_url(signature_png()))
     for index in range(1, len(agreement.parties)):
@@ -107,11 +129,17 @@ def test_signed_agreement_links_to_public_url_even_when_the_host_header_lies(app
     client = app.test_client()  # every request of this browser goes to "evil.example"
     html = client.get("/login", base_url=EVIL).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    r = client.post("/login", base_url=EVIL, data={"username": "mediator_a", "password": "password123",
-                                                   "csrf_token": token})
+    r = client.post(
+        "/login",
+        base_url=EVIL,
+        data={"username": "mediator_a", "password": "password123", "csrf_token": token},
+    )
     assert r.status_code == 302
-    r = client.post(f"/agreements/{agreement.id}/sign/mediator", base_url=EVIL,
-                    data={"csrf_token": token, "method": "手写签名", "signature": data_url(signature_png())})
+    r = client.post(
+        f"/agreements/{agreement.id}/sign/mediator",
+        base_url=EVIL,
+        data={"csrf_token": token, "method": "手写签名", "signature": data_url(signature_png())},
+    )
     assert r.status_code == 303
     db.session.expire_all()
     doc = db.session.query(SignedDocument).filter_by(agreement_id=agreement.id).one()
@@ -133,8 +161,14 @@ def test_notification_email_links_to_public_url(app, world):
 
     app.config["PUBLIC_URL"] = PUBLIC + "/"  # a trailing slash gives no double slash
     dispute = make_case(world)
-    row = Notification(user=world.mediator_a.user, dispute=dispute, kind=NotificationKind.WARNING,
-                       key=f"test:{dispute.id}", text="案件已进入预警。", email_to="m@example.cn")
+    row = Notification(
+        user=world.mediator_a.user,
+        dispute=dispute,
+        kind=NotificationKind.WARNING,
+        key=f"test:{dispute.id}",
+        text="案件已进入预警。",
+        email_to="m@example.cn",
+    )
     db.session.add(row)
     db.session.commit()
     with app.test_request_context("/", base_url=EVIL, headers={"Host": "evil.example"}):
@@ -167,7 +201,9 @@ def test_production_refuses_to_start_without_public_url(production_env, monkeypa
 
 
 def test_demo_certificates_are_recognisable(tmp_path):
-    paths = signing.create_demo_certificates(tmp_path / "signing", unit_code="U1", unit_name="海滨街道人民调解委员会")
+    paths = signing.create_demo_certificates(
+        tmp_path / "signing", unit_code="U1", unit_name="海滨街道人民调解委员会"
+    )
     from cryptography import x509
 
     ca = x509.load_pem_x509_certificate(paths["ca"].read_bytes())
@@ -255,8 +291,14 @@ def test_exports_rejects_and_backups_are_owner_only(app, world, open_umask, tmp_
 
 
 def test_instance_folder_and_embedded_database_are_owner_only(open_umask, tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SCHEDULER_MODE": "external",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'new.sqlite'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SCHEDULER_MODE": "external",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'new.sqlite'}",
+        }
+    )
     assert _mode(app.instance_path) == 0o700
     assert _mode(tmp_path / "new.sqlite") == 0o600
     with app.app_context():
@@ -300,7 +342,9 @@ def test_no_template_has_an_inline_script_or_event_handler():
         source = path.read_text(encoding="utf-8")
         found += [f"{path.relative_to(ROOT)}: {m.group(0)[:60]}" for m in INLINE_SCRIPT.finditer(source)]
         found += [f"{path.relative_to(ROOT)}: {m.group(0)[:60]}" for m in EVENT_HANDLER.finditer(source)]
-        found += [f"{path.relative_to(ROOT)}: javascript: URL" for _ in re.finditer(r"javascript:", source, re.I)]
+        found += [
+            f"{path.relative_to(ROOT)}: javascript: URL" for _ in re.finditer(r"javascript:", source, re.I)
+        ]
     assert not found, found
 
 

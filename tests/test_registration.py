@@ -24,7 +24,9 @@ def count(model=Dispute):
 def test_case_numbers_per_unit_and_year(client, world):
     year = local_today().year
     a1 = post(client, world.mediator_a, dispute_payload(world.grid_a.code)).get_json()["case_no"]
-    a2 = post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="债务")).get_json()["case_no"]
+    a2 = post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="债务")).get_json()[
+        "case_no"
+    ]
     b1 = post(client, world.mediator_b, dispute_payload(world.grid_b.code)).get_json()["case_no"]
     assert a1 == f"（{year}）海滨调字第0001号"
     assert a2 == f"（{year}）海滨调字第0002号"
@@ -44,11 +46,15 @@ def test_case_number_never_reused_and_taken_numbers_skipped(client, world):
     d = db.session.get(Dispute, first["id"])
     d.case_no = f"（{year}）海滨调字第0002号"
     db.session.commit()
-    nxt = post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="债务")).get_json()["case_no"]
+    nxt = post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="债务")).get_json()[
+        "case_no"
+    ]
     assert nxt == f"（{year}）海滨调字第0003号"
     # A refused registration does not consume a number.
     assert post(client, world.mediator_a, dispute_payload(world.grid_a.code, amount="-5")).status_code == 422
-    nxt = post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="合同")).get_json()["case_no"]
+    nxt = post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="合同")).get_json()[
+        "case_no"
+    ]
     assert nxt == f"（{year}）海滨调字第0004号"
 
 
@@ -63,9 +69,15 @@ def test_concurrent_registrations_get_distinct_consecutive_numbers(app, world):
         client = app.test_client()
         barrier.wait()
         for j in range(per_thread):
-            r = client.post("/api/v1/disputes", headers=headers,
-                            json=dispute_payload(node, summary=f"并发登记 {i}-{j}",
-                                                 parties=[{"role": "申请人", "name": f"当事人{zh_number(i)}之{zh_number(j)}"}]))
+            r = client.post(
+                "/api/v1/disputes",
+                headers=headers,
+                json=dispute_payload(
+                    node,
+                    summary=f"并发登记 {i}-{j}",
+                    parties=[{"role": "申请人", "name": f"当事人{zh_number(i)}之{zh_number(j)}"}],
+                ),
+            )
             (results if r.status_code == 201 else errors).append(r.get_json())
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
@@ -89,8 +101,12 @@ def test_idempotency_key_replays_first_result(client, world):
     assert again.get_json()["case_no"] == first.get_json()["case_no"]
     assert count() == 1
     # The same key with another body is refused, not silently replayed.
-    other = post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="债务"),
-                 **{"Idempotency-Key": "abc-1"})
+    other = post(
+        client,
+        world.mediator_a,
+        dispute_payload(world.grid_a.code, category="债务"),
+        **{"Idempotency-Key": "abc-1"},
+    )
     assert other.status_code == 422
     assert "Idempotency-Key" in other.get_json()["errors"]["json"]
     assert count() == 1
@@ -107,7 +123,9 @@ def test_concurrent_retries_with_one_key_create_one_case(app, world):
     def worker():
         client = app.test_client()
         barrier.wait()
-        r = client.post("/api/v1/disputes", json=body, headers={**world.mediator_a.headers, "Idempotency-Key": "k"})
+        r = client.post(
+            "/api/v1/disputes", json=body, headers={**world.mediator_a.headers, "Idempotency-Key": "k"}
+        )
         ids.append((r.status_code, r.get_json().get("id")))
 
     pool = [threading.Thread(target=worker) for _ in range(5)]
@@ -127,13 +145,18 @@ def test_duplicate_warning_not_refusal(client, world):
     assert second.status_code == 201
     warnings = second.get_json()["warnings"]
     assert len(warnings) == 1 and first["case_no"] in warnings[0] and "30天" in warnings[0]
-    detail = client.get(f"/api/v1/disputes/{second.get_json()['id']}", headers=world.mediator_a.headers).get_json()
+    detail = client.get(
+        f"/api/v1/disputes/{second.get_json()['id']}", headers=world.mediator_a.headers
+    ).get_json()
     assert [e["type"] for e in detail["events"]] == ["registered", "duplicate_warning"]
     # Another category, or other parties: no warning.
     third = post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="债务")).get_json()
     assert third["warnings"] == []
-    fourth = post(client, world.mediator_a, dispute_payload(
-        world.grid_a.code, parties=[{"role": "申请人", "name": "王五"}])).get_json()
+    fourth = post(
+        client,
+        world.mediator_a,
+        dispute_payload(world.grid_a.code, parties=[{"role": "申请人", "name": "王五"}]),
+    ).get_json()
     assert fourth["warnings"] == []
 
 
@@ -166,7 +189,9 @@ def test_id_numbers_masked_by_role(client, world):
 
 def test_timeline_records_who_when_what(client, world):
     created = post(client, world.grid_a_user, dispute_payload(world.grid_a.code)).get_json()
-    events = client.get(f"/api/v1/disputes/{created['id']}", headers=world.grid_a_user.headers).get_json()["events"]
+    events = client.get(f"/api/v1/disputes/{created['id']}", headers=world.grid_a_user.headers).get_json()[
+        "events"
+    ]
     assert events[0]["type"] == "registered" and events[0]["label"] == "登记"
     assert events[0]["by"] == "grid_a" and events[0]["at"]
     assert events[0]["data"]["case_no"] == created["case_no"]
@@ -181,7 +206,13 @@ class TestAccess:
         for outsider in (world.mediator_b, world.center_user_b):
             r = client.get(f"/api/v1/disputes/{a['id']}", headers=outsider.headers)
             assert r.status_code == 404 and r.get_json()["message"]
-        for insider in (world.center_user_a, world.district_staff, world.admin, world.court_user, world.grid_a_user):
+        for insider in (
+            world.center_user_a,
+            world.district_staff,
+            world.admin,
+            world.court_user,
+            world.grid_a_user,
+        ):
             assert client.get(f"/api/v1/disputes/{a['id']}", headers=insider.headers).status_code == 200
 
     def test_list_only_own_subtree(self, client, world):
@@ -225,8 +256,16 @@ class TestAccess:
 
 def test_list_filters_and_pagination(client, world):
     for i in range(5):
-        post(client, world.mediator_a, dispute_payload(world.grid_a.code, category="债务" if i % 2 else "邻里",
-                                                       summary=f"第{i}件纠纷", parties=[{"role": "申请人", "name": f"当事人{zh_number(i)}"}]))
+        post(
+            client,
+            world.mediator_a,
+            dispute_payload(
+                world.grid_a.code,
+                category="债务" if i % 2 else "邻里",
+                summary=f"第{i}件纠纷",
+                parties=[{"role": "申请人", "name": f"当事人{zh_number(i)}"}],
+            ),
+        )
     h = world.mediator_a.headers
     page = client.get("/api/v1/disputes?per_page=2&page=2", headers=h).get_json()
     assert page["total"] == 5 and page["pages"] == 3 and len(page["items"]) == 2
@@ -236,7 +275,9 @@ def test_list_filters_and_pagination(client, world):
     assert client.get("/api/v1/disputes?q=当事人三", headers=h).get_json()["total"] == 1
     assert client.get("/api/v1/disputes?q=第4件", headers=h).get_json()["total"] == 1
     today = local_today().isoformat()
-    assert client.get(f"/api/v1/disputes?date_from={today}&date_to={today}", headers=h).get_json()["total"] == 5
+    assert (
+        client.get(f"/api/v1/disputes?date_from={today}&date_to={today}", headers=h).get_json()["total"] == 5
+    )
     assert client.get("/api/v1/disputes?date_to=2000-01-01", headers=h).get_json()["total"] == 0
     bad = client.get("/api/v1/disputes?status=飞了", headers=h)
     assert bad.status_code == 422 and "状态" in str(bad.get_json()["errors"])

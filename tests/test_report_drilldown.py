@@ -23,7 +23,9 @@ from mediation.reports.service import FIGURES, Month, figure_filter
 from tests.reports_data import case
 
 OCT = Month(2026, 10)
-LINK = re.compile(r'<a class="fig-link[^"]*" data-figure="([^"]+)" data-count="(\d+)"[^>]*?href="([^"]+)"[^>]*>([^<]*)</a>')
+LINK = re.compile(
+    r'<a class="fig-link[^"]*" data-figure="([^"]+)" data-count="(\d+)"[^>]*?href="([^"]+)"[^>]*>([^<]*)</a>'
+)
 TOTAL = re.compile(r'class="result-count" role="status">共 <strong>(\d+)</strong> 件')
 
 
@@ -32,8 +34,13 @@ def build_cases(world, seed: int = 12) -> None:
     w = world
     rnd = random.Random(seed)
     places = [w.grid_a, w.grid_a, w.village_a, w.town_a, w.grid_b, w.village_b, w.town_b, w.district]
-    routes = [(None, None), ("人民调解", w.committee_a), ("人民调解", w.committee_b), ("行政调解", w.police_b),
-              ("诉调对接", w.court)]
+    routes = [
+        (None, None),
+        ("人民调解", w.committee_a),
+        ("人民调解", w.committee_b),
+        ("行政调解", w.police_b),
+        ("诉调对接", w.court),
+    ]
     categories = ["邻里", "婚姻家庭", "合同", "劳动争议/欠薪"]
     venues = ["村", "家庭", "学校", "企业", "单位", None]
     for _ in range(140):
@@ -55,19 +62,45 @@ def build_cases(world, seed: int = 12) -> None:
             status = "办理中"
         else:
             status = "待分流"
-        case(w, rnd.choice(places), registered, closed_on=closed, outcome=outcome, status=status,
-             accepted_on=accepted, deadline=deadline, stabilized_on=stabilized, prominent=rnd.random() < 0.2,
-             civil_to_criminal=rnd.random() < 0.08, venue=rnd.choice(venues), category=rnd.choice(categories),
-             channel=channel, unit=unit)
+        case(
+            w,
+            rnd.choice(places),
+            registered,
+            closed_on=closed,
+            outcome=outcome,
+            status=status,
+            accepted_on=accepted,
+            deadline=deadline,
+            stabilized_on=stabilized,
+            prominent=rnd.random() < 0.2,
+            civil_to_criminal=rnd.random() < 0.08,
+            venue=rnd.choice(venues),
+            category=rnd.choice(categories),
+            channel=channel,
+            unit=unit,
+        )
     # The overdue review is as of today: 超期, 预警 (28 of 30 days used), 正常; one without a lead unit.
     today = local_today()
     for place, unit, channel, used, left in (
-            (w.grid_a, w.committee_a, "人民调解", 40, -10), (w.grid_a, w.committee_a, "人民调解", 28, 2),
-            (w.town_a, None, None, 35, -5), (w.grid_b, w.police_b, "行政调解", 50, -20),
-            (w.grid_b, w.police_b, "行政调解", 25, 5), (w.grid_b, w.committee_b, "人民调解", 1, 29)):
+        (w.grid_a, w.committee_a, "人民调解", 40, -10),
+        (w.grid_a, w.committee_a, "人民调解", 28, 2),
+        (w.town_a, None, None, 35, -5),
+        (w.grid_b, w.police_b, "行政调解", 50, -20),
+        (w.grid_b, w.police_b, "行政调解", 25, 5),
+        (w.grid_b, w.committee_b, "人民调解", 1, 29),
+    ):
         accepted = today - timedelta(days=used)
-        case(w, place, accepted, accepted_on=accepted, deadline=today + timedelta(days=left), status="办理中",
-             channel=channel, unit=unit, prominent=used > 45)
+        case(
+            w,
+            place,
+            accepted,
+            accepted_on=accepted,
+            deadline=today + timedelta(days=left),
+            status="办理中",
+            channel=channel,
+            unit=unit,
+            prominent=used > 45,
+        )
     db.session.commit()
 
 
@@ -85,9 +118,13 @@ def list_total(client, href: str) -> int:
 
 def report_pages(world) -> dict[str, str]:
     d = world.district.code
-    return {"monthly": f"/reports/?node={d}&month={OCT.key}", "shuangbai": f"/reports/shuangbai?node={d}&month={OCT.key}",
-            "channels": f"/reports/channels?node={d}&month={OCT.key}", "overdue": f"/reports/overdue?node={d}",
-            "monthly_town": f"/reports/?node={world.town_a.code}&month={OCT.key}"}
+    return {
+        "monthly": f"/reports/?node={d}&month={OCT.key}",
+        "shuangbai": f"/reports/shuangbai?node={d}&month={OCT.key}",
+        "channels": f"/reports/channels?node={d}&month={OCT.key}",
+        "overdue": f"/reports/overdue?node={d}",
+        "monthly_town": f"/reports/?node={world.town_a.code}&month={OCT.key}",
+    }
 
 
 @pytest.fixture
@@ -111,14 +148,27 @@ def test_every_linked_figure_opens_a_list_of_as_many_cases(web, cases):
                 assert int(text) == number  # the link shows the figure it leads to
             if href not in checked:
                 checked[href] = list_total(web.client, href)
-            assert checked[href] == number, f"{name}: {figure} {href} shows {number}, the list {checked[href]}"
+            assert checked[href] == number, (
+                f"{name}: {figure} {href} shows {number}, the list {checked[href]}"
+            )
             seen_figures.add(figure)
             seen_args.update(f"{k}={v[0]}" for k, v in parse_qs(urlsplit(unquote(href)).query).items())
         assert any(n > 0 for _, n, _, _ in found)
     # Every case-counting figure is linked somewhere, and every line of the tables.
     assert seen_figures == set(FIGURES)
-    for arg in ("prominent=1", "direct=1", "channel=未分流", "channel=人民调解", "category=婚姻家庭", "venue=未填",
-                "venue=学校", "level=超期", "level=预警", "unit=未分流", f"unit={cases.police_b.code}"):
+    for arg in (
+        "prominent=1",
+        "direct=1",
+        "channel=未分流",
+        "channel=人民调解",
+        "category=婚姻家庭",
+        "venue=未填",
+        "venue=学校",
+        "level=超期",
+        "level=预警",
+        "unit=未分流",
+        f"unit={cases.police_b.code}",
+    ):
         assert arg in seen_args, arg
 
 
@@ -129,18 +179,25 @@ def test_figures_and_their_conditions_agree_in_the_service(app, cases):
         report = service.monthly_report(node, OCT, cases=False)
         for prominent, figures in ((False, report), (True, report["prominent"])):
             for key in service.COUNT_KEYS:
-                n = db.session.scalar(select(func.count()).select_from(Dispute).where(
-                    figure_filter(key, node, OCT, prominent=prominent)))
+                n = db.session.scalar(
+                    select(func.count())
+                    .select_from(Dispute)
+                    .where(figure_filter(key, node, OCT, prominent=prominent))
+                )
                 assert n == figures[key], (node.name, key, prominent)
         channels = service.channel_report(node, OCT)
         for row in channels["channels"]:
             for key in ("new", "received", "handled", "resolved", "closed"):
-                n = db.session.scalar(select(func.count()).select_from(Dispute).where(
-                    figure_filter(key, node, OCT, channel=row["channel"])))
+                n = db.session.scalar(
+                    select(func.count())
+                    .select_from(Dispute)
+                    .where(figure_filter(key, node, OCT, channel=row["channel"]))
+                )
                 assert n == row[key], (node.name, row["channel"], key)
         for key in ("cases", "resolved", "stabilized", "outside"):
-            n = db.session.scalar(select(func.count()).select_from(Dispute).where(
-                figure_filter("double_" + key, node, OCT)))
+            n = db.session.scalar(
+                select(func.count()).select_from(Dispute).where(figure_filter("double_" + key, node, OCT))
+            )
             assert n == channels["double"][key], (node.name, key)
 
 
@@ -172,20 +229,28 @@ def test_another_town_sees_nothing_through_a_crafted_link(web, cases):
     web.login("center_b")
     for node in (w.town_a, w.district):
         for figure in ("in_scope", "carried_out", "review"):
-            body = web.client.get(f"/disputes/?figure={figure}&node={node.code}&month={OCT.key}").get_data(as_text=True)
+            body = web.client.get(f"/disputes/?figure={figure}&node={node.code}&month={OCT.key}").get_data(
+                as_text=True
+            )
             assert "不在您的辖区内" in body
             assert 'class="case-no"' not in body
     # Through the API the figure is the user's scope AND the figure: nothing of 海滨街道.
     town_a_total = service.monthly_report(w.town_a, OCT, cases=False)["carried_in"]
     assert town_a_total > 0
-    response = web.client.get(f"/api/v1/disputes?figure=in_scope&node={w.town_a.code}&month={OCT.key}",
-                              headers=w.center_user_b.headers)
+    response = web.client.get(
+        f"/api/v1/disputes?figure=in_scope&node={w.town_a.code}&month={OCT.key}",
+        headers=w.center_user_b.headers,
+    )
     assert response.status_code == 200 and response.get_json()["total"] == 0
-    mine = web.client.get(f"/api/v1/disputes?figure=in_scope&node={w.town_a.code}&month={OCT.key}&per_page=1",
-                          headers=w.center_user_a.headers).get_json()
+    mine = web.client.get(
+        f"/api/v1/disputes?figure=in_scope&node={w.town_a.code}&month={OCT.key}&per_page=1",
+        headers=w.center_user_a.headers,
+    ).get_json()
     assert mine["total"] == service.shuangbai_report(w.town_a, OCT)["in_scope"] > 0
     # Their own town's figure works.
-    body = web.client.get(f"/disputes/?figure=in_scope&node={w.town_b.code}&month={OCT.key}").get_data(as_text=True)
+    body = web.client.get(f"/disputes/?figure=in_scope&node={w.town_b.code}&month={OCT.key}").get_data(
+        as_text=True
+    )
     assert int(TOTAL.search(body).group(1)) == service.shuangbai_report(w.town_b, OCT)["in_scope"]
     # The report page of another town is refused, and its figures with it.
     assert web.client.get(f"/reports/?node={w.town_a.code}&month={OCT.key}").status_code == 403

@@ -26,45 +26,107 @@ def october(world):
     w = world
     g = w.grid_a
     c = {}
-    c[1] = case(w, g, D(2026, 9, 15), prominent=True)                                  # carried in, open
-    c[2] = case(w, g, D(2026, 9, 30), closed_on=D(2026, 10, 1))                        # closed on the 1st
+    c[1] = case(w, g, D(2026, 9, 15), prominent=True)  # carried in, open
+    c[2] = case(w, g, D(2026, 9, 30), closed_on=D(2026, 10, 1))  # closed on the 1st
     c[3] = case(w, g, D(2026, 9, 20), closed_on=D(2026, 9, 30), civil_to_criminal=True)  # out of scope
-    c[4] = case(w, w.town_a, D(2026, 10, 1), venue="家庭")                              # new on the 1st
-    c[5] = case(w, w.town_a, D(2026, 10, 31), venue=None)                               # new on the 31st
+    c[4] = case(w, w.town_a, D(2026, 10, 1), venue="家庭")  # new on the 1st
+    c[5] = case(w, w.town_a, D(2026, 10, 31), venue=None)  # new on the 31st
     c[6] = case(w, g, D(2026, 10, 10), closed_on=D(2026, 10, 10), outcome="调解不成功", venue="学校")
-    c[7] = case(w, g, D(2026, 10, 31), closed_on=D(2026, 10, 31), prominent=True)       # same day, last day
-    c[8] = case(w, g, D(2026, 11, 1))                                                   # next month
-    c[9] = case(w, g, D(2026, 10, 5), closed_on=D(2026, 11, 1))                         # open on e
+    c[7] = case(w, g, D(2026, 10, 31), closed_on=D(2026, 10, 31), prominent=True)  # same day, last day
+    c[8] = case(w, g, D(2026, 11, 1))  # next month
+    c[9] = case(w, g, D(2026, 10, 5), closed_on=D(2026, 11, 1))  # open on e
     c[10] = case(w, g, D(2026, 8, 1), closed_on=D(2026, 10, 31), outcome="撤回", civil_to_criminal=True)
-    c[11] = case(w, g, D(2026, 9, 1), status="稳控", stabilized_on=D(2026, 9, 10), prominent=True,
-                 risk_level=RiskLevel.SERIOUS.value)
-    c[12] = case(w, g, D(2026, 10, 3), status="稳控", accepted_on=D(2026, 10, 4))       # imported 稳控
-    c[13] = case(w, g, D(2026, 10, 20), status="稳控", stabilized_on=D(2026, 11, 2))    # 稳控 after e
+    c[11] = case(
+        w,
+        g,
+        D(2026, 9, 1),
+        status="稳控",
+        stabilized_on=D(2026, 9, 10),
+        prominent=True,
+        risk_level=RiskLevel.SERIOUS.value,
+    )
+    c[12] = case(w, g, D(2026, 10, 3), status="稳控", accepted_on=D(2026, 10, 4))  # imported 稳控
+    c[13] = case(w, g, D(2026, 10, 20), status="稳控", stabilized_on=D(2026, 11, 2))  # 稳控 after e
     c[14] = case(w, g, D(2026, 9, 5), stabilized_on=D(2026, 10, 10), closed_on=D(2026, 11, 5))
-    c[15] = case(w, g, D(2026, 9, 6))                                                   # resumed: 办理中
+    c[15] = case(w, g, D(2026, 9, 6))  # resumed: 办理中
     c[16] = case(w, g, D(2026, 9, 1), accepted_on=D(2026, 9, 2), deadline=D(2026, 10, 2))
     c[17] = case(w, g, D(2026, 10, 1), accepted_on=D(2026, 10, 1), deadline=D(2026, 10, 31))
     c[18] = case(w, g, D(2026, 10, 1), accepted_on=D(2026, 10, 1), deadline=D(2026, 10, 30), prominent=True)
-    c[19] = case(w, g, D(2026, 9, 1), accepted_on=D(2026, 9, 1), deadline=D(2026, 9, 20),
-                 closed_on=D(2026, 10, 15))
+    c[19] = case(
+        w, g, D(2026, 9, 1), accepted_on=D(2026, 9, 1), deadline=D(2026, 9, 20), closed_on=D(2026, 10, 15)
+    )
     c[20] = case(w, w.village_b, D(2026, 10, 15), prominent=True, reason="双方分歧较大，下月继续调解。")
     c[21] = case(w, w.grid_b, D(2026, 9, 10), closed_on=D(2026, 10, 20))
     db.session.commit()
     return c
 
 
-TOWN_A = {"carried_in": 8, "new": 9, "closed": 5, "resolved": 3, "stabilized": 3, "carried_out": 12,
-          "overdue": 2, "clearance_rate": 0.2941, "resolution_rate": 0.6}
-TOWN_A_PROMINENT = {"carried_in": 2, "new": 2, "closed": 1, "resolved": 1, "stabilized": 1, "carried_out": 3,
-                    "overdue": 1, "clearance_rate": 0.25, "resolution_rate": 1.0}
-TOWN_B = {"carried_in": 1, "new": 1, "closed": 1, "resolved": 1, "stabilized": 0, "carried_out": 1,
-          "overdue": 0, "clearance_rate": 0.5, "resolution_rate": 1.0}
-TOWN_B_PROMINENT = {"carried_in": 0, "new": 1, "closed": 0, "resolved": 0, "stabilized": 0, "carried_out": 1,
-                    "overdue": 0, "clearance_rate": 0.0, "resolution_rate": None}
-DISTRICT = {"carried_in": 9, "new": 10, "closed": 6, "resolved": 4, "stabilized": 3, "carried_out": 13,
-            "overdue": 2, "clearance_rate": 0.3158, "resolution_rate": 0.6667}
-DISTRICT_PROMINENT = {"carried_in": 2, "new": 3, "closed": 1, "resolved": 1, "stabilized": 1, "carried_out": 4,
-                      "overdue": 1, "clearance_rate": 0.2, "resolution_rate": 1.0}
+TOWN_A = {
+    "carried_in": 8,
+    "new": 9,
+    "closed": 5,
+    "resolved": 3,
+    "stabilized": 3,
+    "carried_out": 12,
+    "overdue": 2,
+    "clearance_rate": 0.2941,
+    "resolution_rate": 0.6,
+}
+TOWN_A_PROMINENT = {
+    "carried_in": 2,
+    "new": 2,
+    "closed": 1,
+    "resolved": 1,
+    "stabilized": 1,
+    "carried_out": 3,
+    "overdue": 1,
+    "clearance_rate": 0.25,
+    "resolution_rate": 1.0,
+}
+TOWN_B = {
+    "carried_in": 1,
+    "new": 1,
+    "closed": 1,
+    "resolved": 1,
+    "stabilized": 0,
+    "carried_out": 1,
+    "overdue": 0,
+    "clearance_rate": 0.5,
+    "resolution_rate": 1.0,
+}
+TOWN_B_PROMINENT = {
+    "carried_in": 0,
+    "new": 1,
+    "closed": 0,
+    "resolved": 0,
+    "stabilized": 0,
+    "carried_out": 1,
+    "overdue": 0,
+    "clearance_rate": 0.0,
+    "resolution_rate": None,
+}
+DISTRICT = {
+    "carried_in": 9,
+    "new": 10,
+    "closed": 6,
+    "resolved": 4,
+    "stabilized": 3,
+    "carried_out": 13,
+    "overdue": 2,
+    "clearance_rate": 0.3158,
+    "resolution_rate": 0.6667,
+}
+DISTRICT_PROMINENT = {
+    "carried_in": 2,
+    "new": 3,
+    "closed": 1,
+    "resolved": 1,
+    "stabilized": 1,
+    "carried_out": 4,
+    "overdue": 1,
+    "clearance_rate": 0.2,
+    "resolution_rate": 1.0,
+}
 KEYS = set(TOWN_A)
 
 
@@ -112,7 +174,8 @@ def test_first_and_last_days_of_the_month(world, october):
 def test_rates_are_null_on_zero_denominators(world, october):
     empty = monthly_report(world.town_a, Month(2025, 1))
     assert {k: empty[k] for k in KEYS - {"clearance_rate", "resolution_rate"}} == dict.fromkeys(
-        KEYS - {"clearance_rate", "resolution_rate"}, 0)
+        KEYS - {"clearance_rate", "resolution_rate"}, 0
+    )
     assert empty["clearance_rate"] is None and empty["resolution_rate"] is None
     assert empty["prominent"]["clearance_rate"] is None
     assert monthly_report(world.town_b, OCT)["prominent"]["resolution_rate"] is None
@@ -130,9 +193,13 @@ def test_carried_out_is_carried_in_plus_new_minus_closed_and_the_open_cases(worl
             p = r["prominent"]
             assert p["carried_out"] == p["carried_in"] + p["new"] - p["closed"]
             e = month.last
-            expected_open = sum(1 for d in october.values()
-                                if d.node.path.startswith(place.path) and d.registered_on <= e
-                                and not (d.closed_on and d.closed_on <= e))
+            expected_open = sum(
+                1
+                for d in october.values()
+                if d.node.path.startswith(place.path)
+                and d.registered_on <= e
+                and not (d.closed_on and d.closed_on <= e)
+            )
             assert r["carried_out"] == expected_open, (place.name, month)
 
 
@@ -150,16 +217,26 @@ def test_trend_matches_the_monthly_figures(world, october):
     for p in points:
         r = monthly_report(world.town_a, Month.parse(p["month"]))
         assert (p["carried_in"], p["new"], p["closed"], p["resolved"], p["carried_out"]) == (
-            r["carried_in"], r["new"], r["closed"], r["resolved"], r["carried_out"])
+            r["carried_in"],
+            r["new"],
+            r["closed"],
+            r["resolved"],
+            r["carried_out"],
+        )
 
 
 # ------------------------------------------------------------------------------------- 双百
 
+
 def test_shuangbai_figures(world, october):
-    db.session.add_all([
-        Screening(node=world.grid_a, reported_on=D(2026, 10, 31), found=0, user=world.grid_a_user.user),  # 零报告
-        Screening(node=world.grid_b, reported_on=D(2026, 9, 30), found=2, user=world.center_user_b.user),
-    ])
+    db.session.add_all(
+        [
+            Screening(
+                node=world.grid_a, reported_on=D(2026, 10, 31), found=0, user=world.grid_a_user.user
+            ),  # 零报告
+            Screening(node=world.grid_b, reported_on=D(2026, 9, 30), found=2, user=world.center_user_b.user),
+        ]
+    )
     db.session.commit()
     r = shuangbai_report(world.district, OCT)
     assert r["grids_total"] == 2 and r["grids_reported"] == 1 and r["screening_rate"] == 0.5
@@ -184,22 +261,46 @@ def test_shuangbai_without_grids_or_cases_is_null(world):
 
 
 def test_a_grid_with_only_zero_reports_counts_as_reported(world):
-    db.session.add(Screening(node=world.grid_b, reported_on=D(2026, 10, 1), found=0, user=world.center_user_b.user))
+    db.session.add(
+        Screening(node=world.grid_b, reported_on=D(2026, 10, 1), found=0, user=world.center_user_b.user)
+    )
     db.session.commit()
     assert shuangbai_report(world.town_b, OCT)["grids_reported"] == 1
 
 
 # ------------------------------------------------------------------------------------- API
 
-MONTHLY_KEYS = {"carried_in", "new", "closed", "resolved", "stabilized", "carried_out", "overdue",
-                "clearance_rate", "resolution_rate", "prominent"}
-SHUANGBAI_KEYS = {"grids_total", "grids_reported", "screening_rate", "in_scope", "resolved", "stabilized",
-                  "resolve_or_stabilize_rate", "civil_to_criminal", "by_venue"}
+MONTHLY_KEYS = {
+    "carried_in",
+    "new",
+    "closed",
+    "resolved",
+    "stabilized",
+    "carried_out",
+    "overdue",
+    "clearance_rate",
+    "resolution_rate",
+    "prominent",
+}
+SHUANGBAI_KEYS = {
+    "grids_total",
+    "grids_reported",
+    "screening_rate",
+    "in_scope",
+    "resolved",
+    "stabilized",
+    "resolve_or_stabilize_rate",
+    "civil_to_criminal",
+    "by_venue",
+}
 
 
 def test_monthly_api(client, world, october):
-    r = client.get("/api/v1/reports/monthly", query_string={"node": world.district.code, "month": "2026-10"},
-                   headers=world.district_staff.headers)
+    r = client.get(
+        "/api/v1/reports/monthly",
+        query_string={"node": world.district.code, "month": "2026-10"},
+        headers=world.district_staff.headers,
+    )
     assert r.status_code == 200
     body = r.get_json()
     assert MONTHLY_KEYS <= set(body)
@@ -210,8 +311,11 @@ def test_monthly_api(client, world, october):
 
 
 def test_shuangbai_api(client, world, october):
-    r = client.get("/api/v1/reports/shuangbai", query_string={"node": world.town_b.code, "month": "2026-10"},
-                   headers=world.center_user_b.headers)
+    r = client.get(
+        "/api/v1/reports/shuangbai",
+        query_string={"node": world.town_b.code, "month": "2026-10"},
+        headers=world.center_user_b.headers,
+    )
     assert r.status_code == 200
     body = r.get_json()
     assert SHUANGBAI_KEYS <= set(body)
@@ -221,8 +325,9 @@ def test_shuangbai_api(client, world, october):
 
 def test_report_access(client, world, october):
     def get(who, code, month="2026-10", path="monthly"):
-        return client.get(f"/api/v1/reports/{path}", query_string={"node": code, "month": month},
-                          headers=who.headers)
+        return client.get(
+            f"/api/v1/reports/{path}", query_string={"node": code, "month": month}, headers=who.headers
+        )
 
     # A town user reads its own town and below, not the other town nor the district.
     assert get(world.center_user_a, world.town_a.code).status_code == 200
@@ -235,17 +340,24 @@ def test_report_access(client, world, october):
     assert get(world.grid_a_user, world.grid_a.code).status_code == 200
     assert get(world.grid_a_user, world.village_a.code).status_code == 403
     assert get(world.admin, world.town_b.code).status_code == 200
-    assert client.get("/api/v1/reports/monthly",
-                      query_string={"node": world.town_a.code, "month": "2026-10"}).status_code == 401
+    assert (
+        client.get(
+            "/api/v1/reports/monthly", query_string={"node": world.town_a.code, "month": "2026-10"}
+        ).status_code
+        == 401
+    )
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"node": "999999", "month": "2026-10"}, "node"),
-    ({"node": "120116000000", "month": "2026-13"}, "month"),
-    ({"node": "120116000000", "month": "202610"}, "month"),
-    ({"node": "120116000000"}, "month"),
-    ({"month": "2026-10"}, "node"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"node": "999999", "month": "2026-10"}, "node"),
+        ({"node": "120116000000", "month": "2026-13"}, "month"),
+        ({"node": "120116000000", "month": "202610"}, "month"),
+        ({"node": "120116000000"}, "month"),
+        ({"month": "2026-10"}, "node"),
+    ],
+)
 def test_bad_node_or_month_is_422_in_chinese(client, world, params, field):
     r = client.get("/api/v1/reports/monthly", query_string=params, headers=world.district_staff.headers)
     assert r.status_code == 422

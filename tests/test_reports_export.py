@@ -63,8 +63,14 @@ def test_monthly_workbook(web, world, october):
     labels = {ws.cell(row=i, column=1).value: i for i in range(5, 14)}
     assert ws.cell(row=4, column=1).value == "指标" and ws.cell(row=4, column=1).font.bold
     assert ws.column_dimensions["A"].width >= 20
-    for label, key in (("上月结转", "carried_in"), ("本月新增", "new"), ("本月办结", "closed"),
-                       ("调解成功", "resolved"), ("稳控", "stabilized"), ("超期", "overdue")):
+    for label, key in (
+        ("上月结转", "carried_in"),
+        ("本月新增", "new"),
+        ("本月办结", "closed"),
+        ("调解成功", "resolved"),
+        ("稳控", "stabilized"),
+        ("超期", "overdue"),
+    ):
         assert ws.cell(row=labels[label], column=2).value == report[key]
         assert ws.cell(row=labels[label], column=3).value == report["prominent"][key]
     assert ws.cell(row=labels["结转下月"], column=2).value.startswith("=")
@@ -135,6 +141,10 @@ def test_pdf_fetcher_only_serves_static_files(app):
 
     response = fetcher.fetch((STATIC_DIR / "reports.css").as_uri())
     assert response is not None
-    for url in ("http://example.com/logo.png", "file:///etc/passwd", (STATIC_DIR / ".." / "config.py").as_uri()):
+    for url in (
+        "http://example.com/logo.png",
+        "file:///etc/passwd",
+        (STATIC_DIR / ".." / "config.py").as_uri(),
+    ):
         with pytest.raises(Exception):  # noqa: B017 - WeasyPrint's fetch errors vary by URL kind
             fetcher.fetch(url)

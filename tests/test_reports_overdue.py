@@ -26,23 +26,84 @@ def cases(world):
     a, b = w.grid_a, w.village_b
     c = {}
     # 30-day limits accepted on different days: 24 of 30 days used is exactly 80 % → 预警.
-    c["warn_exact"] = case(w, a, date(2026, 10, 27), accepted_on=date(2026, 10, 27), deadline=date(2026, 11, 26),
-                           channel="人民调解", unit=w.committee_a)
-    c["normal"] = case(w, a, date(2026, 10, 28), accepted_on=date(2026, 10, 28), deadline=date(2026, 11, 27),
-                       channel="人民调解", unit=w.committee_a)
-    c["due_today"] = case(w, a, date(2026, 10, 21), accepted_on=date(2026, 10, 21), deadline=TODAY,
-                          channel="人民调解", unit=w.committee_a)
-    c["over_1"] = case(w, a, date(2026, 10, 20), accepted_on=date(2026, 10, 20), deadline=date(2026, 11, 19),
-                       channel="人民调解", unit=w.committee_a)
-    c["over_10_major"] = case(w, b, date(2026, 10, 1), accepted_on=date(2026, 10, 1), deadline=date(2026, 11, 10),
-                              channel="行政调解", unit=w.police_b, risk_level=RiskLevel.SERIOUS.value, prominent=True)
-    c["over_30"] = case(w, b, date(2026, 9, 1), accepted_on=date(2026, 9, 1), deadline=date(2026, 10, 21),
-                        channel="人民调解", unit=w.committee_b)
-    c["closed_overdue"] = case(w, b, date(2026, 9, 1), accepted_on=date(2026, 9, 1), deadline=date(2026, 10, 1),
-                               closed_on=date(2026, 11, 1), channel="人民调解", unit=w.committee_b)
+    c["warn_exact"] = case(
+        w,
+        a,
+        date(2026, 10, 27),
+        accepted_on=date(2026, 10, 27),
+        deadline=date(2026, 11, 26),
+        channel="人民调解",
+        unit=w.committee_a,
+    )
+    c["normal"] = case(
+        w,
+        a,
+        date(2026, 10, 28),
+        accepted_on=date(2026, 10, 28),
+        deadline=date(2026, 11, 27),
+        channel="人民调解",
+        unit=w.committee_a,
+    )
+    c["due_today"] = case(
+        w,
+        a,
+        date(2026, 10, 21),
+        accepted_on=date(2026, 10, 21),
+        deadline=TODAY,
+        channel="人民调解",
+        unit=w.committee_a,
+    )
+    c["over_1"] = case(
+        w,
+        a,
+        date(2026, 10, 20),
+        accepted_on=date(2026, 10, 20),
+        deadline=date(2026, 11, 19),
+        channel="人民调解",
+        unit=w.committee_a,
+    )
+    c["over_10_major"] = case(
+        w,
+        b,
+        date(2026, 10, 1),
+        accepted_on=date(2026, 10, 1),
+        deadline=date(2026, 11, 10),
+        channel="行政调解",
+        unit=w.police_b,
+        risk_level=RiskLevel.SERIOUS.value,
+        prominent=True,
+    )
+    c["over_30"] = case(
+        w,
+        b,
+        date(2026, 9, 1),
+        accepted_on=date(2026, 9, 1),
+        deadline=date(2026, 10, 21),
+        channel="人民调解",
+        unit=w.committee_b,
+    )
+    c["closed_overdue"] = case(
+        w,
+        b,
+        date(2026, 9, 1),
+        accepted_on=date(2026, 9, 1),
+        deadline=date(2026, 10, 1),
+        closed_on=date(2026, 11, 1),
+        channel="人民调解",
+        unit=w.committee_b,
+    )
     c["no_deadline"] = case(w, b, date(2026, 9, 1))
-    c["stabilized_over"] = case(w, b, date(2026, 9, 2), accepted_on=date(2026, 9, 2), deadline=date(2026, 10, 2),
-                                status="稳控", stabilized_on=date(2026, 9, 20), channel="人民调解", unit=w.committee_b)
+    c["stabilized_over"] = case(
+        w,
+        b,
+        date(2026, 9, 2),
+        accepted_on=date(2026, 9, 2),
+        deadline=date(2026, 10, 2),
+        status="稳控",
+        stabilized_on=date(2026, 9, 20),
+        channel="人民调解",
+        unit=w.committee_b,
+    )
     db.session.commit()
     return c
 
@@ -76,14 +137,22 @@ def test_sorted_by_risk_then_days_overdue(world, cases):
 
 def test_subtree_unit_filter_and_league(world, cases):
     town_a = overdue_review(world.town_a, TODAY)
-    assert {i["case_no"] for i in town_a["items"]} == {cases[k].case_no for k in ("warn_exact", "due_today", "over_1")}
+    assert {i["case_no"] for i in town_a["items"]} == {
+        cases[k].case_no for k in ("warn_exact", "due_today", "over_1")
+    }
     only = overdue_review(world.district, TODAY, unit_id=world.committee_b.id)
-    assert {i["case_no"] for i in only["items"]} == {cases["over_30"].case_no, cases["stabilized_over"].case_no}
+    assert {i["case_no"] for i in only["items"]} == {
+        cases["over_30"].case_no,
+        cases["stabilized_over"].case_no,
+    }
     assert (only["overdue"], only["warning"], only["total"]) == (2, 0, 2)
     warnings = overdue_review(world.district, TODAY, level="预警")
     assert {i["level"] for i in warnings["items"]} == {"预警"}
     assert (warnings["overdue"], warnings["warning"], warnings["total"]) == (0, 2, 2)
-    league = {row["unit"]: (row["overdue"], row["warning"]) for row in overdue_review(world.district, TODAY)["league"]}
+    league = {
+        row["unit"]: (row["overdue"], row["warning"])
+        for row in overdue_review(world.district, TODAY)["league"]
+    }
     assert league == {"TW-B": (2, 0), "TW-A": (1, 2), "PCS-B": (1, 0)}
     assert overdue_review(world.district, TODAY)["league"][0]["unit"] == "TW-B"
 
@@ -92,11 +161,17 @@ def test_overdue_api_and_page_for_center_staff_only(client, web, world, cases):
     r = client.get("/api/v1/reports/overdue", headers=world.district_staff.headers)
     assert r.status_code == 200 and r.get_json()["node"] == world.district.code
     assert client.get("/api/v1/reports/overdue", headers=world.mediator_a.headers).status_code == 403
-    r = client.get("/api/v1/reports/overdue", query_string={"node": world.town_b.code},
-                   headers=world.center_user_a.headers)
+    r = client.get(
+        "/api/v1/reports/overdue",
+        query_string={"node": world.town_b.code},
+        headers=world.center_user_a.headers,
+    )
     assert r.status_code == 403
-    r = client.get("/api/v1/reports/overdue", query_string={"unit": "TW-B", "level": "超期"},
-                   headers=world.district_staff.headers)
+    r = client.get(
+        "/api/v1/reports/overdue",
+        query_string={"unit": "TW-B", "level": "超期"},
+        headers=world.district_staff.headers,
+    )
     assert r.status_code == 200
     web.login("mediator_a")
     assert web.client.get("/reports/overdue").status_code == 403
@@ -111,18 +186,24 @@ def on_today():
 
 
 def orders_of(dispute) -> list[SupervisionOrder]:
-    return db.session.scalars(select(SupervisionOrder).where(SupervisionOrder.dispute_id == dispute.id)
-                              .order_by(SupervisionOrder.id).execution_options(populate_existing=True)).all()
+    return db.session.scalars(
+        select(SupervisionOrder)
+        .where(SupervisionOrder.dispute_id == dispute.id)
+        .order_by(SupervisionOrder.id)
+        .execution_options(populate_existing=True)
+    ).all()
 
 
 def supervised_events(dispute) -> list[Event]:
-    return db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == "supervised")
-                              .order_by(Event.id)).all()
+    return db.session.scalars(
+        select(Event).where(Event.dispute_id == dispute.id, Event.type == "supervised").order_by(Event.id)
+    ).all()
 
 
 def notes_to(user) -> list[Notification]:
-    return db.session.scalars(select(Notification).where(Notification.user_id == user.id)
-                              .order_by(Notification.id)).all()
+    return db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+    ).all()
 
 
 def supervision_count(world, dispute) -> int:
@@ -145,20 +226,26 @@ def test_one_click_supervision(web, world, cases, on_today):
     (order,) = orders_of(target)
     assert order.level == SupervisionLevel.ORDINARY and order.status == SupervisionStatus.PENDING
     assert order.reply_by == date(2026, 11, 23)
-    assert order.target_unit_id == world.committee_b.id and order.issued_by_unit_id == world.district_center.id
+    assert (
+        order.target_unit_id == world.committee_b.id and order.issued_by_unit_id == world.district_center.id
+    )
     assert order.issued_by_id == world.district_staff.user.id
     assert order.note == "该案件已超过办理期限（2026-10-21），请抓紧办理，并于2026-11-23前反馈办理情况。"
     (event,) = supervised_events(target)
     assert event.user_id == world.district_staff.user.id and event.note == order.note
     assert event.data["order"] == order.id and event.data["level"] == "普通" and event.data["unit"] == "TW-B"
     (note,) = notes_to(world.mediator_b.user)
-    assert note.dispute_id == target.id and note.key == f"supervision:{order.id}" and "2026-11-23" in note.text
+    assert (
+        note.dispute_id == target.id and note.key == f"supervision:{order.id}" and "2026-11-23" in note.text
+    )
     assert notes_to(world.mediator_a.user) == []
     assert supervision_count(world, target) == 1
     assert "已督办1次" in web.client.get("/reports/overdue").get_data(as_text=True)
 
     # A second click while the order awaits its reply is refused with the follow-ups' reason.
-    r = web.client.post(f"/reports/overdue/{target.id}/supervise", data={"csrf_token": token}, follow_redirects=True)
+    r = web.client.post(
+        f"/reports/overdue/{target.id}/supervise", data={"csrf_token": token}, follow_redirects=True
+    )
     assert "已有未回复的督办" in r.get_data(as_text=True)
     assert len(orders_of(target)) == 1 and len(supervised_events(target)) == 1
 
@@ -170,25 +257,43 @@ def test_supervision_options_from_the_page(app, web, world, cases, on_today):
     assert 'name="reply_by" value="2026-11-25"' in web.client.get("/reports/overdue").get_data(as_text=True)
     token = web.csrf("/reports/overdue")
     # A reply date in the past is refused, naming the field; nothing is written.
-    r = web.client.post(f"/reports/overdue/{target.id}/supervise", follow_redirects=True,
-                        data={"csrf_token": token, "level": "挂牌", "reply_by": "2026-11-19"})
+    r = web.client.post(
+        f"/reports/overdue/{target.id}/supervise",
+        follow_redirects=True,
+        data={"csrf_token": token, "level": "挂牌", "reply_by": "2026-11-19"},
+    )
     assert "回复期限：回复期限不能早于今天。" in r.get_data(as_text=True)
-    r = web.client.post(f"/reports/overdue/{target.id}/supervise", follow_redirects=True,
-                        data={"csrf_token": token, "level": "重点", "reply_by": "2026-11-30"})
+    r = web.client.post(
+        f"/reports/overdue/{target.id}/supervise",
+        follow_redirects=True,
+        data={"csrf_token": token, "level": "重点", "reply_by": "2026-11-30"},
+    )
     assert "督办级别：" in r.get_data(as_text=True)
     assert orders_of(target) == [] and supervised_events(target) == []
 
-    r = web.client.post(f"/reports/overdue/{target.id}/supervise",
-                        data={"csrf_token": token, "level": "挂牌", "reply_by": "2026-11-30", "note": "请周内报告。"})
+    r = web.client.post(
+        f"/reports/overdue/{target.id}/supervise",
+        data={"csrf_token": token, "level": "挂牌", "reply_by": "2026-11-30", "note": "请周内报告。"},
+    )
     assert r.status_code == 302
     (order,) = orders_of(target)
-    assert (order.level, order.reply_by, order.note) == (SupervisionLevel.LISTED, date(2026, 11, 30), "请周内报告。")
+    assert (order.level, order.reply_by, order.note) == (
+        SupervisionLevel.LISTED,
+        date(2026, 11, 30),
+        "请周内报告。",
+    )
     assert order.target_unit_id == world.police_b.id
     (event,) = supervised_events(target)
     assert event.data["level"] == "挂牌" and event.data["deadline"] == "2026-11-30"
     # No one is at 双港派出所 in the test world: the notification goes to its users, i.e. nobody here.
-    assert db.session.scalar(select(func.count()).select_from(Notification)
-                             .where(Notification.key == f"supervision:{order.id}")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.key == f"supervision:{order.id}")
+        )
+        == 0
+    )
     # The default reply date follows the setting when no date is chosen.
     cases_b = cases["stabilized_over"]
     web.client.post(f"/reports/overdue/{cases_b.id}/supervise", data={"csrf_token": token})
@@ -197,9 +302,11 @@ def test_supervision_options_from_the_page(app, web, world, cases, on_today):
 
 def test_supervision_api(client, world, cases, on_today):
     target = cases["over_1"]
-    r = client.post(f"/api/v1/reports/overdue/{target.id}/supervise",
-                    json={"note": "请三日内反馈进展。", "level": "挂牌", "reply_by": "2026-11-23"},
-                    headers=world.center_user_a.headers)
+    r = client.post(
+        f"/api/v1/reports/overdue/{target.id}/supervise",
+        json={"note": "请三日内反馈进展。", "level": "挂牌", "reply_by": "2026-11-23"},
+        headers=world.center_user_a.headers,
+    )
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
     (order,) = orders_of(target)
@@ -213,8 +320,13 @@ def test_supervision_api(client, world, cases, on_today):
     assert supervision_count(world, target) == 1
 
     # Another centre may supervise too; its default order is 普通, reply in 3 days.
-    r = client.post(f"/api/v1/reports/overdue/{target.id}/supervise", json={}, headers=world.district_staff.headers)
-    assert r.status_code == 201 and (r.get_json()["level"], r.get_json()["reply_by"]) == ("普通", "2026-11-23")
+    r = client.post(
+        f"/api/v1/reports/overdue/{target.id}/supervise", json={}, headers=world.district_staff.headers
+    )
+    assert r.status_code == 201 and (r.get_json()["level"], r.get_json()["reply_by"]) == (
+        "普通",
+        "2026-11-23",
+    )
     assert supervision_count(world, target) == 2 and len(supervised_events(target)) == 2
 
     def post(dispute, body, who):

@@ -25,7 +25,7 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CHANCY = '''
+CHANCY = """
 from hypothesis import given, strategies as st
 
 
@@ -39,7 +39,7 @@ def test_draws(seeded_random):
 def test_examples(xs):
     print("TRIED", xs)
     assert sum(xs) < 5000
-'''
+"""
 
 
 def run_pytest(tmp_path: Path, hashseed: str, **env) -> str:
@@ -52,9 +52,26 @@ def run_pytest(tmp_path: Path, hashseed: str, **env) -> str:
         if name not in env:
             environment.pop(name, None)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conftest",
-         "--rootdir", str(tmp_path), "-c", os.devnull, str(test_file)],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.conftest",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            os.devnull,
+            str(test_file),
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stdout + done.stderr  # both tests fail, on purpose
     return done.stdout
 
@@ -102,8 +119,14 @@ def test_hypothesis_tries_the_same_examples_whatever_the_hash_seed_and_prints_th
 def demo_tables(directory: Path, hashseed: str) -> list[str]:
     directory.mkdir()
     environment = {**os.environ, "PYTHONHASHSEED": hashseed, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "tests.reproducible_demo", str(directory), "2026-11-18", "25"],
-                          cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.reproducible_demo", str(directory), "2026-11-18", "25"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return [line for line in done.stdout.splitlines() if line.startswith("TABLE ")]
 
@@ -117,20 +140,28 @@ def test_the_demo_is_the_same_data_under_two_hash_seeds(tmp_path):
 
 # ---------------------------------------------------------------------------------------- pins
 
+
 def requirements() -> dict[str, list[Requirement]]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return {"dependencies": [Requirement(r) for r in project["dependencies"]],
-            "dev": [Requirement(r) for r in project["optional-dependencies"]["dev"]]}
+    return {
+        "dependencies": [Requirement(r) for r in project["dependencies"]],
+        "dev": [Requirement(r) for r in project["optional-dependencies"]["dev"]],
+    }
 
 
 def test_every_requirement_has_an_upper_bound_and_ruff_a_minor_range():
     for group, reqs in requirements().items():
         for req in reqs:
-            assert any(s.operator in ("<", "<=", "==", "~=") for s in req.specifier), f"{group}: {req} has no ceiling"
+            assert any(s.operator in ("<", "<=", "==", "~=") for s in req.specifier), (
+                f"{group}: {req} has no ceiling"
+            )
     ruff = next(r for r in requirements()["dev"] if r.name == "ruff")
     ceiling = next(s.version for s in ruff.specifier if s.operator == "<")
     floor = next(s.version for s in ruff.specifier if s.operator == ">=")
-    assert ceiling.split(".")[:1] == floor.split(".")[:1] and int(ceiling.split(".")[1]) == int(floor.split(".")[1]) + 1
+    assert (
+        ceiling.split(".")[:1] == floor.split(".")[:1]
+        and int(ceiling.split(".")[1]) == int(floor.split(".")[1]) + 1
+    )
 
 
 def test_the_installed_versions_satisfy_the_pins():

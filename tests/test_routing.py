@@ -17,8 +17,14 @@ from tests.workflow_support import act, get, ok, register
 
 def case(world, **kw) -> Dispute:
     """A transient case (not saved) to evaluate rules against."""
-    values = {"category": "邻里", "node": world.village_b, "amount": Decimal("3500.00"), "people_count": 2,
-              "risk_level": RiskLevel.ORDINARY, "flags": []}
+    values = {
+        "category": "邻里",
+        "node": world.village_b,
+        "amount": Decimal("3500.00"),
+        "people_count": 2,
+        "risk_level": RiskLevel.ORDINARY,
+        "flags": [],
+    }
     values.update(kw)
     return Dispute(**values)
 
@@ -32,16 +38,23 @@ def rule(**kw) -> RoutingRule:
     return r
 
 
-@pytest.mark.parametrize(("condition", "matching", "not_matching"), [
-    ({"category": "邻里"}, {}, {"category": "合同"}),
-    ({"min_amount": Decimal("3500")}, {}, {"amount": Decimal("3499.99")}),
-    ({"min_amount": Decimal("1")}, {"amount": Decimal("1.00")}, {"amount": None}),
-    ({"min_people": 30}, {"people_count": 30}, {"people_count": 29}),
-    ({"min_people": 2}, {}, {"people_count": None}),
-    ({"min_risk": RiskLevel.MAJOR}, {"risk_level": RiskLevel.EXTREME}, {"risk_level": RiskLevel.ORDINARY}),
-    ({"min_risk": RiskLevel.MAJOR}, {"risk_level": RiskLevel.MAJOR}, {}),
-    ({"flags": ["群体性", "涉众"]}, {"flags": ["涉众"]}, {"flags": ["涉军"]}),
-])
+@pytest.mark.parametrize(
+    ("condition", "matching", "not_matching"),
+    [
+        ({"category": "邻里"}, {}, {"category": "合同"}),
+        ({"min_amount": Decimal("3500")}, {}, {"amount": Decimal("3499.99")}),
+        ({"min_amount": Decimal("1")}, {"amount": Decimal("1.00")}, {"amount": None}),
+        ({"min_people": 30}, {"people_count": 30}, {"people_count": 29}),
+        ({"min_people": 2}, {}, {"people_count": None}),
+        (
+            {"min_risk": RiskLevel.MAJOR},
+            {"risk_level": RiskLevel.EXTREME},
+            {"risk_level": RiskLevel.ORDINARY},
+        ),
+        ({"min_risk": RiskLevel.MAJOR}, {"risk_level": RiskLevel.MAJOR}, {}),
+        ({"flags": ["群体性", "涉众"]}, {"flags": ["涉众"]}, {"flags": ["涉军"]}),
+    ],
+)
 def test_each_condition(world, condition, matching, not_matching):
     r = rule(**condition)
     assert routing.rule_matches(r, case(world, **matching))
@@ -66,13 +79,19 @@ def test_empty_rule_matches_everything_and_all_conditions_must_hold(world):
 
 def test_priority_order_inactive_and_nearest_unit(world):
     rule(name="兜底", priority=1000)
-    rule(name="群体性纠纷", priority=10, flags=["群体性"], channel=Channel.ADMINISTRATIVE, unit=world.police_b)
+    rule(
+        name="群体性纠纷", priority=10, flags=["群体性"], channel=Channel.ADMINISTRATIVE, unit=world.police_b
+    )
     rule(name="停用", priority=1, active=False, channel=Channel.COURT_LINK)
     rule(name="金额大", priority=20, min_amount=Decimal("100000"), channel=Channel.COURT_LINK)
     s = routing.suggest(case(world, flags=["群体性"], amount=Decimal("200000")))
     assert (s.rule.name, s.channel, s.unit) == ("群体性纠纷", Channel.ADMINISTRATIVE, world.police_b)
     s = routing.suggest(case(world, amount=Decimal("200000")))
-    assert (s.rule.name, s.channel, s.unit) == ("金额大", Channel.COURT_LINK, world.court)  # the district's court
+    assert (s.rule.name, s.channel, s.unit) == (
+        "金额大",
+        Channel.COURT_LINK,
+        world.court,
+    )  # the district's court
     s = routing.suggest(case(world))
     assert (s.rule.name, s.unit) == ("兜底", world.committee_b)  # nearest 人民调解 unit above 双港村
     s = routing.suggest(case(world, node=world.grid_a))
@@ -92,6 +111,7 @@ def test_same_priority_earlier_rule_first(world):
 
 # --- the API ---------------------------------------------------------------------------------------
 
+
 def post_rule(client, who, **body):
     payload = {"name": "邻里纠纷", "channel": "人民调解"}
     payload.update(body)
@@ -100,35 +120,69 @@ def post_rule(client, who, **body):
 
 def test_rule_api(client, world):
     assert post_rule(client, world.center_user_b).status_code == 403
-    r = post_rule(client, world.admin, category="邻里", node=world.town_b.code, min_amount="1000", min_people=2,
-                  min_risk="一般", flags=["群体性"], unit="TW-B", priority=5)
+    r = post_rule(
+        client,
+        world.admin,
+        category="邻里",
+        node=world.town_b.code,
+        min_amount="1000",
+        min_people=2,
+        min_risk="一般",
+        flags=["群体性"],
+        unit="TW-B",
+        priority=5,
+    )
     assert r.status_code == 201, r.get_json()
     created = r.get_json()
-    assert created["node"] == world.town_b.code and created["unit"] == "TW-B" and created["min_amount"] == "1000.00"
+    assert (
+        created["node"] == world.town_b.code
+        and created["unit"] == "TW-B"
+        and created["min_amount"] == "1000.00"
+    )
     assert "类别=邻里" in created["conditions"]
-    for bad, field in [({"channel": "调解"}, "channel"), ({"node": "000"}, "node"), ({"unit": "NOPE"}, "unit"),
-                       ({"category": "打架"}, "category"), ({"flags": ["火灾"]}, "flags"),
-                       ({"min_amount": "-1"}, "min_amount"), ({"name": ""}, "name"), ({"x": 1}, "x")]:
+    for bad, field in [
+        ({"channel": "调解"}, "channel"),
+        ({"node": "000"}, "node"),
+        ({"unit": "NOPE"}, "unit"),
+        ({"category": "打架"}, "category"),
+        ({"flags": ["火灾"]}, "flags"),
+        ({"min_amount": "-1"}, "min_amount"),
+        ({"name": ""}, "name"),
+        ({"x": 1}, "x"),
+    ]:
         r = post_rule(client, world.admin, **bad)
         assert r.status_code == 422, (bad, r.get_json())
         assert field in r.get_json()["errors"]["json"], (bad, r.get_json())
     assert client.get("/api/v1/routing-rules", headers=world.mediator_b.headers).status_code == 403
     listed = client.get("/api/v1/routing-rules", headers=world.center_user_b.headers).get_json()
     assert [x["id"] for x in listed] == [created["id"]]
-    assert client.delete(f"/api/v1/routing-rules/{created['id']}", headers=world.mediator_b.headers).status_code == 403
-    assert client.delete(f"/api/v1/routing-rules/{created['id']}", headers=world.admin.headers).status_code == 204
-    assert client.delete(f"/api/v1/routing-rules/{created['id']}", headers=world.admin.headers).status_code == 404
+    assert (
+        client.delete(f"/api/v1/routing-rules/{created['id']}", headers=world.mediator_b.headers).status_code
+        == 403
+    )
+    assert (
+        client.delete(f"/api/v1/routing-rules/{created['id']}", headers=world.admin.headers).status_code
+        == 204
+    )
+    assert (
+        client.delete(f"/api/v1/routing-rules/{created['id']}", headers=world.admin.headers).status_code
+        == 404
+    )
     assert client.get("/api/v1/routing-rules", headers=world.admin.headers).get_json() == []
 
 
 def test_registration_records_the_suggestion(client, world):
-    ok_rule = post_rule(client, world.admin, name="劳动争议", category="劳动争议/欠薪", channel="行政调解", unit="PCS-B")
+    ok_rule = post_rule(
+        client, world.admin, name="劳动争议", category="劳动争议/欠薪", channel="行政调解", unit="PCS-B"
+    )
     assert ok_rule.status_code == 201
     dispute_id = register(client, world.center_user_b, world.village_b.code, category="劳动争议/欠薪")
     body = get(client, world.center_user_b, dispute_id)
     assert body["suggested_channel"] == "行政调解" and body["suggested_unit"] == "PCS-B"
     assert body["status"] == "待分流" and body["channel"] is None
-    work = client.get(f"/api/v1/disputes/{dispute_id}/casework", headers=world.center_user_b.headers).get_json()
+    work = client.get(
+        f"/api/v1/disputes/{dispute_id}/casework", headers=world.center_user_b.headers
+    ).get_json()
     assert work["suggestion"] == {"channel": "行政调解", "unit": "PCS-B"}
     other = register(client, world.center_user_b, world.village_b.code)
     assert get(client, world.center_user_b, other)["suggested_channel"] is None
@@ -148,8 +202,15 @@ def test_centre_confirms_the_suggestion(client, world):
 def test_centre_overrides_the_suggestion(client, world):
     post_rule(client, world.admin, channel="人民调解", unit="TW-B")
     dispute_id = register(client, world.center_user_b, world.village_b.code)
-    body = ok(act(client, world.center_user_b, dispute_id, "route",
-                  {"channel": "行政调解", "unit": "PCS-B", "note": "涉及治安，由派出所调解。"}))
+    body = ok(
+        act(
+            client,
+            world.center_user_b,
+            dispute_id,
+            "route",
+            {"channel": "行政调解", "unit": "PCS-B", "note": "涉及治安，由派出所调解。"},
+        )
+    )
     assert body["channel"] == "行政调解" and body["unit"] == "PCS-B"
     event = body["events"][-1]
     assert event["data"]["override"] is True
@@ -164,15 +225,19 @@ def test_centre_overrides_the_suggestion(client, world):
 
 def test_route_validation(client, world):
     dispute_id = register(client, world.center_user_b, world.village_b.code)
-    for body, field in [({"channel": "人民调解"}, "unit"), ({"unit": "TW-B"}, "channel"),
-                        ({"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-B"]}, "co_units"),
-                        ({"channel": "人民调解", "unit": "TW-B", "co_units": ["XX"]}, "co_units")]:
+    for body, field in [
+        ({"channel": "人民调解"}, "unit"),
+        ({"unit": "TW-B"}, "channel"),
+        ({"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-B"]}, "co_units"),
+        ({"channel": "人民调解", "unit": "TW-B", "co_units": ["XX"]}, "co_units"),
+    ]:
         r = act(client, world.center_user_b, dispute_id, "route", body)
         assert r.status_code == 422 and field in r.get_json()["errors"]["json"], (body, r.get_json())
     assert get(client, world.admin, dispute_id)["status"] == "待分流"
 
 
 # --- the admin page ----------------------------------------------------------------------------------
+
 
 def test_admin_page_lists_adds_and_deletes(web, world):
     web.login("admin")
@@ -181,22 +246,41 @@ def test_admin_page_lists_adds_and_deletes(web, world):
     html = page.get_data(as_text=True)
     assert "分流规则" in html and "劳动争议调解仲裁法第十四条" in html  # default limits seeded
     token = web.csrf("/admin/routing/")
-    r = web.client.post("/admin/routing/rules", data={
-        "csrf_token": token, "name": "群体性纠纷上交", "priority": "10", "category": "", "node": world.town_b.code,
-        "min_people": "30", "flags": ["群体性", "涉众"], "channel": "行政调解", "unit": "PCS-B", "active": "on",
-    }, follow_redirects=True)
+    r = web.client.post(
+        "/admin/routing/rules",
+        data={
+            "csrf_token": token,
+            "name": "群体性纠纷上交",
+            "priority": "10",
+            "category": "",
+            "node": world.town_b.code,
+            "min_people": "30",
+            "flags": ["群体性", "涉众"],
+            "channel": "行政调解",
+            "unit": "PCS-B",
+            "active": "on",
+        },
+        follow_redirects=True,
+    )
     html = r.get_data(as_text=True)
     assert "已添加分流规则「群体性纠纷上交」" in html and "人数≥30" in html
     saved = db.session.scalars(db.select(RoutingRule)).one()
     assert saved.flags == ["群体性", "涉众"] and saved.category is None and saved.active is True
     # Invalid input: a Chinese message, nothing saved.
-    r = web.client.post("/admin/routing/rules", data={"csrf_token": token, "name": "坏规则", "channel": "人民调解",
-                                                     "min_people": "0"}, follow_redirects=True)
+    r = web.client.post(
+        "/admin/routing/rules",
+        data={"csrf_token": token, "name": "坏规则", "channel": "人民调解", "min_people": "0"},
+        follow_redirects=True,
+    )
     assert "最少人数：人数应不小于1。" in r.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(RoutingRule)) == 1
     # Without the CSRF token the post is refused.
-    assert web.client.post("/admin/routing/rules", data={"name": "x", "channel": "人民调解"}).status_code == 400
-    r = web.client.post(f"/admin/routing/rules/{saved.id}/delete", data={"csrf_token": token}, follow_redirects=True)
+    assert (
+        web.client.post("/admin/routing/rules", data={"name": "x", "channel": "人民调解"}).status_code == 400
+    )
+    r = web.client.post(
+        f"/admin/routing/rules/{saved.id}/delete", data={"csrf_token": token}, follow_redirects=True
+    )
     assert "已删除分流规则" in r.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count()).select_from(RoutingRule)) == 0
 
@@ -204,9 +288,18 @@ def test_admin_page_lists_adds_and_deletes(web, world):
 def test_admin_page_time_limits(web, world):
     web.login("admin")
     token = web.csrf("/admin/routing/")
-    r = web.client.post("/admin/routing/time-limits", data={
-        "csrf_token": token, "channel": "人民调解", "category": "邻里", "days": "10", "working_days": "on",
-        "basis": "本镇规定"}, follow_redirects=True)
+    r = web.client.post(
+        "/admin/routing/time-limits",
+        data={
+            "csrf_token": token,
+            "channel": "人民调解",
+            "category": "邻里",
+            "days": "10",
+            "working_days": "on",
+            "basis": "本镇规定",
+        },
+        follow_redirects=True,
+    )
     assert "已保存时限：人民调解 / 邻里 10个工作日" in r.get_data(as_text=True)
     from mediation.routing.deadlines import time_limit_for
 

@@ -46,6 +46,7 @@ DISPUTES = 60
 
 # ------------------------------------------------------------------------------------ the demo
 
+
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory, _pg_schema):
     directory = tmp_path_factory.mktemp("routing-demo")
@@ -70,7 +71,9 @@ def demo(demo_app):
 
 
 def pending_cases() -> list[Dispute]:
-    return list(db.session.scalars(select(Dispute).where(Dispute.status == Status.PENDING).order_by(Dispute.id)))
+    return list(
+        db.session.scalars(select(Dispute).where(Dispute.status == Status.PENDING).order_by(Dispute.id))
+    )
 
 
 def admin() -> User:
@@ -132,8 +135,12 @@ def test_every_offered_unit_is_accepted_and_every_other_refused_on_submit(demo):
     from tests.factories import dispute_payload
 
     center = db.session.scalar(select(User).where(User.username == "quzhongxin"))
-    for level, code in ((NodeLevel.VILLAGE, "120116100202"), (NodeLevel.TOWN, "120116101000"),
-                        (NodeLevel.GRID, "120116003001G02"), (NodeLevel.COMMUNITY, "120116001001")):
+    for level, code in (
+        (NodeLevel.VILLAGE, "120116100202"),
+        (NodeLevel.TOWN, "120116101000"),
+        (NodeLevel.GRID, "120116003001G02"),
+        (NodeLevel.COMMUNITY, "120116001001"),
+    ):
         if str(level) not in cases:
             cases[str(level)] = register_case(center, DisputeCreate().load(dispute_payload(code))).dispute
     db.session.commit()
@@ -141,14 +148,20 @@ def test_every_offered_unit_is_accepted_and_every_other_refused_on_submit(demo):
     for dispute_id in ids:
         d = db.session.get(Dispute, dispute_id)
         town = d.node.ancestors()[1]
-        town_center = db.session.scalar(select(User).join(Unit, User.unit_id == Unit.id).where(
-            Unit.code == f"{town.code}-ZZ", User.role == Role.CENTER).order_by(User.id))
+        town_center = db.session.scalar(
+            select(User)
+            .join(Unit, User.unit_id == Unit.id)
+            .where(Unit.code == f"{town.code}-ZZ", User.role == Role.CENTER)
+            .order_by(User.id)
+        )
         # The admin routes within the reach of the centre that triages the case; the town's centre,
         # when that is a village's platform, within its whole town.
         for who in (admin(), town_center):
             _probe_every_unit(dispute_id, who, units, co_handlers=who is town_center and dispute_id == ids[0])
         if responsible_center(d).node.id != town.id:
-            assert ({c.unit.code for c in candidate_units(d)} < {c.unit.code for c in candidate_units(d, town_center)})
+            assert {c.unit.code for c in candidate_units(d)} < {
+                c.unit.code for c in candidate_units(d, town_center)
+            }
 
 
 def _probe_every_unit(dispute_id: int, who: User, units: list[Unit], co_handlers: bool) -> None:
@@ -160,7 +173,9 @@ def _probe_every_unit(dispute_id: int, who: User, units: list[Unit], co_handlers
     # The 属地's units and every node above it are reachable: 小事不出村, but the district's
     # departments are always there.
     ancestors = {n.id for n in d.node.ancestors()}
-    assert {u.code for u in units if u.node_id in ancestors and u.node.level != NodeLevel.GRID} <= set(offered)
+    assert {u.code for u in units if u.node_id in ancestors and u.node.level != NodeLevel.GRID} <= set(
+        offered
+    )
     lead_probe = next(c.unit for c in candidate_units(d, who) if c.unit.type.value == "人民调解委员会")
     for unit in units:
         d = db.session.get(Dispute, dispute_id)
@@ -186,8 +201,13 @@ def _probe_every_unit(dispute_id: int, who: User, units: list[Unit], co_handlers
 
 
 def test_transfer_reaches_the_same_units(demo):
-    routed = next(d for d in db.session.scalars(select(Dispute).where(Dispute.status == Status.HANDLING)
-                                                .order_by(Dispute.id)) if stage_of(d) in (Stage.AWAITING, Stage.HANDLING))
+    routed = next(
+        d
+        for d in db.session.scalars(
+            select(Dispute).where(Dispute.status == Status.HANDLING).order_by(Dispute.id)
+        )
+        if stage_of(d) in (Stage.AWAITING, Stage.HANDLING)
+    )
     dispute_id, current = routed.id, routed.unit_id
     offered = {c.unit.code for c in candidate_units(routed)}
     for unit in db.session.scalars(select(Unit).where(Unit.id != current).order_by(Unit.code)).all():
@@ -216,7 +236,9 @@ def _checkboxes(page: str, fieldset_id: str) -> list[str]:
 def test_the_api_list_equals_the_web_list(demo):
     d = pending_cases()[0]
     center = responsible_center(d)
-    staff = db.session.scalar(select(User).where(User.unit_id == center.id, User.role == Role.CENTER, User.active.is_(True)))
+    staff = db.session.scalar(
+        select(User).where(User.unit_id == center.id, User.role == Role.CENTER, User.active.is_(True))
+    )
     assert staff is not None, center.name
     _, token = ApiToken.issue(staff)
     db.session.commit()
@@ -228,7 +250,9 @@ def test_the_api_list_equals_the_web_list(demo):
     assert [i["suggested"] for i in items[1:]] == [False] * (len(items) - 1)
     assert items[0]["group"] == SUGGESTED_GROUP
     chain = [n.name for n in reversed(d.node.ancestors())]  # the 属地 first, then each node above it
-    groups = [i["group"].removesuffix("（属地）") for i in items[1:] if not i["group"].endswith("辖区其他单位")]
+    groups = [
+        i["group"].removesuffix("（属地）") for i in items[1:] if not i["group"].endswith("辖区其他单位")
+    ]
     assert groups == sorted(groups, key=chain.index)
     assert login(client, staff.username, DEMO_PASSWORD).status_code in (302, 303)
     page = client.get(f"/disputes/{d.id}").get_data(as_text=True)
@@ -238,10 +262,21 @@ def test_the_api_list_equals_the_web_list(demo):
     assert re.search(rf'<option value="{re.escape(codes[0])}" [^>]*selected', page)
     assert 'src="/static/unit-picker.js"' in page and "<script>" not in page
     # The API describes each unit.
-    assert {"code", "name", "short_name", "type", "channel", "node", "node_name", "group", "suggested"} <= set(items[0])
+    assert {
+        "code",
+        "name",
+        "short_name",
+        "type",
+        "channel",
+        "node",
+        "node_name",
+        "group",
+        "suggested",
+    } <= set(items[0])
 
 
 # ------------------------------------------------------------------------- the factory world
+
 
 def post_rule(client, who, **fields):
     r = client.post("/api/v1/routing-rules", json={"name": "测试规则", **fields}, headers=who.headers)
@@ -262,16 +297,25 @@ def test_order_suggested_first_then_the_territory_nearest_first(client, world):
     # nor a grid's unit (WG-A1): a town centre's reach is its town and the nodes above it.
     assert [(i["code"], i["group"], i["suggested"]) for i in items] == [
         ("PCS-B", "分流建议", True),
-        ("TW-B", "双港镇", False), ("ZZ-B", "双港镇", False),
-        ("FY", "海滨区", False), ("ZZ-QU", "海滨区", False),
+        ("TW-B", "双港镇", False),
+        ("ZZ-B", "双港镇", False),
+        ("FY", "海滨区", False),
+        ("ZZ-QU", "海滨区", False),
     ]
     # The district centre, once the case is escalated, reaches the whole district (after the chain).
     ok(act(client, world.center_user_b, dispute_id, "escalate"))
     items = candidates_api(client, world.district_staff, dispute_id).get_json()
     assert [i["code"] for i in items] == ["PCS-B", "TW-B", "ZZ-B", "FY", "ZZ-QU", "TW-A", "ZZ-A"]
     assert {i["group"] for i in items[5:]} == {"海滨区辖区其他单位"}
-    ok(act(client, world.district_staff, dispute_id, "route",
-           {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A", "PCS-B"]}))
+    ok(
+        act(
+            client,
+            world.district_staff,
+            dispute_id,
+            "route",
+            {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A", "PCS-B"]},
+        )
+    )
     assert get(client, world.admin, dispute_id)["co_units"] == ["TW-A", "PCS-B"]
 
 
@@ -279,8 +323,11 @@ def test_the_own_node_comes_first_with_its_label(client, world):
     dispute_id = register(client, world.center_user_b, world.town_b.code)  # the 属地 is the town itself
     items = candidates_api(client, world.center_user_b, dispute_id).get_json()
     assert [(i["code"], i["group"]) for i in items] == [
-        ("PCS-B", "双港镇（属地）"), ("TW-B", "双港镇（属地）"), ("ZZ-B", "双港镇（属地）"),
-        ("FY", "海滨区"), ("ZZ-QU", "海滨区"),
+        ("PCS-B", "双港镇（属地）"),
+        ("TW-B", "双港镇（属地）"),
+        ("ZZ-B", "双港镇（属地）"),
+        ("FY", "海滨区"),
+        ("ZZ-QU", "海滨区"),
     ]
 
 
@@ -302,8 +349,11 @@ def test_the_web_refuses_an_unreachable_unit_field_by_field(client, world, web):
     dispute_id = make_case(client, world, Stage.PENDING)
     web.login("center_b")
     token = web.csrf(f"/disputes/{dispute_id}")
-    r = web.client.post(f"/disputes/{dispute_id}/actions/route", follow_redirects=True, data={
-        "csrf_token": token, "channel": "人民调解", "unit": "TW-B", "co_units": ["PCS-B", "TW-A"]})
+    r = web.client.post(
+        f"/disputes/{dispute_id}/actions/route",
+        follow_redirects=True,
+        data={"csrf_token": token, "channel": "人民调解", "unit": "TW-B", "co_units": ["PCS-B", "TW-A"]},
+    )
     page = r.get_data(as_text=True)
     assert "分流未保存：联办单位：「海滨街道人民调解委员会」不在可选范围内" in page
     assert get(client, world.admin, dispute_id)["status"] == "待分流"
@@ -329,9 +379,13 @@ def test_check_reach_names_every_refused_unit(app, world):
     from mediation.disputes.service import register as register_case
     from tests.factories import dispute_payload
 
-    d = register_case(world.center_user_b.user, DisputeCreate().load(dispute_payload(world.village_b.code))).dispute
+    d = register_case(
+        world.center_user_b.user, DisputeCreate().load(dispute_payload(world.village_b.code))
+    ).dispute
     with pytest.raises(ValidationError) as err:
-        check_reach(d, [("unit", world.committee_a), ("co_units", world.grid_unit_a), ("co_units", world.police_b)])
+        check_reach(
+            d, [("unit", world.committee_a), ("co_units", world.grid_unit_a), ("co_units", world.police_b)]
+        )
     assert set(err.value.messages) == {"unit", "co_units"}
     assert len(err.value.messages["co_units"]) == 1 and "第1网格" in err.value.messages["co_units"][0]
     db.session.rollback()

@@ -83,15 +83,18 @@ def due_world(world, at):
     overdue from 04-02, an order unanswered after 03-05."""
     visited = make_case(world, handler=world.mediator_a.user)
     close(visited, world.mediator_a.user)
-    late = make_case(world, handler=world.mediator_a.user, accepted_on=date(2026, 3, 2), deadline=date(2026, 4, 1))
+    late = make_case(
+        world, handler=world.mediator_a.user, accepted_on=date(2026, 3, 2), deadline=date(2026, 4, 1)
+    )
     order = service.issue_supervision(world.center_user_a.user, late, "普通", date(2026, 3, 5), "请报告")
     db.session.commit()
     return visited, late, order
 
 
 def assert_effects_once(world, visited, late, order):
-    (visit,) = db.session.scalars(select(FollowUp).where(FollowUp.dispute_id == visited.id)
-                                  .execution_options(populate_existing=True)).all()
+    (visit,) = db.session.scalars(
+        select(FollowUp).where(FollowUp.dispute_id == visited.id).execution_options(populate_existing=True)
+    ).all()
     assert visit.notified_at is not None
     assert len(notifications(world.mediator_a.user, f"followup:{visit.id}:")) == 1
     assert [e.data["level"] for e in events(late, "warning_level")] == ["超期"]
@@ -227,8 +230,16 @@ def test_autostart_rules(app, monkeypatch):
 
 
 def test_create_app_starts_the_embedded_scheduler_when_asked(app, db_url, tmp_path):
-    embedded = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x",
-                           "SCHEDULER_AUTOSTART": True, "SCHEDULER_INTERVAL": 3600, "SCHEDULER_LEASE_SECONDS": 5})
+    embedded = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": "x",
+            "SCHEDULER_AUTOSTART": True,
+            "SCHEDULER_INTERVAL": 3600,
+            "SCHEDULER_LEASE_SECONDS": 5,
+        }
+    )
     runner = embedded.extensions[EXTENSION_KEY]
     try:
         wait_for(lambda: runs() >= 1, what="the embedded scheduler's first run")

@@ -64,27 +64,52 @@ def _wait_runs(more: int, procs, seen: set, timeout: float = 60.0) -> None:
     raise AssertionError(f"the schedulers did not run {more} sweeps in {timeout}s")
 
 
-def test_two_scheduler_processes_fire_each_job_once(app, world, db_url, tmp_path, at):
+def test_two_scheduler_processes_fire_each_job_once(app, world, db_url, tmp_path, at):  # noqa: C901
     # Work that comes due over two months.
     satisfaction = []
     for _ in range(3):
         d = make_case(world, handler=world.mediator_a.user)
         close(d, world.mediator_a.user)  # 满意度回访 due 03-09
         satisfaction.append(d)
-    late = [make_case(world, handler=world.mediator_a.user, accepted_on=date(2026, 3, 2), deadline=date(2026, 4, 1))
-            for _ in range(3)]  # 预警 from 03-26, 超期 from 04-02
-    orders = [service.issue_supervision(world.center_user_a.user, d, "挂牌", date(2026, 3, 5), "请回复")
-              for d in late]  # unanswered: escalate on 03-06
+    late = [
+        make_case(
+            world, handler=world.mediator_a.user, accepted_on=date(2026, 3, 2), deadline=date(2026, 4, 1)
+        )
+        for _ in range(3)
+    ]  # 预警 from 03-26, 超期 from 04-02
+    orders = [
+        service.issue_supervision(world.center_user_a.user, d, "挂牌", date(2026, 3, 5), "请回复")
+        for d in late
+    ]  # unanswered: escalate on 03-06
     db.session.commit()
     stable = make_case(world, handler=world.mediator_a.user, accepted_on=date(2026, 2, 1))
-    emit(stable, "stabilized", world.mediator_a.user, status=Status.STABILIZED, stabilized_on=date(2026, 3, 2))
+    emit(
+        stable, "stabilized", world.mediator_a.user, status=Status.STABILIZED, stabilized_on=date(2026, 3, 2)
+    )
 
     clock_file = tmp_path / "clock.txt"
     _set_clock(clock_file, date(2026, 3, 2))
-    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret", "MEDIATION_CLOCK_FILE": str(clock_file),
-           "PYTHONPATH": str(ROOT), "SCHEDULER_MODE": "external"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": "test-secret",
+        "MEDIATION_CLOCK_FILE": str(clock_file),
+        "PYTHONPATH": str(ROOT),
+        "SCHEDULER_MODE": "external",
+    }
     env.pop("FLASK_DEBUG", None)
-    cmd = [sys.executable, "-m", "flask", "--app", "mediation", "scheduler", "--interval", "0.3", "--lease", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "mediation",
+        "scheduler",
+        "--interval",
+        "0.3",
+        "--lease",
+        "2",
+    ]
     logs = [open(tmp_path / f"scheduler-{i}.log", "w") for i in range(2)]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) for log in logs]
     seen: set[str] = set()
@@ -133,12 +158,19 @@ def test_two_scheduler_processes_fire_each_job_once(app, world, db_url, tmp_path
     for order, d in zip(orders, late, strict=True):
         assert len(events(d, "supervision_escalated")) == 1
         order = db.session.get(SupervisionOrder, order.id)
-        assert order.status == SupervisionStatus.ESCALATED and order.escalated_to_id == world.district_center.id
+        assert (
+            order.status == SupervisionStatus.ESCALATED and order.escalated_to_id == world.district_center.id
+        )
     assert len(notifications(world.district_staff.user, "supervision-escalated:")) == 3
     # The 稳控 case: one visit per period (03-17 due and notified, 04-01 due and notified, 04-16 next).
-    visits = db.session.scalars(select(FollowUp).where(FollowUp.dispute_id == stable.id).order_by(FollowUp.round)).all()
+    visits = db.session.scalars(
+        select(FollowUp).where(FollowUp.dispute_id == stable.id).order_by(FollowUp.round)
+    ).all()
     assert [(v.round, v.due_on) for v in visits] == [
-        (1, date(2026, 3, 17)), (2, date(2026, 4, 1)), (3, date(2026, 4, 16))]
+        (1, date(2026, 3, 17)),
+        (2, date(2026, 4, 1)),
+        (3, date(2026, 4, 16)),
+    ]
     assert [v.notified_at is not None for v in visits] == [True, True, False]
     for v in visits[:2]:
         assert len(notifications(world.mediator_a.user, f"followup:{v.id}:")) == 1

@@ -25,8 +25,14 @@ def count() -> int:
 
 
 def test_file_a_zero_report(client, world):
-    r = post(client, world.grid_a_user, node=world.grid_a.code, date=local_today().isoformat(), found=0,
-             note="本期未发现矛盾纠纷")
+    r = post(
+        client,
+        world.grid_a_user,
+        node=world.grid_a.code,
+        date=local_today().isoformat(),
+        found=0,
+        note="本期未发现矛盾纠纷",
+    )
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
     assert body["node"] == world.grid_a.code and body["found"] == 0 and body["zero_report"] is True
@@ -50,7 +56,9 @@ def test_a_retry_does_not_duplicate(client, world):
 
 
 def test_date_defaults_to_today(client, world):
-    r = client.post("/api/v1/screenings", json={"node": world.grid_a.code, "found": 1}, headers=world.grid_a_user.headers)
+    r = client.post(
+        "/api/v1/screenings", json={"node": world.grid_a.code, "found": 1}, headers=world.grid_a_user.headers
+    )
     assert r.status_code == 201 and r.get_json()["date"] == local_today().isoformat()
 
 
@@ -62,7 +70,7 @@ def test_validation(client, world):
         ({"node": world.grid_a.code}, "found"),
         ({"node": world.grid_a.code, "found": 0, "date": tomorrow}, "date"),
         ({"node": world.grid_a.code, "found": 0, "date": "2026/10/01"}, "date"),
-        ({"node": world.village_a.code, "found": 0}, "node"),   # not a grid
+        ({"node": world.village_a.code, "found": 0}, "node"),  # not a grid
         ({"node": "NOPE", "found": 0}, "node"),
         ({"found": 0}, "node"),
     ]
@@ -88,20 +96,36 @@ def test_one_tap_phone_form(web, world):
     html = web.client.get("/reports/screening").get_data(as_text=True)
     assert "本期零报告" in html and 'name="found"' in html
     token = web.csrf("/reports/screening")
-    r = web.client.post("/reports/screening", data={"csrf_token": token, "node": world.grid_a.code,
-                                                    "date": local_today().isoformat(), "zero": "1"})
+    r = web.client.post(
+        "/reports/screening",
+        data={"csrf_token": token, "node": world.grid_a.code, "date": local_today().isoformat(), "zero": "1"},
+    )
     assert r.status_code == 302
     row = db.session.scalar(select(Screening))
     assert row.found == 0 and row.node_id == world.grid_a.id and row.user_id == world.grid_a_user.user.id
     # The count field, then a retry of the same day: one row, updated.
-    r = web.client.post("/reports/screening", data={"csrf_token": token, "node": world.grid_a.code,
-                                                    "date": local_today().isoformat(), "found": "4"},
-                        follow_redirects=True)
+    r = web.client.post(
+        "/reports/screening",
+        data={
+            "csrf_token": token,
+            "node": world.grid_a.code,
+            "date": local_today().isoformat(),
+            "found": "4",
+        },
+        follow_redirects=True,
+    )
     assert "已更新" in r.get_data(as_text=True)
     db.session.expire_all()
     assert count() == 1 and db.session.scalar(select(Screening)).found == 4
-    bad = web.client.post("/reports/screening", data={"csrf_token": token, "node": world.grid_a.code,
-                                                      "date": local_today().isoformat(), "found": "-2"})
+    bad = web.client.post(
+        "/reports/screening",
+        data={
+            "csrf_token": token,
+            "node": world.grid_a.code,
+            "date": local_today().isoformat(),
+            "found": "-2",
+        },
+    )
     assert bad.status_code == 200 and "发现纠纷数应为0到100000之间的整数" in bad.get_data(as_text=True)
 
 
@@ -112,9 +136,12 @@ def test_shuangbai_page_lists_grids_that_have_not_reported(client, web, world):
     post(client, world.grid_a_user, node=world.grid_a.code, found=0)
     web.login("qu_center")
     html = web.client.get(f"/reports/shuangbai?month={month.key}").get_data(as_text=True)
-    missing = html[html.index('id="missing-grids"'):]
+    missing = html[html.index('id="missing-grids"') :]
     assert "本期未报告的网格（2 个）" in missing
     assert world.grid_b.code in missing and extra.code in missing and world.grid_a.code not in missing
-    r = client.get("/api/v1/reports/shuangbai", query_string={"node": world.district.code, "month": month.key},
-                   headers=world.district_staff.headers).get_json()
+    r = client.get(
+        "/api/v1/reports/shuangbai",
+        query_string={"node": world.district.code, "month": month.key},
+        headers=world.district_staff.headers,
+    ).get_json()
     assert (r["grids_total"], r["grids_reported"], r["screening_rate"]) == (3, 1, 0.3333)

@@ -30,18 +30,31 @@ from tests.security_support import (
 SAFE_REFERRER = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
 LOCAL_SOURCES = {"'self'", "'none'", "'unsafe-inline'", "data:", "blob:"}
 OPEN_AS = {  # who opens the page (may open it); None: not signed in
-    "routing": "admin", "documents.seals": "admin", "documents.seal_image": "admin",
-    "reports": "center_a", "workflow_api.RoutingRules": "center_a", "ledger": "center_a", "reports_api": "center_a",
-    "accounts.login": None, "documents.verify_start": None, "documents.verify_page": None, "static": None,
-    "health.healthz": None, "api-docs": None, "swagger_assets": None,
+    "routing": "admin",
+    "documents.seals": "admin",
+    "documents.seal_image": "admin",
+    "reports": "center_a",
+    "workflow_api.RoutingRules": "center_a",
+    "ledger": "center_a",
+    "reports_api": "center_a",
+    "accounts.login": None,
+    "documents.verify_start": None,
+    "documents.verify_page": None,
+    "static": None,
+    "health.healthz": None,
+    "api-docs": None,
+    "swagger_assets": None,
 }
 OTHER_PARAMS = {"code": "ZZZZ-ZZZZ-ZZZZ", "filename": "swagger-ui.css"}
 STATIC = {"static": "app.css"}
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc\s*=)[^>]*>", re.I)
 EVENT_HANDLER = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I)
 CACHEABLE = {"static", "swagger_assets"}  # the same files for everyone
-REMOTE_ASSET = re.compile(r"<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*"
-                          r"\b(?:src|href|data)\s*=\s*[\"']?\s*(?:https?:)?//", re.I)
+REMOTE_ASSET = re.compile(
+    r"<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*"
+    r"\b(?:src|href|data)\s*=\s*[\"']?\s*(?:https?:)?//",
+    re.I,
+)
 
 
 def opener(route) -> str | None:
@@ -60,7 +73,9 @@ def get_cases():
             labels = param_choices(route)[0]
         except LookupError:
             labels = None  # public routes with their own parameters
-        cases.append(pytest.param(route, labels, id=f"{route.rule}" + (f"[{label_of(labels)}]" if labels else "")))
+        cases.append(
+            pytest.param(route, labels, id=f"{route.rule}" + (f"[{label_of(labels)}]" if labels else ""))
+        )
     return cases
 
 
@@ -84,7 +99,8 @@ def check_headers(r, what: str, cacheable: bool = False) -> None:
     csp = h.get("Content-Security-Policy", "")
     frame_ancestors = re.search(r"frame-ancestors\s+([^;]+)", csp)
     assert h.get("X-Frame-Options") in ("DENY", "SAMEORIGIN") or (
-        frame_ancestors and set(frame_ancestors.group(1).split()) <= {"'self'", "'none'"}), what
+        frame_ancestors and set(frame_ancestors.group(1).split()) <= {"'self'", "'none'"}
+    ), what
     assert h.get("Referrer-Policy") in SAFE_REFERRER, (what, h.get("Referrer-Policy"))
     if r.mimetype == "text/html":
         assert csp, f"{what}: HTML without Content-Security-Policy"
@@ -127,22 +143,27 @@ def test_pages_that_matter_were_opened_not_refused(env):
         r = web.get(path)
         assert r.status_code == 200 and r.mimetype == "text/html", path
         check_headers(r, path)
-    r = env.web_client("center_a").get("/reports/", query_string={"node": env.town_a_code, "month": env.month})
+    r = env.web_client("center_a").get(
+        "/reports/", query_string={"node": env.town_a_code, "month": env.month}
+    )
     assert r.status_code == 200 and "<svg" in r.get_data(as_text=True)
     r = env.app.test_client().get("/api/v1/docs")
     assert r.status_code == 200 and "swagger" in r.get_data(as_text=True).lower()
     check_headers(r, "/api/v1/docs")
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/api/v1/disputes", 401),  # no token
-    ("GET", "/api/v1/disputes/999999", 404),
-    ("POST", "/api/v1/disputes", 422),
-    ("DELETE", "/api/v1/disputes", 405),
-    ("GET", "/disputes/999999", 404),
-    ("GET", "/no-such-page", 404),
-    ("PUT", "/login", 405),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/v1/disputes", 401),  # no token
+        ("GET", "/api/v1/disputes/999999", 404),
+        ("POST", "/api/v1/disputes", 422),
+        ("DELETE", "/api/v1/disputes", 405),
+        ("GET", "/disputes/999999", 404),
+        ("GET", "/no-such-page", 404),
+        ("PUT", "/login", 405),
+    ],
+)
 def test_error_responses_have_the_security_headers(env, method, path, status):
     headers = {} if status == 401 else env.users["mediator_a"].headers
     client = env.api if path.startswith("/api/") else env.web_client("mediator_a")
@@ -157,7 +178,11 @@ def test_session_cookie_is_httponly_and_samesite_lax(env):
     client = env.app.test_client()
     r = login(client, "mediator_a")
     assert r.status_code == 302
-    cookies = [c for c in r.headers.getlist("Set-Cookie") if c.startswith(env.app.config["SESSION_COOKIE_NAME"] + "=")]
+    cookies = [
+        c
+        for c in r.headers.getlist("Set-Cookie")
+        if c.startswith(env.app.config["SESSION_COOKIE_NAME"] + "=")
+    ]
     assert cookies, r.headers
     flags = {part.strip().split("=")[0].lower(): part.strip() for part in cookies[-1].split(";")[1:]}
     assert "httponly" in flags and flags["samesite"].lower() == "samesite=lax", cookies[-1]
@@ -178,17 +203,29 @@ def test_production_cookies_are_secure(monkeypatch, tmp_path):
 
 # ------------------------------------------------------------------ redirects stay on the site
 
-@pytest.mark.parametrize("target", [
-    "//evil.example/x", "/\\evil.example/x", "/\\/evil.example", "/\t/evil.example", "https://evil.example/",
-    "javascript:alert(1)", "/\n/evil.example",
-])
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "/\\evil.example/x",
+        "/\\/evil.example",
+        "/\t/evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/\n/evil.example",
+    ],
+)
 def test_sign_in_never_redirects_off_site(env, target):
     from tests.conftest import csrf_token
 
     client = env.app.test_client()
     token = csrf_token(client, "/login")
-    r = client.post("/login", query_string={"next": target},
-                    data={"username": "grid_a", "password": "password123", "csrf_token": token})
+    r = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"username": "grid_a", "password": "password123", "csrf_token": token},
+    )
     if any(ord(c) < 32 for c in target):  # a control character in a query argument is refused outright
         assert r.status_code == 422 and "Location" not in r.headers
         return
@@ -201,17 +238,31 @@ def test_sign_in_follows_a_path_on_the_site(env):
 
     client = env.app.test_client()
     token = csrf_token(client, "/login")
-    r = client.post("/login", query_string={"next": f"/disputes/{env.open_id}?tab=documents"},
-                    data={"username": "grid_a", "password": "password123", "csrf_token": token})
+    r = client.post(
+        "/login",
+        query_string={"next": f"/disputes/{env.open_id}?tab=documents"},
+        data={"username": "grid_a", "password": "password123", "csrf_token": token},
+    )
     assert r.headers["Location"] == f"/disputes/{env.open_id}?tab=documents"
 
 
-@pytest.mark.parametrize(("target", "local"), [
-    ("/disputes/", True), ("/reports/close?node=1&month=2026-10", True), ("/", True),
-    ("", False), (None, False), ("disputes/", False), ("//evil.example", False), ("/\\evil.example", False),
-    ("/\t/evil.example", False), ("/\r\n/evil.example", False), ("https://evil.example", False),
-    ("/ /evil.example", True),  # a space is kept in the path: /%20/evil.example on this site
-])
+@pytest.mark.parametrize(
+    ("target", "local"),
+    [
+        ("/disputes/", True),
+        ("/reports/close?node=1&month=2026-10", True),
+        ("/", True),
+        ("", False),
+        (None, False),
+        ("disputes/", False),
+        ("//evil.example", False),
+        ("/\\evil.example", False),
+        ("/\t/evil.example", False),
+        ("/\r\n/evil.example", False),
+        ("https://evil.example", False),
+        ("/ /evil.example", True),  # a space is kept in the path: /%20/evil.example on this site
+    ],
+)
 def test_is_local_path(target, local):
     from mediation.common.urls import is_local_path
 

@@ -66,7 +66,11 @@ PUBLIC = {
 # even when asked for it by name, node or case id.
 LISTS = {
     "disputes.index": lambda e: [{"q": "海滨甲"}, {"node": e.town_a_code}, {"q": e.case_nos[0][:-1]}],
-    "disputes_api.Disputes:GET": lambda e: [{"q": "海滨甲"}, {"node": e.town_a_code}, {"q": e.case_nos[0][:-1]}],
+    "disputes_api.Disputes:GET": lambda e: [
+        {"q": "海滨甲"},
+        {"node": e.town_a_code},
+        {"q": e.case_nos[0][:-1]},
+    ],
     "disputes.new:GET": lambda e: [{}],
     # (a node outside the subtree sends the user back to the list with the error: tests/test_case_list.py)
     "disputes.export": lambda e: [{"q": "海滨甲"}, {"q": e.case_nos[0][:-1]}, {}],
@@ -95,10 +99,19 @@ LIST_STATUSES = {200, 403}
 # Reports taking a node parameter: asked for town A's node, they refuse.
 NODE_QUERY = {
     endpoint: (lambda e: {"node": e.town_a_code, "month": e.month})
-    for endpoint in ("reports.monthly", "reports.shuangbai", "reports.channels", "reports.download",
-                     "reports.overdue", "reports.close_page", "reports_api.MonthlyReport",
-                     "reports_api.ShuangbaiReport", "reports_api.ChannelReport", "reports_api.OverdueReview",
-                     "reports_api.MonthCloses:GET")
+    for endpoint in (
+        "reports.monthly",
+        "reports.shuangbai",
+        "reports.channels",
+        "reports.download",
+        "reports.overdue",
+        "reports.close_page",
+        "reports_api.MonthlyReport",
+        "reports_api.ShuangbaiReport",
+        "reports_api.ChannelReport",
+        "reports_api.OverdueReview",
+        "reports_api.MonthCloses:GET",
+    )
 }
 
 # Writes that name town A in their body (a node code or a case id) rather than in the URL: refused
@@ -120,14 +133,26 @@ BODY_SCOPED = {
 }
 
 # Global administration, refused to everyone but the admin.
-ADMIN_ONLY = {"routing.index", "routing.add_rule", "routing.set_limit", "documents.seals",
-              "routing.calendar_page", "routing.add_notice", "accounts.admin_tokens",
-              "workflow_api.RoutingRules:POST", "workflow_api.TimeLimits:PUT"}
+ADMIN_ONLY = {
+    "routing.index",
+    "routing.add_rule",
+    "routing.set_limit",
+    "documents.seals",
+    "routing.calendar_page",
+    "routing.add_notice",
+    "accounts.admin_tokens",
+    "workflow_api.RoutingRules:POST",
+    "workflow_api.TimeLimits:PUT",
+}
 
 # Actions on the caller's own rows only: they may answer, but change nothing of anyone else's.
-OWN = {"followups.read_all": {200, 302, 303}, "followups_api.NotificationsReadAll": {200},
-       # One's own password (GET the form; POST without a new password is refused field by field).
-       "accounts.password:GET": {200}, "accounts.password:POST": {422}}
+OWN = {
+    "followups.read_all": {200, 302, 303},
+    "followups_api.NotificationsReadAll": {200},
+    # One's own password (GET the form; POST without a new password is refused field by field).
+    "accounts.password:GET": {200},
+    "accounts.password:POST": {422},
+}
 
 
 def spec(table, route: Route, method: str):
@@ -141,14 +166,20 @@ def spec(table, route: Route, method: str):
 def kind_of(route: Route, method: str) -> str | None:
     if route.endpoint in PUBLIC:
         return "public"
-    for name, table in (("list", LISTS), ("node", NODE_QUERY), ("body", BODY_SCOPED), ("admin", ADMIN_ONLY),
-                        ("own", OWN)):
+    for name, table in (
+        ("list", LISTS),
+        ("node", NODE_QUERY),
+        ("body", BODY_SCOPED),
+        ("admin", ADMIN_ONLY),
+        ("own", OWN),
+    ):
         if spec(table, route, method) is not None:
             return name
     return "object" if route.arguments else None
 
 
 # ------------------------------------------------------------------------------- the cases
+
 
 def town_cases():
     cases = []
@@ -180,8 +211,7 @@ def send(env, route: Route, method: str, values: dict, role: str, query: dict | 
     path = url_for_route(route, values)
     if route.api:
         body = json_body(env, route, method, values)
-        r = env.api.open(path, method=method, json=body, query_string=query,
-                         headers=env.users[role].headers)
+        r = env.api.open(path, method=method, json=body, query_string=query, headers=env.users[role].headers)
         return r, []
     client = env.web_client(role)
     data = None
@@ -244,54 +274,114 @@ def test_other_town_is_refused(env, route, method, labels, role, kind):
 # may see tell why in an error message after a redirect (the case page shows it).
 NOT_FOR_COURT_OR_ADMIN = {
     # A notification is its addressee's alone.
-    "followups.read", "followups_api.NotificationRead",
+    "followups.read",
+    "followups_api.NotificationRead",
     # Only the unit assigned a follow-up does it; only the supervised unit replies to a 督办.
-    "followups.complete", "followups.reschedule", "followups_api.FollowUpCompletion",
-    "followups_api.FollowUpRescheduling", "followups.reply", "followups_api.SupervisionReplying",
+    "followups.complete",
+    "followups.reschedule",
+    "followups_api.FollowUpCompletion",
+    "followups_api.FollowUpRescheduling",
+    "followups.reply",
+    "followups_api.SupervisionReplying",
     # Only mediators draft, sign and seal agreements and fill in the forms.
-    "documents.create_agreement", "documents.save_agreement", "documents.submit_agreement",
-    "documents.return_agreement", "documents.seal_agreement", "documents.supplement_agreement",
-    "documents.sign_submit", "documents.form_page:POST", "documents_api.DisputeAgreements:POST",
-    "documents_api.AgreementItem:PATCH", "documents_api.AgreementSubmit", "documents_api.AgreementSignatures",
-    "documents_api.AgreementSeal", "documents_api.AgreementSupplements",
+    "documents.create_agreement",
+    "documents.save_agreement",
+    "documents.submit_agreement",
+    "documents.return_agreement",
+    "documents.seal_agreement",
+    "documents.supplement_agreement",
+    "documents.sign_submit",
+    "documents.form_page:POST",
+    "documents_api.DisputeAgreements:POST",
+    "documents_api.AgreementItem:PATCH",
+    "documents_api.AgreementSubmit",
+    "documents_api.AgreementSignatures",
+    "documents_api.AgreementSeal",
+    "documents_api.AgreementSupplements",
 }
 NOT_FOR_ADMIN = {
     # The documents carry full ID numbers: only ID_NUMBER_ROLES (mediator, court) open them.
-    "documents.preview", "documents.preview_pdf", "documents.signed_pdf", "documents.form_pdf",
-    "documents.case_file", "documents_api.AgreementPdf", "documents_api.CaseFile",
+    "documents.preview",
+    "documents.preview_pdf",
+    "documents.signed_pdf",
+    "documents.form_pdf",
+    "documents.case_file",
+    "documents_api.AgreementPdf",
+    "documents_api.CaseFile",
 }
 NOT_FOR_COURT = {
     # 督办, carry-over reasons, the overdue review and the month close are 综治中心 work.
-    "followups.supervise", "followups_api.DisputeSupervisions:POST", "reports.supervise", "reports_api.Supervise",
-    "reports.carry_over", "reports_api.CarryOver", "reports.overdue", "reports_api.OverdueReview",
-    "reports.close_page", "reports.close_month", "reports_api.MonthCloses:POST", "reports.reopen_request",
-    "reports_api.ReopenRequests", "reports.reopen_decide", "reports_api.ReopenDecision",
+    "followups.supervise",
+    "followups_api.DisputeSupervisions:POST",
+    "reports.supervise",
+    "reports_api.Supervise",
+    "reports.carry_over",
+    "reports_api.CarryOver",
+    "reports.overdue",
+    "reports_api.OverdueReview",
+    "reports.close_page",
+    "reports.close_month",
+    "reports_api.MonthCloses:POST",
+    "reports.reopen_request",
+    "reports_api.ReopenRequests",
+    "reports.reopen_decide",
+    "reports_api.ReopenDecision",
     # Administration.
-    "routing.index", "routing.add_rule", "routing.delete_rule", "routing.set_limit", "routing.delete_limit",
-    "routing.calendar_page", "routing.add_notice", "routing.notice", "routing.delete_notice",
-    "documents.seals", "documents.seal_image", "workflow_api.RoutingRules:POST", "workflow_api.RoutingRuleItem",
-    "workflow_api.TimeLimits:PUT", "workflow_api.TimeLimitItem",
+    "routing.index",
+    "routing.add_rule",
+    "routing.delete_rule",
+    "routing.set_limit",
+    "routing.delete_limit",
+    "routing.calendar_page",
+    "routing.add_notice",
+    "routing.notice",
+    "routing.delete_notice",
+    "documents.seals",
+    "documents.seal_image",
+    "workflow_api.RoutingRules:POST",
+    "workflow_api.RoutingRuleItem",
+    "workflow_api.TimeLimits:PUT",
+    "workflow_api.TimeLimitItem",
     # Someone else's ledger job; someone else's API token (its owner or the admin revokes it).
-    "ledger.job", "ledger.progress", "ledger.download", "accounts.revoke_token",
+    "ledger.job",
+    "ledger.progress",
+    "ledger.download",
+    "accounts.revoke_token",
     # The workflow of a case the court did not refer: only its own steps (judicial confirmation).
-    "workflow.act", *(f"workflow_api.{a}" for a in PARAMS["action"]),
+    "workflow.act",
+    *(f"workflow_api.{a}" for a in PARAMS["action"]),
 }
 NOT_FOR_DISTRICT = {
     # The district's 综治中心 sees town A, but a town's month is closed (and a reopening asked for)
     # by the town's own 综治中心; the district decides on the reopening.
-    "reports.close_month", "reports_api.MonthCloses:POST", "reports.reopen_request", "reports_api.ReopenRequests",
+    "reports.close_month",
+    "reports_api.MonthCloses:POST",
+    "reports.reopen_request",
+    "reports_api.ReopenRequests",
     # Follow-ups and 督办 replies are the assigned unit's.
-    "followups.complete", "followups.reschedule", "followups_api.FollowUpCompletion",
-    "followups_api.FollowUpRescheduling", "followups.reply", "followups_api.SupervisionReplying",
-    "followups.read", "followups_api.NotificationRead",
+    "followups.complete",
+    "followups.reschedule",
+    "followups_api.FollowUpCompletion",
+    "followups_api.FollowUpRescheduling",
+    "followups.reply",
+    "followups_api.SupervisionReplying",
+    "followups.read",
+    "followups_api.NotificationRead",
     # An API token is revoked by its owner or the admin.
     "accounts.revoke_token",
 }
 COURT_ACTIONS = {"apply_confirmation", "rule_confirmation"}  # Actor.COURT in the transition table
 FLASH_REFUSALS = {  # web forms that answer a refused action with a redirect and an error message
-    "followups.complete", "followups.reschedule", "followups.reply", "followups.supervise",
-    "reports.supervise", "reports.close_month", "reports.reopen_request", "reports.reopen_decide",
-    "workflow.act", "reports.carry_over",
+    "followups.complete",
+    "followups.reschedule",
+    "followups.reply",
+    "followups.supervise",
+    "reports.supervise",
+    "reports.close_month",
+    "reports.reopen_request",
+    "reports.reopen_decide",
+    "workflow.act",
+    "reports.carry_over",
 }
 
 
@@ -299,10 +389,15 @@ def role_cases():
     cases = []
     for route in routes():
         for method in route.methods:
-            roles = [r for r, table in (("court", NOT_FOR_COURT | NOT_FOR_COURT_OR_ADMIN),
-                                        ("admin", NOT_FOR_ADMIN | NOT_FOR_COURT_OR_ADMIN),
-                                        ("district", NOT_FOR_DISTRICT))
-                     if spec(table, route, method)]
+            roles = [
+                r
+                for r, table in (
+                    ("court", NOT_FOR_COURT | NOT_FOR_COURT_OR_ADMIN),
+                    ("admin", NOT_FOR_ADMIN | NOT_FOR_COURT_OR_ADMIN),
+                    ("district", NOT_FOR_DISTRICT),
+                )
+                if spec(table, route, method)
+            ]
             try:
                 combos = param_choices(route) if roles else []
             except UnknownParameter:
@@ -337,15 +432,20 @@ def test_role_rule_holds_inside_the_district(env, route, method, labels, role):
     if r.status_code in (302, 303) and route.endpoint in FLASH_REFUSALS:
         assert any(c == "error" for c, _ in flashes), f"{what} → {r.status_code} without an error message"
     else:
-        assert r.status_code in {403, 404} | ({409} if workflow else set()), f"{what} → {r.status_code} {body}"
+        assert r.status_code in {403, 404} | ({409} if workflow else set()), (
+            f"{what} → {r.status_code} {body}"
+        )
 
 
 # ------------------------------------------------------------------------------- coverage
 
+
 def test_every_route_is_classified():
     """A new route is either object-scoped (it names an object in its URL) or listed above."""
     missing = [f"{m} {r.rule} ({r.endpoint})" for r in routes() for m in r.methods if kind_of(r, m) is None]
-    assert not missing, "未分类的路由（请在 tests/test_security_matrix.py 中说明它为何不针对对象）：\n" + "\n".join(missing)
+    assert not missing, (
+        "未分类的路由（请在 tests/test_security_matrix.py 中说明它为何不针对对象）：\n" + "\n".join(missing)
+    )
 
 
 def test_every_url_parameter_has_a_town_a_value():
@@ -371,9 +471,13 @@ def test_town_a_world_is_visible_to_town_a(env):
     """The control: the same objects are there for town A's own users (so the refusals above are
     refusals, not missing rows)."""
     w = env.world
-    for path in (f"/api/v1/disputes/{env.open_id}", f"/api/v1/disputes/{env.closed_id}",
-                 f"/api/v1/agreements/{env.agreement_id}", f"/api/v1/followups/{env.followup_id}",
-                 f"/api/v1/supervisions/{env.order_id}"):
+    for path in (
+        f"/api/v1/disputes/{env.open_id}",
+        f"/api/v1/disputes/{env.closed_id}",
+        f"/api/v1/agreements/{env.agreement_id}",
+        f"/api/v1/followups/{env.followup_id}",
+        f"/api/v1/supervisions/{env.order_id}",
+    ):
         r = env.api.get(path, headers=w.mediator_a.headers)
         assert r.status_code == 200, (path, r.get_json())
     r = env.api.get(f"/api/v1/disputes/{env.open_id}", headers=w.mediator_a.headers)
@@ -381,8 +485,11 @@ def test_town_a_world_is_visible_to_town_a(env):
     web = env.web_client("mediator_a")
     r = web.get(f"/disputes/{env.open_id}")
     assert r.status_code == 200 and "海滨甲某" in r.get_data(as_text=True)
-    r = env.api.get("/api/v1/reports/monthly", query_string={"node": env.town_a_code, "month": env.month},
-                    headers=w.center_user_a.headers)
+    r = env.api.get(
+        "/api/v1/reports/monthly",
+        query_string={"node": env.town_a_code, "month": env.month},
+        headers=w.center_user_a.headers,
+    )
     assert r.status_code == 200 and r.get_json()["new"] == 2
     check_unchanged(env, "town A's own reads")
 
@@ -404,9 +511,15 @@ def test_fingerprint_sees_a_changed_row(env):
 
 
 # Lists as town A's users see them: the case shows up, so its absence for town B above means something.
-LIST_CONTROLS = {"disputes.index": "center_a", "disputes_api.Disputes:GET": "center_a", "disputes.export": "center_a",
-                 "followups.todo": "mediator_a", "followups_api.FollowUps": "mediator_a",
-                 "followups.supervisions": "center_a", "followups_api.Supervisions": "center_a"}
+LIST_CONTROLS = {
+    "disputes.index": "center_a",
+    "disputes_api.Disputes:GET": "center_a",
+    "disputes.export": "center_a",
+    "followups.todo": "mediator_a",
+    "followups_api.FollowUps": "mediator_a",
+    "followups.supervisions": "center_a",
+    "followups_api.Supervisions": "center_a",
+}
 
 
 @pytest.mark.parametrize("endpoint", sorted(LIST_CONTROLS))
@@ -424,6 +537,7 @@ def test_lists_show_town_a_to_town_a(env, endpoint):
 
 
 # ------------------------------------------------------- data of town A inside town B's own cases
+
 
 def test_duplicate_warning_on_a_town_b_case_does_not_name_town_a_cases(client, world):
     """The 疑似重复 warning names the similar cases its reader may see. The district's 综治中心 sees

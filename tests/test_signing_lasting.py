@@ -42,13 +42,17 @@ def _token(client, url):
 
 # ---------------------------------------------------------------- a local PKI with a time-stamping service
 
+
 def _write_key(path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
 
 
 def _stamp(dt: datetime) -> str:
@@ -59,51 +63,101 @@ def _pki_config(prefix: str, now: datetime, signer_name: str, signer_days: int) 
     long = {"valid-from": _stamp(now - timedelta(days=365)), "valid-to": _stamp(now + timedelta(days=3650))}
     ca_ext = [
         {"id": "basic_constraints", "critical": True, "value": {"ca": True}},
-        {"id": "key_usage", "critical": True,
-         "smart-value": {"schema": "key-usage", "params": ["digital_signature", "key_cert_sign", "crl_sign"]}},
+        {
+            "id": "key_usage",
+            "critical": True,
+            "smart-value": {
+                "schema": "key-usage",
+                "params": ["digital_signature", "key_cert_sign", "crl_sign"],
+            },
+        },
     ]
-    crl_root = {"id": "crl_distribution_points",
-                "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}}}
+    crl_root = {
+        "id": "crl_distribution_points",
+        "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}},
+    }
     return {
         "external-url-prefix": prefix,
-        "keysets": {"k": {"keys": {name: {"path": f"{name}.key.pem"} for name in
-                                   ("root", "tsa", "ocsp", "signer")}}},
-        "pki-architectures": {"lasting": {
-            "keyset": "k",
-            "entity-defaults": {"country-name": "CN", "organization-name": "测试证书机构"},
-            "entities": {
-                "root": {"common-name": "测试根证书"},
-                "tsa": {"common-name": "测试时间戳服务"},
-                "ocsp": {"common-name": "测试OCSP服务"},
-                "signer": {"common-name": signer_name, "organization-name": signer_name},
-            },
-            "certs": {
-                "root": {"subject": "root", "issuer": "root", "validity": long, "extensions": ca_ext},
-                "tsa": {"issuer": "root", "validity": long, "extensions": [
-                    {"id": "key_usage", "critical": True,
-                     "smart-value": {"schema": "key-usage", "params": ["digital_signature"]}},
-                    {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]}, crl_root]},
-                "ocsp": {"issuer": "root", "validity": long, "extensions": [
-                    {"id": "key_usage", "critical": True,
-                     "smart-value": {"schema": "key-usage", "params": ["digital_signature"]}},
-                    {"id": "extended_key_usage", "critical": True, "value": ["ocsp_signing"]},
-                    {"id": "ocsp_no_check"}]},
-                "signer": {"issuer": "root", "validity": {
-                    "valid-from": _stamp(now - timedelta(days=1)),
-                    "valid-to": _stamp(now + timedelta(days=signer_days))}, "extensions": [
-                    {"id": "key_usage", "critical": True,
-                     "smart-value": {"schema": "key-usage", "params": ["digital_signature", "non_repudiation"]}},
-                    crl_root,
-                    {"id": "authority_information_access",
-                     "smart-value": {"schema": "aia-urls", "params": {"ocsp-responder-names": ["root"]}}}]},
-            },
-            "services": {
-                "ocsp": {"root": {"for-issuer": "root", "responder-cert": "ocsp", "signing-key": "ocsp"}},
-                "crl-repo": {"root": {"for-issuer": "root", "signing-key": "root",
-                                      "simulated-update-schedule": "P7D"}},
-                "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
-            },
-        }},
+        "keysets": {
+            "k": {"keys": {name: {"path": f"{name}.key.pem"} for name in ("root", "tsa", "ocsp", "signer")}}
+        },
+        "pki-architectures": {
+            "lasting": {
+                "keyset": "k",
+                "entity-defaults": {"country-name": "CN", "organization-name": "测试证书机构"},
+                "entities": {
+                    "root": {"common-name": "测试根证书"},
+                    "tsa": {"common-name": "测试时间戳服务"},
+                    "ocsp": {"common-name": "测试OCSP服务"},
+                    "signer": {"common-name": signer_name, "organization-name": signer_name},
+                },
+                "certs": {
+                    "root": {"subject": "root", "issuer": "root", "validity": long, "extensions": ca_ext},
+                    "tsa": {
+                        "issuer": "root",
+                        "validity": long,
+                        "extensions": [
+                            {
+                                "id": "key_usage",
+                                "critical": True,
+                                "smart-value": {"schema": "key-usage", "params": ["digital_signature"]},
+                            },
+                            {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
+                            crl_root,
+                        ],
+                    },
+                    "ocsp": {
+                        "issuer": "root",
+                        "validity": long,
+                        "extensions": [
+                            {
+                                "id": "key_usage",
+                                "critical": True,
+                                "smart-value": {"schema": "key-usage", "params": ["digital_signature"]},
+                            },
+                            {"id": "extended_key_usage", "critical": True, "value": ["ocsp_signing"]},
+                            {"id": "ocsp_no_check"},
+                        ],
+                    },
+                    "signer": {
+                        "issuer": "root",
+                        "validity": {
+                            "valid-from": _stamp(now - timedelta(days=1)),
+                            "valid-to": _stamp(now + timedelta(days=signer_days)),
+                        },
+                        "extensions": [
+                            {
+                                "id": "key_usage",
+                                "critical": True,
+                                "smart-value": {
+                                    "schema": "key-usage",
+                                    "params": ["digital_signature", "non_repudiation"],
+                                },
+                            },
+                            crl_root,
+                            {
+                                "id": "authority_information_access",
+                                "smart-value": {
+                                    "schema": "aia-urls",
+                                    "params": {"ocsp-responder-names": ["root"]},
+                                },
+                            },
+                        ],
+                    },
+                },
+                "services": {
+                    "ocsp": {"root": {"for-issuer": "root", "responder-cert": "ocsp", "signing-key": "ocsp"}},
+                    "crl-repo": {
+                        "root": {
+                            "for-issuer": "root",
+                            "signing-key": "root",
+                            "simulated-update-schedule": "P7D",
+                        }
+                    },
+                    "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
+                },
+            }
+        },
     }
 
 
@@ -123,8 +177,9 @@ class LocalPKI:
         for name in ("root", "tsa", "ocsp", "signer"):
             _write_key(keys / f"{name}.key.pem")
         self.now = datetime.now(UTC).replace(microsecond=0)
-        config = CertomancerConfig(_pki_config(self.url, self.now, signer_name, signer_days),
-                                   key_search_dir=str(keys))
+        config = CertomancerConfig(
+            _pki_config(self.url, self.now, signer_name, signer_days), key_search_dir=str(keys)
+        )
         self.arch = config.get_pki_arch(ArchLabel("lasting"))
         self.app = Animator(AnimatorArchStore({self.arch.arch_label: self.arch}), with_web_ui=False)
         self.signer_cert = self.arch.get_cert(CertLabel("signer"))
@@ -160,14 +215,19 @@ def local_pki(app, world, tmp_path):
     pki = LocalPKI(tmp_path, world.committee_a.name)
     (directory / f"{world.committee_a.code}.p12").write_bytes(pki.p12)
     (directory / "lasting-ca.pem").write_bytes(pki.root_pem())
-    app.config.update(SIGNING_DIR=str(directory), SIGNING_P12_PASSWORD=P12_PASSWORD,
-                      SIGNING_TSA_URL=pki.tsa_url, PUBLIC_URL="https://tiaojie.example.gov.cn")
+    app.config.update(
+        SIGNING_DIR=str(directory),
+        SIGNING_P12_PASSWORD=P12_PASSWORD,
+        SIGNING_TSA_URL=pki.tsa_url,
+        PUBLIC_URL="https://tiaojie.example.gov.cn",
+    )
     yield pki
     pki.stop()
 
 
 def test_agreement_is_signed_pades_b_lt_with_a_trusted_time_stamp_and_outlives_its_certificate(
-        app, world, local_pki):
+    app, world, local_pki
+):
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -188,9 +248,12 @@ def test_agreement_is_signed_pades_b_lt_with_a_trusted_time_stamp_and_outlives_i
     assert any(a["type"] == "signature_time_stamp_token" for a in unsigned)
     roots = [local_pki.root_cert]
     # pyHanko's sync API runs asyncio.run(): outside the event loop a browser test may have left running.
-    status = signing._outside_event_loop(validate_pdf_signature, sig,
-                                         ValidationContext(trust_roots=roots, allow_fetching=False),
-                                         ValidationContext(trust_roots=roots, allow_fetching=False))
+    status = signing._outside_event_loop(
+        validate_pdf_signature,
+        sig,
+        ValidationContext(trust_roots=roots, allow_fetching=False),
+        ValidationContext(trust_roots=roots, allow_fetching=False),
+    )
     assert status.intact and status.valid and status.trusted
     ts = status.timestamp_validity
     assert ts is not None and ts.valid and ts.trusted
@@ -215,12 +278,21 @@ def test_agreement_is_signed_pades_b_lt_with_a_trusted_time_stamp_and_outlives_i
     assert late.ok, late.problem
     assert late.timestamped_at == check.timestamped_at
     # pyHanko checking the signer at that moment with only the embedded data and the time-stamp's time:
-    embedded = dss.as_validation_context({"trust_roots": roots, "allow_fetching": False,
-                                          "moment": ts.timestamp, "retroactive_revinfo": True,
-                                          "revocation_mode": "hard-fail"})
-    status = signing._outside_event_loop(validate_pdf_signature, sig, embedded,
-                                         ValidationContext(trust_roots=roots, allow_fetching=False,
-                                                           moment=after_expiry))
+    embedded = dss.as_validation_context(
+        {
+            "trust_roots": roots,
+            "allow_fetching": False,
+            "moment": ts.timestamp,
+            "retroactive_revinfo": True,
+            "revocation_mode": "hard-fail",
+        }
+    )
+    status = signing._outside_event_loop(
+        validate_pdf_signature,
+        sig,
+        embedded,
+        ValidationContext(trust_roots=roots, allow_fetching=False, moment=after_expiry),
+    )
     assert status.valid and status.trusted and status.timestamp_validity.trusted
 
 
@@ -231,8 +303,9 @@ def test_without_a_time_stamp_the_signature_does_not_outlive_its_certificate(app
     assert not any(h.endswith("/tsa/tsa") for h in local_pki.hits)
     now = signing.verify_pades(doc.pdf, signing.trust_roots())
     assert now.ok and now.timestamped_at is None
-    late = signing.verify_pades(doc.pdf, signing.trust_roots(),
-                                at=local_pki.signer_cert.not_valid_after + timedelta(days=1))
+    late = signing.verify_pades(
+        doc.pdf, signing.trust_roots(), at=local_pki.signer_cert.not_valid_after + timedelta(days=1)
+    )
     assert not late.ok and "过期" in late.problem
 
 
@@ -245,6 +318,7 @@ def test_an_unreachable_tsa_stops_issuing_and_nothing_is_stored(app, world, loca
 
 
 # ---------------------------------------------------------------- each unit signs in its own name
+
 
 def test_a_unit_signs_only_with_a_certificate_in_its_own_name(app, world, signing_dir):
     # 双港镇's certificate file is in fact 海滨街道's: refused, in Chinese, naming both.
@@ -292,10 +366,14 @@ def test_demo_loader_makes_a_certificate_for_each_signing_unit(app, world, tmp_p
 
 # ---------------------------------------------------------------- verification of 补充协议 and the 卷宗
 
+
 def _supplement(world, original):
     user = world.mediator_a.user
-    supplement = service.draft_supplement(user, original, {"terms": "一、付款期限延长至二〇二七年一月十日。",
-                                                           "performance_method": "银行转账。"})
+    supplement = service.draft_supplement(
+        user,
+        original,
+        {"terms": "一、付款期限延长至二〇二七年一月十日。", "performance_method": "银行转账。"},
+    )
     service.submit_for_signing(user, supplement)
     for index in range(len(supplement.parties)):
         service.sign(user, supplement, "当事人", party_index=index, method="按指印")
@@ -352,8 +430,10 @@ def test_case_file_is_pdf_a_and_its_code_verifies(world, signing_dir, web, tmp_p
             font = font.get_object()
             descendants = font.get("/DescendantFonts")
             descriptor = (descendants[0].get_object() if descendants else font).get("/FontDescriptor")
-            fonts.append(descriptor is not None and any(k in descriptor.get_object()
-                                                         for k in ("/FontFile", "/FontFile2", "/FontFile3")))
+            fonts.append(
+                descriptor is not None
+                and any(k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            )
     assert fonts and all(fonts)
     assert pdf.count(b"%%EOF") >= 2  # the signature (and its validation data) appended, not rewritten
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -367,17 +447,24 @@ def test_case_file_is_pdf_a_and_its_code_verifies(world, signing_dir, web, tmp_p
     assert "校验码有效" in page
     # Uploading the genuine file: green; a tampered one: red.
     token = _token(c, f"/verify/{doc.code}")
-    ok = c.post(f"/verify/{doc.code}", data={"csrf_token": token, "file": (io.BytesIO(pdf), "卷宗.pdf")},
-                content_type="multipart/form-data").get_data(as_text=True)
+    ok = c.post(
+        f"/verify/{doc.code}",
+        data={"csrf_token": token, "file": (io.BytesIO(pdf), "卷宗.pdf")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     assert 'data-verdict="genuine"' in ok
     tampered = bytearray(pdf)
     tampered[len(pdf) // 3] ^= 0x01
-    bad = c.post(f"/verify/{doc.code}", data={"csrf_token": token, "file": (io.BytesIO(bytes(tampered)), "x.pdf")},
-                 content_type="multipart/form-data").get_data(as_text=True)
+    bad = c.post(
+        f"/verify/{doc.code}",
+        data={"csrf_token": token, "file": (io.BytesIO(bytes(tampered)), "x.pdf")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     assert 'data-verdict="not-genuine"' in bad and "哈希值与出具时登记的不同" in bad
 
 
 # ---------------------------------------------------------------- glyphs
+
 
 def test_glyph_checker_names_character_code_point_and_field():
     assert glyphs.missing_glyphs({"terms": "李四赔偿张三人民币叁仟伍佰元整（¥3500.00）。\n𠀀"}) == []

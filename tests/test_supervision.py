@@ -38,7 +38,11 @@ def test_issue_reply(app, client, world, at):
     assert (order["level"], order["status"], order["reply_by"]) == ("挂牌", "待回复", "2026-03-09")
     assert order["issued_by_unit"]["code"] == "ZZ-A" and order["target_unit"]["code"] == "TW-A"
     (event,) = events(d, "supervised")
-    assert event.note == "请报告化解进展" and event.data["level"] == "挂牌" and event.data["deadline"] == "2026-03-09"
+    assert (
+        event.note == "请报告化解进展"
+        and event.data["level"] == "挂牌"
+        and event.data["deadline"] == "2026-03-09"
+    )
     (told,) = notifications(world.mediator_a.user)
     assert told.kind == "督办" and "挂牌督办" in told.text and "2026-03-09" in told.text
 
@@ -51,7 +55,9 @@ def test_issue_reply(app, client, world, at):
     assert client.post(url, json={"reply": "代答"}, headers=world.center_user_a.headers).status_code == 403
     assert client.post(url, json={"reply": "越权"}, headers=world.mediator_b.headers).status_code == 404
     assert client.post(url, json={}, headers=world.mediator_a.headers).status_code == 422
-    r = client.post(url, json={"reply": "已组织双方调解两次，本周内再次调解。"}, headers=world.mediator_a.headers)
+    r = client.post(
+        url, json={"reply": "已组织双方调解两次，本周内再次调解。"}, headers=world.mediator_a.headers
+    )
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["status"] == "已回复" and r.get_json()["replied_by"] == "mediator_a"
     assert client.post(url, json={"reply": "再答"}, headers=world.mediator_a.headers).status_code == 409
@@ -65,7 +71,9 @@ def test_issue_reply(app, client, world, at):
     issued = client.get("/api/v1/supervisions?issued", headers=world.center_user_a.headers).get_json()
     assert [i["id"] for i in issued["items"]] == [order["id"]]
     assert client.get("/api/v1/supervisions", headers=world.mediator_b.headers).get_json()["total"] == 0
-    listed = client.get(f"/api/v1/disputes/{d.id}/supervisions", headers=world.center_user_a.headers).get_json()
+    listed = client.get(
+        f"/api/v1/disputes/{d.id}/supervisions", headers=world.center_user_a.headers
+    ).get_json()
     assert listed["total"] == 1
 
 
@@ -94,9 +102,13 @@ def test_who_may_issue_and_when(app, client, world, at):
 def test_issue_supervision_service_for_other_areas(app, world, at):
     """The reports area's overdue review calls issue_supervision(user, dispute, level, reply_by, note)."""
     d = make_case(world)
-    order = service.issue_supervision(world.district_staff.user, d, "普通", date(2026, 3, 6), "超期案件，请说明原因")
+    order = service.issue_supervision(
+        world.district_staff.user, d, "普通", date(2026, 3, 6), "超期案件，请说明原因"
+    )
     db.session.commit()
-    assert order.issued_by_unit_id == world.district_center.id and order.target_unit_id == world.committee_a.id
+    assert (
+        order.issued_by_unit_id == world.district_center.id and order.target_unit_id == world.committee_a.id
+    )
     with pytest.raises(service.Forbidden):
         service.issue_supervision(world.mediator_a.user, d, "普通", date(2026, 3, 6), "x")
 
@@ -128,8 +140,11 @@ def test_unanswered_order_escalates_once_to_the_next_centre_up(app, client, worl
     assert [i["id"] for i in issued["items"]] == [order_id]
 
     # A late reply is still taken.
-    r = client.post(f"/api/v1/supervisions/{order_id}/reply", json={"reply": "已化解，正在办结"},
-                    headers=world.mediator_a.headers)
+    r = client.post(
+        f"/api/v1/supervisions/{order_id}/reply",
+        json={"reply": "已化解，正在办结"},
+        headers=world.mediator_a.headers,
+    )
     assert r.status_code == 200 and r.get_json()["status"] == "已回复"
     assert r.get_json()["escalated_to"]["code"] == "ZZ-QU"
     assert [n.kind for n in notifications(world.district_staff.user)] == ["督办升级", "督办回复"]
@@ -156,8 +171,10 @@ def test_web_form_on_the_case_page(app, world, web, at):
 
     web.login("center_a")
     token = web.csrf("/followups/")
-    r = web.client.post(f"/disputes/{d.id}/supervise", data={
-        "csrf_token": token, "level": "挂牌", "reply_by": "2026-03-09", "note": "请于一周内报告"})
+    r = web.client.post(
+        f"/disputes/{d.id}/supervise",
+        data={"csrf_token": token, "level": "挂牌", "reply_by": "2026-03-09", "note": "请于一周内报告"},
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/disputes/{d.id}#followups")
     (order,) = db.session.scalars(db.select(SupervisionOrder)).all()
     assert order.level == "挂牌" and order.note == "请于一周内报告"
@@ -174,8 +191,14 @@ def test_web_form_on_the_case_page(app, world, web, at):
     web.login("mediator_a")
     page = web.client.get("/supervisions/").get_data(as_text=True)
     assert d.case_no in page and "回复督办" in page
-    r = web.client.post(f"/supervisions/{order.id}/reply", data={
-        "csrf_token": web.csrf("/supervisions/"), "reply": "已调解，双方达成初步意向", "next": "/supervisions/"})
+    r = web.client.post(
+        f"/supervisions/{order.id}/reply",
+        data={
+            "csrf_token": web.csrf("/supervisions/"),
+            "reply": "已调解，双方达成初步意向",
+            "next": "/supervisions/",
+        },
+    )
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(SupervisionOrder, order.id).status == SupervisionStatus.REPLIED
@@ -187,4 +210,6 @@ def test_no_escalation_once_the_case_is_closed(app, client, world, at):
     close(d, world.mediator_a.user)
     at(date(2026, 3, 10))
     assert run_sweep().escalated == 0
-    assert db.session.get(SupervisionOrder, order_id, populate_existing=True).status == SupervisionStatus.PENDING
+    assert (
+        db.session.get(SupervisionOrder, order_id, populate_existing=True).status == SupervisionStatus.PENDING
+    )

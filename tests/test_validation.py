@@ -30,13 +30,16 @@ def test_id_card_valid(number):
     assert id_card_error(number) is None
 
 
-@pytest.mark.parametrize("number,reason", [
-    ("1201161980010112", "18位"),
-    ("12011619800101123A", "最后一位"),
-    ("120116198013011230", "出生日期"),
-    ("120116210001011230", "出生日期"),
-    (make_id()[:17] + ("0" if make_id()[17] != "0" else "1"), "校验位"),
-])
+@pytest.mark.parametrize(
+    "number,reason",
+    [
+        ("1201161980010112", "18位"),
+        ("12011619800101123A", "最后一位"),
+        ("120116198013011230", "出生日期"),
+        ("120116210001011230", "出生日期"),
+        (make_id()[:17] + ("0" if make_id()[17] != "0" else "1"), "校验位"),
+    ],
+)
 def test_id_card_invalid(number, reason):
     assert reason in id_card_error(number)
 
@@ -49,10 +52,20 @@ def test_uscc():
     assert "18位" in uscc_error("91350100M000100")
 
 
-@pytest.mark.parametrize("phone,ok", [
-    ("13800138000", True), ("19912345678", True), ("022-25881234", True), ("02225881234", True),
-    ("0731-8888888", True), ("12800138000", False), ("1380013800", False), ("abc", False), ("22-2588123", False),
-])
+@pytest.mark.parametrize(
+    "phone,ok",
+    [
+        ("13800138000", True),
+        ("19912345678", True),
+        ("022-25881234", True),
+        ("02225881234", True),
+        ("0731-8888888", True),
+        ("12800138000", False),
+        ("1380013800", False),
+        ("abc", False),
+        ("22-2588123", False),
+    ],
+)
 def test_phone(phone, ok):
     assert (phone_error(phone) is None) is ok
 
@@ -105,8 +118,13 @@ def test_bad_dispute_fields(client, world, override, path, message):
 
 def test_future_date_refused(client, world):
     tomorrow = (local_today() + timedelta(days=1)).isoformat()
-    errors = _errors(client.post("/api/v1/disputes", json=dispute_payload(world.grid_a.code, occurred_on=tomorrow),
-                                 headers=world.mediator_a.headers))
+    errors = _errors(
+        client.post(
+            "/api/v1/disputes",
+            json=dispute_payload(world.grid_a.code, occurred_on=tomorrow),
+            headers=world.mediator_a.headers,
+        )
+    )
     assert errors["occurred_on"] == ["日期不能晚于今天。"]
 
 
@@ -117,14 +135,21 @@ def test_missing_required_fields_all_reported(client, world):
     assert all(v == ["必填项。"] for v in errors.values())
 
 
-@pytest.mark.parametrize("party,field,message", [
-    ({"id_number": make_id()[:17] + "0" if make_id()[17] != "0" else make_id()[:17] + "1"}, "id_number", "校验位"),
-    ({"kind": "法人", "name": "某某有限公司", "id_number": make_id()}, "id_number", "统一社会信用代码"),
-    ({"phone": "123"}, "phone", "电话号码格式不正确"),
-    ({"role": "证人"}, "role", "未知的当事人角色"),
-    ({"kind": "外星人"}, "kind", "未知的当事人类型"),
-    ({"name": ""}, "name", "必填项"),
-])
+@pytest.mark.parametrize(
+    "party,field,message",
+    [
+        (
+            {"id_number": make_id()[:17] + "0" if make_id()[17] != "0" else make_id()[:17] + "1"},
+            "id_number",
+            "校验位",
+        ),
+        ({"kind": "法人", "name": "某某有限公司", "id_number": make_id()}, "id_number", "统一社会信用代码"),
+        ({"phone": "123"}, "phone", "电话号码格式不正确"),
+        ({"role": "证人"}, "role", "未知的当事人角色"),
+        ({"kind": "外星人"}, "kind", "未知的当事人类型"),
+        ({"name": ""}, "name", "必填项"),
+    ],
+)
 def test_bad_party_fields(client, world, party, field, message):
     good = {"role": "申请人", "kind": "自然人", "name": "王五"}
     body = dispute_payload(world.grid_a.code, parties=[{**good, **party}])
@@ -135,12 +160,23 @@ def test_bad_party_fields(client, world, party, field, message):
 
 def test_good_variants_accepted(client, world):
     body = dispute_payload(
-        world.grid_a.code, amount=1200, people_count=30, flags=["群体性", "涉众"], risk_level="较大",
+        world.grid_a.code,
+        amount=1200,
+        people_count=30,
+        flags=["群体性", "涉众"],
+        risk_level="较大",
         occurred_on=local_today().isoformat(),
-        parties=[{"role": "申请人", "name": "某某物业有限公司", "kind": "法人", "id_number": USCC_OK.lower()},
-                 {"role": "被申请人", "name": "赵六", "id_number": make_id("11010519491231002")[:17] + "X"
-                  if id_card_check_digit("11010519491231002") == "X" else make_id("11010519491231002")},
-                 {"role": "第三人", "kind": "其他组织", "name": "业主委员会"}],
+        parties=[
+            {"role": "申请人", "name": "某某物业有限公司", "kind": "法人", "id_number": USCC_OK.lower()},
+            {
+                "role": "被申请人",
+                "name": "赵六",
+                "id_number": make_id("11010519491231002")[:17] + "X"
+                if id_card_check_digit("11010519491231002") == "X"
+                else make_id("11010519491231002"),
+            },
+            {"role": "第三人", "kind": "其他组织", "name": "业主委员会"},
+        ],
     )
     r = client.post("/api/v1/disputes", json=body, headers=world.mediator_a.headers)
     assert r.status_code == 201, r.get_json()

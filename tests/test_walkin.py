@@ -32,14 +32,18 @@ def w(world):
 
 
 def walk_in(client, who, node_code: str, **overrides):
-    return client.post("/api/v1/disputes", json=dispute_payload(node_code, accept=True, **overrides),
-                       headers=who.headers)
+    return client.post(
+        "/api/v1/disputes", json=dispute_payload(node_code, accept=True, **overrides), headers=who.headers
+    )
 
 
 def notifications(who) -> list[Notification]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Notification).where(Notification.user_id == who.user.id)
-                                   .order_by(Notification.id)))
+    return list(
+        db.session.scalars(
+            select(Notification).where(Notification.user_id == who.user.id).order_by(Notification.id)
+        )
+    )
 
 
 def dispute_count() -> int:
@@ -59,6 +63,7 @@ def assert_walked_in(body: dict, unit: str = "TW-B", handler: str = "mediator_b"
 
 # --- the one predicate ---------------------------------------------------------------------------
 
+
 def test_who_may_register_and_accept(w):
     assert may_register_and_accept(w.mediator_b.user) and may_register_and_accept(w.mediator_a.user)
     for other in (w.police_user, w.center_user_b, w.admin, w.court_user, w.grid_a_user):
@@ -69,6 +74,7 @@ def test_who_may_register_and_accept(w):
 
 # --- the API -------------------------------------------------------------------------------------
 
+
 def test_api_register_and_accept_in_one_request(client, w):
     r = walk_in(client, w.mediator_b, w.village_b.code)
     assert r.status_code == 201, r.get_json()
@@ -76,7 +82,9 @@ def test_api_register_and_accept_in_one_request(client, w):
     assert_walked_in(body)
     # The 综治中心 responsible for the place hears about it, once; the mediator does not.
     [note] = notifications(w.center_user_b)
-    assert note.kind == "直接受理" and note.dispute_id == body["id"] and note.link == f"/disputes/{body['id']}"
+    assert (
+        note.kind == "直接受理" and note.dispute_id == body["id"] and note.link == f"/disputes/{body['id']}"
+    )
     assert body["case_no"] in note.text and "双港镇人民调解委员会" in note.text
     assert notifications(w.mediator_b) == [] and notifications(w.district_staff) == []
     # The casework shows the case as handled, with 记录调解 available.
@@ -151,8 +159,10 @@ def test_two_parties_of_any_role_are_both_sides(client, w):
 
 def test_a_case_without_parties_is_not_registered(client, w):
     count = dispute_count()
-    for body in (dispute_payload(w.village_b.code, parties=[]),
-                 {k: v for k, v in dispute_payload(w.village_b.code).items() if k != "parties"}):
+    for body in (
+        dispute_payload(w.village_b.code, parties=[]),
+        {k: v for k, v in dispute_payload(w.village_b.code).items() if k != "parties"},
+    ):
         r = client.post("/api/v1/disputes", json=body, headers=w.center_user_b.headers)
         assert r.status_code == 422
         assert r.get_json()["errors"]["json"]["parties"] == ["请至少登记一名当事人。"]
@@ -169,7 +179,9 @@ def test_the_centre_can_still_transfer_and_escalate_after_a_direct_accept(client
     assert [n.kind for n in notifications(w.police_user)] == ["移交"]
     ok(act(client, w.police_user, dispute_id, "accept"))
     # The 综治中心 moves it back to the committee, which accepts it again.
-    back = ok(act(client, w.center_user_b, dispute_id, "transfer", {"unit": "TW-B", "reason": "仍由调委会调解。"}))
+    back = ok(
+        act(client, w.center_user_b, dispute_id, "transfer", {"unit": "TW-B", "reason": "仍由调委会调解。"})
+    )
     assert back["unit"] == "TW-B" and back["accepted_on"] is None
     assert [n.kind for n in notifications(w.mediator_b)] == ["移交"]
     ok(act(client, w.mediator_b, dispute_id, "accept"))
@@ -180,20 +192,28 @@ def test_the_centre_can_still_transfer_and_escalate_after_a_direct_accept(client
 
 
 def test_court_referrals_take_no_accept_flag(client, w):
-    body = dispute_payload(w.village_b.code, kind="诉前委派", court_case_no="（2026）津0116民诉前调1号",
-                           unit="TW-B", accept=True)
+    body = dispute_payload(
+        w.village_b.code, kind="诉前委派", court_case_no="（2026）津0116民诉前调1号", unit="TW-B", accept=True
+    )
     r = client.post("/api/v1/court-referrals", json=body, headers=w.court_user.headers)
     assert r.status_code == 422 and "accept" in r.get_json()["errors"]["json"]
 
 
 # --- the form ------------------------------------------------------------------------------------
 
+
 def form_data(web, node_code: str, parties=None, **extra) -> dict:
     html = web.client.get("/disputes/new").get_data(as_text=True)
     token = re.search(r'name="idempotency_token" value="([0-9a-f]+)"', html).group(1)
-    data = {"csrf_token": web.csrf("/disputes/new"), "idempotency_token": token, "category": "邻里",
-            "source": "群众来访", "summary": "楼上漏水导致楼下墙面受损，双方就赔偿发生争执。", "node": node_code,
-            "risk_level": "一般"}
+    data = {
+        "csrf_token": web.csrf("/disputes/new"),
+        "idempotency_token": token,
+        "category": "邻里",
+        "source": "群众来访",
+        "summary": "楼上漏水导致楼下墙面受损，双方就赔偿发生争执。",
+        "node": node_code,
+        "risk_level": "一般",
+    }
     parties = [("申请人", "张三"), ("被申请人", "李四")] if parties is None else parties
     for i, (role, name) in enumerate(parties):
         data.update({f"parties-{i}-role": role, f"parties-{i}-kind": "自然人", f"parties-{i}-name": name})
@@ -228,8 +248,9 @@ def test_form_register_and_accept_lands_on_the_case_page(web, w):
 def test_form_refusals_are_field_messages(web, w):
     web.login("mediator_b")
     count = dispute_count()
-    r = web.client.post("/disputes/new", data=form_data(web, w.village_b.code, parties=[("申请人", "张三")],
-                                                        accept="1"))
+    r = web.client.post(
+        "/disputes/new", data=form_data(web, w.village_b.code, parties=[("申请人", "张三")], accept="1")
+    )
     assert r.status_code == 422 and "双方当事人" in r.get_data(as_text=True)
     r = web.client.post("/disputes/new", data=form_data(web, w.village_b.code, parties=[]))
     assert r.status_code == 422 and "请至少登记一名当事人。" in r.get_data(as_text=True)
@@ -247,8 +268,10 @@ def test_form_accept_button_on_an_own_pending_case(web, client, w):
     web.login("mediator_b")
     html = web.client.get(f"/disputes/{dispute_id}").get_data(as_text=True)
     assert 'data-action="accept"' in html
-    r = web.client.post(f"/disputes/{dispute_id}/actions/accept",
-                        data={"csrf_token": web.csrf(f"/disputes/{dispute_id}"), "date": today()},
-                        follow_redirects=True)
+    r = web.client.post(
+        f"/disputes/{dispute_id}/actions/accept",
+        data={"csrf_token": web.csrf(f"/disputes/{dispute_id}"), "date": today()},
+        follow_redirects=True,
+    )
     assert "已受理" in r.get_data(as_text=True)
     assert_walked_in(get(client, w.mediator_b, dispute_id))

@@ -25,6 +25,7 @@ BAD_ID = make_id()[:17] + ("1" if make_id()[17] != "1" else "2")
 
 # ---------------------------------------------------------------- helpers
 
+
 def count_disputes() -> int:
     db.session.rollback()  # see what the requests committed
     return db.session.scalar(select(func.count()).select_from(Dispute))
@@ -32,7 +33,9 @@ def count_disputes() -> int:
 
 def make_case(who, node, *, names=("张三", "李四"), **overrides) -> Dispute:
     """A case registered through the service (as the API would)."""
-    body = dispute_payload(node.code, occurred_on=(local_today() - timedelta(days=5)).isoformat(), **overrides)
+    body = dispute_payload(
+        node.code, occurred_on=(local_today() - timedelta(days=5)).isoformat(), **overrides
+    )
     if "parties" not in overrides:
         body["parties"][0]["name"], body["parties"][1]["name"] = names
     result = service.register(who.user, DisputeCreate().load(body))
@@ -56,13 +59,28 @@ def open_form(web) -> dict:
 def form_data(node_code: str, hidden: dict, **overrides) -> dict:
     data = {
         **hidden,
-        "category": "邻里", "source": "群众来访", "summary": "楼上漏水导致楼下墙面受损，双方就赔偿发生争执。",
-        "node": node_code, "risk_level": "一般", "venue": "家庭", "people_count": "2", "amount": "3500",
-        "occurred_on": (local_today() - timedelta(days=2)).isoformat(), "flags": ["涉众"],
-        "parties-0-role": "申请人", "parties-0-kind": "自然人", "parties-0-name": "张三",
-        "parties-0-id_number": make_id(), "parties-0-phone": "13800138000", "parties-0-address": "新家园社区3号楼",
-        "parties-1-role": "被申请人", "parties-1-kind": "法人", "parties-1-name": "海滨物业有限公司",
-        "parties-1-id_number": USCC, "parties-1-phone": "022-25881234", "parties-1-address": "",
+        "category": "邻里",
+        "source": "群众来访",
+        "summary": "楼上漏水导致楼下墙面受损，双方就赔偿发生争执。",
+        "node": node_code,
+        "risk_level": "一般",
+        "venue": "家庭",
+        "people_count": "2",
+        "amount": "3500",
+        "occurred_on": (local_today() - timedelta(days=2)).isoformat(),
+        "flags": ["涉众"],
+        "parties-0-role": "申请人",
+        "parties-0-kind": "自然人",
+        "parties-0-name": "张三",
+        "parties-0-id_number": make_id(),
+        "parties-0-phone": "13800138000",
+        "parties-0-address": "新家园社区3号楼",
+        "parties-1-role": "被申请人",
+        "parties-1-kind": "法人",
+        "parties-1-name": "海滨物业有限公司",
+        "parties-1-id_number": USCC,
+        "parties-1-phone": "022-25881234",
+        "parties-1-address": "",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -83,6 +101,7 @@ def list_page(web, **params) -> tuple[int, str]:
 
 
 # ---------------------------------------------------------------- sign-in
+
 
 def test_login_good_then_logout(web, world):
     r = web.login("center_a")
@@ -107,8 +126,10 @@ def test_login_bad_password_and_unknown_user(web, world):
 
 def test_login_next_is_followed_only_inside_the_site(web, world):
     token = web.csrf("/login")
-    r = web.client.post("/login?next=//evil.example/x", data={"username": "center_a", "password": "password123",
-                                                              "csrf_token": token})
+    r = web.client.post(
+        "/login?next=//evil.example/x",
+        data={"username": "center_a", "password": "password123", "csrf_token": token},
+    )
     assert r.headers["Location"].endswith("/worklist/")
 
 
@@ -120,18 +141,31 @@ def test_pages_require_login(client, world, url):
 
 # ---------------------------------------------------------------- the list
 
+
 @pytest.fixture
 def cases(world):
     """Three cases in 海滨街道 (at a grid, at the town, at a village) and one in 双港镇."""
     today = local_today()
     c1 = make_case(world.mediator_a, world.grid_a, names=("甲一", "乙一"), summary="楼道堆放杂物引发邻里口角")
-    c2 = make_case(world.mediator_a, world.town_a, names=("甲二", "乙二"), category="婚姻家庭",
-                   summary="夫妻因抚养费问题发生争执")
-    c3 = make_case(world.mediator_a, world.village_a, names=("甲三", "欧阳丙"), category="债务",
-                   summary="民间借贷到期未还")
+    c2 = make_case(
+        world.mediator_a,
+        world.town_a,
+        names=("甲二", "乙二"),
+        category="婚姻家庭",
+        summary="夫妻因抚养费问题发生争执",
+    )
+    c3 = make_case(
+        world.mediator_a,
+        world.village_a,
+        names=("甲三", "欧阳丙"),
+        category="债务",
+        summary="民间借贷到期未还",
+    )
     c3.status = Status.HANDLING
     c3.registered_on = today - timedelta(days=40)
-    other = make_case(world.mediator_b, world.grid_b, names=("外镇甲", "外镇乙"), summary="双港镇的宅基地纠纷")
+    other = make_case(
+        world.mediator_b, world.grid_b, names=("外镇甲", "外镇乙"), summary="双港镇的宅基地纠纷"
+    )
     db.session.commit()
     return {"c1": c1.case_no, "c2": c2.case_no, "c3": c3.case_no, "other": other.case_no}
 
@@ -158,8 +192,13 @@ def test_list_filters(web, world, cases):
         ({"node": world.town_a.code}, [cases["c1"], cases["c2"], cases["c3"]]),
         ({"date_from": (today - timedelta(days=10)).isoformat()}, [cases["c1"], cases["c2"]]),
         ({"date_to": (today - timedelta(days=30)).isoformat()}, [cases["c3"]]),
-        ({"date_from": (today - timedelta(days=41)).isoformat(), "date_to": (today - timedelta(days=39)).isoformat()},
-         [cases["c3"]]),
+        (
+            {
+                "date_from": (today - timedelta(days=41)).isoformat(),
+                "date_to": (today - timedelta(days=39)).isoformat(),
+            },
+            [cases["c3"]],
+        ),
         ({"q": cases["c2"]}, [cases["c2"]]),
         ({"q": "借贷"}, [cases["c3"]]),
         ({"q": "欧阳"}, [cases["c3"]]),
@@ -180,19 +219,22 @@ def test_list_filters(web, world, cases):
     assert 'value="漏水"' in html
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"date_from": "2026-13-01"}, "日期格式应为 YYYY-MM-DD"),
-    ({"date_to": "昨天"}, "日期格式应为 YYYY-MM-DD"),
-    ({"status": "进行中"}, "未知的状态"),
-    ({"page": "0"}, "页码应在1到100000之间"),
-    ({"page": "9999999999999999999"}, "页码应在1到100000之间"),
-    ({"q": "张" * 201}, "长度不能超过200个字符"),
-    ({"page": "abc"}, "应为整数"),
-    ({"per_page": "1000"}, "每页条数应在1到200之间"),
-    ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "截止日期不能早于起始日期"),
-    ({"node": "999999"}, "未知的属地"),
-    ({"node": "120116100000"}, "不在您的辖区内"),  # 双港镇 for a 海滨街道 user
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"date_from": "2026-13-01"}, "日期格式应为 YYYY-MM-DD"),
+        ({"date_to": "昨天"}, "日期格式应为 YYYY-MM-DD"),
+        ({"status": "进行中"}, "未知的状态"),
+        ({"page": "0"}, "页码应在1到100000之间"),
+        ({"page": "9999999999999999999"}, "页码应在1到100000之间"),
+        ({"q": "张" * 201}, "长度不能超过200个字符"),
+        ({"page": "abc"}, "应为整数"),
+        ({"per_page": "1000"}, "每页条数应在1到200之间"),
+        ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "截止日期不能早于起始日期"),
+        ({"node": "999999"}, "未知的属地"),
+        ({"node": "120116100000"}, "不在您的辖区内"),  # 双港镇 for a 海滨街道 user
+    ],
+)
 def test_list_bad_filters_give_a_chinese_message(web, world, cases, params, message):
     web.login("center_a")
     status, html = list_page(web, **params)
@@ -214,7 +256,9 @@ def test_pagination_keeps_filters(web, world):
     for i in range(23):
         make_case(world.mediator_a, world.grid_a, names=(f"甲{zh_number(i)}", f"乙{zh_number(i)}"))
     for i in range(2):
-        make_case(world.mediator_a, world.grid_a, names=(f"丙{zh_number(i)}", f"丁{zh_number(i)}"), category="债务")
+        make_case(
+            world.mediator_a, world.grid_a, names=(f"丙{zh_number(i)}", f"丁{zh_number(i)}"), category="债务"
+        )
     web.login("center_a")
     status, html = list_page(web, category="邻里")
     assert status == 200
@@ -226,7 +270,7 @@ def test_pagination_keeps_filters(web, world):
     html2 = web.client.get(next_href).get_data(as_text=True)
     second = case_numbers(html2)
     assert len(second) == 3 and not set(first) & set(second)
-    assert "rel=\"prev\"" in html2 and "rel=\"next\"" not in html2
+    assert 'rel="prev"' in html2 and 'rel="next"' not in html2
     # per_page is kept as well, and a page past the end is simply empty.
     _, html = list_page(web, category="邻里", per_page="5", page="3")
     assert len(case_numbers(html)) == 5 and "第 3 / 5 页" in html
@@ -238,6 +282,7 @@ def test_pagination_keeps_filters(web, world):
 
 
 # ---------------------------------------------------------------- registration
+
 
 def test_register_through_the_form(web, world):
     web.login("mediator_a")
@@ -253,7 +298,9 @@ def test_register_through_the_form(web, world):
     assert dispute.node_id == world.grid_a.id and dispute.category == "邻里" and dispute.flags == ["涉众"]
     assert str(dispute.amount) == "3500.00" and dispute.people_count == 2 and dispute.venue == "家庭"
     assert [(p.role, p.kind, p.name) for p in dispute.parties] == [
-        ("申请人", "自然人", "张三"), ("被申请人", "法人", "海滨物业有限公司")]
+        ("申请人", "自然人", "张三"),
+        ("被申请人", "法人", "海滨物业有限公司"),
+    ]
     assert dispute.parties[1].address is None  # an empty input is stored as nothing
     assert [e.type for e in dispute.events] == ["registered"]
     assert dispute.events[0].by_name == "mediator_a"
@@ -270,28 +317,31 @@ def test_form_offers_only_the_users_subtree_and_a_fresh_token(web, world):
     assert f'<option value="{world.grid_a.code}" selected>' in select_html  # the grid worker's own grid
     tokens = {open_form(web)["idempotency_token"] for _ in range(3)}
     assert len(tokens) == 3
-    assert 'src="/static/parties.js"' in html and "<template id=\"party-template\">" in html
+    assert 'src="/static/parties.js"' in html and '<template id="party-template">' in html
 
 
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"parties-0-id_number": BAD_ID}, "parties-0-id_number", "校验位错误"),
-    ({"parties-0-id_number": "12345"}, "parties-0-id_number", "应为18位"),
-    ({"parties-1-id_number": "91120116MA05T8E4X0"}, "parties-1-id_number", "统一社会信用代码校验位错误"),
-    ({"parties-0-phone": "1380013800"}, "parties-0-phone", "电话号码格式不正确"),
-    ({"parties-1-phone": "abc"}, "parties-1-phone", "电话号码格式不正确"),
-    ({"parties-1-name": ""}, "parties-1-name", "必填项"),
-    ({"occurred_on": (local_today() + timedelta(days=1)).isoformat()}, "occurred_on", "日期不能晚于今天"),
-    ({"occurred_on": "2026-02-30"}, "occurred_on", "日期格式应为"),
-    ({"amount": "-1"}, "amount", "金额不能为负数"),
-    ({"amount": "12.345"}, "amount", "金额最多保留两位小数"),
-    ({"amount": "一千"}, "amount", "金额应为数字"),
-    ({"people_count": "0"}, "people_count", "涉及人数应为不小于1的整数"),
-    ({"summary": ""}, "summary", "必填项"),
-    ({"category": "打架"}, "category", "未知的纠纷类别"),
-    ({"risk_level": "很大"}, "risk_level", "未知的风险等级"),
-    ({"flags": ["涉众", "外星人"]}, "flags", "未知的风险标记"),
-    ({"node": "no-such-node"}, "node", "未知的属地节点代码"),
-])
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"parties-0-id_number": BAD_ID}, "parties-0-id_number", "校验位错误"),
+        ({"parties-0-id_number": "12345"}, "parties-0-id_number", "应为18位"),
+        ({"parties-1-id_number": "91120116MA05T8E4X0"}, "parties-1-id_number", "统一社会信用代码校验位错误"),
+        ({"parties-0-phone": "1380013800"}, "parties-0-phone", "电话号码格式不正确"),
+        ({"parties-1-phone": "abc"}, "parties-1-phone", "电话号码格式不正确"),
+        ({"parties-1-name": ""}, "parties-1-name", "必填项"),
+        ({"occurred_on": (local_today() + timedelta(days=1)).isoformat()}, "occurred_on", "日期不能晚于今天"),
+        ({"occurred_on": "2026-02-30"}, "occurred_on", "日期格式应为"),
+        ({"amount": "-1"}, "amount", "金额不能为负数"),
+        ({"amount": "12.345"}, "amount", "金额最多保留两位小数"),
+        ({"amount": "一千"}, "amount", "金额应为数字"),
+        ({"people_count": "0"}, "people_count", "涉及人数应为不小于1的整数"),
+        ({"summary": ""}, "summary", "必填项"),
+        ({"category": "打架"}, "category", "未知的纠纷类别"),
+        ({"risk_level": "很大"}, "risk_level", "未知的风险等级"),
+        ({"flags": ["涉众", "外星人"]}, "flags", "未知的风险标记"),
+        ({"node": "no-such-node"}, "node", "未知的属地节点代码"),
+    ],
+)
 def test_invalid_input_is_shown_by_the_field_and_nothing_is_stored(web, world, overrides, field, message):
     web.login("mediator_a")
     hidden = open_form(web)
@@ -310,16 +360,29 @@ def test_invalid_input_is_shown_by_the_field_and_nothing_is_stored(web, world, o
     assert f'value="{hidden["idempotency_token"]}"' in html
     if field.startswith("parties-"):
         assert f'name="{field}" value="{data[field]}"' in html
-        assert re.search(rf'<input id="f-{field}"[^>]*aria-invalid="true" aria-describedby="err-{field}"', html)
+        assert re.search(
+            rf'<input id="f-{field}"[^>]*aria-invalid="true" aria-describedby="err-{field}"', html
+        )
 
 
 def test_several_errors_at_once_and_blank_party_rows_are_ignored(web, world):
     web.login("mediator_a")
     hidden = open_form(web)
-    data = form_data(world.grid_a.code, hidden, amount="-5", **{
-        "parties-1-phone": "12", "parties-7-role": "申请人", "parties-7-kind": "自然人", "parties-7-name": "",
-        "parties-9-role": "第三人", "parties-9-kind": "自然人", "parties-9-name": "王五",
-        "parties-9-id_number": BAD_ID})
+    data = form_data(
+        world.grid_a.code,
+        hidden,
+        amount="-5",
+        **{
+            "parties-1-phone": "12",
+            "parties-7-role": "申请人",
+            "parties-7-kind": "自然人",
+            "parties-7-name": "",
+            "parties-9-role": "第三人",
+            "parties-9-kind": "自然人",
+            "parties-9-name": "王五",
+            "parties-9-id_number": BAD_ID,
+        },
+    )
     html = web.client.post("/disputes/new", data=data).get_data(as_text=True)
     assert "金额不能为负数" in field_error(html, "amount")
     assert "电话号码格式不正确" in field_error(html, "parties-1-phone")
@@ -385,6 +448,7 @@ def test_duplicate_registration_warning_is_flashed(web, world):
 
 # ---------------------------------------------------------------- access through the web
 
+
 def test_other_town_case_is_invisible(web, world):
     theirs = make_case(world.mediator_a, world.grid_a, names=("海滨甲", "海滨乙"))
     ours = make_case(world.mediator_b, world.grid_b, names=("双港甲", "双港乙"))
@@ -428,8 +492,10 @@ def test_district_center_sees_both_towns(web, world):
 
 # ---------------------------------------------------------------- the case page
 
-@pytest.mark.parametrize("username, full", [("grid_a", False), ("center_a", False), ("mediator_a", True),
-                                            ("court", True)])
+
+@pytest.mark.parametrize(
+    "username, full", [("grid_a", False), ("center_a", False), ("mediator_a", True), ("court", True)]
+)
 def test_id_numbers_masked_by_role(web, world, username, full):
     parties = [
         {"role": "申请人", "kind": "自然人", "name": "张三", "id_number": make_id()},
@@ -448,21 +514,50 @@ def test_id_numbers_masked_by_role(web, world, username, full):
 
 
 def test_case_page_shows_fields_parties_and_timeline(web, world):
-    dispute = make_case(world.mediator_a, world.grid_a, summary="<script>alert(1)</script> 邻里噪音纠纷",
-                        flags=["民转刑风险"], risk_level="较大")
+    dispute = make_case(
+        world.mediator_a,
+        world.grid_a,
+        summary="<script>alert(1)</script> 邻里噪音纠纷",
+        flags=["民转刑风险"],
+        risk_level="较大",
+    )
     # Two earlier steps with fixed times: the timeline is oldest first, shown in Shanghai time.
-    service.add_event(dispute, "session", world.mediator_a.user, note="第一次调解，双方意见分歧较大。",
-                      at=datetime(2025, 12, 1, 2, 0))
-    service.add_event(dispute, "routed", world.center_user_a.user, data={"channel": "人民调解",
-                                                                         "unit": world.committee_a.code},
-                      at=datetime(2025, 11, 30, 18, 30))
+    service.add_event(
+        dispute,
+        "session",
+        world.mediator_a.user,
+        note="第一次调解，双方意见分歧较大。",
+        at=datetime(2025, 12, 1, 2, 0),
+    )
+    service.add_event(
+        dispute,
+        "routed",
+        world.center_user_a.user,
+        data={"channel": "人民调解", "unit": world.committee_a.code},
+        at=datetime(2025, 11, 30, 18, 30),
+    )
     db.session.commit()
     web.login("mediator_a")
     html = web.client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
-    for text in (dispute.case_no, "待分流", "邻里", "群众来访", "海滨区 / 海滨街道 / 新家园社区 / 第1网格",
-                 "3500.00 元", "较大", "民转刑风险", "突出问题", "海滨街道人民调解委员会", "张三", "李四", "申请人",
-                 "被申请人", "13800138000", "新家园社区3号楼2门101"):
+    for text in (
+        dispute.case_no,
+        "待分流",
+        "邻里",
+        "群众来访",
+        "海滨区 / 海滨街道 / 新家园社区 / 第1网格",
+        "3500.00 元",
+        "较大",
+        "民转刑风险",
+        "突出问题",
+        "海滨街道人民调解委员会",
+        "张三",
+        "李四",
+        "申请人",
+        "被申请人",
+        "13800138000",
+        "新家园社区3号楼2门101",
+    ):
         assert text in html, text
     labels = re.findall(r'<strong class="event-label">([^<]+)</strong>', html)
     assert labels == ["分流", "调解", "登记"]
@@ -470,7 +565,7 @@ def test_case_page_shows_fields_parties_and_timeline(web, world):
     assert "2025-12-01 10:00" in html
     assert "第一次调解，双方意见分歧较大。" in html and "center_a" in html
     # Codes in event data are shown as names.
-    routed = html.split('event-routed')[1].split("</li>")[0]
+    routed = html.split("event-routed")[1].split("</li>")[0]
     assert "海滨街道人民调解委员会" in routed and "人民调解" in routed
 
 

@@ -81,7 +81,7 @@ def test_allowed_transition(client, w, action, stage):
     db.session.expire_all()
     assert workflow.stage_of(db.session.get(Dispute, dispute_id)) == expected
     assert body["version"] > before["version"]
-    new_events = body["events"][len(before["events"]):]
+    new_events = body["events"][len(before["events"]) :]
     assert [e["type"] for e in new_events] == [t.event]
     assert new_events[0]["by"] == actor_for(w, action, stage).username
 
@@ -98,17 +98,33 @@ def test_forbidden_transition_is_409_and_changes_nothing(client, w, action, stag
 
 def test_route_accept_close_life_and_deadline(client, w):
     dispute_id = make_case(client, w, Stage.PENDING)
-    routed = ok(act(client, w.center_user_b, dispute_id, "route",
-                    {"channel": "人民调解", "unit": "TW-B", "co_units": ["PCS-B"]}))
+    routed = ok(
+        act(
+            client,
+            w.center_user_b,
+            dispute_id,
+            "route",
+            {"channel": "人民调解", "unit": "TW-B", "co_units": ["PCS-B"]},
+        )
+    )
     assert routed["status"] == "办理中" and routed["accepted_on"] is None and routed["deadline"] is None
     assert routed["unit"] == "TW-B" and routed["co_units"] == ["PCS-B"]
     accepted = ok(act(client, w.mediator_b, dispute_id, "accept", {"date": today()}))
     assert accepted["accepted_on"] == today()
     assert accepted["deadline"] is not None and accepted["warning_level"] == "正常"
     assert accepted["handler"] == "mediator_b"
-    closed = ok(act(client, w.mediator_b, dispute_id, "close", {"outcome": "调解不成功", "date": today(),
-                                                                "note": "已告知可向法院起诉。"}))
-    assert closed["status"] == "已办结" and closed["outcome"] == "调解不成功" and closed["closed_on"] == today()
+    closed = ok(
+        act(
+            client,
+            w.mediator_b,
+            dispute_id,
+            "close",
+            {"outcome": "调解不成功", "date": today(), "note": "已告知可向法院起诉。"},
+        )
+    )
+    assert (
+        closed["status"] == "已办结" and closed["outcome"] == "调解不成功" and closed["closed_on"] == today()
+    )
     assert closed["warning_level"] is None
     assert [e["type"] for e in closed["events"]] == ["registered", "routed", "accepted", "closed"]
 
@@ -128,7 +144,11 @@ def test_invalid_bodies_are_422_and_change_nothing(client, w):
         ("stabilize", {}, "note"),
         ("extend", {"days": 0, "reason": "x", "approver": "y"}, "days"),
         ("session", {"held_on": today()}, "place"),
-        ("notify_police", {"notified_at": "2099-01-01T10:00", "police_unit": "x", "note": "y"}, "notified_at"),
+        (
+            "notify_police",
+            {"notified_at": "2099-01-01T10:00", "police_unit": "x", "note": "y"},
+            "notified_at",
+        ),
     ]
     for action, body, field in cases:
         r = act(client, w.mediator_b, dispute_id, action, body)
@@ -146,6 +166,7 @@ def test_accept_date_not_before_routing_or_in_the_future(client, w):
 
 
 # --- who may act -------------------------------------------------------------------------------
+
 
 def test_roles_and_units(client, w):
     dispute_id = make_case(client, w, Stage.PENDING)
@@ -187,10 +208,24 @@ def test_co_handling_unit_sees_and_works_on_the_case(client, w):
     assert dispute_id not in [d["id"] for d in listed["items"]]
     # A town centre cannot bring in another town's unit (outside its reach: routing.reachable_units);
     # the district centre, after an escalation, can.
-    r = act(client, w.center_user_b, dispute_id, "route", {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A"]})
+    r = act(
+        client,
+        w.center_user_b,
+        dispute_id,
+        "route",
+        {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A"]},
+    )
     assert r.status_code == 422 and "co_units" in r.get_json()["errors"]["json"]
     ok(act(client, w.center_user_b, dispute_id, "escalate"))
-    ok(act(client, w.district_staff, dispute_id, "route", {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A"]}))
+    ok(
+        act(
+            client,
+            w.district_staff,
+            dispute_id,
+            "route",
+            {"channel": "人民调解", "unit": "TW-B", "co_units": ["TW-A"]},
+        )
+    )
     # … until it is a co-handling unit (联办): then it sees it, lists it and works on it.
     assert get(client, w.mediator_a, dispute_id)["co_units"] == ["TW-A"]
     listed = client.get("/api/v1/disputes", headers=w.mediator_a.headers).get_json()
@@ -202,7 +237,9 @@ def test_co_handling_unit_sees_and_works_on_the_case(client, w):
     ok(act(client, w.mediator_a, dispute_id, "stabilize"))
     # Transferring the lead to the co-handling unit removes it from the co-handlers.
     ok(act(client, w.mediator_a, dispute_id, "resume"))
-    body = ok(act(client, w.mediator_a, dispute_id, "transfer", {"unit": "TW-A", "reason": "由海滨街道牵头。"}))
+    body = ok(
+        act(client, w.mediator_a, dispute_id, "transfer", {"unit": "TW-A", "reason": "由海滨街道牵头。"})
+    )
     assert body["unit"] == "TW-A" and body["co_units"] == [] and body["accepted_on"] is None
     # The former lead unit no longer sees it through the unit, but 双港镇 still does through its 属地.
     assert get(client, w.mediator_b, dispute_id)["unit"] == "TW-A"
@@ -222,6 +259,7 @@ def test_transfer_resets_acceptance(client, w):
 
 
 # --- escalation ------------------------------------------------------------------------------------
+
 
 def test_escalation_goes_to_the_parent_centre(client, w):
     dispute_id = make_case(client, w, Stage.HANDLING)
@@ -254,8 +292,12 @@ def test_village_case_escalates_from_the_nearest_centre(client, w):
     village_staff = user("cun_center", Role.CENTER, village_center)
     db.session.commit()
     dispute_id = make_case(client, w, Stage.PENDING)
-    assert client.get(f"/api/v1/disputes/{dispute_id}/casework",
-                      headers=village_staff.headers).get_json()["center"] == "ZZ-CUN"
+    assert (
+        client.get(f"/api/v1/disputes/{dispute_id}/casework", headers=village_staff.headers).get_json()[
+            "center"
+        ]
+        == "ZZ-CUN"
+    )
     body = ok(act(client, village_staff, dispute_id, "escalate"))
     assert body["center"] == "ZZ-B"
     body = ok(act(client, w.center_user_b, dispute_id, "escalate"))
@@ -263,6 +305,7 @@ def test_village_case_escalates_from_the_nearest_centre(client, w):
 
 
 # --- 诉调对接 -----------------------------------------------------------------------------------------
+
 
 def referral_body(w, **overrides):
     from tests.factories import dispute_payload
@@ -283,31 +326,55 @@ def test_court_referral_registers_and_routes(client, w):
     assert [e["type"] for e in body["events"]] == ["registered", "court_referred"]
     assert body["events"][-1]["data"]["court_case_no"] == "（2026）津0116民诉前调1234号"
     work = client.get(f"/api/v1/disputes/{body['id']}/casework", headers=w.mediator_b.headers).get_json()
-    assert work["referral"] == {"kind": "诉前委派", "court_case_no": "（2026）津0116民诉前调1234号",
-                                "court": "FY", "unit": "TW-B", "referred_on": today()}
+    assert work["referral"] == {
+        "kind": "诉前委派",
+        "court_case_no": "（2026）津0116民诉前调1234号",
+        "court": "FY",
+        "unit": "TW-B",
+        "referred_on": today(),
+    }
     assert work["stage"] == "待受理" and "accept" in work["allowed_actions"]
     # The receiving unit accepts and returns the result; extension needs both parties' consent.
     ok(act(client, w.mediator_b, body["id"], "accept"))
     r = act(client, w.mediator_b, body["id"], "extend", {"days": 15, "reason": "鉴定", "approver": "庭长"})
     assert r.status_code == 422 and "parties_consent" in r.get_json()["errors"]["json"]
-    ok(act(client, w.mediator_b, body["id"], "extend",
-           {"days": 15, "reason": "鉴定", "approver": "庭长", "parties_consent": True}))
+    ok(
+        act(
+            client,
+            w.mediator_b,
+            body["id"],
+            "extend",
+            {"days": 15, "reason": "鉴定", "approver": "庭长", "parties_consent": True},
+        )
+    )
     # The court liaison works on 诉调对接 cases too.
     ok(act(client, w.court_user, body["id"], "session"))
     ok(act(client, w.mediator_b, body["id"], "close"))
 
 
-@pytest.mark.parametrize("number", ["2026津0116民诉前调1234号", "（26）津0116民诉前调1234号", "（2026）津0116民诉前调号",
-                                    "（2026）津0116民诉前调1234"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "2026津0116民诉前调1234号",
+        "（26）津0116民诉前调1234号",
+        "（2026）津0116民诉前调号",
+        "（2026）津0116民诉前调1234",
+    ],
+)
 def test_court_case_number_shape(client, w, number):
-    r = client.post("/api/v1/court-referrals", json=referral_body(w, court_case_no=number), headers=w.court_user.headers)
+    r = client.post(
+        "/api/v1/court-referrals", json=referral_body(w, court_case_no=number), headers=w.court_user.headers
+    )
     assert r.status_code == 422 and "court_case_no" in r.get_json()["errors"]["json"]
     assert client.get("/api/v1/disputes", headers=w.admin.headers).get_json()["total"] == 0
 
 
 def test_court_case_number_brackets_normalised(client, w):
-    r = client.post("/api/v1/court-referrals", json=referral_body(w, kind="诉中委托",
-                    court_case_no="(2026)津0116民初 77号"), headers=w.court_user.headers)
+    r = client.post(
+        "/api/v1/court-referrals",
+        json=referral_body(w, kind="诉中委托", court_case_no="(2026)津0116民初 77号"),
+        headers=w.court_user.headers,
+    )
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["events"][-1]["data"]["court_case_no"] == "（2026）津0116民初77号"
 
@@ -323,15 +390,24 @@ def test_refer_only_from_pending(client, w, stage):
     dispute_id = make_case(client, w, stage)
     dispute = db.session.get(Dispute, dispute_id)
     with pytest.raises(workflow.Conflict):
-        workflow.perform(w.court_user.user, dispute, "refer",
-                         {"kind": "诉前委派", "court_case_no": "（2026）津0116民诉前调1号", "unit": "TW-B"})
+        workflow.perform(
+            w.court_user.user,
+            dispute,
+            "refer",
+            {"kind": "诉前委派", "court_case_no": "（2026）津0116民诉前调1号", "unit": "TW-B"},
+        )
     db.session.rollback()
 
 
 def test_judicial_confirmation(client, w):
     dispute_id = make_case(client, w, Stage.CLOSED)
-    r = act(client, w.mediator_b, dispute_id, "apply_confirmation",
-            {"applied_on": today(), "agreement_on": "2026-01-01", "court": "FY"})
+    r = act(
+        client,
+        w.mediator_b,
+        dispute_id,
+        "apply_confirmation",
+        {"applied_on": today(), "agreement_on": "2026-01-01", "court": "FY"},
+    )
     assert r.status_code == 422  # agreement before the registration
     r = act(client, w.mediator_b, dispute_id, "apply_confirmation", {"applied_on": today(), "court": "TW-B"})
     assert r.status_code == 422 and "court" in r.get_json()["errors"]["json"]
@@ -339,7 +415,13 @@ def test_judicial_confirmation(client, w):
     assert body["events"][-1]["type"] == "confirmation_applied"
     r = act(client, w.mediator_b, dispute_id, "apply_confirmation")
     assert r.status_code == 409 and "待裁定" in r.get_json()["message"]
-    r = act(client, w.court_user, dispute_id, "rule_confirmation", {"ruling_no": "津0116民特88号", "result": "确认有效"})
+    r = act(
+        client,
+        w.court_user,
+        dispute_id,
+        "rule_confirmation",
+        {"ruling_no": "津0116民特88号", "result": "确认有效"},
+    )
     assert r.status_code == 422
     body = ok(act(client, w.court_user, dispute_id, "rule_confirmation"))
     assert body["events"][-1]["type"] == "confirmation_ruled"
@@ -361,13 +443,31 @@ def test_judicial_confirmation_window_is_30_days(client, w, app):
     d.registered_on = local_today() - timedelta(days=60)
     db.session.commit()
     agreement = local_today() - timedelta(days=40)
-    r = act(client, w.mediator_b, dispute_id, "apply_confirmation",
-            {"agreement_on": agreement.isoformat(), "applied_on": (agreement + timedelta(days=31)).isoformat(),
-             "court": "FY"})
+    r = act(
+        client,
+        w.mediator_b,
+        dispute_id,
+        "apply_confirmation",
+        {
+            "agreement_on": agreement.isoformat(),
+            "applied_on": (agreement + timedelta(days=31)).isoformat(),
+            "court": "FY",
+        },
+    )
     assert r.status_code == 422 and "30日内" in r.get_json()["errors"]["json"]["applied_on"][0]
-    ok(act(client, w.mediator_b, dispute_id, "apply_confirmation",
-           {"agreement_on": agreement.isoformat(), "applied_on": (agreement + timedelta(days=30)).isoformat(),
-            "court": "FY"}))
+    ok(
+        act(
+            client,
+            w.mediator_b,
+            dispute_id,
+            "apply_confirmation",
+            {
+                "agreement_on": agreement.isoformat(),
+                "applied_on": (agreement + timedelta(days=30)).isoformat(),
+                "court": "FY",
+            },
+        )
+    )
 
 
 def test_only_successful_agreements_go_to_confirmation(client, w):
@@ -378,6 +478,7 @@ def test_only_successful_agreements_go_to_confirmation(client, w):
 
 
 # --- sessions, refusal, 民转刑 ----------------------------------------------------------------------
+
 
 def test_sessions_are_recorded(client, w):
     dispute_id = make_case(client, w, Stage.HANDLING)
@@ -404,14 +505,22 @@ def test_police_notification_sets_the_flag(client, w):
     event = body["events"][-1]
     assert event["type"] == "police_notified" and event["data"]["police_unit"] == "双港派出所"
     assert event["data"]["notified_at"] == f"{today()} 00:00"  # shown in Beijing time
-    body = ok(act(client, w.center_user_b, dispute_id, "notify_police",
-                  {**valid_body("notify_police"), "converted": True, "officer": "赵警官"}))
+    body = ok(
+        act(
+            client,
+            w.center_user_b,
+            dispute_id,
+            "notify_police",
+            {**valid_body("notify_police"), "converted": True, "officer": "赵警官"},
+        )
+    )
     assert body["civil_to_criminal"] is True and body["flags"].count("民转刑风险") == 1
     work = client.get(f"/api/v1/disputes/{dispute_id}/casework", headers=w.center_user_b.headers).get_json()
     assert [n["converted"] for n in work["police_notifications"]] == [False, True]
 
 
 # --- optimistic locking --------------------------------------------------------------------------
+
 
 def test_second_writer_with_the_same_version_gets_409(client, w):
     dispute_id = make_case(client, w, Stage.HANDLING)
@@ -437,8 +546,10 @@ def test_stale_write_detected_at_flush_is_409(app, client, w):
     _ = (dispute.version, dispute.co_units, dispute.events, dispute.node, dispute.unit)
     session.commit()  # keeps the loaded (soon stale) state; ends the read transaction
     with db.engine.begin() as other:  # another user's write, committed meanwhile
-        other.execute(text("UPDATE dispute SET version = version + 1, summary = '他人的修改' WHERE id = :id"),
-                      {"id": dispute_id})
+        other.execute(
+            text("UPDATE dispute SET version = version + 1, summary = '他人的修改' WHERE id = :id"),
+            {"id": dispute_id},
+        )
     with app.test_request_context():
         g.api_user = w.mediator_b.user
         with pytest.raises(HTTPException) as raised:
@@ -460,12 +571,17 @@ def test_real_race_between_two_threads(app, client, w):
     def worker(action, who):
         c = app.test_client()
         barrier.wait(timeout=10)
-        r = c.post(f"/api/v1/disputes/{dispute_id}/{ACTIONS[action][0]}",
-                   json={**valid_body(action), "version": version}, headers=who.headers)
+        r = c.post(
+            f"/api/v1/disputes/{dispute_id}/{ACTIONS[action][0]}",
+            json={**valid_body(action), "version": version},
+            headers=who.headers,
+        )
         results[action] = r.status_code
 
-    threads = [threading.Thread(target=worker, args=("close", w.mediator_b)),
-               threading.Thread(target=worker, args=("transfer", w.mediator_b2))]
+    threads = [
+        threading.Thread(target=worker, args=("close", w.mediator_b)),
+        threading.Thread(target=worker, args=("transfer", w.mediator_b2)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -488,8 +604,11 @@ def test_race_without_versions_still_one_winner(app, client, w):
     def worker(action, who):
         c = app.test_client()
         barrier.wait(timeout=10)
-        results[action] = c.post(f"/api/v1/disputes/{dispute_id}/{ACTIONS[action][0]}", json=valid_body(action),
-                                 headers=who.headers).status_code
+        results[action] = c.post(
+            f"/api/v1/disputes/{dispute_id}/{ACTIONS[action][0]}",
+            json=valid_body(action),
+            headers=who.headers,
+        ).status_code
 
     threads = [threading.Thread(target=worker, args=(a, w.mediator_b)) for a in ("close", "transfer")]
     for t in threads:

@@ -27,8 +27,11 @@ def forms(html: str) -> set[str]:
 
 def post(web, dispute_id: int, action: str, data: dict, follow: bool = True):
     token = web.csrf(f"/disputes/{dispute_id}")
-    return web.client.post(f"/disputes/{dispute_id}/actions/{action}", data={"csrf_token": token, **data},
-                           follow_redirects=follow)
+    return web.client.post(
+        f"/disputes/{dispute_id}/actions/{action}",
+        data={"csrf_token": token, **data},
+        follow_redirects=follow,
+    )
 
 
 def text_of(response) -> str:
@@ -41,7 +44,9 @@ def test_route_accept_close_through_the_forms(client, web, world):
     html = page(web, dispute_id)
     assert "route" in forms(html) and "accept" not in forms(html)
     assert 'name="csrf_token"' in html and "待分流" in html
-    r = post(web, dispute_id, "route", {"channel": "人民调解", "unit": "TW-B", "co_units": ["PCS-B"]}, follow=False)
+    r = post(
+        web, dispute_id, "route", {"channel": "人民调解", "unit": "TW-B", "co_units": ["PCS-B"]}, follow=False
+    )
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/disputes/{dispute_id}#workflow")
     html = text_of(web.client.get(f"/disputes/{dispute_id}"))
     assert "已分流至双港镇人民调解委员会，等待受理。" in html
@@ -57,7 +62,9 @@ def test_route_accept_close_through_the_forms(client, web, world):
     d = db.session.get(Dispute, dispute_id)
     assert f"已受理，办理期限至{d.deadline.isoformat()}。" in html
     assert {"close", "stabilize", "session", "extend"} <= forms(html)
-    html = text_of(post(web, dispute_id, "close", {"outcome": "调解成功", "date": today(), "note": "达成协议"}))
+    html = text_of(
+        post(web, dispute_id, "close", {"outcome": "调解成功", "date": today(), "note": "达成协议"})
+    )
     assert "案件已办结（调解成功）。" in html
     db.session.expire_all()
     assert db.session.get(Dispute, dispute_id).status == "已办结"
@@ -82,9 +89,24 @@ def test_stale_version_is_refused(client, web, world):
     web.login("mediator_b")
     html = page(web, dispute_id)
     version = re.search(r'name="version" value="(\d+)"', html).group(1)
-    assert text_of(post(web, dispute_id, "session", {
-        "version": version, "held_on": today(), "place": "调解室", "mediators": "甲", "attendees": "张三、李四",
-        "record": "第一次调解。"})).count("调解记录已保存。") == 1
+    assert (
+        text_of(
+            post(
+                web,
+                dispute_id,
+                "session",
+                {
+                    "version": version,
+                    "held_on": today(),
+                    "place": "调解室",
+                    "mediators": "甲",
+                    "attendees": "张三、李四",
+                    "record": "第一次调解。",
+                },
+            )
+        ).count("调解记录已保存。")
+        == 1
+    )
     before = snapshot(dispute_id)
     html = text_of(post(web, dispute_id, "stabilize", {"version": version, "note": "稳控"}))
     assert "已被他人修改" in html
@@ -113,8 +135,10 @@ def test_csrf_unknown_action_and_scope(client, web, world):
     web.client.post("/logout", data={"csrf_token": web.csrf(f"/disputes/{dispute_id}")})
     web.login("center_a")  # another town
     token = web.csrf("/disputes/")
-    r = web.client.post(f"/disputes/{dispute_id}/actions/route",
-                        data={"csrf_token": token, "channel": "人民调解", "unit": "TW-B"})
+    r = web.client.post(
+        f"/disputes/{dispute_id}/actions/route",
+        data={"csrf_token": token, "channel": "人民调解", "unit": "TW-B"},
+    )
     assert r.status_code == 404
     assert db.session.get(Dispute, dispute_id).status == "待分流"
 
@@ -124,13 +148,35 @@ def test_casework_forms(client, web, world):
     db.session.commit()
     dispute_id = make_case(client, world, Stage.HANDLING)
     web.login("mediator_b")
-    html = text_of(post(web, dispute_id, "session", {
-        "held_on": today(), "place": "双港村委会", "mediators": "mediator_b", "attendees": "张三、李四",
-        "record": "双方就赔偿金额达成初步意向。"}))
+    html = text_of(
+        post(
+            web,
+            dispute_id,
+            "session",
+            {
+                "held_on": today(),
+                "place": "双港村委会",
+                "mediators": "mediator_b",
+                "attendees": "张三、李四",
+                "record": "双方就赔偿金额达成初步意向。",
+            },
+        )
+    )
     assert "调解记录已保存。" in html and "双方就赔偿金额达成初步意向。" in html
-    html = text_of(post(web, dispute_id, "notify_police", {
-        "notified_at": f"{today()}T00:00", "police_unit": "双港派出所", "officer": "赵警官",
-        "note": "被申请人扬言报复。", "converted": "on"}))
+    html = text_of(
+        post(
+            web,
+            dispute_id,
+            "notify_police",
+            {
+                "notified_at": f"{today()}T00:00",
+                "police_unit": "双港派出所",
+                "officer": "赵警官",
+                "note": "被申请人扬言报复。",
+                "converted": "on",
+            },
+        )
+    )
     assert "已记录民转刑预警" in html and "已民转刑" in html
     db.session.expire_all()
     d = db.session.get(Dispute, dispute_id)

@@ -49,13 +49,24 @@ def cases(world, today):
     c["warning"] = make_case(w, accepted_on=TODAY - timedelta(days=25), deadline=TODAY + timedelta(days=5))
     c["normal"] = make_case(w, accepted_on=TODAY - timedelta(days=2), deadline=TODAY + timedelta(days=28))
     c["session"] = make_case(w, accepted_on=TODAY - timedelta(days=2), deadline=TODAY + timedelta(days=28))
-    db.session.add(MediationSession(dispute=c["session"], held_on=TODAY, place="调解室", mediators="调解员甲",
-                                    attendees="张三、李四", record="双方陈述。"))
+    db.session.add(
+        MediationSession(
+            dispute=c["session"],
+            held_on=TODAY,
+            place="调解室",
+            mediators="调解员甲",
+            attendees="张三、李四",
+            record="双方陈述。",
+        )
+    )
     c["followup"] = make_case(w, status=Status.CLOSED, accepted_on=TODAY - timedelta(days=30))
-    followups.create_followup(c["followup"], FollowUpKind.SATISFACTION, TODAY - timedelta(days=20),
-                              TODAY - timedelta(days=1))
+    followups.create_followup(
+        c["followup"], FollowUpKind.SATISFACTION, TODAY - timedelta(days=20), TODAY - timedelta(days=1)
+    )
     c["followup_later"] = make_case(w, status=Status.CLOSED, accepted_on=TODAY - timedelta(days=30))
-    followups.create_followup(c["followup_later"], FollowUpKind.SATISFACTION, TODAY, TODAY + timedelta(days=3))
+    followups.create_followup(
+        c["followup_later"], FollowUpKind.SATISFACTION, TODAY, TODAY + timedelta(days=3)
+    )
     c["supervised"] = make_case(w, accepted_on=TODAY - timedelta(days=3), deadline=TODAY + timedelta(days=27))
     followups.issue_supervision(w.center_user_a.user, c["supervised"], "普通", TODAY + timedelta(days=3))
     c["signing"] = make_case(w, accepted_on=TODAY - timedelta(days=3), deadline=TODAY + timedelta(days=27))
@@ -86,7 +97,8 @@ def test_each_kind_is_for_the_right_user(world, cases):
     for other in (w.mediator_b, w.center_user_b):
         assert not [i for i in worklist(other.user, TODAY).items if i.dispute_id is not None], other
     assert [(i.kind, i.dispute_id) for i in worklist(w.district_staff.user, TODAY).items if i.dispute_id] == [
-        ("月结", c["prominent"].id)]
+        ("月结", c["prominent"].id)
+    ]
     # the mediator does not triage, and the centre does not accept for the 调委会
     assert kinds_of(w.mediator_a, c["pending"]) == set()
     assert kinds_of(w.center_user_a, c["awaiting"]) == set()
@@ -97,8 +109,16 @@ def test_counts_and_order(world, cases):
     w, c = world, cases
     wl = worklist(w.mediator_a.user, TODAY)
     assert set(wl.counts) == set(KINDS)
-    assert wl.counts == {**{k: 0 for k in KINDS}, "超期": 1, "预警": 1, "待受理": 1, "今日调解": 1, "回访": 1,
-                         "督办": 1, "待签署": 1}
+    assert wl.counts == {
+        **{k: 0 for k in KINDS},
+        "超期": 1,
+        "预警": 1,
+        "待受理": 1,
+        "今日调解": 1,
+        "回访": 1,
+        "督办": 1,
+        "待签署": 1,
+    }
     assert wl.total == 7 == len(wl.items)
     assert [i.kind for i in wl.items][:2] == ["超期", "预警"]
     overdue = wl.of("超期")[0]
@@ -128,12 +148,16 @@ def test_month_close_items(world, cases):
     w, c = world, cases
     wl = worklist(w.center_user_a.user, TODAY)
     [item] = wl.of("月结")
-    assert item.dispute_id == c["prominent"].id and "/reports/close" in item.url and "month=2026-10" in item.url
+    assert (
+        item.dispute_id == c["prominent"].id and "/reports/close" in item.url and "month=2026-10" in item.url
+    )
     # 双港镇 has nothing to explain: its item is the close itself
     [other] = worklist(w.center_user_b.user, TODAY).of("月结")
     assert other.dispute_id is None and "尚未结账" in other.title
     # once the reason is written, the close is what remains; once closed, nothing
-    reports.write_carry_over(w.center_user_a.user, c["prominent"], reports.Month(2026, 10), "当事人住院，下月继续。")
+    reports.write_carry_over(
+        w.center_user_a.user, c["prominent"], reports.Month(2026, 10), "当事人住院，下月继续。"
+    )
     db.session.commit()
     [item] = worklist(w.center_user_a.user, TODAY).of("月结")
     assert item.dispute_id is None
@@ -143,7 +167,9 @@ def test_month_close_items(world, cases):
     # a reopen request waits for the district centre it was submitted to
     reports.request_reopen(w.center_user_a.user, close, "结转说明需要更正。")
     db.session.commit()
-    assert [i.kind for i in worklist(w.district_staff.user, TODAY).items if i.kind == "月结审批"] == ["月结审批"]
+    assert [i.kind for i in worklist(w.district_staff.user, TODAY).items if i.kind == "月结审批"] == [
+        "月结审批"
+    ]
     assert worklist(w.center_user_b.user, TODAY).counts["月结审批"] == 0
 
 
@@ -160,7 +186,9 @@ def page_items(html: str) -> dict[str, list[int]]:
 
 @pytest.mark.parametrize("username", ["mediator_a", "center_a", "mediator_b"])
 def test_api_returns_the_page_items(web, client, world, cases, username):
-    who = {"mediator_a": world.mediator_a, "center_a": world.center_user_a, "mediator_b": world.mediator_b}[username]
+    who = {"mediator_a": world.mediator_a, "center_a": world.center_user_a, "mediator_b": world.mediator_b}[
+        username
+    ]
     r = client.get("/api/v1/worklist", headers=who.headers)
     assert r.status_code == 200, r.get_json()
     data = r.get_json()

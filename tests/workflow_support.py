@@ -29,8 +29,9 @@ def url(dispute_id: int, action: str) -> str:
 
 
 def act(client, who, dispute_id: int, action: str, body: dict | None = None):
-    return client.post(url(dispute_id, action), json=body if body is not None else valid_body(action),
-                       headers=who.headers)
+    return client.post(
+        url(dispute_id, action), json=body if body is not None else valid_body(action), headers=who.headers
+    )
 
 
 def register(client, who, node_code: str, **overrides) -> int:
@@ -64,10 +65,18 @@ def valid_body(action: str) -> dict:
         "close": {"outcome": "调解成功", "date": today(), "note": "达成书面协议。"},
         "refuse": {"party": "李四", "note": "李四表示只接受诉讼。"},
         "extend": {"days": 10, "reason": "需等待损失鉴定结果。", "approver": "调委会主任王五"},
-        "session": {"held_on": today(), "place": "双港镇人民调解委员会调解室", "mediators": "mediator_b",
-                    "attendees": "张三、李四", "record": "双方陈述事实，调解员释法明理，约定下次调解时间。"},
-        "notify_police": {"notified_at": f"{today()}T00:00", "police_unit": "双港派出所",
-                          "note": "被申请人扬言报复，已电话告知派出所。"},
+        "session": {
+            "held_on": today(),
+            "place": "双港镇人民调解委员会调解室",
+            "mediators": "mediator_b",
+            "attendees": "张三、李四",
+            "record": "双方陈述事实，调解员释法明理，约定下次调解时间。",
+        },
+        "notify_police": {
+            "notified_at": f"{today()}T00:00",
+            "police_unit": "双港派出所",
+            "note": "被申请人扬言报复，已电话告知派出所。",
+        },
         "apply_confirmation": {"applied_on": today(), "court": "FY"},
         "rule_confirmation": {"ruling_no": "（2026）津0116民特88号", "result": "确认有效"},
         "return_to_court": {"reason": "经三次调解，双方对赔偿数额分歧较大，未能达成协议。"},
@@ -116,8 +125,16 @@ def snapshot(dispute_id: int) -> dict:
     d = db.session.get(Dispute, dispute_id)
     row = {c.key: getattr(d, c.key) for c in Dispute.__mapper__.column_attrs}
     row["co_units"] = sorted(u.code for u in d.co_units)
-    for model in (Event, MediationSession, Extension, CourtReferral, JudicialConfirmation, PoliceNotification):
-        row[model.__name__] = db.session.scalar(select(func.count()).select_from(model)
-                                                .where(model.dispute_id == dispute_id))
+    for model in (
+        Event,
+        MediationSession,
+        Extension,
+        CourtReferral,
+        JudicialConfirmation,
+        PoliceNotification,
+    ):
+        row[model.__name__] = db.session.scalar(
+            select(func.count()).select_from(model).where(model.dispute_id == dispute_id)
+        )
     db.session.commit()
     return row

@@ -43,8 +43,9 @@ def assigned_to(user: User) -> ColumnElement[bool]:
     """「分给我的」: cases whose lead unit is the user's unit and whose mediator in charge (内部改派,
     ``handler``) is the user or not recorded. Lists and the worklist combine it with
     :func:`dispute_scope`."""
-    return and_(Dispute.unit_id == user.unit_id,
-                or_(Dispute.handler_id.is_(None), Dispute.handler_id == user.id))
+    return and_(
+        Dispute.unit_id == user.unit_id, or_(Dispute.handler_id.is_(None), Dispute.handler_id == user.id)
+    )
 
 
 def visible_disputes(user: User) -> Select:
@@ -90,8 +91,14 @@ def may_register_and_accept(user: User) -> bool:
     one go? Mediators of a 人民调解委员会 (channel 人民调解) may. The registration form, its template,
     the API and the workflow's ``take`` transition all ask this one question."""
     unit = user.unit if user is not None else None
-    return (user is not None and user.active and user.role == Role.MEDIATOR and unit is not None
-            and unit.type == UnitType.COMMITTEE and unit.channel in (None, Channel.PEOPLE))
+    return (
+        user is not None
+        and user.active
+        and user.role == Role.MEDIATOR
+        and unit is not None
+        and unit.type == UnitType.COMMITTEE
+        and unit.channel in (None, Channel.PEOPLE)
+    )
 
 
 def may_accept_walk_in(user: User, dispute: Dispute) -> bool:

@@ -31,9 +31,16 @@ def user_from_bearer() -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     now = real_now()
-    row = db.session.scalar(select(ApiToken).join(User, User.id == ApiToken.user_id).where(
-        ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked.is_(False),
-        ApiToken.expires_at > now, User.active.is_(True)))
+    row = db.session.scalar(
+        select(ApiToken)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            ApiToken.token_hash == hash_token(token.strip()),
+            ApiToken.revoked.is_(False),
+            ApiToken.expires_at > now,
+            User.active.is_(True),
+        )
+    )
     if row is None:
         return None
     row.last_used_at = now
@@ -58,8 +65,11 @@ def token_required(view):
     def wrapper(*args, **kwargs):
         user = user_from_bearer()
         if user is None:
-            abort(401, message="未登录或令牌无效：请在 Authorization 头中提供 Bearer 令牌。",
-                  headers={"WWW-Authenticate": "Bearer"})
+            abort(
+                401,
+                message="未登录或令牌无效：请在 Authorization 头中提供 Bearer 令牌。",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         g.api_user = user
         return view(*args, **kwargs)
 

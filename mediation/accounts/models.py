@@ -105,8 +105,13 @@ class ApiToken(db.Model):
 
         token = "med_" + secrets.token_urlsafe(32)
         now = real_now()
-        row = cls(user=user, token_hash=hash_token(token), hint=token[:10], created_at=now,
-                  expires_at=now + timedelta(days=current_app.config["API_TOKEN_DAYS"]))
+        row = cls(
+            user=user,
+            token_hash=hash_token(token),
+            hint=token[:10],
+            created_at=now,
+            expires_at=now + timedelta(days=current_app.config["API_TOKEN_DAYS"]),
+        )
         db.session.add(row)
         return row, token
 

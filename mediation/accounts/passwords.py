@@ -26,8 +26,10 @@ CLASSES = (
 )
 SYMBOL = "符号"
 
-POLICY_TEXT = (f"密码至少{MIN_LENGTH}位，须包含大写字母、小写字母、数字、符号中的至少{MIN_CLASSES}类，"
-               "不能包含用户名，不能是常见密码。")
+POLICY_TEXT = (
+    f"密码至少{MIN_LENGTH}位，须包含大写字母、小写字母、数字、符号中的至少{MIN_CLASSES}类，"
+    "不能包含用户名，不能是常见密码。"
+)
 
 
 @cache
@@ -57,7 +59,9 @@ def password_problems(password: str, username: str = "") -> list[str]:
     kinds = character_classes(password)
     if len(kinds) < MIN_CLASSES:
         have = "、".join(kinds) or "无"
-        problems.append(f"密码须包含大写字母、小写字母、数字、符号中的至少{MIN_CLASSES}类（现在只有：{have}）。")
+        problems.append(
+            f"密码须包含大写字母、小写字母、数字、符号中的至少{MIN_CLASSES}类（现在只有：{have}）。"
+        )
     name, lowered = username.strip().lower(), password.lower()
     if name and (name == lowered or (len(name) >= 3 and name in lowered)):
         problems.append("密码不能包含用户名。")

@@ -32,9 +32,12 @@ def session_cutoff():
 def start_session(user: User) -> UserSession:
     """Sign the user in on this browser: a new server-side session row and its key in the cookie.
     The user's finished and timed-out session rows are cleared out on the way."""
-    db.session.execute(delete(UserSession).where(
-        UserSession.user_id == user.id,
-        or_(UserSession.ended_at.is_not(None), UserSession.created_at < session_cutoff())))
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            or_(UserSession.ended_at.is_not(None), UserSession.created_at < session_cutoff()),
+        )
+    )
     key = secrets.token_urlsafe(32)
     row = UserSession(user_id=user.id, key_hash=hash_token(key), created_at=real_now())
     db.session.add(row)
@@ -54,18 +57,27 @@ def session_user(user_id: str) -> User | None:
     if key_hash is None or not user_id.isdigit():
         return None
     return db.session.scalar(
-        select(User).join(UserSession, UserSession.user_id == User.id).where(
-            UserSession.key_hash == key_hash, UserSession.user_id == int(user_id),
-            UserSession.ended_at.is_(None), UserSession.created_at >= session_cutoff(),
-            User.active.is_(True)))
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.key_hash == key_hash,
+            UserSession.user_id == int(user_id),
+            UserSession.ended_at.is_(None),
+            UserSession.created_at >= session_cutoff(),
+            User.active.is_(True),
+        )
+    )
 
 
 def end_current_session() -> None:
     """Sign out: the session row is closed, so a copy of the cookie is refused too."""
     key_hash = current_session_hash()
     if key_hash is not None:
-        db.session.execute(update(UserSession).where(UserSession.key_hash == key_hash,
-                                                     UserSession.ended_at.is_(None)).values(ended_at=real_now()))
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.key_hash == key_hash, UserSession.ended_at.is_(None))
+            .values(ended_at=real_now())
+        )
     logout_user()
     session.pop(SESSION_KEY, None)
 
@@ -82,8 +94,8 @@ def end_sessions(user: User, *, keep_current: bool = False) -> int:
 def revoke_tokens(user: User) -> int:
     """Revoke all the user's API tokens. Returns how many were not revoked yet."""
     return db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
-        .values(revoked=True)).rowcount
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False)).values(revoked=True)
+    ).rowcount
 
 
 def revoke_token(token: ApiToken) -> None:

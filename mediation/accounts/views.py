@@ -38,8 +38,10 @@ def _too_many_failures(username: str, ip: str) -> bool:
     cfg = current_app.config
     since = utcnow() - timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
     pair, address = db.session.execute(
-        select(func.coalesce(func.sum(case((LoginAttempt.username == username, 1), else_=0)), 0), func.count())
-        .where(LoginAttempt.at >= since, LoginAttempt.ip == ip)).one()
+        select(
+            func.coalesce(func.sum(case((LoginAttempt.username == username, 1), else_=0)), 0), func.count()
+        ).where(LoginAttempt.at >= since, LoginAttempt.ip == ip)
+    ).one()
     return pair >= cfg["LOGIN_MAX_FAILURES"] or address >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]
 
 
@@ -57,7 +59,9 @@ def login():
         username = request.form.get("username", "").strip()[:64]
         # No user name holds control characters or noncharacters: such a name is an unknown user, and
         # only a cleaned copy of it is stored with the failed attempt.
-        username = "".join("\ufffd" if text_error(c) else c for c in username) if text_error(username) else username
+        username = (
+            "".join("\ufffd" if text_error(c) else c for c in username) if text_error(username) else username
+        )
         password = request.form.get("password", "")
         ip = _client_ip()
         if _too_many_failures(username, ip):
@@ -70,8 +74,9 @@ def login():
                 db.session.commit()
                 error, status = "用户名或密码错误。", 401
             else:
-                db.session.execute(delete(LoginAttempt).where(LoginAttempt.username == username,
-                                                              LoginAttempt.ip == ip))
+                db.session.execute(
+                    delete(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.ip == ip)
+                )
                 service.start_session(user)
                 db.session.commit()
                 flash(f"欢迎，{user.name}。", "success")
@@ -134,8 +139,11 @@ def password():
 @login_required
 def tokens():
     """我的令牌: the caller's API tokens, newest first."""
-    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
-                              .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
+    rows = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
     return render_template("accounts/tokens.html", tokens=rows, admin_view=False)
 
 
@@ -164,5 +172,7 @@ def revoke_token(token_id: int):
         service.revoke_token(token)
         db.session.commit()
         flash(f"令牌 {token.hint}… 已撤销。", "success")
-    default = url_for("accounts.tokens") if token.user_id == current_user.id else url_for("accounts.admin_tokens")
+    default = (
+        url_for("accounts.tokens") if token.user_id == current_user.id else url_for("accounts.admin_tokens")
+    )
     return redirect(_safe_next(request.form.get("next"), default))

@@ -104,5 +104,10 @@ def enum_type(enum, length: int = 16):
     """A VARCHAR column type storing the enum's Chinese value (not its Python name)."""
     from sqlalchemy import Enum
 
-    return Enum(enum, native_enum=False, length=length, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+    )

@@ -62,21 +62,23 @@ def _format_names(formats: tuple[str, ...]) -> str:
 def decode_data_url(value: str, limits: ImageLimits) -> bytes:
     """The bytes of a ``data:image/…;base64,…`` URL. Its length is checked before any parsing."""
     if not isinstance(value, str) or not value.startswith("data:"):
-        raise ImageRejected(f"{limits.label}应为 {_format_names(limits.formats)} 图片的 data URL"
-                            f"（data:image/png;base64,…）。")
+        raise ImageRejected(
+            f"{limits.label}应为 {_format_names(limits.formats)} 图片的 data URL（data:image/png;base64,…）。"
+        )
     if len(value) > limits.max_bytes * 4 // 3 + 64:
         raise ImageRejected(f"{limits.label}过大：编码后的图片不能超过 {limits.max_bytes // 1024} KB。")
     match = _DATA_URL.fullmatch(value)
     if not match or _MIMES.get(match.group(1)) not in limits.formats:
-        raise ImageRejected(f"{limits.label}应为 {_format_names(limits.formats)} 图片"
-                            f"（data:image/png;base64,…）。")
+        raise ImageRejected(
+            f"{limits.label}应为 {_format_names(limits.formats)} 图片（data:image/png;base64,…）。"
+        )
     try:
         return base64.b64decode(re.sub(r"\s+", "", match.group(2)), validate=True)
     except (binascii.Error, ValueError):
         raise ImageRejected(f"{limits.label}的编码无效。") from None
 
 
-def load_image(raw: bytes, limits: ImageLimits):
+def load_image(raw: bytes, limits: ImageLimits):  # noqa: C901
     """Check, then decode: returns a loaded ``PIL.Image`` (the caller converts and re-encodes it).
 
     Order: encoded size → header (format, width, height: Pillow's ``open`` is lazy) → pixels."""
@@ -86,11 +88,16 @@ def load_image(raw: bytes, limits: ImageLimits):
     if not raw:
         raise ImageRejected(f"{limits.label}为空，请选择图片文件。")
     if len(raw) > limits.max_bytes:
-        size = f"{limits.max_bytes // (1024 * 1024)} MB" if limits.max_bytes >= 1024 * 1024 \
+        size = (
+            f"{limits.max_bytes // (1024 * 1024)} MB"
+            if limits.max_bytes >= 1024 * 1024
             else f"{limits.max_bytes // 1024} KB"
+        )
         raise ImageRejected(f"{limits.label}过大：文件不能超过 {size}。")
-    too_big = (f"{limits.label}的尺寸过大：宽不能超过 {limits.max_width} 像素，高不能超过 {limits.max_height} 像素"
-               f"（共不超过 {limits.max_pixels} 像素）。")
+    too_big = (
+        f"{limits.label}的尺寸过大：宽不能超过 {limits.max_width} 像素，高不能超过 {limits.max_height} 像素"
+        f"（共不超过 {limits.max_pixels} 像素）。"
+    )
     unreadable = f"{limits.label}无法识别：文件已损坏或不是 {_format_names(limits.formats)} 图片。"
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -99,7 +106,9 @@ def load_image(raw: bytes, limits: ImageLimits):
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageRejected(too_big) from None
         except UnidentifiedImageError:
-            raise ImageRejected(f"{limits.label}无法识别：应为 {_format_names(limits.formats)} 格式的图片。") from None
+            raise ImageRejected(
+                f"{limits.label}无法识别：应为 {_format_names(limits.formats)} 格式的图片。"
+            ) from None
         except Exception:  # noqa: BLE001 — any failure of a hostile header is a refusal, not a 500
             raise ImageRejected(unreadable) from None
         if img.format not in limits.formats:
@@ -111,8 +120,9 @@ def load_image(raw: bytes, limits: ImageLimits):
             raise ImageRejected(too_big)
         if width < limits.min_width or height < limits.min_height:
             img.close()
-            raise ImageRejected(f"{limits.label}的尺寸过小：宽至少 {limits.min_width} 像素，"
-                                f"高至少 {limits.min_height} 像素。")
+            raise ImageRejected(
+                f"{limits.label}的尺寸过小：宽至少 {limits.min_width} 像素，高至少 {limits.min_height} 像素。"
+            )
         # A truncated file must not pass: WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES,
         # which makes load() fill missing pixels silently. So a PNG's chunks are verified (CRCs, up to
         # IEND), and a JPEG must end with its EOI marker.

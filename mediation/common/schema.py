@@ -41,8 +41,11 @@ class String(_Zh, fields.String):
 
     multiline = False
     default_max_length = DEFAULT_MAX_LENGTH
-    default_error_messages = {"invalid": "应为文本。", "invalid_utf8": "文本编码无效。",
-                              "too_long": "长度不能超过{max}个字符。"}
+    default_error_messages = {
+        "invalid": "应为文本。",
+        "invalid_utf8": "文本编码无效。",
+        "too_long": "长度不能超过{max}个字符。",
+    }
 
     def __init__(self, *args, max_length: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,20 +77,33 @@ class Text(String):
 class Integer(_Zh, fields.Integer):
     """An integer within the range of a database integer column (ids, counts, versions)."""
 
-    default_error_messages = {"invalid": "应为整数。", "too_large": "数值过大。",
-                              "range": f"数值超出范围（{INT_MIN}到{INT_MAX}）。"}
+    default_error_messages = {
+        "invalid": "应为整数。",
+        "too_large": "数值过大。",
+        "range": f"数值超出范围（{INT_MIN}到{INT_MAX}）。",
+    }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # A Range() of the field's own within those bounds says it in its own words.
-        self._own_range = any(isinstance(v, validate.Range) and v.min is not None and v.max is not None
-                              and INT_MIN <= v.min and v.max <= INT_MAX for v in self.validators)
+        self._own_range = any(
+            isinstance(v, validate.Range)
+            and v.min is not None
+            and v.max is not None
+            and INT_MIN <= v.min
+            and v.max <= INT_MAX
+            for v in self.validators
+        )
         if not self._own_range:
             bounds = {"minimum": INT_MIN, "maximum": INT_MAX}
             for v in self.validators:  # a one-sided Range() of the field's own narrows them
                 if isinstance(v, validate.Range):
-                    bounds["minimum"] = max(bounds["minimum"], v.min) if v.min is not None else bounds["minimum"]
-                    bounds["maximum"] = min(bounds["maximum"], v.max) if v.max is not None else bounds["maximum"]
+                    bounds["minimum"] = (
+                        max(bounds["minimum"], v.min) if v.min is not None else bounds["minimum"]
+                    )
+                    bounds["maximum"] = (
+                        min(bounds["maximum"], v.max) if v.max is not None else bounds["maximum"]
+                    )
             self.metadata = {**bounds, **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -183,14 +199,19 @@ def length(maximum: int, minimum: int | None = None) -> validate.Length:
 
 def page_field() -> Integer:
     """``page`` of every list (API and web): 1 … MAX_PAGE."""
-    return Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error=f"页码应在1到{MAX_PAGE}之间。"),
-                   metadata={"description": "页码，从1开始"})
+    return Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE, error=f"页码应在1到{MAX_PAGE}之间。"),
+        metadata={"description": "页码，从1开始"},
+    )
 
 
 def per_page_field(default: int = 20, maximum: int = 200) -> Integer:
     """``per_page`` of every list: 1 … ``maximum``."""
-    return Integer(load_default=default,
-                   validate=validate.Range(min=1, max=maximum, error=f"每页条数应在1到{maximum}之间。"))
+    return Integer(
+        load_default=default,
+        validate=validate.Range(min=1, max=maximum, error=f"每页条数应在1到{maximum}之间。"),
+    )
 
 
 class PageArgs(Schema):

@@ -30,7 +30,8 @@ _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufdd0-\ufdef\
 # points (a character class with them is several times slower on every cell)
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _UNSTORABLE_ASTRAL = re.compile(
-    "[" + "".join(f"{chr(plane << 16 | 0xFFFE)}-{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17)) + "]")
+    "[" + "".join(f"{chr(plane << 16 | 0xFFFE)}-{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17)) + "]"
+)
 
 # OWASP: cells starting with these are formulas (or DDE) to Excel, LibreOffice and Google Sheets;
 # a line feed too, since clean_text turns a leading CR into one

@@ -46,11 +46,15 @@ def read_rows(path: str | Path, sheet: str | None = None) -> Iterator[tuple[int,
         if sheet is not None and sheet not in wb.sheetnames:
             raise TableError(f"工作簿中没有名为「{sheet}」的工作表。")
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        rows = ((i, [_cell_text(c) for c in r]) for i, r in enumerate(ws.iter_rows(values_only=True), start=1))
+        rows = (
+            (i, [_cell_text(c) for c in r]) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)
+        )
     else:
         raise TableError("只支持 .csv 或 .xlsx 文件。")
     header: list[str] | None = None
-    for number, raw in bounded_rows(((n, [_cell_text(c) for c in r]) for n, r in rows), limits, sheet or path.name):
+    for number, raw in bounded_rows(
+        ((n, [_cell_text(c) for c in r]) for n, r in rows), limits, sheet or path.name
+    ):
         cells = [_cell_text(c) for c in raw]
         if header is None:
             header = [c.strip() for c in cells]
@@ -60,5 +64,3 @@ def read_rows(path: str | Path, sheet: str | None = None) -> Iterator[tuple[int,
         yield number, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}
     if header is None:
         raise TableError("文件为空，缺少表头。")
-
-

@@ -86,15 +86,18 @@ def _mib(n: int) -> str:
 
 
 def _refuse(path: Path, what: str, limit: str, setting: str) -> Exception:
-    return _error(f"文件「{path.name}」超出导入限制（{setting}）：{what}，上限为{limit}。"
-                  f"未导入任何数据。若确属正常台账，请拆分为多个文件后分别导入。")
+    return _error(
+        f"文件「{path.name}」超出导入限制（{setting}）：{what}，上限为{limit}。"
+        f"未导入任何数据。若确属正常台账，请拆分为多个文件后分别导入。"
+    )
 
 
 def check_file_size(path: Path, limits: TableLimits) -> None:
     size = path.stat().st_size
     if size > limits.upload_max_file_bytes:
-        raise _refuse(path, f"文件大小为 {_mib(size)}", _mib(limits.upload_max_file_bytes),
-                      "UPLOAD_MAX_FILE_BYTES")
+        raise _refuse(
+            path, f"文件大小为 {_mib(size)}", _mib(limits.upload_max_file_bytes), "UPLOAD_MAX_FILE_BYTES"
+        )
 
 
 def _parse_small(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: TableLimits):
@@ -105,8 +108,10 @@ def _parse_small(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, li
     try:
         return fromstring(archive.read(info))
     except DefusedXmlException as err:
-        raise _error(f"文件「{path.name}」含有不安全的 XML 结构（{type(err).__name__}：实体定义或外部引用），"
-                     f"已拒绝导入。") from None
+        raise _error(
+            f"文件「{path.name}」含有不安全的 XML 结构（{type(err).__name__}：实体定义或外部引用），"
+            f"已拒绝导入。"
+        ) from None
     except Exception:  # noqa: BLE001 — malformed XML, bad CRC …
         raise _error(f"无法读取工作簿「{path.name}」：部件「{info.filename}」不是有效的 XML。") from None
 
@@ -115,7 +120,7 @@ def _part_name(name: str) -> str:
     return posixpath.normpath(name.lstrip("/"))
 
 
-def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:
+def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:  # noqa: C901
     """Refuse a workbook whose zip would expand beyond the limits (see the module doc)."""
     path = Path(path)
     limits = limits or TableLimits.current()
@@ -123,25 +128,37 @@ def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise _error(f"无法读取工作簿「{path.name}」：文件不是有效的 .xlsx 格式（不是 zip 压缩包）。") from None
+        raise _error(
+            f"无法读取工作簿「{path.name}」：文件不是有效的 .xlsx 格式（不是 zip 压缩包）。"
+        ) from None
     with archive:
         entries = archive.infolist()
         if len(entries) > limits.xlsx_max_entries:
-            raise _refuse(path, f"压缩包内有 {len(entries)} 个文件", f"{limits.xlsx_max_entries} 个",
-                          "XLSX_MAX_ENTRIES")
+            raise _refuse(
+                path, f"压缩包内有 {len(entries)} 个文件", f"{limits.xlsx_max_entries} 个", "XLSX_MAX_ENTRIES"
+            )
         total = 0
         for info in entries:
             total += info.file_size
             if info.file_size > limits.xlsx_max_sheet_bytes:
-                raise _refuse(path, f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
-                              _mib(limits.xlsx_max_sheet_bytes), "XLSX_MAX_SHEET_BYTES")
+                raise _refuse(
+                    path,
+                    f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
+                    _mib(limits.xlsx_max_sheet_bytes),
+                    "XLSX_MAX_SHEET_BYTES",
+                )
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > MIB and ratio > limits.xlsx_max_ratio:
-                raise _refuse(path, f"部件「{info.filename}」的压缩比为 {ratio:.0f}:1（疑似压缩炸弹）",
-                              f"{limits.xlsx_max_ratio}:1", "XLSX_MAX_RATIO")
+                raise _refuse(
+                    path,
+                    f"部件「{info.filename}」的压缩比为 {ratio:.0f}:1（疑似压缩炸弹）",
+                    f"{limits.xlsx_max_ratio}:1",
+                    "XLSX_MAX_RATIO",
+                )
         if total > limits.xlsx_max_total_bytes:
-            raise _refuse(path, f"解压后共 {_mib(total)}", _mib(limits.xlsx_max_total_bytes),
-                          "XLSX_MAX_TOTAL_BYTES")
+            raise _refuse(
+                path, f"解压后共 {_mib(total)}", _mib(limits.xlsx_max_total_bytes), "XLSX_MAX_TOTAL_BYTES"
+            )
 
         by_name = {_part_name(i.filename): i for i in entries}
 
@@ -150,8 +167,12 @@ def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:
             if info is None:
                 return None
             if info.file_size > limits.xlsx_max_part_bytes:
-                raise _refuse(path, f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
-                              _mib(limits.xlsx_max_part_bytes), "XLSX_MAX_PART_BYTES")
+                raise _refuse(
+                    path,
+                    f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
+                    _mib(limits.xlsx_max_part_bytes),
+                    "XLSX_MAX_PART_BYTES",
+                )
             return _parse_small(archive, info, path, limits)
 
         # Which entry is what: [Content_Types].xml names the workbook and the shared strings,
@@ -160,23 +181,32 @@ def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:
         overrides: dict[str, set[str]] = {}
         if types is not None:
             for node in types.iter(f"{CT_NS}Override"):
-                overrides.setdefault(_part_name(node.get("PartName", "")), set()).add(node.get("ContentType", ""))
+                overrides.setdefault(_part_name(node.get("PartName", "")), set()).add(
+                    node.get("ContentType", "")
+                )
         sheets: set[str] = set()
         others: set[str] = set()
         for name, kinds in overrides.items():
             if kinds & WORKBOOK_TYPES:
-                rels = small(posixpath.join(posixpath.dirname(name), "_rels", posixpath.basename(name) + ".rels"))
+                rels = small(
+                    posixpath.join(posixpath.dirname(name), "_rels", posixpath.basename(name) + ".rels")
+                )
                 for rel in rels.iter(f"{REL_NS}Relationship") if rels is not None else ():
                     target = rel.get("Target", "")
-                    target = _part_name(target if target.startswith("/") else
-                                        posixpath.join(posixpath.dirname(name), target))
+                    target = _part_name(
+                        target if target.startswith("/") else posixpath.join(posixpath.dirname(name), target)
+                    )
                     (sheets if rel.get("Type") == WORKSHEET_REL else others).add(target)
         for name, kinds in overrides.items():
             if kinds & {SHARED_STRINGS_TYPE} and name in by_name:
                 info = by_name[name]
                 if info.file_size > limits.xlsx_max_shared_strings_bytes:
-                    raise _refuse(path, f"共享字符串表「{info.filename}」解压后为 {_mib(info.file_size)}",
-                                  _mib(limits.xlsx_max_shared_strings_bytes), "XLSX_MAX_SHARED_STRINGS_BYTES")
+                    raise _refuse(
+                        path,
+                        f"共享字符串表「{info.filename}」解压后为 {_mib(info.file_size)}",
+                        _mib(limits.xlsx_max_shared_strings_bytes),
+                        "XLSX_MAX_SHARED_STRINGS_BYTES",
+                    )
                 others.add(name)
             elif not kinds <= {"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"}:
                 others.add(name)
@@ -185,8 +215,12 @@ def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:
             if name in streamed or name in overrides and SHARED_STRINGS_TYPE in overrides[name]:
                 continue
             if info.file_size > limits.xlsx_max_part_bytes:
-                raise _refuse(path, f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
-                              _mib(limits.xlsx_max_part_bytes), "XLSX_MAX_PART_BYTES")
+                raise _refuse(
+                    path,
+                    f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
+                    _mib(limits.xlsx_max_part_bytes),
+                    "XLSX_MAX_PART_BYTES",
+                )
         for name in sorted(streamed & by_name.keys()):
             _scan_sheet(archive, by_name[name], path, limits)
         for name, kinds in overrides.items():
@@ -211,7 +245,7 @@ def _row_starts(buf: bytes, end: int):
             elif buf[at - 1] == 0x3A:  # ":"
                 lt = buf.rfind(b"<", max(0, at - 18), at)
                 if lt != -1 and lt < end and _PREFIX.fullmatch(buf, lt + 1, at):
-                    yield lt, buf[lt + 1:at]
+                    yield lt, buf[lt + 1 : at]
         at = buf.find(b"row", at + 3)
 
 
@@ -220,27 +254,39 @@ def _cells(buf: bytes, start: int, end: int, prefix: bytes) -> int:
     that straddles ``end`` is counted with the next segment: the buffer keeps an overlap.)"""
     # Inside <sheetData> the only elements named c… are cells (children of <c> are f, v, is).
     return buf.count(b"<" + prefix + b"c", start, end)
+
+
 _OVERLAP = 32  # longer than any match of _ROW or _CELL
 
 
-def _scan_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: TableLimits,
-                rows: bool = True) -> None:
+def _scan_sheet(  # noqa: C901
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: TableLimits, rows: bool = True
+) -> None:
     """One pass over a part's bytes, without parsing: no DTD (entities) in its prolog, and, for a
     worksheet, no row longer than ``xlsx_max_row_bytes`` or with more than ``table_max_columns``
     cells (openpyxl builds each row as a tree before it yields it)."""
-    unsafe = _error(f"文件「{path.name}」含有不安全的 XML 结构（部件「{info.filename}」有 DTD 或实体定义），"
-                    f"已拒绝导入。")
+    unsafe = _error(
+        f"文件「{path.name}」含有不安全的 XML 结构（部件「{info.filename}」有 DTD 或实体定义），已拒绝导入。"
+    )
     row_start, cells, row_number, strings = 0, 0, 0, 0
 
     prefix = b""
 
     def too_wide(number: int) -> Exception:
-        return _refuse(path, f"工作表「{info.filename}」的第{number}个行元素有超过 {limits.table_max_columns} 个单元格",
-                       f"{limits.table_max_columns} 个", "TABLE_MAX_COLUMNS")
+        return _refuse(
+            path,
+            f"工作表「{info.filename}」的第{number}个行元素有超过 {limits.table_max_columns} 个单元格",
+            f"{limits.table_max_columns} 个",
+            "TABLE_MAX_COLUMNS",
+        )
 
     def too_long(number: int) -> Exception:
-        return _refuse(path, f"工作表「{info.filename}」的第{number}个行元素超过 {_mib(limits.xlsx_max_row_bytes)}",
-                       _mib(limits.xlsx_max_row_bytes), "XLSX_MAX_ROW_BYTES")
+        return _refuse(
+            path,
+            f"工作表「{info.filename}」的第{number}个行元素超过 {_mib(limits.xlsx_max_row_bytes)}",
+            _mib(limits.xlsx_max_row_bytes),
+            "XLSX_MAX_ROW_BYTES",
+        )
 
     with archive.open(info) as fh:
         buf, base, head = b"", 0, True  # buf starts at absolute offset base
@@ -256,10 +302,16 @@ def _scan_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, lim
                     return
                 if b"<!ENTITY" in chunk.upper():
                     raise unsafe
-                strings += chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b":si>") + chunk.count(b":si ")
+                strings += (
+                    chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b":si>") + chunk.count(b":si ")
+                )
                 if strings > limits.xlsx_max_shared_strings:
-                    raise _refuse(path, f"共享字符串表「{info.filename}」有超过 {limits.xlsx_max_shared_strings} 个字符串",
-                                  f"{limits.xlsx_max_shared_strings} 个", "XLSX_MAX_SHARED_STRINGS")
+                    raise _refuse(
+                        path,
+                        f"共享字符串表「{info.filename}」有超过 {limits.xlsx_max_shared_strings} 个字符串",
+                        f"{limits.xlsx_max_shared_strings} 个",
+                        "XLSX_MAX_SHARED_STRINGS",
+                    )
                 continue
             final = not chunk
             buf += chunk
@@ -303,28 +355,37 @@ def bounded_lines(text, limits: TableLimits, name: str) -> Iterator[str]:
             return
         number += 1
         if len(line) > cap:
-            raise _error(f"文件「{name}」超出导入限制（CSV_MAX_LINE_CHARS）：第{number}行超过 {cap} 个字符。"
-                         f"未导入任何数据。")
+            raise _error(
+                f"文件「{name}」超出导入限制（CSV_MAX_LINE_CHARS）：第{number}行超过 {cap} 个字符。"
+                f"未导入任何数据。"
+            )
         yield line
 
 
-def bounded_rows(rows: Iterator[tuple[int, list[str]]], limits: TableLimits,
-                 sheet: str) -> Iterator[tuple[int, list[str]]]:
+def bounded_rows(
+    rows: Iterator[tuple[int, list[str]]], limits: TableLimits, sheet: str
+) -> Iterator[tuple[int, list[str]]]:
     """Rows of a sheet, refused past ``table_max_rows`` (counting empty rows: a sheet may jump to
     row 1,000,000,000), ``table_max_columns`` or ``table_max_cell_chars``."""
     for number, cells in rows:
         if number > limits.table_max_rows:
-            raise _error(f"「{sheet}」表超出导入限制（TABLE_MAX_ROWS）：行数超过 {limits.table_max_rows} 行。"
-                         f"未导入任何数据。")
+            raise _error(
+                f"「{sheet}」表超出导入限制（TABLE_MAX_ROWS）：行数超过 {limits.table_max_rows} 行。"
+                f"未导入任何数据。"
+            )
         width = len(cells)
         while width > limits.table_max_columns and not cells[width - 1]:
             width -= 1  # openpyxl pads a row to the sheet's widest: trailing empty cells do not count
         if width > limits.table_max_columns:
-            raise _error(f"「{sheet}」表第{number}行超出导入限制（TABLE_MAX_COLUMNS）：有 {width} 列，"
-                         f"上限为 {limits.table_max_columns} 列。未导入任何数据。")
+            raise _error(
+                f"「{sheet}」表第{number}行超出导入限制（TABLE_MAX_COLUMNS）：有 {width} 列，"
+                f"上限为 {limits.table_max_columns} 列。未导入任何数据。"
+            )
         for i, cell in enumerate(cells):
             if len(cell) > limits.table_max_cell_chars:
-                raise _error(f"「{sheet}」表第{number}行第{i + 1}列超出导入限制（TABLE_MAX_CELL_CHARS）："
-                             f"内容有 {len(cell)} 个字符，上限为 {limits.table_max_cell_chars} 个"
-                             f"（Excel 单元格的上限）。未导入任何数据。")
+                raise _error(
+                    f"「{sheet}」表第{number}行第{i + 1}列超出导入限制（TABLE_MAX_CELL_CHARS）："
+                    f"内容有 {len(cell)} 个字符，上限为 {limits.table_max_cell_chars} 个"
+                    f"（Excel 单元格的上限）。未导入任何数据。"
+                )
         yield number, cells

@@ -75,6 +75,7 @@ def mask_id_number(value: str | None) -> str | None:
 
 # ------------------------------------------------------------------ text that breaks things later
 
+
 def _forbidden_class(multiline: bool) -> re.Pattern:
     """C0 controls (tab and newline allowed in multi-line text only), DEL, C1 controls, lone
     surrogates, and the Unicode noncharacters (U+FDD0–U+FDEF and the last two code points of every
@@ -104,8 +105,9 @@ def text_error(value: str, *, multiline: bool = False) -> str | None:
     char = match.group()
     if char in "\t\n\r":
         return "此项只能填写一行，不能包含换行符或制表符。"
-    return (f"第{match.start() + 1}个字符（U+{ord(char):04X}）是不允许的控制字符或非字符码位，"
-            "请删除后重新填写。")
+    return (
+        f"第{match.start() + 1}个字符（U+{ord(char):04X}）是不允许的控制字符或非字符码位，请删除后重新填写。"
+    )
 
 
 # --- what a natural person's name may hold ----------------------------------------------------------
@@ -113,9 +115,9 @@ def text_error(value: str, *, multiline: bool = False) -> str | None:
 # Han ideographs: the URO, Extensions A–I, the compatibility blocks, and 〇 (U+3007, used in names).
 _HAN_RANGES = (
     (0x3007, 0x3007),
-    (0x3400, 0x4DBF),    # Extension A (䶮 U+4DAE)
-    (0x4E00, 0x9FFF),    # CJK Unified Ideographs
-    (0xF900, 0xFAFF),    # CJK Compatibility Ideographs
+    (0x3400, 0x4DBF),  # Extension A (䶮 U+4DAE)
+    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
+    (0xF900, 0xFAFF),  # CJK Compatibility Ideographs
     (0x20000, 0x2A6DF),  # Extension B (𠀀 U+20000)
     (0x2A700, 0x2B73F),  # Extension C
     (0x2B740, 0x2B81F),  # Extension D
@@ -176,7 +178,8 @@ def person_name_error(value: str) -> str | None:
 ETHNIC_GROUPS = (
     "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 景颇 "
     "柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 "
-    "塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺").split()
+    "塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
+).split()
 
 
 def normalize_ethnicity(value: str) -> str | None:

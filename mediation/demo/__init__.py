@@ -57,9 +57,24 @@ from mediation.extensions import db
 
 # What other code and the tests import from ``mediation.demo``.
 __all__ = [
-    "COMMITTEE_FEATURED", "DEMO_PASSWORD", "DEMO_RULES", "DEMO_USERS", "DISTRICT_CODE", "FEATURED_GRID", "SEED",
-    "TOWN_FEATURED", "DemoError", "ensure_routing_rules", "ensure_signing_certificate", "ensure_staff",
-    "ensure_users", "load_demo", "load_history", "load_places", "prepare_schema", "rmb_upper",
+    "COMMITTEE_FEATURED",
+    "DEMO_PASSWORD",
+    "DEMO_RULES",
+    "DEMO_USERS",
+    "DISTRICT_CODE",
+    "FEATURED_GRID",
+    "SEED",
+    "TOWN_FEATURED",
+    "DemoError",
+    "ensure_routing_rules",
+    "ensure_signing_certificate",
+    "ensure_staff",
+    "ensure_users",
+    "load_demo",
+    "load_history",
+    "load_places",
+    "prepare_schema",
+    "rmb_upper",
 ]
 
 SWEEP_DAYS_AGO = (10, 4)  # the scheduler's sweep is run as on these days, then now
@@ -93,8 +108,10 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
     users = ensure_users(password_hash)
     staff_total, staff_created = ensure_staff(password_hash)
     db.session.commit()
-    lines.append(f"行政区划：{tree['rows']} 个节点（新增 {tree['created']}，更新 {tree['updated']}）；"
-                 f"处置单位：{units['rows']} 个（新增 {units['created']}，更新 {units['updated']}）。")
+    lines.append(
+        f"行政区划：{tree['rows']} 个节点（新增 {tree['created']}，更新 {tree['updated']}）；"
+        f"处置单位：{units['rows']} 个（新增 {units['created']}，更新 {units['updated']}）。"
+    )
 
     world = World()
     existing = existing_demo_disputes(world)
@@ -122,7 +139,9 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
     for user, created in users:
         note = "" if created else "（已存在，未修改）"
         lines.append(f"  {user.username:<13} {ROLE_LABELS[user.role]}，{user.unit.name}{note}")
-    lines.append(f"  另有各单位工作人员账号 {staff_total} 个（新增 {staff_created}），用户名为单位代码，"
-                 f"如 {COMMITTEE_FEATURED.replace('-TW', '-PCS')}（派出所）。")
+    lines.append(
+        f"  另有各单位工作人员账号 {staff_total} 个（新增 {staff_created}），用户名为单位代码，"
+        f"如 {COMMITTEE_FEATURED.replace('-TW', '-PCS')}（派出所）。"
+    )
     lines.append(f"用时 {time_module.perf_counter() - started:.1f} 秒。")
     return "\n".join(lines)

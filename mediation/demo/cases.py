@@ -122,14 +122,18 @@ def plan_steps(rng: random.Random, plan: Plan, today: date, prominent: bool) -> 
             return
     accepted = later(rng, routed, 0, 2, today)
     plan.steps.append(("accepted", accepted))
-    if plan.status == Status.STABILIZED or (plan.status == Status.CLOSED and prominent and rng.random() < 0.4):
+    if plan.status == Status.STABILIZED or (
+        plan.status == Status.CLOSED and prominent and rng.random() < 0.4
+    ):
         plan.steps.append(("stabilized", later(rng, accepted, 2, 15, today)))
     if plan.status == Status.CLOSED:
         span = {Outcome.SUCCESS: (2, 28), Outcome.FAILURE: (10, 45), Outcome.WITHDRAWN: (1, 15)}[plan.outcome]
         plan.steps.append(("closed", later(rng, plan.steps[-1][1], *span, today)))
 
 
-def step_times(rng: random.Random, steps: list[tuple[str, date]], today: date, now: datetime) -> list[datetime]:
+def step_times(
+    rng: random.Random, steps: list[tuple[str, date]], today: date, now: datetime
+) -> list[datetime]:
     """Working-hours moments, strictly increasing, none in the future.
 
     The random stream advances by the same amount whatever the time of day (steps dated today get
@@ -153,8 +157,16 @@ def step_times(rng: random.Random, steps: list[tuple[str, date]], today: date, n
     return result
 
 
-def record_sessions(world: World, dispute, lead: Unit, rng: random.Random, lo: datetime, hi: datetime,
-                    following: str | None, outcome: Outcome | None) -> int:
+def record_sessions(
+    world: World,
+    dispute,
+    lead: Unit,
+    rng: random.Random,
+    lo: datetime,
+    hi: datetime,
+    following: str | None,
+    outcome: Outcome | None,
+) -> int:
     """Mediation sessions between acceptance and the next step (or now), through the workflow's own
     ``session`` action. Returns how many were recorded."""
     from mediation.disputes import workflow
@@ -190,9 +202,15 @@ def record_sessions(world: World, dispute, lead: Unit, rng: random.Random, lo: d
         else:
             text = rng.choice(FIRST_SESSION if n == 0 else MIDDLE_SESSION)
         with clock.frozen(lo):
-            data = SessionIn().load({"held_on": local_date(lo).isoformat(), "place": place,
-                                     "mediators": mediators, "attendees": attendees,
-                                     "record": text.format(a=a, b=b, issue=issue)})
+            data = SessionIn().load(
+                {
+                    "held_on": local_date(lo).isoformat(),
+                    "place": place,
+                    "mediators": mediators,
+                    "attendees": attendees,
+                    "record": text.format(a=a, b=b, issue=issue),
+                }
+            )
             workflow.perform(user, dispute, "session", data)
     return count
 
@@ -201,8 +219,9 @@ def existing_demo_disputes(world: World) -> int:
     from mediation.accounts.access import subtree_node_ids
     from mediation.disputes.models import Dispute
 
-    return db.session.scalar(select(func.count(Dispute.id)).where(
-        Dispute.node_id.in_(subtree_node_ids(world.district))))
+    return db.session.scalar(
+        select(func.count(Dispute.id)).where(Dispute.node_id.in_(subtree_node_ids(world.district)))
+    )
 
 
 @dataclass
@@ -229,7 +248,9 @@ class Draw:
     parties: list = field(default_factory=list)
 
 
-def draw_category(world: World, rng: random.Random, place: Place, categories: list[str]) -> tuple[str, Template]:
+def draw_category(
+    world: World, rng: random.Random, place: Place, categories: list[str]
+) -> tuple[str, Template]:
     category = weighted(rng, ((c, CATEGORY_WEIGHTS.get(c, 1)) for c in categories))
     if category == "山林土地" and (place.village is None or place.village.level != NodeLevel.VILLAGE):
         category = "邻里" if "邻里" in categories else category
@@ -292,17 +313,25 @@ def assess_risk(rng: random.Random, c: Draw) -> None:
 def choose_lead(world: World, rng: random.Random, c: Draw) -> None:
     """Channel and lead unit (属事), and co-handlers (联办) for the serious ones."""
     if c.source == "法院委派":
-        c.lead = world.units[f"{DISTRICT_CODE}-SD"] if rng.random() < 0.75 else world.units[f"{DISTRICT_CODE}-FY"]
+        c.lead = (
+            world.units[f"{DISTRICT_CODE}-SD"] if rng.random() < 0.75 else world.units[f"{DISTRICT_CODE}-FY"]
+        )
     elif c.risk in (RiskLevel.SERIOUS, RiskLevel.EXTREME) and rng.random() < 0.5:
         c.lead = world.units[f"{DISTRICT_CODE}-TC"]
         c.co_units = [world.units[f"{c.place.town.code}-TW"], world.units[f"{c.place.town.code}-PCS"]]
     else:
         c.lead = world.committee(c.place, weighted(rng, HANDLERS.get(c.category, (("town", 1),))))
-        if c.lead.node_id == world.district.id and c.lead.type == UnitType.ADMINISTRATIVE and rng.random() < 0.4:
+        if (
+            c.lead.node_id == world.district.id
+            and c.lead.type == UnitType.ADMINISTRATIVE
+            and rng.random() < 0.4
+        ):
             c.co_units = [world.units[f"{c.place.town.code}-TW"]]  # 属地 and 属事 together
 
 
-def draw_respondent(rng: random.Random, template: Template, applicant: str) -> tuple[str, str, PartyKind, str]:
+def draw_respondent(
+    rng: random.Random, template: Template, applicant: str
+) -> tuple[str, str, PartyKind, str]:
     """The respondent's name, sex (persons), party kind and USCC prefix (organisations)."""
     if template.respondent != "person":
         pattern, kind, prefix = COMPANIES[template.respondent]
@@ -327,30 +356,55 @@ def landline(rng: random.Random) -> str:
     return f"022-{rng.randint(2, 8)}{rng.randint(0, 9_999_999):07d}"
 
 
-def second_party(rng: random.Random, c: Draw, village: Node, today: date, respondent, r_sex, r_kind, r_prefix):
+def second_party(
+    rng: random.Random, c: Draw, village: Node, today: date, respondent, r_sex, r_kind, r_prefix
+):
     from mediation.disputes.models import Party
 
     if r_kind == PartyKind.PERSON:
-        return Party(position=1, role=PartyRole.RESPONDENT, kind=r_kind, name=respondent,
-                     id_number=id_number(rng, today, r_sex, c.template.born[1]) if rng.random() < 0.8 else None,
-                     phone=mobile(rng) if rng.random() < 0.9 else None,
-                     address=address(rng, village, c.place.town))
-    return Party(position=1, role=PartyRole.RESPONDENT, kind=r_kind, name=respondent,
-                 id_number=uscc(rng, r_prefix), phone=landline(rng),
-                 address=f"天津市海滨区{c.place.town.name}{rng.choice(ROADS)[:4]}{rng.randint(1, 300)}号")
+        return Party(
+            position=1,
+            role=PartyRole.RESPONDENT,
+            kind=r_kind,
+            name=respondent,
+            id_number=id_number(rng, today, r_sex, c.template.born[1]) if rng.random() < 0.8 else None,
+            phone=mobile(rng) if rng.random() < 0.9 else None,
+            address=address(rng, village, c.place.town),
+        )
+    return Party(
+        position=1,
+        role=PartyRole.RESPONDENT,
+        kind=r_kind,
+        name=respondent,
+        id_number=uscc(rng, r_prefix),
+        phone=landline(rng),
+        address=f"天津市海滨区{c.place.town.name}{rng.choice(ROADS)[:4]}{rng.randint(1, 300)}号",
+    )
 
 
 def third_party(rng: random.Random, c: Draw, village: Node, today: date):
     from mediation.disputes.models import Party
 
     if c.category == "道路交通事故":
-        return Party(position=2, role=PartyRole.THIRD, kind=PartyKind.LEGAL,
-                     name=COMPANIES["insurer"][0].format(f=rng.choice(("人民", "太平洋", "平安", "大地"))),
-                     id_number=uscc(rng, "91"), phone=landline(rng))
+        return Party(
+            position=2,
+            role=PartyRole.THIRD,
+            kind=PartyKind.LEGAL,
+            name=COMPANIES["insurer"][0].format(f=rng.choice(("人民", "太平洋", "平安", "大地"))),
+            id_number=uscc(rng, "91"),
+            phone=landline(rng),
+        )
     role = PartyRole.APPLICANT if c.template.group else PartyRole.THIRD
     name, sex = person_name(rng)
-    return Party(position=2, role=role, kind=PartyKind.PERSON, name=name, id_number=id_number(rng, today, sex),
-                 phone=mobile(rng), address=address(rng, village, c.place.town))
+    return Party(
+        position=2,
+        role=role,
+        kind=PartyKind.PERSON,
+        name=name,
+        id_number=id_number(rng, today, sex),
+        phone=mobile(rng),
+        address=address(rng, village, c.place.town),
+    )
 
 
 def draw_story(world: World, rng: random.Random, c: Draw, today: date) -> None:
@@ -363,13 +417,27 @@ def draw_story(world: World, rng: random.Random, c: Draw, today: date) -> None:
     c.amount = draw_amount(rng, c)
     c.occurred = c.plan.registered_on - timedelta(days=rng.choice((0, 0, 1, 2, 3, 5, 7, 12, 20, 30)))
     c.summary = c.template.text.format(
-        a=applicant, b=respondent, n=c.people, place=village.name, road=rng.choice(ROADS),
-        amount=amount_text(c.amount) if c.amount is not None else "", category=c.category)
+        a=applicant,
+        b=respondent,
+        n=c.people,
+        place=village.name,
+        road=rng.choice(ROADS),
+        amount=amount_text(c.amount) if c.amount is not None else "",
+        category=c.category,
+    )
     if rng.random() < 0.3:
         c.summary = f"{c.occurred.month}月{c.occurred.day}日，{c.summary}"
-    c.parties = [Party(position=0, role=PartyRole.APPLICANT, kind=PartyKind.PERSON, name=applicant,
-                       id_number=id_number(rng, today, a_sex, c.template.born[0]), phone=mobile(rng),
-                       address=address(rng, village, c.place.town))]
+    c.parties = [
+        Party(
+            position=0,
+            role=PartyRole.APPLICANT,
+            kind=PartyKind.PERSON,
+            name=applicant,
+            id_number=id_number(rng, today, a_sex, c.template.born[0]),
+            phone=mobile(rng),
+            address=address(rng, village, c.place.town),
+        )
+    ]
     shape = rng.random()
     if shape >= 0.08:
         c.parties.append(second_party(rng, c, village, today, respondent, r_sex, r_kind, r_prefix))
@@ -377,14 +445,23 @@ def draw_story(world: World, rng: random.Random, c: Draw, today: date) -> None:
         c.parties.append(third_party(rng, c, village, today))
 
 
-def draw_case(world: World, rng: random.Random, plan: Plan, categories: list[str], sources: list[str],
-              today: date) -> Draw:
+def draw_case(
+    world: World, rng: random.Random, plan: Plan, categories: list[str], sources: list[str], today: date
+) -> Draw:
     """Everything about one case that the main random stream decides before its steps."""
     place = world.place(rng)
     category, template = draw_category(world, rng, place, categories)
     source = draw_source(rng, place, category, sources)
-    c = Draw(plan, place, category, template, source, registering_unit(world, rng, place, source),
-             world.units[f"{place.town.code}-ZZ"], world.units[f"{DISTRICT_CODE}-ZZ"])
+    c = Draw(
+        plan,
+        place,
+        category,
+        template,
+        source,
+        registering_unit(world, rng, place, source),
+        world.units[f"{place.town.code}-ZZ"],
+        world.units[f"{DISTRICT_CODE}-ZZ"],
+    )
     assess_risk(rng, c)
     choose_lead(world, rng, c)
     draw_story(world, rng, c, today)
@@ -399,10 +476,22 @@ def new_dispute(world: World, rng: random.Random, c: Draw, times: list[datetime]
     registered_by, _ = world.actor(c.registering, rng)
     dispute = Dispute(
         case_no=next_case_no(c.registering, c.plan.registered_on.year),
-        category=c.category, source=c.source, summary=c.summary, venue=c.template.venue,
-        people_count=c.people, amount=c.amount, occurred_on=c.occurred, risk_level=c.risk, flags=c.flags,
-        prominent=c.prominent, node=c.place.node, registering_unit=c.registering, registered_by=registered_by,
-        registered_at=times[0], registered_on=c.plan.registered_on, status=Status.PENDING,
+        category=c.category,
+        source=c.source,
+        summary=c.summary,
+        venue=c.template.venue,
+        people_count=c.people,
+        amount=c.amount,
+        occurred_on=c.occurred,
+        risk_level=c.risk,
+        flags=c.flags,
+        prominent=c.prominent,
+        node=c.place.node,
+        registering_unit=c.registering,
+        registered_by=registered_by,
+        registered_at=times[0],
+        registered_on=c.plan.registered_on,
+        status=Status.PENDING,
     )
     dispute.parties.extend(c.parties)
     db.session.add(dispute)
@@ -436,12 +525,28 @@ def accept(world: World, rng: random.Random, c: Draw, dispute, on: date, at: dat
     handler = world.user_of(c.lead)
     if handler is not None and handler.role == Role.MEDIATOR:
         dispute.handler = handler
-    record_step(world, rng, dispute, "accepted", c.lead, on, at, data={
-        "deadline": dispute.deadline.isoformat() if dispute.deadline else None})
+    record_step(
+        world,
+        rng,
+        dispute,
+        "accepted",
+        c.lead,
+        on,
+        at,
+        data={"deadline": dispute.deadline.isoformat() if dispute.deadline else None},
+    )
 
 
-def write_steps(world: World, rng: random.Random, c: Draw, dispute, times: list[datetime], now: datetime,
-                today: date, stats: Counter) -> None:
+def write_steps(
+    world: World,
+    rng: random.Random,
+    c: Draw,
+    dispute,
+    times: list[datetime],
+    now: datetime,
+    today: date,
+    stats: Counter,
+) -> None:
     """The planned steps with their historical times; the casework between them has its own random
     stream, so the cases themselves stay what they were before it existed."""
     work = random.Random(f"{SEED}:{dispute.case_no}")
@@ -450,36 +555,82 @@ def write_steps(world: World, rng: random.Random, c: Draw, dispute, times: list[
     for i, ((kind, on), at) in enumerate(zip(plan.steps, times, strict=True)):
         following = plan.steps[i + 1][0] if i + 1 < len(plan.steps) else None
         if kind == "registered":
-            record_step(world, rng, dispute, "registered", c.registering, on, at, data={
-                "case_no": dispute.case_no, "category": c.category, "source": c.source,
-                "node": c.place.node.code, "risk_level": c.risk.value, "parties": len(c.parties)})
+            record_step(
+                world,
+                rng,
+                dispute,
+                "registered",
+                c.registering,
+                on,
+                at,
+                data={
+                    "case_no": dispute.case_no,
+                    "category": c.category,
+                    "source": c.source,
+                    "node": c.place.node.code,
+                    "risk_level": c.risk.value,
+                    "parties": len(c.parties),
+                },
+            )
         elif kind == "routed":
             dispute.status = Status.HANDLING
             dispute.channel, dispute.unit = c.lead.channel, c.lead
             dispute.co_units = list(c.co_units)
-            record_step(world, rng, dispute, "routed", router_of(world, c), on, at, data={
-                "channel": c.lead.channel.value, "unit": c.lead.code, "co_units": [u.code for u in c.co_units]})
+            record_step(
+                world,
+                rng,
+                dispute,
+                "routed",
+                router_of(world, c),
+                on,
+                at,
+                data={
+                    "channel": c.lead.channel.value,
+                    "unit": c.lead.code,
+                    "co_units": [u.code for u in c.co_units],
+                },
+            )
         elif kind == "accepted":
             accept(world, rng, c, dispute, on, at)
-            stats["sessions"] += record_sessions(world, dispute, c.lead, work, at, moments[i + 1],
-                                                 following, plan.outcome)
+            stats["sessions"] += record_sessions(
+                world, dispute, c.lead, work, at, moments[i + 1], following, plan.outcome
+            )
         elif kind == "stabilized":
             dispute.status = Status.STABILIZED
             dispute.stabilized_on = on
-            record_step(world, rng, dispute, "stabilized", c.lead, on, at,
-                        note="矛盾暂未化解，已落实包案稳控措施，专人跟踪回访。")
+            record_step(
+                world,
+                rng,
+                dispute,
+                "stabilized",
+                c.lead,
+                on,
+                at,
+                note="矛盾暂未化解，已落实包案稳控措施，专人跟踪回访。",
+            )
             stats["stabilize_visits"] += stabilize_visits(world, dispute, work, at, moments[i + 1], today)
         elif kind in ("closed", "rejected"):
             dispute.status = Status.CLOSED
             dispute.closed_on, dispute.outcome = on, plan.outcome
-            record_step(world, rng, dispute, kind, c.lead, on, at, note=rng.choice(CLOSE_NOTES[plan.outcome]),
-                        data={"outcome": plan.outcome.value})
+            record_step(
+                world,
+                rng,
+                dispute,
+                kind,
+                c.lead,
+                on,
+                at,
+                note=rng.choice(CLOSE_NOTES[plan.outcome]),
+                data={"outcome": plan.outcome.value},
+            )
 
 
 def make_plans(rng: random.Random, today: date, count: int) -> tuple[list[Plan], list[date]]:
     dates, pending = registration_dates(rng, today, count)
-    plans = [Plan(d, Status.PENDING if i >= count - pending else choose_status(rng, (today - d).days))
-             for i, d in enumerate(dates)]
+    plans = [
+        Plan(d, Status.PENDING if i >= count - pending else choose_status(rng, (today - d).days))
+        for i, d in enumerate(dates)
+    ]
     ensure_mix(plans, today)
     return plans, dates
 
@@ -500,8 +651,12 @@ def load_disputes(world: World, count: int) -> tuple[Counter, date, date]:
             dispute = new_dispute(world, rng, c, times)
             write_steps(world, rng, c, dispute, times, now, today, stats)
             assert dispute.status == plan.status, (dispute.case_no, dispute.status, plan.status)
-            if (plan.status == Status.CLOSED and plan.outcome == Outcome.FAILURE and not civil_to_criminal_done
-                    and RiskFlag.CIVIL_TO_CRIMINAL.value in c.flags):
+            if (
+                plan.status == Status.CLOSED
+                and plan.outcome == Outcome.FAILURE
+                and not civil_to_criminal_done
+                and RiskFlag.CIVIL_TO_CRIMINAL.value in c.flags
+            ):
                 dispute.civil_to_criminal = civil_to_criminal_done = True
             stats[plan.status] += 1
             if plan.status == Status.HANDLING and dispute.deadline and dispute.deadline < today:
@@ -520,7 +675,13 @@ def court_referral(h: History) -> None:
     fayuan, unit = h.world.users.get("fayuan"), h.world.units.get(COMMITTEE_FEATURED)
     town = h.world.nodes.get(TOWN_FEATURED)
     mediator = h.user(unit)
-    if fayuan is None or unit is None or town is None or mediator is None or not h.world.villages.get(town.id):
+    if (
+        fayuan is None
+        or unit is None
+        or town is None
+        or mediator is None
+        or not h.world.villages.get(town.id)
+    ):
         return
     rng = random.Random(f"{SEED}:referral")
     village = rng.choice(h.world.villages[town.id])
@@ -529,20 +690,39 @@ def court_referral(h: History) -> None:
     amount = Decimal(rng.randrange(30000, 150000, 1000))
     lent = day - timedelta(days=rng.randint(300, 500))
     payload = {
-        "category": "债务", "source": "法院委派", "risk_level": RiskLevel.ORDINARY.value, "node": village.code,
-        "summary": (f"{b}于{cn_date(lent)}向{a}借款{amount_text(amount)}并出具借条，约定半年内归还，到期后经多次催要未还。"
-                    f"{a}向海滨区人民法院起诉，法院征得双方同意后诉前委派{unit.name}调解。"),
-        "people_count": 2, "amount": str(amount), "occurred_on": lent.isoformat(),
+        "category": "债务",
+        "source": "法院委派",
+        "risk_level": RiskLevel.ORDINARY.value,
+        "node": village.code,
+        "summary": (
+            f"{b}于{cn_date(lent)}向{a}借款{amount_text(amount)}并出具借条，约定半年内归还，到期后经多次催要未还。"
+            f"{a}向海滨区人民法院起诉，法院征得双方同意后诉前委派{unit.name}调解。"
+        ),
+        "people_count": 2,
+        "amount": str(amount),
+        "occurred_on": lent.isoformat(),
         "parties": [
-            {"role": PartyRole.APPLICANT.value, "kind": PartyKind.PERSON.value, "name": a,
-             "id_number": id_number(rng, h.today, a_sex), "phone": mobile(rng),
-             "address": address(rng, village, town)},
-            {"role": PartyRole.RESPONDENT.value, "kind": PartyKind.PERSON.value, "name": b,
-             "id_number": id_number(rng, h.today, b_sex), "phone": mobile(rng),
-             "address": address(rng, village, town)},
+            {
+                "role": PartyRole.APPLICANT.value,
+                "kind": PartyKind.PERSON.value,
+                "name": a,
+                "id_number": id_number(rng, h.today, a_sex),
+                "phone": mobile(rng),
+                "address": address(rng, village, town),
+            },
+            {
+                "role": PartyRole.RESPONDENT.value,
+                "kind": PartyKind.PERSON.value,
+                "name": b,
+                "id_number": id_number(rng, h.today, b_sex),
+                "phone": mobile(rng),
+                "address": address(rng, village, town),
+            },
         ],
-        "kind": "诉前委派", "court_case_no": f"（{day.year}）津0116民诉前调{rng.randint(1000, 4999)}号",
-        "unit": unit.code, "referred_on": day.isoformat(),
+        "kind": "诉前委派",
+        "court_case_no": f"（{day.year}）津0116民诉前调{rng.randint(1000, 4999)}号",
+        "unit": unit.code,
+        "referred_on": day.isoformat(),
     }
     at = moment(rng, local_instant(day, 0), h.now, day)
     with clock.frozen(at):
@@ -553,10 +733,20 @@ def court_referral(h: History) -> None:
         workflow.perform(mediator, dispute, "accept", AcceptIn().load({"date": accepted.isoformat()}))
     held = day + timedelta(days=3)
     with clock.frozen(moment(rng, at, h.now, held)):
-        workflow.perform(mediator, dispute, "session", SessionIn().load({
-            "held_on": held.isoformat(), "place": f"{unit.name}调解室", "mediators": mediator.name,
-            "attendees": f"申请人{a}、被申请人{b}",
-            "record": FIRST_SESSION[0].format(a=a, b=b, issue=ISSUES["债务"])}))
+        workflow.perform(
+            mediator,
+            dispute,
+            "session",
+            SessionIn().load(
+                {
+                    "held_on": held.isoformat(),
+                    "place": f"{unit.name}调解室",
+                    "mediators": mediator.name,
+                    "attendees": f"申请人{a}、被申请人{b}",
+                    "record": FIRST_SESSION[0].format(a=a, b=b, issue=ISSUES["债务"]),
+                }
+            ),
+        )
     h.stats["referrals"] += 1
 
 
@@ -568,10 +758,15 @@ def police_notification(h: History) -> None:
     from mediation.disputes.workflow_schemas import PoliceNotificationIn
 
     cases = db.session.scalars(
-        select(Dispute).where(Dispute.status.in_([Status.HANDLING, Status.STABILIZED]),
-                              Dispute.accepted_on.is_not(None), Dispute.unit_id.is_not(None),
-                              Dispute.node_id.in_([n.id for n in h.world.nodes.values()]))
-        .order_by(Dispute.registered_on.desc(), Dispute.id.desc())).all()
+        select(Dispute)
+        .where(
+            Dispute.status.in_([Status.HANDLING, Status.STABILIZED]),
+            Dispute.accepted_on.is_not(None),
+            Dispute.unit_id.is_not(None),
+            Dispute.node_id.in_([n.id for n in h.world.nodes.values()]),
+        )
+        .order_by(Dispute.registered_on.desc(), Dispute.id.desc())
+    ).all()
     flagged = [d for d in cases if RiskFlag.CIVIL_TO_CRIMINAL.value in (d.flags or [])]
     heated = [d for d in cases if d.category in ("邻里", "婚姻家庭", "损害赔偿", "债务")]
     for d in flagged + heated:
@@ -583,12 +778,23 @@ def police_notification(h: History) -> None:
         town = h.world.by_id.get(int(parts[1])) if len(parts) > 1 else None
         police = h.world.units.get(f"{town.code}-PCS") if town else None
         last = max(e.at for e in d.events)
-        at = moment(rng, last, h.now - timedelta(minutes=30), min(local_date(last) + timedelta(days=1), h.today))
+        at = moment(
+            rng, last, h.now - timedelta(minutes=30), min(local_date(last) + timedelta(days=1), h.today)
+        )
         with clock.frozen(at + timedelta(minutes=20)):
-            workflow.perform(user, d, "notify_police", PoliceNotificationIn().load({
-                "notified_at": to_local(at).replace(tzinfo=None).isoformat(timespec="minutes"),
-                "police_unit": police.name if police else "属地派出所", "officer": staff_name(f"{d.case_no}:police"),
-                "note": "当事人情绪激动，有言语威胁，存在民转刑风险。已电话告知属地派出所，民警到场开展法治教育，"
-                        "双方均表示不采取过激行为。"}))
+            workflow.perform(
+                user,
+                d,
+                "notify_police",
+                PoliceNotificationIn().load(
+                    {
+                        "notified_at": to_local(at).replace(tzinfo=None).isoformat(timespec="minutes"),
+                        "police_unit": police.name if police else "属地派出所",
+                        "officer": staff_name(f"{d.case_no}:police"),
+                        "note": "当事人情绪激动，有言语威胁，存在民转刑风险。已电话告知属地派出所，民警到场开展法治教育，"
+                        "双方均表示不采取过激行为。",
+                    }
+                ),
+            )
         h.stats["police"] += 1
         return

@@ -36,10 +36,21 @@ FONT_CANDIDATES = (  # (file, index of the SC face); the first that loads is use
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
 )
 PAY_ITEMS = {
-    "邻里": "维修费及损失补偿", "婚姻家庭": "补偿款", "房屋宅基地": "补偿款", "山林土地": "土地流转费",
-    "合同": "相关款项", "债务": "欠款", "生产经营": "补偿款", "损害赔偿": "医疗费、误工费等各项损失",
-    "劳动争议/欠薪": "拖欠的工资及经济补偿", "征地拆迁": "补偿款", "医疗": "赔偿款", "物业": "赔偿款",
-    "道路交通事故": "医疗费、误工费、车辆维修费等各项损失", "消费": "退款及赔偿", "涉军/退役军人": "生活补助",
+    "邻里": "维修费及损失补偿",
+    "婚姻家庭": "补偿款",
+    "房屋宅基地": "补偿款",
+    "山林土地": "土地流转费",
+    "合同": "相关款项",
+    "债务": "欠款",
+    "生产经营": "补偿款",
+    "损害赔偿": "医疗费、误工费等各项损失",
+    "劳动争议/欠薪": "拖欠的工资及经济补偿",
+    "征地拆迁": "补偿款",
+    "医疗": "赔偿款",
+    "物业": "赔偿款",
+    "道路交通事故": "医疗费、误工费、车辆维修费等各项损失",
+    "消费": "退款及赔偿",
+    "涉军/退役军人": "生活补助",
 }
 RESPONSIBILITIES = (
     "经调解员释法明理，被申请人{b}认可对纠纷的发生负有主要责任，愿意承担相应的给付义务；申请人{a}同意适当减少诉求。",
@@ -52,8 +63,11 @@ NON_MONEY_TERMS = (
     "一、被申请人{b}向申请人{a}当面赔礼道歉，并于{due}前履行承诺的整改措施。\n"
     "二、申请人{a}不再追究被申请人的其他责任。\n三、双方就本纠纷再无其他争议。",
 )
-PAY_METHODS = ("被申请人以银行转账方式支付至申请人{a}指定的账户。", "被申请人以现金方式当场支付，由调解员见证，申请人{a}出具收条。",
-               "被申请人通过微信转账支付，申请人{a}收到后出具收条。")
+PAY_METHODS = (
+    "被申请人以银行转账方式支付至申请人{a}指定的账户。",
+    "被申请人以现金方式当场支付，由调解员见证，申请人{a}出具收条。",
+    "被申请人通过微信转账支付，申请人{a}收到后出具收条。",
+)
 
 
 DIGITS_UPPER = "零壹贰叁肆伍陆柒捌玖"
@@ -128,8 +142,13 @@ def seal_png(name: str) -> bytes:
     img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     draw.ellipse((10, 10, size - 10, size - 10), outline=red, width=12)
-    star = [(c + (64 if k % 2 == 0 else 25) * math.cos(-math.pi / 2 + k * math.pi / 5),
-             c + (64 if k % 2 == 0 else 25) * math.sin(-math.pi / 2 + k * math.pi / 5)) for k in range(10)]
+    star = [
+        (
+            c + (64 if k % 2 == 0 else 25) * math.cos(-math.pi / 2 + k * math.pi / 5),
+            c + (64 if k % 2 == 0 else 25) * math.sin(-math.pi / 2 + k * math.pi / 5),
+        )
+        for k in range(10)
+    ]
     draw.polygon(star, fill=red)
     radius, arc = c - 62, 250.0
     step = arc / max(len(name), 1)
@@ -199,14 +218,20 @@ def agreement_fields(dispute, rng: random.Random, effective_on: date) -> dict:
         if agreed >= 20000 and rng.random() < 0.5:
             first = (agreed / 2 / 100).quantize(Decimal("1")) * 100
             second_due = due + timedelta(days=30)
-            pay = (f"一、被申请人{b}分两期向申请人{a}支付{item}共计人民币{rmb_upper(agreed)}（¥{agreed:,.2f}）："
-                   f"于{cn_date(due)}前支付人民币{rmb_upper(first)}（¥{first:,.2f}），"
-                   f"于{cn_date(second_due)}前支付剩余的人民币{rmb_upper(agreed - first)}（¥{agreed - first:,.2f}）。")
+            pay = (
+                f"一、被申请人{b}分两期向申请人{a}支付{item}共计人民币{rmb_upper(agreed)}（¥{agreed:,.2f}）："
+                f"于{cn_date(due)}前支付人民币{rmb_upper(first)}（¥{first:,.2f}），"
+                f"于{cn_date(second_due)}前支付剩余的人民币{rmb_upper(agreed - first)}（¥{agreed - first:,.2f}）。"
+            )
             fields["performance_due"] = second_due
         else:
-            pay = (f"一、被申请人{b}于{cn_date(due)}前一次性向申请人{a}支付{item}人民币{rmb_upper(agreed)}"
-                   f"（¥{agreed:,.2f}）。")
-        fields["terms"] = (pay + f"\n二、申请人{a}收到上述款项后，双方就本纠纷再无其他争议，今后不得以同一事由再行主张。")
+            pay = (
+                f"一、被申请人{b}于{cn_date(due)}前一次性向申请人{a}支付{item}人民币{rmb_upper(agreed)}"
+                f"（¥{agreed:,.2f}）。"
+            )
+        fields["terms"] = (
+            pay + f"\n二、申请人{a}收到上述款项后，双方就本纠纷再无其他争议，今后不得以同一事由再行主张。"
+        )
         fields["performance_method"] = rng.choice(PAY_METHODS).format(a=a)
     else:
         fields["terms"] = rng.choice(NON_MONEY_TERMS).format(a=a, b=b, due=cn_date(due))
@@ -221,10 +246,17 @@ def agreement_cases(h: History) -> list:
 
     since = h.today - timedelta(days=AGREEMENT_WINDOW_DAYS)
     candidates = db.session.scalars(
-        select(Dispute).join(Unit, Unit.id == Dispute.unit_id)
-        .where(Dispute.status == Status.CLOSED, Dispute.outcome == Outcome.SUCCESS, Dispute.closed_on >= since,
-               Unit.type == UnitType.COMMITTEE, Dispute.node_id.in_([n.id for n in h.world.nodes.values()]))
-        .order_by(Dispute.closed_on.desc(), Dispute.id.desc())).all()
+        select(Dispute)
+        .join(Unit, Unit.id == Dispute.unit_id)
+        .where(
+            Dispute.status == Status.CLOSED,
+            Dispute.outcome == Outcome.SUCCESS,
+            Dispute.closed_on >= since,
+            Unit.type == UnitType.COMMITTEE,
+            Dispute.node_id.in_([n.id for n in h.world.nodes.values()]),
+        )
+        .order_by(Dispute.closed_on.desc(), Dispute.id.desc())
+    ).all()
     chosen, per_unit = [], Counter()
     for d in candidates:
         quota = FEATURED_AGREEMENTS if d.unit.code == COMMITTEE_FEATURED else AGREEMENTS_PER_UNIT
@@ -243,10 +275,16 @@ def open_agreement_case(h: History):
     from mediation.disputes.models import Dispute
 
     return db.session.scalars(
-        select(Dispute).join(Unit, Unit.id == Dispute.unit_id)
-        .where(Dispute.status == Status.HANDLING, Dispute.accepted_on.is_not(None), Unit.type == UnitType.COMMITTEE,
-               Dispute.node_id.in_([n.id for n in h.world.nodes.values()]))
-        .order_by((Unit.code == COMMITTEE_FEATURED).desc(), Dispute.registered_on.desc(), Dispute.id.desc())).first()
+        select(Dispute)
+        .join(Unit, Unit.id == Dispute.unit_id)
+        .where(
+            Dispute.status == Status.HANDLING,
+            Dispute.accepted_on.is_not(None),
+            Unit.type == UnitType.COMMITTEE,
+            Dispute.node_id.in_([n.id for n in h.world.nodes.values()]),
+        )
+        .order_by((Unit.code == COMMITTEE_FEATURED).desc(), Dispute.registered_on.desc(), Dispute.id.desc())
+    ).first()
 
 
 def upload_seals(h: History, admin: User, units: list[Unit]) -> None:
@@ -268,7 +306,9 @@ def parties_sign(agreement, user: User, rng: random.Random, times) -> None:
     from mediation.documents.models import SignerKind, SignMethod
 
     for index, party in enumerate(agreement.parties):
-        method = SignMethod.PAPER if party["kind"] != "自然人" or rng.random() < 0.65 else SignMethod.FINGERPRINT
+        method = (
+            SignMethod.PAPER if party["kind"] != "自然人" or rng.random() < 0.65 else SignMethod.FINGERPRINT
+        )
         with clock.frozen(next(times)):
             documents.sign(user, agreement, SignerKind.PARTY, party_index=index, method=method)
 
@@ -292,12 +332,19 @@ def agreement_in_effect(h: History, d) -> None:
     parties_sign(agreement, user, rng, times)
     signature = signature_data_url(user.name)
     with clock.frozen(next(times)):
-        documents.sign(user, agreement, SignerKind.MEDIATOR,
-                       method=SignMethod.DRAWN if signature else SignMethod.PAPER, image=signature)
+        documents.sign(
+            user,
+            agreement,
+            SignerKind.MEDIATOR,
+            method=SignMethod.DRAWN if signature else SignMethod.PAPER,
+            image=signature,
+        )
     with clock.frozen(next(times)):
         documents.affix_seal(user, agreement)  # the last step: in effect, the signed PDF issued
-    closed.note = (f"双方签订人民调解协议书，编号{agreement.number}，协议已生效，"
-                   f"约定于{cn_date(agreement.performance_due)}前履行完毕。")
+    closed.note = (
+        f"双方签订人民调解协议书，编号{agreement.number}，协议已生效，"
+        f"约定于{cn_date(agreement.performance_due)}前履行完毕。"
+    )
     h.agreements.append(agreement)
     h.stats["agreements"] += 1
 
@@ -362,13 +409,31 @@ def judicial_confirmations(h: History) -> None:
         applied = agreement.effective_on + timedelta(days=rng.randint(2, 3))
         at = moment(rng, agreement.effective_at, h.now, applied)
         with clock.frozen(at):
-            workflow.perform(user, d, "apply_confirmation", ConfirmationApplyIn().load({
-                "applied_on": applied.isoformat(), "agreement_on": agreement.effective_on.isoformat(),
-                "court": court.code}))
+            workflow.perform(
+                user,
+                d,
+                "apply_confirmation",
+                ConfirmationApplyIn().load(
+                    {
+                        "applied_on": applied.isoformat(),
+                        "agreement_on": agreement.effective_on.isoformat(),
+                        "court": court.code,
+                    }
+                ),
+            )
         h.stats["confirmations"] += 1
         if rule and fayuan is not None:
             ruled_on = applied + timedelta(days=rng.randint(6, 10))
             with clock.frozen(moment(rng, at, h.now, ruled_on)):
-                workflow.perform(fayuan, d, "rule_confirmation", ConfirmationRuleIn().load({
-                    "ruling_no": f"（{ruled_on.year}）津0116民特{rng.randint(100, 899)}号", "result": "确认有效",
-                    "ruled_on": ruled_on.isoformat()}))
+                workflow.perform(
+                    fayuan,
+                    d,
+                    "rule_confirmation",
+                    ConfirmationRuleIn().load(
+                        {
+                            "ruling_no": f"（{ruled_on.year}）津0116民特{rng.randint(100, 899)}号",
+                            "result": "确认有效",
+                            "ruled_on": ruled_on.isoformat(),
+                        }
+                    ),
+                )

@@ -58,8 +58,13 @@ def ensure_users(password_hash: _PasswordHash | None = None) -> list[tuple[User,
         created = user is None
         if created:
             unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
-            user = User(username=username, role=role, unit=unit, display_name=display_name,
-                        password_hash=password_hash())
+            user = User(
+                username=username,
+                role=role,
+                unit=unit,
+                display_name=display_name,
+                password_hash=password_hash(),
+            )
             db.session.add(user)
         result.append((user, created))
     db.session.flush()
@@ -86,14 +91,25 @@ def ensure_staff(password_hash: _PasswordHash) -> tuple[int, int]:
     every unit can act: accept, record sessions, complete follow-ups, reply to 督办, file sweep
     reports). An existing account is left as it is. Returns (accounts, created)."""
     taken = {code for _, _, code, _ in DEMO_USERS}
-    units = db.session.scalars(select(Unit).where(Unit.code.startswith(DISTRICT_CODE[:6])).order_by(Unit.code)).all()
-    existing = set(db.session.scalars(select(User.username).where(User.username.in_([u.code for u in units]))))
+    units = db.session.scalars(
+        select(Unit).where(Unit.code.startswith(DISTRICT_CODE[:6])).order_by(Unit.code)
+    ).all()
+    existing = set(
+        db.session.scalars(select(User.username).where(User.username.in_([u.code for u in units])))
+    )
     created = 0
     for unit in units:
         if unit.code in taken or unit.code in existing:
             continue
-        db.session.add(User(username=unit.code, role=staff_role(unit), unit=unit,
-                            display_name=staff_name(unit.code), password_hash=password_hash()))
+        db.session.add(
+            User(
+                username=unit.code,
+                role=staff_role(unit),
+                unit=unit,
+                display_name=staff_name(unit.code),
+                password_hash=password_hash(),
+            )
+        )
         created += 1
     db.session.flush()
     return len([u for u in units if u.code not in taken]), created

@@ -24,15 +24,19 @@ from mediation.extensions import db
 LATE_TOWN = "120116002000"  # 新港街道 has not closed last month yet
 VILLAGE_CLOSE_MONTHS = 3
 CARRY_OVER_REASONS = {
-    "stabilized": ("已落实包案稳控措施，当事人情绪稳定，但双方分歧较大，短期内难以化解，结转下月继续稳控化解。",
-                   "涉及{people}人，已明确包案领导和稳控责任人，定期走访，结转下月继续做化解工作。",
-                   "{category}纠纷，当事人诉求超出政策规定，已多次释法说理，落实专人稳控，结转下月继续跟踪。"),
-    "handling": ("双方对{issue}仍有分歧，已组织调解，需协调相关部门共同化解，结转下月继续办理。",
-                 "涉及{people}人，案情复杂，已制定化解方案并报请上级综治中心协调，结转下月继续办理。",
-                 "当事人情绪较为激动，已落实稳控措施并告知属地派出所，结转下月继续化解。",
-                 "{category}纠纷，需等待鉴定（评估）结论后确定{issue}，已告知当事人，结转下月继续调解。",
-                 "被申请人暂时无力履行，双方正在协商分期方案，结转下月继续调解。",
-                 "已联合属事部门召开协调会，{issue}初步达成共识，待落实后办结，结转下月。"),
+    "stabilized": (
+        "已落实包案稳控措施，当事人情绪稳定，但双方分歧较大，短期内难以化解，结转下月继续稳控化解。",
+        "涉及{people}人，已明确包案领导和稳控责任人，定期走访，结转下月继续做化解工作。",
+        "{category}纠纷，当事人诉求超出政策规定，已多次释法说理，落实专人稳控，结转下月继续跟踪。",
+    ),
+    "handling": (
+        "双方对{issue}仍有分歧，已组织调解，需协调相关部门共同化解，结转下月继续办理。",
+        "涉及{people}人，案情复杂，已制定化解方案并报请上级综治中心协调，结转下月继续办理。",
+        "当事人情绪较为激动，已落实稳控措施并告知属地派出所，结转下月继续化解。",
+        "{category}纠纷，需等待鉴定（评估）结论后确定{issue}，已告知当事人，结转下月继续调解。",
+        "被申请人暂时无力履行，双方正在协商分期方案，结转下月继续调解。",
+        "已联合属事部门召开协调会，{issue}初步达成共识，待落实后办结，结转下月。",
+    ),
 }
 
 
@@ -51,8 +55,11 @@ def load_screenings(h: History, first_day: date) -> None:
     others = [g.code for g in grids if g.code != FEATURED_GRID]
     missing_now = set(rng.sample(others, min(len(others), max(1, len(grids) // 12))))
     found: dict[int, list[date]] = defaultdict(list)
-    for node_id, day in db.session.execute(select(Dispute.node_id, Dispute.registered_on).where(
-            Dispute.source == "网格员排查", Dispute.node_id.in_([g.id for g in grids]))):
+    for node_id, day in db.session.execute(
+        select(Dispute.node_id, Dispute.registered_on).where(
+            Dispute.source == "网格员排查", Dispute.node_id.in_([g.id for g in grids])
+        )
+    ):
         found[node_id].append(day)
     this_month = Month.of(h.today)
     for grid in grids:
@@ -80,12 +87,24 @@ def load_screenings(h: History, first_day: date) -> None:
         for day in days:
             count = sum(1 for d in found[grid.id] if previous < d <= day)
             previous = day
-            note = (f"本期排查发现矛盾纠纷{count}件，已通过一键上报登记。" if count else
-                    rng.choice(("本期排查未发现矛盾纠纷，零报告。", "入户走访、巡查完毕，未发现矛盾纠纷。",
-                                "重点人员、重点场所排查完毕，无新增矛盾纠纷。")))
+            note = (
+                f"本期排查发现矛盾纠纷{count}件，已通过一键上报登记。"
+                if count
+                else rng.choice(
+                    (
+                        "本期排查未发现矛盾纠纷，零报告。",
+                        "入户走访、巡查完毕，未发现矛盾纠纷。",
+                        "重点人员、重点场所排查完毕，无新增矛盾纠纷。",
+                    )
+                )
+            )
             with clock.frozen(moment(rng, local_instant(day, 0), h.now, day)):
-                file_screening(user, ScreeningIn().load({"node": grid.code, "date": day.isoformat(),
-                                                         "found": count, "note": note}))
+                file_screening(
+                    user,
+                    ScreeningIn().load(
+                        {"node": grid.code, "date": day.isoformat(), "found": count, "note": note}
+                    ),
+                )
             h.stats["screenings"] += 1
             h.stats["zero_reports"] += count == 0
 
@@ -101,8 +120,10 @@ def close_months(h: History, first_day: date) -> None:
     from mediation.routing.service import responsible_center
 
     featured = h.world.nodes.get(TOWN_FEATURED)
-    centres = sorted((u for u in h.world.units.values() if u.type == UnitType.CENTER),
-                     key=lambda u: (-u.node.path.count("/"), u.code))
+    centres = sorted(
+        (u for u in h.world.units.values() if u.type == UnitType.CENTER),
+        key=lambda u: (-u.node.path.count("/"), u.code),
+    )
     villages_since = Month.of(h.today).shift(-VILLAGE_CLOSE_MONTHS)
     late_town = h.world.nodes.get(LATE_TOWN)
     last = Month.of(h.today).shift(-1)
@@ -114,7 +135,8 @@ def close_months(h: History, first_day: date) -> None:
             d = db.session.get(Dispute, case["id"])
             stabilized = d.stabilized_on is not None and d.stabilized_on <= month.last
             text = rng.choice(CARRY_OVER_REASONS["stabilized" if stabilized else "handling"]).format(
-                people=d.people_count or 2, issue=ISSUES.get(d.category, "各自的诉求"), category=d.category)
+                people=d.people_count or 2, issue=ISSUES.get(d.category, "各自的诉求"), category=d.category
+            )
             reason_at += timedelta(seconds=rng.randint(20, 240))
             # never before the case itself (one registered late on the month's last day)
             with clock.frozen(max(reason_at, d.events[0].at + timedelta(minutes=5))):
@@ -124,7 +146,8 @@ def close_months(h: History, first_day: date) -> None:
             if month == last and late_town is not None and unit.node.path.startswith(late_town.path):
                 continue
             if unit.node.level not in (NodeLevel.DISTRICT, NodeLevel.TOWN, NodeLevel.SUBDISTRICT) and not (
-                    month >= villages_since and featured is not None and unit.node.path.startswith(featured.path)):
+                month >= villages_since and featured is not None and unit.node.path.startswith(featured.path)
+            ):
                 continue
             depth = unit.node.path.count("/")
             day = month.last + timedelta(days={2: 7, 3: 4}.get(depth, 2) + rng.randint(0, 2))
@@ -138,11 +161,16 @@ def close_months(h: History, first_day: date) -> None:
 def history_summary(stats: Counter, first: date, last: date, h: History, sweeps: list) -> list[str]:
     from mediation.followups.models import FollowUp, FollowUpStatus, Notification
 
-    followups = Counter((str(k), str(s)) for k, s in db.session.execute(select(FollowUp.kind, FollowUp.status)))
+    followups = Counter(
+        (str(k), str(s)) for k, s in db.session.execute(select(FollowUp.kind, FollowUp.status))
+    )
     done = sum(n for (_, s), n in followups.items() if s == FollowUpStatus.DONE.value)
     open_ = sum(n for (_, s), n in followups.items() if s == FollowUpStatus.OPEN.value)
-    late = db.session.scalar(select(func.count(FollowUp.id)).where(
-        FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_on < h.today))
+    late = db.session.scalar(
+        select(func.count(FollowUp.id)).where(
+            FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_on < h.today
+        )
+    )
     unread = db.session.scalar(select(func.count(Notification.id)).where(Notification.read_at.is_(None)))
     notes = db.session.scalar(select(func.count(Notification.id)))
     s = h.stats

@@ -43,8 +43,9 @@ def user(username, role, at_unit) -> SimpleNamespace:
     db.session.add(u)
     db.session.flush()
     _, token = ApiToken.issue(u)
-    return SimpleNamespace(user=u, token=token, headers={"Authorization": f"Bearer {token}"},
-                           username=username)
+    return SimpleNamespace(
+        user=u, token=token, headers={"Authorization": f"Bearer {token}"}, username=username
+    )
 
 
 def build_world() -> SimpleNamespace:
@@ -92,8 +93,14 @@ def dispute_payload(node_code: str, **overrides) -> dict:
         "amount": "3500.00",
         "occurred_on": "2026-11-01",
         "parties": [
-            {"role": "申请人", "kind": "自然人", "name": "张三", "id_number": make_id(), "phone": "13800138000",
-             "address": "新家园社区3号楼2门101"},
+            {
+                "role": "申请人",
+                "kind": "自然人",
+                "name": "张三",
+                "id_number": make_id(),
+                "phone": "13800138000",
+                "address": "新家园社区3号楼2门101",
+            },
             {"role": "被申请人", "kind": "自然人", "name": "李四", "phone": "022-25881234"},
         ],
     }
@@ -129,8 +136,11 @@ def signature_png(width: int = 600, height: int = 200, ink: bool = True) -> byte
     img = Image.new("RGBA", (width, height), (255, 255, 255, 0))
     if ink:
         draw = ImageDraw.Draw(img)
-        draw.line([(20, height - 40), (width // 3, 30), (width // 2, height - 30), (width - 30, 40)],
-                  fill=(0, 0, 0, 255), width=7)
+        draw.line(
+            [(20, height - 40), (width // 3, 30), (width // 2, height - 30), (width - 30, 40)],
+            fill=(0, 0, 0, 255),
+            width=7,
+        )
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()

@@ -51,8 +51,10 @@ def prepare_schema(reset: bool) -> str:
         db.session.close()
         return "数据库结构由 db.create_all() 建立（无迁移版本记录），按现状使用。"
     missing = "、".join(sorted(models - tables))
-    raise DemoError(f"数据库中已有部分数据表，但没有迁移版本记录，缺少：{missing}。"
-                    "请加 --reset 重建数据库，或先执行 flask --app mediation db upgrade。")
+    raise DemoError(
+        f"数据库中已有部分数据表，但没有迁移版本记录，缺少：{missing}。"
+        "请加 --reset 重建数据库，或先执行 flask --app mediation db upgrade。"
+    )
 
 
 def load_places() -> tuple[dict, dict]:
@@ -80,7 +82,9 @@ class World:
         nodes = db.session.scalars(select(Node).where(Node.code.startswith(DISTRICT_CODE[:6]))).all()
         self.nodes = {n.code: n for n in nodes}
         self.district = self.nodes[DISTRICT_CODE]
-        self.units = {u.code: u for u in db.session.scalars(select(Unit).where(Unit.node_id.in_([n.id for n in nodes])))}
+        self.units = {
+            u.code: u for u in db.session.scalars(select(Unit).where(Unit.node_id.in_([n.id for n in nodes])))
+        }
         children: dict[int, list[Node]] = defaultdict(list)
         for n in sorted(nodes, key=lambda n: n.code):
             children[n.parent_id].append(n)
@@ -88,8 +92,12 @@ class World:
         self.villages = {t.id: children[t.id] for t in self.towns}
         self.grids = {v.id: children[v.id] for vs in self.villages.values() for v in vs}
         self.by_id = {n.id: n for n in nodes}
-        self.users = {u.username: u for u in db.session.scalars(
-            select(User).where(User.username.in_([u[0] for u in DEMO_USERS] + list(self.units))))}
+        self.users = {
+            u.username: u
+            for u in db.session.scalars(
+                select(User).where(User.username.in_([u[0] for u in DEMO_USERS] + list(self.units)))
+            )
+        }
         self.staff: dict[str, str] = {}
         self.units_by_id = {u.id: u for u in self.units.values()}
 
@@ -190,13 +198,18 @@ def ensure_routing_rules() -> tuple[int, int]:
     present = created = 0
     for priority, name, conditions, channel, suffix in DEMO_RULES:
         unit = f"{DISTRICT_CODE}-{suffix}" if suffix else None
-        if (unit is not None and unit not in units) or conditions.get("category", categories[0]) not in categories:
+        if (unit is not None and unit not in units) or conditions.get(
+            "category", categories[0]
+        ) not in categories:
             continue  # a units file without that unit, or a category this deployment does not use
         present += 1
         if name in existing:
             continue
-        create_rule(RoutingRuleIn().load({"name": name, "priority": priority, "channel": channel,
-                                          "unit": unit, **conditions}))
+        create_rule(
+            RoutingRuleIn().load(
+                {"name": name, "priority": priority, "channel": channel, "unit": unit, **conditions}
+            )
+        )
         created += 1
     db.session.flush()
     return present, created
@@ -209,8 +222,13 @@ def suggest_pending() -> int:
     from mediation.routing.service import record_suggestion
 
     done = 0
-    pending = db.session.scalars(select(Dispute).where(
-        Dispute.status == Status.PENDING, Dispute.suggested_channel.is_(None), Dispute.suggested_unit_id.is_(None)))
+    pending = db.session.scalars(
+        select(Dispute).where(
+            Dispute.status == Status.PENDING,
+            Dispute.suggested_channel.is_(None),
+            Dispute.suggested_unit_id.is_(None),
+        )
+    )
     for dispute in pending:
         if record_suggestion(dispute).channel is not None:
             done += 1

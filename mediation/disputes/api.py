@@ -28,16 +28,29 @@ class Disputes(MethodView):
         """列出本单位及辖区内的纠纷（筛选、分页）"""
         items, total = service.list_disputes(api_user(), args)
         per_page = args["per_page"]
-        return {"items": items, "total": total, "page": args["page"], "per_page": per_page,
-                "pages": (total + per_page - 1) // per_page}
+        return {
+            "items": items,
+            "total": total,
+            "page": args["page"],
+            "per_page": per_page,
+            "pages": (total + per_page - 1) // per_page,
+        }
 
     @blp.arguments(DisputeCreate)
     @blp.response(201, DisputeOut)
     @blp.alt_response(422, description="字段校验失败（中文逐字段提示）")
     @blp.alt_response(409, description="本委员会直接受理未能完成（如案件状态已变化）；未做任何更改")
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                          "schema": {"type": "string", "maxLength": 128},
-                          "description": "重试同一请求时返回首次结果，不会重复登记"}])
+    @blp.doc(
+        parameters=[
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 128},
+                "description": "重试同一请求时返回首次结果，不会重复登记",
+            }
+        ]
+    )
     def post(self, data):
         """登记纠纷（人民调解委员会的调解员可选 accept=true：本委员会直接受理）"""
         user = api_user()

@@ -20,8 +20,10 @@ CONFIRMATION_RESULTS = ("确认有效", "驳回")
 CONFIRMATION_WINDOW_DAYS = 30  # 人民调解法第33条: within 30 days of the agreement taking effect
 
 # （2026）津0116民诉前调1234号 · （2026）津01民终56号 · （2026）最高法民申7号
-COURT_CASE_NO = re.compile(r"^（(?P<year>\d{4})）(?P<court>[\u4e00-\u9fff]{1,4}\d{0,6})"
-                           r"(?P<kind>[\u4e00-\u9fff]{1,8})(?P<seq>\d{1,8})号$")
+COURT_CASE_NO = re.compile(
+    r"^（(?P<year>\d{4})）(?P<court>[\u4e00-\u9fff]{1,4}\d{0,6})"
+    r"(?P<kind>[\u4e00-\u9fff]{1,8})(?P<seq>\d{1,8})号$"
+)
 
 for _type, _label in {
     "resumed": "恢复办理",
@@ -36,7 +38,9 @@ for _type, _label in {
 
 def normalize_court_case_no(value: str) -> str:
     """Half-width brackets and spaces are common in typed numbers: use the court's full-width form."""
-    return "".join(value.split()).replace("(", "（").replace(")", "）").replace("〔", "（").replace("〕", "）")
+    return (
+        "".join(value.split()).replace("(", "（").replace(")", "）").replace("〔", "（").replace("〕", "）")
+    )
 
 
 def court_case_no_error(value: str) -> str | None:

@@ -73,14 +73,18 @@ def referrals_query(user: User, state: str | None = None):
     return stmt
 
 
-def list_referrals(user: User, *, state: str | None = None, page: int = 1, per_page: int = 30,
-                   today: date | None = None) -> tuple[list[ReferralRow], int]:
+def list_referrals(
+    user: User, *, state: str | None = None, page: int = 1, per_page: int = 30, today: date | None = None
+) -> tuple[list[ReferralRow], int]:
     """The court's referred cases, open ones first, newest referral first. Returns (rows, total)."""
     today = today or local_today()
     stmt = referrals_query(user, state)
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Dispute.id).subquery()))
     stmt = stmt.add_columns(CourtReferral).order_by(
-        case((Dispute.status == Status.CLOSED, 1), else_=0), CourtReferral.referred_on.desc(), Dispute.id.desc())
+        case((Dispute.status == Status.CLOSED, 1), else_=0),
+        CourtReferral.referred_on.desc(),
+        Dispute.id.desc(),
+    )
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return _rows([(d, r) for d, r in rows], today), total
 
@@ -93,9 +97,11 @@ def effective_agreements(dispute_ids: list[int]) -> dict[int, list]:
     out: dict[int, list] = {}
     if not dispute_ids:
         return out
-    for a in db.session.scalars(select(Agreement).where(Agreement.dispute_id.in_(dispute_ids),
-                                                        Agreement.status == AgreementStatus.EFFECTIVE)
-                                .order_by(Agreement.dispute_id, Agreement.seq)):
+    for a in db.session.scalars(
+        select(Agreement)
+        .where(Agreement.dispute_id.in_(dispute_ids), Agreement.status == AgreementStatus.EFFECTIVE)
+        .order_by(Agreement.dispute_id, Agreement.seq)
+    ):
         out.setdefault(a.dispute_id, []).append(a)
     return out
 
@@ -105,24 +111,37 @@ def _rows(pairs: list[tuple[Dispute, CourtReferral]], today: date) -> list[Refer
     if not ids:
         return []
     parties: dict[int, list[str]] = {}
-    for p in db.session.scalars(select(Party).where(Party.dispute_id.in_(ids)).order_by(Party.dispute_id,
-                                                                                       Party.position)):
+    for p in db.session.scalars(
+        select(Party).where(Party.dispute_id.in_(ids)).order_by(Party.dispute_id, Party.position)
+    ):
         parties.setdefault(p.dispute_id, []).append(p.name)
     returned: dict[int, Event] = {}
-    for e in db.session.scalars(select(Event).where(Event.dispute_id.in_(ids), Event.type == RETURN_EVENT)
-                                .order_by(Event.id)):
+    for e in db.session.scalars(
+        select(Event).where(Event.dispute_id.in_(ids), Event.type == RETURN_EVENT).order_by(Event.id)
+    ):
         returned[e.dispute_id] = e  # the latest
     agreements = effective_agreements(ids)
     confirmations: dict[int, list[JudicialConfirmation]] = {}
-    for c in db.session.scalars(select(JudicialConfirmation).where(JudicialConfirmation.dispute_id.in_(ids))
-                                .order_by(JudicialConfirmation.id)):
+    for c in db.session.scalars(
+        select(JudicialConfirmation)
+        .where(JudicialConfirmation.dispute_id.in_(ids))
+        .order_by(JudicialConfirmation.id)
+    ):
         confirmations.setdefault(c.dispute_id, []).append(c)
-    return [ReferralRow(
-        dispute=d, referral=r, stage=stage_of(d), warning_level=warning_level(d, today),
-        days_left=days_left(d, today) if d.status != Status.CLOSED else None,
-        parties=parties.get(d.id, []), returned=returned.get(d.id),
-        agreements=agreements.get(d.id, []), confirmations=confirmations.get(d.id, []),
-    ) for d, r in pairs]
+    return [
+        ReferralRow(
+            dispute=d,
+            referral=r,
+            stage=stage_of(d),
+            warning_level=warning_level(d, today),
+            days_left=days_left(d, today) if d.status != Status.CLOSED else None,
+            parties=parties.get(d.id, []),
+            returned=returned.get(d.id),
+            agreements=agreements.get(d.id, []),
+            confirmations=confirmations.get(d.id, []),
+        )
+        for d, r in pairs
+    ]
 
 
 def deadline_counts(user: User, today: date | None = None) -> dict[str, int]:
@@ -130,19 +149,29 @@ def deadline_counts(user: User, today: date | None = None) -> dict[str, int]:
     today = today or local_today()
     open_cases = db.session.scalars(referrals_query(user, "open").where(Dispute.deadline.is_not(None))).all()
     levels = [warning_level(d, today) for d in open_cases]
-    return {WARNING: levels.count(WARNING), OVERDUE: levels.count(OVERDUE),
-            "open": db.session.scalar(select(func.count()).select_from(
-                referrals_query(user, "open").with_only_columns(Dispute.id).subquery()))}
+    return {
+        WARNING: levels.count(WARNING),
+        OVERDUE: levels.count(OVERDUE),
+        "open": db.session.scalar(
+            select(func.count()).select_from(
+                referrals_query(user, "open").with_only_columns(Dispute.id).subquery()
+            )
+        ),
+    }
 
 
 def pending_confirmations(user: User) -> list[JudicialConfirmation]:
     """司法确认 applications to the user's court (every court for the admin) still waiting for the
     ruling, on cases the user may see; oldest application first."""
-    stmt = (select(JudicialConfirmation)
-            .join(Dispute, JudicialConfirmation.dispute_id == Dispute.id)
-            .where(JudicialConfirmation.result.is_(None),
-                   JudicialConfirmation.dispute_id.in_(visible_disputes(user).with_only_columns(Dispute.id)))
-            .order_by(JudicialConfirmation.applied_on, JudicialConfirmation.id))
+    stmt = (
+        select(JudicialConfirmation)
+        .join(Dispute, JudicialConfirmation.dispute_id == Dispute.id)
+        .where(
+            JudicialConfirmation.result.is_(None),
+            JudicialConfirmation.dispute_id.in_(visible_disputes(user).with_only_columns(Dispute.id)),
+        )
+        .order_by(JudicialConfirmation.applied_on, JudicialConfirmation.id)
+    )
     if user.role != Role.ADMIN:
         stmt = stmt.where(JudicialConfirmation.court_id == user.unit_id)
     return list(db.session.scalars(stmt))

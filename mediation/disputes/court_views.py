@@ -29,8 +29,13 @@ from mediation.extensions import db
 
 bp = Blueprint("court", __name__, url_prefix="/court")
 
-REFERRAL_LABELS = {"kind": "委派方式", "court_case_no": "法院案号", "unit": "接收调解的单位",
-                   "co_units": "联办单位", "referred_on": "委派日期"}
+REFERRAL_LABELS = {
+    "kind": "委派方式",
+    "court_case_no": "法院案号",
+    "unit": "接收调解的单位",
+    "co_units": "联办单位",
+    "referred_on": "委派日期",
+}
 REFERRAL_KEYS = tuple(REFERRAL_LABELS)
 
 
@@ -45,6 +50,7 @@ def _label(key: str) -> str:
 
 # ---------------------------------------------------------------- the 诉调对接 page
 
+
 @bp.get("/")
 @login_required
 def index():
@@ -58,30 +64,47 @@ def index():
         page = 1
     per_page = current_app.config.get("PAGE_SIZE", 20)
     today = local_today()
-    rows, total = court.list_referrals(current_user, state=state or None, page=page, per_page=per_page, today=today)
+    rows, total = court.list_referrals(
+        current_user, state=state or None, page=page, per_page=per_page, today=today
+    )
     pending = court.pending_confirmations(current_user)
     from mediation.documents.service import may_read_documents
 
     return render_template(
-        "court/index.html", rows=rows, total=total, page=page, pages=max(1, math.ceil(total / per_page)),
-        state=state, states=court.STATES, counts=court.deadline_counts(current_user, today),
-        pending=pending, pending_agreements=court.effective_agreements([c.dispute_id for c in pending]),
-        can_read_documents=may_read_documents(current_user), may_refer=workflow.may_refer(current_user),
-        results=CONFIRMATION_RESULTS, today=today.isoformat(),
+        "court/index.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / per_page)),
+        state=state,
+        states=court.STATES,
+        counts=court.deadline_counts(current_user, today),
+        pending=pending,
+        pending_agreements=court.effective_agreements([c.dispute_id for c in pending]),
+        can_read_documents=may_read_documents(current_user),
+        may_refer=workflow.may_refer(current_user),
+        results=CONFIRMATION_RESULTS,
+        today=today.isoformat(),
     )
 
 
 # ---------------------------------------------------------------- refer a case
 
+
 def _referral_context() -> dict:
-    return {"referral": {"kinds": REFERRAL_KINDS, "units": workflow.referral_targets(current_user)},
-            "form_title": "法院委派调解", "form_action": url_for("court.refer"), "back_url": url_for("court.index"),
-            "submit_label": "提交委派", "label": _label}
+    return {
+        "referral": {"kinds": REFERRAL_KINDS, "units": workflow.referral_targets(current_user)},
+        "form_title": "法院委派调解",
+        "form_action": url_for("court.refer"),
+        "back_url": url_for("court.index"),
+        "submit_label": "提交委派",
+        "label": _label,
+    }
 
 
 @bp.route("/refer", methods=["GET", "POST"])
 @login_required
-def refer():
+def refer():  # noqa: C901
     if not workflow.may_refer(current_user):
         abort(403)
     extra = _referral_context()
@@ -109,13 +132,18 @@ def refer():
         db.session.rollback()
         errors = dispute_views.form_errors(err.messages)
         if "Idempotency-Key" in errors:
-            errors = {"_schema": ["此表单已经提交过，提交时的内容与现在不同。如确需再委派一件案件，请核对后再次提交。"]}
+            errors = {
+                "_schema": [
+                    "此表单已经提交过，提交时的内容与现在不同。如确需再委派一件案件，请核对后再次提交。"
+                ]
+            }
             token = uuid.uuid4().hex
         return dispute_views._render_form(values_, payload["flags"], parties, token, errors, 422, **extra)
     except workflow.WorkflowError as err:
         db.session.rollback()
-        return dispute_views._render_form(values_, payload["flags"], parties, token,
-                                          {"_schema": [err.message]}, err.status, **extra)
+        return dispute_views._render_form(
+            values_, payload["flags"], parties, token, {"_schema": [err.message]}, err.status, **extra
+        )
     except IntegrityError:
         db.session.rollback()  # a concurrent submit of the same form committed first: show that case
         previous = service.find_idempotent(current_user, key, fingerprint)
@@ -126,12 +154,15 @@ def refer():
     for event in dispute.events:
         if event.type == "duplicate_warning" and event.note:
             flash(event.note, "warning")
-    flash(f"已{referral.kind}{referral.unit.name}调解，案号：{dispute.case_no}（法院案号{referral.court_case_no}）。",
-          "success")
+    flash(
+        f"已{referral.kind}{referral.unit.name}调解，案号：{dispute.case_no}（法院案号{referral.court_case_no}）。",
+        "success",
+    )
     return redirect(url_for("court.index"), 303)
 
 
 # ---------------------------------------------------------------- 司法确认: the ruling
+
 
 @bp.post("/disputes/<int:dispute_id>/ruling")
 @login_required
@@ -156,5 +187,7 @@ def rule(dispute_id: int):
         db.session.rollback()
         flash(workflow.STALE_MESSAGE, "error")
         return redirect(back, 303)
-    flash(f"已登记{dispute.case_no}的司法确认裁定：{payload['result']}（{payload['ruling_no']}）。", "success")
+    flash(
+        f"已登记{dispute.case_no}的司法确认裁定：{payload['result']}（{payload['ruling_no']}）。", "success"
+    )
     return redirect(back, 303)

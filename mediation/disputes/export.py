@@ -19,8 +19,25 @@ from mediation.disputes.models import Dispute, Party
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 
-HEADERS = ("案号", "登记日期", "属地", "类别", "来源", "风险等级", "办理阶段", "渠道", "承办单位", "受理日期",
-           "期限", "期限预警", "办结日期", "结果", "当事人", "证件号码", "简要情况")
+HEADERS = (
+    "案号",
+    "登记日期",
+    "属地",
+    "类别",
+    "来源",
+    "风险等级",
+    "办理阶段",
+    "渠道",
+    "承办单位",
+    "受理日期",
+    "期限",
+    "期限预警",
+    "办结日期",
+    "结果",
+    "当事人",
+    "证件号码",
+    "简要情况",
+)
 DEFAULT_MAX_ROWS = 10_000
 BATCH = 500
 
@@ -46,21 +63,38 @@ def _rows(user: User, args: dict):
     ids = list(db.session.scalars(stmt.with_only_columns(Dispute.id)))
     units = dict(db.session.execute(select(Unit.id, Unit.name)).all())
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
+        chunk = ids[start : start + BATCH]
         cases = {d.id: d for d in db.session.scalars(select(Dispute).where(Dispute.id.in_(chunk)))}
-        nodes = dict(db.session.execute(select(Node.id, Node.name).where(
-            Node.id.in_({d.node_id for d in cases.values()}))).all())
+        nodes = dict(
+            db.session.execute(
+                select(Node.id, Node.name).where(Node.id.in_({d.node_id for d in cases.values()}))
+            ).all()
+        )
         parties: dict[int, list[Party]] = {}
-        for p in db.session.scalars(select(Party).where(Party.dispute_id.in_(chunk))
-                                    .order_by(Party.dispute_id, Party.position, Party.id)):
+        for p in db.session.scalars(
+            select(Party)
+            .where(Party.dispute_id.in_(chunk))
+            .order_by(Party.dispute_id, Party.position, Party.id)
+        ):
             parties.setdefault(p.dispute_id, []).append(p)
         for dispute_id in chunk:
             d = cases[dispute_id]
             people = parties.get(d.id, [])
             yield (
-                d.case_no, d.registered_on, nodes.get(d.node_id, ""), d.category, d.source, d.risk_level,
-                stage_of(d).value, d.channel or "", units.get(d.unit_id, "") if d.unit_id else "",
-                d.accepted_on, d.deadline, warning_level(d, today) or "", d.closed_on, d.outcome or "",
+                d.case_no,
+                d.registered_on,
+                nodes.get(d.node_id, ""),
+                d.category,
+                d.source,
+                d.risk_level,
+                stage_of(d).value,
+                d.channel or "",
+                units.get(d.unit_id, "") if d.unit_id else "",
+                d.accepted_on,
+                d.deadline,
+                warning_level(d, today) or "",
+                d.closed_on,
+                d.outcome or "",
                 "、".join(f"{p.name}（{p.role}）" for p in people),
                 "、".join(shown for p in people if (shown := service.shown_id_number(p, user))),
                 d.summary,

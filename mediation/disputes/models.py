@@ -90,10 +90,12 @@ class Dispute(db.Model):
     center: Mapped[Unit | None] = relationship(foreign_keys=[center_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
     co_units: Mapped[list[Unit]] = relationship(secondary=dispute_co_unit)
-    parties: Mapped[list[Party]] = relationship(back_populates="dispute", cascade="all, delete-orphan",
-                                                order_by="Party.position")
-    events: Mapped[list[Event]] = relationship(back_populates="dispute", cascade="all, delete-orphan",
-                                               order_by=lambda: (Event.at, Event.id))
+    parties: Mapped[list[Party]] = relationship(
+        back_populates="dispute", cascade="all, delete-orphan", order_by="Party.position"
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="dispute", cascade="all, delete-orphan", order_by=lambda: (Event.at, Event.id)
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -34,8 +34,10 @@ LIST_LEVELS = [WARNING, OVERDUE]
 SORT_KEYS = ("registered", "case_no", "category", "risk", "stage", "unit", "deadline")
 SORT_VALUES = [*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)]
 
-PARTIES_MESSAGE = ("一件纠纷最多登记{max}个当事人。人数更多的群体性纠纷，请登记代表人为当事人，"
-                   "并在“涉及人数”中填写实际人数。")
+PARTIES_MESSAGE = (
+    "一件纠纷最多登记{max}个当事人。人数更多的群体性纠纷，请登记代表人为当事人，"
+    "并在“涉及人数”中填写实际人数。"
+)
 
 
 def max_parties() -> int:
@@ -44,24 +46,48 @@ def max_parties() -> int:
 
 
 class PartyIn(s.InputSchema):
-    role = s.String(required=True, validate=s.one_of(values(PartyRole), "当事人角色"),
-                    metadata={"description": "申请人 / 被申请人 / 第三人"})
-    kind = s.String(load_default=PartyKind.PERSON.value, validate=s.one_of(values(PartyKind), "当事人类型"),
-                    metadata={"description": "自然人 / 法人 / 其他组织"})
+    role = s.String(
+        required=True,
+        validate=s.one_of(values(PartyRole), "当事人角色"),
+        metadata={"description": "申请人 / 被申请人 / 第三人"},
+    )
+    kind = s.String(
+        load_default=PartyKind.PERSON.value,
+        validate=s.one_of(values(PartyKind), "当事人类型"),
+        metadata={"description": "自然人 / 法人 / 其他组织"},
+    )
     name = s.String(required=True, validate=s.length(100, 1))
-    id_number = s.String(load_default=None, allow_none=True,
-                         metadata={"description": "居民身份证号码（自然人）或统一社会信用代码（法人、其他组织）"})
+    id_number = s.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "居民身份证号码（自然人）或统一社会信用代码（法人、其他组织）"},
+    )
     phone = s.String(load_default=None, allow_none=True)
     address = s.String(load_default=None, allow_none=True, validate=s.length(200))
-    ethnicity = s.String(load_default=None, allow_none=True, metadata={"description": "民族（自然人），如 汉族"})
-    occupation = s.String(load_default=None, allow_none=True, validate=s.length(100),
-                          metadata={"description": "职业或职务（自然人）"})
-    legal_rep_name = s.String(load_default=None, allow_none=True, validate=s.length(100),
-                              metadata={"description": "法定代表人或主要负责人姓名（法人、其他组织）"})
-    legal_rep_title = s.String(load_default=None, allow_none=True, validate=s.length(50),
-                               metadata={"description": "法定代表人或主要负责人职务，如 总经理"})
-    agent_name = s.String(load_default=None, allow_none=True, validate=s.length(100),
-                          metadata={"description": "委托代理人姓名"})
+    ethnicity = s.String(
+        load_default=None, allow_none=True, metadata={"description": "民族（自然人），如 汉族"}
+    )
+    occupation = s.String(
+        load_default=None,
+        allow_none=True,
+        validate=s.length(100),
+        metadata={"description": "职业或职务（自然人）"},
+    )
+    legal_rep_name = s.String(
+        load_default=None,
+        allow_none=True,
+        validate=s.length(100),
+        metadata={"description": "法定代表人或主要负责人姓名（法人、其他组织）"},
+    )
+    legal_rep_title = s.String(
+        load_default=None,
+        allow_none=True,
+        validate=s.length(50),
+        metadata={"description": "法定代表人或主要负责人职务，如 总经理"},
+    )
+    agent_name = s.String(
+        load_default=None, allow_none=True, validate=s.length(100), metadata={"description": "委托代理人姓名"}
+    )
 
     @validates("phone")
     def _phone(self, value, **kwargs):
@@ -122,15 +148,28 @@ class DisputeCreate(s.InputSchema):
     risk_level = s.String(required=True, validate=s.one_of(values(RiskLevel), "风险等级"))
     venue = s.String(load_default=None, allow_none=True, validate=s.one_of(values(Venue), "发现场所"))
     flags = s.List(s.String(validate=s.one_of(values(RiskFlag), "风险标记")), load_default=list)
-    people_count = s.Integer(load_default=None, allow_none=True,
-                             validate=fields.validate.Range(min=1, max=1_000_000, error="涉及人数应为不小于1的整数。"))
-    amount = s.Yuan(load_default=None, allow_none=True, metadata={"description": "涉及金额（元），字符串，最多两位小数"})
+    people_count = s.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=fields.validate.Range(min=1, max=1_000_000, error="涉及人数应为不小于1的整数。"),
+    )
+    amount = s.Yuan(
+        load_default=None, allow_none=True, metadata={"description": "涉及金额（元），字符串，最多两位小数"}
+    )
     occurred_on = s.Date(load_default=None, allow_none=True, validate=s.not_in_future)
-    parties = s.List(s.Nested(PartyIn), load_default=list, max_items=max_parties,
-                     error_messages={"too_many": PARTIES_MESSAGE},
-                     metadata={"description": "当事人，至少一名；本委员会直接受理时须有双方当事人"})
-    accept = s.Boolean(load_default=False, metadata={
-        "description": "本委员会直接受理：人民调解委员会的调解员登记当场来访的纠纷并由本委员会受理（渠道 人民调解）"})
+    parties = s.List(
+        s.Nested(PartyIn),
+        load_default=list,
+        max_items=max_parties,
+        error_messages={"too_many": PARTIES_MESSAGE},
+        metadata={"description": "当事人，至少一名；本委员会直接受理时须有双方当事人"},
+    )
+    accept = s.Boolean(
+        load_default=False,
+        metadata={
+            "description": "本委员会直接受理：人民调解委员会的调解员登记当场来访的纠纷并由本委员会受理（渠道 人民调解）"
+        },
+    )
 
     @validates("parties")
     def _parties(self, value, **kwargs):
@@ -158,8 +197,11 @@ class PartyOut(Schema):
     role = fields.String()
     kind = fields.String()
     name = fields.String()
-    id_number = fields.Method("_id_number", allow_none=True,
-                              metadata={"description": "无权查看的角色看到脱敏号码，如 120***********1234"})
+    id_number = fields.Method(
+        "_id_number",
+        allow_none=True,
+        metadata={"description": "无权查看的角色看到脱敏号码，如 120***********1234"},
+    )
     phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     ethnicity = fields.String(allow_none=True)
@@ -190,7 +232,9 @@ class DisputeSummaryOut(Schema):
     id = fields.Integer()
     case_no = fields.String()
     status = fields.String(metadata={"enum": values(Status)})
-    stage = fields.Function(lambda d: stage_of(d).value, metadata={"enum": values(Stage), "description": "办理阶段"})
+    stage = fields.Function(
+        lambda d: stage_of(d).value, metadata={"enum": values(Stage), "description": "办理阶段"}
+    )
     category = fields.String()
     source = fields.String()
     summary = fields.String()
@@ -202,8 +246,11 @@ class DisputeSummaryOut(Schema):
     unit = fields.Function(lambda d: d.unit.code if d.unit else None)
     registered_on = fields.Date()
     deadline = fields.Date(allow_none=True)
-    warning_level = fields.Function(lambda d: warning_level(d), allow_none=True,
-                                    metadata={"enum": ["正常", "预警", "超期"], "description": "期限预警（已办结或无期限为空）"})
+    warning_level = fields.Function(
+        lambda d: warning_level(d),
+        allow_none=True,
+        metadata={"enum": ["正常", "预警", "超期"], "description": "期限预警（已办结或无期限为空）"},
+    )
     outcome = fields.String(allow_none=True, metadata={"enum": values(Outcome)})
     version = fields.Integer()
 
@@ -220,17 +267,23 @@ class DisputeOut(DisputeSummaryOut):
     closed_on = fields.Date(allow_none=True)
     civil_to_criminal = fields.Boolean()
     suggested_channel = fields.String(allow_none=True, metadata={"description": "分流建议：渠道"})
-    suggested_unit = fields.Function(lambda d: d.suggested_unit.code if d.suggested_unit else None,
-                                     metadata={"description": "分流建议：单位代码"})
-    center = fields.Function(lambda d: d.center.code if d.center else None,
-                             metadata={"description": "上报后负责分流的综治中心（未上报为空）"})
-    handler = fields.Function(lambda d: d.handler.username if d.handler else None,
-                              metadata={"description": "承办调解员用户名"})
+    suggested_unit = fields.Function(
+        lambda d: d.suggested_unit.code if d.suggested_unit else None,
+        metadata={"description": "分流建议：单位代码"},
+    )
+    center = fields.Function(
+        lambda d: d.center.code if d.center else None,
+        metadata={"description": "上报后负责分流的综治中心（未上报为空）"},
+    )
+    handler = fields.Function(
+        lambda d: d.handler.username if d.handler else None, metadata={"description": "承办调解员用户名"}
+    )
     prominent = fields.Boolean()
     parties = fields.List(fields.Nested(PartyOut))
     events = fields.List(fields.Nested(EventOut))
-    warnings = fields.Function(lambda d: getattr(d, "warnings", []),
-                               metadata={"description": "不阻止登记的提示，如疑似重复登记"})
+    warnings = fields.Function(
+        lambda d: getattr(d, "warnings", []), metadata={"description": "不阻止登记的提示，如疑似重复登记"}
+    )
 
 
 class DisputeListArgs(s.InputSchema):
@@ -238,18 +291,27 @@ class DisputeListArgs(s.InputSchema):
         unknown = "exclude"
 
     status = s.String(validate=s.one_of(values(Status), "状态"))
-    stage = s.String(validate=s.one_of(values(Stage), "办理阶段"),
-                     metadata={"description": "办理阶段：待分流 / 待受理 / 办理中 / 稳控 / 已办结"})
-    level = s.String(validate=s.one_of(LIST_LEVELS, "期限预警"), metadata={"description": "预警 / 超期（未办结案件）"})
+    stage = s.String(
+        validate=s.one_of(values(Stage), "办理阶段"),
+        metadata={"description": "办理阶段：待分流 / 待受理 / 办理中 / 稳控 / 已办结"},
+    )
+    level = s.String(
+        validate=s.one_of(LIST_LEVELS, "期限预警"), metadata={"description": "预警 / 超期（未办结案件）"}
+    )
     unit = s.String(metadata={"description": "牵头（承办）单位代码"})
-    mine = s.Boolean(load_default=False, metadata={"description": "只看分给我的：牵头单位是本单位，且未指定承办人或承办人是我"})
+    mine = s.Boolean(
+        load_default=False,
+        metadata={"description": "只看分给我的：牵头单位是本单位，且未指定承办人或承办人是我"},
+    )
     category = s.String()
     node = s.String(metadata={"description": "节点代码，含其下级"})
     date_from = s.Date(metadata={"description": "登记日期起"})
     date_to = s.Date(metadata={"description": "登记日期止"})
     q = s.String(metadata={"description": "案号、简要情况或当事人姓名"})
-    sort = s.String(validate=s.one_of(SORT_VALUES, "排序"),
-                    metadata={"description": "排序字段，前加 - 为倒序：" + " / ".join(SORT_KEYS)})
+    sort = s.String(
+        validate=s.one_of(SORT_VALUES, "排序"),
+        metadata={"description": "排序字段，前加 - 为倒序：" + " / ".join(SORT_KEYS)},
+    )
     page = s.page_field()
     per_page = s.per_page_field(20, 200)
     # The cases behind a report figure (reports.service.figure_filter): figure, node, month and the
@@ -257,8 +319,10 @@ class DisputeListArgs(s.InputSchema):
     figure = s.String(validate=lambda v: _known_figure(v), metadata={"description": "报表指标（见报表说明）"})
     month = s.String(validate=lambda v: _month_text(v), metadata={"description": "报表月份 YYYY-MM"})
     channel = s.String(metadata={"description": "渠道统计表的一行：化解渠道，或 未分流"})
-    venue = s.String(validate=s.one_of([*values(Venue), "未填"], "发现场所"),
-                     metadata={"description": "五进分布的一项：发现场所，或 未填"})
+    venue = s.String(
+        validate=s.one_of([*values(Venue), "未填"], "发现场所"),
+        metadata={"description": "五进分布的一项：发现场所，或 未填"},
+    )
     prominent = s.Boolean(load_default=False, metadata={"description": "只看突出问题（报表的突出问题一列）"})
     direct = s.Boolean(load_default=False, metadata={"description": "只看本节点直属（不含下级）"})
 

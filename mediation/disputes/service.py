@@ -41,12 +41,26 @@ def parties_missing(parties) -> str | None:
     return None if parties else NO_PARTY_MESSAGE
 
 
-def add_event(dispute: Dispute, type_: str, user: User | None, *, note: str | None = None,
-              data: dict | None = None, on: date | None = None, at=None) -> Event:
+def add_event(
+    dispute: Dispute,
+    type_: str,
+    user: User | None,
+    *,
+    note: str | None = None,
+    data: dict | None = None,
+    on: date | None = None,
+    at=None,
+) -> Event:
     event = Event(
-        dispute=dispute, type=type_, user=user, by_name=user.name if user else "系统",
-        unit_id=user.unit_id if user else None, note=note, data=data or {},
-        on=on or local_today(), at=at or utcnow(),
+        dispute=dispute,
+        type=type_,
+        user=user,
+        by_name=user.name if user else "系统",
+        unit_id=user.unit_id if user else None,
+        note=note,
+        data=data or {},
+        on=on or local_today(),
+        at=at or utcnow(),
     )
     db.session.add(event)
     signals.event_added.send(type_, event=event)
@@ -57,7 +71,8 @@ def _upsert_sequence(unit_id: int, year: int, series: str) -> None:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(CaseSequence).values(series=series, unit_id=unit_id, year=year, last=0)
+        insert(CaseSequence)
+        .values(series=series, unit_id=unit_id, year=year, last=0)
         .on_conflict_do_nothing(index_elements=["series", "unit_id", "year"])
     )
 
@@ -86,16 +101,22 @@ def next_number(unit: Unit, year: int, *, series: str, pattern: str, taken) -> s
 
 def next_case_no(unit: Unit, year: int) -> str:
     """Allocate the next case number (CASE_NO_PATTERN) of the unit's yearly sequence."""
-    return next_number(unit, year, series="case", pattern=current_app.config["CASE_NO_PATTERN"],
-                       taken=lambda no: db.session.scalar(select(exists().where(Dispute.case_no == no))))
+    return next_number(
+        unit,
+        year,
+        series="case",
+        pattern=current_app.config["CASE_NO_PATTERN"],
+        taken=lambda no: db.session.scalar(select(exists().where(Dispute.case_no == no))),
+    )
 
 
 def party_key(name: str) -> str:
     return "".join(name.split())
 
 
-def similar_recent(user: User, category: str, names: list[str], on: date,
-                   exclude_id: int | None = None) -> tuple[list[Dispute], int]:
+def similar_recent(
+    user: User, category: str, names: list[str], on: date, exclude_id: int | None = None
+) -> tuple[list[Dispute], int]:
     """Cases of the same category and the same set of parties registered within the window.
 
     Returns the ones the user may see, and how many more exist outside their scope."""
@@ -105,8 +126,11 @@ def similar_recent(user: User, category: str, names: list[str], on: date,
     window = current_app.config["DUPLICATE_WINDOW_DAYS"]
     stmt = (
         select(Dispute)
-        .where(Dispute.category == category, Dispute.registered_on >= on - timedelta(days=window),
-               Dispute.id.in_(select(Party.dispute_id).where(Party.name.in_(list(names)))))
+        .where(
+            Dispute.category == category,
+            Dispute.registered_on >= on - timedelta(days=window),
+            Dispute.id.in_(select(Party.dispute_id).where(Party.name.in_(list(names)))),
+        )
         .order_by(Dispute.id)
     )
     if exclude_id is not None:
@@ -114,8 +138,11 @@ def similar_recent(user: User, category: str, names: list[str], on: date,
     matches = [d for d in db.session.scalars(stmt) if {party_key(p.name) for p in d.parties} == keys]
     if not matches:
         return [], 0
-    visible_ids = set(db.session.scalars(
-        select(Dispute.id).where(Dispute.id.in_([d.id for d in matches]), dispute_scope(user))))
+    visible_ids = set(
+        db.session.scalars(
+            select(Dispute.id).where(Dispute.id.in_([d.id for d in matches]), dispute_scope(user))
+        )
+    )
     visible = [d for d in matches if d.id in visible_ids]
     return visible, len(matches) - len(visible)
 
@@ -124,17 +151,26 @@ def duplicate_warnings(user: User, dispute: Dispute, *, audience: Node | None = 
     """The 疑似重复 warning for ``user``: the similar cases they may see by case number, the others
     counted. With ``audience``, only cases under that node are named (for text that everyone who
     sees a case registered there will read, such as its timeline)."""
-    visible, hidden = similar_recent(user, dispute.category, [p.name for p in dispute.parties],
-                                     dispute.registered_on, exclude_id=dispute.id)
+    visible, hidden = similar_recent(
+        user,
+        dispute.category,
+        [p.name for p in dispute.parties],
+        dispute.registered_on,
+        exclude_id=dispute.id,
+    )
     if audience is not None:
         named = [d for d in visible if d.node.path.startswith(audience.path)]
         visible, hidden = named, hidden + len(visible) - len(named)
     window = current_app.config["DUPLICATE_WINDOW_DAYS"]
     warnings = []
     if visible:
-        warnings.append(f"近{window}天内已登记相同当事人、相同类别的纠纷：{'、'.join(d.case_no for d in visible)}，请核实是否重复登记。")
+        warnings.append(
+            f"近{window}天内已登记相同当事人、相同类别的纠纷：{'、'.join(d.case_no for d in visible)}，请核实是否重复登记。"
+        )
     if hidden:
-        warnings.append(f"近{window}天内其他单位已登记{hidden}件相同当事人、相同类别的纠纷，请核实是否重复登记。")
+        warnings.append(
+            f"近{window}天内其他单位已登记{hidden}件相同当事人、相同类别的纠纷，请核实是否重复登记。"
+        )
     return warnings
 
 
@@ -155,21 +191,27 @@ class Registration:
 
 
 def request_fingerprint(payload) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
 
 
 def find_idempotent(user: User, key: str, fingerprint: str) -> Dispute | None:
-    record = db.session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key))
+    record = db.session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key)
+    )
     if record is None:
         return None
     if record.request_hash != fingerprint:
-        raise ValidationError({"Idempotency-Key": ["该 Idempotency-Key 已用于内容不同的请求，请换一个新的键。"]})
+        raise ValidationError(
+            {"Idempotency-Key": ["该 Idempotency-Key 已用于内容不同的请求，请换一个新的键。"]}
+        )
     return db.session.get(Dispute, record.dispute_id)
 
 
-def register(user: User, data: dict, *, idempotency_key: str | None = None,
-             fingerprint: str | None = None) -> Registration:
+def register(
+    user: User, data: dict, *, idempotency_key: str | None = None, fingerprint: str | None = None
+) -> Registration:
     """Register a validated ``DisputeCreate`` payload. Raises ValidationError (field → messages)."""
     if idempotency_key:
         previous = find_idempotent(user, idempotency_key, fingerprint or "")
@@ -180,24 +222,45 @@ def register(user: User, data: dict, *, idempotency_key: str | None = None,
     flags = list(data.get("flags") or [])
     dispute = Dispute(
         case_no=next_case_no(user.unit, today.year),
-        category=data["category"], source=data["source"], summary=data["summary"],
-        venue=data.get("venue"), people_count=data.get("people_count"), amount=data.get("amount"),
-        occurred_on=data.get("occurred_on"), risk_level=data["risk_level"], flags=flags,
+        category=data["category"],
+        source=data["source"],
+        summary=data["summary"],
+        venue=data.get("venue"),
+        people_count=data.get("people_count"),
+        amount=data.get("amount"),
+        occurred_on=data.get("occurred_on"),
+        risk_level=data["risk_level"],
+        flags=flags,
         prominent=is_prominent(data["risk_level"], flags),
-        node=node, registering_unit=user.unit, registered_by=user,
-        registered_on=today, status=Status.PENDING,
+        node=node,
+        registering_unit=user.unit,
+        registered_by=user,
+        registered_on=today,
+        status=Status.PENDING,
     )
     for position, p in enumerate(data.get("parties") or []):
         dispute.parties.append(Party(position=position, **p))
     db.session.add(dispute)
     db.session.flush()
-    add_event(dispute, "registered", user, data={
-        "case_no": dispute.case_no, "category": dispute.category, "source": dispute.source,
-        "node": node.code, "risk_level": dispute.risk_level, "parties": len(dispute.parties),
-    })
+    add_event(
+        dispute,
+        "registered",
+        user,
+        data={
+            "case_no": dispute.case_no,
+            "category": dispute.category,
+            "source": dispute.source,
+            "node": node.code,
+            "risk_level": dispute.risk_level,
+            "parties": len(dispute.parties),
+        },
+    )
     if idempotency_key:
-        db.session.add(IdempotencyRecord(user_id=user.id, key=idempotency_key,
-                                         request_hash=fingerprint or "", dispute_id=dispute.id))
+        db.session.add(
+            IdempotencyRecord(
+                user_id=user.id, key=idempotency_key, request_hash=fingerprint or "", dispute_id=dispute.id
+            )
+        )
     warnings = duplicate_warnings(user, dispute)
     if warnings:
         # The timeline is read by everyone who sees the new case (town B's staff for a case there,
@@ -237,7 +300,10 @@ def _sort_columns() -> dict:
         "category": (Dispute.category,),
         "risk": (risk_rank_sql(),),
         "stage": (stage,),
-        "unit": (Dispute.unit_id.is_(None), select(Unit.name).where(Unit.id == Dispute.unit_id).scalar_subquery()),
+        "unit": (
+            Dispute.unit_id.is_(None),
+            select(Unit.name).where(Unit.id == Dispute.unit_id).scalar_subquery(),
+        ),
         "deadline": (Dispute.deadline.is_(None), Dispute.deadline),
     }
 
@@ -247,7 +313,7 @@ NO_UNIT = "未分流"  # the lead-unit filter's value for cases without a lead u
 FIGURE_KEYS = ("figure", "month", "channel", "venue", "prominent", "direct")
 
 
-def filtered_disputes(user: User, args: dict, today: date | None = None):
+def filtered_disputes(user: User, args: dict, today: date | None = None):  # noqa: C901
     """The user's cases with the list filters of ``DisputeListArgs`` applied, in the requested
     order (a SELECT of Dispute), or None when a filter names an unknown node or unit. The web list,
     its Excel export and the API list all use it."""
@@ -271,8 +337,11 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
     if args.get("stage"):
         stmt = stmt.where(stage_condition(args["stage"]))
     if args.get("level"):
-        stmt = stmt.where(Dispute.status != Status.CLOSED, Dispute.deadline.is_not(None),
-                          deadline_level_sql(today or local_today()) == args["level"])
+        stmt = stmt.where(
+            Dispute.status != Status.CLOSED,
+            Dispute.deadline.is_not(None),
+            deadline_level_sql(today or local_today()) == args["level"],
+        )
     if args.get("unit") == NO_UNIT:
         stmt = stmt.where(Dispute.unit_id.is_(None))
     elif args.get("unit"):
@@ -294,24 +363,38 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
         from mediation.reports.service import Month, figure_filter
 
         node = db.session.scalar(select(Node).where(Node.code == args["node"]))
-        stmt = stmt.where(figure_filter(
-            args["figure"], node, Month.parse(args["month"]) if args.get("month") else None,
-            today=today, prominent=args.get("prominent", False), direct=args.get("direct", False),
-            channel=args.get("channel"), venue=args.get("venue")))
+        stmt = stmt.where(
+            figure_filter(
+                args["figure"],
+                node,
+                Month.parse(args["month"]) if args.get("month") else None,
+                today=today,
+                prominent=args.get("prominent", False),
+                direct=args.get("direct", False),
+                channel=args.get("channel"),
+                venue=args.get("venue"),
+            )
+        )
     if args.get("date_from"):
         stmt = stmt.where(Dispute.registered_on >= args["date_from"])
     if args.get("date_to"):
         stmt = stmt.where(Dispute.registered_on <= args["date_to"])
     if args.get("q"):
         like = f"%{args['q']}%"
-        stmt = stmt.where(or_(
-            Dispute.case_no.like(like), Dispute.summary.like(like),
-            Dispute.id.in_(select(Party.dispute_id).where(Party.name.like(like))),
-        ))
+        stmt = stmt.where(
+            or_(
+                Dispute.case_no.like(like),
+                Dispute.summary.like(like),
+                Dispute.id.in_(select(Party.dispute_id).where(Party.name.like(like))),
+            )
+        )
     sort = args.get("sort") or "-registered"
     key, descending = sort.lstrip("-"), sort.startswith("-")
     columns = _sort_columns()[key]
-    order = [columns[-1].desc() if descending else columns[-1], Dispute.id.desc() if descending else Dispute.id]
+    order = [
+        columns[-1].desc() if descending else columns[-1],
+        Dispute.id.desc() if descending else Dispute.id,
+    ]
     return stmt.order_by(*columns[:-1], *order)  # leading columns: cases without a value last
 
 

@@ -30,19 +30,67 @@ from mediation.geo.models import Node, Unit
 
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
 
-FILTER_KEYS = ("stage", "level", "unit", "mine", "status", "category", "node", "date_from", "date_to", "q", "sort",
-               "per_page", *service.FIGURE_KEYS)
+FILTER_KEYS = (
+    "stage",
+    "level",
+    "unit",
+    "mine",
+    "status",
+    "category",
+    "node",
+    "date_from",
+    "date_to",
+    "q",
+    "sort",
+    "per_page",
+    *service.FIGURE_KEYS,
+)
 # The sortable columns of the list: (sort key of DisputeListArgs, heading).
-SORT_HEADINGS = (("case_no", "案号"), ("registered", "登记日期"), ("category", "类别"), ("risk", "风险"),
-                 ("stage", "阶段"), ("unit", "承办单位"), ("deadline", "期限"))
+SORT_HEADINGS = (
+    ("case_no", "案号"),
+    ("registered", "登记日期"),
+    ("category", "类别"),
+    ("risk", "风险"),
+    ("stage", "阶段"),
+    ("unit", "承办单位"),
+    ("deadline", "期限"),
+)
 # The same orders as a select (phones show no table headings).
-SORT_OPTIONS = (("-registered", "登记日期（新→旧）"), ("registered", "登记日期（旧→新）"), ("deadline", "期限（近→远）"),
-                ("-deadline", "期限（远→近）"), ("-risk", "风险（高→低）"), ("case_no", "案号"), ("stage", "阶段"),
-                ("unit", "承办单位"), ("category", "类别"))
-SCALAR_FIELDS = ("category", "source", "summary", "node", "risk_level", "venue", "people_count", "amount",
-                 "occurred_on")
-PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address", "ethnicity", "occupation", "legal_rep_name",
-                "legal_rep_title", "agent_name")
+SORT_OPTIONS = (
+    ("-registered", "登记日期（新→旧）"),
+    ("registered", "登记日期（旧→新）"),
+    ("deadline", "期限（近→远）"),
+    ("-deadline", "期限（远→近）"),
+    ("-risk", "风险（高→低）"),
+    ("case_no", "案号"),
+    ("stage", "阶段"),
+    ("unit", "承办单位"),
+    ("category", "类别"),
+)
+SCALAR_FIELDS = (
+    "category",
+    "source",
+    "summary",
+    "node",
+    "risk_level",
+    "venue",
+    "people_count",
+    "amount",
+    "occurred_on",
+)
+PARTY_FIELDS = (
+    "role",
+    "kind",
+    "name",
+    "id_number",
+    "phone",
+    "address",
+    "ethnicity",
+    "occupation",
+    "legal_rep_name",
+    "legal_rep_title",
+    "agent_name",
+)
 _PARTY_KEY = re.compile(r"^parties-(\d{1,4})-(" + "|".join(PARTY_FIELDS) + r")$")
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -52,29 +100,92 @@ def form_token() -> str:
     token = request.form.get("idempotency_token", "").strip().lower()
     return token if _TOKEN.match(token) else uuid.uuid4().hex
 
+
 FIELD_LABELS = {
-    "category": "纠纷类别", "source": "来源", "summary": "简要情况", "node": "属地", "risk_level": "风险等级",
-    "venue": "发现场所", "flags": "风险标记", "people_count": "涉及人数", "amount": "涉及金额",
-    "occurred_on": "发生日期", "parties": "当事人", "role": "角色", "kind": "类型", "name": "姓名/名称",
-    "id_number": "证件号码", "phone": "联系电话", "address": "住址", "ethnicity": "民族", "occupation": "职业或职务",
-    "legal_rep_name": "法定代表人", "legal_rep_title": "法定代表人职务", "agent_name": "委托代理人",
-    "status": "状态", "date_from": "登记日期起", "date_to": "登记日期止", "q": "关键词", "page": "页码",
-    "stage": "办理阶段", "level": "期限预警", "unit": "承办单位", "mine": "分给我的", "sort": "排序",
-    "per_page": "每页条数", "figure": "报表指标", "month": "报表月份", "channel": "化解渠道", "_schema": "表单", "Idempotency-Key": "表单", "accept": "本委员会直接受理",
+    "category": "纠纷类别",
+    "source": "来源",
+    "summary": "简要情况",
+    "node": "属地",
+    "risk_level": "风险等级",
+    "venue": "发现场所",
+    "flags": "风险标记",
+    "people_count": "涉及人数",
+    "amount": "涉及金额",
+    "occurred_on": "发生日期",
+    "parties": "当事人",
+    "role": "角色",
+    "kind": "类型",
+    "name": "姓名/名称",
+    "id_number": "证件号码",
+    "phone": "联系电话",
+    "address": "住址",
+    "ethnicity": "民族",
+    "occupation": "职业或职务",
+    "legal_rep_name": "法定代表人",
+    "legal_rep_title": "法定代表人职务",
+    "agent_name": "委托代理人",
+    "status": "状态",
+    "date_from": "登记日期起",
+    "date_to": "登记日期止",
+    "q": "关键词",
+    "page": "页码",
+    "stage": "办理阶段",
+    "level": "期限预警",
+    "unit": "承办单位",
+    "mine": "分给我的",
+    "sort": "排序",
+    "per_page": "每页条数",
+    "figure": "报表指标",
+    "month": "报表月份",
+    "channel": "化解渠道",
+    "_schema": "表单",
+    "Idempotency-Key": "表单",
+    "accept": "本委员会直接受理",
 }
 
 # Labels of the keys that timeline events carry in their ``data``.
 DATA_LABELS = {
-    "case_no": "案号", "category": "类别", "source": "来源", "node": "属地", "risk_level": "风险等级",
-    "parties": "当事人数", "channel": "渠道", "unit": "承办单位", "co_units": "联办单位", "reason": "原因",
-    "from_unit": "原单位", "to_unit": "新单位", "date": "日期", "outcome": "结果", "deadline": "期限",
-    "old_deadline": "原期限", "new_deadline": "新期限", "days": "天数", "note": "说明", "flags": "风险标记",
-    "status": "状态", "accepted_on": "受理日期", "closed_on": "办结日期", "due_on": "期限",
-    "kind": "类型", "level": "级别", "satisfaction": "满意度", "order": "督办单", "followup": "回访",
-    "result": "结果", "reply_by": "答复期限", "escalated_to": "上报至", "agreement_id": "协议书编号", "supplements": "补充的协议",
-    "form": "文书", "parties_consent": "双方当事人同意",
-    "effective_on": "生效日期", "performance_due": "履行期限",
-    "signer": "签名人", "method": "签署方式", "role": "角色",
+    "case_no": "案号",
+    "category": "类别",
+    "source": "来源",
+    "node": "属地",
+    "risk_level": "风险等级",
+    "parties": "当事人数",
+    "channel": "渠道",
+    "unit": "承办单位",
+    "co_units": "联办单位",
+    "reason": "原因",
+    "from_unit": "原单位",
+    "to_unit": "新单位",
+    "date": "日期",
+    "outcome": "结果",
+    "deadline": "期限",
+    "old_deadline": "原期限",
+    "new_deadline": "新期限",
+    "days": "天数",
+    "note": "说明",
+    "flags": "风险标记",
+    "status": "状态",
+    "accepted_on": "受理日期",
+    "closed_on": "办结日期",
+    "due_on": "期限",
+    "kind": "类型",
+    "level": "级别",
+    "satisfaction": "满意度",
+    "order": "督办单",
+    "followup": "回访",
+    "result": "结果",
+    "reply_by": "答复期限",
+    "escalated_to": "上报至",
+    "agreement_id": "协议书编号",
+    "supplements": "补充的协议",
+    "form": "文书",
+    "parties_consent": "双方当事人同意",
+    "effective_on": "生效日期",
+    "performance_due": "履行期限",
+    "signer": "签名人",
+    "method": "签署方式",
+    "role": "角色",
 }
 
 
@@ -90,6 +201,7 @@ _workflow_data_labels()
 
 # ---------------------------------------------------------------- helpers shared by the pages
 
+
 def scope_nodes(user) -> list[tuple[Node, int]]:
     """The nodes the user may work in, as a tree in pre-order: (node, depth below the top)."""
     from mediation.geo.service import preorder
@@ -99,8 +211,10 @@ def scope_nodes(user) -> list[tuple[Node, int]]:
 
 
 def node_options(user) -> list[dict]:
-    return [{"code": n.code, "label": "\u3000" * depth + n.name, "level": n.level.value}
-            for n, depth in scope_nodes(user)]
+    return [
+        {"code": n.code, "label": "\u3000" * depth + n.name, "level": n.level.value}
+        for n, depth in scope_nodes(user)
+    ]
 
 
 def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -195,8 +309,17 @@ def code_names(events) -> dict[str, dict[str, str]]:
     wanted: dict[str, set] = {"node": set(), "unit": set(), "user": set(), "agreement": set()}
 
     def want(key, value) -> None:
-        kind = ("node" if key in NODE_KEYS else "unit" if key in UNIT_KEYS else "user" if key in USER_KEYS
-                else "agreement" if key in AGREEMENT_KEYS else None)
+        kind = (
+            "node"
+            if key in NODE_KEYS
+            else "unit"
+            if key in UNIT_KEYS
+            else "user"
+            if key in USER_KEYS
+            else "agreement"
+            if key in AGREEMENT_KEYS
+            else None
+        )
         if kind:
             wanted[kind].update(str(v) for v in (value if isinstance(value, list) else [value]) if v)
 
@@ -209,26 +332,42 @@ def code_names(events) -> dict[str, dict[str, str]]:
                 want(key, value)
     names: dict[str, dict[str, str]] = {"node": {}, "unit": {}, "user": {}, "agreement": {}}
     if wanted["node"]:
-        names["node"] = dict(db.session.execute(select(Node.code, Node.name).where(Node.code.in_(wanted["node"]))).all())
+        names["node"] = dict(
+            db.session.execute(select(Node.code, Node.name).where(Node.code.in_(wanted["node"]))).all()
+        )
     if wanted["unit"]:
-        names["unit"] = dict(db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(wanted["unit"]))).all())
+        names["unit"] = dict(
+            db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(wanted["unit"]))).all()
+        )
     if wanted["user"]:
         from mediation.accounts.models import User
 
-        names["user"] = {u.username: u.name for u in db.session.scalars(
-            select(User).where(User.username.in_(wanted["user"])))}
+        names["user"] = {
+            u.username: u.name
+            for u in db.session.scalars(select(User).where(User.username.in_(wanted["user"])))
+        }
     ids = [int(v) for v in wanted["agreement"] if v.isdigit()]
     if ids:
         from mediation.documents.models import Agreement
 
-        names["agreement"] = {str(a.id): a.number for a in db.session.scalars(
-            select(Agreement).where(Agreement.id.in_(ids)))}
+        names["agreement"] = {
+            str(a.id): a.number for a in db.session.scalars(select(Agreement).where(Agreement.id.in_(ids)))
+        }
     return names
 
 
 def _names_of(key: str, names: dict) -> dict:
-    kind = ("node" if key in NODE_KEYS else "unit" if key in UNIT_KEYS else "user" if key in USER_KEYS
-            else "agreement" if key in AGREEMENT_KEYS else "")
+    kind = (
+        "node"
+        if key in NODE_KEYS
+        else "unit"
+        if key in UNIT_KEYS
+        else "user"
+        if key in USER_KEYS
+        else "agreement"
+        if key in AGREEMENT_KEYS
+        else ""
+    )
     return names.get(kind, {})
 
 
@@ -239,7 +378,11 @@ def _data_text(key: str, value, names: dict) -> str | None:
         # the agreement's 协议书编号; an agreement no longer there is not shown by its id
         return lookup.get(str(value))
     if lookup:
-        value = [lookup.get(str(v), v) for v in value] if isinstance(value, list) else lookup.get(str(value), value)
+        value = (
+            [lookup.get(str(v), v) for v in value]
+            if isinstance(value, list)
+            else lookup.get(str(value), value)
+        )
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list | tuple):
@@ -281,6 +424,7 @@ def event_data_filter(data, names: dict | None = None) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- the case list
 
+
 def _list_args() -> tuple[dict, dict, dict[str, list[str]]]:
     """The list filters from the query string: (args for service.filtered_disputes, the values as
     typed, errors by field). The page, its page links and its Excel export read them alike."""
@@ -296,16 +440,24 @@ def _list_args() -> tuple[dict, dict, dict[str, list[str]]]:
         errors["date_to"] = ["截止日期不能早于起始日期。"]
     if not errors and args.get("node") and get_visible_node(current_user, args["node"]) is None:
         errors["node"] = ["未知的属地，或不在您的辖区内。"]
-    if (not errors and args.get("unit") and args["unit"] != service.NO_UNIT
-            and db.session.scalar(select(Unit.id).where(Unit.code == args["unit"])) is None):
+    if (
+        not errors
+        and args.get("unit")
+        and args["unit"] != service.NO_UNIT
+        and db.session.scalar(select(Unit.id).where(Unit.code == args["unit"])) is None
+    ):
         errors["unit"] = ["未知的承办单位。"]
     return args, raw, errors
 
 
 def unit_options(user) -> list[dict]:
     """Units a lead-unit filter offers: those attached to the places the user works in."""
-    rows = db.session.execute(select(Unit.code, Unit.name).join(Node, Node.id == Unit.node_id)
-                              .where(node_scope(user)).order_by(Node.path, Unit.code)).all()
+    rows = db.session.execute(
+        select(Unit.code, Unit.name)
+        .join(Node, Node.id == Unit.node_id)
+        .where(node_scope(user))
+        .order_by(Node.path, Unit.code)
+    ).all()
     return [{"code": code, "name": name} for code, name in rows]
 
 
@@ -320,9 +472,18 @@ def figure_heading(args: dict, raw: dict) -> dict:
         unit = "未分流"
     elif args.get("unit"):
         unit = db.session.scalar(select(Unit.name).where(Unit.code == args["unit"]))
-    return figure_title(args["figure"], node, args.get("month"), prominent=args.get("prominent", False),
-                        direct=args.get("direct", False), channel=args.get("channel"), venue=args.get("venue"),
-                        category=args.get("category"), level=args.get("level"), unit=unit)
+    return figure_title(
+        args["figure"],
+        node,
+        args.get("month"),
+        prominent=args.get("prominent", False),
+        direct=args.get("direct", False),
+        channel=args.get("channel"),
+        venue=args.get("venue"),
+        category=args.get("category"),
+        level=args.get("level"),
+        unit=unit,
+    )
 
 
 @bp.get("/")
@@ -346,21 +507,37 @@ def index():
     kept = {k: raw[k] for k in FILTER_KEYS if k in raw}
     party_names: dict[int, list[str]] = {}
     if items:
-        for p in db.session.scalars(select(Party).where(Party.dispute_id.in_([d.id for d in items]))
-                                    .order_by(Party.dispute_id, Party.position)):
+        for p in db.session.scalars(
+            select(Party)
+            .where(Party.dispute_id.in_([d.id for d in items]))
+            .order_by(Party.dispute_id, Party.position)
+        ):
             party_names.setdefault(p.dispute_id, []).append(p.name)
     today = local_today()
     sort = raw.get("sort", "-registered") if not errors else "-registered"
     return render_template(
         "disputes/index.html",
-        items=items, total=total, page=page, pages=pages, per_page=per_page,
-        filters=raw, kept=kept, errors=errors, error_label=error_label,
+        items=items,
+        total=total,
+        page=page,
+        pages=pages,
+        per_page=per_page,
+        filters=raw,
+        kept=kept,
+        errors=errors,
+        error_label=error_label,
         places=place_labels(items, current_user) if items else {},
-        party_names=party_names, deadline_states={d.id: deadline_state(d, today) for d in items},
+        party_names=party_names,
+        deadline_states={d.id: deadline_state(d, today) for d in items},
         stages={d.id: stage_of(d).value for d in items},
-        stage_values=values(Stage), levels=[WARNING, OVERDUE], units=unit_options(current_user),
-        sort=sort, sort_headings=SORT_HEADINGS, sort_options=SORT_OPTIONS,
-        statuses=values(Status), categories=current_app.config["CATEGORIES"],
+        stage_values=values(Stage),
+        levels=[WARNING, OVERDUE],
+        units=unit_options(current_user),
+        sort=sort,
+        sort_headings=SORT_HEADINGS,
+        sort_options=SORT_OPTIONS,
+        statuses=values(Status),
+        categories=current_app.config["CATEGORIES"],
         nodes=node_options(current_user),
         figure=figure_heading(args, raw) if raw.get("figure") and not errors else None,
     )
@@ -374,8 +551,11 @@ def export():
 
     args, raw, errors = _list_args()
     if errors:
-        flash("筛选条件有误，未导出：" + "；".join(f"{error_label(k)}：{m}" for k, ms in errors.items() for m in ms),
-              "error")
+        flash(
+            "筛选条件有误，未导出："
+            + "；".join(f"{error_label(k)}：{m}" for k, ms in errors.items() for m in ms),
+            "error",
+        )
         return redirect(url_for("disputes.index", **{k: raw[k] for k in FILTER_KEYS if k in raw}))
     try:
         data = case_list_workbook(current_user, args)
@@ -383,11 +563,16 @@ def export():
         flash(err.message, "error")
         return redirect(url_for("disputes.index", **{k: raw[k] for k in FILTER_KEYS if k in raw}))
     name = f"纠纷列表-{local_today().isoformat()}.xlsx"
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=name,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 # ---------------------------------------------------------------- the registration form
+
 
 def _form_payload(form) -> tuple[dict, dict, list[dict]]:
     """(the payload for DisputeCreate, the scalar values as typed, the party rows as typed).
@@ -403,7 +588,7 @@ def _form_payload(form) -> tuple[dict, dict, list[dict]]:
     parties = []
     # One row more than a case may have is enough for DisputeCreate to refuse the form (werkzeug
     # limits a form to 1000 parts anyway).
-    for index in sorted(rows)[:max_parties() + 1]:
+    for index in sorted(rows)[: max_parties() + 1]:
         row = {f: rows[index].get(f, "") for f in PARTY_FIELDS}
         if any(row[f].strip() for f in PARTY_FIELDS[2:]):
             parties.append(row)
@@ -414,25 +599,49 @@ def _form_payload(form) -> tuple[dict, dict, list[dict]]:
 
 
 def _blank_party() -> dict:
-    return {"role": PartyRole.APPLICANT.value, "kind": PartyKind.PERSON.value,
-            **{f: "" for f in PARTY_FIELDS[2:]}}
+    return {
+        "role": PartyRole.APPLICANT.value,
+        "kind": PartyKind.PERSON.value,
+        **{f: "" for f in PARTY_FIELDS[2:]},
+    }
 
 
-def _render_form(values_: dict, flags: list[str], parties: list[dict], token: str,
-                 errors: dict[str, list[str]] | None = None, status: int = 200, accept: bool = False, *,
-                 label=error_label, **extra):
+def _render_form(
+    values_: dict,
+    flags: list[str],
+    parties: list[dict],
+    token: str,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+    accept: bool = False,
+    *,
+    label=error_label,
+    **extra,
+):
     """The registration form; ``extra`` (e.g. the court's referral fields, court_views.py) goes to the template."""
     errors = errors or {}
     summary = [(label(k), error_anchor(k), m) for k, msgs in errors.items() for m in msgs]
     return render_template(
-        "disputes/new.html", **extra,
-        values=values_, flags=flags, parties=parties or [_blank_party()], token=token,
-        errors=errors, error_summary=summary,
-        categories=current_app.config["CATEGORIES"], sources=current_app.config["SOURCES"],
-        risk_levels=values(RiskLevel), risk_flags=values(RiskFlag), venues=values(Venue),
-        party_roles=values(PartyRole), party_kinds=values(PartyKind),
-        nodes=node_options(current_user), today=local_today().isoformat(),
-        blank_party=_blank_party(), may_accept=may_register_and_accept(current_user), accept=accept,
+        "disputes/new.html",
+        **extra,
+        values=values_,
+        flags=flags,
+        parties=parties or [_blank_party()],
+        token=token,
+        errors=errors,
+        error_summary=summary,
+        categories=current_app.config["CATEGORIES"],
+        sources=current_app.config["SOURCES"],
+        risk_levels=values(RiskLevel),
+        risk_flags=values(RiskFlag),
+        venues=values(Venue),
+        party_roles=values(PartyRole),
+        party_kinds=values(PartyKind),
+        nodes=node_options(current_user),
+        today=local_today().isoformat(),
+        blank_party=_blank_party(),
+        may_accept=may_register_and_accept(current_user),
+        accept=accept,
     ), status
 
 
@@ -455,17 +664,30 @@ def new():
         workflow.commit()
     except workflow.WorkflowError as err:
         db.session.rollback()
-        return _render_form(values_, payload["flags"], parties, token, {"_schema": [err.message]}, 422,
-                            accept="accept" in payload)
+        return _render_form(
+            values_,
+            payload["flags"],
+            parties,
+            token,
+            {"_schema": [err.message]},
+            422,
+            accept="accept" in payload,
+        )
     except ValidationError as err:
         db.session.rollback()
         errors = form_errors(err.messages)
         if "Idempotency-Key" in errors:
             # The same form was already submitted with other content (back button, edit, resend):
             # a new token lets the user register it as a new case on purpose.
-            errors = {"_schema": ["此表单已经提交过，登记时的内容与现在不同。如确需再登记一件新纠纷，请核对后再次提交。"]}
+            errors = {
+                "_schema": [
+                    "此表单已经提交过，登记时的内容与现在不同。如确需再登记一件新纠纷，请核对后再次提交。"
+                ]
+            }
             token = uuid.uuid4().hex
-        return _render_form(values_, payload["flags"], parties, token, errors, 422, accept="accept" in payload)
+        return _render_form(
+            values_, payload["flags"], parties, token, errors, 422, accept="accept" in payload
+        )
     except IntegrityError:
         # A concurrent submit of the same form committed first: show that case.
         db.session.rollback()
@@ -480,14 +702,18 @@ def new():
     else:
         flash(f"登记成功，案号：{dispute.case_no}", "success")
         if dispute.accepted_on is not None and dispute.unit_id == current_user.unit_id:
-            flash(f"已由本委员会直接受理，办理期限至{dispute.deadline.isoformat()}。"
-                  "负责属地的综治中心已收到通知。", "success")
+            flash(
+                f"已由本委员会直接受理，办理期限至{dispute.deadline.isoformat()}。"
+                "负责属地的综治中心已收到通知。",
+                "success",
+            )
         for warning in result.warnings:
             flash(warning, "warning")
     return redirect(url_for("disputes.show", dispute_id=dispute.id), 303)
 
 
 # ---------------------------------------------------------------- the case page
+
 
 @bp.get("/<int:dispute_id>")
 @login_required
@@ -497,7 +723,10 @@ def show(dispute_id: int):
     events = list(dispute.events)
     return render_template(
         "disputes/show.html",
-        dispute=dispute, parties=parties, events=events, names=code_names(events),
+        dispute=dispute,
+        parties=parties,
+        events=events,
+        names=code_names(events),
         place=dispute.node.full_name(" / "),
         deadline_state=deadline_state(dispute, local_today()),
     )

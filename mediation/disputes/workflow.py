@@ -59,8 +59,9 @@ STAGE_STATUS = {
 def stage_of(dispute: Dispute) -> Stage:
     if dispute.status == Status.HANDLING:
         return Stage.HANDLING if dispute.accepted_on is not None else Stage.AWAITING
-    return {Status.PENDING: Stage.PENDING, Status.STABILIZED: Stage.STABILIZED,
-            Status.CLOSED: Stage.CLOSED}[Status(dispute.status)]
+    return {Status.PENDING: Stage.PENDING, Status.STABILIZED: Stage.STABILIZED, Status.CLOSED: Stage.CLOSED}[
+        Status(dispute.status)
+    ]
 
 
 def stage_condition(stage: Stage | str):
@@ -127,19 +128,47 @@ STALE_MESSAGE = "该案件刚刚被他人修改，您的操作未保存。请刷
 
 # Chinese labels of the keys the workflow writes into Event.data (for the timeline on the case page).
 DATA_LABELS = {
-    "channel": "渠道", "unit": "承办单位", "co_units": "联办单位", "suggested": "分流建议", "override": "未采纳建议",
-    "deadline": "期限", "time_limit": "时限", "outcome": "结果", "from_unit": "原单位", "to_unit": "新单位",
-    "from_center": "原综治中心", "to_center": "上报至", "previous": "上报前", "accepted_on": "受理日期",
-    "from_handler": "原承办人", "to_handler": "新承办人", "stabilized_since": "稳控起始", "days": "延长",
-    "old_deadline": "原期限", "new_deadline": "新期限", "approver": "批准人", "parties_consent": "双方同意",
-    "party": "拒绝调解的当事人", "basis": "依据", "police_unit": "公安机关", "officer": "民警",
-    "notified_at": "告知时间", "converted": "已民转刑", "kind": "方式", "court_case_no": "法院案号",
-    "court": "人民法院", "agreement_on": "协议生效日期", "applied_on": "申请日期", "result": "裁定结果",
-    "ruling_no": "裁定书案号", "direct": "本委员会直接受理",
+    "channel": "渠道",
+    "unit": "承办单位",
+    "co_units": "联办单位",
+    "suggested": "分流建议",
+    "override": "未采纳建议",
+    "deadline": "期限",
+    "time_limit": "时限",
+    "outcome": "结果",
+    "from_unit": "原单位",
+    "to_unit": "新单位",
+    "from_center": "原综治中心",
+    "to_center": "上报至",
+    "previous": "上报前",
+    "accepted_on": "受理日期",
+    "from_handler": "原承办人",
+    "to_handler": "新承办人",
+    "stabilized_since": "稳控起始",
+    "days": "延长",
+    "old_deadline": "原期限",
+    "new_deadline": "新期限",
+    "approver": "批准人",
+    "parties_consent": "双方同意",
+    "party": "拒绝调解的当事人",
+    "basis": "依据",
+    "police_unit": "公安机关",
+    "officer": "民警",
+    "notified_at": "告知时间",
+    "converted": "已民转刑",
+    "kind": "方式",
+    "court_case_no": "法院案号",
+    "court": "人民法院",
+    "agreement_on": "协议生效日期",
+    "applied_on": "申请日期",
+    "result": "裁定结果",
+    "ruling_no": "裁定书案号",
+    "direct": "本委员会直接受理",
 }
 
 
 # --- guards: conditions beyond the stage ---------------------------------------------------------
+
 
 def _escalation_target(dispute: Dispute) -> Unit | None:
     current = responsible_center(dispute)
@@ -153,8 +182,13 @@ def _guard_escalate(dispute: Dispute) -> str | None:
 
 
 def _confirmations(dispute: Dispute) -> list[JudicialConfirmation]:
-    return list(db.session.scalars(select(JudicialConfirmation).where(
-        JudicialConfirmation.dispute_id == dispute.id).order_by(JudicialConfirmation.id)))
+    return list(
+        db.session.scalars(
+            select(JudicialConfirmation)
+            .where(JudicialConfirmation.dispute_id == dispute.id)
+            .order_by(JudicialConfirmation.id)
+        )
+    )
 
 
 def _guard_apply_confirmation(dispute: Dispute) -> str | None:
@@ -208,36 +242,84 @@ def _t(action, label, sources, target, actors, event, guard=None) -> Transition:
 
 
 # THE table. Everything that changes a case's state is here; nothing else decides it.
-TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    _t("route", "分流", {Stage.PENDING}, Stage.AWAITING, {Actor.CENTER}, "routed"),
-    _t("refer", "委派调解", {Stage.PENDING}, Stage.AWAITING, {Actor.COURT}, "court_referred"),
-    # 本委员会直接受理: the 调委会 that registered a walk-in case routes it to itself (人民调解); the
-    # ``accept`` that follows in the same transaction starts the deadline (see :func:`perform`).
-    _t("take", "本委员会直接受理", {Stage.PENDING}, Stage.AWAITING, {Actor.WALK_IN}, "routed", both_sides_missing),
-    _t("accept", "受理", {Stage.AWAITING}, Stage.HANDLING, {Actor.HANDLER}, "accepted", both_sides_missing),
-    _t("reject", "不予受理", {Stage.AWAITING}, Stage.CLOSED, {Actor.HANDLER}, "rejected"),
-    # The 综治中心 may move a case it did not route itself (a walk-in accepted by a 调委会) as well.
-    _t("transfer", "移交", {Stage.AWAITING, Stage.HANDLING}, Stage.AWAITING, {Actor.HANDLER, Actor.CENTER},
-       "transferred"),
-    _t("escalate", "升级上报", OPEN, Stage.PENDING, {Actor.CENTER}, "escalated", _guard_escalate),
-    _t("reassign", "内部改派", ROUTED, None, {Actor.LEAD}, "reassigned"),
-    _t("stabilize", "转为稳控", {Stage.HANDLING}, Stage.STABILIZED, {Actor.HANDLER}, "stabilized"),
-    _t("resume", "恢复办理", {Stage.STABILIZED}, Stage.HANDLING, {Actor.HANDLER}, "resumed"),
-    _t("close", "办结", WORKING, Stage.CLOSED, {Actor.HANDLER}, "closed"),
-    _t("refuse", "当事人拒绝调解", ROUTED, Stage.CLOSED, {Actor.HANDLER}, "refused"),
-    _t("extend", "延长期限", WORKING, None, {Actor.HANDLER}, "extended"),
-    _t("session", "记录调解", WORKING, None, {Actor.HANDLER}, "session"),
-    _t("notify_police", "民转刑预警", OPEN, None, {Actor.HANDLER, Actor.CENTER}, "police_notified"),
-    _t("apply_confirmation", "申请司法确认", {Stage.CLOSED}, None, {Actor.HANDLER, Actor.COURT},
-       "confirmation_applied", _guard_apply_confirmation),
-    _t("rule_confirmation", "登记司法确认结果", {Stage.CLOSED}, None, {Actor.HANDLER, Actor.COURT},
-       "confirmation_ruled", _guard_rule_confirmation),
-    # 诉调对接: the receiving unit could not settle a referred case; it goes back to the court.
-    _t("return_to_court", "退回法院", WORKING, Stage.CLOSED, {Actor.LEAD}, "returned_to_court", _guard_referred),
-)}
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        _t("route", "分流", {Stage.PENDING}, Stage.AWAITING, {Actor.CENTER}, "routed"),
+        _t("refer", "委派调解", {Stage.PENDING}, Stage.AWAITING, {Actor.COURT}, "court_referred"),
+        # 本委员会直接受理: the 调委会 that registered a walk-in case routes it to itself (人民调解); the
+        # ``accept`` that follows in the same transaction starts the deadline (see :func:`perform`).
+        _t(
+            "take",
+            "本委员会直接受理",
+            {Stage.PENDING},
+            Stage.AWAITING,
+            {Actor.WALK_IN},
+            "routed",
+            both_sides_missing,
+        ),
+        _t(
+            "accept",
+            "受理",
+            {Stage.AWAITING},
+            Stage.HANDLING,
+            {Actor.HANDLER},
+            "accepted",
+            both_sides_missing,
+        ),
+        _t("reject", "不予受理", {Stage.AWAITING}, Stage.CLOSED, {Actor.HANDLER}, "rejected"),
+        # The 综治中心 may move a case it did not route itself (a walk-in accepted by a 调委会) as well.
+        _t(
+            "transfer",
+            "移交",
+            {Stage.AWAITING, Stage.HANDLING},
+            Stage.AWAITING,
+            {Actor.HANDLER, Actor.CENTER},
+            "transferred",
+        ),
+        _t("escalate", "升级上报", OPEN, Stage.PENDING, {Actor.CENTER}, "escalated", _guard_escalate),
+        _t("reassign", "内部改派", ROUTED, None, {Actor.LEAD}, "reassigned"),
+        _t("stabilize", "转为稳控", {Stage.HANDLING}, Stage.STABILIZED, {Actor.HANDLER}, "stabilized"),
+        _t("resume", "恢复办理", {Stage.STABILIZED}, Stage.HANDLING, {Actor.HANDLER}, "resumed"),
+        _t("close", "办结", WORKING, Stage.CLOSED, {Actor.HANDLER}, "closed"),
+        _t("refuse", "当事人拒绝调解", ROUTED, Stage.CLOSED, {Actor.HANDLER}, "refused"),
+        _t("extend", "延长期限", WORKING, None, {Actor.HANDLER}, "extended"),
+        _t("session", "记录调解", WORKING, None, {Actor.HANDLER}, "session"),
+        _t("notify_police", "民转刑预警", OPEN, None, {Actor.HANDLER, Actor.CENTER}, "police_notified"),
+        _t(
+            "apply_confirmation",
+            "申请司法确认",
+            {Stage.CLOSED},
+            None,
+            {Actor.HANDLER, Actor.COURT},
+            "confirmation_applied",
+            _guard_apply_confirmation,
+        ),
+        _t(
+            "rule_confirmation",
+            "登记司法确认结果",
+            {Stage.CLOSED},
+            None,
+            {Actor.HANDLER, Actor.COURT},
+            "confirmation_ruled",
+            _guard_rule_confirmation,
+        ),
+        # 诉调对接: the receiving unit could not settle a referred case; it goes back to the court.
+        _t(
+            "return_to_court",
+            "退回法院",
+            WORKING,
+            Stage.CLOSED,
+            {Actor.LEAD},
+            "returned_to_court",
+            _guard_referred,
+        ),
+    )
+}
 
 
 # --- who may act ---------------------------------------------------------------------------------
+
 
 def _is_actor(user: User, dispute: Dispute, actor: Actor) -> bool:
     role = user.role
@@ -276,8 +358,10 @@ def refusal(user: User, dispute: Dispute, action: str) -> WorkflowError | None:
     stage = stage_of(dispute)
     if stage not in t.sources:
         if action == "accept" and stage == Stage.PENDING:
-            return Conflict("案件当前为「待分流」，须经综治中心分流后才能受理（本委员会直接受理仅限"
-                            "本委员会登记的案件，由其调解员办理）。")
+            return Conflict(
+                "案件当前为「待分流」，须经综治中心分流后才能受理（本委员会直接受理仅限"
+                "本委员会登记的案件，由其调解员办理）。"
+            )
         return Conflict(f"案件当前为「{stage}」，不能{t.label}。")
     if t.guard is not None and (message := t.guard(dispute)):
         return Conflict(message)
@@ -297,6 +381,7 @@ def allowed_actions(user: User, dispute: Dispute) -> list[str]:
 
 
 # --- the runner ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Effect:
@@ -318,8 +403,10 @@ def effect(action: str):
 
 def check_version(dispute: Dispute, version: int | None) -> None:
     if version is not None and version != dispute.version:
-        raise Conflict(f"该案件已被他人修改（您看到的是第{version}版，当前为第{dispute.version}版），"
-                       "您的操作未保存。请刷新后重试。")
+        raise Conflict(
+            f"该案件已被他人修改（您看到的是第{version}版，当前为第{dispute.version}版），"
+            "您的操作未保存。请刷新后重试。"
+        )
 
 
 def perform(user: User, dispute: Dispute, action: str, data: dict | None = None) -> Dispute:
@@ -359,6 +446,7 @@ def commit() -> None:
 
 # --- helpers of the effects ----------------------------------------------------------------------
 
+
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
@@ -396,6 +484,7 @@ def _join(*parts: str | None) -> str | None:
 
 # --- the effects, one per action -----------------------------------------------------------------
 
+
 @effect("route")
 def _route(user, d: Dispute, data) -> Effect:
     channel = Channel(data["channel"])
@@ -404,9 +493,13 @@ def _route(user, d: Dispute, data) -> Effect:
     check_reach(d, [("unit", unit), *(("co_units", u) for u in co)], user)
     suggested = None
     if d.suggested_channel is not None or d.suggested_unit is not None:
-        suggested = {"channel": d.suggested_channel.value if d.suggested_channel else None,
-                     "unit": d.suggested_unit.code if d.suggested_unit else None}
-    override = suggested is not None and (suggested["channel"] != channel.value or suggested["unit"] != unit.code)
+        suggested = {
+            "channel": d.suggested_channel.value if d.suggested_channel else None,
+            "unit": d.suggested_unit.code if d.suggested_unit else None,
+        }
+    override = suggested is not None and (
+        suggested["channel"] != channel.value or suggested["unit"] != unit.code
+    )
     d.channel, d.unit, d.co_units = channel, unit, co
     d.accepted_on = d.deadline = d.stabilized_on = None
     d.handler = None
@@ -414,10 +507,16 @@ def _route(user, d: Dispute, data) -> Effect:
     if override:
         names = "、".join(x for x in (suggested["channel"], _unit_data(d.suggested_unit)) if x)
         remark = f"未采纳分流建议（建议：{names}）"
-    return Effect(_join(remark, data.get("note")), {
-        "channel": channel.value, "unit": unit.code, "co_units": [u.code for u in co],
-        "suggested": suggested, "override": override,
-    })
+    return Effect(
+        _join(remark, data.get("note")),
+        {
+            "channel": channel.value,
+            "unit": unit.code,
+            "co_units": [u.code for u in co],
+            "suggested": suggested,
+            "override": override,
+        },
+    )
 
 
 @effect("take")
@@ -428,9 +527,15 @@ def _take(user, d: Dispute, data) -> Effect:
     d.channel, d.unit, d.co_units = Channel.PEOPLE, unit, []
     d.accepted_on = d.deadline = d.stabilized_on = None
     d.handler = None
-    return Effect(_join("本委员会直接受理（当事人到本委员会申请调解）", data.get("note")), {
-        "channel": Channel.PEOPLE.value, "unit": unit.code, "co_units": [], "direct": True,
-    })
+    return Effect(
+        _join("本委员会直接受理（当事人到本委员会申请调解）", data.get("note")),
+        {
+            "channel": Channel.PEOPLE.value,
+            "unit": unit.code,
+            "co_units": [],
+            "direct": True,
+        },
+    )
 
 
 @effect("refer")
@@ -445,12 +550,27 @@ def _refer(user, d: Dispute, data) -> Effect:
     day = _day(data.get("referred_on"), "referred_on", [(d.registered_on, "登记日期")])
     d.channel, d.unit, d.co_units = Channel.COURT_LINK, unit, co
     d.accepted_on = d.deadline = None
-    db.session.add(CourtReferral(dispute=d, kind=data["kind"], court_case_no=data["court_case_no"],
-                                 court=user.unit, unit=unit, referred_on=day))
-    return Effect(f"{data['kind']}，法院案号{data['court_case_no']}", {
-        "kind": data["kind"], "court_case_no": data["court_case_no"], "court": user.unit.code,
-        "unit": unit.code, "co_units": [u.code for u in co],
-    }, on=day)
+    db.session.add(
+        CourtReferral(
+            dispute=d,
+            kind=data["kind"],
+            court_case_no=data["court_case_no"],
+            court=user.unit,
+            unit=unit,
+            referred_on=day,
+        )
+    )
+    return Effect(
+        f"{data['kind']}，法院案号{data['court_case_no']}",
+        {
+            "kind": data["kind"],
+            "court_case_no": data["court_case_no"],
+            "court": user.unit.code,
+            "unit": unit.code,
+            "co_units": [u.code for u in co],
+        },
+        on=day,
+    )
 
 
 @effect("accept")
@@ -482,8 +602,11 @@ def _refuse(user, d: Dispute, data) -> Effect:
     _close_as(d, Outcome.REJECTED, day)
     who = f"当事人{data['party']}" if data.get("party") else "一方当事人"
     basis = f"{who}明确拒绝调解，依照《中华人民共和国人民调解法》第十七条不予调解"
-    return Effect(_join(basis, data.get("note")), {
-        "outcome": Outcome.REJECTED.value, "party": data.get("party"), "basis": "人民调解法第十七条"}, on=day)
+    return Effect(
+        _join(basis, data.get("note")),
+        {"outcome": Outcome.REJECTED.value, "party": data.get("party"), "basis": "人民调解法第十七条"},
+        on=day,
+    )
 
 
 @effect("transfer")
@@ -504,28 +627,39 @@ def _transfer(user, d: Dispute, data) -> Effect:
 def _escalate(user, d: Dispute, data) -> Effect:
     current = responsible_center(d)
     target = _escalation_target(d)
-    previous = {"channel": d.channel.value if d.channel else None, "unit": d.unit.code if d.unit else None,
-                "accepted_on": _iso(d.accepted_on)}
+    previous = {
+        "channel": d.channel.value if d.channel else None,
+        "unit": d.unit.code if d.unit else None,
+        "accepted_on": _iso(d.accepted_on),
+    }
     d.center = target
     d.channel = d.unit = None
     d.co_units = []
     d.accepted_on = d.deadline = d.stabilized_on = None
     d.handler = None
-    return Effect(data["reason"], {"from_center": current.code, "to_center": target.code, "previous": previous})
+    return Effect(
+        data["reason"], {"from_center": current.code, "to_center": target.code, "previous": previous}
+    )
 
 
 @effect("reassign")
 def _reassign(user, d: Dispute, data) -> Effect:
     target = db.session.scalar(select(User).where(User.username == data["handler"]))
-    if (target is None or not target.active or target.unit_id != d.unit_id
-            or target.role not in (Role.MEDIATOR, Role.CENTER)):
+    if (
+        target is None
+        or not target.active
+        or target.unit_id != d.unit_id
+        or target.role not in (Role.MEDIATOR, Role.CENTER)
+    ):
         raise ValidationError({"handler": ["应为牵头单位在职的调解员。"]})
     if target.id == d.handler_id:
         raise ValidationError({"handler": ["该案已由此人承办。"]})
     previous = d.handler
     d.handler = target
-    return Effect(data.get("note"), {"from_handler": previous.username if previous else None,
-                                     "to_handler": target.username})
+    return Effect(
+        data.get("note"),
+        {"from_handler": previous.username if previous else None, "to_handler": target.username},
+    )
 
 
 @effect("stabilize")
@@ -544,8 +678,11 @@ def _resume(user, d: Dispute, data) -> Effect:
 
 @effect("close")
 def _close(user, d: Dispute, data) -> Effect:
-    day = _day(data.get("date"), "date", [(d.registered_on, "登记日期"), (d.accepted_on, "受理日期"),
-                                           (d.stabilized_on, "稳控日期")])
+    day = _day(
+        data.get("date"),
+        "date",
+        [(d.registered_on, "登记日期"), (d.accepted_on, "受理日期"), (d.stabilized_on, "稳控日期")],
+    )
     outcome = Outcome(data["outcome"])
     _close_as(d, outcome, day)
     return Effect(data.get("note"), {"outcome": outcome.value}, on=day)
@@ -558,39 +695,80 @@ def _extend(user, d: Dispute, data) -> Effect:
     limit = time_limit_for(d.channel, d.category)
     current = d.deadline or limit.deadline(d.accepted_on)
     new = add_days(current, data["days"], limit.working_days)
-    db.session.add(Extension(
-        dispute_id=d.id, days=data["days"], working_days=limit.working_days, previous_deadline=current,
-        new_deadline=new, reason=data["reason"], approver=data["approver"],
-        parties_consent=bool(data.get("parties_consent")), created_by=user))
+    db.session.add(
+        Extension(
+            dispute_id=d.id,
+            days=data["days"],
+            working_days=limit.working_days,
+            previous_deadline=current,
+            new_deadline=new,
+            reason=data["reason"],
+            approver=data["approver"],
+            parties_consent=bool(data.get("parties_consent")),
+            created_by=user,
+        )
+    )
     d.deadline = new
     unit = "个工作日" if limit.working_days else "天"
-    return Effect(data["reason"], {"days": f"{data['days']}{unit}", "old_deadline": current.isoformat(),
-                                   "new_deadline": new.isoformat(), "approver": data["approver"],
-                                   "parties_consent": bool(data.get("parties_consent"))})
+    return Effect(
+        data["reason"],
+        {
+            "days": f"{data['days']}{unit}",
+            "old_deadline": current.isoformat(),
+            "new_deadline": new.isoformat(),
+            "approver": data["approver"],
+            "parties_consent": bool(data.get("parties_consent")),
+        },
+    )
 
 
 @effect("session")
 def _session(user, d: Dispute, data) -> Effect:
     day = _day(data["held_on"], "held_on", [(d.accepted_on, "受理日期")])
-    db.session.add(MediationSession(dispute=d, held_on=day, place=data["place"], mediators=data["mediators"],
-                                    attendees=data["attendees"], record=data["record"], created_by=user))
-    return Effect(f"地点：{data['place']}；调解员：{data['mediators']}；参加人：{data['attendees']}", {}, on=day)
+    db.session.add(
+        MediationSession(
+            dispute=d,
+            held_on=day,
+            place=data["place"],
+            mediators=data["mediators"],
+            attendees=data["attendees"],
+            record=data["record"],
+            created_by=user,
+        )
+    )
+    return Effect(
+        f"地点：{data['place']}；调解员：{data['mediators']}；参加人：{data['attendees']}", {}, on=day
+    )
 
 
 @effect("notify_police")
 def _notify_police(user, d: Dispute, data) -> Effect:
-    db.session.add(PoliceNotification(
-        dispute=d, notified_at=data["notified_at"], police_unit=data["police_unit"], officer=data.get("officer"),
-        note=data["note"], converted=bool(data.get("converted")), created_by=user))
+    db.session.add(
+        PoliceNotification(
+            dispute=d,
+            notified_at=data["notified_at"],
+            police_unit=data["police_unit"],
+            officer=data.get("officer"),
+            note=data["note"],
+            converted=bool(data.get("converted")),
+            created_by=user,
+        )
+    )
     if RiskFlag.CIVIL_TO_CRIMINAL.value not in (d.flags or []):
         d.flags = [*(d.flags or []), RiskFlag.CIVIL_TO_CRIMINAL.value]
     d.prominent = is_prominent(d.risk_level, d.flags)
     if data.get("converted"):
         d.civil_to_criminal = True
-    return Effect(data["note"], {"police_unit": data["police_unit"], "officer": data.get("officer"),
-                                 "notified_at": to_local(data["notified_at"]).strftime("%Y-%m-%d %H:%M"),
-                                 "converted": bool(data.get("converted"))},
-                  on=local_date(data["notified_at"]))
+    return Effect(
+        data["note"],
+        {
+            "police_unit": data["police_unit"],
+            "officer": data.get("officer"),
+            "notified_at": to_local(data["notified_at"]).strftime("%Y-%m-%d %H:%M"),
+            "converted": bool(data.get("converted")),
+        },
+        on=local_date(data["notified_at"]),
+    )
 
 
 @effect("apply_confirmation")
@@ -603,13 +781,22 @@ def _apply_confirmation(user, d: Dispute, data) -> Effect:
         raise ValidationError({"agreement_on": ["协议生效日期不能早于登记日期。"]})
     applied_on = _day(data["applied_on"], "applied_on", [(agreement_on, "调解协议生效日期")])
     if (applied_on - agreement_on).days > CONFIRMATION_WINDOW_DAYS:
-        raise ValidationError({"applied_on": [
-            f"应自调解协议生效之日起{CONFIRMATION_WINDOW_DAYS}日内申请司法确认（人民调解法第三十三条），"
-            f"协议生效日期为{agreement_on.isoformat()}。"]})
-    db.session.add(JudicialConfirmation(dispute_id=d.id, agreement_on=agreement_on, applied_on=applied_on,
-                                        court=court))
-    return Effect(None, {"court": court.code, "agreement_on": agreement_on.isoformat(),
-                         "applied_on": applied_on.isoformat()}, on=applied_on)
+        raise ValidationError(
+            {
+                "applied_on": [
+                    f"应自调解协议生效之日起{CONFIRMATION_WINDOW_DAYS}日内申请司法确认（人民调解法第三十三条），"
+                    f"协议生效日期为{agreement_on.isoformat()}。"
+                ]
+            }
+        )
+    db.session.add(
+        JudicialConfirmation(dispute_id=d.id, agreement_on=agreement_on, applied_on=applied_on, court=court)
+    )
+    return Effect(
+        None,
+        {"court": court.code, "agreement_on": agreement_on.isoformat(), "applied_on": applied_on.isoformat()},
+        on=applied_on,
+    )
 
 
 @effect("rule_confirmation")
@@ -617,18 +804,31 @@ def _rule_confirmation(user, d: Dispute, data) -> Effect:
     pending = next(c for c in _confirmations(d) if c.result is None)
     ruled_on = _day(data.get("ruled_on"), "ruled_on", [(pending.applied_on, "申请日期")])
     pending.ruling_no, pending.result, pending.ruled_on = data["ruling_no"], data["result"], ruled_on
-    return Effect(f"{data['result']}，{data['ruling_no']}", {
-        "result": data["result"], "ruling_no": data["ruling_no"], "court": pending.court.code}, on=ruled_on)
+    return Effect(
+        f"{data['result']}，{data['ruling_no']}",
+        {"result": data["result"], "ruling_no": data["ruling_no"], "court": pending.court.code},
+        on=ruled_on,
+    )
 
 
 @effect("return_to_court")
 def _return_to_court(user, d: Dispute, data) -> Effect:
     referral = referral_of(d)
-    day = _day(data.get("date"), "date", [(d.registered_on, "登记日期"), (d.accepted_on, "受理日期"),
-                                           (d.stabilized_on, "稳控日期")])
+    day = _day(
+        data.get("date"),
+        "date",
+        [(d.registered_on, "登记日期"), (d.accepted_on, "受理日期"), (d.stabilized_on, "稳控日期")],
+    )
     _close_as(d, Outcome.FAILURE, day)
-    return Effect(data["reason"], {"outcome": Outcome.FAILURE.value, "court": referral.court.code,
-                                   "court_case_no": referral.court_case_no}, on=day)
+    return Effect(
+        data["reason"],
+        {
+            "outcome": Outcome.FAILURE.value,
+            "court": referral.court.code,
+            "court_case_no": referral.court_case_no,
+        },
+        on=day,
+    )
 
 
 # --- court referrals: registration and routing in one request ------------------------------------
@@ -656,14 +856,18 @@ def referral_targets(user: User) -> list[Unit]:
     """The units ``user`` may refer a case to (the choices of the web form), nearest the top first."""
     from mediation.geo.models import Node
 
-    rows = db.session.execute(select(Unit, Node.path).join(Node, Unit.node_id == Node.id)
-                              .where(or_(Unit.type.in_(REFERRAL_UNIT_TYPES), Unit.channel == Channel.COURT_LINK))).all()
+    rows = db.session.execute(
+        select(Unit, Node.path)
+        .join(Node, Unit.node_id == Node.id)
+        .where(or_(Unit.type.in_(REFERRAL_UNIT_TYPES), Unit.channel == Channel.COURT_LINK))
+    ).all()
     units = [u for u, _ in sorted(rows, key=lambda row: (row[1].count("/"), row[1], row[0].code))]
     return [u for u in units if referral_target_error(user, u) is None]
 
 
-def refer_case(user: User, data: dict, *, idempotency_key: str | None = None,
-               fingerprint: str | None = None) -> Dispute:
+def refer_case(
+    user: User, data: dict, *, idempotency_key: str | None = None, fingerprint: str | None = None
+) -> Dispute:
     """A court liaison registers a 诉前委派 / 诉中委托 case and sends it to a mediation unit.
 
     The web form and the API call this; with an idempotency key a resubmitted form returns the case
@@ -673,8 +877,12 @@ def refer_case(user: User, data: dict, *, idempotency_key: str | None = None,
     if not may_refer(user):
         raise Forbidden("只有法院联络员可以委派或委托调解。")
     referral = {k: data[k] for k in REFERRAL_FIELDS if k in data}
-    registration = register(user, {k: v for k, v in data.items() if k not in REFERRAL_FIELDS},
-                            idempotency_key=idempotency_key, fingerprint=fingerprint)
+    registration = register(
+        user,
+        {k: v for k, v in data.items() if k not in REFERRAL_FIELDS},
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+    )
     if registration.replayed:
         return registration.dispute
     return perform(user, registration.dispute, "refer", referral)
@@ -682,12 +890,14 @@ def refer_case(user: User, data: dict, *, idempotency_key: str | None = None,
 
 # --- a walk-in case: registration and 受理 in one request ---------------------------------------
 
-NOT_WALK_IN_MESSAGE = ("只有人民调解委员会的调解员可以选择「本委员会直接受理」；"
-                       "请不选此项提交登记，由综治中心分流。")
+NOT_WALK_IN_MESSAGE = (
+    "只有人民调解委员会的调解员可以选择「本委员会直接受理」；请不选此项提交登记，由综治中心分流。"
+)
 
 
-def register_case(user: User, data: dict, *, idempotency_key: str | None = None,
-                  fingerprint: str | None = None):
+def register_case(
+    user: User, data: dict, *, idempotency_key: str | None = None, fingerprint: str | None = None
+):
     """Register a validated ``DisputeCreate`` payload (form and API). With ``accept`` (本委员会直接
     受理) the user's 调委会 accepts the case in the same transaction, through the table: ``take``
     (routed to the own unit, 人民调解) and ``accept`` (the deadline starts). Raises ValidationError
@@ -708,10 +918,13 @@ def register_case(user: User, data: dict, *, idempotency_key: str | None = None,
 
 
 def may_refer(user: User) -> bool:
-    return user.role in (Role.COURT, Role.ADMIN) and user.unit is not None and user.unit.type == UnitType.COURT
+    return (
+        user.role in (Role.COURT, Role.ADMIN) and user.unit is not None and user.unit.type == UnitType.COURT
+    )
 
 
 # --- what a case page and the API show -----------------------------------------------------------
+
 
 def casework(user: User, dispute: Dispute, today: date | None = None) -> dict:
     limit = time_limit_for(dispute.channel, dispute.category) if dispute.channel else None
@@ -725,19 +938,37 @@ def casework(user: User, dispute: Dispute, today: date | None = None) -> dict:
         "warning_level": warning_level(dispute, today),
         "days_left": days_left(dispute, today) if dispute.status != Status.CLOSED else None,
         "time_limit": limit,
-        "suggestion": ({"channel": dispute.suggested_channel, "unit": dispute.suggested_unit.code
-                        if dispute.suggested_unit else None}
-                       if dispute.suggested_channel or dispute.suggested_unit else None),
+        "suggestion": (
+            {
+                "channel": dispute.suggested_channel,
+                "unit": dispute.suggested_unit.code if dispute.suggested_unit else None,
+            }
+            if dispute.suggested_channel or dispute.suggested_unit
+            else None
+        ),
         "suggested_unit": dispute.suggested_unit,
         "center": center.code if center else None,
         "center_unit": center,
         "handler": dispute.handler.username if dispute.handler else None,
-        "sessions": list(db.session.scalars(select(MediationSession).where(
-            MediationSession.dispute_id == dispute.id).order_by(MediationSession.held_on, MediationSession.id))),
-        "extensions": list(db.session.scalars(select(Extension).where(
-            Extension.dispute_id == dispute.id).order_by(Extension.id))),
+        "sessions": list(
+            db.session.scalars(
+                select(MediationSession)
+                .where(MediationSession.dispute_id == dispute.id)
+                .order_by(MediationSession.held_on, MediationSession.id)
+            )
+        ),
+        "extensions": list(
+            db.session.scalars(
+                select(Extension).where(Extension.dispute_id == dispute.id).order_by(Extension.id)
+            )
+        ),
         "referral": db.session.scalar(select(CourtReferral).where(CourtReferral.dispute_id == dispute.id)),
         "confirmations": _confirmations(dispute),
-        "police_notifications": list(db.session.scalars(select(PoliceNotification).where(
-            PoliceNotification.dispute_id == dispute.id).order_by(PoliceNotification.notified_at))),
+        "police_notifications": list(
+            db.session.scalars(
+                select(PoliceNotification)
+                .where(PoliceNotification.dispute_id == dispute.id)
+                .order_by(PoliceNotification.notified_at)
+            )
+        ),
     }

@@ -44,7 +44,10 @@ ACTIONS = {
     "notify_police": ("police-notifications", "民转刑预警：记录已告知公安机关（人民调解法第二十五条）"),
     "apply_confirmation": ("judicial-confirmations", "申请司法确认（调解协议生效之日起30日内）"),
     "rule_confirmation": ("judicial-confirmations/result", "登记司法确认裁定结果"),
-    "return_to_court": ("return-to-court", "退回法院：法院委派/委托的案件调解不成功，办结并写明理由（法院可见）"),
+    "return_to_court": (
+        "return-to-court",
+        "退回法院：法院委派/委托的案件调解不成功，办结并写明理由（法院可见）",
+    ),
 }
 
 
@@ -75,7 +78,9 @@ def _make_action_view(action: str, segment: str, schema, summary: str) -> None:
     view.__name__ = f"{action}_view"
     view.__doc__ = summary
     decorated = blp.alt_response(422, description="请求体校验失败（中文逐字段提示）")(view)
-    decorated = blp.alt_response(409, description="当前状态不允许此操作，或案件已被他人修改；未做任何更改")(decorated)
+    decorated = blp.alt_response(409, description="当前状态不允许此操作，或案件已被他人修改；未做任何更改")(
+        decorated
+    )
     decorated = blp.alt_response(403, description="可以查看但无权执行此操作")(decorated)
     decorated = blp.response(200, DisputeOut)(decorated)
     decorated = blp.arguments(schema)(decorated)
@@ -124,7 +129,9 @@ class CourtReferrals(MethodView):
         user = api_user()
         if not court.may_use_court_page(user):
             abort(403, message="只有法院联络员和系统管理员可以查看委派案件。")
-        rows, total = court.list_referrals(user, state=args["state"], page=args["page"], per_page=args["per_page"])
+        rows, total = court.list_referrals(
+            user, state=args["state"], page=args["page"], per_page=args["per_page"]
+        )
         return {"items": rows, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
     @blp.arguments(ws.CourtReferralIn)

@@ -23,13 +23,20 @@ TEXT = s.length(2000, 1)
 
 
 def _version():
-    return s.Integer(load_default=None, allow_none=True,
-                     metadata={"description": "案件当前版本号（乐观锁）：与服务器版本不一致时返回409"})
+    return s.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "案件当前版本号（乐观锁）：与服务器版本不一致时返回409"},
+    )
 
 
 def _optional_date(description: str):
-    return s.Date(load_default=None, allow_none=True, validate=s.not_in_future,
-                  metadata={"description": f"{description}，缺省为今天"})
+    return s.Date(
+        load_default=None,
+        allow_none=True,
+        validate=s.not_in_future,
+        metadata={"description": f"{description}，缺省为今天"},
+    )
 
 
 class RouteIn(s.InputSchema):
@@ -93,26 +100,38 @@ class CloseIn(s.InputSchema):
 
 
 class ReturnToCourtIn(s.InputSchema):
-    reason = s.String(required=True, validate=TEXT,
-                      metadata={"description": "调解不成功、退回法院的理由（法院在诉调对接页面看到）"})
+    reason = s.String(
+        required=True,
+        validate=TEXT,
+        metadata={"description": "调解不成功、退回法院的理由（法院在诉调对接页面看到）"},
+    )
     date = _optional_date("办结日期")
     version = _version()
 
 
 class RefuseIn(s.InputSchema):
-    party = s.String(load_default=None, allow_none=True, validate=s.length(100),
-                     metadata={"description": "明确拒绝调解的当事人"})
+    party = s.String(
+        load_default=None,
+        allow_none=True,
+        validate=s.length(100),
+        metadata={"description": "明确拒绝调解的当事人"},
+    )
     date = _optional_date("拒绝日期")
     note = s.Text(load_default=None, allow_none=True, validate=TEXT)
     version = _version()
 
 
 class ExtendIn(s.InputSchema):
-    days = s.Integer(required=True, validate=fields.validate.Range(min=1, max=365, error="延长天数应在1到365之间。"),
-                     metadata={"description": "延长的天数（与该案时限同为自然日或工作日）"})
+    days = s.Integer(
+        required=True,
+        validate=fields.validate.Range(min=1, max=365, error="延长天数应在1到365之间。"),
+        metadata={"description": "延长的天数（与该案时限同为自然日或工作日）"},
+    )
     reason = s.Text(required=True, validate=TEXT)
     approver = s.String(required=True, validate=s.length(100, 1), metadata={"description": "批准人"})
-    parties_consent = s.Boolean(load_default=False, metadata={"description": "双方当事人是否同意（诉调对接案件必须同意）"})
+    parties_consent = s.Boolean(
+        load_default=False, metadata={"description": "双方当事人是否同意（诉调对接案件必须同意）"}
+    )
     version = _version()
 
 
@@ -126,9 +145,13 @@ class SessionIn(s.InputSchema):
 
 
 class PoliceNotificationIn(s.InputSchema):
-    notified_at = s.DateTime(required=True, metadata={
-        "description": "告知公安机关的时间，如 2026-11-02T14:30（未带时区按北京时间）"})
-    police_unit = s.String(required=True, validate=s.length(100, 1), metadata={"description": "告知的公安机关，如 双港派出所"})
+    notified_at = s.DateTime(
+        required=True,
+        metadata={"description": "告知公安机关的时间，如 2026-11-02T14:30（未带时区按北京时间）"},
+    )
+    police_unit = s.String(
+        required=True, validate=s.length(100, 1), metadata={"description": "告知的公安机关，如 双港派出所"}
+    )
     officer = s.String(load_default=None, allow_none=True, validate=s.length(100))
     note = s.Text(required=True, validate=TEXT, metadata={"description": "风险情况及已采取的措施"})
     converted = s.Boolean(load_default=False, metadata={"description": "已转为刑事或治安案件（民转刑）"})
@@ -182,8 +205,12 @@ class CourtReferralIn(DisputeCreate):
 
 class ConfirmationApplyIn(s.InputSchema):
     applied_on = s.Date(required=True, validate=s.not_in_future, metadata={"description": "申请日期"})
-    agreement_on = s.Date(load_default=None, allow_none=True, validate=s.not_in_future,
-                          metadata={"description": "调解协议生效日期，缺省为办结日期"})
+    agreement_on = s.Date(
+        load_default=None,
+        allow_none=True,
+        validate=s.not_in_future,
+        metadata={"description": "调解协议生效日期，缺省为办结日期"},
+    )
     court = s.String(required=True, metadata={"description": "受理司法确认的人民法院单位代码"})
     version = _version()
 
@@ -202,22 +229,33 @@ class ConfirmationRuleIn(s.InputSchema):
 
 # --- routing administration ----------------------------------------------------------------------
 
+
 class RoutingRuleIn(s.InputSchema):
     name = s.String(required=True, validate=s.length(100, 1))
-    priority = s.Integer(load_default=100, validate=fields.validate.Range(min=0, max=100000, error="优先级应在0到100000之间。"),
-                         metadata={"description": "数字小的先匹配"})
+    priority = s.Integer(
+        load_default=100,
+        validate=fields.validate.Range(min=0, max=100000, error="优先级应在0到100000之间。"),
+        metadata={"description": "数字小的先匹配"},
+    )
     active = s.Boolean(load_default=True)
     category = s.String(load_default=None, allow_none=True)
     node = s.String(load_default=None, allow_none=True, metadata={"description": "属地节点代码（含下级）"})
     min_amount = s.Yuan(load_default=None, allow_none=True)
-    min_people = s.Integer(load_default=None, allow_none=True,
-                           validate=fields.validate.Range(min=1, error="人数应不小于1。"))
+    min_people = s.Integer(
+        load_default=None, allow_none=True, validate=fields.validate.Range(min=1, error="人数应不小于1。")
+    )
     min_risk = s.String(load_default=None, allow_none=True, validate=s.one_of(values(RiskLevel), "风险等级"))
-    flags = s.List(s.String(validate=s.one_of(values(RiskFlag), "风险标记")), load_default=list,
-                   metadata={"description": "含其中任一标记即符合"})
+    flags = s.List(
+        s.String(validate=s.one_of(values(RiskFlag), "风险标记")),
+        load_default=list,
+        metadata={"description": "含其中任一标记即符合"},
+    )
     channel = s.String(required=True, validate=s.one_of(values(Channel), "化解渠道"))
-    unit = s.String(load_default=None, allow_none=True,
-                    metadata={"description": "建议单位代码；不填则取属地及以上最近的该渠道单位"})
+    unit = s.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "建议单位代码；不填则取属地及以上最近的该渠道单位"},
+    )
 
     @validates("category")
     def _category(self, value, **kwargs):
@@ -228,7 +266,9 @@ class RoutingRuleIn(s.InputSchema):
 class TimeLimitIn(s.InputSchema):
     channel = s.String(load_default=None, allow_none=True, validate=s.one_of(values(Channel), "化解渠道"))
     category = s.String(load_default=None, allow_none=True)
-    days = s.Integer(required=True, validate=fields.validate.Range(min=1, max=3650, error="时限应在1到3650天之间。"))
+    days = s.Integer(
+        required=True, validate=fields.validate.Range(min=1, max=3650, error="时限应在1到3650天之间。")
+    )
     working_days = s.Boolean(load_default=False)
     basis = s.String(load_default=None, allow_none=True, validate=s.length(200))
 
@@ -239,6 +279,7 @@ class TimeLimitIn(s.InputSchema):
 
 
 # --- output ---------------------------------------------------------------------------------------
+
 
 def _code(attr):
     return fields.Function(lambda o: getattr(o, attr).code if getattr(o, attr) is not None else None)
@@ -301,10 +342,18 @@ class CourtReferralListArgs(s.InputSchema):
     class Meta:
         unknown = "exclude"
 
-    state = s.String(load_default=None, allow_none=True, validate=s.one_of(["open", "returned", "closed"], "状态"),
-                     metadata={"description": "open 办理中 / returned 已退回法院 / closed 已办结；不填为全部"})
-    page = s.Integer(load_default=1, validate=fields.validate.Range(min=1, max=100000, error="页码应在1到100000之间。"))
-    per_page = s.Integer(load_default=20, validate=fields.validate.Range(min=1, max=100, error="每页条数应在1到100之间。"))
+    state = s.String(
+        load_default=None,
+        allow_none=True,
+        validate=s.one_of(["open", "returned", "closed"], "状态"),
+        metadata={"description": "open 办理中 / returned 已退回法院 / closed 已办结；不填为全部"},
+    )
+    page = s.Integer(
+        load_default=1, validate=fields.validate.Range(min=1, max=100000, error="页码应在1到100000之间。")
+    )
+    per_page = s.Integer(
+        load_default=20, validate=fields.validate.Range(min=1, max=100, error="每页条数应在1到100之间。")
+    )
 
 
 class AgreementLinkOut(Schema):
@@ -325,15 +374,19 @@ class CourtReferralRowOut(Schema):
     referred_on = fields.Function(lambda r: r.referral.referred_on.isoformat())
     category = fields.Function(lambda r: r.dispute.category)
     parties = fields.List(fields.String())
-    unit = fields.Function(lambda r: r.dispute.unit.code if r.dispute.unit else r.referral.unit.code,
-                           metadata={"description": "当前承办单位代码"})
+    unit = fields.Function(
+        lambda r: r.dispute.unit.code if r.dispute.unit else r.referral.unit.code,
+        metadata={"description": "当前承办单位代码"},
+    )
     stage = fields.String(metadata={"description": "待受理 / 办理中 / 稳控 / 已办结"})
     deadline = fields.Function(lambda r: r.dispute.deadline.isoformat() if r.dispute.deadline else None)
     warning_level = fields.String(allow_none=True, metadata={"enum": ["正常", "预警", "超期"]})
     days_left = fields.Integer(allow_none=True)
     outcome = fields.Function(lambda r: r.dispute.outcome.value if r.dispute.outcome else None)
     closed_on = fields.Function(lambda r: r.dispute.closed_on.isoformat() if r.dispute.closed_on else None)
-    returned = fields.Function(lambda r: r.returned is not None, metadata={"description": "已调解不成功退回法院"})
+    returned = fields.Function(
+        lambda r: r.returned is not None, metadata={"description": "已调解不成功退回法院"}
+    )
     return_reason = fields.String(allow_none=True)
     returned_on = fields.Date(allow_none=True)
     agreements = fields.List(fields.Nested(AgreementLinkOut), metadata={"description": "已生效的调解协议"})
@@ -388,7 +441,9 @@ class CandidateUnitOut(Schema):
     channel = fields.String(allow_none=True, metadata={"description": "化解渠道"})
     node = fields.String(metadata={"description": "所属节点代码"})
     node_name = fields.String(metadata={"description": "所属节点名称"})
-    group = fields.String(metadata={"description": "分组：分流建议 / 属地及各级上级节点名称（由近及远）/ 辖区其他单位"})
+    group = fields.String(
+        metadata={"description": "分组：分流建议 / 属地及各级上级节点名称（由近及远）/ 辖区其他单位"}
+    )
     suggested = fields.Boolean(metadata={"description": "是否为分流建议单位（总在第一位）"})
 
 
@@ -415,9 +470,20 @@ class CaseworkOut(Schema):
 
 # The input shape of every action of the table (court referrals are registered with CourtReferralIn).
 ACTION_SCHEMAS: dict[str, type[s.InputSchema]] = {
-    "route": RouteIn, "accept": AcceptIn, "reject": RejectIn, "transfer": TransferIn, "escalate": EscalateIn,
-    "reassign": ReassignIn, "stabilize": StabilizeIn, "resume": ResumeIn, "close": CloseIn, "refuse": RefuseIn,
-    "extend": ExtendIn, "session": SessionIn, "notify_police": PoliceNotificationIn,
-    "apply_confirmation": ConfirmationApplyIn, "rule_confirmation": ConfirmationRuleIn,
+    "route": RouteIn,
+    "accept": AcceptIn,
+    "reject": RejectIn,
+    "transfer": TransferIn,
+    "escalate": EscalateIn,
+    "reassign": ReassignIn,
+    "stabilize": StabilizeIn,
+    "resume": ResumeIn,
+    "close": CloseIn,
+    "refuse": RefuseIn,
+    "extend": ExtendIn,
+    "session": SessionIn,
+    "notify_police": PoliceNotificationIn,
+    "apply_confirmation": ConfirmationApplyIn,
+    "rule_confirmation": ConfirmationRuleIn,
     "return_to_court": ReturnToCourtIn,
 }

@@ -72,13 +72,34 @@ def confirmation_text(action: str, data) -> str | None:
 
 
 FIELD_LABELS = {
-    "channel": "化解渠道", "unit": "单位", "co_units": "联办单位", "date": "日期", "reason": "理由",
-    "note": "说明", "handler": "调解员", "outcome": "办结方式", "party": "当事人", "days": "延长天数",
-    "approver": "批准人", "parties_consent": "双方当事人同意", "held_on": "调解日期", "place": "地点",
-    "mediators": "调解员", "attendees": "参加人", "record": "调解记录", "notified_at": "告知时间",
-    "police_unit": "公安机关", "officer": "民警", "converted": "已转为刑事/治安案件", "applied_on": "申请日期",
-    "agreement_on": "协议生效日期", "court": "人民法院", "ruling_no": "裁定书案号", "result": "裁定结果",
-    "ruled_on": "裁定日期", "version": "版本",
+    "channel": "化解渠道",
+    "unit": "单位",
+    "co_units": "联办单位",
+    "date": "日期",
+    "reason": "理由",
+    "note": "说明",
+    "handler": "调解员",
+    "outcome": "办结方式",
+    "party": "当事人",
+    "days": "延长天数",
+    "approver": "批准人",
+    "parties_consent": "双方当事人同意",
+    "held_on": "调解日期",
+    "place": "地点",
+    "mediators": "调解员",
+    "attendees": "参加人",
+    "record": "调解记录",
+    "notified_at": "告知时间",
+    "police_unit": "公安机关",
+    "officer": "民警",
+    "converted": "已转为刑事/治安案件",
+    "applied_on": "申请日期",
+    "agreement_on": "协议生效日期",
+    "court": "人民法院",
+    "ruling_no": "裁定书案号",
+    "result": "裁定结果",
+    "ruled_on": "裁定日期",
+    "version": "版本",
 }
 
 
@@ -134,12 +155,22 @@ def act(dispute_id: int, action: str):
     try:
         payload = schema_class().load(form_payload(request.form, schema_class()))
         question = confirmation_text(action, payload)
-        if question and not is_confirmed(request.form) and workflow.refusal(current_user, dispute, action) is None:
+        if (
+            question
+            and not is_confirmed(request.form)
+            and workflow.refusal(current_user, dispute, action) is None
+        ):
             label = workflow.TRANSITIONS[action].label
             return confirmation_page(
-                request.form, action=url_for("workflow.act", dispute_id=dispute_id, action=action),
-                title=f"请确认：{label}", message=question, cancel_url=back, danger=True,
-                submit_label=f"确认{label}", details=[f"案号：{dispute.case_no}"])
+                request.form,
+                action=url_for("workflow.act", dispute_id=dispute_id, action=action),
+                title=f"请确认：{label}",
+                message=question,
+                cancel_url=back,
+                danger=True,
+                submit_label=f"确认{label}",
+                details=[f"案号：{dispute.case_no}"],
+            )
         workflow.perform(current_user, dispute, action, payload)
         workflow.commit()
     except ValidationError as err:
@@ -161,6 +192,7 @@ def act(dispute_id: int, action: str):
 
 # --- the partial's data (queries stay in Python, not in the template) ----------------------------
 
+
 def _units_for_choice() -> list[Unit]:
     units = db.session.execute(select(Unit, Node.path).join(Node, Unit.node_id == Node.id)).all()
     return [u for u, _ in sorted(units, key=lambda row: (row[1].count("/"), row[1], row[0].code))]
@@ -172,8 +204,12 @@ def workflow_panel(dispute) -> SimpleNamespace:
     allowed = info["allowed_actions"]
     panel = SimpleNamespace(**info)
     # the main actions first, refusals last (the order of the buttons on the page)
-    ordered = sorted(allowed, key=lambda a: (0, MAIN_ACTIONS.index(a)) if a in MAIN_ACTIONS
-                     else (2, 0) if a in DANGER_ACTIONS else (1, 0))
+    ordered = sorted(
+        allowed,
+        key=lambda a: (
+            (0, MAIN_ACTIONS.index(a)) if a in MAIN_ACTIONS else (2, 0) if a in DANGER_ACTIONS else (1, 0)
+        ),
+    )
     panel.actions = [(a, workflow.TRANSITIONS[a].label) for a in ordered]
     panel.main_actions, panel.danger_actions = MAIN_ACTIONS, DANGER_ACTIONS
     panel.confirm_actions, panel.confirm_outcomes = CONFIRM_ACTIONS, CONFIRM_OUTCOMES
@@ -181,23 +217,45 @@ def workflow_panel(dispute) -> SimpleNamespace:
     panel.candidates = routing.candidate_units(dispute, user) if {"route", "transfer"} & set(allowed) else []
     panel.unit_groups = routing.grouped(panel.candidates)
     panel.transfer_groups = routing.grouped([c for c in panel.candidates if c.unit.id != dispute.unit_id])
-    panel.suggestion_unreachable = (dispute.suggested_unit is not None and "route" in allowed
-                                    and not any(c.suggested for c in panel.candidates))
-    panel.courts = [u for u in _units_for_choice() if u.type == UnitType.COURT] if "apply_confirmation" in allowed else []
+    panel.suggestion_unreachable = (
+        dispute.suggested_unit is not None
+        and "route" in allowed
+        and not any(c.suggested for c in panel.candidates)
+    )
+    panel.courts = (
+        [u for u in _units_for_choice() if u.type == UnitType.COURT]
+        if "apply_confirmation" in allowed
+        else []
+    )
     panel.mediators = []
     if "reassign" in allowed and dispute.unit_id is not None:
-        panel.mediators = list(db.session.scalars(select(User).where(
-            User.unit_id == dispute.unit_id, User.active.is_(True),
-            User.role.in_([Role.MEDIATOR, Role.CENTER])).order_by(User.username)))
+        panel.mediators = list(
+            db.session.scalars(
+                select(User)
+                .where(
+                    User.unit_id == dispute.unit_id,
+                    User.active.is_(True),
+                    User.role.in_([Role.MEDIATOR, Role.CENTER]),
+                )
+                .order_by(User.username)
+            )
+        )
     panel.escalation_target = workflow._escalation_target(dispute) if "escalate" in allowed else None
     panel.channels = values(Channel)
     panel.outcomes = values(Outcome)
     panel.results = CONFIRMATION_RESULTS
     panel.today = local_today().isoformat()
     panel.now = to_local(utcnow()).strftime("%Y-%m-%dT%H:%M")
-    panel.stage_class = {"待分流": "pending", "待受理": "pending", "办理中": "handling", "稳控": "stabilized",
-                         "已办结": "closed"}.get(panel.stage, "neutral")
-    panel.level_class = {"正常": "ok", "预警": "warning", "超期": "overdue"}.get(panel.warning_level or "", "none")
+    panel.stage_class = {
+        "待分流": "pending",
+        "待受理": "pending",
+        "办理中": "handling",
+        "稳控": "stabilized",
+        "已办结": "closed",
+    }.get(panel.stage, "neutral")
+    panel.level_class = {"正常": "ok", "预警": "warning", "超期": "overdue"}.get(
+        panel.warning_level or "", "none"
+    )
     return panel
 
 

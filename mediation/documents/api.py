@@ -49,7 +49,9 @@ def _pdf(data: bytes, filename: str) -> Response:
     from urllib.parse import quote
 
     response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f"attachment; filename=\"document.pdf\"; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"document.pdf\"; filename*=UTF-8''{quote(filename)}"
+    )
     return response
 
 
@@ -111,8 +113,16 @@ class AgreementSignatures(MethodView):
     def post(self, data, agreement_id):
         """签署：当事人手写签名（PNG data URL）或记录纸质签名/按指印；调解员签名"""
         agreement = _agreement(agreement_id)
-        _run(lambda: service.sign(api_user(), agreement, data["signer"], party_index=data.get("party_index"),
-                                  method=data["method"], image=data.get("image")))
+        _run(
+            lambda: service.sign(
+                api_user(),
+                agreement,
+                data["signer"],
+                party_index=data.get("party_index"),
+                method=data["method"],
+                image=data.get("image"),
+            )
+        )
         return _out(agreement)
 
 

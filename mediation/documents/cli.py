@@ -13,8 +13,12 @@ documents_cli = AppGroup("documents", help="调解协议与文书：签章证书
 
 
 @documents_cli.command("demo-cert")
-@click.option("--unit", "unit_code", default=None,
-              help="只为这个单位生成（<单位代码>.p12）；不填则为每个出具文书的单位（调委会等）各生成一个")
+@click.option(
+    "--unit",
+    "unit_code",
+    default=None,
+    help="只为这个单位生成（<单位代码>.p12）；不填则为每个出具文书的单位（调委会等）各生成一个",
+)
 @click.option("--password", default=None, help="PKCS#12 密码（默认 SIGNING_P12_PASSWORD 或演示密码）")
 @click.option("--force", is_flag=True, help="已存在时重新生成")
 def demo_cert(unit_code, password, force):
@@ -36,7 +40,10 @@ def demo_cert(unit_code, password, force):
     else:
         units = signing.signing_units()
         if not units:
-            click.echo("还没有出具文书的单位：请先导入行政区划和单位（或 flask --app mediation demo load）。", err=True)
+            click.echo(
+                "还没有出具文书的单位：请先导入行政区划和单位（或 flask --app mediation demo load）。",
+                err=True,
+            )
             sys.exit(1)
     directory = Path(signing.signing_dir())
     password = password or signing._setting("SIGNING_P12_PASSWORD") or signing.DEMO_PASSWORD

@@ -39,7 +39,7 @@ class FormSpec:
 # 回访方式: the 回访记录 form and the follow-ups' completion (followups.schemas.FollowUpComplete).
 VISIT_METHODS = ("电话回访", "上门回访", "当面回访", "其他")
 
-REMEDY_TEXT = ("你（们）可以向有关行政机关申请行政调解，或者依法申请仲裁、向人民法院提起诉讼。")
+REMEDY_TEXT = "你（们）可以向有关行政机关申请行政调解，或者依法申请仲裁、向人民法院提起诉讼。"
 RIGHTS_TEXT = (
     "根据《中华人民共和国人民调解法》第二十三条、第二十四条的规定，在人民调解活动中，当事人享有下列权利：",
     "（一）选择或者接受人民调解员；",
@@ -56,61 +56,114 @@ RIGHTS_TEXT = (
 
 ROUTES_TEXT = "你（们）可以依法通过仲裁、行政、司法等途径维护自己的权利。"
 
-FORMS: dict[str, FormSpec] = {f.key: f for f in (
-    FormSpec("application", "人民调解申请书", (
-        Field("requests", "申请事项", "textarea", True),
-        Field("reasons", "事实和理由", "textarea", hint="留空则使用登记时的简要情况"),
-        Field("applied_on", "申请日期", "date"),
-    )),
-    FormSpec("registration", "人民调解受理登记表", (
-        Field("acceptance_note", "受理意见", "textarea", hint="留空则填写“同意受理”"),
-        Field("registrar", "登记人", max_length=50, hint="留空则为登记该纠纷的用户"),
-    )),
-    FormSpec("rejection", "不予受理通知书", (
-        Field("reason", "不予受理的理由", "textarea", hint="留空则使用办理过程中“不予受理”的说明"),
-        Field("remedy", "告知事项（其他解决途径）", "textarea", hint="留空则告知可申请行政调解、仲裁或提起诉讼"),
-        Field("notified_on", "通知日期", "date"),
-    )),
-    FormSpec("rights", "人民调解当事人权利义务告知书", (
-        Field("notified_on", "告知日期", "date", hint="留空则为受理日期"),
-    )),
-    FormSpec("record", "人民调解记录", editable=False),
-    FormSpec("oral", "口头协议登记表", (
-        Field("agreed_on", "达成协议日期", "date", True),
-        Field("content", "协议内容", "textarea", True),
-        Field("performance", "履行方式、时限", "textarea"),
-        Field("mediator", "人民调解员", max_length=50, hint="留空则为案件承办人"),
-    )),
-    FormSpec("termination", "终止人民调解告知书", (
-        Field("reason", "终止调解的原因", "textarea", True),
-        Field("routes", "告知事项", "textarea", hint="留空则使用人民调解法第二十六条的告知内容"),
-        Field("notified_on", "告知日期", "date"),
-    )),
-    FormSpec("followup", "人民调解回访记录", (
-        Field("visited_on", "回访日期", "date", True),
-        Field("method", "回访方式", "select", True, choices=VISIT_METHODS),
-        Field("visitor", "回访人", max_length=50, required=True),
-        Field("visited", "被回访人", max_length=100, required=True),
-        Field("performance", "协议履行情况", "textarea", True),
-        Field("opinion", "当事人意见", "textarea"),
-        Field("note", "备注", "textarea"),
-    ), multiple=True),
-    FormSpec("confirmation", "司法确认申请书", (
-        Field("court", "受理法院", max_length=100, required=True),
-        Field("requests", "请求事项", "textarea", hint="留空则请求确认调解协议有效"),
-        Field("applied_on", "申请日期", "date"),
-    )),
-    FormSpec("cover", "人民调解卷宗封面", (
-        Field("title", "案由", max_length=100, hint="留空则为“纠纷类别 + 纠纷”"),
-        Field("retention", "保管期限", "select", choices=("永久", "长期", "短期")),
-        Field("filed_by", "立卷人", max_length=50),
-        Field("filed_on", "立卷日期", "date"),
-    )),
-)}
+FORMS: dict[str, FormSpec] = {
+    f.key: f
+    for f in (
+        FormSpec(
+            "application",
+            "人民调解申请书",
+            (
+                Field("requests", "申请事项", "textarea", True),
+                Field("reasons", "事实和理由", "textarea", hint="留空则使用登记时的简要情况"),
+                Field("applied_on", "申请日期", "date"),
+            ),
+        ),
+        FormSpec(
+            "registration",
+            "人民调解受理登记表",
+            (
+                Field("acceptance_note", "受理意见", "textarea", hint="留空则填写“同意受理”"),
+                Field("registrar", "登记人", max_length=50, hint="留空则为登记该纠纷的用户"),
+            ),
+        ),
+        FormSpec(
+            "rejection",
+            "不予受理通知书",
+            (
+                Field("reason", "不予受理的理由", "textarea", hint="留空则使用办理过程中“不予受理”的说明"),
+                Field(
+                    "remedy",
+                    "告知事项（其他解决途径）",
+                    "textarea",
+                    hint="留空则告知可申请行政调解、仲裁或提起诉讼",
+                ),
+                Field("notified_on", "通知日期", "date"),
+            ),
+        ),
+        FormSpec(
+            "rights",
+            "人民调解当事人权利义务告知书",
+            (Field("notified_on", "告知日期", "date", hint="留空则为受理日期"),),
+        ),
+        FormSpec("record", "人民调解记录", editable=False),
+        FormSpec(
+            "oral",
+            "口头协议登记表",
+            (
+                Field("agreed_on", "达成协议日期", "date", True),
+                Field("content", "协议内容", "textarea", True),
+                Field("performance", "履行方式、时限", "textarea"),
+                Field("mediator", "人民调解员", max_length=50, hint="留空则为案件承办人"),
+            ),
+        ),
+        FormSpec(
+            "termination",
+            "终止人民调解告知书",
+            (
+                Field("reason", "终止调解的原因", "textarea", True),
+                Field("routes", "告知事项", "textarea", hint="留空则使用人民调解法第二十六条的告知内容"),
+                Field("notified_on", "告知日期", "date"),
+            ),
+        ),
+        FormSpec(
+            "followup",
+            "人民调解回访记录",
+            (
+                Field("visited_on", "回访日期", "date", True),
+                Field("method", "回访方式", "select", True, choices=VISIT_METHODS),
+                Field("visitor", "回访人", max_length=50, required=True),
+                Field("visited", "被回访人", max_length=100, required=True),
+                Field("performance", "协议履行情况", "textarea", True),
+                Field("opinion", "当事人意见", "textarea"),
+                Field("note", "备注", "textarea"),
+            ),
+            multiple=True,
+        ),
+        FormSpec(
+            "confirmation",
+            "司法确认申请书",
+            (
+                Field("court", "受理法院", max_length=100, required=True),
+                Field("requests", "请求事项", "textarea", hint="留空则请求确认调解协议有效"),
+                Field("applied_on", "申请日期", "date"),
+            ),
+        ),
+        FormSpec(
+            "cover",
+            "人民调解卷宗封面",
+            (
+                Field("title", "案由", max_length=100, hint="留空则为“纠纷类别 + 纠纷”"),
+                Field("retention", "保管期限", "select", choices=("永久", "长期", "短期")),
+                Field("filed_by", "立卷人", max_length=50),
+                Field("filed_on", "立卷日期", "date"),
+            ),
+        ),
+    )
+}
 
 # The order of the case file (卷宗) after its cover and index.
-CASE_FILE_ORDER = ("application", "registration", "rejection", "rights", "record", "agreements", "oral",
-                   "confirmation", "termination", "followup")
+CASE_FILE_ORDER = (
+    "application",
+    "registration",
+    "rejection",
+    "rights",
+    "record",
+    "agreements",
+    "oral",
+    "confirmation",
+    "termination",
+    "followup",
+)
 
 
 def clean_fields(spec: FormSpec, raw: dict) -> tuple[dict, dict[str, str]]:

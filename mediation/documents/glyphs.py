@@ -24,8 +24,9 @@ def _font_file(family: str) -> tuple[str, int] | None:
     """The file (and index in a collection) fontconfig uses for ``family``, if it is that family."""
     if shutil.which("fc-match") is None:
         return None
-    out = subprocess.run(["fc-match", "-f", "%{family}\t%{file}\t%{index}", family],
-                         capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run(
+        ["fc-match", "-f", "%{family}\t%{file}\t%{index}", family], capture_output=True, text=True, timeout=10
+    ).stdout
     try:
         families, path, index = out.split("\t")
     except ValueError:

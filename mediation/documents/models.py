@@ -60,7 +60,9 @@ class Agreement(db.Model):
     number: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
     kind: Mapped[AgreementKind] = mapped_column(enum_type(AgreementKind, 16), default=AgreementKind.AGREEMENT)
     supplements_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"), index=True)
-    status: Mapped[AgreementStatus] = mapped_column(enum_type(AgreementStatus, 8), default=AgreementStatus.DRAFT)
+    status: Mapped[AgreementStatus] = mapped_column(
+        enum_type(AgreementStatus, 8), default=AgreementStatus.DRAFT
+    )
     # The 调委会 / department that mediated; its seal and certificate are used.
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
 
@@ -91,8 +93,9 @@ class Agreement(db.Model):
     seal: Mapped[UnitSeal | None] = relationship()
     original: Mapped[Agreement | None] = relationship(remote_side=[id], back_populates="supplements")
     supplements: Mapped[list[Agreement]] = relationship(back_populates="original", order_by="Agreement.seq")
-    signatures: Mapped[list[Signature]] = relationship(back_populates="agreement", cascade="all, delete-orphan",
-                                                       order_by="Signature.id")
+    signatures: Mapped[list[Signature]] = relationship(
+        back_populates="agreement", cascade="all, delete-orphan", order_by="Signature.id"
+    )
 
     def __repr__(self) -> str:
         return f"<Agreement {self.dispute_id}-{self.seq} {self.kind} {self.status}>"
@@ -113,8 +116,11 @@ class Agreement(db.Model):
 
     def missing(self) -> list[str]:
         """What is still needed before the agreement takes effect (Chinese, for people)."""
-        out = [f"{p['name']}（{p['role']}）签名" for i, p in enumerate(self.parties or [])
-               if self.signature_for(SignerKind.PARTY, i) is None]
+        out = [
+            f"{p['name']}（{p['role']}）签名"
+            for i, p in enumerate(self.parties or [])
+            if self.signature_for(SignerKind.PARTY, i) is None
+        ]
         if self.signature_for(SignerKind.MEDIATOR) is None:
             out.append("调解员签名")
         if self.seal_id is None:
@@ -196,7 +202,9 @@ class SignedDocument(db.Model):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     doc_type: Mapped[str] = mapped_column(String(16))  # 人民调解协议书 / 补充协议 / 卷宗
     dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id", ondelete="CASCADE"), index=True)
-    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"), index=True)
+    agreement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
+    )
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     issued_on: Mapped[date]
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -219,9 +227,26 @@ class SignedDocument(db.Model):
 # The model's half of immutability: whatever code path changes an agreement in effect, its
 # signatures, or a signed document, the flush is refused.
 
-_FROZEN_AFTER_EFFECT = {"status", "parties", "facts", "issues", "responsibilities", "terms", "performance_method",
-                        "performance_due", "copies", "mediator_name", "seal_id", "effective_on", "kind",
-                        "supplements_id", "dispute_id", "unit_id", "seq", "number"}
+_FROZEN_AFTER_EFFECT = {
+    "status",
+    "parties",
+    "facts",
+    "issues",
+    "responsibilities",
+    "terms",
+    "performance_method",
+    "performance_due",
+    "copies",
+    "mediator_name",
+    "seal_id",
+    "effective_on",
+    "kind",
+    "supplements_id",
+    "dispute_id",
+    "unit_id",
+    "seq",
+    "number",
+}
 
 
 def _changed(obj) -> set[str]:
@@ -239,8 +264,9 @@ def _old(obj, attr: str):
 def _refuse_changes_to_effective(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, Agreement):
-            if _old(obj, "status") == AgreementStatus.EFFECTIVE and (obj in session.deleted
-                                                            or _changed(obj) & _FROZEN_AFTER_EFFECT):
+            if _old(obj, "status") == AgreementStatus.EFFECTIVE and (
+                obj in session.deleted or _changed(obj) & _FROZEN_AFTER_EFFECT
+            ):
                 raise ImmutableError("协议已生效，不能修改；如需更正请起草补充协议。")
         elif isinstance(obj, Signature):
             if obj in session.deleted and obj.agreement is not None and obj.agreement.is_effective:
@@ -248,7 +274,13 @@ def _refuse_changes_to_effective(session, flush_context, instances):
             if obj in session.dirty and _changed(obj) - {"agreement"}:
                 raise ImmutableError("签名记录不能修改。")
         elif isinstance(obj, SignedDocument) and obj in session.dirty:
-            if _old(obj, "sha256") is not None and _changed(obj) & {"pdf", "sha256", "code", "size", "doc_type"}:
+            if _old(obj, "sha256") is not None and _changed(obj) & {
+                "pdf",
+                "sha256",
+                "code",
+                "size",
+                "doc_type",
+            }:
                 raise ImmutableError("已签章文书不能修改。")
     for obj in session.new:
         if isinstance(obj, Signature) and obj.agreement is not None and obj.agreement.is_effective:

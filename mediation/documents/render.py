@@ -58,8 +58,11 @@ class StrictFetcher(URLFetcher):
         if parts.netloc not in ("", "localhost"):
             self._refuse(url, "host")
         path = Path(unquote(parts.path)).resolve()
-        if not path.is_relative_to(self.static_root) or path.suffix.lower() not in ALLOWED_STATIC_SUFFIXES \
-                or not path.is_file():
+        if (
+            not path.is_relative_to(self.static_root)
+            or path.suffix.lower() not in ALLOWED_STATIC_SUFFIXES
+            or not path.is_file()
+        ):
             self._refuse(url, "path")
         self.served.append(url)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -72,7 +75,9 @@ def paragraphs(text: str | None) -> Markup:
     return Markup("".join(f"<p>{escape(line)}</p>" for line in lines if line))
 
 
-_TERM = re.compile(r"^(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、.．)）]|第[一二三四五六七八九十百\d]+条)")
+_TERM = re.compile(
+    r"^(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、.．)）]|第[一二三四五六七八九十百\d]+条)"
+)
 _CELL_SPLIT = re.compile(r"\t|\s*[|｜]\s*")
 
 
@@ -97,11 +102,13 @@ def formatted_text(text: str | None) -> Markup:
         if not rows:
             return
         if len(rows) == 1:  # a single line with a | is just a line
-            out.append(f'<p>{escape(" | ".join(rows[0]))}</p>')
+            out.append(f"<p>{escape(' | '.join(rows[0]))}</p>")
         else:
             width = max(len(r) for r in rows)
-            body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r + [""] * (width - len(r))) + "</tr>"
-                           for r in rows)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r + [""] * (width - len(r))) + "</tr>"
+                for r in rows
+            )
             out.append(f'<table class="typed">{body}</table>')
         rows.clear()
 
@@ -151,9 +158,14 @@ class Renderer:
         # The app's Jinja environment (autoescaping, filters) without the web pages' context
         # processors: a document depends on its data only, not on who is looking at it.
         return current_app.jinja_env.get_template(template).render(
-            data_uri=self.data_uri, asset=self.asset, paragraphs=paragraphs, formatted=formatted_text,
+            data_uri=self.data_uri,
+            asset=self.asset,
+            paragraphs=paragraphs,
+            formatted=formatted_text,
             for_web=self.for_web,
-            print_css=self.asset(PRINT_CSS), **context)
+            print_css=self.asset(PRINT_CSS),
+            **context,
+        )
 
     def pdf(self, html: str, *, attachments: list | None = None, variant: str | None = None) -> bytes:
         """``variant``: a WeasyPrint PDF variant, e.g. ``pdf/a-3b`` for archival copies."""

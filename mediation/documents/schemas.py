@@ -12,8 +12,15 @@ from mediation.documents.models import SignerKind, SignMethod
 # A PNG of at most 512 KiB (documents.service.MAX_SIGNATURE_BYTES) as a base64 data URL.
 SIGNATURE_DATA_URL_MAX = 800_000
 
-AGREEMENT_FIELDS = ("facts", "issues", "responsibilities", "terms", "performance_method", "performance_due",
-                    "copies")
+AGREEMENT_FIELDS = (
+    "facts",
+    "issues",
+    "responsibilities",
+    "terms",
+    "performance_method",
+    "performance_due",
+    "copies",
+)
 
 
 class AgreementIn(s.InputSchema):
@@ -23,12 +30,19 @@ class AgreementIn(s.InputSchema):
     facts = s.Text(load_default="", validate=s.length(5000), metadata={"description": "纠纷主要事实"})
     issues = s.Text(load_default="", validate=s.length(5000), metadata={"description": "争议事项"})
     responsibilities = s.Text(load_default="", validate=s.length(5000), metadata={"description": "各方责任"})
-    terms = s.Text(load_default="", validate=s.length(10000), metadata={"description": "协议内容（达成的协议）"})
-    performance_method = s.Text(load_default="", validate=s.length(2000), metadata={"description": "履行方式"})
+    terms = s.Text(
+        load_default="", validate=s.length(10000), metadata={"description": "协议内容（达成的协议）"}
+    )
+    performance_method = s.Text(
+        load_default="", validate=s.length(2000), metadata={"description": "履行方式"}
+    )
     performance_due = s.Date(load_default=None, allow_none=True, metadata={"description": "履行期限（日期）"})
-    copies = s.Integer(load_default=None, allow_none=True,
-                       validate=validate.Range(1, 20, error="份数应在1到20之间。"),
-                       metadata={"description": "协议份数（默认：当事人数 + 1 份存档）"})
+    copies = s.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 20, error="份数应在1到20之间。"),
+        metadata={"description": "协议份数（默认：当事人数 + 1 份存档）"},
+    )
 
     @validates("performance_due")
     def _due(self, value, **kwargs):
@@ -50,11 +64,18 @@ class AgreementPatch(AgreementIn):
 
 class SignatureIn(s.InputSchema):
     signer = s.String(required=True, validate=s.one_of(values(SignerKind), "签署人类型"))
-    party_index = s.Integer(load_default=None, allow_none=True,
-                            metadata={"description": "当事人在协议中的序号（从0开始），调解员签名时不填"})
+    party_index = s.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "当事人在协议中的序号（从0开始），调解员签名时不填"},
+    )
     method = s.String(load_default=SignMethod.DRAWN.value, validate=s.one_of(values(SignMethod), "签署方式"))
-    image = s.String(load_default=None, allow_none=True, max_length=SIGNATURE_DATA_URL_MAX,
-                     metadata={"description": "手写签名：PNG 图片的 data URL（data:image/png;base64,…）"})
+    image = s.String(
+        load_default=None,
+        allow_none=True,
+        max_length=SIGNATURE_DATA_URL_MAX,
+        metadata={"description": "手写签名：PNG 图片的 data URL（data:image/png;base64,…）"},
+    )
 
 
 class AgreementPartyOut(Schema):

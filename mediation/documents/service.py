@@ -71,6 +71,7 @@ class DocumentError(Exception):
 
 # ---------------------------------------------------------------- access
 
+
 def may_write(user: User) -> bool:
     return user.role in WRITER_ROLES
 
@@ -96,21 +97,34 @@ def require_writer(user: User) -> None:
 def find_agreement(user: User, agreement_id: int) -> Agreement | None:
     """The agreement if its case is visible to the user (the one access rule), else None."""
     return db.session.scalars(
-        select(Agreement).join(Dispute, Agreement.dispute_id == Dispute.id)
+        select(Agreement)
+        .join(Dispute, Agreement.dispute_id == Dispute.id)
         .where(Agreement.id == agreement_id, dispute_scope(user))
     ).first()
 
 
 def agreements_of(dispute: Dispute) -> list[Agreement]:
-    return list(db.session.scalars(select(Agreement).where(Agreement.dispute_id == dispute.id)
-                                   .order_by(Agreement.seq)))
+    return list(
+        db.session.scalars(
+            select(Agreement).where(Agreement.dispute_id == dispute.id).order_by(Agreement.seq)
+        )
+    )
 
 
 # ---------------------------------------------------------------- images
 
-SIGNATURE_IMAGE = ImageLimits("签名图片", MAX_SIGNATURE_BYTES, min_width=100, max_width=4000, min_height=40,
-                              max_height=2000, formats=("PNG",))
-SEAL_IMAGE = ImageLimits("印章图片", MAX_SEAL_BYTES, min_width=64, max_width=3000, min_height=64, max_height=3000)
+SIGNATURE_IMAGE = ImageLimits(
+    "签名图片",
+    MAX_SIGNATURE_BYTES,
+    min_width=100,
+    max_width=4000,
+    min_height=40,
+    max_height=2000,
+    formats=("PNG",),
+)
+SEAL_IMAGE = ImageLimits(
+    "印章图片", MAX_SEAL_BYTES, min_width=64, max_width=3000, min_height=64, max_height=3000
+)
 
 
 def _checked(fn, *args):
@@ -157,16 +171,24 @@ def upload_seal(user: User, unit: Unit, raw: bytes) -> UnitSeal:
     png, width, height = validate_seal_image(raw)
     for old in db.session.scalars(select(UnitSeal).where(UnitSeal.unit_id == unit.id, UnitSeal.active)):
         old.active = False
-    seal = UnitSeal(unit=unit, image=png, width=width, height=height, sha256=hashlib.sha256(png).hexdigest(),
-                    uploaded_by=user, active=True)
+    seal = UnitSeal(
+        unit=unit,
+        image=png,
+        width=width,
+        height=height,
+        sha256=hashlib.sha256(png).hexdigest(),
+        uploaded_by=user,
+        active=True,
+    )
     db.session.add(seal)
     db.session.flush()
     return seal
 
 
 def active_seal(unit: Unit) -> UnitSeal | None:
-    return db.session.scalars(select(UnitSeal).where(UnitSeal.unit_id == unit.id, UnitSeal.active)
-                              .order_by(UnitSeal.id.desc())).first()
+    return db.session.scalars(
+        select(UnitSeal).where(UnitSeal.unit_id == unit.id, UnitSeal.active).order_by(UnitSeal.id.desc())
+    ).first()
 
 
 # ---------------------------------------------------------------- agreements
@@ -175,9 +197,18 @@ PARTY_DETAIL_FIELDS = ("ethnicity", "occupation", "legal_rep_name", "legal_rep_t
 
 
 def party_snapshot(dispute: Dispute) -> list[dict]:
-    return [{"role": str(p.role), "kind": str(p.kind), "name": p.name, "id_number": p.id_number or "",
-             "phone": p.phone or "", "address": p.address or "",
-             **{key: getattr(p, key) or "" for key in PARTY_DETAIL_FIELDS}} for p in dispute.parties]
+    return [
+        {
+            "role": str(p.role),
+            "kind": str(p.kind),
+            "name": p.name,
+            "id_number": p.id_number or "",
+            "phone": p.phone or "",
+            "address": p.address or "",
+            **{key: getattr(p, key) or "" for key in PARTY_DETAIL_FIELDS},
+        }
+        for p in dispute.parties
+    ]
 
 
 def _apply_fields(agreement: Agreement, data: dict) -> None:
@@ -196,7 +227,9 @@ def agreement_issuer(user: User, dispute: Dispute) -> Unit:
     for unit in (dispute.unit, user.unit):
         if unit is not None and unit.type == UnitType.COMMITTEE:
             return unit
-    raise DocumentError("人民调解协议书只能由主持调解的人民调解委员会出具：本案的承办单位不是人民调解委员会。", 409)
+    raise DocumentError(
+        "人民调解协议书只能由主持调解的人民调解委员会出具：本案的承办单位不是人民调解委员会。", 409
+    )
 
 
 def next_agreement_no(unit: Unit, year: int) -> str:
@@ -204,17 +237,26 @@ def next_agreement_no(unit: Unit, year: int) -> str:
     like case numbers (disputes.service.next_number)."""
     from flask import current_app
 
-    return next_number(unit, year, series="agreement", pattern=current_app.config["AGREEMENT_NO_PATTERN"],
-                       taken=lambda no: db.session.scalar(select(Agreement.id).where(Agreement.number == no)))
+    return next_number(
+        unit,
+        year,
+        series="agreement",
+        pattern=current_app.config["AGREEMENT_NO_PATTERN"],
+        taken=lambda no: db.session.scalar(select(Agreement.id).where(Agreement.number == no)),
+    )
 
 
 def supplement_preamble(original: Agreement) -> str:
     """The default opening of a 补充协议: it cites the original by its number and the day it took effect."""
-    return (f"{original.unit.name}于{cn_date(original.effective_on)}出具的人民调解协议书（{original.number}）"
-            f"已生效。现经调解，各方当事人对该协议作如下补充和更正：")
+    return (
+        f"{original.unit.name}于{cn_date(original.effective_on)}出具的人民调解协议书（{original.number}）"
+        f"已生效。现经调解，各方当事人对该协议作如下补充和更正："
+    )
 
 
-def draft_agreement(user: User, dispute: Dispute, data: dict, *, supplements: Agreement | None = None) -> Agreement:
+def draft_agreement(
+    user: User, dispute: Dispute, data: dict, *, supplements: Agreement | None = None
+) -> Agreement:
     require_writer(user)
     if not dispute.parties:
         raise DocumentError("该纠纷没有登记当事人，无法起草调解协议。", 409)
@@ -223,24 +265,39 @@ def draft_agreement(user: User, dispute: Dispute, data: dict, *, supplements: Ag
             raise DocumentError("补充协议只能关联本案的协议。", 422)
         if not supplements.is_effective:
             raise DocumentError("原协议尚未生效：请直接修改原协议草稿。", 409)
-    seq = (db.session.scalar(select(func.max(Agreement.seq)).where(Agreement.dispute_id == dispute.id)) or 0) + 1
+    seq = (
+        db.session.scalar(select(func.max(Agreement.seq)).where(Agreement.dispute_id == dispute.id)) or 0
+    ) + 1
     unit = agreement_issuer(user, dispute)
     agreement = Agreement(
-        dispute=dispute, seq=seq, unit=unit, status=AgreementStatus.DRAFT,
+        dispute=dispute,
+        seq=seq,
+        unit=unit,
+        status=AgreementStatus.DRAFT,
         number=next_agreement_no(unit, local_today().year),
         kind=AgreementKind.SUPPLEMENT if supplements is not None else AgreementKind.AGREEMENT,
-        original=supplements, parties=party_snapshot(dispute),
-        facts=dispute.summary, copies=len(dispute.parties) + 1,
-        mediator_name=user.name if user.role == Role.MEDIATOR else "", created_by=user,
+        original=supplements,
+        parties=party_snapshot(dispute),
+        facts=dispute.summary,
+        copies=len(dispute.parties) + 1,
+        mediator_name=user.name if user.role == Role.MEDIATOR else "",
+        created_by=user,
     )
     if supplements is not None:
         agreement.facts = supplement_preamble(supplements)
     _apply_fields(agreement, data)
     db.session.add(agreement)
     db.session.flush()
-    add_event(dispute, "agreement_drafted", user, data={
-        "agreement_id": agreement.id, "kind": agreement.kind.value,
-        **({"supplements": supplements.id} if supplements is not None else {})})
+    add_event(
+        dispute,
+        "agreement_drafted",
+        user,
+        data={
+            "agreement_id": agreement.id,
+            "kind": agreement.kind.value,
+            **({"supplements": supplements.id} if supplements is not None else {}),
+        },
+    )
     return agreement
 
 
@@ -265,8 +322,13 @@ def update_draft(user: User, agreement: Agreement, data: dict) -> Agreement:
     return agreement
 
 
-AGREEMENT_TEXT_LABELS = {"facts": "纠纷主要事实", "issues": "争议事项", "responsibilities": "各方责任",
-                         "terms": "协议内容", "performance_method": "履行方式"}
+AGREEMENT_TEXT_LABELS = {
+    "facts": "纠纷主要事实",
+    "issues": "争议事项",
+    "responsibilities": "各方责任",
+    "terms": "协议内容",
+    "performance_method": "履行方式",
+}
 
 
 def agreement_text_fields(agreement: Agreement) -> dict[str, tuple[str, str]]:
@@ -293,10 +355,15 @@ def check_glyphs(agreement: Agreement, status: int = 422) -> None:
     errors: dict[str, list[str]] = {}
     for key, char in missing:
         errors.setdefault(key.split(".")[0], []).append(
-            f"{fields[key][0]}中的字符{describe(char)}在文书字体中没有字形，打印出来会是空白或方框。")
+            f"{fields[key][0]}中的字符{describe(char)}在文书字体中没有字形，打印出来会是空白或方框。"
+        )
     first_key, first_char = missing[0]
-    raise DocumentError(f"{fields[first_key][0]}中的字符{describe(first_char)}在文书字体中没有字形，"
-                        "不能出具文书：请改用规范汉字或文字说明后再试。", status, errors)
+    raise DocumentError(
+        f"{fields[first_key][0]}中的字符{describe(first_char)}在文书字体中没有字形，"
+        "不能出具文书：请改用规范汉字或文字说明后再试。",
+        status,
+        errors,
+    )
 
 
 def submit_for_signing(user: User, agreement: Agreement) -> Agreement:
@@ -333,8 +400,15 @@ def return_to_draft(user: User, agreement: Agreement) -> Agreement:
     return agreement
 
 
-def sign(user: User, agreement: Agreement, signer: SignerKind, *, party_index: int | None = None,
-         method: SignMethod = SignMethod.DRAWN, image: str | None = None) -> Signature:
+def sign(
+    user: User,
+    agreement: Agreement,
+    signer: SignerKind,
+    *,
+    party_index: int | None = None,
+    method: SignMethod = SignMethod.DRAWN,
+    image: str | None = None,
+) -> Signature:
     """Record one signature: a party's (drawn on screen, or marked as signed on paper / 按指印 by
     the mediator) or the mediator's own. The last one missing makes the agreement take effect."""
     require_writer(user)
@@ -353,13 +427,29 @@ def sign(user: User, agreement: Agreement, signer: SignerKind, *, party_index: i
     if agreement.signature_for(signer, party_index) is not None:
         raise DocumentError(f"{name}已经签署过了。", 409)
     png = validate_signature_png(image) if method == SignMethod.DRAWN else None
-    signature = Signature(agreement=agreement, signer_kind=signer, party_index=party_index, name=name,
-                          method=method, image=png, by=user, signed_at=utcnow())
+    signature = Signature(
+        agreement=agreement,
+        signer_kind=signer,
+        party_index=party_index,
+        name=name,
+        method=method,
+        image=png,
+        by=user,
+        signed_at=utcnow(),
+    )
     db.session.add(signature)
     db.session.flush()
-    add_event(agreement.dispute, "agreement_signed", user, data={
-        "agreement_id": agreement.id, "signer": name, "role": signer.value if signer == SignerKind.MEDIATOR
-        else agreement.parties[party_index]["role"], "method": method.value})
+    add_event(
+        agreement.dispute,
+        "agreement_signed",
+        user,
+        data={
+            "agreement_id": agreement.id,
+            "signer": name,
+            "role": signer.value if signer == SignerKind.MEDIATOR else agreement.parties[party_index]["role"],
+            "method": method.value,
+        },
+    )
     _take_effect_if_complete(user, agreement)
     return signature
 
@@ -391,10 +481,17 @@ def _take_effect_if_complete(user: User, agreement: Agreement) -> None:
     agreement.effective_at = utcnow()
     db.session.flush()
     issue_agreement_pdf(user, agreement)
-    add_event(agreement.dispute, "agreement_effective", user, on=today, data={
-        "agreement_id": agreement.id, "effective_on": today.isoformat(),
-        "performance_due": agreement.performance_due.isoformat() if agreement.performance_due else None,
-    })
+    add_event(
+        agreement.dispute,
+        "agreement_effective",
+        user,
+        on=today,
+        data={
+            "agreement_id": agreement.id,
+            "effective_on": today.isoformat(),
+            "performance_due": agreement.performance_due.isoformat() if agreement.performance_due else None,
+        },
+    )
 
 
 def draft_supplement(user: User, original: Agreement, data: dict) -> Agreement:
@@ -402,6 +499,7 @@ def draft_supplement(user: User, original: Agreement, data: dict) -> Agreement:
 
 
 # ---------------------------------------------------------------- rendering
+
 
 def _person_details(id_number: str, kind: str) -> dict:
     """性别 and 出生日期 from an 18-digit ID number (the forms ask for them)."""
@@ -419,40 +517,68 @@ def _parties(parties: list[dict]) -> list[dict]:
 
 def case_context(dispute: Dispute) -> dict:
     return {
-        "case_no": dispute.case_no, "category": dispute.category, "source": dispute.source,
-        "summary": dispute.summary, "registered_on": dispute.registered_on, "accepted_on": dispute.accepted_on,
-        "closed_on": dispute.closed_on, "outcome": dispute.outcome.value if dispute.outcome else None,
+        "case_no": dispute.case_no,
+        "category": dispute.category,
+        "source": dispute.source,
+        "summary": dispute.summary,
+        "registered_on": dispute.registered_on,
+        "accepted_on": dispute.accepted_on,
+        "closed_on": dispute.closed_on,
+        "outcome": dispute.outcome.value if dispute.outcome else None,
         "unit_name": (dispute.unit or dispute.registering_unit).name,
-        "registering_unit": dispute.registering_unit.name, "place": dispute.node.full_name(""),
+        "registering_unit": dispute.registering_unit.name,
+        "place": dispute.node.full_name(""),
         "registered_by": dispute.registered_by.name if dispute.registered_by else "",
         "handler": getattr(getattr(dispute, "handler", None), "name", ""),
-        "parties": _parties(party_snapshot(dispute)), "occurred_on": dispute.occurred_on,
-        "amount": dispute.amount, "people_count": dispute.people_count,
+        "parties": _parties(party_snapshot(dispute)),
+        "occurred_on": dispute.occurred_on,
+        "amount": dispute.amount,
+        "people_count": dispute.people_count,
     }
 
 
 def party_block(party: dict) -> dict:
     """The rows of a party in the agreement's party table: ``[(label, value, css), …]`` per row, one
     or two cells per row; a detail the party does not have gets no row (no empty cells)."""
+
     def cells(items):
         return [(label, value, css) for label, value, css in items if value]
 
     p = {**party, **_person_details(party.get("id_number", ""), party.get("kind", ""))}
     if p.get("kind") == PartyKind.PERSON.value:
-        short = cells([(p["role"], p.get("name"), ""), ("性别", p.get("gender"), ""), ("民族", p.get("ethnicity"), ""),
-                       ("出生日期", cn_date(p.get("born")), ""), ("职业或职务", p.get("occupation"), ""),
-                       ("联系方式", p.get("phone"), "id")])
-        wide = cells([("身份证号码", p.get("id_number"), "id"), ("住所", p.get("address"), ""),
-                      ("委托代理人", p.get("agent_name"), "")])
+        short = cells(
+            [
+                (p["role"], p.get("name"), ""),
+                ("性别", p.get("gender"), ""),
+                ("民族", p.get("ethnicity"), ""),
+                ("出生日期", cn_date(p.get("born")), ""),
+                ("职业或职务", p.get("occupation"), ""),
+                ("联系方式", p.get("phone"), "id"),
+            ]
+        )
+        wide = cells(
+            [
+                ("身份证号码", p.get("id_number"), "id"),
+                ("住所", p.get("address"), ""),
+                ("委托代理人", p.get("agent_name"), ""),
+            ]
+        )
     else:
         rep = p.get("legal_rep_name") or ""
         if rep and p.get("legal_rep_title"):
             rep = f"{rep}（{p['legal_rep_title']}）"
         short = []
-        wide = cells([(p["role"], p.get("name"), ""), ("统一社会信用代码", p.get("id_number"), "id"),
-                      ("住所", p.get("address"), ""), ("法定代表人", rep, ""), ("委托代理人", p.get("agent_name"), ""),
-                      ("联系方式", p.get("phone"), "id")])
-    rows = [short[i:i + 2] for i in range(0, len(short), 2)] + [[cell] for cell in wide]
+        wide = cells(
+            [
+                (p["role"], p.get("name"), ""),
+                ("统一社会信用代码", p.get("id_number"), "id"),
+                ("住所", p.get("address"), ""),
+                ("法定代表人", rep, ""),
+                ("委托代理人", p.get("agent_name"), ""),
+                ("联系方式", p.get("phone"), "id"),
+            ]
+        )
+    rows = [short[i : i + 2] for i in range(0, len(short), 2)] + [[cell] for cell in wide]
     return {"party": party, "rows": rows}
 
 
@@ -460,24 +586,38 @@ def agreement_context(renderer: Renderer, agreement: Agreement) -> dict:
     signatures = []
     for index, party in enumerate(agreement.parties):
         sig = agreement.signature_for(SignerKind.PARTY, index)
-        signatures.append({"party": party, "signature": sig,
-                           "image": renderer.data_uri(sig.image, "image/png") if sig and sig.image else None})
+        signatures.append(
+            {
+                "party": party,
+                "signature": sig,
+                "image": renderer.data_uri(sig.image, "image/png") if sig and sig.image else None,
+            }
+        )
     mediator = agreement.signature_for(SignerKind.MEDIATOR)
     return {
-        "agreement": agreement, "parties": _parties(agreement.parties), "party_signatures": signatures,
+        "agreement": agreement,
+        "parties": _parties(agreement.parties),
+        "party_signatures": signatures,
         "party_blocks": [party_block(p) for p in agreement.parties or []],
         "mediator": mediator,
-        "mediator_image": renderer.data_uri(mediator.image, "image/png") if mediator and mediator.image else None,
+        "mediator_image": renderer.data_uri(mediator.image, "image/png")
+        if mediator and mediator.image
+        else None,
         "seal_image": renderer.data_uri(agreement.seal.image, "image/png") if agreement.seal else None,
-        "case": case_context(agreement.dispute), "unit_name": agreement.unit.name,
+        "case": case_context(agreement.dispute),
+        "unit_name": agreement.unit.name,
         "draft": not agreement.is_effective,
     }
 
 
 def verification_block(renderer: Renderer, code: str) -> dict:
     url = public_url(f"/verify/{code}")
-    return {"code": code, "url": url, "base": public_url("/verify"),
-            "qr": renderer.data_uri(qr_png(url), "image/png")}
+    return {
+        "code": code,
+        "url": url,
+        "base": public_url("/verify"),
+        "qr": renderer.data_uri(qr_png(url), "image/png"),
+    }
 
 
 def new_code() -> str:
@@ -513,17 +653,35 @@ def preview_pdf(agreement: Agreement) -> bytes:
     return agreement_pdf(Renderer(), agreement)
 
 
-def _sign_and_store(user: User | None, pdf: bytes, *, code: str, doc_type: str, dispute: Dispute,
-                    unit: Unit, agreement: Agreement | None, keep_bytes: bool) -> SignedDocument:
+def _sign_and_store(
+    user: User | None,
+    pdf: bytes,
+    *,
+    code: str,
+    doc_type: str,
+    dispute: Dispute,
+    unit: Unit,
+    agreement: Agreement | None,
+    keep_bytes: bool,
+) -> SignedDocument:
     try:
         signer = signer_for_unit(unit)
         signed = signer.sign(pdf, reason=f"{doc_type}电子签章（校验码 {code}）", location=unit.name)
     except SigningUnavailable as err:
         raise DocumentError(str(err), 409) from err
     doc = SignedDocument(
-        code=code, doc_type=doc_type, dispute=dispute, agreement=agreement, unit=unit, issued_on=local_today(),
-        sha256=hashlib.sha256(signed).hexdigest(), size=len(signed), pdf=signed if keep_bytes else None,
-        signer_subject=signer.subject, provider=signer.provider, created_by_id=user.id if user else None,
+        code=code,
+        doc_type=doc_type,
+        dispute=dispute,
+        agreement=agreement,
+        unit=unit,
+        issued_on=local_today(),
+        sha256=hashlib.sha256(signed).hexdigest(),
+        size=len(signed),
+        pdf=signed if keep_bytes else None,
+        signer_subject=signer.subject,
+        provider=signer.provider,
+        created_by_id=user.id if user else None,
     )
     db.session.add(doc)
     db.session.flush()
@@ -539,20 +697,35 @@ def issue_agreement_pdf(user: User | None, agreement: Agreement) -> SignedDocume
     renderer = Renderer()
     code = new_code()
     pdf = agreement_pdf(renderer, agreement, verification=verification_block(renderer, code))
-    return _sign_and_store(user, pdf, code=code, doc_type=agreement.kind.value,
-                           dispute=agreement.dispute, unit=agreement.unit, agreement=agreement, keep_bytes=True)
+    return _sign_and_store(
+        user,
+        pdf,
+        code=code,
+        doc_type=agreement.kind.value,
+        dispute=agreement.dispute,
+        unit=agreement.unit,
+        agreement=agreement,
+        keep_bytes=True,
+    )
 
 
 def signed_agreement(agreement: Agreement) -> SignedDocument | None:
-    return db.session.scalars(select(SignedDocument).where(SignedDocument.agreement_id == agreement.id)
-                              .order_by(SignedDocument.id)).first()
+    return db.session.scalars(
+        select(SignedDocument).where(SignedDocument.agreement_id == agreement.id).order_by(SignedDocument.id)
+    ).first()
 
 
 # ---------------------------------------------------------------- the other forms and the case file
 
+
 def form_rows(dispute: Dispute, kind: str) -> list[CaseForm]:
-    return list(db.session.scalars(select(CaseForm).where(CaseForm.dispute_id == dispute.id, CaseForm.kind == kind)
-                                   .order_by(CaseForm.id)))
+    return list(
+        db.session.scalars(
+            select(CaseForm)
+            .where(CaseForm.dispute_id == dispute.id, CaseForm.kind == kind)
+            .order_by(CaseForm.id)
+        )
+    )
 
 
 def _outcome(dispute: Dispute) -> str | None:
@@ -560,8 +733,11 @@ def _outcome(dispute: Dispute) -> str | None:
 
 
 def _confirmation_row(dispute: Dispute):
-    return db.session.scalars(select(JudicialConfirmation).where(JudicialConfirmation.dispute_id == dispute.id)
-                              .order_by(JudicialConfirmation.id.desc())).first()
+    return db.session.scalars(
+        select(JudicialConfirmation)
+        .where(JudicialConfirmation.dispute_id == dispute.id)
+        .order_by(JudicialConfirmation.id.desc())
+    ).first()
 
 
 def form_applies(dispute: Dispute, kind: str) -> bool:
@@ -584,11 +760,16 @@ def form_applies(dispute: Dispute, kind: str) -> bool:
     if kind == "termination":
         return accepted and outcome in (None, "调解不成功")
     if kind == "confirmation":
-        return not rejected and (_confirmation_row(dispute) is not None
-                                 or any(a.is_effective for a in agreements_of(dispute)))
+        return not rejected and (
+            _confirmation_row(dispute) is not None or any(a.is_effective for a in agreements_of(dispute))
+        )
     if kind == "followup":  # after an agreement (written or oral) or the end of the case
-        return not rejected and (accepted or dispute.closed_on is not None or bool(_followups(dispute))
-                                 or any(a.is_effective for a in agreements_of(dispute)))
+        return not rejected and (
+            accepted
+            or dispute.closed_on is not None
+            or bool(_followups(dispute))
+            or any(a.is_effective for a in agreements_of(dispute))
+        )
     return False
 
 
@@ -630,15 +811,37 @@ def save_form(user: User, dispute: Dispute, kind: str, raw: dict, *, row_id: int
 
 
 def _sessions(dispute: Dispute) -> list[dict]:
-    rows = db.session.scalars(select(MediationSession).where(MediationSession.dispute_id == dispute.id)
-                              .order_by(MediationSession.held_on, MediationSession.id)).all()
+    rows = db.session.scalars(
+        select(MediationSession)
+        .where(MediationSession.dispute_id == dispute.id)
+        .order_by(MediationSession.held_on, MediationSession.id)
+    ).all()
     if rows:
-        return [{"held_on": r.held_on, "place": r.place, "mediators": r.mediators, "attendees": r.attendees,
-                 "record": r.record} for r in rows]
-    events = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == "session")
-                                .order_by(Event.at, Event.id)).all()
-    return [{"held_on": e.on, "place": (e.data or {}).get("place", ""), "mediators": e.by_name,
-             "attendees": (e.data or {}).get("attendees", ""), "record": e.note or ""} for e in events]
+        return [
+            {
+                "held_on": r.held_on,
+                "place": r.place,
+                "mediators": r.mediators,
+                "attendees": r.attendees,
+                "record": r.record,
+            }
+            for r in rows
+        ]
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.dispute_id == dispute.id, Event.type == "session")
+        .order_by(Event.at, Event.id)
+    ).all()
+    return [
+        {
+            "held_on": e.on,
+            "place": (e.data or {}).get("place", ""),
+            "mediators": e.by_name,
+            "attendees": (e.data or {}).get("attendees", ""),
+            "record": e.note or "",
+        }
+        for e in events
+    ]
 
 
 def _visited_default(dispute: Dispute, text: str) -> str:
@@ -662,15 +865,26 @@ def _followups(dispute: Dispute) -> list[dict]:
     """The 回访 of the case: 回访记录 forms, and follow-ups done (their 回访方式 and 被回访人 as
     recorded when done; for older records, read from the result text and the parties)."""
     rows = [dict(r.fields, source="form") for r in form_rows(dispute, "followup")]
-    events = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type == "followup_done")
-                                .order_by(Event.at, Event.id)).all()
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.dispute_id == dispute.id, Event.type == "followup_done")
+        .order_by(Event.at, Event.id)
+    ).all()
     for e in events:
         data = e.data or {}
-        rows.append({"visited_on": e.on.isoformat() if e.on else "", "kind": data.get("kind", ""),
-                     "method": data.get("method") or _method_default(e.note),
-                     "visitor": e.by_name, "visited": data.get("visited") or _visited_default(dispute, e.note),
-                     "performance": e.note or "", "opinion": _satisfaction_text(data.get("satisfaction")),
-                     "note": "", "source": "timeline"})
+        rows.append(
+            {
+                "visited_on": e.on.isoformat() if e.on else "",
+                "kind": data.get("kind", ""),
+                "method": data.get("method") or _method_default(e.note),
+                "visitor": e.by_name,
+                "visited": data.get("visited") or _visited_default(dispute, e.note),
+                "performance": e.note or "",
+                "opinion": _satisfaction_text(data.get("satisfaction")),
+                "note": "",
+                "source": "timeline",
+            }
+        )
     return sorted(rows, key=lambda r: r.get("visited_on") or "")
 
 
@@ -678,7 +892,9 @@ SATISFACTION_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "�
 
 
 def _satisfaction_text(score) -> str:
-    return f"对调解工作的评价：{SATISFACTION_LABELS[score]}（{score}分）" if score in SATISFACTION_LABELS else ""
+    return (
+        f"对调解工作的评价：{SATISFACTION_LABELS[score]}（{score}分）" if score in SATISFACTION_LABELS else ""
+    )
 
 
 def requests_from_summary(dispute: Dispute) -> str:
@@ -694,8 +910,11 @@ def requests_from_summary(dispute: Dispute) -> str:
 
 
 def _event_note(dispute: Dispute, *types: str) -> str:
-    event = db.session.scalars(select(Event).where(Event.dispute_id == dispute.id, Event.type.in_(types))
-                               .order_by(Event.at.desc(), Event.id.desc())).first()
+    event = db.session.scalars(
+        select(Event)
+        .where(Event.dispute_id == dispute.id, Event.type.in_(types))
+        .order_by(Event.at.desc(), Event.id.desc())
+    ).first()
     return (event.note or "").strip() if event else ""
 
 
@@ -704,7 +923,7 @@ def _confirmation_defaults(dispute: Dispute) -> dict:
     return {"court": row.court.name, "applied_on": row.applied_on.isoformat()} if row else {}
 
 
-def form_context(dispute: Dispute, kind: str) -> dict:
+def form_context(dispute: Dispute, kind: str) -> dict:  # noqa: C901
     """What a form's template needs: the case, the form's own fields (with defaults)."""
     spec = F.FORMS[kind]
     rows = form_rows(dispute, kind)
@@ -717,11 +936,15 @@ def form_context(dispute: Dispute, kind: str) -> dict:
         own.setdefault("applied_on", dispute.registered_on.isoformat())
     elif kind == "registration":
         rejected = _outcome(dispute) == "不予受理"
-        own.setdefault("acceptance_note", "不予受理（见不予受理通知书）" if rejected
-                       else "同意受理" if dispute.accepted_on else "")
+        own.setdefault(
+            "acceptance_note",
+            "不予受理（见不予受理通知书）" if rejected else "同意受理" if dispute.accepted_on else "",
+        )
         own.setdefault("registrar", dispute.registered_by.name if dispute.registered_by else "")
     elif kind == "rejection":
-        own.setdefault("reason", _event_note(dispute, "rejected", "refused") or "该纠纷不属于人民调解的受理范围")
+        own.setdefault(
+            "reason", _event_note(dispute, "rejected", "refused") or "该纠纷不属于人民调解的受理范围"
+        )
         own.setdefault("remedy", F.REMEDY_TEXT)
         own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
     elif kind == "rights":
@@ -732,8 +955,11 @@ def form_context(dispute: Dispute, kind: str) -> dict:
     elif kind == "oral":
         own.setdefault("mediator", case_context(dispute)["handler"])
     elif kind == "termination":
-        own.setdefault("reason", (_event_note(dispute, "closed") if _outcome(dispute) == "调解不成功" else "")
-                       or "双方当事人经调解未能达成协议")
+        own.setdefault(
+            "reason",
+            (_event_note(dispute, "closed") if _outcome(dispute) == "调解不成功" else "")
+            or "双方当事人经调解未能达成协议",
+        )
         own["reason"] = own["reason"].rstrip("。；;，, ")
         own.setdefault("routes", F.ROUTES_TEXT)
         own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
@@ -745,8 +971,11 @@ def form_context(dispute: Dispute, kind: str) -> dict:
         own.setdefault("applied_on", local_today().isoformat())
         if effective:
             last = effective[-1]
-            own.setdefault("requests", f"请求确认各申请人于{cn_date(last.effective_on)}在{last.unit.name}主持下"
-                                       f"达成的编号为{last.number}的{last.title}有效。")
+            own.setdefault(
+                "requests",
+                f"请求确认各申请人于{cn_date(last.effective_on)}在{last.unit.name}主持下"
+                f"达成的编号为{last.number}的{last.title}有效。",
+            )
         # 司法确认 is applied for jointly (人民调解法第三十三条): every party is an 申请人.
         ctx["applicants"] = [dict(p, role="申请人") for p in ctx["case"]["parties"]]
     elif kind == "cover":
@@ -806,14 +1035,16 @@ def case_file_sections(renderer: Renderer, dispute: Dispute) -> list[CaseFileSec
                 ctx = agreement_context(renderer, a)
                 if doc is not None:
                     ctx["verification"] = verification_block(renderer, doc.code)
-                sections.append(CaseFileSection(f"doc-agreement-{a.id}", a.title, "agreement", ctx,
-                                                a.effective_on))
+                sections.append(
+                    CaseFileSection(f"doc-agreement-{a.id}", a.title, "agreement", ctx, a.effective_on)
+                )
             continue
         if not form_has_content(dispute, kind):
             continue
         ctx = form_context(dispute, kind)
-        when = F.as_date(ctx["form"].get("applied_on") or ctx["form"].get("notified_on")
-                         or ctx["form"].get("agreed_on"))
+        when = F.as_date(
+            ctx["form"].get("applied_on") or ctx["form"].get("notified_on") or ctx["form"].get("agreed_on")
+        )
         if kind == "registration":
             when = dispute.registered_on
         elif kind == "record":
@@ -839,23 +1070,42 @@ def case_file_pdf(user: User, dispute: Dispute) -> SignedDocument:
     for a in agreements_of(dispute):
         doc = signed_agreement(a)
         if doc is not None and doc.pdf:
-            attachments.append(Attachment(string=doc.pdf, name=f"{a.number}.pdf",
-                                          description=f"{a.title}（已签章原件，校验码 {doc.code}）"))
+            attachments.append(
+                Attachment(
+                    string=doc.pdf,
+                    name=f"{a.number}.pdf",
+                    description=f"{a.title}（已签章原件，校验码 {doc.code}）",
+                )
+            )
     cover = form_context(dispute, "cover")
-    html = renderer.html("documents/case_file.html", sections=sections, cover=cover["form"],
-                         case=cover["case"], verification=verification_block(renderer, code),
-                         attached=[a.description for a in attachments])
+    html = renderer.html(
+        "documents/case_file.html",
+        sections=sections,
+        cover=cover["form"],
+        case=cover["case"],
+        verification=verification_block(renderer, code),
+        attached=[a.description for a in attachments],
+    )
     # Attachments are read by WeasyPrint itself, not through the fetcher (string=…): nothing is fetched.
     # An archival copy: PDF/A-3b (fonts embedded, XMP identification; PDF/A-3 allows the attached
     # signed originals, which are not PDF/A themselves). The signature is an incremental update.
     pdf = renderer.pdf(html, attachments=attachments, variant=ARCHIVE_PDF_VARIANT)
-    doc = _sign_and_store(user, pdf, code=code, doc_type="卷宗", dispute=dispute,
-                          unit=dispute.unit or dispute.registering_unit, agreement=None, keep_bytes=False)
+    doc = _sign_and_store(
+        user,
+        pdf,
+        code=code,
+        doc_type="卷宗",
+        dispute=dispute,
+        unit=dispute.unit or dispute.registering_unit,
+        agreement=None,
+        keep_bytes=False,
+    )
     add_event(dispute, "case_file_exported", user, data={"code": code})
     return doc
 
 
 # ---------------------------------------------------------------- verification (public)
+
 
 def mask_case_no(case_no: str) -> str:
     """（2026）海滨调字第0012号 → （2026）海滨调字第****号: year and unit stay, the number goes."""
@@ -872,8 +1122,12 @@ def public_number(agreement: Agreement) -> str:
 def _public_link(agreement: Agreement) -> dict:
     """An agreement on the public page: its masked number and the code of its signed text (if any)."""
     doc = signed_agreement(agreement) if agreement.is_effective else None
-    return {"title": agreement.title, "number": public_number(agreement), "code": doc.code if doc else None,
-            "issued_on": doc.issued_on if doc else None}
+    return {
+        "title": agreement.title,
+        "number": public_number(agreement),
+        "code": doc.code if doc else None,
+        "issued_on": doc.issued_on if doc else None,
+    }
 
 
 @dataclass
@@ -904,10 +1158,19 @@ class Verification:
         d = self.doc
         if d is None:
             return {}
-        out = {"doc_type": d.doc_type, "unit": d.unit.name, "issued_on": d.issued_on,
-               "case_no": mask_case_no(d.dispute.case_no), "signer": d.signer_subject,
-               "sha256": d.sha256, "size": d.size, "code": d.code, "number": None,
-               "amends": None, "amended_by": []}
+        out = {
+            "doc_type": d.doc_type,
+            "unit": d.unit.name,
+            "issued_on": d.issued_on,
+            "case_no": mask_case_no(d.dispute.case_no),
+            "signer": d.signer_subject,
+            "sha256": d.sha256,
+            "size": d.size,
+            "code": d.code,
+            "number": None,
+            "amends": None,
+            "amended_by": [],
+        }
         agreement = d.agreement
         if agreement is not None:
             out["number"] = public_number(agreement)

@@ -110,10 +110,13 @@ def is_demo_certificate(cert) -> bool:
     return any(DEMO_MARKER in v or v == DEMO_CA_ORGANIZATION or v.endswith(DEMO_CN_SUFFIX) for v in names)
 
 
-DEMO_REFUSED = ("生产环境不得使用演示签章证书签章：请管理员配置正式的单位签章证书（SIGNING_P12_PATH），"
-                "并删除实例目录 signing/ 下的演示证书。")
-WEAK_PASSWORD_REFUSED = ("生产环境的签章证书不得使用演示密码或空密码：请管理员为签章证书设置强密码"
-                         "（SIGNING_P12_PASSWORD）。")
+DEMO_REFUSED = (
+    "生产环境不得使用演示签章证书签章：请管理员配置正式的单位签章证书（SIGNING_P12_PATH），"
+    "并删除实例目录 signing/ 下的演示证书。"
+)
+WEAK_PASSWORD_REFUSED = (
+    "生产环境的签章证书不得使用演示密码或空密码：请管理员为签章证书设置强密码（SIGNING_P12_PASSWORD）。"
+)
 
 
 def check_production_signing() -> None:
@@ -137,7 +140,9 @@ def check_production_signing() -> None:
             try:  # made by `documents demo-cert` with the demo password?
                 signer = Pkcs12Signer(path, DEMO_PASSWORD, roots=[])
             except SigningUnavailable:
-                raise RuntimeError(f"签章证书 {path} 无法读取（{err}），请检查 SIGNING_P12_PASSWORD。") from err
+                raise RuntimeError(
+                    f"签章证书 {path} 无法读取（{err}），请检查 SIGNING_P12_PASSWORD。"
+                ) from err
         if signer.is_demo:
             raise RuntimeError(f"{DEMO_REFUSED}（证书文件 {path}）")
         if is_demo_password(signer.password):
@@ -179,15 +184,20 @@ def check_certificate_unit(cert, unit_name: str) -> None:
     raise SigningUnavailable(
         f"签章证书的主体「{_subject_text(cert)}」不是{unit_name}：文书写明「已加盖{unit_name}电子签章」，"
         f"须使用{unit_name}自己的签章证书（证书主体的名称 CN 或单位 O 为「{unit_name}」）。"
-        f"请管理员把该单位的证书放在签章目录中，文件名为「单位代码.p12」。")
+        f"请管理员把该单位的证书放在签章目录中，文件名为「单位代码.p12」。"
+    )
 
 
 def _tsa_settings() -> dict | None:
     url = _setting("SIGNING_TSA_URL")
     if not url:
         return None
-    return {"url": str(url), "username": _setting("SIGNING_TSA_USERNAME"),
-            "password": _setting("SIGNING_TSA_PASSWORD"), "timeout": int(_setting("SIGNING_TSA_TIMEOUT", 10))}
+    return {
+        "url": str(url),
+        "username": _setting("SIGNING_TSA_USERNAME"),
+        "password": _setting("SIGNING_TSA_PASSWORD"),
+        "timeout": int(_setting("SIGNING_TSA_TIMEOUT", 10)),
+    }
 
 
 def _timestamper(settings: dict):
@@ -217,8 +227,13 @@ class Pkcs12Signer:
 
     provider = "pkcs12"
 
-    def __init__(self, p12_path: str | Path, password: str | None, roots: list | None = None,
-                 unit_name: str | None = None):
+    def __init__(
+        self,
+        p12_path: str | Path,
+        password: str | None,
+        roots: list | None = None,
+        unit_name: str | None = None,
+    ):
         from pyhanko.sign import signers
 
         self.path = Path(p12_path)
@@ -259,13 +274,20 @@ class Pkcs12Signer:
         embed = _embed_validation()
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         meta = signers.PdfSignatureMetadata(
-            field_name="UnitSeal", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-            reason=reason, location=location, name=self.subject,
-            certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES,
-            embed_validation_info=embed, validation_context=self._signing_context() if embed else None,
+            field_name="UnitSeal",
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+            name=self.subject,
+            certify=True,
+            docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+            embed_validation_info=embed,
+            validation_context=self._signing_context() if embed else None,
         )
-        pdf_signer = signers.PdfSigner(meta, signer=self._signer,
-                                       timestamper=_timestamper(tsa) if tsa else None)
+        pdf_signer = signers.PdfSigner(
+            meta, signer=self._signer, timestamper=_timestamper(tsa) if tsa else None
+        )
         try:
             out = _outside_event_loop(lambda: pdf_signer.sign_pdf(writer))
         except Exception as err:
@@ -275,7 +297,8 @@ class Pkcs12Signer:
             # incomplete: nothing is signed, the caller rolls back.
             logging.getLogger(__name__).warning("signing with time-stamp/validation data failed: %r", err)
             raise SigningUnavailable(
-                "电子签章失败：" + ("无法从时间戳服务（SIGNING_TSA_URL）取得可信时间戳，或" if tsa else "")
+                "电子签章失败："
+                + ("无法从时间戳服务（SIGNING_TSA_URL）取得可信时间戳，或" if tsa else "")
                 + "无法验证签章证书链、取得其吊销信息（CRL/OCSP）。请稍后重试；仍不成功请联系管理员"
                 "（检查时间戳服务、SIGNING_TRUST_ROOTS 中的根证书）。"
             ) from err
@@ -289,14 +312,18 @@ class Pkcs12Signer:
 
         chain = list(self._signer.cert_registry)
         own_roots = [c for c in chain if c.self_signed in ("yes", "maybe")]
-        return ValidationContext(trust_roots=[*self.roots, *own_roots], other_certs=chain,
-                                 allow_fetching=True, revocation_mode="soft-fail")
+        return ValidationContext(
+            trust_roots=[*self.roots, *own_roots],
+            other_certs=chain,
+            allow_fetching=True,
+            revocation_mode="soft-fail",
+        )
 
     def verify(self, pdf: bytes) -> SignatureCheck:
         return verify_pades(pdf, self.roots)
 
 
-def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> SignatureCheck:
+def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> SignatureCheck:  # noqa: C901
     """Check the one PAdES signature of ``pdf`` against ``roots`` (no network: no OCSP/CRL fetching).
 
     A signature with a trusted time-stamp is judged at the time-stamp's time, with the validation
@@ -327,8 +354,13 @@ def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> Sign
     moment = at or datetime.now(UTC)
 
     def context(when: datetime | None = None, **extra):
-        kwargs = {"trust_roots": roots, "allow_fetching": False, "revocation_mode": "soft-fail",
-                  "moment": when or moment, **extra}
+        kwargs = {
+            "trust_roots": roots,
+            "allow_fetching": False,
+            "revocation_mode": "soft-fail",
+            "moment": when or moment,
+            **extra,
+        }
         return dss.as_validation_context(kwargs) if dss is not None else ValidationContext(**kwargs)
 
     def validate(signer_context, ts_context):
@@ -342,21 +374,31 @@ def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> Sign
             # judge the signature and its time-stamp at the time of the time-stamp, with the data
             # (chains, CRLs, OCSP responses) embedded then (PAdES B-LT).
             then = ts.timestamp
-            status = validate(context(then, retroactive_revinfo=True), context(then, retroactive_revinfo=True))
+            status = validate(
+                context(then, retroactive_revinfo=True), context(then, retroactive_revinfo=True)
+            )
     except Exception as err:
         return SignatureCheck(signed=True, problem=f"签章无法校验：{type(err).__name__}")
     ts = status.timestamp_validity
     ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
-        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION and status.docmdp_ok is not False
-        and status.modification_level is not None and status.modification_level <= ModificationLevel.LTA_UPDATES
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and status.docmdp_ok is not False
+        and status.modification_level is not None
+        and status.modification_level <= ModificationLevel.LTA_UPDATES
         # nothing but a complete revision after it (the diff analysis does not see stray bytes)
-        and pdf.rstrip(b"\r\n\t\0 ").endswith(b"%%EOF"))
+        and pdf.rstrip(b"\r\n\t\0 ").endswith(b"%%EOF")
+    )
     check = SignatureCheck(
-        signed=True, intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
-        whole_file=whole, signer=_subject_text(status.signing_cert),
+        signed=True,
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=bool(status.trusted),
+        whole_file=whole,
+        signer=_subject_text(status.signing_cert),
         signed_at=ts.timestamp if ts_ok else status.signer_reported_dt,
-        timestamped_at=ts.timestamp if ts_ok else None, validation_data=dss is not None,
+        timestamped_at=ts.timestamp if ts_ok else None,
+        validation_data=dss is not None,
     )
     if ts is not None and not ts_ok:
         check.trusted = False
@@ -411,8 +453,10 @@ def signer_for_unit(unit) -> Signer:
     if demo.is_file():
         return Pkcs12Signer(demo, password or DEMO_PASSWORD, unit_name=unit_name)
     where = f"{unit.name}（{unit.code}.p12）" if unit is not None else "单位"
-    raise SigningUnavailable(f"尚未配置{where}的签章证书：请管理员配置该单位的签章证书，"
-                             "或运行 flask --app mediation documents demo-cert 生成演示证书。")
+    raise SigningUnavailable(
+        f"尚未配置{where}的签章证书：请管理员配置该单位的签章证书，"
+        "或运行 flask --app mediation documents demo-cert 生成演示证书。"
+    )
 
 
 def verifier(provider: str | None = None) -> Signer | None:
@@ -440,16 +484,19 @@ class _Pkcs12Verifier:
 
 # ---------------------------------------------------------------- demo certificates
 
+
 def _name(common_name: str, organization: str):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEMO_MARKER),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEMO_MARKER),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _demo_common_name(name: str) -> str:
@@ -461,8 +508,14 @@ def _demo_common_name(name: str) -> str:
     return name.encode()[:64].decode(errors="ignore")
 
 
-def create_demo_certificates(directory: Path, *, unit_code: str | None = None, unit_name: str | None = None,
-                             password: str = DEMO_PASSWORD, years: int = 5) -> dict[str, Path]:
+def create_demo_certificates(
+    directory: Path,
+    *,
+    unit_code: str | None = None,
+    unit_name: str | None = None,
+    password: str = DEMO_PASSWORD,
+    years: int = 5,
+) -> dict[str, Path]:
     """A demo CA (``demo-ca.pem`` + its key) and a signing certificate as PKCS#12 (``demo.p12``, or
     ``<unit code>.p12`` for one unit). An existing CA is reused, so older documents stay trusted."""
     from cryptography import x509
@@ -481,39 +534,78 @@ def create_demo_certificates(directory: Path, *, unit_code: str | None = None, u
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_name = _name("矛盾纠纷多元化解平台演示根证书（仅供演示）", DEMO_CA_ORGANIZATION)
         ca_cert = (
-            x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-            .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + timedelta(days=365 * 20))
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(now + timedelta(days=365 * 20))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256())
         )
-        write_private(ca_key_pem, ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
+        write_private(
+            ca_key_pem,
+            ca_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+        )
         write_private(ca_pem, ca_cert.public_bytes(serialization.Encoding.PEM))
 
     key = ec.generate_private_key(ec.SECP256R1())
     common = _demo_common_name(unit_name or "矛盾纠纷多元化解平台")
     cert = (
-        x509.CertificateBuilder().subject_name(_name(common, unit_name or "演示单位"))
-        .issuer_name(ca_cert.subject).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(_name(common, unit_name or "演示单位"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + timedelta(days=365 * years))
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=365 * years))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     p12 = directory / f"{unit_code or 'demo'}.p12"
-    write_private(p12, pkcs12.serialize_key_and_certificates(
-        common.encode(), key, cert, [ca_cert], serialization.BestAvailableEncryption(password.encode())))
+    write_private(
+        p12,
+        pkcs12.serialize_key_and_certificates(
+            common.encode(), key, cert, [ca_cert], serialization.BestAvailableEncryption(password.encode())
+        ),
+    )
     return {"ca": ca_pem, "p12": p12}
 
 
@@ -527,17 +619,21 @@ def signing_units() -> list:
     from mediation.geo.models import Unit
 
     units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
-    return [u for u in units if u.type != UnitType.COURT and not (u.type == UnitType.OTHER and u.channel is None)]
+    return [
+        u for u in units if u.type != UnitType.COURT and not (u.type == UnitType.OTHER and u.channel is None)
+    ]
 
 
-def create_unit_demo_certificates(directory: Path, units, *, password: str = DEMO_PASSWORD,
-                                  force: bool = False) -> dict[str, Path]:
+def create_unit_demo_certificates(
+    directory: Path, units, *, password: str = DEMO_PASSWORD, force: bool = False
+) -> dict[str, Path]:
     """A demo certificate for each unit (``<code>.p12``, subject = the unit's name), all issued by
     the one demo CA; existing ones are kept unless ``force``. Returns the ones made, by unit code."""
     made = {}
     for unit in units:
         if (Path(directory) / f"{unit.code}.p12").exists() and not force:
             continue
-        made[unit.code] = create_demo_certificates(Path(directory), unit_code=unit.code, unit_name=unit.name,
-                                                   password=password)["p12"]
+        made[unit.code] = create_demo_certificates(
+            Path(directory), unit_code=unit.code, unit_name=unit.name, password=password
+        )["p12"]
     return made

@@ -38,12 +38,22 @@ from mediation.geo.models import Unit
 bp = Blueprint("documents", __name__)
 bp.add_app_template_filter(cn_date, "cn_date")  # every document writes dates this one way
 
-AGREEMENT_LABELS = {"facts": "纠纷主要事实", "issues": "争议事项", "responsibilities": "各方责任",
-                    "terms": "协议内容", "performance_method": "履行方式", "performance_due": "履行期限",
-                    "copies": "份数", "parties": "当事人", "mediator_name": "调解员", "unit": "调解组织"}
+AGREEMENT_LABELS = {
+    "facts": "纠纷主要事实",
+    "issues": "争议事项",
+    "responsibilities": "各方责任",
+    "terms": "协议内容",
+    "performance_method": "履行方式",
+    "performance_due": "履行期限",
+    "copies": "份数",
+    "parties": "当事人",
+    "mediator_name": "调解员",
+    "unit": "调解组织",
+}
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _agreement(agreement_id: int):
     agreement = service.find_agreement(current_user, agreement_id)
@@ -76,7 +86,9 @@ def _pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
 
     disposition = "attachment" if download else "inline"
     response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f"{disposition}; filename=\"document.pdf\"; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"document.pdf\"; filename*=UTF-8''{quote(filename)}"
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -90,11 +102,14 @@ def panel(dispute) -> dict:
     """What the case page's documents partial shows (computed here: no queries in templates)."""
     agreements = service.agreements_of(dispute)
     return {
-        "dispute": dispute, "agreements": agreements,
+        "dispute": dispute,
+        "agreements": agreements,
         "signed": {a.id: service.signed_agreement(a) for a in agreements if a.is_effective},
         "can_write": service.may_write(current_user),
         "can_read": service.may_read_documents(current_user),
-        "forms": [(k, f.title) for k, f in F.FORMS.items() if k != "cover" and service.form_applies(dispute, k)],
+        "forms": [
+            (k, f.title) for k, f in F.FORMS.items() if k != "cover" and service.form_applies(dispute, k)
+        ],
         "drafting": next((a for a in agreements if not a.is_effective), None),
     }
 
@@ -106,13 +121,16 @@ def _documents_panel():
         dispute_id = (request.view_args or {}).get("dispute_id")
         if dispute_id is not None:
             # Not get_dispute(): this also runs for the 404 page of a case the user may not see.
-            dispute = db.session.scalars(visible_disputes(current_user).where(Dispute.id == dispute_id)).first()
+            dispute = db.session.scalars(
+                visible_disputes(current_user).where(Dispute.id == dispute_id)
+            ).first()
             if dispute is not None:
                 return {"documents": panel(dispute)}
     return {}
 
 
 # ---------------------------------------------------------------- the documents of a case
+
 
 @bp.get("/disputes/<int:dispute_id>/documents")
 @login_required
@@ -144,10 +162,15 @@ def agreement(agreement_id: int):
     a = _agreement(agreement_id)
     party_slots = [(i, p, a.signature_for(SignerKind.PARTY, i)) for i, p in enumerate(a.parties)]
     return render_template(
-        "documents/web/agreement.html", a=a, dispute=a.dispute, party_slots=party_slots,
-        mediator=a.signature_for(SignerKind.MEDIATOR), seal=service.active_seal(a.unit),
+        "documents/web/agreement.html",
+        a=a,
+        dispute=a.dispute,
+        party_slots=party_slots,
+        mediator=a.signature_for(SignerKind.MEDIATOR),
+        seal=service.active_seal(a.unit),
         signed=service.signed_agreement(a) if a.is_effective else None,
-        can_write=service.may_write(current_user), can_read=service.may_read_documents(current_user),
+        can_write=service.may_write(current_user),
+        can_read=service.may_read_documents(current_user),
         labels=AGREEMENT_LABELS,
         is_mediator=current_user.role == Role.MEDIATOR,
     )
@@ -191,14 +214,19 @@ def _action(agreement_id: int, fn, ok: str, *, announce_effect: bool = True):
 @bp.post("/agreements/<int:agreement_id>/submit")
 @login_required
 def submit_agreement(agreement_id: int):
-    return _action(agreement_id, lambda a: service.submit_for_signing(current_user, a) and None,
-                   "协议已提交签署，内容已锁定。")
+    return _action(
+        agreement_id,
+        lambda a: service.submit_for_signing(current_user, a) and None,
+        "协议已提交签署，内容已锁定。",
+    )
 
 
 @bp.post("/agreements/<int:agreement_id>/return")
 @login_required
 def return_agreement(agreement_id: int):
-    return _action(agreement_id, lambda a: service.return_to_draft(current_user, a) and None, "协议已退回修改。")
+    return _action(
+        agreement_id, lambda a: service.return_to_draft(current_user, a) and None, "协议已退回修改。"
+    )
 
 
 @bp.post("/agreements/<int:agreement_id>/seal")
@@ -247,6 +275,7 @@ def signed_pdf(agreement_id: int):
 
 # ---------------------------------------------------------------- signing
 
+
 def _signer_slot(a, who: str) -> tuple[SignerKind, int | None, str]:
     if who == "mediator":
         return SignerKind.MEDIATOR, None, current_user.name
@@ -259,8 +288,10 @@ def _signer_slot(a, who: str) -> tuple[SignerKind, int | None, str]:
 
 def paper_sign_question(name: str, method: str) -> str:
     """What recording a signature made on paper means, asked before it is recorded."""
-    return (f"将记录：{name}已在纸质协议上{'按指印' if method == SignMethod.FINGERPRINT.value else '签名'}。"
-            "请确认已当面核实；记录后不能撤销，各方签署完毕并加盖印章后协议即生效。")
+    return (
+        f"将记录：{name}已在纸质协议上{'按指印' if method == SignMethod.FINGERPRINT.value else '签名'}。"
+        "请确认已当面核实；记录后不能撤销，各方签署完毕并加盖印章后协议即生效。"
+    )
 
 
 @bp.get("/agreements/<int:agreement_id>/sign/<who>")
@@ -272,10 +303,18 @@ def sign_page(agreement_id: int, who: str):
         flash("协议不在签署阶段。", "warning")
         return redirect(url_for("documents.agreement", agreement_id=a.id), 303)
     role = a.parties[index]["role"] if signer == SignerKind.PARTY else "人民调解员"
-    return render_template("documents/web/sign.html", a=a, who=who, signer=signer, name=name, role=role,
-                           paper_question=paper_sign_question,
-                           paper_methods=[SignMethod.PAPER.value, SignMethod.FINGERPRINT.value]
-                           if signer == SignerKind.PARTY else [SignMethod.PAPER.value])
+    return render_template(
+        "documents/web/sign.html",
+        a=a,
+        who=who,
+        signer=signer,
+        name=name,
+        role=role,
+        paper_question=paper_sign_question,
+        paper_methods=[SignMethod.PAPER.value, SignMethod.FINGERPRINT.value]
+        if signer == SignerKind.PARTY
+        else [SignMethod.PAPER.value],
+    )
 
 
 @bp.post("/agreements/<int:agreement_id>/sign/<who>")
@@ -286,15 +325,29 @@ def sign_submit(agreement_id: int, who: str):
     method = request.form.get("method", SignMethod.DRAWN.value)
     if method not in [m.value for m in SignMethod]:
         method = SignMethod.DRAWN.value
-    if (method != SignMethod.DRAWN.value and not is_confirmed(request.form) and service.may_write(current_user)
-            and a.status == AgreementStatus.SIGNING):
+    if (
+        method != SignMethod.DRAWN.value
+        and not is_confirmed(request.form)
+        and service.may_write(current_user)
+        and a.status == AgreementStatus.SIGNING
+    ):
         return confirmation_page(
-            request.form, action=url_for("documents.sign_submit", agreement_id=a.id, who=who),
-            title=f"请确认：记录为{method}", message=paper_sign_question(name, method),
-            submit_label=f"确认记录为{method}", cancel_url=url_for("documents.sign_page", agreement_id=a.id, who=who))
+            request.form,
+            action=url_for("documents.sign_submit", agreement_id=a.id, who=who),
+            title=f"请确认：记录为{method}",
+            message=paper_sign_question(name, method),
+            submit_label=f"确认记录为{method}",
+            cancel_url=url_for("documents.sign_page", agreement_id=a.id, who=who),
+        )
     try:
-        service.sign(current_user, a, signer, party_index=index, method=SignMethod(method),
-                     image=request.form.get("signature") if method == SignMethod.DRAWN.value else None)
+        service.sign(
+            current_user,
+            a,
+            signer,
+            party_index=index,
+            method=SignMethod(method),
+            image=request.form.get("signature") if method == SignMethod.DRAWN.value else None,
+        )
         db.session.commit()
     except (service.DocumentError, ImmutableError) as err:
         if isinstance(err, service.DocumentError) and err.status == 422:
@@ -307,6 +360,7 @@ def sign_submit(agreement_id: int, who: str):
 
 
 # ---------------------------------------------------------------- the other forms, the case file
+
 
 @bp.route("/disputes/<int:dispute_id>/forms/<kind>", methods=["GET", "POST"])
 @login_required
@@ -336,10 +390,17 @@ def form_page(dispute_id: int, kind: str):
             return _refused(err, url_for("documents.case_documents", dispute_id=dispute.id))
     ctx = service.form_context(dispute, kind)
     rows = service.form_rows(dispute, kind) if spec.multiple else []
-    return render_template("documents/web/form.html", dispute=dispute, spec=spec, kind=kind,
-                           values=values or ({} if spec.multiple else ctx["form"]), errors=errors, rows=rows,
-                           can_write=service.may_write(current_user),
-                           can_read=service.may_read_documents(current_user)), (422 if errors else 200)
+    return render_template(
+        "documents/web/form.html",
+        dispute=dispute,
+        spec=spec,
+        kind=kind,
+        values=values or ({} if spec.multiple else ctx["form"]),
+        errors=errors,
+        rows=rows,
+        can_write=service.may_write(current_user),
+        can_read=service.may_read_documents(current_user),
+    ), (422 if errors else 200)
 
 
 @bp.get("/disputes/<int:dispute_id>/forms/<kind>.pdf")
@@ -370,6 +431,7 @@ def case_file(dispute_id: int):
 
 
 # ---------------------------------------------------------------- seals (admin)
+
 
 @bp.route("/admin/seals", methods=["GET", "POST"])
 @login_required
@@ -407,6 +469,7 @@ def seal_image(unit_id: int):
 
 # ---------------------------------------------------------------- verification (public, no login)
 
+
 @bp.route("/verify", methods=["GET", "POST"])
 def verify_start():
     if request.method == "POST":
@@ -427,5 +490,10 @@ def verify_page(code: str):
             upload = None
     result = service.verify(code, upload)
     status = 200 if result.found else 404
-    return render_template("documents/web/verify.html", result=result, code=service.normalize_code(code),
-                           public=result.public(), uploaded=upload is not None), status
+    return render_template(
+        "documents/web/verify.html",
+        result=result,
+        code=service.normalize_code(code),
+        public=result.public(),
+        uploaded=upload is not None,
+    ), status

@@ -38,8 +38,14 @@ blp = Blueprint("followups_api", __name__, url_prefix="/api/v1", description="�
 
 def _page(items, total, args, **extra):
     per_page = args["per_page"]
-    return {"items": items, "total": total, "page": args["page"], "per_page": per_page,
-            "pages": (total + per_page - 1) // per_page, **extra}
+    return {
+        "items": items,
+        "total": total,
+        "page": args["page"],
+        "per_page": per_page,
+        "pages": (total + per_page - 1) // per_page,
+        **extra,
+    }
 
 
 def _commit_or_abort(action):
@@ -60,6 +66,7 @@ def _commit_or_abort(action):
 
 
 # --- follow-ups -----------------------------------------------------------------------------------------
+
 
 @blp.route("/followups")
 class FollowUps(MethodView):
@@ -95,9 +102,16 @@ class FollowUpCompletion(MethodView):
         """完成回访：填写回访情况（满意度回访须评分 1–5），写入时间线"""
         user = api_user()
         followup = service.get_followup(user, followup_id)
-        return _commit_or_abort(lambda: service.complete_followup(
-            user, followup, data["result"], data.get("satisfaction"), method=data.get("method"),
-            visited=data.get("visited")))
+        return _commit_or_abort(
+            lambda: service.complete_followup(
+                user,
+                followup,
+                data["result"],
+                data.get("satisfaction"),
+                method=data.get("method"),
+                visited=data.get("visited"),
+            )
+        )
 
 
 @blp.route("/followups/<int:followup_id>/reschedule")
@@ -112,10 +126,13 @@ class FollowUpRescheduling(MethodView):
         """回访改期（须说明原因）"""
         user = api_user()
         followup = service.get_followup(user, followup_id)
-        return _commit_or_abort(lambda: service.reschedule_followup(user, followup, data["due_on"], data["reason"]))
+        return _commit_or_abort(
+            lambda: service.reschedule_followup(user, followup, data["due_on"], data["reason"])
+        )
 
 
 # --- notifications --------------------------------------------------------------------------------------
+
 
 @blp.route("/notifications")
 class Notifications(MethodView):
@@ -126,8 +143,9 @@ class Notifications(MethodView):
     def get(self, args):
         """我的消息（期限预警、回访到期、督办），含未读条数"""
         user = api_user()
-        items, total = service.list_notifications(user, unread=args["unread"], page=args["page"],
-                                                  per_page=args["per_page"])
+        items, total = service.list_notifications(
+            user, unread=args["unread"], page=args["page"], per_page=args["per_page"]
+        )
         return _page(items, total, args, unread=service.unread_count(user))
 
 
@@ -160,6 +178,7 @@ class NotificationsReadAll(MethodView):
 
 # --- 督办 -----------------------------------------------------------------------------------------------
 
+
 @blp.route("/disputes/<int:dispute_id>/supervisions")
 class DisputeSupervisions(MethodView):
     decorators = [token_required]
@@ -185,8 +204,11 @@ class DisputeSupervisions(MethodView):
             target = db.session.scalar(select(Unit).where(Unit.code == data["target_unit"]))
             if target is None:
                 abort(422, errors={"json": {"target_unit": ["未知的单位代码。"]}})
-        return _commit_or_abort(lambda: service.issue_supervision(
-            user, dispute, data["level"], data["reply_by"], data.get("note"), target_unit=target))
+        return _commit_or_abort(
+            lambda: service.issue_supervision(
+                user, dispute, data["level"], data["reply_by"], data.get("note"), target_unit=target
+            )
+        )
 
 
 @blp.route("/supervisions")
@@ -197,8 +219,13 @@ class Supervisions(MethodView):
     @blp.response(200, SupervisionOrderList)
     def get(self, args):
         """督办列表：?mine 督办本单位的；?issued 本单位发出（或升级到本单位）的"""
-        stmt = service.supervisions_query(api_user(), dispute_id=args.get("dispute"), mine=args["mine"],
-                                          issued=args["issued"], status=args.get("status"))
+        stmt = service.supervisions_query(
+            api_user(),
+            dispute_id=args.get("dispute"),
+            mine=args["mine"],
+            issued=args["issued"],
+            status=args.get("status"),
+        )
         per_page = args["per_page"]
         total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
         items = db.session.scalars(stmt.limit(per_page).offset((args["page"] - 1) * per_page)).all()
@@ -232,6 +259,7 @@ class SupervisionReplying(MethodView):
 
 # --- 我的待办 -------------------------------------------------------------------------------------------
 
+
 @blp.route("/worklist")
 class Worklist(MethodView):
     decorators = [token_required]
@@ -242,4 +270,9 @@ class Worklist(MethodView):
         from mediation.worklist import worklist
 
         wl = worklist(api_user())
-        return {"today": wl.today, "total": wl.total, "counts": wl.counts, "items": [i.as_dict() for i in wl.items]}
+        return {
+            "today": wl.today,
+            "total": wl.total,
+            "counts": wl.counts,
+            "items": [i.as_dict() for i in wl.items],
+        }

@@ -11,10 +11,16 @@ from flask import current_app
 
 
 @click.command("scheduler")
-@click.option("--interval", type=float, default=None,
-              help="两次巡检之间的秒数（默认取 SCHEDULER_INTERVAL，60 秒）")
-@click.option("--lease", "lease_seconds", type=float, default=None,
-              help="调度租约的秒数（默认取 SCHEDULER_LEASE_SECONDS，90 秒）；持有者失联后其他进程在租约到期后接管")
+@click.option(
+    "--interval", type=float, default=None, help="两次巡检之间的秒数（默认取 SCHEDULER_INTERVAL，60 秒）"
+)
+@click.option(
+    "--lease",
+    "lease_seconds",
+    type=float,
+    default=None,
+    help="调度租约的秒数（默认取 SCHEDULER_LEASE_SECONDS，90 秒）；持有者失联后其他进程在租约到期后接管",
+)
 @click.option("--once", is_flag=True, help="只巡检一次（到期回访、期限预警、督办升级、邮件），然后退出")
 def scheduler_command(interval, lease_seconds, once):
     """在前台运行回访调度器和台账导入导出任务（多个 Web 进程部署时单独运行；多个调度进程同时运行时，

@@ -198,8 +198,9 @@ class SupervisionOrder(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id", ondelete="CASCADE"), index=True)
     level: Mapped[SupervisionLevel] = mapped_column(enum_type(SupervisionLevel, 4))
-    status: Mapped[SupervisionStatus] = mapped_column(enum_type(SupervisionStatus, 8),
-                                                      default=SupervisionStatus.PENDING)
+    status: Mapped[SupervisionStatus] = mapped_column(
+        enum_type(SupervisionStatus, 8), default=SupervisionStatus.PENDING
+    )
     issued_by_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -224,7 +225,11 @@ class SupervisionOrder(db.Model):
 
     @property
     def awaiting_reply(self) -> bool:
-        return self.status in (SupervisionStatus.PENDING, SupervisionStatus.ESCALATED, SupervisionStatus.LAPSED)
+        return self.status in (
+            SupervisionStatus.PENDING,
+            SupervisionStatus.ESCALATED,
+            SupervisionStatus.LAPSED,
+        )
 
 
 class SchedulerLease(db.Model):

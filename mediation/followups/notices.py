@@ -47,31 +47,46 @@ def _on_routed(event: Event) -> tuple[NotificationKind, list[int], str]:
         from mediation.routing.service import responsible_center
 
         center = responsible_center(d)
-        return (NotificationKind.WALK_IN, [center.id] if center else [],
-                f"{d.unit.name}已直接受理当事人来访的{_case(d)}（人民调解，本委员会直接受理）。"
-                "如需移交其他单位或上报，请在案件页办理。")
-    return (NotificationKind.ROUTED, handler_units(d),
-            f"{_from(event)}将{_case(d)}分流至{d.unit.name}（{d.channel}），请及时受理。")
+        return (
+            NotificationKind.WALK_IN,
+            [center.id] if center else [],
+            f"{d.unit.name}已直接受理当事人来访的{_case(d)}（人民调解，本委员会直接受理）。"
+            "如需移交其他单位或上报，请在案件页办理。",
+        )
+    return (
+        NotificationKind.ROUTED,
+        handler_units(d),
+        f"{_from(event)}将{_case(d)}分流至{d.unit.name}（{d.channel}），请及时受理。",
+    )
 
 
 def _on_transferred(event: Event) -> tuple[NotificationKind, list[int], str]:
     d = event.dispute
-    return (NotificationKind.TRANSFERRED, [d.unit_id],
-            f"{_from(event)}将{_case(d)}移交{d.unit.name}，请及时受理。{_reason(event)}")
+    return (
+        NotificationKind.TRANSFERRED,
+        [d.unit_id],
+        f"{_from(event)}将{_case(d)}移交{d.unit.name}，请及时受理。{_reason(event)}",
+    )
 
 
 def _on_escalated(event: Event) -> tuple[NotificationKind, list[int], str]:
     d = event.dispute
-    return (NotificationKind.ESCALATED, [d.center_id],
-            f"{_from(event)}将{_case(d)}上报{d.center.name}，请分流。{_reason(event)}")
+    return (
+        NotificationKind.ESCALATED,
+        [d.center_id],
+        f"{_from(event)}将{_case(d)}上报{d.center.name}，请分流。{_reason(event)}",
+    )
 
 
 def _on_referred(event: Event) -> tuple[NotificationKind, list[int], str]:
     d = event.dispute
     data = event.data or {}
-    return (NotificationKind.REFERRED, handler_units(d),
-            f"{_from(event)}{data.get('kind') or '委派调解'}{_case(d)}（法院案号{data.get('court_case_no')}）"
-            f"至{d.unit.name}，请及时受理。")
+    return (
+        NotificationKind.REFERRED,
+        handler_units(d),
+        f"{_from(event)}{data.get('kind') or '委派调解'}{_case(d)}（法院案号{data.get('court_case_no')}）"
+        f"至{d.unit.name}，请及时受理。",
+    )
 
 
 CASE_RECEIVERS = {
@@ -91,16 +106,25 @@ def _on_event(sender, event: Event | None = None, **kwargs) -> None:
         return
     db.session.flush()  # the event's id names the notification: once per event
     kind, unit_ids, text = receiver(event)
-    notify(_recipients(unit_ids, event.user), kind=kind, text=text, key=f"event:{event.id}", dispute=d,
-           link=app_path("disputes.show", dispute_id=d.id))
+    notify(
+        _recipients(unit_ids, event.user),
+        kind=kind,
+        text=text,
+        key=f"event:{event.id}",
+        dispute=d,
+        link=app_path("disputes.show", dispute_id=d.id),
+    )
 
 
 # --- 月清月结 ---------------------------------------------------------------------------------------
 
+
 def _centre_ids_at(node_id: int | None) -> list[int]:
     if node_id is None:
         return []
-    return list(db.session.scalars(select(Unit.id).where(Unit.node_id == node_id, Unit.type == UnitType.CENTER)))
+    return list(
+        db.session.scalars(select(Unit.id).where(Unit.node_id == node_id, Unit.type == UnitType.CENTER))
+    )
 
 
 def _close_link(close) -> str:
@@ -116,18 +140,26 @@ def _month_label(close) -> str:
 def _on_month_closed(sender, close=None, **kwargs) -> None:
     if close is None or close.submitted_to_id is None:
         return
-    notify(_recipients(_centre_ids_at(close.submitted_to_id), close.closed_by),
-           kind=NotificationKind.MONTH_CLOSED, key=f"month-close:{close.id}", link=_close_link(close),
-           text=f"{close.node.name}已完成{_month_label(close)}月清月结并上报，请查看。")
+    notify(
+        _recipients(_centre_ids_at(close.submitted_to_id), close.closed_by),
+        kind=NotificationKind.MONTH_CLOSED,
+        key=f"month-close:{close.id}",
+        link=_close_link(close),
+        text=f"{close.node.name}已完成{_month_label(close)}月清月结并上报，请查看。",
+    )
 
 
 def _on_reopen_requested(sender, request=None, **kwargs) -> None:
     close = request.month_close if request is not None else None
     if close is None or close.submitted_to_id is None:
         return
-    notify(_recipients(_centre_ids_at(close.submitted_to_id), request.requested_by),
-           kind=NotificationKind.REOPEN_REQUESTED, key=f"reopen-request:{request.id}", link=_close_link(close),
-           text=f"{close.node.name}申请重新打开{_month_label(close)}的月清月结，请审批。理由：{request.reason}")
+    notify(
+        _recipients(_centre_ids_at(close.submitted_to_id), request.requested_by),
+        kind=NotificationKind.REOPEN_REQUESTED,
+        key=f"reopen-request:{request.id}",
+        link=_close_link(close),
+        text=f"{close.node.name}申请重新打开{_month_label(close)}的月清月结，请审批。理由：{request.reason}",
+    )
 
 
 signals.event_added.connect(_on_event)

@@ -51,6 +51,7 @@ _active_runner: SchedulerRunner | None = None
 
 # --- the lease ----------------------------------------------------------------------------------------
 
+
 def _ensure_lease_row(name: str) -> None:
     from mediation.followups.service import insert_ignore
 
@@ -67,11 +68,18 @@ def acquire_lease(holder: str, seconds: float, name: str = LEASE_NAME) -> bool:
         _ensure_lease_row(name)
         result = db.session.execute(
             update(SchedulerLease)
-            .where(SchedulerLease.name == name,
-                   or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
-            .values(holder=holder, expires_at=now + timedelta(seconds=seconds), renewed_at=now,
-                    acquired_at=case((SchedulerLease.holder == holder, SchedulerLease.acquired_at), else_=now))
-            .execution_options(synchronize_session=False))
+            .where(
+                SchedulerLease.name == name,
+                or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now),
+            )
+            .values(
+                holder=holder,
+                expires_at=now + timedelta(seconds=seconds),
+                renewed_at=now,
+                acquired_at=case((SchedulerLease.holder == holder, SchedulerLease.acquired_at), else_=now),
+            )
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
     return result.rowcount == 1
 
@@ -83,9 +91,12 @@ def renew_lease(holder: str, seconds: float, name: str = LEASE_NAME) -> bool:
         db.session.commit()
         result = db.session.execute(
             update(SchedulerLease)
-            .where(SchedulerLease.name == name, SchedulerLease.holder == holder, SchedulerLease.expires_at >= now)
+            .where(
+                SchedulerLease.name == name, SchedulerLease.holder == holder, SchedulerLease.expires_at >= now
+            )
             .values(expires_at=now + timedelta(seconds=seconds), renewed_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
     return result.rowcount == 1
 
@@ -94,8 +105,11 @@ def release_lease(holder: str, name: str = LEASE_NAME) -> None:
     with write_intent():
         db.session.commit()
         db.session.execute(
-            update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder)
-            .values(holder=None, expires_at=EPOCH).execution_options(synchronize_session=False))
+            update(SchedulerLease)
+            .where(SchedulerLease.name == name, SchedulerLease.holder == holder)
+            .values(holder=None, expires_at=EPOCH)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
 
 
@@ -104,9 +118,11 @@ def _record_run(holder: str, name: str = LEASE_NAME) -> None:
     with write_intent():
         db.session.commit()
         db.session.execute(
-            update(SchedulerLease).where(SchedulerLease.name == name)
+            update(SchedulerLease)
+            .where(SchedulerLease.name == name)
             .values(runs=SchedulerLease.runs + 1, last_run_at=now, last_run_by=holder)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
 
 
@@ -115,6 +131,7 @@ def lease_state(name: str = LEASE_NAME) -> SchedulerLease | None:
 
 
 # --- APScheduler ---------------------------------------------------------------------------------------
+
 
 def make_jobstore(engine):
     """APScheduler's SQLAlchemyJobStore on the app's engine, using the ``apscheduler_jobs`` table
@@ -135,8 +152,11 @@ def make_scheduler(app: Flask):
     return BackgroundScheduler(
         jobstores={"default": make_jobstore(engine)},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
-        job_defaults={"coalesce": True, "max_instances": 1,
-                      "misfire_grace_time": int(app.config["SCHEDULER_MISFIRE_GRACE"])},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(app.config["SCHEDULER_MISFIRE_GRACE"]),
+        },
         timezone=UTC,
     )
 
@@ -165,8 +185,15 @@ def sweep_job() -> None:
 class SchedulerRunner:
     """Competes for the lease; while holding it, runs the APScheduler scheduler with the sweep job."""
 
-    def __init__(self, app: Flask, *, holder: str | None = None, interval: float | None = None,
-                 lease_seconds: float | None = None, jobs: bool = True) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        holder: str | None = None,
+        interval: float | None = None,
+        lease_seconds: float | None = None,
+        jobs: bool = True,
+    ) -> None:
         from mediation.ledger.jobs import JobWorker
 
         self.app = app
@@ -249,9 +276,14 @@ class SchedulerRunner:
         wanted = timedelta(seconds=self.interval)
         if job is None or getattr(job.trigger, "interval", None) != wanted or job.func_ref != JOB_FUNC:
             # New (or changed) job: run it now, then every interval.
-            scheduler.add_job(JOB_FUNC, IntervalTrigger(seconds=self.interval, timezone=UTC), id=JOB_ID,
-                              name="到期回访、期限预警、督办升级、邮件通知", replace_existing=True,
-                              next_run_time=datetime.now(UTC))
+            scheduler.add_job(
+                JOB_FUNC,
+                IntervalTrigger(seconds=self.interval, timezone=UTC),
+                id=JOB_ID,
+                name="到期回访、期限预警、督办升级、邮件通知",
+                replace_existing=True,
+                next_run_time=datetime.now(UTC),
+            )
         # An existing job keeps its stored next_run_time: if it passed while no scheduler ran, the
         # job runs once now (coalesced), then on its usual cadence.
         _active_runner = self
@@ -291,6 +323,7 @@ class SchedulerRunner:
 
 
 # --- start-up -------------------------------------------------------------------------------------------
+
 
 def should_autostart(app: Flask) -> bool:
     """The embedded scheduler starts with the app (SCHEDULER_MODE=embedded), but not in tests unless

@@ -79,6 +79,7 @@ class Forbidden(FollowupError):
 
 # --- small database helpers ------------------------------------------------------------------------
 
+
 def insert_ignore(model, values: dict, conflict: list[str]):
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the new row's primary key, or None when a
     row with the same unique key exists (whoever inserted it, in whichever process)."""
@@ -103,6 +104,7 @@ def _iso(value: date | None) -> str | None:
 
 # --- who: assignees and recipients -----------------------------------------------------------------
 
+
 def _assignee(dispute: Dispute, actor: User | None = None) -> tuple[Unit, User | None]:
     """The lead unit (else the registering unit) and, when known, the user in charge there."""
     unit = dispute.unit or dispute.registering_unit
@@ -118,8 +120,9 @@ def unit_users(unit_ids: Iterable[int | None]) -> list[User]:
     ids = sorted({i for i in unit_ids if i is not None})
     if not ids:
         return []
-    return list(db.session.scalars(
-        select(User).where(User.unit_id.in_(ids), User.active.is_(True)).order_by(User.id)))
+    return list(
+        db.session.scalars(select(User).where(User.unit_id.in_(ids), User.active.is_(True)).order_by(User.id))
+    )
 
 
 def handler_units(dispute: Dispute) -> list[int]:
@@ -157,8 +160,16 @@ def warning_recipients(dispute: Dispute) -> list[User]:
 
 # --- notifications -----------------------------------------------------------------------------------
 
-def notify(users: Iterable[User], *, kind: NotificationKind, text: str, key: str,
-           dispute: Dispute | None = None, link: str | None = None) -> int:
+
+def notify(
+    users: Iterable[User],
+    *,
+    kind: NotificationKind,
+    text: str,
+    key: str,
+    dispute: Dispute | None = None,
+    link: str | None = None,
+) -> int:
     """One notification per user and key (a repeated call adds nothing). E-mail goes out with the
     next sweep when MAIL_SERVER is configured and the user has an address. ``link`` is the path of
     the page where to act (default: the case page). Returns how many were new."""
@@ -170,11 +181,20 @@ def notify(users: Iterable[User], *, kind: NotificationKind, text: str, key: str
         if user is None or not user.active or user.id in seen:
             continue
         seen.add(user.id)
-        new_id = insert_ignore(Notification, {
-            "user_id": user.id, "dispute_id": dispute.id if dispute is not None else None, "kind": kind,
-            "key": key, "text": text, "link": link, "created_at": clock.now(),
-            "email_to": user.email if mail and user.email else None,
-        }, ["user_id", "key"])
+        new_id = insert_ignore(
+            Notification,
+            {
+                "user_id": user.id,
+                "dispute_id": dispute.id if dispute is not None else None,
+                "kind": kind,
+                "key": key,
+                "text": text,
+                "link": link,
+                "created_at": clock.now(),
+                "email_to": user.email if mail and user.email else None,
+            },
+            ["user_id", "key"],
+        )
         added += new_id is not None
     return added
 
@@ -194,8 +214,14 @@ def list_notifications(user: User, *, unread: bool = False, page: int = 1, per_p
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def get_notification(user: User, notification_id: int) -> Notification:
@@ -207,9 +233,12 @@ def get_notification(user: User, notification_id: int) -> Notification:
 
 def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
     """Mark the user's notifications read (all unread ones when ``ids`` is None)."""
-    stmt = (update(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-            .values(read_at=clock.now()).execution_options(synchronize_session="fetch"))
+    stmt = (
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=clock.now())
+        .execution_options(synchronize_session="fetch")
+    )
     if ids is not None:
         stmt = stmt.where(Notification.id.in_(list(ids)))
     return db.session.execute(stmt).rowcount
@@ -217,15 +246,33 @@ def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
 
 # --- follow-ups: creation by events -------------------------------------------------------------------
 
-def create_followup(dispute: Dispute, kind: FollowUpKind, anchor_on: date, due_on: date, *,
-                    round_: int = 1, actor: User | None = None) -> int | None:
+
+def create_followup(
+    dispute: Dispute,
+    kind: FollowUpKind,
+    anchor_on: date,
+    due_on: date,
+    *,
+    round_: int = 1,
+    actor: User | None = None,
+) -> int | None:
     """Create the follow-up of this case, kind and period unless it exists. Returns its id if new."""
     unit, user = _assignee(dispute, actor)
-    return insert_ignore(FollowUp, {
-        "dispute_id": dispute.id, "kind": kind, "anchor_on": anchor_on, "round": round_,
-        "status": FollowUpStatus.OPEN, "unit_id": unit.id, "user_id": user.id if user else None,
-        "due_on": due_on, "created_at": clock.now(),
-    }, ["dispute_id", "kind", "anchor_on", "round"])
+    return insert_ignore(
+        FollowUp,
+        {
+            "dispute_id": dispute.id,
+            "kind": kind,
+            "anchor_on": anchor_on,
+            "round": round_,
+            "status": FollowUpStatus.OPEN,
+            "unit_id": unit.id,
+            "user_id": user.id if user else None,
+            "due_on": due_on,
+            "created_at": clock.now(),
+        },
+        ["dispute_id", "kind", "anchor_on", "round"],
+    )
 
 
 def _days(key: str) -> int:
@@ -249,7 +296,9 @@ def ensure_stabilize_visit(dispute: Dispute, today: date, actor: User | None = N
 def cancel_open(dispute_id: int, kind: FollowUpKind, reason: str) -> int:
     return db.session.execute(
         update(FollowUp)
-        .where(FollowUp.dispute_id == dispute_id, FollowUp.kind == kind, FollowUp.status == FollowUpStatus.OPEN)
+        .where(
+            FollowUp.dispute_id == dispute_id, FollowUp.kind == kind, FollowUp.status == FollowUpStatus.OPEN
+        )
         .values(status=FollowUpStatus.CANCELLED, result=reason, done_at=clock.now())
         .execution_options(synchronize_session="fetch")
     ).rowcount
@@ -293,7 +342,8 @@ def _on_new_lead(event) -> None:
         update(FollowUp)
         .where(FollowUp.dispute_id == dispute.id, FollowUp.status == FollowUpStatus.OPEN)
         .values(unit_id=unit.id, user_id=user.id if user else None)
-        .execution_options(synchronize_session="fetch"))
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def _on_returned_to_court(event) -> None:
@@ -306,10 +356,17 @@ def _on_returned_to_court(event) -> None:
     if referral is None:
         return
     liaisons = [u for u in unit_users([referral.court_id]) if u.role == Role.COURT]
-    text = (f"{referral.kind}的案件 {referral.court_case_no}（{dispute.case_no}）调解不成功，"
-            f"{dispute.unit.name if dispute.unit else '接收单位'}已退回本院。退回理由：{event.note or '未写明'}")
-    notify(liaisons, kind=NotificationKind.COURT_RETURN, text=text, key=f"court-return:{dispute.id}:{event.on}",
-           dispute=dispute)
+    text = (
+        f"{referral.kind}的案件 {referral.court_case_no}（{dispute.case_no}）调解不成功，"
+        f"{dispute.unit.name if dispute.unit else '接收单位'}已退回本院。退回理由：{event.note or '未写明'}"
+    )
+    notify(
+        liaisons,
+        kind=NotificationKind.COURT_RETURN,
+        text=text,
+        key=f"court-return:{dispute.id}:{event.on}",
+        dispute=dispute,
+    )
 
 
 RECEIVERS = {
@@ -340,14 +397,23 @@ signals.event_added.connect(_on_event)
 
 # --- follow-ups: the to-do list and the work ----------------------------------------------------------
 
-def followups_query(user: User, *, mine: bool = False, status: str | None = None, kind: str | None = None,
-                    dispute_id: int | None = None, due_before: date | None = None):
+
+def followups_query(
+    user: User,
+    *,
+    mine: bool = False,
+    status: str | None = None,
+    kind: str | None = None,
+    dispute_id: int | None = None,
+    due_before: date | None = None,
+):
     """Follow-ups of the cases the user may see; ``mine``: assigned to the user's unit (and to the
     user, or to nobody in particular)."""
     stmt = select(FollowUp).join(Dispute, FollowUp.dispute_id == Dispute.id).where(dispute_scope(user))
     if mine:
-        stmt = stmt.where(FollowUp.unit_id == user.unit_id,
-                          or_(FollowUp.user_id.is_(None), FollowUp.user_id == user.id))
+        stmt = stmt.where(
+            FollowUp.unit_id == user.unit_id, or_(FollowUp.user_id.is_(None), FollowUp.user_id == user.id)
+        )
     if status:
         stmt = stmt.where(FollowUp.status == status)
     if kind:
@@ -360,9 +426,14 @@ def followups_query(user: User, *, mine: bool = False, status: str | None = None
 
 
 def list_followups(user: User, args: dict):
-    stmt = followups_query(user, mine=args.get("mine", False), status=args.get("status"),
-                           kind=args.get("kind"), dispute_id=args.get("dispute"),
-                           due_before=args.get("due_before"))
+    stmt = followups_query(
+        user,
+        mine=args.get("mine", False),
+        status=args.get("status"),
+        kind=args.get("kind"),
+        dispute_id=args.get("dispute"),
+        due_before=args.get("due_before"),
+    )
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     page, per_page = args.get("page", 1), args.get("per_page", 20)
     items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
@@ -371,8 +442,11 @@ def list_followups(user: User, args: dict):
 
 def get_followup(user: User, followup_id: int) -> FollowUp:
     """The follow-up if its case is visible to the user; 404 otherwise."""
-    row = db.session.scalars(select(FollowUp).join(Dispute, FollowUp.dispute_id == Dispute.id)
-                             .where(FollowUp.id == followup_id, dispute_scope(user))).first()
+    row = db.session.scalars(
+        select(FollowUp)
+        .join(Dispute, FollowUp.dispute_id == Dispute.id)
+        .where(FollowUp.id == followup_id, dispute_scope(user))
+    ).first()
     if row is None:
         abort(404)
     return row
@@ -385,8 +459,15 @@ def _require_assignee(user: User, followup: FollowUp) -> None:
         raise FollowupError(f"该回访{followup.status}，不能再办理。")
 
 
-def complete_followup(user: User, followup: FollowUp, result: str, satisfaction: int | None = None, *,
-                      method: str | None = None, visited: str | None = None) -> FollowUp:
+def complete_followup(
+    user: User,
+    followup: FollowUp,
+    result: str,
+    satisfaction: int | None = None,
+    *,
+    method: str | None = None,
+    visited: str | None = None,
+) -> FollowUp:
     """Done: the result (and 满意度) on the row; the timeline event also keeps 回访方式 and 被回访人,
     which the 回访记录 prints."""
     _require_assignee(user, followup)
@@ -406,7 +487,9 @@ def complete_followup(user: User, followup: FollowUp, result: str, satisfaction:
         data["method"] = method
     if visited and visited.strip():
         data["visited"] = visited.strip()
-    add_event(followup.dispute, "followup_done", user, note=result, data=data, on=clock.today(), at=clock.now())
+    add_event(
+        followup.dispute, "followup_done", user, note=result, data=data, on=clock.today(), at=clock.now()
+    )
     db.session.flush()
     return followup
 
@@ -423,22 +506,39 @@ def reschedule_followup(user: User, followup: FollowUp, due_on: date, reason: st
     followup.reschedule_count += 1
     followup.due_on = due_on
     followup.notified_at = None  # tell the assignee again when the new date comes
-    add_event(followup.dispute, "followup_rescheduled", user, note=reason,
-              data={"kind": followup.kind.value, "old_deadline": _iso(previous), "new_deadline": _iso(due_on),
-                    "followup": followup.id},
-              on=clock.today(), at=clock.now())
+    add_event(
+        followup.dispute,
+        "followup_rescheduled",
+        user,
+        note=reason,
+        data={
+            "kind": followup.kind.value,
+            "old_deadline": _iso(previous),
+            "new_deadline": _iso(due_on),
+            "followup": followup.id,
+        },
+        on=clock.today(),
+        at=clock.now(),
+    )
     db.session.flush()
     return followup
 
 
 # --- 督办 ----------------------------------------------------------------------------------------------
 
+
 def _visible(user: User, dispute: Dispute) -> bool:
     return db.session.scalar(select(exists().where(Dispute.id == dispute.id, dispute_scope(user))))
 
 
-def issue_supervision(user: User, dispute: Dispute, level: str, reply_by: date, note: str | None = None,
-                      target_unit: Unit | None = None) -> SupervisionOrder:
+def issue_supervision(
+    user: User,
+    dispute: Dispute,
+    level: str,
+    reply_by: date,
+    note: str | None = None,
+    target_unit: Unit | None = None,
+) -> SupervisionOrder:
     """A 综治中心 user orders the case's lead unit (or a co-handling unit) to reply by ``reply_by``.
     Writes the ``supervised`` event and notifies the unit. Raises Forbidden / FollowupError /
     ValidationError; the caller commits."""
@@ -459,25 +559,48 @@ def issue_supervision(user: User, dispute: Dispute, level: str, reply_by: date, 
         raise ValidationError({"target_unit": ["督办对象应为该案的牵头单位或联办单位。"]})
     if reply_by < clock.today():
         raise ValidationError({"reply_by": ["回复期限不能早于今天。"]})
-    pending = db.session.scalar(select(SupervisionOrder).where(
-        SupervisionOrder.dispute_id == dispute.id, SupervisionOrder.issued_by_unit_id == user.unit_id,
-        SupervisionOrder.target_unit_id == target.id, SupervisionOrder.status == SupervisionStatus.PENDING))
+    pending = db.session.scalar(
+        select(SupervisionOrder).where(
+            SupervisionOrder.dispute_id == dispute.id,
+            SupervisionOrder.issued_by_unit_id == user.unit_id,
+            SupervisionOrder.target_unit_id == target.id,
+            SupervisionOrder.status == SupervisionStatus.PENDING,
+        )
+    )
     if pending is not None:
         raise FollowupError(f"本单位对该案已有未回复的督办（回复期限 {pending.reply_by.isoformat()}）。")
     order = SupervisionOrder(
-        dispute=dispute, level=level, status=SupervisionStatus.PENDING, issued_by_unit=user.unit,
-        issued_by=user, issued_at=clock.now(), target_unit=target, note=note, reply_by=reply_by,
+        dispute=dispute,
+        level=level,
+        status=SupervisionStatus.PENDING,
+        issued_by_unit=user.unit,
+        issued_by=user,
+        issued_at=clock.now(),
+        target_unit=target,
+        note=note,
+        reply_by=reply_by,
     )
     db.session.add(order)
     db.session.flush()
-    add_event(dispute, "supervised", user, note=note,
-              data={"level": level.value, "unit": target.code, "deadline": _iso(reply_by), "order": order.id},
-              on=clock.today(), at=clock.now())
+    add_event(
+        dispute,
+        "supervised",
+        user,
+        note=note,
+        data={"level": level.value, "unit": target.code, "deadline": _iso(reply_by), "order": order.id},
+        on=clock.today(),
+        at=clock.now(),
+    )
     label = "挂牌督办" if level == SupervisionLevel.LISTED else "督办"
-    notify(unit_users([target.id]), kind=NotificationKind.SUPERVISION, dispute=dispute,
-           key=f"supervision:{order.id}", link=supervision_link(order),
-           text=f"{user.unit.name}对案件{dispute.case_no}{label}，请于{reply_by.isoformat()}前回复办理情况。"
-                + (f"要求：{note}" if note else ""))
+    notify(
+        unit_users([target.id]),
+        kind=NotificationKind.SUPERVISION,
+        dispute=dispute,
+        key=f"supervision:{order.id}",
+        link=supervision_link(order),
+        text=f"{user.unit.name}对案件{dispute.case_no}{label}，请于{reply_by.isoformat()}前回复办理情况。"
+        + (f"要求：{note}" if note else ""),
+    )
     db.session.flush()
     return order
 
@@ -497,36 +620,63 @@ def reply_supervision(user: User, order: SupervisionOrder, reply: str) -> Superv
     order.replied_by = user
     order.status = SupervisionStatus.REPLIED
     dispute = order.dispute
-    add_event(dispute, "supervision_replied", user, note=reply,
-              data={"level": order.level.value, "order": order.id}, on=clock.today(), at=clock.now())
-    notify(unit_users([order.issued_by_unit_id, order.escalated_to_id]), kind=NotificationKind.SUPERVISION_REPLY,
-           dispute=dispute, key=f"supervision-reply:{order.id}",
-           text=f"{order.target_unit.name}已回复案件{dispute.case_no}的督办：{reply}")
+    add_event(
+        dispute,
+        "supervision_replied",
+        user,
+        note=reply,
+        data={"level": order.level.value, "order": order.id},
+        on=clock.today(),
+        at=clock.now(),
+    )
+    notify(
+        unit_users([order.issued_by_unit_id, order.escalated_to_id]),
+        kind=NotificationKind.SUPERVISION_REPLY,
+        dispute=dispute,
+        key=f"supervision-reply:{order.id}",
+        text=f"{order.target_unit.name}已回复案件{dispute.case_no}的督办：{reply}",
+    )
     db.session.flush()
     return order
 
 
-def supervisions_query(user: User, *, dispute_id: int | None = None, mine: bool = False,
-                       issued: bool = False, status: str | None = None):
+def supervisions_query(
+    user: User,
+    *,
+    dispute_id: int | None = None,
+    mine: bool = False,
+    issued: bool = False,
+    status: str | None = None,
+):
     """Orders on the cases the user may see; ``mine``: addressed to the user's unit; ``issued``:
     issued by (or escalated to) the user's unit."""
-    stmt = (select(SupervisionOrder).join(Dispute, SupervisionOrder.dispute_id == Dispute.id)
-            .where(dispute_scope(user)))
+    stmt = (
+        select(SupervisionOrder)
+        .join(Dispute, SupervisionOrder.dispute_id == Dispute.id)
+        .where(dispute_scope(user))
+    )
     if dispute_id is not None:
         stmt = stmt.where(SupervisionOrder.dispute_id == dispute_id)
     if mine:
         stmt = stmt.where(SupervisionOrder.target_unit_id == user.unit_id)
     if issued:
-        stmt = stmt.where(or_(SupervisionOrder.issued_by_unit_id == user.unit_id,
-                              SupervisionOrder.escalated_to_id == user.unit_id))
+        stmt = stmt.where(
+            or_(
+                SupervisionOrder.issued_by_unit_id == user.unit_id,
+                SupervisionOrder.escalated_to_id == user.unit_id,
+            )
+        )
     if status:
         stmt = stmt.where(SupervisionOrder.status == status)
     return stmt.order_by(SupervisionOrder.issued_at.desc(), SupervisionOrder.id.desc())
 
 
 def get_supervision(user: User, order_id: int) -> SupervisionOrder:
-    row = db.session.scalars(select(SupervisionOrder).join(Dispute, SupervisionOrder.dispute_id == Dispute.id)
-                             .where(SupervisionOrder.id == order_id, dispute_scope(user))).first()
+    row = db.session.scalars(
+        select(SupervisionOrder)
+        .join(Dispute, SupervisionOrder.dispute_id == Dispute.id)
+        .where(SupervisionOrder.id == order_id, dispute_scope(user))
+    ).first()
     if row is None:
         abort(404)
     return row
@@ -546,27 +696,59 @@ def _escalate(order: SupervisionOrder, today: date) -> bool:
     if upper is not None:
         order.status = SupervisionStatus.ESCALATED
         order.escalated_to = upper
-        text = (f"{order.issued_by_unit.name}对案件{dispute.case_no}的{label}（回复期限 {order.reply_by.isoformat()}）"
-                f"逾期未获{order.target_unit.name}回复，已升级至{upper.name}。")
-        add_event(dispute, "supervision_escalated", None, note=text,
-                  data={"level": order.level.value, "order": order.id, "from_unit": order.issued_by_unit.code,
-                        "to_unit": upper.code, "deadline": _iso(order.reply_by)}, on=today, at=now)
-        notify(unit_users([upper.id, order.issued_by_unit_id, order.target_unit_id]),
-               kind=NotificationKind.SUPERVISION_ESCALATED, dispute=dispute,
-               key=f"supervision-escalated:{order.id}", text=text)
+        text = (
+            f"{order.issued_by_unit.name}对案件{dispute.case_no}的{label}（回复期限 {order.reply_by.isoformat()}）"
+            f"逾期未获{order.target_unit.name}回复，已升级至{upper.name}。"
+        )
+        add_event(
+            dispute,
+            "supervision_escalated",
+            None,
+            note=text,
+            data={
+                "level": order.level.value,
+                "order": order.id,
+                "from_unit": order.issued_by_unit.code,
+                "to_unit": upper.code,
+                "deadline": _iso(order.reply_by),
+            },
+            on=today,
+            at=now,
+        )
+        notify(
+            unit_users([upper.id, order.issued_by_unit_id, order.target_unit_id]),
+            kind=NotificationKind.SUPERVISION_ESCALATED,
+            dispute=dispute,
+            key=f"supervision-escalated:{order.id}",
+            text=text,
+        )
         return True
     order.status = SupervisionStatus.LAPSED
-    text = (f"案件{dispute.case_no}的{label}（回复期限 {order.reply_by.isoformat()}）逾期未获"
-            f"{order.target_unit.name}回复；{order.issued_by_unit.name}之上已无综治中心，请直接督促。")
-    add_event(dispute, "supervision_lapsed", None, note=text,
-              data={"level": order.level.value, "order": order.id, "deadline": _iso(order.reply_by)},
-              on=today, at=now)
-    notify(unit_users([order.issued_by_unit_id, order.target_unit_id]), kind=NotificationKind.SUPERVISION_ESCALATED,
-           dispute=dispute, key=f"supervision-escalated:{order.id}", text=text)
+    text = (
+        f"案件{dispute.case_no}的{label}（回复期限 {order.reply_by.isoformat()}）逾期未获"
+        f"{order.target_unit.name}回复；{order.issued_by_unit.name}之上已无综治中心，请直接督促。"
+    )
+    add_event(
+        dispute,
+        "supervision_lapsed",
+        None,
+        note=text,
+        data={"level": order.level.value, "order": order.id, "deadline": _iso(order.reply_by)},
+        on=today,
+        at=now,
+    )
+    notify(
+        unit_users([order.issued_by_unit_id, order.target_unit_id]),
+        kind=NotificationKind.SUPERVISION_ESCALATED,
+        dispute=dispute,
+        key=f"supervision-escalated:{order.id}",
+        text=text,
+    )
     return False
 
 
 # --- the panel on the case page ------------------------------------------------------------------------
+
 
 def case_panel(user: User, dispute: Dispute) -> dict:
     """What the case page's 回访与督办 partial shows (queries here, not in the template)."""
@@ -576,13 +758,16 @@ def case_panel(user: User, dispute: Dispute) -> dict:
         "followups": followups,
         "orders": orders,
         "today": clock.today(),
-        "may_issue": may_issue_supervision(user) and dispute.status != Status.CLOSED and dispute.unit_id is not None,
+        "may_issue": may_issue_supervision(user)
+        and dispute.status != Status.CLOSED
+        and dispute.unit_id is not None,
         "levels": [lv.value for lv in SupervisionLevel],
         "default_reply_by": clock.today() + timedelta(days=7),
     }
 
 
 # --- the sweep ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class SweepResult:
@@ -598,23 +783,40 @@ class SweepResult:
 
     @property
     def changes(self) -> int:
-        return (self.stabilize_cancelled + self.stabilize_created + self.followups_due + self.alerts
-                + self.escalated + self.lapsed + self.emails_sent)
+        return (
+            self.stabilize_cancelled
+            + self.stabilize_created
+            + self.followups_due
+            + self.alerts
+            + self.escalated
+            + self.lapsed
+            + self.emails_sent
+        )
 
     def summary(self) -> str:
-        text = (f"稳控回访新建{self.stabilize_created}、停止{self.stabilize_cancelled}；到期回访提醒{self.followups_due}；"
-                f"期限预警{self.alerts}；督办升级{self.escalated}、逾期{self.lapsed}；"
-                f"邮件发送{self.emails_sent}、失败{self.emails_failed}")
+        text = (
+            f"稳控回访新建{self.stabilize_created}、停止{self.stabilize_cancelled}；到期回访提醒{self.followups_due}；"
+            f"期限预警{self.alerts}；督办升级{self.escalated}、逾期{self.lapsed}；"
+            f"邮件发送{self.emails_sent}、失败{self.emails_failed}"
+        )
         return text + (f"；错误：{'；'.join(self.errors)}" if self.errors else "")
 
 
 def _cancel_stale_stabilize(today: date, result: SweepResult) -> None:
     rows = db.session.scalars(
-        select(FollowUp).join(Dispute, FollowUp.dispute_id == Dispute.id)
-        .where(FollowUp.kind == FollowUpKind.STABILIZE, FollowUp.status == FollowUpStatus.OPEN,
-               or_(Dispute.status != Status.STABILIZED, Dispute.stabilized_on.is_(None),
-                   Dispute.stabilized_on != FollowUp.anchor_on))
-        .with_for_update(of=FollowUp, skip_locked=True)).all()
+        select(FollowUp)
+        .join(Dispute, FollowUp.dispute_id == Dispute.id)
+        .where(
+            FollowUp.kind == FollowUpKind.STABILIZE,
+            FollowUp.status == FollowUpStatus.OPEN,
+            or_(
+                Dispute.status != Status.STABILIZED,
+                Dispute.stabilized_on.is_(None),
+                Dispute.stabilized_on != FollowUp.anchor_on,
+            ),
+        )
+        .with_for_update(of=FollowUp, skip_locked=True)
+    ).all()
     for fu in rows:
         fu.status = FollowUpStatus.CANCELLED
         fu.result = "案件已不在稳控状态，停止稳控回访。"
@@ -629,14 +831,19 @@ def _create_stabilize_visits(today: date, result: SweepResult) -> None:
     cases = db.session.execute(
         select(Dispute.id, Dispute.stabilized_on)
         .where(Dispute.status == Status.STABILIZED, Dispute.stabilized_on.is_not(None))
-        .order_by(Dispute.id)).all()
+        .order_by(Dispute.id)
+    ).all()
     if not cases:
         db.session.commit()
         return
-    latest = dict(((d, a), r) for d, a, r in db.session.execute(
-        select(FollowUp.dispute_id, FollowUp.anchor_on, func.max(FollowUp.round))
-        .where(FollowUp.kind == FollowUpKind.STABILIZE)
-        .group_by(FollowUp.dispute_id, FollowUp.anchor_on)).all())
+    latest = dict(
+        ((d, a), r)
+        for d, a, r in db.session.execute(
+            select(FollowUp.dispute_id, FollowUp.anchor_on, func.max(FollowUp.round))
+            .where(FollowUp.kind == FollowUpKind.STABILIZE)
+            .group_by(FollowUp.dispute_id, FollowUp.anchor_on)
+        ).all()
+    )
     wanted = []
     for dispute_id, anchor in cases:
         k, _ = stabilize_round(anchor, today)
@@ -644,7 +851,7 @@ def _create_stabilize_visits(today: date, result: SweepResult) -> None:
             wanted.append(dispute_id)
     db.session.commit()
     for i in range(0, len(wanted), BATCH):
-        for dispute_id in wanted[i:i + BATCH]:
+        for dispute_id in wanted[i : i + BATCH]:
             dispute = db.session.get(Dispute, dispute_id, populate_existing=True)
             if dispute is not None and ensure_stabilize_visit(dispute, today) is not None:
                 result.stabilize_created += 1
@@ -655,8 +862,15 @@ def _notify_due_followups(today: date, result: SweepResult) -> None:
     while True:
         rows = db.session.scalars(
             select(FollowUp)
-            .where(FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_on <= today, FollowUp.notified_at.is_(None))
-            .order_by(FollowUp.id).limit(BATCH).with_for_update(skip_locked=True)).all()
+            .where(
+                FollowUp.status == FollowUpStatus.OPEN,
+                FollowUp.due_on <= today,
+                FollowUp.notified_at.is_(None),
+            )
+            .order_by(FollowUp.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
         if not rows:
             db.session.commit()
             return
@@ -664,9 +878,13 @@ def _notify_due_followups(today: date, result: SweepResult) -> None:
             recipients = [fu.user] if fu.user is not None and fu.user.active else unit_users([fu.unit_id])
             late = (today - fu.due_on).days
             when = f"已逾期{late}天" if late > 0 else "今天到期"
-            notify(recipients, kind=NotificationKind.FOLLOWUP_DUE, dispute=fu.dispute,
-                   key=f"followup:{fu.id}:{fu.due_on.isoformat()}",
-                   text=f"案件{fu.dispute.case_no}的{fu.kind}（应于{fu.due_on.isoformat()}完成）{when}，请及时办理。")
+            notify(
+                recipients,
+                kind=NotificationKind.FOLLOWUP_DUE,
+                dispute=fu.dispute,
+                key=f"followup:{fu.id}:{fu.due_on.isoformat()}",
+                text=f"案件{fu.dispute.case_no}的{fu.kind}（应于{fu.due_on.isoformat()}完成）{when}，请及时办理。",
+            )
             fu.notified_at = clock.now()
             result.followups_due += 1
         db.session.commit()
@@ -674,22 +892,30 @@ def _notify_due_followups(today: date, result: SweepResult) -> None:
 
 def _warning_text(dispute: Dispute, level: str, today: date) -> str:
     if level == OVERDUE:
-        return (f"案件{dispute.case_no}（{dispute.category}）已超过办理期限（{dispute.deadline.isoformat()}），"
-                "请尽快办结或依规办理延期。")
+        return (
+            f"案件{dispute.case_no}（{dispute.category}）已超过办理期限（{dispute.deadline.isoformat()}），"
+            "请尽快办结或依规办理延期。"
+        )
     left = (dispute.deadline - today).days
-    return (f"案件{dispute.case_no}（{dispute.category}）办理期限为{dispute.deadline.isoformat()}，"
-            f"剩余{left}天，已进入预警，请抓紧办理。")
+    return (
+        f"案件{dispute.case_no}（{dispute.category}）办理期限为{dispute.deadline.isoformat()}，"
+        f"剩余{left}天，已进入预警，请抓紧办理。"
+    )
 
 
 def _deadline_warnings(today: date, result: SweepResult) -> None:
     """Cases entering 预警 or 超期: once per case, level and deadline (a DeadlineAlert row), the
     handlers and the 综治中心 above are notified and the timeline gets a ``warning_level`` event."""
-    done_overdue = exists().where(DeadlineAlert.dispute_id == Dispute.id, DeadlineAlert.deadline == Dispute.deadline,
-                                  DeadlineAlert.level == OVERDUE)
+    done_overdue = exists().where(
+        DeadlineAlert.dispute_id == Dispute.id,
+        DeadlineAlert.deadline == Dispute.deadline,
+        DeadlineAlert.level == OVERDUE,
+    )
     rows = db.session.execute(
         select(Dispute.id, Dispute.accepted_on, Dispute.deadline)
         .where(Dispute.status != Status.CLOSED, Dispute.deadline.is_not(None), ~done_overdue)
-        .order_by(Dispute.id)).all()  # one order for every sweep: concurrent inserts never deadlock
+        .order_by(Dispute.id)
+    ).all()  # one order for every sweep: concurrent inserts never deadlock
     wanted = {}
     for dispute_id, accepted_on, deadline in rows:
         level = level_for(accepted_on, deadline, today)
@@ -698,27 +924,56 @@ def _deadline_warnings(today: date, result: SweepResult) -> None:
     ids = list(wanted)
     existing = set()
     for i in range(0, len(ids), 500):
-        existing.update(db.session.execute(
-            select(DeadlineAlert.dispute_id, DeadlineAlert.level, DeadlineAlert.deadline)
-            .where(DeadlineAlert.dispute_id.in_(ids[i:i + 500]))).all())
+        existing.update(
+            db.session.execute(
+                select(DeadlineAlert.dispute_id, DeadlineAlert.level, DeadlineAlert.deadline).where(
+                    DeadlineAlert.dispute_id.in_(ids[i : i + 500])
+                )
+            ).all()
+        )
     todo = [(d, lv, dl) for d, (lv, dl) in wanted.items() if (d, lv, dl) not in existing]
     db.session.commit()
     for i in range(0, len(todo), BATCH):
-        for dispute_id, level, deadline in todo[i:i + BATCH]:
+        for dispute_id, level, deadline in todo[i : i + BATCH]:
             dispute = db.session.get(Dispute, dispute_id, populate_existing=True)
-            if (dispute is None or dispute.status == Status.CLOSED or dispute.deadline != deadline
-                    or level_for(dispute.accepted_on, dispute.deadline, today) != level):
+            if (
+                dispute is None
+                or dispute.status == Status.CLOSED
+                or dispute.deadline != deadline
+                or level_for(dispute.accepted_on, dispute.deadline, today) != level
+            ):
                 continue  # changed since it was read
-            if insert_ignore(DeadlineAlert, {"dispute_id": dispute_id, "level": level, "deadline": deadline,
-                                             "created_at": clock.now()},
-                             ["dispute_id", "level", "deadline"]) is None:
+            if (
+                insert_ignore(
+                    DeadlineAlert,
+                    {
+                        "dispute_id": dispute_id,
+                        "level": level,
+                        "deadline": deadline,
+                        "created_at": clock.now(),
+                    },
+                    ["dispute_id", "level", "deadline"],
+                )
+                is None
+            ):
                 continue  # another sweep got there first
             text = _warning_text(dispute, level, today)
-            notify(warning_recipients(dispute), dispute=dispute, text=text,
-                   kind=NotificationKind.OVERDUE if level == OVERDUE else NotificationKind.WARNING,
-                   key=f"deadline:{dispute_id}:{level}:{deadline.isoformat()}")
-            add_event(dispute, "warning_level", None, note=text,
-                      data={"level": level, "deadline": deadline.isoformat()}, on=today, at=clock.now())
+            notify(
+                warning_recipients(dispute),
+                dispute=dispute,
+                text=text,
+                kind=NotificationKind.OVERDUE if level == OVERDUE else NotificationKind.WARNING,
+                key=f"deadline:{dispute_id}:{level}:{deadline.isoformat()}",
+            )
+            add_event(
+                dispute,
+                "warning_level",
+                None,
+                note=text,
+                data={"level": level, "deadline": deadline.isoformat()},
+                on=today,
+                at=clock.now(),
+            )
             result.alerts += 1
         db.session.commit()
 
@@ -727,10 +982,18 @@ def _escalate_supervisions(today: date, result: SweepResult) -> None:
     last_id = 0
     while True:
         rows = db.session.scalars(
-            select(SupervisionOrder).join(Dispute, SupervisionOrder.dispute_id == Dispute.id)
-            .where(SupervisionOrder.status == SupervisionStatus.PENDING, SupervisionOrder.reply_by < today,
-                   SupervisionOrder.id > last_id, Dispute.status != Status.CLOSED)  # a closed case needs no push
-            .order_by(SupervisionOrder.id).limit(BATCH).with_for_update(of=SupervisionOrder, skip_locked=True)).all()
+            select(SupervisionOrder)
+            .join(Dispute, SupervisionOrder.dispute_id == Dispute.id)
+            .where(
+                SupervisionOrder.status == SupervisionStatus.PENDING,
+                SupervisionOrder.reply_by < today,
+                SupervisionOrder.id > last_id,
+                Dispute.status != Status.CLOSED,
+            )  # a closed case needs no push
+            .order_by(SupervisionOrder.id)
+            .limit(BATCH)
+            .with_for_update(of=SupervisionOrder, skip_locked=True)
+        ).all()
         if not rows:
             db.session.commit()
             return
@@ -783,9 +1046,16 @@ def deliver_mail(result: SweepResult) -> None:
     while True:
         rows = db.session.scalars(
             select(Notification)
-            .where(Notification.id > last_id, Notification.email_to.is_not(None), Notification.emailed_at.is_(None),
-                   Notification.email_attempts < MAX_MAIL_ATTEMPTS)
-            .order_by(Notification.id).limit(50).with_for_update(skip_locked=True)).all()
+            .where(
+                Notification.id > last_id,
+                Notification.email_to.is_not(None),
+                Notification.emailed_at.is_(None),
+                Notification.email_attempts < MAX_MAIL_ATTEMPTS,
+            )
+            .order_by(Notification.id)
+            .limit(50)
+            .with_for_update(skip_locked=True)
+        ).all()
         if not rows:
             db.session.commit()
             return
@@ -819,8 +1089,13 @@ def deliver_mail(result: SweepResult) -> None:
         db.session.commit()
 
 
-SWEEP_STEPS = (_cancel_stale_stabilize, _create_stabilize_visits, _notify_due_followups, _deadline_warnings,
-               _escalate_supervisions)
+SWEEP_STEPS = (
+    _cancel_stale_stabilize,
+    _create_stabilize_visits,
+    _notify_due_followups,
+    _deadline_warnings,
+    _escalate_supervisions,
+)
 
 
 def run_sweep(today: date | None = None) -> SweepResult:

@@ -28,9 +28,20 @@ from mediation.geo.models import Unit
 
 bp = Blueprint("followups", __name__)
 
-FIELD_LABELS = {"result": "回访情况", "satisfaction": "满意度", "due_on": "新日期", "reason": "改期原因",
-                "level": "督办级别", "reply_by": "回复期限", "note": "督办要求", "target_unit": "被督办单位",
-                "reply": "回复内容", "method": "回访方式", "visited": "被回访人", "_schema": "表单"}
+FIELD_LABELS = {
+    "result": "回访情况",
+    "satisfaction": "满意度",
+    "due_on": "新日期",
+    "reason": "改期原因",
+    "level": "督办级别",
+    "reply_by": "回复期限",
+    "note": "督办要求",
+    "target_unit": "被督办单位",
+    "reply": "回复内容",
+    "method": "回访方式",
+    "visited": "被回访人",
+    "_schema": "表单",
+}
 
 
 @bp.app_context_processor
@@ -87,6 +98,7 @@ def _run(action, success: str) -> bool:
 
 # --- 我的待办 -------------------------------------------------------------------------------------------
 
+
 @bp.get("/worklist/")
 @login_required
 def worklist():
@@ -109,6 +121,7 @@ def worklist():
 
 # --- follow-ups -----------------------------------------------------------------------------------------
 
+
 @bp.get("/followups/")
 @login_required
 def todo():
@@ -125,9 +138,17 @@ def todo():
     args["status"] = status if status in statuses else None
     items, total = service.list_followups(current_user, args)
     per_page = args["per_page"]
-    return render_template("followups/todo.html", items=items, total=total, page=args["page"],
-                           pages=(total + per_page - 1) // per_page, status=status, scope=scope,
-                           statuses=statuses, today=clock.today())
+    return render_template(
+        "followups/todo.html",
+        items=items,
+        total=total,
+        page=args["page"],
+        pages=(total + per_page - 1) // per_page,
+        status=status,
+        scope=scope,
+        statuses=statuses,
+        today=clock.today(),
+    )
 
 
 @bp.post("/followups/<int:followup_id>/complete")
@@ -137,8 +158,14 @@ def complete(followup_id):
 
     def action():
         data = _form(FollowUpComplete)
-        service.complete_followup(current_user, followup, data["result"], data.get("satisfaction"),
-                                  method=data.get("method"), visited=data.get("visited"))
+        service.complete_followup(
+            current_user,
+            followup,
+            data["result"],
+            data.get("satisfaction"),
+            method=data.get("method"),
+            visited=data.get("visited"),
+        )
 
     _run(action, f"{followup.kind}已完成，已记入办理过程。")
     return _back(url_for("followups.todo"))
@@ -159,6 +186,7 @@ def reschedule(followup_id):
 
 # --- notifications --------------------------------------------------------------------------------------
 
+
 @bp.get("/notifications/")
 @login_required
 def notifications():
@@ -166,11 +194,18 @@ def notifications():
         args = NotificationListArgs().load(request.args)
     except ValidationError:
         args = NotificationListArgs().load({})
-    items, total = service.list_notifications(current_user, unread=args["unread"], page=args["page"],
-                                              per_page=args["per_page"])
+    items, total = service.list_notifications(
+        current_user, unread=args["unread"], page=args["page"], per_page=args["per_page"]
+    )
     per_page = args["per_page"]
-    return render_template("followups/notifications.html", items=items, total=total, page=args["page"],
-                           pages=(total + per_page - 1) // per_page, unread_only=args["unread"])
+    return render_template(
+        "followups/notifications.html",
+        items=items,
+        total=total,
+        page=args["page"],
+        pages=(total + per_page - 1) // per_page,
+        unread_only=args["unread"],
+    )
 
 
 @bp.post("/notifications/<int:notification_id>/read")
@@ -197,14 +232,21 @@ def read_all():
 
 # --- 督办 -----------------------------------------------------------------------------------------------
 
+
 @bp.get("/supervisions/")
 @login_required
 def supervisions():
     scope = request.args.get("scope", "mine")
     stmt = service.supervisions_query(current_user, mine=scope == "mine", issued=scope == "issued")
     items = db.session.scalars(stmt.limit(200)).all()
-    return render_template("followups/supervisions.html", items=items, scope=scope, today=clock.today(),
-                           may_issue=service.may_issue_supervision(current_user), pending=SupervisionStatus.PENDING)
+    return render_template(
+        "followups/supervisions.html",
+        items=items,
+        scope=scope,
+        today=clock.today(),
+        may_issue=service.may_issue_supervision(current_user),
+        pending=SupervisionStatus.PENDING,
+    )
 
 
 @bp.post("/disputes/<int:dispute_id>/supervise")
@@ -219,8 +261,9 @@ def supervise(dispute_id):
             target = db.session.scalar(select(Unit).where(Unit.code == data["target_unit"]))
             if target is None:
                 raise ValidationError({"target_unit": ["未知的单位代码。"]})
-        service.issue_supervision(current_user, dispute, data["level"], data["reply_by"], data.get("note"),
-                                  target_unit=target)
+        service.issue_supervision(
+            current_user, dispute, data["level"], data["reply_by"], data.get("note"), target_unit=target
+        )
 
     _run(action, "已发出督办，被督办单位会收到提醒。")
     return redirect(url_for("disputes.show", dispute_id=dispute.id) + "#followups")

@@ -54,14 +54,15 @@ def upsert_node(code: str, name: str, level: str, parent: Node | None) -> tuple[
         old = node.path
         node.path = path
         if old:  # moved: rewrite the paths of the whole subtree
-            for child in db.session.scalars(select(Node).where(Node.path.startswith(old, autoescape=True),
-                                                               Node.id != node.id)):
-                child.path = path + child.path[len(old):]
+            for child in db.session.scalars(
+                select(Node).where(Node.path.startswith(old, autoescape=True), Node.id != node.id)
+            ):
+                child.path = path + child.path[len(old) :]
         changed = True
     return node, changed
 
 
-def import_tree(path: str | Path) -> dict:
+def import_tree(path: str | Path) -> dict:  # noqa: C901
     rows = list(read_rows(path))
     errors: list[str] = []
     by_code: dict[str, dict] = {}
@@ -82,7 +83,11 @@ def import_tree(path: str | Path) -> dict:
             by_code[code] = {"number": number, "name": name, "level": level, "parent": row["上级代码"]}
     for r in by_code.values():
         parent = r["parent"]
-        if parent and parent not in by_code and db.session.scalar(select(Node.id).where(Node.code == parent)) is None:
+        if (
+            parent
+            and parent not in by_code
+            and db.session.scalar(select(Node.id).where(Node.code == parent)) is None
+        ):
             errors.append(f"第{r['number']}行：上级代码「{parent}」不存在。")
     if errors:
         raise ImportErrors(errors)
@@ -113,7 +118,7 @@ def import_tree(path: str | Path) -> dict:
     return {"rows": len(by_code), "created": created, "updated": updated}
 
 
-def import_units(path: str | Path) -> dict:
+def import_units(path: str | Path) -> dict:  # noqa: C901
     errors: list[str] = []
     parsed = []
     seen = set()
@@ -123,7 +128,9 @@ def import_units(path: str | Path) -> dict:
             raise ImportErrors([f"缺少列：{'、'.join(missing)}。"])
         code, name, type_, node_code, channel = (row[h] for h in UNIT_HEADERS)
         bad = cell_errors(number, row)
-        node = db.session.scalar(select(Node).where(Node.code == node_code)) if node_code and not bad else None
+        node = (
+            db.session.scalar(select(Node).where(Node.code == node_code)) if node_code and not bad else None
+        )
         if bad:
             errors.extend(bad)
         elif not code or not name:
@@ -138,17 +145,33 @@ def import_units(path: str | Path) -> dict:
             errors.append(f"第{number}行：未知的渠道「{channel}」，可选：{'、'.join(values(Channel))}。")
         else:
             seen.add(code)
-            parsed.append((code, name, UnitType(type_), node, Channel(channel) if channel else None,
-                           row.get("简称") or None))
+            parsed.append(
+                (
+                    code,
+                    name,
+                    UnitType(type_),
+                    node,
+                    Channel(channel) if channel else None,
+                    row.get("简称") or None,
+                )
+            )
     if errors:
         raise ImportErrors(errors)
     created = updated = 0
     for code, name, type_, node, channel, short in parsed:
         unit = db.session.scalar(select(Unit).where(Unit.code == code))
         if unit is None:
-            db.session.add(Unit(code=code, name=name, type=type_, node=node, channel=channel, short_name=short))
+            db.session.add(
+                Unit(code=code, name=name, type=type_, node=node, channel=channel, short_name=short)
+            )
             created += 1
-        elif (unit.name, unit.type, unit.node_id, unit.channel, unit.short_name) != (name, type_, node.id, channel, short):
+        elif (unit.name, unit.type, unit.node_id, unit.channel, unit.short_name) != (
+            name,
+            type_,
+            node.id,
+            channel,
+            short,
+        ):
             unit.name, unit.type, unit.node, unit.channel, unit.short_name = name, type_, node, channel, short
             updated += 1
     db.session.flush()

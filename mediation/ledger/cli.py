@@ -65,9 +65,15 @@ def _user(username: str | None):
 @ledger_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--partial", is_flag=True, help="只导入正确的行，错误的行写入一个带“错误原因”列的工作簿")
-@click.option("--rejects", "rejects", type=click.Path(dir_okay=False),
-              help="错误行工作簿的路径（默认：与导入文件同目录的「文件名-错误行.xlsx」）")
-@click.option("--user", "username", help="以该用户的身份导入（限其辖区，登记单位为其单位）；默认为管理员级导入")
+@click.option(
+    "--rejects",
+    "rejects",
+    type=click.Path(dir_okay=False),
+    help="错误行工作簿的路径（默认：与导入文件同目录的「文件名-错误行.xlsx」）",
+)
+@click.option(
+    "--user", "username", help="以该用户的身份导入（限其辖区，登记单位为其单位）；默认为管理员级导入"
+)
 @click.option("--quiet", is_flag=True, help="不显示进度")
 def import_command(file, partial, rejects, username, quiet):
     """导入台账（.xlsx，工作表「纠纷」「当事人」；或只含纠纷表的 UTF-8 .csv）。"""
@@ -75,8 +81,9 @@ def import_command(file, partial, rejects, username, quiet):
 
     user = _user(username)
     try:
-        result = import_ledger(file, user=user, partial=partial, rejects_path=rejects,
-                               progress=_ProgressLine(quiet))
+        result = import_ledger(
+            file, user=user, partial=partial, rejects_path=rejects, progress=_ProgressLine(quiet)
+        )
         if result.written:
             db.session.commit()
         else:
@@ -123,8 +130,10 @@ def export_command(file, node_code, username, quiet):
     except LedgerAccessError as err:
         click.echo(str(err), err=True)
         sys.exit(1)
-    click.echo(f"已导出 {node.name}（{node.code}）的台账：案件 {summary['disputes']} 件、"
-               f"当事人 {summary['parties']} 人 → {file}")
+    click.echo(
+        f"已导出 {node.name}（{node.code}）的台账：案件 {summary['disputes']} 件、"
+        f"当事人 {summary['parties']} 人 → {file}"
+    )
 
 
 @ledger_cli.command("work")

@@ -24,7 +24,8 @@ class TreeIndex:
         self.code: dict[int, str] = {}
         self.by_name: dict[str, list[int]] = defaultdict(list)
         for id_, name, parent_id, path, code in db.session.execute(
-                select(Node.id, Node.name, Node.parent_id, Node.path, Node.code).order_by(Node.path)):
+            select(Node.id, Node.name, Node.parent_id, Node.path, Node.code).order_by(Node.path)
+        ):
             self.name[id_], self.parent[id_], self.path[id_], self.code[id_] = name, parent_id, path, code
             self.by_name[name].append(id_)
         self._names: dict[int, tuple[str, ...]] = {}
@@ -60,14 +61,16 @@ class TreeIndex:
         if not parts:
             return None, "属地为空。"
         named = self.by_name.get(parts[-1], [])
-        matches = [n for n in named if self.names(n)[-len(parts):] == parts]
+        matches = [n for n in named if self.names(n)[-len(parts) :] == parts]
         if len(matches) == 1:
             return matches[0], None
         if not matches:
             if named:
                 examples = "；".join(self.full_name(n) for n in named[:3])
-                return None, (f"行政区划中没有「{text}」：名为「{parts[-1]}」的节点的上级与所填不符"
-                              f"（现有：{examples}）。")
+                return None, (
+                    f"行政区划中没有「{text}」：名为「{parts[-1]}」的节点的上级与所填不符"
+                    f"（现有：{examples}）。"
+                )
             return None, f"行政区划中没有「{text}」。请填写以“/”分隔的节点名称，如「双港镇/双港村/第1网格」。"
         examples = "；".join(self.full_name(n) for n in matches[:3])
         return None, f"「{text}」对应{len(matches)}个节点（{examples}），请写出更多上级名称以区分。"
@@ -83,7 +86,8 @@ class UnitIndex:
         self.centers: dict[int, list[int]] = defaultdict(list)
         self.at_node: dict[int, list[int]] = defaultdict(list)
         for id_, name, code, node_id, type_ in db.session.execute(
-                select(Unit.id, Unit.name, Unit.code, Unit.node_id, Unit.type).order_by(Unit.code)):
+            select(Unit.id, Unit.name, Unit.code, Unit.node_id, Unit.type).order_by(Unit.code)
+        ):
             self.name[id_], self.code[id_], self.node[id_] = name, code, node_id
             self.by_name[name].append(id_)
             self.by_code[code] = id_

@@ -63,7 +63,9 @@ DEAD_MESSAGES = {
     "export": "处理中断：处理进程多次停止（例如服务重启），导出未完成。请重新导出。",
 }
 QUEUED_LONG = 120  # seconds in the queue after which the page explains the wait
-QUEUED_LONG_NOTE = "任务仍在排队：前面的任务完成后即开始；如长时间未开始，请联系管理员确认后台任务服务正在运行。"
+QUEUED_LONG_NOTE = (
+    "任务仍在排队：前面的任务完成后即开始；如长时间未开始，请联系管理员确认后台任务服务正在运行。"
+)
 UPLOAD_GONE = "上传的文件已不存在（已超过保留期限被清除），未导入任何数据。请重新上传文件。"
 PURGE_EVERY = 60.0  # seconds between purges of old files by a worker
 WORK_PREFIX = "mediation-ledger-job-"
@@ -83,6 +85,7 @@ class JobInterrupted(Exception):
 
 # --- files ------------------------------------------------------------------------------------------------
 
+
 def store_file(job_id: int, name: str, stream) -> int:
     """Copy a binary stream into the job's file ``name``, in the caller's transaction. Returns its size."""
     seq = size = 0
@@ -100,8 +103,11 @@ def store_file(job_id: int, name: str, stream) -> int:
 
 def file_names(job_id: int) -> set[str]:
     """The files a job has now (a purged one is gone)."""
-    return set(db.session.scalars(select(LedgerJobFile.name).where(
-        LedgerJobFile.job_id == job_id, LedgerJobFile.seq == 0)))
+    return set(
+        db.session.scalars(
+            select(LedgerJobFile.name).where(LedgerJobFile.job_id == job_id, LedgerJobFile.seq == 0)
+        )
+    )
 
 
 class StoredFile(io.RawIOBase):
@@ -120,9 +126,13 @@ class StoredFile(io.RawIOBase):
     def readinto(self, target) -> int:
         while not self.buf and not self.eof:
             with self.engine.connect() as conn:
-                data = conn.execute(select(LedgerJobFile.data).where(
-                    LedgerJobFile.job_id == self.job_id, LedgerJobFile.name == self.name,
-                    LedgerJobFile.seq == self.seq)).scalar()
+                data = conn.execute(
+                    select(LedgerJobFile.data).where(
+                        LedgerJobFile.job_id == self.job_id,
+                        LedgerJobFile.name == self.name,
+                        LedgerJobFile.seq == self.seq,
+                    )
+                ).scalar()
             if data is None:
                 self.eof = True
             else:
@@ -150,8 +160,13 @@ def _copy_out(job_id: int, name: str, path: Path) -> bool:
     """Write the job's stored file to ``path`` (0600). False when the job has no such file."""
     with _private_file(path) as out:
         seq = 0
-        while (data := db.session.scalar(select(LedgerJobFile.data).where(
-                LedgerJobFile.job_id == job_id, LedgerJobFile.name == name, LedgerJobFile.seq == seq))) is not None:
+        while (
+            data := db.session.scalar(
+                select(LedgerJobFile.data).where(
+                    LedgerJobFile.job_id == job_id, LedgerJobFile.name == name, LedgerJobFile.seq == seq
+                )
+            )
+        ) is not None:
             out.write(data)
             seq += 1
     db.session.commit()
@@ -190,9 +205,12 @@ def _scrub(value, folder: Path):
 
 # --- queueing (web) ---------------------------------------------------------------------------------------
 
+
 def enqueue_import(user, stream, filename: str, partial: bool) -> int:
     """Queue an import of the uploaded ``stream``; the caller commits."""
-    job = LedgerJob(kind="import", user_id=user.id, filename=filename[-255:], partial=partial, stage=QUEUED_STAGE)
+    job = LedgerJob(
+        kind="import", user_id=user.id, filename=filename[-255:], partial=partial, stage=QUEUED_STAGE
+    )
     db.session.add(job)
     db.session.flush()
     store_file(job.id, UPLOAD, stream)
@@ -201,8 +219,13 @@ def enqueue_import(user, stream, filename: str, partial: bool) -> int:
 
 def enqueue_export(user, node) -> int:
     """Queue an export of ``node``'s subtree; the caller commits."""
-    job = LedgerJob(kind="export", user_id=user.id, node_id=node.id,
-                    filename=f"台账-{node.name}-{node.code}.xlsx", stage=QUEUED_STAGE)
+    job = LedgerJob(
+        kind="export",
+        user_id=user.id,
+        node_id=node.id,
+        filename=f"台账-{node.name}-{node.code}.xlsx",
+        stage=QUEUED_STAGE,
+    )
     db.session.add(job)
     db.session.flush()
     return job.id
@@ -221,23 +244,48 @@ def progress_of(job: LedgerJob) -> dict:
     note = None if job.finished else job.message
     if job.status == "queued" and not note and job.created_at < utcnow() - timedelta(seconds=QUEUED_LONG):
         note = QUEUED_LONG_NOTE
-    return {"status": job.status, "status_label": job.status_label, "stage": stage, "done": done,
-            "total": total, "percent": percent, "finished": job.finished, "note": note}
+    return {
+        "status": job.status,
+        "status_label": job.status_label,
+        "stage": stage,
+        "done": done,
+        "total": total,
+        "percent": percent,
+        "finished": job.finished,
+        "note": note,
+    }
 
 
 # --- the queue (worker) -----------------------------------------------------------------------------------
 
+
 def claim(worker: str) -> int | None:
     """Take the oldest queued job for ``worker``, atomically; None when the queue is empty."""
-    oldest = (select(LedgerJob.id).where(LedgerJob.status == "queued").order_by(LedgerJob.id).limit(1)
-              .with_for_update(skip_locked=True).scalar_subquery())
+    oldest = (
+        select(LedgerJob.id)
+        .where(LedgerJob.status == "queued")
+        .order_by(LedgerJob.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     with write_intent():
         db.session.commit()
         job_id = db.session.execute(
-            update(LedgerJob).where(LedgerJob.id == oldest, LedgerJob.status == "queued")
-            .values(status="running", worker=worker, heartbeat_at=clock.real_now(), started_at=utcnow(),
-                    attempts=LedgerJob.attempts + 1, rows_done=0, rows_total=None)
-            .returning(LedgerJob.id).execution_options(synchronize_session=False)).scalar()
+            update(LedgerJob)
+            .where(LedgerJob.id == oldest, LedgerJob.status == "queued")
+            .values(
+                status="running",
+                worker=worker,
+                heartbeat_at=clock.real_now(),
+                started_at=utcnow(),
+                attempts=LedgerJob.attempts + 1,
+                rows_done=0,
+                rows_total=None,
+            )
+            .returning(LedgerJob.id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
         db.session.commit()
     return job_id
 
@@ -248,24 +296,42 @@ def reclaim_stale() -> tuple[list[int], list[int]]:
     cfg = current_app.config
     cutoff = clock.real_now() - timedelta(seconds=float(cfg["LEDGER_JOB_TIMEOUT"]))
     attempts = int(cfg["LEDGER_JOB_ATTEMPTS"])
-    stale = (LedgerJob.status == "running",
-             or_(LedgerJob.heartbeat_at < cutoff, LedgerJob.heartbeat_at.is_(None)))
+    stale = (
+        LedgerJob.status == "running",
+        or_(LedgerJob.heartbeat_at < cutoff, LedgerJob.heartbeat_at.is_(None)),
+    )
     with write_intent():
         db.session.commit()
-        requeued = list(db.session.scalars(
-            update(LedgerJob).where(*stale, LedgerJob.attempts < attempts)
-            .values(status="queued", worker=None, heartbeat_at=None, stage=QUEUED_STAGE, rows_done=0,
-                    rows_total=None, message=RETRY_NOTE)
-            .returning(LedgerJob.id).execution_options(synchronize_session=False)))
+        requeued = list(
+            db.session.scalars(
+                update(LedgerJob)
+                .where(*stale, LedgerJob.attempts < attempts)
+                .values(
+                    status="queued",
+                    worker=None,
+                    heartbeat_at=None,
+                    stage=QUEUED_STAGE,
+                    rows_done=0,
+                    rows_total=None,
+                    message=RETRY_NOTE,
+                )
+                .returning(LedgerJob.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
         failed = []
         for kind, message in DEAD_MESSAGES.items():
             failed += db.session.scalars(
-                update(LedgerJob).where(*stale, LedgerJob.attempts >= attempts, LedgerJob.kind == kind)
+                update(LedgerJob)
+                .where(*stale, LedgerJob.attempts >= attempts, LedgerJob.kind == kind)
                 .values(status="failed", message=message, finished_at=utcnow())
-                .returning(LedgerJob.id).execution_options(synchronize_session=False))
+                .returning(LedgerJob.id)
+                .execution_options(synchronize_session=False)
+            )
         if failed and _upload_keep_days() <= 0:
-            db.session.execute(delete(LedgerJobFile).where(LedgerJobFile.job_id.in_(failed),
-                                                           LedgerJobFile.name == UPLOAD))
+            db.session.execute(
+                delete(LedgerJobFile).where(LedgerJobFile.job_id.in_(failed), LedgerJobFile.name == UPLOAD)
+            )
         db.session.commit()
     for job_id in requeued:
         log.warning("ledger job %s: its worker stopped; queued again", job_id)
@@ -284,22 +350,29 @@ def purge() -> tuple[int, int]:
     cfg = current_app.config
     now = utcnow()
     counts = []
-    for names, days in (([UPLOAD], _upload_keep_days()),
-                        ([REJECTS, REPORT, EXPORT], float(cfg.get("LEDGER_RESULT_KEEP_DAYS") or 0))):
+    for names, days in (
+        ([UPLOAD], _upload_keep_days()),
+        ([REJECTS, REPORT, EXPORT], float(cfg.get("LEDGER_RESULT_KEEP_DAYS") or 0)),
+    ):
         if days <= 0 and names != [UPLOAD]:
             counts.append(0)  # results kept for ever
             continue
-        ended = select(LedgerJob.id).where(LedgerJob.status.in_(("done", "failed")),
-                                           LedgerJob.finished_at <= now - timedelta(days=days))
+        ended = select(LedgerJob.id).where(
+            LedgerJob.status.in_(("done", "failed")), LedgerJob.finished_at <= now - timedelta(days=days)
+        )
         with write_intent():
             db.session.commit()
             gone = db.session.scalars(
-                delete(LedgerJobFile).where(LedgerJobFile.name.in_(names), LedgerJobFile.seq == 0,
-                                            LedgerJobFile.job_id.in_(ended))
-                .returning(LedgerJobFile.job_id).execution_options(synchronize_session=False)).all()
-            db.session.execute(delete(LedgerJobFile).where(LedgerJobFile.name.in_(names),
-                                                           LedgerJobFile.job_id.in_(ended))
-                               .execution_options(synchronize_session=False))
+                delete(LedgerJobFile)
+                .where(LedgerJobFile.name.in_(names), LedgerJobFile.seq == 0, LedgerJobFile.job_id.in_(ended))
+                .returning(LedgerJobFile.job_id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            db.session.execute(
+                delete(LedgerJobFile)
+                .where(LedgerJobFile.name.in_(names), LedgerJobFile.job_id.in_(ended))
+                .execution_options(synchronize_session=False)
+            )
             db.session.commit()
         counts.append(len(gone))
     _clean_scratch()
@@ -312,7 +385,7 @@ def _clean_scratch() -> None:
     older = time.time() - float(current_app.config["LEDGER_JOB_TIMEOUT"])
     for entry in root.glob(f"{WORK_PREFIX}*"):
         try:
-            job_id = int(entry.name[len(WORK_PREFIX):].split("-")[0])
+            job_id = int(entry.name[len(WORK_PREFIX) :].split("-")[0])
             if entry.stat().st_mtime > older:
                 continue
         except (ValueError, OSError):
@@ -323,6 +396,7 @@ def _clean_scratch() -> None:
 
 
 # --- running a job ----------------------------------------------------------------------------------------
+
 
 class _Heartbeat:
     """While a job runs: writes ``heartbeat_at`` and the progress to its row, through its own short
@@ -354,7 +428,9 @@ class _Heartbeat:
             while not self._stop.wait(0.5):
                 live = _LIVE.get(self.job_id)
                 now = time.monotonic()
-                if (live == written and now - last_beat < self.every) or (live and live[0] == self.skip_stage):
+                if (live == written and now - last_beat < self.every) or (
+                    live and live[0] == self.skip_stage
+                ):
                     continue
                 try:
                     if not self.beat(live):
@@ -370,29 +446,40 @@ class _Heartbeat:
         if live:
             values.update(stage=live[0], rows_done=live[1], rows_total=live[2])
         with db.engine.begin() as conn:
-            result = conn.execute(update(LedgerJob).where(
-                LedgerJob.id == self.job_id, LedgerJob.worker == self.worker, LedgerJob.status == "running")
-                .values(**values))
+            result = conn.execute(
+                update(LedgerJob)
+                .where(
+                    LedgerJob.id == self.job_id,
+                    LedgerJob.worker == self.worker,
+                    LedgerJob.status == "running",
+                )
+                .values(**values)
+            )
         return result.rowcount == 1
 
 
-def _finish(job_id: int, worker: str, status: str, *, result: dict | None = None,
-            message: str | None = None) -> str:
+def _finish(
+    job_id: int, worker: str, status: str, *, result: dict | None = None, message: str | None = None
+) -> str:
     """End this worker's run of the job in the current transaction (with whatever the run wrote),
     and commit. Raises :class:`JobLost` if the job is no longer this worker's."""
     values = {"status": status, "finished_at": utcnow(), "message": message, "result": result or {}}
     if job_id in _LIVE:
         values["stage"], values["rows_done"], values["rows_total"] = _LIVE[job_id]
     with write_intent():
-        done = db.session.execute(update(LedgerJob).where(
-            LedgerJob.id == job_id, LedgerJob.worker == worker, LedgerJob.status == "running")
-            .values(**values).execution_options(synchronize_session=False)).rowcount
+        done = db.session.execute(
+            update(LedgerJob)
+            .where(LedgerJob.id == job_id, LedgerJob.worker == worker, LedgerJob.status == "running")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
         if done != 1:
             db.session.rollback()
             raise JobLost(job_id)
         if _upload_keep_days() <= 0:
-            db.session.execute(delete(LedgerJobFile).where(LedgerJobFile.job_id == job_id,
-                                                           LedgerJobFile.name == UPLOAD))
+            db.session.execute(
+                delete(LedgerJobFile).where(LedgerJobFile.job_id == job_id, LedgerJobFile.name == UPLOAD)
+            )
         db.session.commit()
     return status
 
@@ -400,11 +487,20 @@ def _finish(job_id: int, worker: str, status: str, *, result: dict | None = None
 def _requeue(job_id: int, worker: str) -> None:
     """Give an interrupted run's job back to the queue at once (the run does not count)."""
     with write_intent():
-        db.session.execute(update(LedgerJob).where(
-            LedgerJob.id == job_id, LedgerJob.worker == worker, LedgerJob.status == "running")
-            .values(status="queued", worker=None, heartbeat_at=None, attempts=LedgerJob.attempts - 1,
-                    stage=QUEUED_STAGE, rows_done=0, rows_total=None)
-            .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(LedgerJob)
+            .where(LedgerJob.id == job_id, LedgerJob.worker == worker, LedgerJob.status == "running")
+            .values(
+                status="queued",
+                worker=None,
+                heartbeat_at=None,
+                attempts=LedgerJob.attempts - 1,
+                stage=QUEUED_STAGE,
+                rows_done=0,
+                rows_total=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
 
 
@@ -447,7 +543,9 @@ def run(job_id: int, worker: str, stop: threading.Event | None = None) -> str:
     except Exception as err:
         db.session.rollback()
         log.exception("ledger job %s failed", job_id)
-        return _end_failed(job_id, worker, f"处理失败，未导入任何数据：{type(err).__name__}。请联系管理员查看日志。")
+        return _end_failed(
+            job_id, worker, f"处理失败，未导入任何数据：{type(err).__name__}。请联系管理员查看日志。"
+        )
     finally:
         beat.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -470,8 +568,15 @@ def _run_import(job: LedgerJob, worker: str, folder: Path, progress) -> str:
         return _finish(job_id, worker, "failed", message=UPLOAD_GONE)
     rejects = folder / "rejects.xlsx"
     _private_file(rejects).close()
-    result = import_ledger(source, user=job.user, partial=job.partial, rejects_path=rejects, progress=progress,
-                           job_id=job_id, source_name=filename)
+    result = import_ledger(
+        source,
+        user=job.user,
+        partial=job.partial,
+        rejects_path=rejects,
+        progress=progress,
+        job_id=job_id,
+        source_name=filename,
+    )
     if not result.written:
         db.session.rollback()
     if result.rejects_path:  # the page names the download, never the scratch path
@@ -492,7 +597,11 @@ def _run_export(job: LedgerJob, worker: str, folder: Path, progress) -> str:
     path = folder / "export.xlsx"
     _private_file(path).close()
     summary = export_ledger(path, job.node, user=job.user, progress=progress)
-    outcome = {"ok": True, **summary, "summary": f"已导出案件 {summary['disputes']} 件、当事人 {summary['parties']} 人。"}
+    outcome = {
+        "ok": True,
+        **summary,
+        "summary": f"已导出案件 {summary['disputes']} 件、当事人 {summary['parties']} 人。",
+    }
     with write_intent():
         db.session.commit()  # end the export's last read: SQLite must take the write lock at BEGIN
         _store_path(job_id, EXPORT, path)
@@ -514,6 +623,7 @@ def _write_report(path: Path, result) -> None:
 
 
 # --- the worker ---------------------------------------------------------------------------------------------
+
 
 class JobWorker:
     """Runs queued jobs one after the other: :meth:`run_once` (take over dead workers' jobs, run every

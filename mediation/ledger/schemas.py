@@ -147,7 +147,7 @@ class LedgerDisputeRow(DisputeCreate):
     co_units = TextList(s.String(validate=s.length(100)), load_default=list)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
-    def _consistency(self, data, original, **kwargs):
+    def _consistency(self, data, original, **kwargs):  # noqa: C901
         """The rules across columns. Runs even when a field failed, so that a row's report is
         complete; a date that failed on its own (present in ``original``, absent in ``data``) is
         not reported a second time."""
@@ -166,7 +166,9 @@ class LedgerDisputeRow(DisputeCreate):
                 add("outcome", "状态为已办结时必填。")
         elif status is not None:
             if original.get("closed_on"):
-                add("closed_on", f"状态为「{status}」的案件不应填写办结日期（已办结的请把状态填为“已办结”）。")
+                add(
+                    "closed_on", f"状态为「{status}」的案件不应填写办结日期（已办结的请把状态填为“已办结”）。"
+                )
             if original.get("outcome"):
                 add("outcome", f"状态为「{status}」的案件不应填写办结方式（已办结的请把状态填为“已办结”）。")
         if registered is not None:
@@ -179,8 +181,12 @@ class LedgerDisputeRow(DisputeCreate):
             occurred = data.get("occurred_on")
             if occurred is not None and occurred > registered:
                 add("occurred_on", f"发生日期不能晚于登记日期（{registered:%Y-%m-%d}）。")
-        if accepted is not None and closed is not None and closed < accepted and not (
-                registered is not None and closed < registered):
+        if (
+            accepted is not None
+            and closed is not None
+            and closed < accepted
+            and not (registered is not None and closed < registered)
+        ):
             add("closed_on", f"办结日期不能早于受理日期（{accepted:%Y-%m-%d}）。")
         if stabilized is not None and closed is not None and stabilized > closed:
             add("stabilized_on", f"稳控日期不能晚于办结日期（{closed:%Y-%m-%d}）。")

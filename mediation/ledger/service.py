@@ -135,12 +135,16 @@ class ImportResult:
         if not self.partial or not self.written and not self.rejects_path:
             if not bad:
                 return "台账导入失败，未导入任何数据：" + "；".join(i.reason for i in self.errors[:3])
-            return (f"台账导入失败：{bad}有错误，未导入任何数据（整个文件全部导入或全部不导入）。"
-                    f"请按下列说明修改后重新导入，或选择“部分导入”只导入正确的行。")
+            return (
+                f"台账导入失败：{bad}有错误，未导入任何数据（整个文件全部导入或全部不导入）。"
+                f"请按下列说明修改后重新导入，或选择“部分导入”只导入正确的行。"
+            )
         # No path: the summary is shown on the job page and in its report (the CLI prints the path itself).
         rejects = f"，错误行已另存为工作簿（含“{REASON_HEADER}”列）" if self.rejects_path else ""
-        return (f"台账部分导入：{done}{dup}；未导入 {self.rejected_disputes} 件案件、"
-                f"{self.rejected_parties} 行当事人（{bad}有错误）{rejects}。")
+        return (
+            f"台账部分导入：{done}{dup}；未导入 {self.rejected_disputes} 件案件、"
+            f"{self.rejected_parties} 行当事人（{bad}有错误）{rejects}。"
+        )
 
     def report_lines(self, limit: int | None = None) -> list[str]:
         lines = [self.summary(), *self.notes]
@@ -153,11 +157,19 @@ class ImportResult:
 
     def as_dict(self, limit: int = 500) -> dict:
         return {
-            "ok": self.ok, "partial": self.partial, "summary": self.summary(), "notes": self.notes,
-            "imported": self.imported, "parties": self.parties, "duplicates": len(self.duplicates),
-            "duplicate_parties": self.duplicate_parties, "errors": len(self.errors),
-            "rejected_disputes": self.rejected_disputes, "rejected_parties": self.rejected_parties,
-            "dispute_rows": self.dispute_rows, "party_rows": self.party_rows,
+            "ok": self.ok,
+            "partial": self.partial,
+            "summary": self.summary(),
+            "notes": self.notes,
+            "imported": self.imported,
+            "parties": self.parties,
+            "duplicates": len(self.duplicates),
+            "duplicate_parties": self.duplicate_parties,
+            "errors": len(self.errors),
+            "rejected_disputes": self.rejected_disputes,
+            "rejected_parties": self.rejected_parties,
+            "dispute_rows": self.dispute_rows,
+            "party_rows": self.party_rows,
             "rejects": bool(self.rejects_path),
             "error_list": [i.as_list() for i in self.errors[:limit]],
             "duplicate_list": [i.as_list() for i in self.duplicates[:limit]],
@@ -190,10 +202,15 @@ def _norm_header(text: str) -> str:
 
 
 def _fingerprint(data: dict, extra: dict) -> str:
-    canon = {k: (v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, Decimal) else v)
-             for k, v in data.items() if v not in (None, [], "")}
+    canon = {
+        k: (v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, Decimal) else v)
+        for k, v in data.items()
+        if v not in (None, [], "")
+    }
     canon["_extra"] = extra
-    return hashlib.sha256(json.dumps(canon, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(canon, ensure_ascii=False, sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 def _event_at(day: date, step: int) -> datetime:
@@ -241,9 +258,17 @@ class _Spill:
 
 
 class LedgerImport:
-    def __init__(self, path: str | Path, *, user: User | None = None, partial: bool = False,
-                 rejects_path: str | Path | None = None, progress: Progress | None = None,
-                 job_id: int | None = None, source_name: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        user: User | None = None,
+        partial: bool = False,
+        rejects_path: str | Path | None = None,
+        progress: Progress | None = None,
+        job_id: int | None = None,
+        source_name: str | None = None,
+    ):
         self.path = Path(path)
         self.user = user
         # kept as plain values: the validation pass commits between batches, expiring ORM objects
@@ -281,9 +306,12 @@ class LedgerImport:
     def _run(self, book: LedgerWorkbook) -> ImportResult:
         if not book.has(DISPUTE_SHEET):
             names = "、".join(f"「{n}」" for n in book.sheet_names) or "无"
-            return self._fatal(DISPUTE_SHEET, f"工作簿中没有名为「{DISPUTE_SHEET}」的工作表（现有工作表：{names}）。"
-                                              f"台账应包含工作表「{DISPUTE_SHEET}」（每行一件纠纷）和可选的"
-                                              f"「{PARTY_SHEET}」（每行一名当事人）。")
+            return self._fatal(
+                DISPUTE_SHEET,
+                f"工作簿中没有名为「{DISPUTE_SHEET}」的工作表（现有工作表：{names}）。"
+                f"台账应包含工作表「{DISPUTE_SHEET}」（每行一件纠纷）和可选的"
+                f"「{PARTY_SHEET}」（每行一名当事人）。",
+            )
         for name in book.sheet_names:
             if name not in (DISPUTE_SHEET, PARTY_SHEET):
                 self.result.notes.append(f"工作表「{name}」不是台账的工作表，未导入。")
@@ -307,8 +335,16 @@ class LedgerImport:
                 db.session.rollback()
                 self.result.imported = self.result.parties = 0
                 self.result.written, self.result.rejects_path = False, None
-                self.result.errors.append(Issue(DISPUTE_SHEET, None, "", (
-                    "导入期间其他用户导入或登记了相同的案件，为避免重复，本次未导入任何数据。请重新导入。")))
+                self.result.errors.append(
+                    Issue(
+                        DISPUTE_SHEET,
+                        None,
+                        "",
+                        (
+                            "导入期间其他用户导入或登记了相同的案件，为避免重复，本次未导入任何数据。请重新导入。"
+                        ),
+                    )
+                )
         finally:
             spill.close()
         return self.result
@@ -352,13 +388,19 @@ class LedgerImport:
                 unknown.append(name)
         missing = [h for h in required if h not in seen]
         if missing:
-            self._fatal(sheet, f"缺少必填列：{'、'.join(missing)}。请检查表头（第1行）的列名是否与台账格式一致。")
+            self._fatal(
+                sheet, f"缺少必填列：{'、'.join(missing)}。请检查表头（第1行）的列名是否与台账格式一致。"
+            )
             return None
         if unknown and sheet == DISPUTE_SHEET:
-            self.result.notes.append(f"「{sheet}」表中的列 {'、'.join(unknown)} 不是台账的标准列：其内容已原样保存在"
-                                     f"各案件的“台账导入”记录中（导出时原样写回）。")
+            self.result.notes.append(
+                f"「{sheet}」表中的列 {'、'.join(unknown)} 不是台账的标准列：其内容已原样保存在"
+                f"各案件的“台账导入”记录中（导出时原样写回）。"
+            )
         elif unknown:
-            self.result.notes.append(f"「{sheet}」表中的列 {'、'.join(unknown)} 不是台账的标准列，其内容未导入。")
+            self.result.notes.append(
+                f"「{sheet}」表中的列 {'、'.join(unknown)} 不是台账的标准列，其内容未导入。"
+            )
         self.headers[sheet] = [name for name, _ in columns]
         return columns
 
@@ -395,7 +437,7 @@ class LedgerImport:
         finally:
             sheet.close()
 
-    def _check_dispute(self, schema, columns, number: int, cells: list[str]) -> _Row:
+    def _check_dispute(self, schema, columns, number: int, cells: list[str]) -> _Row:  # noqa: C901
         """Everything that needs no database: the schema, the 属地 path, unit names, scope."""
         values, extra = self._split(columns, cells)
         self.result.dispute_rows += 1
@@ -423,7 +465,9 @@ class LedgerImport:
                 problem("unit", reason)
             elif not self._within_reach(row.unit_id, reach_node):
                 row.unit_id = None
-                problem("unit", f"承办单位「{data['unit']}」不是本辖区或上级的单位，无权以该单位的名义导入案件。")
+                problem(
+                    "unit", f"承办单位「{data['unit']}」不是本辖区或上级的单位，无权以该单位的名义导入案件。"
+                )
         for name in data.get("co_units") or []:
             unit_id, reason = self.units.resolve(name)
             if reason:
@@ -477,7 +521,7 @@ class LedgerImport:
             pattern = current_app.config["CASE_NO_PATTERN"]
             regex, pos = "", 0
             for m in re.finditer(r"\{(\w+)(?::[^}]*)?\}", pattern):
-                regex += re.escape(pattern[pos:m.start()])
+                regex += re.escape(pattern[pos : m.start()])
                 regex += {"year": r"\d{4}", "unit": r"(?P<unit>.+?)"}.get(m.group(1), r"\d+")
                 pos = m.end()
             regex += re.escape(pattern[pos:])
@@ -491,7 +535,7 @@ class LedgerImport:
             return False
         return not any(self._within_reach(u) for u in holders[match.group("unit")])
 
-    def _finish_disputes(self, batch: list[_Row], spill: _Spill) -> None:
+    def _finish_disputes(self, batch: list[_Row], spill: _Spill) -> None:  # noqa: C901
         """The database half of validation, one query per batch: 案件编号 already present, or,
         for rows without one, the same content imported before."""
         if not batch:
@@ -499,13 +543,19 @@ class LedgerImport:
         from mediation.accounts.access import dispute_scope
 
         numbers = [r.case_no for r in batch if r.case_no]
-        existing = set(db.session.scalars(select(Dispute.case_no).where(Dispute.case_no.in_(numbers)))) \
-            if numbers else set()
+        existing = (
+            set(db.session.scalars(select(Dispute.case_no).where(Dispute.case_no.in_(numbers))))
+            if numbers
+            else set()
+        )
         if existing and self.user is not None:
             # a number taken by a case the importer cannot see: the row is refused with the neutral
             # message (never "exists", which would reveal a record outside their scope)
-            visible = set(db.session.scalars(select(Dispute.case_no).where(
-                Dispute.case_no.in_(existing), dispute_scope(self.user))))
+            visible = set(
+                db.session.scalars(
+                    select(Dispute.case_no).where(Dispute.case_no.in_(existing), dispute_scope(self.user))
+                )
+            )
             for r in batch:
                 if r.case_no in existing - visible:
                     if CASE_NO_UNAVAILABLE not in (m for _, m in r.problems):
@@ -515,19 +565,37 @@ class LedgerImport:
             if not r.case_no and not r.problems:
                 r.fingerprint = _fingerprint(r.data, r.extra)
         prints = [r.fingerprint for r in batch if r.fingerprint]
-        imported = dict(db.session.execute(
-            select(LedgerRecord.fingerprint, Dispute.case_no).join(Dispute, Dispute.id == LedgerRecord.dispute_id)
-            .where(LedgerRecord.fingerprint.in_(prints))).all()) if prints else {}
+        imported = (
+            dict(
+                db.session.execute(
+                    select(LedgerRecord.fingerprint, Dispute.case_no)
+                    .join(Dispute, Dispute.id == LedgerRecord.dispute_id)
+                    .where(LedgerRecord.fingerprint.in_(prints))
+                ).all()
+            )
+            if prints
+            else {}
+        )
         if imported and self.user is not None:  # name only the cases the importer can see
-            seen = set(db.session.scalars(
-                select(LedgerRecord.fingerprint).join(Dispute, Dispute.id == LedgerRecord.dispute_id)
-                .where(LedgerRecord.fingerprint.in_(list(imported)), dispute_scope(self.user))))
+            seen = set(
+                db.session.scalars(
+                    select(LedgerRecord.fingerprint)
+                    .join(Dispute, Dispute.id == LedgerRecord.dispute_id)
+                    .where(LedgerRecord.fingerprint.in_(list(imported)), dispute_scope(self.user))
+                )
+            )
             imported = {f: (n if f in seen else None) for f, n in imported.items()}
         for r in batch:
             if r.case_no and r.case_no in existing:
                 self.duplicate_cases.add(r.case_no)
-                self.result.duplicates.append(Issue(DISPUTE_SHEET, r.number, "案件编号",
-                                                    f"案件编号「{r.case_no}」已存在，按重复处理，未更新。"))
+                self.result.duplicates.append(
+                    Issue(
+                        DISPUTE_SHEET,
+                        r.number,
+                        "案件编号",
+                        f"案件编号「{r.case_no}」已存在，按重复处理，未更新。",
+                    )
+                )
             elif r.problems:
                 for column, reason in r.problems:
                     self.result.errors.append(Issue(DISPUTE_SHEET, r.number, column, reason))
@@ -537,26 +605,53 @@ class LedgerImport:
                     spill.put(("D", r.number, r.cells, False, r.problems))
             elif r.fingerprint and r.fingerprint in imported:
                 named = f"「{imported[r.fingerprint]}」" if imported[r.fingerprint] else ""
-                self.result.duplicates.append(Issue(DISPUTE_SHEET, r.number, "", (
-                    f"与已导入的案件{named}内容相同，按重复处理，未再次导入。")))
+                self.result.duplicates.append(
+                    Issue(
+                        DISPUTE_SHEET,
+                        r.number,
+                        "",
+                        (f"与已导入的案件{named}内容相同，按重复处理，未再次导入。"),
+                    )
+                )
             elif r.fingerprint and r.fingerprint in self.fingerprints:
-                self.result.duplicates.append(Issue(DISPUTE_SHEET, r.number, "", (
-                    f"与第{self.fingerprints[r.fingerprint]}行内容完全相同，按重复处理，未再次导入。")))
+                self.result.duplicates.append(
+                    Issue(
+                        DISPUTE_SHEET,
+                        r.number,
+                        "",
+                        (f"与第{self.fingerprints[r.fingerprint]}行内容完全相同，按重复处理，未再次导入。"),
+                    )
+                )
             else:
                 if r.fingerprint:
                     self.fingerprints[r.fingerprint] = r.number
-                spill.put(("D", r.number, r.cells, True, {
-                    "case_no": r.case_no, "data": r.data, "extra": r.extra, "node_id": r.node_id,
-                    "unit_id": r.unit_id, "co_ids": r.co_ids, "reg_unit_id": r.reg_unit_id,
-                    "fingerprint": r.fingerprint}))
+                spill.put(
+                    (
+                        "D",
+                        r.number,
+                        r.cells,
+                        True,
+                        {
+                            "case_no": r.case_no,
+                            "data": r.data,
+                            "extra": r.extra,
+                            "node_id": r.node_id,
+                            "unit_id": r.unit_id,
+                            "co_ids": r.co_ids,
+                            "reg_unit_id": r.reg_unit_id,
+                            "fingerprint": r.fingerprint,
+                        },
+                    )
+                )
         self._release()
         self._tick(len(batch), STAGE_VALIDATE, self.total)
 
     def _validate_parties(self, book: LedgerWorkbook, spill: _Spill) -> None:
         sheet = book.open(PARTY_SHEET)
         try:
-            columns = self._columns(PARTY_SHEET, sheet.header, {**PARTY_COLUMNS, **PARTY_EXTENSION_COLUMNS},
-                                   PARTY_REQUIRED)
+            columns = self._columns(
+                PARTY_SHEET, sheet.header, {**PARTY_COLUMNS, **PARTY_EXTENSION_COLUMNS}, PARTY_REQUIRED
+            )
             if columns is None:
                 return
             schema = LedgerPartyRow()
@@ -577,7 +672,9 @@ class LedgerImport:
                 except ValidationError as err:
                     data, problems = err.valid_data or {}, _flatten(err.messages, PARTY_FIELD_HEADERS)
                 if case_no and case_no not in self.case_rows:
-                    problems.append(("案件编号", f"「{DISPUTE_SHEET}」表中没有案件编号为「{case_no}」的案件。"))
+                    problems.append(
+                        ("案件编号", f"「{DISPUTE_SHEET}」表中没有案件编号为「{case_no}」的案件。")
+                    )
                 if problems:
                     for column, reason in problems:
                         self.result.errors.append(Issue(PARTY_SHEET, number, column, reason))
@@ -593,7 +690,7 @@ class LedgerImport:
 
     # -- pass 2: writing --------------------------------------------------------------------
 
-    def _write(self, spill: _Spill) -> None:
+    def _write(self, spill: _Spill) -> None:  # noqa: C901
         self.rejected_cases = self.bad_cases | self.bad_party_cases
         self.units_by_id: dict[int, Unit] = {}
         self.now = utcnow()
@@ -683,31 +780,60 @@ class LedgerImport:
             rec["stabilized_on"], rec["deadline"] = stabilized, deadline
             rec["case_no"] = rec["case_no"] or self._assign_case_no(rec["reg_unit_id"], registered.year)
             flags = list(d.get("flags") or [])
-            rows.append({
-                "case_no": rec["case_no"], "category": d["category"], "source": d["source"],
-                "summary": d["summary"], "venue": d.get("venue"), "people_count": d.get("people_count"),
-                "amount": d.get("amount"), "occurred_on": d.get("occurred_on"), "risk_level": d["risk_level"],
-                "flags": flags, "prominent": is_prominent(d["risk_level"], flags),
-                "civil_to_criminal": d.get("civil_to_criminal", False),
-                "node_id": rec["node_id"], "registering_unit_id": rec["reg_unit_id"],
-                "registered_by_id": self.user_id, "registered_at": _event_at(registered, 0),
-                "registered_on": registered, "status": d["status"], "channel": d.get("channel"),
-                "unit_id": rec["unit_id"], "accepted_on": accepted, "deadline": deadline,
-                "stabilized_on": stabilized, "closed_on": d.get("closed_on"), "outcome": d.get("outcome"),
-                "carry_over_reason": d.get("carry_over_reason"), "version": 1, "updated_at": self.now,
-            })
+            rows.append(
+                {
+                    "case_no": rec["case_no"],
+                    "category": d["category"],
+                    "source": d["source"],
+                    "summary": d["summary"],
+                    "venue": d.get("venue"),
+                    "people_count": d.get("people_count"),
+                    "amount": d.get("amount"),
+                    "occurred_on": d.get("occurred_on"),
+                    "risk_level": d["risk_level"],
+                    "flags": flags,
+                    "prominent": is_prominent(d["risk_level"], flags),
+                    "civil_to_criminal": d.get("civil_to_criminal", False),
+                    "node_id": rec["node_id"],
+                    "registering_unit_id": rec["reg_unit_id"],
+                    "registered_by_id": self.user_id,
+                    "registered_at": _event_at(registered, 0),
+                    "registered_on": registered,
+                    "status": d["status"],
+                    "channel": d.get("channel"),
+                    "unit_id": rec["unit_id"],
+                    "accepted_on": accepted,
+                    "deadline": deadline,
+                    "stabilized_on": stabilized,
+                    "closed_on": d.get("closed_on"),
+                    "outcome": d.get("outcome"),
+                    "carry_over_reason": d.get("carry_over_reason"),
+                    "version": 1,
+                    "updated_at": self.now,
+                }
+            )
         # executemany without RETURNING (SQLite would send one INSERT per row), then the new ids by
         # their case numbers, which are unique
         db.session.execute(Dispute.__table__.insert(), rows)
         numbers = [r["case_no"] for r in rows]
-        by_number = dict(db.session.execute(select(Dispute.case_no, Dispute.id).where(Dispute.case_no.in_(numbers))).all())
+        by_number = dict(
+            db.session.execute(select(Dispute.case_no, Dispute.id).where(Dispute.case_no.in_(numbers))).all()
+        )
         ids = [by_number[n] for n in numbers]
         events, records, co_rows = [], [], []
         for rec, dispute_id in zip(batch, ids, strict=True):
             events += self._timeline(dispute_id, rec)
-            records.append({"dispute_id": dispute_id, "fingerprint": rec["fingerprint"], "job_id": self.job_id,
-                            "source_file": self.source_name[:255], "source_row": rec["number"],
-                            "extra": rec["extra"], "imported_at": self.now})
+            records.append(
+                {
+                    "dispute_id": dispute_id,
+                    "fingerprint": rec["fingerprint"],
+                    "job_id": self.job_id,
+                    "source_file": self.source_name[:255],
+                    "source_row": rec["number"],
+                    "extra": rec["extra"],
+                    "imported_at": self.now,
+                }
+            )
             co_rows += [{"dispute_id": dispute_id, "unit_id": u} for u in rec["co_ids"]]
         # Core inserts (executemany): the ORM's bulk insert would split rows by which values are None
         db.session.execute(Event.__table__.insert(), events)
@@ -721,23 +847,62 @@ class LedgerImport:
         d = rec["data"]
         handler = rec["unit_id"] or rec["reg_unit_id"]
 
-        def event(type_: str, day: date, step: int, unit_id: int, data: dict | None = None,
-                  note: str | None = None) -> dict:
-            return {"dispute_id": dispute_id, "type": type_, "at": _event_at(day, step), "on": day,
-                    "user_id": self.user_id, "by_name": IMPORTED_BY, "unit_id": unit_id, "note": note,
-                    "data": data or {}}
+        def event(
+            type_: str, day: date, step: int, unit_id: int, data: dict | None = None, note: str | None = None
+        ) -> dict:
+            return {
+                "dispute_id": dispute_id,
+                "type": type_,
+                "at": _event_at(day, step),
+                "on": day,
+                "user_id": self.user_id,
+                "by_name": IMPORTED_BY,
+                "unit_id": unit_id,
+                "note": note,
+                "data": data or {},
+            }
 
         registered = d["registered_on"]
-        events = [event("registered", registered, 0, rec["reg_unit_id"], {
-            "case_no": rec["case_no"], "category": d["category"], "source": d["source"],
-            "node": self.tree.code[rec["node_id"]], "risk_level": d["risk_level"], "ledger": True})]
+        events = [
+            event(
+                "registered",
+                registered,
+                0,
+                rec["reg_unit_id"],
+                {
+                    "case_no": rec["case_no"],
+                    "category": d["category"],
+                    "source": d["source"],
+                    "node": self.tree.code[rec["node_id"]],
+                    "risk_level": d["risk_level"],
+                    "ledger": True,
+                },
+            )
+        ]
         if d.get("channel") or rec["unit_id"]:
-            events.append(event("routed", registered, 1, rec["reg_unit_id"], {
-                "channel": d.get("channel"), "unit": self.units.code.get(rec["unit_id"]),
-                "co_units": [self.units.code[u] for u in rec["co_ids"]]}))
+            events.append(
+                event(
+                    "routed",
+                    registered,
+                    1,
+                    rec["reg_unit_id"],
+                    {
+                        "channel": d.get("channel"),
+                        "unit": self.units.code.get(rec["unit_id"]),
+                        "co_units": [self.units.code[u] for u in rec["co_ids"]],
+                    },
+                )
+            )
         if d.get("accepted_on"):
-            events.append(event("accepted", d["accepted_on"], 2, handler, {
-                "deadline": rec["deadline"].isoformat() if rec["deadline"] else None}))
+            events.append(
+                event(
+                    "accepted",
+                    d["accepted_on"],
+                    2,
+                    handler,
+                    {"deadline": rec["deadline"].isoformat() if rec["deadline"] else None},
+                )
+            )
         if rec["stabilized_on"]:
             events.append(event("stabilized", rec["stabilized_on"], 3, handler))
         if d.get("closed_on"):
@@ -745,44 +910,88 @@ class LedgerImport:
         note = f"自台账「{self.source_name}」第{rec['number']}行导入。"
         if rec["extra"]:
             note += "台账其他列：" + "；".join(f"{k}：{v}" for k, v in rec["extra"].items())
-        events.append({"dispute_id": dispute_id, "type": "imported", "at": self.now, "on": self.today,
-                       "user_id": self.user_id, "by_name": self.user_name,
-                       "unit_id": self.user_unit_id or rec["reg_unit_id"], "note": note,
-                       "data": {"file": self.source_name, "row": rec["number"], "job": self.job_id,
-                                "extra": rec["extra"]}})
+        events.append(
+            {
+                "dispute_id": dispute_id,
+                "type": "imported",
+                "at": self.now,
+                "on": self.today,
+                "user_id": self.user_id,
+                "by_name": self.user_name,
+                "unit_id": self.user_unit_id or rec["reg_unit_id"],
+                "note": note,
+                "data": {
+                    "file": self.source_name,
+                    "row": rec["number"],
+                    "job": self.job_id,
+                    "extra": rec["extra"],
+                },
+            }
+        )
         return events
 
     def _insert_parties(self, batch: list[tuple[str, dict]]) -> None:
         """Parties by their case's number; positions continue after the parties already written
         (a case's rows need not be adjacent in the sheet). Two queries per batch, no per-case state."""
-        ids = dict(db.session.execute(select(Dispute.case_no, Dispute.id)
-                                      .where(Dispute.case_no.in_({c for c, _ in batch}))).all())
-        positions = defaultdict(int, db.session.execute(
-            select(Party.dispute_id, func.count()).where(Party.dispute_id.in_(set(ids.values())))
-            .group_by(Party.dispute_id)).all())
+        ids = dict(
+            db.session.execute(
+                select(Dispute.case_no, Dispute.id).where(Dispute.case_no.in_({c for c, _ in batch}))
+            ).all()
+        )
+        positions = defaultdict(
+            int,
+            db.session.execute(
+                select(Party.dispute_id, func.count())
+                .where(Party.dispute_id.in_(set(ids.values())))
+                .group_by(Party.dispute_id)
+            ).all(),
+        )
         rows = []
         for case_no, p in batch:
             dispute_id = ids[case_no]
             position = positions[dispute_id]
             positions[dispute_id] = position + 1
-            rows.append({"dispute_id": dispute_id, "position": position, "role": p["role"],
-                         "kind": p["kind"], "name": p["name"], "id_number": p.get("id_number"),
-                         "phone": p.get("phone"), "address": p.get("address"),
-                         **{f: p.get(f) for f in PARTY_EXTENSION_COLUMNS.values()}})
+            rows.append(
+                {
+                    "dispute_id": dispute_id,
+                    "position": position,
+                    "role": p["role"],
+                    "kind": p["kind"],
+                    "name": p["name"],
+                    "id_number": p.get("id_number"),
+                    "phone": p.get("phone"),
+                    "address": p.get("address"),
+                    **{f: p.get(f) for f in PARTY_EXTENSION_COLUMNS.values()},
+                }
+            )
         db.session.execute(Party.__table__.insert(), rows)
         self.result.parties += len(rows)
         self.result.written = True
 
 
-def import_ledger(path: str | Path, *, user: User | None = None, partial: bool = False,
-                  rejects_path: str | Path | None = None, progress: Progress | None = None,
-                  job_id: int | None = None, source_name: str | None = None) -> ImportResult:
+def import_ledger(
+    path: str | Path,
+    *,
+    user: User | None = None,
+    partial: bool = False,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+    job_id: int | None = None,
+    source_name: str | None = None,
+) -> ImportResult:
     """Import a 台账 workbook (LEDGER.md). Writes nothing unless the whole file is valid, or, with
     ``partial``, writes the good rows and puts the bad ones (with a 错误原因 column) into
     ``rejects_path``. ``user`` None means an administrator-level import (the CLI). The caller
     commits when ``result.written``, and rolls back otherwise."""
-    return LedgerImport(path, user=user, partial=partial, rejects_path=rejects_path, progress=progress,
-                        job_id=job_id, source_name=source_name).run()
+    return LedgerImport(
+        path,
+        user=user,
+        partial=partial,
+        rejects_path=rejects_path,
+        progress=progress,
+        job_id=job_id,
+        source_name=source_name,
+    ).run()
 
 
 # -- export ---------------------------------------------------------------------------------
@@ -790,8 +999,9 @@ def import_ledger(path: str | Path, *, user: User | None = None, partial: bool =
 EXPORT_HEADERS = [*DISPUTE_COLUMNS, *DISPUTE_EXTENSION_COLUMNS]
 
 
-def export_ledger(path: str | Path, node: Node, *, user: User | None = None,
-                  progress: Progress | None = None) -> dict:
+def export_ledger(  # noqa: C901
+    path: str | Path, node: Node, *, user: User | None = None, progress: Progress | None = None
+) -> dict:
     """Write the 台账 of ``node`` and everything below it: sheets 纠纷 and 当事人 as the import reads
     them. Personal ID numbers are written in full only when ``user`` may read them (``None`` is the
     CLI's administrator-level export). Reads in keyset-paged batches, each in its own short
@@ -813,8 +1023,12 @@ def export_ledger(path: str | Path, node: Node, *, user: User | None = None,
     last = 0
     while True:  # the non-standard columns that imported cases brought with them
         rows = db.session.execute(
-            select(LedgerRecord.id, LedgerRecord.extra).join(Dispute, Dispute.id == LedgerRecord.dispute_id)
-            .where(in_subtree, LedgerRecord.id > last).order_by(LedgerRecord.id).limit(5000)).all()
+            select(LedgerRecord.id, LedgerRecord.extra)
+            .join(Dispute, Dispute.id == LedgerRecord.dispute_id)
+            .where(in_subtree, LedgerRecord.id > last)
+            .order_by(LedgerRecord.id)
+            .limit(5000)
+        ).all()
         if not rows:
             break
         for _, extra in rows:
@@ -826,16 +1040,43 @@ def export_ledger(path: str | Path, node: Node, *, user: User | None = None,
     db.session.commit()
 
     writer = LedgerWriter()
-    writer.sheet(DISPUTE_SHEET, [*EXPORT_HEADERS, *extra_headers],
-                 widths={"案件编号": 28, "简要情况": 40, "属地": 36, "承办单位": 24, "登记单位": 24})
-    writer.sheet(PARTY_SHEET, [*PARTY_COLUMNS, *PARTY_EXTENSION_COLUMNS],
-                 widths={"案件编号": 28, "证件号码": 22, "住址": 30})
-    columns = (Dispute.id, Dispute.case_no, Dispute.registered_on, Dispute.source, Dispute.category,
-               Dispute.summary, Dispute.node_id, Dispute.venue, Dispute.people_count, Dispute.amount,
-               Dispute.risk_level, Dispute.flags, Dispute.channel, Dispute.unit_id, Dispute.accepted_on,
-               Dispute.status, Dispute.closed_on, Dispute.outcome, Dispute.civil_to_criminal,
-               Dispute.carry_over_reason, Dispute.occurred_on, Dispute.stabilized_on, Dispute.deadline,
-               Dispute.registering_unit_id, LedgerRecord.extra)
+    writer.sheet(
+        DISPUTE_SHEET,
+        [*EXPORT_HEADERS, *extra_headers],
+        widths={"案件编号": 28, "简要情况": 40, "属地": 36, "承办单位": 24, "登记单位": 24},
+    )
+    writer.sheet(
+        PARTY_SHEET,
+        [*PARTY_COLUMNS, *PARTY_EXTENSION_COLUMNS],
+        widths={"案件编号": 28, "证件号码": 22, "住址": 30},
+    )
+    columns = (
+        Dispute.id,
+        Dispute.case_no,
+        Dispute.registered_on,
+        Dispute.source,
+        Dispute.category,
+        Dispute.summary,
+        Dispute.node_id,
+        Dispute.venue,
+        Dispute.people_count,
+        Dispute.amount,
+        Dispute.risk_level,
+        Dispute.flags,
+        Dispute.channel,
+        Dispute.unit_id,
+        Dispute.accepted_on,
+        Dispute.status,
+        Dispute.closed_on,
+        Dispute.outcome,
+        Dispute.civil_to_criminal,
+        Dispute.carry_over_reason,
+        Dispute.occurred_on,
+        Dispute.stabilized_on,
+        Dispute.deadline,
+        Dispute.registering_unit_id,
+        LedgerRecord.extra,
+    )
 
     def text(value) -> str | None:
         return None if value is None else getattr(value, "value", value)
@@ -847,39 +1088,94 @@ def export_ledger(path: str | Path, node: Node, *, user: User | None = None,
     progress(0, total, STAGE_EXPORT)
     while True:
         batch = db.session.execute(
-            select(*columns).outerjoin(LedgerRecord, LedgerRecord.dispute_id == Dispute.id)
-            .where(in_subtree, Dispute.id > last).order_by(Dispute.id).limit(BATCH)).all()
+            select(*columns)
+            .outerjoin(LedgerRecord, LedgerRecord.dispute_id == Dispute.id)
+            .where(in_subtree, Dispute.id > last)
+            .order_by(Dispute.id)
+            .limit(BATCH)
+        ).all()
         if not batch:
             break
         ids = [r.id for r in batch]
         co = defaultdict(list)
         for dispute_id, unit_id in db.session.execute(
-                select(dispute_co_unit.c.dispute_id, dispute_co_unit.c.unit_id)
-                .where(dispute_co_unit.c.dispute_id.in_(ids)).order_by(dispute_co_unit.c.unit_id)):
+            select(dispute_co_unit.c.dispute_id, dispute_co_unit.c.unit_id)
+            .where(dispute_co_unit.c.dispute_id.in_(ids))
+            .order_by(dispute_co_unit.c.unit_id)
+        ):
             co[dispute_id].append(unit_id)
         case_nos = {}
         for r in batch:
             case_nos[r.id] = r.case_no
             extra = r.extra or {}
-            writer.append(DISPUTE_SHEET, [
-                r.case_no, r.registered_on, r.source, r.category, r.summary, tree.full_name(r.node_id),
-                text(r.venue), r.people_count, r.amount, text(r.risk_level), "、".join(r.flags or []),
-                text(r.channel), units.name.get(r.unit_id), r.accepted_on, text(r.status), r.closed_on,
-                text(r.outcome), "是" if r.civil_to_criminal else "否", r.carry_over_reason,
-                r.occurred_on, r.stabilized_on, r.deadline, units.name.get(r.registering_unit_id),
-                names(co[r.id]), *[extra.get(h) for h in extra_headers],
-            ])
+            writer.append(
+                DISPUTE_SHEET,
+                [
+                    r.case_no,
+                    r.registered_on,
+                    r.source,
+                    r.category,
+                    r.summary,
+                    tree.full_name(r.node_id),
+                    text(r.venue),
+                    r.people_count,
+                    r.amount,
+                    text(r.risk_level),
+                    "、".join(r.flags or []),
+                    text(r.channel),
+                    units.name.get(r.unit_id),
+                    r.accepted_on,
+                    text(r.status),
+                    r.closed_on,
+                    text(r.outcome),
+                    "是" if r.civil_to_criminal else "否",
+                    r.carry_over_reason,
+                    r.occurred_on,
+                    r.stabilized_on,
+                    r.deadline,
+                    units.name.get(r.registering_unit_id),
+                    names(co[r.id]),
+                    *[extra.get(h) for h in extra_headers],
+                ],
+            )
         for p in db.session.execute(
-                select(Party.dispute_id, Party.role, Party.kind, Party.name, Party.id_number, Party.phone,
-                       Party.address, Party.ethnicity, Party.occupation, Party.legal_rep_name,
-                       Party.legal_rep_title, Party.agent_name).where(Party.dispute_id.in_(ids))
-                .order_by(Party.dispute_id, Party.position, Party.id)):
+            select(
+                Party.dispute_id,
+                Party.role,
+                Party.kind,
+                Party.name,
+                Party.id_number,
+                Party.phone,
+                Party.address,
+                Party.ethnicity,
+                Party.occupation,
+                Party.legal_rep_name,
+                Party.legal_rep_title,
+                Party.agent_name,
+            )
+            .where(Party.dispute_id.in_(ids))
+            .order_by(Party.dispute_id, Party.position, Party.id)
+        ):
             number = p.id_number
             if number and not full_ids and p.kind == PartyKind.PERSON:
                 number = mask_id_number(number)
-            writer.append(PARTY_SHEET, [case_nos[p.dispute_id], text(p.role), text(p.kind), p.name, number,
-                                        p.phone, p.address, p.ethnicity, p.occupation, p.legal_rep_name,
-                                        p.legal_rep_title, p.agent_name])
+            writer.append(
+                PARTY_SHEET,
+                [
+                    case_nos[p.dispute_id],
+                    text(p.role),
+                    text(p.kind),
+                    p.name,
+                    number,
+                    p.phone,
+                    p.address,
+                    p.ethnicity,
+                    p.occupation,
+                    p.legal_rep_name,
+                    p.legal_rep_title,
+                    p.agent_name,
+                ],
+            )
             parties += 1
         count += len(batch)
         last = batch[-1].id

@@ -69,12 +69,18 @@ def _job(job_id: int) -> LedgerJob:
 @bp.get("/")
 @login_required
 def index():
-    recent = db.session.scalars(select(LedgerJob).where(LedgerJob.user_id == current_user.id)
-                                .order_by(LedgerJob.id.desc()).limit(20)).all()
+    recent = db.session.scalars(
+        select(LedgerJob).where(LedgerJob.user_id == current_user.id).order_by(LedgerJob.id.desc()).limit(20)
+    ).all()
     return render_template(
-        "ledger/index.html", may_import=_may_import(current_user), nodes=_export_nodes(current_user),
-        jobs=recent, dispute_columns=[*DISPUTE_COLUMNS], extension_columns=[*DISPUTE_EXTENSION_COLUMNS],
-        required=DISPUTE_REQUIRED, party_columns=[*PARTY_COLUMNS, *PARTY_EXTENSION_COLUMNS],
+        "ledger/index.html",
+        may_import=_may_import(current_user),
+        nodes=_export_nodes(current_user),
+        jobs=recent,
+        dispute_columns=[*DISPUTE_COLUMNS],
+        extension_columns=[*DISPUTE_EXTENSION_COLUMNS],
+        required=DISPUTE_REQUIRED,
+        party_columns=[*PARTY_COLUMNS, *PARTY_EXTENSION_COLUMNS],
     )
 
 
@@ -119,10 +125,15 @@ def export():
 def job(job_id: int):
     job = _job(job_id)
     files = jobs.file_names(job.id) if job.status == "done" else set()
-    return render_template("ledger/job.html", job=job, progress=jobs.progress_of(job),
-                           has_rejects=jobs.REJECTS in files, has_report=jobs.REPORT in files,
-                           has_export=jobs.EXPORT in files,
-                           keep_days=current_app.config.get("LEDGER_RESULT_KEEP_DAYS"))
+    return render_template(
+        "ledger/job.html",
+        job=job,
+        progress=jobs.progress_of(job),
+        has_rejects=jobs.REJECTS in files,
+        has_report=jobs.REPORT in files,
+        has_export=jobs.EXPORT in files,
+        keep_days=current_app.config.get("LEDGER_RESULT_KEEP_DAYS"),
+    )
 
 
 @bp.get("/jobs/<int:job_id>/progress")

@@ -147,7 +147,9 @@ class LedgerWorkbook:
             cause = err.__cause__ or err.__context__  # openpyxl wraps what its parser raised
             if isinstance(cause, DefusedXmlException):
                 raise TableError(_unsafe_xml(self.path, cause)) from None
-            raise TableError(f"无法读取工作簿「{self.path.name}」：文件不是有效的 .xlsx 格式（{type(err).__name__}）。") from None
+            raise TableError(
+                f"无法读取工作簿「{self.path.name}」：文件不是有效的 .xlsx 格式（{type(err).__name__}）。"
+            ) from None
         except Exception as err:  # openpyxl raises its own InvalidFileException and friends
             text = str(err).replace(str(self.path), self.path.name)  # no server path on the page
             raise TableError(f"无法读取工作簿「{self.path.name}」：{text}") from None
@@ -163,7 +165,9 @@ class LedgerWorkbook:
             raise TableError(_unsafe_xml(self.path, err)) from None
         except (ValueError, KeyError, TypeError, IndexError, SyntaxError, OSError) as err:
             self.close()
-            raise TableError(f"无法读取工作簿「{self.path.name}」：工作表内容有误（{type(err).__name__}）。") from None
+            raise TableError(
+                f"无法读取工作簿「{self.path.name}」：工作表内容有误（{type(err).__name__}）。"
+            ) from None
 
     def has(self, sheet: str) -> bool:
         return sheet in self.sheet_names
@@ -205,8 +209,9 @@ class LedgerWorkbook:
         ws = self._sheet(self._real_names[sheet])
         ws.reset_dimensions()  # read every row present, whatever <dimension> claims
         values = _readable(self.path, ws.iter_rows(values_only=True))
-        cells = bounded_rows(((n, [cell_text(c) for c in r]) for n, r in enumerate(values, start=1)),
-                             self.limits, sheet)
+        cells = bounded_rows(
+            ((n, [cell_text(c) for c in r]) for n, r in enumerate(values, start=1)), self.limits, sheet
+        )
         first = next(cells, None)
         header = first[1] if first else []
         return Sheet(header, cells, close=values.close)
@@ -221,7 +226,9 @@ class LedgerWorkbook:
                 for cells in reader:
                     yield reader.line_num, [c.strip() for c in cells]
             except UnicodeDecodeError:
-                raise TableError("CSV 文件应为 UTF-8 编码（可带 BOM）。请在 Excel 中另存为“CSV UTF-8”。") from None
+                raise TableError(
+                    "CSV 文件应为 UTF-8 编码（可带 BOM）。请在 Excel 中另存为“CSV UTF-8”。"
+                ) from None
             except csv.Error as err:
                 raise TableError(f"CSV 文件第{reader.line_num}行格式有误：{err}") from None
 
@@ -236,8 +243,9 @@ class LedgerWorkbook:
 
 
 def _unsafe_xml(path: Path, err: Exception) -> str:
-    return (f"文件「{path.name}」含有不安全的 XML 结构（{type(err).__name__}：实体定义或外部引用），"
-            f"已拒绝导入。")
+    return (
+        f"文件「{path.name}」含有不安全的 XML 结构（{type(err).__name__}：实体定义或外部引用），已拒绝导入。"
+    )
 
 
 def _readable(path: Path, values):
@@ -251,7 +259,9 @@ def _readable(path: Path, values):
             except DefusedXmlException as err:
                 raise TableError(_unsafe_xml(path, err)) from None
             except (ValueError, KeyError, TypeError, IndexError, SyntaxError) as err:
-                raise TableError(f"无法读取工作簿「{path.name}」：工作表内容有误（{type(err).__name__}）。") from None
+                raise TableError(
+                    f"无法读取工作簿「{path.name}」：工作表内容有误（{type(err).__name__}）。"
+                ) from None
 
         def close(self):
             values.close()

@@ -17,7 +17,9 @@ from mediation.reports import service
 from mediation.reports.models import MonthClose, ReopenRequest
 from mediation.reports.service import Month, ReportError
 
-blp = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="统计报表、排查报告、超期督办与月清月结")
+blp = Blueprint(
+    "reports_api", __name__, url_prefix="/api/v1", description="统计报表、排查报告、超期督办与月清月结"
+)
 
 
 def fail(err: ReportError, location: str = "query", field: str | None = None):
@@ -98,8 +100,9 @@ class OverdueReview(MethodView):
             unit_id = db.session.scalar(select(Unit.id).where(Unit.code == args["unit"]))
             if unit_id is None:
                 abort(422, message="未知的单位代码。", errors={"query": {"unit": ["未知的单位代码。"]}})
-        return service.overdue_review(node, unit_id=unit_id, level=args.get("level"), page=args["page"],
-                                      per_page=args["per_page"])
+        return service.overdue_review(
+            node, unit_id=unit_id, level=args.get("level"), page=args["page"], per_page=args["per_page"]
+        )
 
 
 @blp.route("/reports/overdue/<int:dispute_id>/supervise")
@@ -118,8 +121,9 @@ class Supervise(MethodView):
         user = api_user()
         dispute = get_dispute(user, dispute_id)
         try:
-            order = service.issue_supervision(user, dispute, note=data["note"], reply_by=data["reply_by"],
-                                              level=data["level"])
+            order = service.issue_supervision(
+                user, dispute, note=data["note"], reply_by=data["reply_by"], level=data["level"]
+            )
         except ReportError as err:
             fail(err, "json")
         db.session.commit()
@@ -133,7 +137,9 @@ class Screenings(MethodView):
     @blp.arguments(sc.ScreeningIn)
     @blp.response(201, sc.ScreeningOut)
     @blp.alt_response(422, description="网格代码、日期或发现数无效")
-    @blp.alt_response(409, description="零报告将覆盖同日已报告发现纠纷的报告：确需更正时传 confirm_overwrite=true")
+    @blp.alt_response(
+        409, description="零报告将覆盖同日已报告发现纠纷的报告：确需更正时传 confirm_overwrite=true"
+    )
     def post(self, data):
         """网格排查报告（found 可为 0：零报告）。同一网格、同一日期、同一人重复提交只更新不重复"""
         try:
@@ -186,17 +192,26 @@ class CarryOver(MethodView):
         except ReportError as err:
             fail(err, "json", "reason")
         db.session.commit()
-        return {"id": dispute.id, "case_no": dispute.case_no, "category": dispute.category,
-                "status": str(dispute.status), "risk_level": str(dispute.risk_level),
-                "registered_on": dispute.registered_on.isoformat(), "node": dispute.node.name,
-                "carry_over_reason": dispute.carry_over_reason}
+        return {
+            "id": dispute.id,
+            "case_no": dispute.case_no,
+            "category": dispute.category,
+            "status": str(dispute.status),
+            "risk_level": str(dispute.risk_level),
+            "registered_on": dispute.registered_on.isoformat(),
+            "node": dispute.node.name,
+            "carry_over_reason": dispute.carry_over_reason,
+        }
 
 
 def _close_or_404(close_id: int) -> MonthClose:
     close = db.session.get(MonthClose, close_id)
     user = api_user()
-    if close is None or not (service.may_close(user, close.node) or service.may_decide_reopen(user, close)
-                             or can_see_node(user, close.node)):
+    if close is None or not (
+        service.may_close(user, close.node)
+        or service.may_decide_reopen(user, close)
+        or can_see_node(user, close.node)
+    ):
         abort(404)
     return close
 

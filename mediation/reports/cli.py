@@ -41,14 +41,18 @@ def month_close(code, month_text):
             close = close_month(None, node, month)
         except ReportError as err:
             if err.cases:
-                fail(f"{node.name}{month.label}不能结账：以下{len(err.cases)}件突出问题尚未填写结转说明。",
-                     [f"  {c['case_no']}\t{c['node']}\t{c['category']}\t{c['status']}" for c in err.cases])
+                fail(
+                    f"{node.name}{month.label}不能结账：以下{len(err.cases)}件突出问题尚未填写结转说明。",
+                    [f"  {c['case_no']}\t{c['node']}\t{c['category']}\t{c['status']}" for c in err.cases],
+                )
             fail(err.message)
         db.session.commit()
     figures = close.snapshot["monthly"]
     upper = f"，已上报{close.submitted_to.name}" if close.submitted_to else ""
-    click.echo(f"{node.name}{month.label}已结账（第{close.seq}次）{upper}：上月结转{figures['carried_in']}，"
-               f"新增{figures['new']}，办结{figures['closed']}，结转下月{figures['carried_out']}。")
+    click.echo(
+        f"{node.name}{month.label}已结账（第{close.seq}次）{upper}：上月结转{figures['carried_in']}，"
+        f"新增{figures['new']}，办结{figures['closed']}，结转下月{figures['carried_out']}。"
+    )
 
 
 def register(app) -> None:

@@ -46,7 +46,8 @@ def attachment(data: bytes, name: str, mimetype: str, fallback: str = "report") 
     """The file as a download; the UTF-8 name per RFC 5987 (filename*), an ASCII one for old clients."""
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}")
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -59,30 +60,45 @@ def download(kind: str, fmt: str, node: Node, month: Month) -> Response:
     """The report as an .xlsx or .pdf attachment."""
     context = report_context(kind, node, month)
     data = WORKBOOKS[kind](context) if fmt == "xlsx" else pdf(context)
-    return attachment(data, filename(node, month, kind, fmt), XLSX if fmt == "xlsx" else PDF,
-                      ascii_filename(node, month, kind, fmt))
+    return attachment(
+        data,
+        filename(node, month, kind, fmt),
+        XLSX if fmt == "xlsx" else PDF,
+        ascii_filename(node, month, kind, fmt),
+    )
 
 
 def report_context(kind: str, node: Node, month: Month) -> dict:
-    ctx = {"kind": kind, "kind_label": KIND_LABELS[kind], "node": node, "month": month,
-           "generated_at": to_local(utcnow()), "labels": FIGURE_LABELS}
+    ctx = {
+        "kind": kind,
+        "kind_label": KIND_LABELS[kind],
+        "node": node,
+        "month": month,
+        "generated_at": to_local(utcnow()),
+        "labels": FIGURE_LABELS,
+    }
     if kind == "monthly":
         ctx.update(service.monthly_page(node, month))
-        ctx["charts"] = [charts.trend_chart(ctx["points"], f"{node.name}近12个月趋势"),
-                         charts.category_chart(ctx["channels"]["categories"], title="按类别（本月新增）"),
-                         charts.channel_chart(ctx["channels"]["channels"])]
+        ctx["charts"] = [
+            charts.trend_chart(ctx["points"], f"{node.name}近12个月趋势"),
+            charts.category_chart(ctx["channels"]["categories"], title="按类别（本月新增）"),
+            charts.channel_chart(ctx["channels"]["channels"]),
+        ]
     elif kind == "shuangbai":
         ctx["report"] = service.shuangbai_report(node, month)
         ctx["missing"] = service.grids_not_reported(node, month)
         ctx["charts"] = [charts.venue_chart(ctx["report"]["by_venue"])]
     else:
         ctx["report"] = service.channel_report(node, month)
-        ctx["charts"] = [charts.channel_chart(ctx["report"]["channels"]),
-                         charts.category_chart(ctx["report"]["categories"], "received", "按类别（受理）")]
+        ctx["charts"] = [
+            charts.channel_chart(ctx["report"]["channels"]),
+            charts.category_chart(ctx["report"]["categories"], "received", "按类别（受理）"),
+        ]
     return ctx
 
 
 # ------------------------------------------------------------------------------------- Excel
+
 
 def _title(ws: Worksheet, title: str, note: str, width: int) -> None:
     put(ws, 1, 1, title).font = TITLE_FONT
@@ -126,15 +142,17 @@ def _save(wb: Workbook) -> bytes:
 
 
 def _scope_note(ctx: dict) -> str:
-    return (f"统计范围：属地在{ctx['node'].name}（代码 {ctx['node'].code}）及其下级；统计月份 {ctx['month'].key}"
-            f"（{ctx['month'].first:%Y-%m-%d} 至 {ctx['month'].last:%Y-%m-%d}）；"
-            f"生成时间 {ctx['generated_at']:%Y-%m-%d %H:%M}。比率单元格为公式，分母为0时留空。")
+    return (
+        f"统计范围：属地在{ctx['node'].name}（代码 {ctx['node'].code}）及其下级；统计月份 {ctx['month'].key}"
+        f"（{ctx['month'].first:%Y-%m-%d} 至 {ctx['month'].last:%Y-%m-%d}）；"
+        f"生成时间 {ctx['generated_at']:%Y-%m-%d %H:%M}。比率单元格为公式，分母为0时留空。"
+    )
 
 
 FIGURE_ROWS = ("carried_in", "new", "closed", "resolved", "stabilized", "carried_out", "overdue")
 
 
-def monthly_workbook(ctx: dict) -> bytes:
+def monthly_workbook(ctx: dict) -> bytes:  # noqa: C901
     report, node, month = ctx["report"], ctx["node"], ctx["month"]
     wb = Workbook()
     ws = wb.active
@@ -150,25 +168,42 @@ def monthly_workbook(ctx: dict) -> bytes:
             letter = get_column_letter(col)
             value = figures[key]
             if key == "carried_out":
-                value = Formula(f"={letter}{rows['carried_in']}+{letter}{rows['new']}-{letter}{rows['closed']}")
+                value = Formula(
+                    f"={letter}{rows['carried_in']}+{letter}{rows['new']}-{letter}{rows['closed']}"
+                )
             _put(ws, r, col, value, COUNT)
     r = 5 + len(FIGURE_ROWS)
-    for j, (key, num, den) in enumerate((("clearance_rate", ["closed"], ["carried_in", "new"]),
-                                         ("resolution_rate", ["resolved"], ["closed"]))):
+    for j, (key, num, den) in enumerate(
+        (("clearance_rate", ["closed"], ["carried_in", "new"]), ("resolution_rate", ["resolved"], ["closed"]))
+    ):
         _put(ws, r + j, 1, FIGURE_LABELS[key], bold=True)
         for col in (2, 3):
             letter = get_column_letter(col)
-            _put(ws, r + j, col, _ratio("+".join(f"{letter}{rows[k]}" for k in num),
-                                        "+".join(f"{letter}{rows[k]}" for k in den)), PERCENT, bold=True)
-    notes = ["办结率 = 本月办结 ÷（上月结转 + 本月新增）；化解成功率 = 调解成功 ÷ 本月办结。",
-             "结转下月 = 上月结转 + 本月新增 - 本月办结（即月末未办结）；超期 = 月末未办结且办理期限早于月末。",
-             "稳控 = 月末未办结且处于稳控；突出问题 = 风险等级重大、特别重大，或有任一风险标记。"]
+            _put(
+                ws,
+                r + j,
+                col,
+                _ratio(
+                    "+".join(f"{letter}{rows[k]}" for k in num), "+".join(f"{letter}{rows[k]}" for k in den)
+                ),
+                PERCENT,
+                bold=True,
+            )
+    notes = [
+        "办结率 = 本月办结 ÷（上月结转 + 本月新增）；化解成功率 = 调解成功 ÷ 本月办结。",
+        "结转下月 = 上月结转 + 本月新增 - 本月办结（即月末未办结）；超期 = 月末未办结且办理期限早于月末。",
+        "稳控 = 月末未办结且处于稳控；突出问题 = 风险等级重大、特别重大，或有任一风险标记。",
+    ]
     for k, text in enumerate(notes):
         put(ws, r + 3 + k, 1, text).font = NOTE_FONT
 
     # Children
     ws2 = wb.create_sheet("下级节点")
-    heads = ["节点", "层级"] + [FIGURE_LABELS[k] for k in FIGURE_ROWS] + ["办结率", "化解成功率", "突出问题结转下月"]
+    heads = (
+        ["节点", "层级"]
+        + [FIGURE_LABELS[k] for k in FIGURE_ROWS]
+        + ["办结率", "化解成功率", "突出问题结转下月"]
+    )
     _title(ws2, f"{node.name}{month.label}分节点统计", _scope_note(ctx), len(heads))
     _header(ws2, 4, heads, [22, 8] + [11] * len(FIGURE_ROWS) + [11, 12, 16])
     lines = [(c["node_name"], c["level"], c) for c in ctx["drill"]["children"]]
@@ -191,8 +226,15 @@ def monthly_workbook(ctx: dict) -> bytes:
     _put(ws2, r, 2, "", fill=TOTAL_FILL)
     for j in range(len(FIGURE_ROWS)):
         letter = get_column_letter(3 + j)
-        _put(ws2, r, 3 + j, Formula(f"=SUM({letter}{first}:{letter}{last})") if last >= first else 0, COUNT, True,
-             TOTAL_FILL)
+        _put(
+            ws2,
+            r,
+            3 + j,
+            Formula(f"=SUM({letter}{first}:{letter}{last})") if last >= first else 0,
+            COUNT,
+            True,
+            TOTAL_FILL,
+        )
     c = {k: f"{get_column_letter(3 + j)}{r}" for j, k in enumerate(FIGURE_ROWS)}
     _put(ws2, r, 10, _ratio(c["closed"], f"{c['carried_in']}+{c['new']}"), PERCENT, True, TOTAL_FILL)
     _put(ws2, r, 11, _ratio(c["resolved"], c["closed"]), PERCENT, True, TOTAL_FILL)
@@ -219,8 +261,9 @@ def monthly_workbook(ctx: dict) -> bytes:
     _header(ws4, 4, heads, [28, 16, 14, 10, 8, 12, 60])
     for i, c in enumerate(report["prominent_carry_over"]):
         r = 5 + i
-        for j, key in enumerate(("case_no", "node", "category", "risk_level", "status", "registered_on",
-                                 "carry_over_reason")):
+        for j, key in enumerate(
+            ("case_no", "node", "category", "risk_level", "status", "registered_on", "carry_over_reason")
+        ):
             cell = _put(ws4, r, 1 + j, c[key] if c[key] is not None else "（未填写）")
             if key == "carry_over_reason":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -234,11 +277,16 @@ def shuangbai_workbook(ctx: dict) -> bytes:
     ws.title = "双百"
     _title(ws, f"{node.name}{month.label}矛盾纠纷“双百”行动统计", _scope_note(ctx), 2)
     _header(ws, 4, ["指标", "数值"], [34, 14])
-    lines = [("网格总数", report["grids_total"]), ("已报告网格（含零报告）", report["grids_reported"]),
-             ("排查率（排查100%）", _ratio("B6", "B5")),
-             ("在办范围（上月结转+本月新增）", report["in_scope"]), ("调解成功", report["resolved"]),
-             ("稳控", report["stabilized"]), ("化解稳控率（化解稳控100%）", _ratio("B9+B10", "B8")),
-             ("民转刑（目标为0）", report["civil_to_criminal"])]
+    lines = [
+        ("网格总数", report["grids_total"]),
+        ("已报告网格（含零报告）", report["grids_reported"]),
+        ("排查率（排查100%）", _ratio("B6", "B5")),
+        ("在办范围（上月结转+本月新增）", report["in_scope"]),
+        ("调解成功", report["resolved"]),
+        ("稳控", report["stabilized"]),
+        ("化解稳控率（化解稳控100%）", _ratio("B9+B10", "B8")),
+        ("民转刑（目标为0）", report["civil_to_criminal"]),
+    ]
     for i, (label, value) in enumerate(lines):
         r = 5 + i
         is_rate = isinstance(value, Formula)
@@ -264,7 +312,9 @@ def shuangbai_workbook(ctx: dict) -> bytes:
     return _save(wb)
 
 
-def _channel_sheet(ws: Worksheet, rows: list[tuple[str, dict]], first_header: str, title: str, note: str) -> None:
+def _channel_sheet(
+    ws: Worksheet, rows: list[tuple[str, dict]], first_header: str, title: str, note: str
+) -> None:
     heads = [first_header, "本月新增", "受理", "调处", "调处成功", "办结（全部）", "成功率"]
     _title(ws, title, note, len(heads))
     _header(ws, 4, heads, [18, 11, 11, 11, 11, 13, 11])
@@ -278,7 +328,9 @@ def _channel_sheet(ws: Worksheet, rows: list[tuple[str, dict]], first_header: st
     _put(ws, r, 1, "合计", bold=True, fill=TOTAL_FILL)
     for j in range(5):
         letter = get_column_letter(2 + j)
-        _put(ws, r, 2 + j, Formula(f"=SUM({letter}5:{letter}{r - 1})") if r > 5 else 0, COUNT, True, TOTAL_FILL)
+        _put(
+            ws, r, 2 + j, Formula(f"=SUM({letter}5:{letter}{r - 1})") if r > 5 else 0, COUNT, True, TOTAL_FILL
+        )
     _put(ws, r, 7, _ratio(f"E{r}", f"D{r}"), PERCENT, True, TOTAL_FILL)
 
 
@@ -288,10 +340,20 @@ def channels_workbook(ctx: dict) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "分渠道"
-    _channel_sheet(ws, [(c["channel"], c) for c in report["channels"]], "化解渠道",
-                   f"{node.name}{month.label}分渠道化解情况", note)
-    _channel_sheet(wb.create_sheet("分类别"), [(c["category"], c) for c in report["categories"]], "纠纷类别",
-                   f"{node.name}{month.label}分类别化解情况", note)
+    _channel_sheet(
+        ws,
+        [(c["channel"], c) for c in report["channels"]],
+        "化解渠道",
+        f"{node.name}{month.label}分渠道化解情况",
+        note,
+    )
+    _channel_sheet(
+        wb.create_sheet("分类别"),
+        [(c["category"], c) for c in report["categories"]],
+        "纠纷类别",
+        f"{node.name}{month.label}分类别化解情况",
+        note,
+    )
     ws3 = wb.create_sheet("民转刑及五进")
     _title(ws3, f"{node.name}{month.label}民转刑与发现场所", _scope_note(ctx), 2)
     _header(ws3, 4, ["指标", "件数"], [30, 12])
@@ -304,8 +366,12 @@ def channels_workbook(ctx: dict) -> bytes:
     d = report["double"]
     _title(ws4, f"{node.name}{month.label}属地属事双化解、双稳控", _scope_note(ctx), 2)
     _header(ws4, 4, ["指标", "件数"], [40, 12])
-    lines = [("在办范围内已明确属事单位的案件", d["cases"]), ("其中本月调解成功（双化解）", d["resolved"]),
-             ("其中月末稳控（双稳控）", d["stabilized"]), ("其中属事单位在本辖区之外", d["outside"])]
+    lines = [
+        ("在办范围内已明确属事单位的案件", d["cases"]),
+        ("其中本月调解成功（双化解）", d["resolved"]),
+        ("其中月末稳控（双稳控）", d["stabilized"]),
+        ("其中属事单位在本辖区之外", d["outside"]),
+    ]
     for i, (label, value) in enumerate(lines):
         _put(ws4, 5 + i, 1, label)
         _put(ws4, 5 + i, 2, value, COUNT)
@@ -319,6 +385,7 @@ WORKBOOKS = {"monthly": monthly_workbook, "shuangbai": shuangbai_workbook, "chan
 
 # --------------------------------------------------------------------------------------- PDF
 
+
 def _static_fetcher():
     """A WeasyPrint URL fetcher that only serves the project's static files: no network, no other
     file on disk."""
@@ -328,7 +395,7 @@ def _static_fetcher():
 
     class StaticOnly(URLFetcher):
         def fetch(self, url, headers=None):
-            if not url.startswith(root) or ".." in url[len(root):]:
+            if not url.startswith(root) or ".." in url[len(root) :]:
                 raise URLFetchingError(f"不允许加载外部资源：{url}")
             return super().fetch(url, headers)
 

@@ -22,6 +22,7 @@ Index("ix_dispute_registered_node", Dispute.registered_on, Dispute.node_id)
 Index("ix_dispute_closed_node", Dispute.closed_on, Dispute.node_id, Dispute.outcome)
 Index("ix_dispute_prominent_closed", Dispute.prominent, Dispute.closed_on)
 
+
 class Screening(db.Model):
     """A grid's sweep report (排查) for a day: how many disputes the sweep found (0 = 零报告).
 
@@ -84,7 +85,8 @@ class MonthClose(db.Model):
     submitted_to: Mapped[Node | None] = relationship(foreign_keys=[submitted_to_id])
     closed_by: Mapped[User | None] = relationship()
     reopen_requests: Mapped[list[ReopenRequest]] = relationship(
-        back_populates="month_close", order_by="ReopenRequest.id")
+        back_populates="month_close", order_by="ReopenRequest.id"
+    )
 
     def __repr__(self) -> str:
         return f"<MonthClose {self.month} #{self.seq} {self.status}>"
@@ -138,4 +140,3 @@ class CarryOver(db.Model):
 
     dispute: Mapped[Dispute] = relationship()
     user: Mapped[User | None] = relationship()
-

@@ -37,8 +37,12 @@ class Figures(Schema):
     stabilized = fields.Integer(metadata={"description": "月末未办结且处于稳控"})
     carried_out = fields.Integer(metadata={"description": "结转下月 = 上月结转 + 本月新增 - 本月办结"})
     overdue = fields.Integer(metadata={"description": "月末未办结且办理期限早于月末"})
-    clearance_rate = fields.Float(allow_none=True, metadata={"description": "办结率 closed/(carried_in+new)，分母为0时为 null"})
-    resolution_rate = fields.Float(allow_none=True, metadata={"description": "化解成功率 resolved/closed，分母为0时为 null"})
+    clearance_rate = fields.Float(
+        allow_none=True, metadata={"description": "办结率 closed/(carried_in+new)，分母为0时为 null"}
+    )
+    resolution_rate = fields.Float(
+        allow_none=True, metadata={"description": "化解成功率 resolved/closed，分母为0时为 null"}
+    )
 
 
 class CarryOverCase(Schema):
@@ -57,8 +61,9 @@ class MonthlyReport(Figures):
     node_name = fields.String()
     month = fields.String()
     prominent = fields.Nested(Figures, metadata={"description": "同样的指标，仅统计突出问题"})
-    prominent_carry_over = fields.List(fields.Nested(CarryOverCase),
-                                       metadata={"description": "月末未办结的突出问题及其结转说明"})
+    prominent_carry_over = fields.List(
+        fields.Nested(CarryOverCase), metadata={"description": "月末未办结的突出问题及其结转说明"}
+    )
 
 
 class ShuangbaiReport(Schema):
@@ -73,8 +78,11 @@ class ShuangbaiReport(Schema):
     stabilized = fields.Integer()
     resolve_or_stabilize_rate = fields.Float(allow_none=True)
     civil_to_criminal = fields.Integer()
-    by_venue = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                           metadata={"description": "本月新增按发现场所：村/家庭/学校/企业/单位/未填"})
+    by_venue = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "本月新增按发现场所：村/家庭/学校/企业/单位/未填"},
+    )
 
 
 class ChannelRow(Schema):
@@ -117,11 +125,16 @@ class ChannelReport(Schema):
 class ScreeningIn(s.InputSchema):
     node = s.String(required=True, metadata={"description": "网格节点代码"})
     date = s.Date(load_default=None, validate=s.not_in_future, metadata={"description": "排查日期，默认今天"})
-    found = s.Integer(required=True, strict=True,
-                      validate=validate.Range(min=0, max=100000, error="发现纠纷数应为0到100000之间的整数（0为零报告）。"))
+    found = s.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0, max=100000, error="发现纠纷数应为0到100000之间的整数（0为零报告）。"),
+    )
     note = s.Text(load_default=None, validate=s.length(500))
-    confirm_overwrite = s.Boolean(load_default=False, metadata={
-        "description": "零报告覆盖同日已报告发现纠纷的报告时须为 true（否则 409）"})
+    confirm_overwrite = s.Boolean(
+        load_default=False,
+        metadata={"description": "零报告覆盖同日已报告发现纠纷的报告时须为 true（否则 409）"},
+    )
 
 
 class ScreeningOut(Schema):
@@ -177,13 +190,19 @@ class OverdueReview(Schema):
 class SuperviseIn(s.InputSchema):
     """督办 from the overdue review; the answer is the follow-ups area's ``SupervisionOrderOut``."""
 
-    level = s.String(load_default=SupervisionLevel.ORDINARY.value,
-                     validate=s.one_of([v.value for v in SupervisionLevel], "督办级别"),
-                     metadata={"description": "普通 / 挂牌（默认普通）"})
-    reply_by = s.Date(load_default=None,
-                      metadata={"description": "回复期限，默认今天起 OVERDUE_SUPERVISION_REPLY_DAYS 天"})
-    note = s.Text(load_default=None, validate=s.length(2000),
-                    metadata={"description": "督办要求，默认按案件超期情况生成"})
+    level = s.String(
+        load_default=SupervisionLevel.ORDINARY.value,
+        validate=s.one_of([v.value for v in SupervisionLevel], "督办级别"),
+        metadata={"description": "普通 / 挂牌（默认普通）"},
+    )
+    reply_by = s.Date(
+        load_default=None, metadata={"description": "回复期限，默认今天起 OVERDUE_SUPERVISION_REPLY_DAYS 天"}
+    )
+    note = s.Text(
+        load_default=None,
+        validate=s.length(2000),
+        metadata={"description": "督办要求，默认按案件超期情况生成"},
+    )
 
 
 class MonthCloseIn(s.InputSchema):

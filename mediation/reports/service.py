@@ -74,23 +74,34 @@ COUNT_KEYS = ("carried_in", "new", "closed", "resolved", "stabilized", "carried_
 RATE_KEYS = ("clearance_rate", "resolution_rate")
 FIGURE_KEYS = COUNT_KEYS + RATE_KEYS
 FIGURE_LABELS = {
-    "carried_in": "上月结转", "new": "本月新增", "closed": "本月办结", "resolved": "调解成功",
-    "stabilized": "稳控", "carried_out": "结转下月", "overdue": "超期",
-    "clearance_rate": "办结率", "resolution_rate": "化解成功率",
+    "carried_in": "上月结转",
+    "new": "本月新增",
+    "closed": "本月办结",
+    "resolved": "调解成功",
+    "stabilized": "稳控",
+    "carried_out": "结转下月",
+    "overdue": "超期",
+    "clearance_rate": "办结率",
+    "resolution_rate": "化解成功率",
 }
 VENUE_KEYS = tuple(v.value for v in Venue) + ("未填",)
 CHANNELS = tuple(c.value for c in Channel)
 NO_CHANNEL = "未分流"
-RISK_RANK = {RiskLevel.ORDINARY.value: 0, RiskLevel.MAJOR.value: 1, RiskLevel.SERIOUS.value: 2,
-             RiskLevel.EXTREME.value: 3}
+RISK_RANK = {
+    RiskLevel.ORDINARY.value: 0,
+    RiskLevel.MAJOR.value: 1,
+    RiskLevel.SERIOUS.value: 2,
+    RiskLevel.EXTREME.value: 3,
+}
 HANDLED_OUTCOMES = (Outcome.SUCCESS.value, Outcome.FAILURE.value)
 
 
 class ReportError(Exception):
     """A refusal with a Chinese message (and, for the month close, the cases concerned)."""
 
-    def __init__(self, message: str, cases: list[dict] | None = None, status: int = 409,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, message: str, cases: list[dict] | None = None, status: int = 409, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message, self.cases, self.status, self.field = message, cases or [], status, field
 
@@ -146,6 +157,7 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 
 # ------------------------------------------------------------------------------------- SQL pieces
+
 
 class day_number(FunctionElement):
     """A date as a whole number of days, so that SQL can subtract dates on SQLite and PostgreSQL."""
@@ -240,8 +252,10 @@ def open_on(day: date):
 def stabilized_since():
     """The day a case counts as 稳控 from (see the module docstring)."""
     return case(
-        (Dispute.status == Status.STABILIZED,
-         func.coalesce(Dispute.stabilized_on, Dispute.accepted_on, Dispute.registered_on)),
+        (
+            Dispute.status == Status.STABILIZED,
+            func.coalesce(Dispute.stabilized_on, Dispute.accepted_on, Dispute.registered_on),
+        ),
         else_=Dispute.stabilized_on,
     )
 
@@ -298,8 +312,9 @@ def fig_carried_out(s: date, e: date, node: Node | None = None):
 
 def fig_stabilized(s: date, e: date, node: Node | None = None):
     """稳控: open at e and in 稳控 on e (see the module docstring)."""
-    return and_(not_closed_by(e), Dispute.status.in_([Status.STABILIZED, Status.CLOSED]),
-                stabilized_since() <= lit(e))
+    return and_(
+        not_closed_by(e), Dispute.status.in_([Status.STABILIZED, Status.CLOSED]), stabilized_since() <= lit(e)
+    )
 
 
 def fig_overdue(s: date, e: date, node: Node | None = None):
@@ -336,8 +351,10 @@ def fig_double_resolved_or_stabilized(s: date, e: date, node: Node | None = None
 
 def fig_double_outside(s: date, e: date, node: Node | None = None):
     """属事 unit outside N's subtree."""
-    return and_(fig_double_cases(s, e),
-                ~Dispute.unit_id.in_(select(Unit.id).where(Unit.node_id.in_(subtree_ids(node)))))
+    return and_(
+        fig_double_cases(s, e),
+        ~Dispute.unit_id.in_(select(Unit.id).where(Unit.node_id.in_(subtree_ids(node)))),
+    )
 
 
 @dataclass(frozen=True)
@@ -351,26 +368,29 @@ class Figure:
     universe: str = "month"
 
 
-FIGURES: dict[str, Figure] = {f.name: f for f in (
-    Figure("carried_in", "上月结转", fig_carried_in),
-    Figure("new", "本月新增", fig_new),
-    Figure("in_scope", "在办范围（上月结转+本月新增）", fig_in_scope),
-    Figure("closed", "本月办结", fig_closed),
-    Figure("resolved", "调解成功", fig_resolved),
-    Figure("handled", "调处（调解成功或不成功）", fig_handled),
-    Figure("received", "本月受理", fig_received),
-    Figure("stabilized", "月末稳控", fig_stabilized),
-    Figure("carried_out", "结转下月", fig_carried_out),
-    Figure("overdue", "超期（月末）", fig_overdue),
-    Figure("resolved_or_stabilized", "调解成功或月末稳控", fig_resolved_or_stabilized),
-    Figure("civil_to_criminal", "民转刑", fig_civil_to_criminal),
-    Figure("double_cases", "已明确属事单位的在办案件", fig_double_cases),
-    Figure("double_resolved", "双化解（本月调解成功）", fig_double_resolved),
-    Figure("double_stabilized", "双稳控（月末稳控）", fig_double_stabilized),
-    Figure("double_resolved_or_stabilized", "双化解或双稳控", fig_double_resolved_or_stabilized),
-    Figure("double_outside", "属事单位不在本辖区", fig_double_outside),
-    Figure("review", "超期审查（预警和超期）", None, universe="review"),
-)}
+FIGURES: dict[str, Figure] = {
+    f.name: f
+    for f in (
+        Figure("carried_in", "上月结转", fig_carried_in),
+        Figure("new", "本月新增", fig_new),
+        Figure("in_scope", "在办范围（上月结转+本月新增）", fig_in_scope),
+        Figure("closed", "本月办结", fig_closed),
+        Figure("resolved", "调解成功", fig_resolved),
+        Figure("handled", "调处（调解成功或不成功）", fig_handled),
+        Figure("received", "本月受理", fig_received),
+        Figure("stabilized", "月末稳控", fig_stabilized),
+        Figure("carried_out", "结转下月", fig_carried_out),
+        Figure("overdue", "超期（月末）", fig_overdue),
+        Figure("resolved_or_stabilized", "调解成功或月末稳控", fig_resolved_or_stabilized),
+        Figure("civil_to_criminal", "民转刑", fig_civil_to_criminal),
+        Figure("double_cases", "已明确属事单位的在办案件", fig_double_cases),
+        Figure("double_resolved", "双化解（本月调解成功）", fig_double_resolved),
+        Figure("double_stabilized", "双稳控（月末稳控）", fig_double_stabilized),
+        Figure("double_resolved_or_stabilized", "双化解或双稳控", fig_double_resolved_or_stabilized),
+        Figure("double_outside", "属事单位不在本辖区", fig_double_outside),
+        Figure("review", "超期审查（预警和超期）", None, universe="review"),
+    )
+}
 
 # Rates link to their numerator list; their denominator is a figure too.
 RATE_PARTS = {
@@ -401,9 +421,17 @@ def venue_condition(venue: str):
     return Dispute.venue.is_(None) if venue == "未填" else Dispute.venue == Venue(venue)
 
 
-def figure_filter(name: str, node: Node, month: Month | None = None, *, today: date | None = None,
-                  prominent: bool = False, direct: bool = False, channel: str | None = None,
-                  venue: str | None = None):
+def figure_filter(
+    name: str,
+    node: Node,
+    month: Month | None = None,
+    *,
+    today: date | None = None,
+    prominent: bool = False,
+    direct: bool = False,
+    channel: str | None = None,
+    venue: str | None = None,
+):
     """The WHERE clause of the cases behind a figure: the figure's universe for the node (its
     subtree, or with ``direct`` the node's own cases, the drill-down's 本级直属 row) AND the
     figure's condition — the very condition the aggregate counts. ``prominent`` narrows to 突出问题,
@@ -428,17 +456,38 @@ def figure_filter(name: str, node: Node, month: Month | None = None, *, today: d
     return and_(*where)
 
 
-FIGURE_REPORT = {"review": ("reports.overdue", "超期审查"),
-                 "in_scope": ("reports.shuangbai", "双百行动"),
-                 "resolved_or_stabilized": ("reports.shuangbai", "双百行动"),
-                 **{k: ("reports.channels", "渠道统计") for k in ("received", "handled", "double_cases",
-                                                              "double_resolved", "double_stabilized",
-                                                              "double_resolved_or_stabilized", "double_outside")}}
+FIGURE_REPORT = {
+    "review": ("reports.overdue", "超期审查"),
+    "in_scope": ("reports.shuangbai", "双百行动"),
+    "resolved_or_stabilized": ("reports.shuangbai", "双百行动"),
+    **{
+        k: ("reports.channels", "渠道统计")
+        for k in (
+            "received",
+            "handled",
+            "double_cases",
+            "double_resolved",
+            "double_stabilized",
+            "double_resolved_or_stabilized",
+            "double_outside",
+        )
+    },
+}
 
 
-def figure_title(name: str, node: Node, month: str | None, *, prominent: bool = False, direct: bool = False,
-                 channel: str | None = None, category: str | None = None, level: str | None = None,
-                 unit: str | None = None, venue: str | None = None) -> dict:
+def figure_title(
+    name: str,
+    node: Node,
+    month: str | None,
+    *,
+    prominent: bool = False,
+    direct: bool = False,
+    channel: str | None = None,
+    category: str | None = None,
+    level: str | None = None,
+    unit: str | None = None,
+    venue: str | None = None,
+) -> dict:
     """What a drill-down list is: 「海滨街道 · 2026年10月 · 本月办结 · 突出问题」, and the report page
     it comes from (endpoint, label)."""
     figure = FIGURES[name]
@@ -456,8 +505,13 @@ def figure_title(name: str, node: Node, month: str | None, *, prominent: bool = 
         endpoint, label = "reports.channels", "渠道统计"
     elif venue and endpoint == "reports.monthly":
         endpoint, label = "reports.shuangbai", "双百行动"
-    return {"title": " · ".join(parts), "endpoint": endpoint, "report": label,
-            "node": node.code, "month": month if figure.universe == "month" else None}
+    return {
+        "title": " · ".join(parts),
+        "endpoint": endpoint,
+        "report": label,
+        "node": node.code,
+        "month": month if figure.universe == "month" else None,
+    }
 
 
 def in_scope(s: date, e: date):
@@ -496,6 +550,7 @@ def risk_rank_sql():
 
 
 # ------------------------------------------------------------------------------- 月清月结 figures
+
 
 def _figures(counts: dict) -> dict:
     out = {k: int(counts.get(k) or 0) for k in COUNT_KEYS}
@@ -537,8 +592,11 @@ def counts_by_node(node: Node, month: Month) -> dict[int, dict]:
     """The same counts per 属地 node of the subtree that has cases in scope (one grouped query):
     drill-downs and totals are sums of these few rows."""
     grouped = unindexed(Dispute.node_id)
-    stmt = (select(grouped.label("node_id"), *_count_columns(month))
-            .where(in_subtree(node), in_scope(month.first, month.last)).group_by(grouped))
+    stmt = (
+        select(grouped.label("node_id"), *_count_columns(month))
+        .where(in_subtree(node), in_scope(month.first, month.last))
+        .group_by(grouped)
+    )
     return {row.node_id: dict(row._mapping) for row in db.session.execute(stmt)}
 
 
@@ -552,16 +610,33 @@ def prominent_open_cases(node: Node, month: Month) -> list[dict]:
     """The 突出问题 open at the end of the month, with their written carry-over reasons."""
     e = month.last
     stmt = (
-        select(Dispute.id, Dispute.case_no, Dispute.category, Dispute.status, Dispute.risk_level,
-               Dispute.registered_on, Dispute.carry_over_reason, Node.name.label("node_name"))
+        select(
+            Dispute.id,
+            Dispute.case_no,
+            Dispute.category,
+            Dispute.status,
+            Dispute.risk_level,
+            Dispute.registered_on,
+            Dispute.carry_over_reason,
+            Node.name.label("node_name"),
+        )
         .join(Node, Node.id == Dispute.node_id)
         .where(in_subtree(node), Dispute.prominent == true(), open_on(e))
         .order_by(unindexed(Dispute.registered_on), Dispute.id)
     )
-    return [{"id": r.id, "case_no": r.case_no, "category": r.category, "status": str(r.status),
-             "risk_level": str(r.risk_level), "registered_on": r.registered_on.isoformat(),
-             "node": r.node_name, "carry_over_reason": (r.carry_over_reason or "").strip() or None}
-            for r in db.session.execute(stmt)]
+    return [
+        {
+            "id": r.id,
+            "case_no": r.case_no,
+            "category": r.category,
+            "status": str(r.status),
+            "risk_level": str(r.risk_level),
+            "registered_on": r.registered_on.isoformat(),
+            "node": r.node_name,
+            "carry_over_reason": (r.carry_over_reason or "").strip() or None,
+        }
+        for r in db.session.execute(stmt)
+    ]
 
 
 def monthly_report(node: Node, month: Month, *, cases: bool = True) -> dict:
@@ -575,11 +650,15 @@ def monthly_report(node: Node, month: Month, *, cases: bool = True) -> dict:
 
 def grid_counts(node: Node, month: Month) -> tuple[int, int]:
     """(grids in N, grids in N with at least one sweep report dated in M) — one query."""
-    reported = exists().where(Screening.node_id == Node.id, Screening.reported_on >= month.first,
-                              Screening.reported_on <= month.last)
+    reported = exists().where(
+        Screening.node_id == Node.id,
+        Screening.reported_on >= month.first,
+        Screening.reported_on <= month.last,
+    )
     row = db.session.execute(
-        select(func.count(), func.count().filter(reported))
-        .where(Node.level == NodeLevel.GRID, Node.path.startswith(node.path, autoescape=True))
+        select(func.count(), func.count().filter(reported)).where(
+            Node.level == NodeLevel.GRID, Node.path.startswith(node.path, autoescape=True)
+        )
     ).one()
     return int(row[0]), int(row[1])
 
@@ -610,21 +689,36 @@ def shuangbai_report(node: Node, month: Month) -> dict:
 
 def grids_not_reported(node: Node, month: Month, limit: int | None = None) -> list[dict]:
     """Grids of the subtree without any sweep report dated in the month, with their last report."""
-    last = (select(func.max(Screening.reported_on)).where(Screening.node_id == Node.id)
-            .correlate(Node).scalar_subquery())
-    reported = exists().where(Screening.node_id == Node.id, Screening.reported_on >= month.first,
-                              Screening.reported_on <= month.last)
-    stmt = (select(Node.id, Node.code, Node.name, Node.path, last.label("last_report"))
-            .where(Node.level == NodeLevel.GRID, Node.path.startswith(node.path, autoescape=True), ~reported)
-            .order_by(Node.path))
+    last = (
+        select(func.max(Screening.reported_on))
+        .where(Screening.node_id == Node.id)
+        .correlate(Node)
+        .scalar_subquery()
+    )
+    reported = exists().where(
+        Screening.node_id == Node.id,
+        Screening.reported_on >= month.first,
+        Screening.reported_on <= month.last,
+    )
+    stmt = (
+        select(Node.id, Node.code, Node.name, Node.path, last.label("last_report"))
+        .where(Node.level == NodeLevel.GRID, Node.path.startswith(node.path, autoescape=True), ~reported)
+        .order_by(Node.path)
+    )
     if limit:
         stmt = stmt.limit(limit)
     rows = db.session.execute(stmt).all()
     names = node_names({int(p) for r in rows for p in r.path.strip("/").split("/") if p})
     depth = len(node.path.strip("/").split("/"))
-    return [{"code": r.code, "name": r.name,
-             "place": "/".join(names.get(int(p), "") for p in r.path.strip("/").split("/")[depth:]),
-             "last_report": r.last_report.isoformat() if r.last_report else None} for r in rows]
+    return [
+        {
+            "code": r.code,
+            "name": r.name,
+            "place": "/".join(names.get(int(p), "") for p in r.path.strip("/").split("/")[depth:]),
+            "last_report": r.last_report.isoformat() if r.last_report else None,
+        }
+        for r in rows
+    ]
 
 
 def node_names(ids: set[int]) -> dict[int, str]:
@@ -634,6 +728,7 @@ def node_names(ids: set[int]) -> dict[int, str]:
 
 
 # ------------------------------------------------------------------------------ drill-down, trend
+
 
 def child_nodes(node: Node) -> list[Node]:
     return list(db.session.scalars(select(Node).where(Node.parent_id == node.id).order_by(Node.code)))
@@ -653,10 +748,25 @@ def _split_children(node: Node, rows: dict[int, dict]) -> tuple[list[dict], dict
             else:
                 by_child.setdefault(int(rest.split("/")[0]), []).append(counts)
     keys = {k for r in rows.values() for k in r if k != "node_id"}
-    parents = set(db.session.scalars(select(Node.parent_id).where(
-        Node.parent_id.in_([c.id for c in children])).distinct())) if children else set()
-    out = [{"node": c.code, "node_name": c.name, "level": c.level.value, "has_children": c.id in parents,
-            **_monthly_from_counts(_sum(by_child.get(c.id, []), keys))} for c in children]
+    parents = (
+        set(
+            db.session.scalars(
+                select(Node.parent_id).where(Node.parent_id.in_([c.id for c in children])).distinct()
+            )
+        )
+        if children
+        else set()
+    )
+    out = [
+        {
+            "node": c.code,
+            "node_name": c.name,
+            "level": c.level.value,
+            "has_children": c.id in parents,
+            **_monthly_from_counts(_sum(by_child.get(c.id, []), keys)),
+        }
+        for c in children
+    ]
     return out, _monthly_from_counts(_sum(own, keys))
 
 
@@ -667,11 +777,19 @@ def monthly_page(node: Node, month: Month) -> dict:
     rows = counts_by_node(node, month)
     children, direct = _split_children(node, rows)
     keys = {k for r in rows.values() for k in r if k != "node_id"}
-    report = {"node": node.code, "node_name": node.name, "month": month.key,
-              **_monthly_from_counts(_sum(list(rows.values()), keys)),
-              "prominent_carry_over": prominent_open_cases(node, month)}
-    return {"report": report, "drill": {"children": children, "direct": direct},
-            "points": trend(node, month, report["carried_out"]), "channels": channel_report(node, month)}
+    report = {
+        "node": node.code,
+        "node_name": node.name,
+        "month": month.key,
+        **_monthly_from_counts(_sum(list(rows.values()), keys)),
+        "prominent_carry_over": prominent_open_cases(node, month),
+    }
+    return {
+        "report": report,
+        "drill": {"children": children, "direct": direct},
+        "points": trend(node, month, report["carried_out"]),
+        "channels": channel_report(node, month),
+    }
 
 
 def drill_down(node: Node, month: Month) -> dict:
@@ -679,7 +797,11 @@ def drill_down(node: Node, month: Month) -> dict:
     rows = counts_by_node(node, month)
     children, direct = _split_children(node, rows)
     keys = {k for r in rows.values() for k in r if k != "node_id"}
-    return {"children": children, "direct": direct, "total": _monthly_from_counts(_sum(list(rows.values()), keys))}
+    return {
+        "children": children,
+        "direct": direct,
+        "total": _monthly_from_counts(_sum(list(rows.values()), keys)),
+    }
 
 
 def trend(node: Node, month: Month, carried_out: int, months: int = 12) -> list[dict]:
@@ -695,14 +817,16 @@ def trend(node: Node, month: Month, carried_out: int, months: int = 12) -> list[
     index = {m.key: i for i, m in enumerate(window)}
     new, closed, resolved = [0] * months, [0] * months, [0] * months
     for day, n in db.session.execute(
-            select(Dispute.registered_on, func.count())
-            .where(in_subtree(node), Dispute.registered_on >= lit(s0), Dispute.registered_on <= lit(e_last))
-            .group_by(Dispute.registered_on)):
+        select(Dispute.registered_on, func.count())
+        .where(in_subtree(node), Dispute.registered_on >= lit(s0), Dispute.registered_on <= lit(e_last))
+        .group_by(Dispute.registered_on)
+    ):
         new[index[Month.of(day).key]] += n
     for day, n, success in db.session.execute(
-            select(Dispute.closed_on, func.count(), func.count().filter(Dispute.outcome == Outcome.SUCCESS))
-            .where(in_subtree(node), Dispute.closed_on >= lit(s0), Dispute.closed_on <= lit(e_last))
-            .group_by(Dispute.closed_on)):
+        select(Dispute.closed_on, func.count(), func.count().filter(Dispute.outcome == Outcome.SUCCESS))
+        .where(in_subtree(node), Dispute.closed_on >= lit(s0), Dispute.closed_on <= lit(e_last))
+        .group_by(Dispute.closed_on)
+    ):
         i = index[Month.of(day).key]
         closed[i] += n
         resolved[i] += success
@@ -710,18 +834,29 @@ def trend(node: Node, month: Month, carried_out: int, months: int = 12) -> list[
     carried = carried_out
     for i in range(months - 1, -1, -1):
         carried_in = carried - new[i] + closed[i]
-        out.append({"month": window[i].key, "carried_in": carried_in, "new": new[i], "closed": closed[i],
-                    "resolved": resolved[i], "carried_out": carried})
+        out.append(
+            {
+                "month": window[i].key,
+                "carried_in": carried_in,
+                "new": new[i],
+                "closed": closed[i],
+                "resolved": resolved[i],
+                "carried_out": carried,
+            }
+        )
         carried = carried_in
     return out[::-1]
 
 
 # ------------------------------------------------------------------------------- channel table
 
+
 def _channel_cols(s: date, e: date) -> list:
     """Counts of the channel table, within :func:`in_scope` (closed in M = closed_on <= e there)."""
-    return [func.count().filter(FIGURES[key].condition(s, e)).label(key)
-            for key in ("new", "received", "handled", "resolved", "closed")]
+    return [
+        func.count().filter(FIGURES[key].condition(s, e)).label(key)
+        for key in ("new", "received", "handled", "resolved", "closed")
+    ]
 
 
 def _channel_row(counts: dict) -> dict:
@@ -747,13 +882,21 @@ def channel_report(node: Node, month: Month) -> dict:
     s, e = month.first, month.last
     cond = figure_conditions(s, e)
     channel, category = unindexed(Dispute.channel), unindexed(Dispute.category)
-    stmt = select(
-        channel.label("channel"), category.label("category"), *_channel_cols(s, e),
-        *[func.count().filter(FIGURES["double_" + k].condition(s, e, node)).label("d_" + k)
-          for k in ("cases", "resolved", "stabilized", "outside")],
-        func.count().filter(fig_civil_to_criminal(s, e)).label("civil_to_criminal"),
-        *[func.count().filter(and_(cond["new"], venue_condition(v))).label("v_" + v) for v in VENUE_KEYS],
-    ).where(in_subtree(node), in_scope(s, e)).group_by(channel, category)
+    stmt = (
+        select(
+            channel.label("channel"),
+            category.label("category"),
+            *_channel_cols(s, e),
+            *[
+                func.count().filter(FIGURES["double_" + k].condition(s, e, node)).label("d_" + k)
+                for k in ("cases", "resolved", "stabilized", "outside")
+            ],
+            func.count().filter(fig_civil_to_criminal(s, e)).label("civil_to_criminal"),
+            *[func.count().filter(and_(cond["new"], venue_condition(v))).label("v_" + v) for v in VENUE_KEYS],
+        )
+        .where(in_subtree(node), in_scope(s, e))
+        .group_by(channel, category)
+    )
     rows = [dict(r._mapping) for r in db.session.execute(stmt)]
     keys = [k for k in (rows[0] if rows else {}) if k not in ("channel", "category")]
     by_channel: dict[str, list[dict]] = {}
@@ -771,8 +914,12 @@ def channel_report(node: Node, month: Month) -> dict:
     double = {k: int(total.get("d_" + k) or 0) for k in ("cases", "resolved", "stabilized", "outside")}
     double["rate"] = rate(double["resolved"] + double["stabilized"], double["cases"])
     return {
-        "node": node.code, "node_name": node.name, "month": month.key,
-        "channels": channels, "channel_total": _channel_row(total), "categories": categories,
+        "node": node.code,
+        "node_name": node.name,
+        "month": month.key,
+        "channels": channels,
+        "channel_total": _channel_row(total),
+        "categories": categories,
         "civil_to_criminal": int(total.get("civil_to_criminal") or 0),
         "by_venue": {v: int(total.get("v_" + v) or 0) for v in VENUE_KEYS},
         "double": double,
@@ -780,6 +927,7 @@ def channel_report(node: Node, month: Month) -> dict:
 
 
 # --------------------------------------------------------------------------------- sweep reports
+
 
 def file_screening(user: User, data: dict) -> tuple[Screening, bool]:
     """File (or, retried, update) a grid's sweep report. Returns (row, created). Raises
@@ -797,8 +945,9 @@ def file_screening(user: User, data: dict) -> tuple[Screening, bool]:
     found = int(data.get("found") or 0)
     if found < 0:
         raise ReportError("发现纠纷数不能为负数。", status=422, field="found")
-    stmt = select(Screening).where(Screening.node_id == node.id, Screening.reported_on == day,
-                                   Screening.user_id == user.id)
+    stmt = select(Screening).where(
+        Screening.node_id == node.id, Screening.reported_on == day, Screening.user_id == user.id
+    )
     row = db.session.scalar(stmt)
     created = row is None
     if row is not None and found == 0 and row.found > 0 and not data.get("confirm_overwrite"):
@@ -820,24 +969,36 @@ def file_screening(user: User, data: dict) -> tuple[Screening, bool]:
 
 def zero_overwrite_message(row: Screening) -> str:
     """A zero report would replace a report of the same day that found disputes: said, not done."""
-    return (f"您已于{row.reported_on:%m月%d日}为{row.node.name}报告发现纠纷{row.found}件；"
-            f"零报告将把它改为“未发现纠纷”。如确需更正，请确认后再提交。")
+    return (
+        f"您已于{row.reported_on:%m月%d日}为{row.node.name}报告发现纠纷{row.found}件；"
+        f"零报告将把它改为“未发现纠纷”。如确需更正，请确认后再提交。"
+    )
 
 
 def grids_in_scope(user: User) -> list[Node]:
     """The grids a user may report for (their node's subtree)."""
     from mediation.accounts.access import node_scope
 
-    return list(db.session.scalars(select(Node).where(Node.level == NodeLevel.GRID, node_scope(user))
-                                   .order_by(Node.path).limit(500)))
+    return list(
+        db.session.scalars(
+            select(Node).where(Node.level == NodeLevel.GRID, node_scope(user)).order_by(Node.path).limit(500)
+        )
+    )
 
 
 def recent_screenings(user: User, limit: int = 10) -> list[Screening]:
-    return list(db.session.scalars(select(Screening).where(Screening.user_id == user.id)
-                                   .order_by(Screening.reported_on.desc(), Screening.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Screening)
+            .where(Screening.user_id == user.id)
+            .order_by(Screening.reported_on.desc(), Screening.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 # ------------------------------------------------------------------------------ overdue review
+
 
 def may_review(user: User) -> bool:
     return user.role in (Role.CENTER, Role.ADMIN)
@@ -847,12 +1008,23 @@ def review_base(today: date) -> list:
     """The overdue review's cases (within a subtree): open, with a deadline, in 预警 or 超期 today.
     The league counts 超期 (deadline before today) and 预警 among them; the case list's drill-down
     (figure ``review``) selects them, narrowed by the list's 期限 (level) and 承办单位 filters."""
-    return [Dispute.closed_on.is_(None), Dispute.status != Status.CLOSED, Dispute.deadline.is_not(None),
-            deadline_level_sql(today).in_([WARNING, OVERDUE])]
+    return [
+        Dispute.closed_on.is_(None),
+        Dispute.status != Status.CLOSED,
+        Dispute.deadline.is_not(None),
+        deadline_level_sql(today).in_([WARNING, OVERDUE]),
+    ]
 
 
-def overdue_review(node: Node, today: date | None = None, *, unit_id: int | None = None,
-                   level: str | None = None, page: int = 1, per_page: int = 50) -> dict:
+def overdue_review(
+    node: Node,
+    today: date | None = None,
+    *,
+    unit_id: int | None = None,
+    level: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict:
     """Open cases of the subtree in 预警 or 超期, riskiest and longest overdue first; the counts
     per level and the per-unit league. Two queries: one page of cases (names joined to its rows
     only) and the league grouped by lead unit, whose sums are the counts."""
@@ -869,50 +1041,119 @@ def overdue_review(node: Node, today: date | None = None, *, unit_id: int | None
     # The page first, from the dispute table alone; names are joined to its rows only.
     rank = risk_rank_sql().label("rank")
     page_rows = (
-        select(Dispute.id, Dispute.case_no, Dispute.category, Dispute.risk_level, Dispute.prominent,
-               Dispute.status, Dispute.accepted_on, Dispute.deadline, Dispute.channel, Dispute.unit_id,
-               Dispute.node_id, lvl, overdue_days, rank)
+        select(
+            Dispute.id,
+            Dispute.case_no,
+            Dispute.category,
+            Dispute.risk_level,
+            Dispute.prominent,
+            Dispute.status,
+            Dispute.accepted_on,
+            Dispute.deadline,
+            Dispute.channel,
+            Dispute.unit_id,
+            Dispute.node_id,
+            lvl,
+            overdue_days,
+            rank,
+        )
         .where(*filtered)
         .order_by(rank.desc(), Dispute.prominent.desc(), overdue_days.desc(), Dispute.id)
-        .limit(per_page).offset((max(page, 1) - 1) * per_page)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
     ).subquery()
-    supervisions = (select(func.count()).where(SupervisionOrder.dispute_id == page_rows.c.id)
-                    .correlate(page_rows).scalar_subquery())
+    supervisions = (
+        select(func.count())
+        .where(SupervisionOrder.dispute_id == page_rows.c.id)
+        .correlate(page_rows)
+        .scalar_subquery()
+    )
     rows = db.session.execute(
-        select(page_rows, Unit.name.label("unit_name"), Unit.code.label("unit_code"),
-               Node.name.label("node_name"), supervisions.label("supervisions"))
+        select(
+            page_rows,
+            Unit.name.label("unit_name"),
+            Unit.code.label("unit_code"),
+            Node.name.label("node_name"),
+            supervisions.label("supervisions"),
+        )
         .join(Node, Node.id == page_rows.c.node_id)
         .outerjoin(Unit, Unit.id == page_rows.c.unit_id)
-        .order_by(page_rows.c.rank.desc(), page_rows.c.prominent.desc(), page_rows.c.days_overdue.desc(),
-                  page_rows.c.id)
+        .order_by(
+            page_rows.c.rank.desc(),
+            page_rows.c.prominent.desc(),
+            page_rows.c.days_overdue.desc(),
+            page_rows.c.id,
+        )
     ).all()
-    items = [{"id": r.id, "case_no": r.case_no, "category": r.category, "risk_level": str(r.risk_level),
-              "prominent": bool(r.prominent), "status": str(r.status), "channel": str(r.channel) if r.channel else None,
-              "accepted_on": r.accepted_on.isoformat() if r.accepted_on else None,
-              "deadline": r.deadline.isoformat(), "level": r.level, "days_overdue": int(r.days_overdue),
-              "unit": r.unit_code, "unit_name": r.unit_name or "（未分流）", "node_name": r.node_name,
-              "supervisions": int(r.supervisions or 0)} for r in rows]
+    items = [
+        {
+            "id": r.id,
+            "case_no": r.case_no,
+            "category": r.category,
+            "risk_level": str(r.risk_level),
+            "prominent": bool(r.prominent),
+            "status": str(r.status),
+            "channel": str(r.channel) if r.channel else None,
+            "accepted_on": r.accepted_on.isoformat() if r.accepted_on else None,
+            "deadline": r.deadline.isoformat(),
+            "level": r.level,
+            "days_overdue": int(r.days_overdue),
+            "unit": r.unit_code,
+            "unit_name": r.unit_name or "（未分流）",
+            "node_name": r.node_name,
+            "supervisions": int(r.supervisions or 0),
+        }
+        for r in rows
+    ]
 
     league_rows = db.session.execute(
-        select(Dispute.unit_id, func.count().filter(Dispute.deadline < lit(today)).label("overdue"),
-               func.count().filter(Dispute.deadline >= lit(today)).label("warning"))
-        .where(*base).group_by(Dispute.unit_id)
+        select(
+            Dispute.unit_id,
+            func.count().filter(Dispute.deadline < lit(today)).label("overdue"),
+            func.count().filter(Dispute.deadline >= lit(today)).label("warning"),
+        )
+        .where(*base)
+        .group_by(Dispute.unit_id)
     ).all()
-    units = {u.id: u for u in db.session.execute(select(Unit.id, Unit.code, Unit.name).where(
-        Unit.id.in_([r.unit_id for r in league_rows if r.unit_id is not None])))}
-    league = [{"unit_id": r.unit_id, "unit": units[r.unit_id].code if r.unit_id in units else None,
-               "unit_name": units[r.unit_id].name if r.unit_id in units else "（未分流）",
-               "overdue": int(r.overdue), "warning": int(r.warning)} for r in league_rows]
+    units = {
+        u.id: u
+        for u in db.session.execute(
+            select(Unit.id, Unit.code, Unit.name).where(
+                Unit.id.in_([r.unit_id for r in league_rows if r.unit_id is not None])
+            )
+        )
+    }
+    league = [
+        {
+            "unit_id": r.unit_id,
+            "unit": units[r.unit_id].code if r.unit_id in units else None,
+            "unit_name": units[r.unit_id].name if r.unit_id in units else "（未分流）",
+            "overdue": int(r.overdue),
+            "warning": int(r.warning),
+        }
+        for r in league_rows
+    ]
     league.sort(key=lambda row: (-row["overdue"], -row["warning"], row["unit"] or "~"))
     # The counts of the (filtered) list follow from the league.
     shown = [row for row in league if unit_id is None or row["unit_id"] == unit_id]
-    counts = {OVERDUE: sum(row["overdue"] for row in shown) if level in (None, OVERDUE) else 0,
-              WARNING: sum(row["warning"] for row in shown) if level in (None, WARNING) else 0}
+    counts = {
+        OVERDUE: sum(row["overdue"] for row in shown) if level in (None, OVERDUE) else 0,
+        WARNING: sum(row["warning"] for row in shown) if level in (None, WARNING) else 0,
+    }
     total = counts[OVERDUE] + counts[WARNING]
-    return {"node": node.code, "node_name": node.name, "today": today.isoformat(),
-            "overdue": int(counts.get(OVERDUE, 0)), "warning": int(counts.get(WARNING, 0)), "total": total,
-            "page": page, "per_page": per_page, "pages": (total + per_page - 1) // per_page,
-            "items": items, "league": league}
+    return {
+        "node": node.code,
+        "node_name": node.name,
+        "today": today.isoformat(),
+        "overdue": int(counts.get(OVERDUE, 0)),
+        "warning": int(counts.get(WARNING, 0)),
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "pages": (total + per_page - 1) // per_page,
+        "items": items,
+        "league": league,
+    }
 
 
 def may_supervise(user: User) -> bool:
@@ -926,8 +1167,14 @@ def default_reply_by(today: date | None = None) -> date:
     return (today or local_today()) + timedelta(days=int(days))
 
 
-def issue_supervision(user: User, dispute: Dispute, *, note: str | None = None, reply_by: date | None = None,
-                      level: str | None = None) -> SupervisionOrder:
+def issue_supervision(
+    user: User,
+    dispute: Dispute,
+    *,
+    note: str | None = None,
+    reply_by: date | None = None,
+    level: str | None = None,
+) -> SupervisionOrder:
     """督办 a case from the overdue review: a follow-ups ``SupervisionOrder`` to the lead unit (its
     ``supervised`` event and the unit's notification included), level 普通 unless 挂牌 is chosen,
     reply due ``OVERDUE_SUPERVISION_REPLY_DAYS`` after today unless a date is given. The follow-ups
@@ -945,7 +1192,8 @@ def issue_supervision(user: User, dispute: Dispute, *, note: str | None = None, 
         note = f"该案件{state}，请抓紧办理，并于{reply_by.isoformat()}前反馈办理情况。"
     try:
         return followups_service.issue_supervision(
-            user, dispute, level or SupervisionLevel.ORDINARY.value, reply_by, note.strip())
+            user, dispute, level or SupervisionLevel.ORDINARY.value, reply_by, note.strip()
+        )
     except followups_service.FollowupError as err:  # Forbidden (403) included
         raise ReportError(err.message, status=err.status) from None
     except ValidationError as err:
@@ -966,9 +1214,11 @@ def _first_error(messages) -> tuple[str | None, str]:
 
 # --------------------------------------------------------------------------------- month close
 
+
 def center_unit_of(node: Node) -> Unit | None:
-    return db.session.scalars(select(Unit).where(Unit.node_id == node.id, Unit.type == UnitType.CENTER)
-                              .order_by(Unit.code)).first()
+    return db.session.scalars(
+        select(Unit).where(Unit.node_id == node.id, Unit.type == UnitType.CENTER).order_by(Unit.code)
+    ).first()
 
 
 def upper_center_node(node: Node) -> Node | None:
@@ -986,10 +1236,19 @@ def upper_center_node(node: Node) -> Node | None:
 
 def lower_center_nodes(node: Node) -> list[Node]:
     """Nodes below whose next 综治中心 up is this node's: the levels that submit to it."""
-    nodes = list(db.session.scalars(
-        select(Node).join(Unit, Unit.node_id == Node.id)
-        .where(Unit.type == UnitType.CENTER, Node.path.startswith(node.path, autoescape=True), Node.id != node.id)
-        .distinct().order_by(Node.path)))
+    nodes = list(
+        db.session.scalars(
+            select(Node)
+            .join(Unit, Unit.node_id == Node.id)
+            .where(
+                Unit.type == UnitType.CENTER,
+                Node.path.startswith(node.path, autoescape=True),
+                Node.id != node.id,
+            )
+            .distinct()
+            .order_by(Node.path)
+        )
+    )
     center_ids = {n.id for n in nodes} | {node.id}
     out = []
     for n in nodes:
@@ -1019,14 +1278,25 @@ def may_decide_reopen(user: User | None, close: MonthClose) -> bool:
 
 
 def active_close(node: Node, month: Month) -> MonthClose | None:
-    return db.session.scalars(select(MonthClose).where(
-        MonthClose.node_id == node.id, MonthClose.month == month.key, MonthClose.status == MonthClose.CLOSED)
-        .order_by(MonthClose.seq.desc())).first()
+    return db.session.scalars(
+        select(MonthClose)
+        .where(
+            MonthClose.node_id == node.id,
+            MonthClose.month == month.key,
+            MonthClose.status == MonthClose.CLOSED,
+        )
+        .order_by(MonthClose.seq.desc())
+    ).first()
 
 
 def close_history(node: Node, month: Month) -> list[MonthClose]:
-    return list(db.session.scalars(select(MonthClose).where(
-        MonthClose.node_id == node.id, MonthClose.month == month.key).order_by(MonthClose.seq)))
+    return list(
+        db.session.scalars(
+            select(MonthClose)
+            .where(MonthClose.node_id == node.id, MonthClose.month == month.key)
+            .order_by(MonthClose.seq)
+        )
+    )
 
 
 def missing_reasons(node: Node, month: Month) -> list[dict]:
@@ -1060,11 +1330,20 @@ def build_snapshot(node: Node, month: Month) -> dict:
     children, direct = _split_children(node, rows)
     totals = _sum(list(rows.values()), [k for r in rows.values() for k in r if k != "node_id"])
     monthly = {"node": node.code, "node_name": node.name, "month": month.key, **_monthly_from_counts(totals)}
-    shuangbai = {"node": node.code, "node_name": node.name, "month": month.key,
-                 **_shuangbai_from(totals, grid_counts(node, month))}
-    return {"monthly": monthly, "shuangbai": shuangbai, "channels": channel_report(node, month),
-            "carry_over": prominent_open_cases(node, month),
-            "children": children, "direct": direct}
+    shuangbai = {
+        "node": node.code,
+        "node_name": node.name,
+        "month": month.key,
+        **_shuangbai_from(totals, grid_counts(node, month)),
+    }
+    return {
+        "monthly": monthly,
+        "shuangbai": shuangbai,
+        "channels": channel_report(node, month),
+        "carry_over": prominent_open_cases(node, month),
+        "children": children,
+        "direct": direct,
+    }
 
 
 def close_month(user: User | None, node: Node, month: Month, today: date | None = None) -> MonthClose:
@@ -1082,14 +1361,28 @@ def close_month(user: User | None, node: Node, month: Month, today: date | None 
     if missing:
         listed = "、".join(c["case_no"] for c in missing[:50]) + ("等" if len(missing) > 50 else "")
         raise ReportError(f"以下{len(missing)}件突出问题尚未填写结转说明，不能结账：{listed}", cases=missing)
-    seq = (db.session.scalar(select(func.max(MonthClose.seq)).where(
-        MonthClose.node_id == node.id, MonthClose.month == month.key)) or 0) + 1
+    seq = (
+        db.session.scalar(
+            select(func.max(MonthClose.seq)).where(
+                MonthClose.node_id == node.id, MonthClose.month == month.key
+            )
+        )
+        or 0
+    ) + 1
     upper = upper_center_node(node)
     now = utcnow()
-    close = MonthClose(node=node, month=month.key, seq=seq, status=MonthClose.CLOSED,
-                       snapshot=build_snapshot(node, month), closed_by=user,
-                       closed_by_name=user.name if user else "系统（命令行）", closed_at=now,
-                       submitted_to=upper, submitted_at=now)
+    close = MonthClose(
+        node=node,
+        month=month.key,
+        seq=seq,
+        status=MonthClose.CLOSED,
+        snapshot=build_snapshot(node, month),
+        closed_by=user,
+        closed_by_name=user.name if user else "系统（命令行）",
+        closed_at=now,
+        submitted_to=upper,
+        submitted_at=now,
+    )
     db.session.add(close)
     db.session.flush()
     signals.month_closed.send(close, close=close)  # the upper 综治中心 is told (followups.notices)
@@ -1140,13 +1433,24 @@ def pending_reopen_requests(user: User) -> list[ReopenRequest]:
 def compare(snapshot: dict, live: dict) -> list[dict]:
     """Snapshot against live figures, key by key (all cases, then 突出问题)."""
     out = []
-    for scope, snap, now in (("全部", snapshot, live),
-                             ("突出问题", snapshot.get("prominent") or {}, live.get("prominent") or {})):
+    for scope, snap, now in (
+        ("全部", snapshot, live),
+        ("突出问题", snapshot.get("prominent") or {}, live.get("prominent") or {}),
+    ):
         for key in FIGURE_KEYS:
             a, b = snap.get(key), now.get(key)
             diff = None if a is None or b is None else round(b - a, 4)
-            out.append({"scope": scope, "key": key, "label": FIGURE_LABELS[key], "snapshot": a, "live": b,
-                        "diff": diff, "changed": a != b})
+            out.append(
+                {
+                    "scope": scope,
+                    "key": key,
+                    "label": FIGURE_LABELS[key],
+                    "snapshot": a,
+                    "live": b,
+                    "diff": diff,
+                    "changed": a != b,
+                }
+            )
     return out
 
 
@@ -1157,10 +1461,17 @@ def submissions(node: Node, month: Month) -> dict:
     submitted = []
     for child in lower_center_nodes(node):
         close = active_close(child, month)
-        rows.append({"node": child.code, "node_name": child.name, "level": child.level.value,
-                     "submitted": close is not None, "close": close,
-                     "closed_at": close.closed_at if close else None,
-                     "figures": (close.snapshot.get("monthly") if close else None)})
+        rows.append(
+            {
+                "node": child.code,
+                "node_name": child.name,
+                "level": child.level.value,
+                "submitted": close is not None,
+                "close": close,
+                "closed_at": close.closed_at if close else None,
+                "figures": (close.snapshot.get("monthly") if close else None),
+            }
+        )
         if close:
             submitted.append(close.snapshot.get("monthly") or {})
     keys = list(COUNT_KEYS)
@@ -1170,6 +1481,7 @@ def submissions(node: Node, month: Month) -> dict:
 
 
 # ------------------------------------------------------------------------------------- helpers
+
 
 def resolve_report_node(user: User, code: str | None) -> Node:
     """The node of a report request: 422 unknown, 403 outside the user's subtree."""

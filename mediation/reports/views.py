@@ -69,11 +69,19 @@ def _common(node: Node, month: Month, kind: str) -> dict:
     user = _user()
     ancestors = [n for n in node.ancestors() if can_see_node(user, n)]
     return {
-        "node": node, "month": month, "kind": kind, "kinds": REPORT_KINDS,
-        "nodes": [{"code": n.code, "label": "\u3000" * depth + n.name} for n, depth in service.scope_tree(user)],
-        "breadcrumb": ancestors, "labels": FIGURE_LABELS, "figure_keys": FIGURE_KEYS,
+        "node": node,
+        "month": month,
+        "kind": kind,
+        "kinds": REPORT_KINDS,
+        "nodes": [
+            {"code": n.code, "label": "\u3000" * depth + n.name} for n, depth in service.scope_tree(user)
+        ],
+        "breadcrumb": ancestors,
+        "labels": FIGURE_LABELS,
+        "figure_keys": FIGURE_KEYS,
         "rate_parts": service.RATE_PARTS,
-        "prev_month": month.shift(-1), "next_month": month.shift(1),
+        "prev_month": month.shift(-1),
+        "next_month": month.shift(1),
         "may_review": service.may_review(user),
         "month_running": month == Month.of(local_today()),
     }
@@ -88,17 +96,20 @@ bp.add_app_template_filter(percent, "percent")
 
 # ----------------------------------------------------------------------------------- reports
 
+
 @bp.get("/")
 def monthly():
     node, month = _target()
     page = service.monthly_page(node, month)
     channels = page["channels"]
     return render_template(
-        "reports/monthly.html", **page,
+        "reports/monthly.html",
+        **page,
         trend_svg=charts.trend_chart(page["points"], f"{node.name}近12个月趋势（新增、办结、结转下月）"),
         category_svg=charts.category_chart(channels["categories"], title=f"{month.label}按类别（新增）"),
         channel_svg=charts.channel_chart(channels["channels"], title=f"{month.label}按化解渠道"),
-        **_common(node, month, "monthly"))
+        **_common(node, month, "monthly"),
+    )
 
 
 @bp.get("/shuangbai")
@@ -106,21 +117,27 @@ def shuangbai():
     node, month = _target()
     report = service.shuangbai_report(node, month)
     missing = service.grids_not_reported(node, month, limit=1000)
-    return render_template("reports/shuangbai.html", report=report, missing=missing,
-                           venue_svg=charts.venue_chart(report["by_venue"], f"{month.label}按发现场所（五进）"),
-                           **_common(node, month, "shuangbai"))
+    return render_template(
+        "reports/shuangbai.html",
+        report=report,
+        missing=missing,
+        venue_svg=charts.venue_chart(report["by_venue"], f"{month.label}按发现场所（五进）"),
+        **_common(node, month, "shuangbai"),
+    )
 
 
 @bp.get("/channels")
 def channels():
     node, month = _target()
     report = service.channel_report(node, month)
-    return render_template("reports/channels.html", report=report,
-                           channel_svg=charts.channel_chart(report["channels"], f"{month.label}按化解渠道"),
-                           category_svg=charts.category_chart(report["categories"], "received",
-                                                              f"{month.label}按类别（受理）"),
-                           venue_svg=charts.venue_chart(report["by_venue"], f"{month.label}按发现场所（五进）"),
-                           **_common(node, month, "channels"))
+    return render_template(
+        "reports/channels.html",
+        report=report,
+        channel_svg=charts.channel_chart(report["channels"], f"{month.label}按化解渠道"),
+        category_svg=charts.category_chart(report["categories"], "received", f"{month.label}按类别（受理）"),
+        venue_svg=charts.venue_chart(report["by_venue"], f"{month.label}按发现场所（五进）"),
+        **_common(node, month, "channels"),
+    )
 
 
 @bp.get("/<kind>.<fmt>")
@@ -133,6 +150,7 @@ def download(kind, fmt):
 
 # ------------------------------------------------------------------------------ overdue review
 
+
 @bp.get("/overdue")
 def overdue():
     user = _user()
@@ -143,12 +161,22 @@ def overdue():
     level = request.args.get("level", "").strip() or None
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
     page = web_page(request.args)["page"]
-    review = service.overdue_review(node, unit_id=unit.id if unit else None, level=level, page=page, per_page=50)
+    review = service.overdue_review(
+        node, unit_id=unit.id if unit else None, level=level, page=page, per_page=50
+    )
     whole = review if unit is None and level is None else service.overdue_review(node, per_page=1)
-    return render_template("reports/overdue.html", review=review, league=whole["league"], unit=unit,
-                           level=level, page=page, may_supervise=service.may_supervise(user),
-                           reply_by=service.default_reply_by(), levels=[v.value for v in SupervisionLevel],
-                           **_common(node, Month.of(local_today()), "overdue"))
+    return render_template(
+        "reports/overdue.html",
+        review=review,
+        league=whole["league"],
+        unit=unit,
+        level=level,
+        page=page,
+        may_supervise=service.may_supervise(user),
+        reply_by=service.default_reply_by(),
+        levels=[v.value for v in SupervisionLevel],
+        **_common(node, Month.of(local_today()), "overdue"),
+    )
 
 
 SUPERVISE_FIELDS = {"level": "督办级别", "reply_by": "回复期限", "note": "督办要求"}
@@ -163,8 +191,9 @@ def supervise(dispute_id):
     form = {k: v for k, v in request.form.items() if k in SUPERVISE_FIELDS}
     try:
         data = SuperviseIn().load(form)
-        order = service.issue_supervision(user, dispute, note=data["note"], reply_by=data["reply_by"],
-                                          level=data["level"])
+        order = service.issue_supervision(
+            user, dispute, note=data["note"], reply_by=data["reply_by"], level=data["level"]
+        )
     except ValidationError as err:
         db.session.rollback()
         for key, messages in err.messages.items():
@@ -172,18 +201,24 @@ def supervise(dispute_id):
                 flash(f"{SUPERVISE_FIELDS.get(key, key)}：{message}", "error")
     except ReportError as err:
         db.session.rollback()
-        flash(f"{SUPERVISE_FIELDS[err.field]}：{err.message}" if err.field in SUPERVISE_FIELDS else err.message,
-              "error")
+        flash(
+            f"{SUPERVISE_FIELDS[err.field]}：{err.message}" if err.field in SUPERVISE_FIELDS else err.message,
+            "error",
+        )
     else:
         db.session.commit()
         label = "挂牌督办" if order.level == SupervisionLevel.LISTED else "督办"
-        flash(f"已{label} {dispute.case_no}，请{order.target_unit.name}于{order.reply_by.isoformat()}前回复；"
-              "督办已写入案件时间线。", "success")
+        flash(
+            f"已{label} {dispute.case_no}，请{order.target_unit.name}于{order.reply_by.isoformat()}前回复；"
+            "督办已写入案件时间线。",
+            "success",
+        )
     back = request.form.get("next", "")
     return redirect(back if is_local_path(back) else url_for("reports.overdue"))
 
 
 # --------------------------------------------------------------------------------- month close
+
 
 def _close_node(user) -> Node:
     default = user.unit.node if user.role != Role.ADMIN else service.default_node(user)
@@ -205,12 +240,21 @@ def close_page():
     history = service.close_history(node, month)
     comparison = service.compare(active.snapshot["monthly"], live) if active else []
     return render_template(
-        "reports/close.html", live=live, active=active, history=history, comparison=comparison,
+        "reports/close.html",
+        live=live,
+        active=active,
+        history=history,
+        comparison=comparison,
         missing=[c for c in live["prominent_carry_over"] if not c["carry_over_reason"]],
-        may_close=service.may_close(user, node), upper=service.upper_center_node(node),
-        subs=service.submissions(node, month), pending=service.pending_reopen_requests(user),
-        has_center=service.center_unit_of(node) is not None, close_question=close_question(node, month),
-        future=month > Month.of(local_today()), **_common(node, month, "close"))
+        may_close=service.may_close(user, node),
+        upper=service.upper_center_node(node),
+        subs=service.submissions(node, month),
+        pending=service.pending_reopen_requests(user),
+        has_center=service.center_unit_of(node) is not None,
+        close_question=close_question(node, month),
+        future=month > Month.of(local_today()),
+        **_common(node, month, "close"),
+    )
 
 
 def _back(node: Node, month: Month):
@@ -271,24 +315,35 @@ def close_question(node: Node, month: Month) -> str:
     """What 结账并上报 will do, with how many lower levels have not submitted the month yet."""
     upper = service.upper_center_node(node)
     subs = service.submissions(node, month)
-    text = (f"结账后，{node.name}{month.label}的全部统计数据将冻结为快照"
-            + (f"并上报{upper.name}" if upper else "（已是最高一级，不再上报）")
-            + "；之后如需修改，须经上级同意重新打开。")
+    text = (
+        f"结账后，{node.name}{month.label}的全部统计数据将冻结为快照"
+        + (f"并上报{upper.name}" if upper else "（已是最高一级，不再上报）")
+        + "；之后如需修改，须经上级同意重新打开。"
+    )
     missing = subs["total"] - subs["submitted"]
     if missing:
-        text += f"注意：下级还有{missing}个（共{subs['total']}个）尚未上报本月，结账后其数据不计入已上报汇总。"
+        text += (
+            f"注意：下级还有{missing}个（共{subs['total']}个）尚未上报本月，结账后其数据不计入已上报汇总。"
+        )
     return text
 
 
 @bp.post("/close")
 def close_month():
     node, month = _form_target()
-    if (not is_confirmed(request.form) and service.may_close(_user(), node)
-            and service.active_close(node, month) is None):
+    if (
+        not is_confirmed(request.form)
+        and service.may_close(_user(), node)
+        and service.active_close(node, month) is None
+    ):
         return confirmation_page(
-            request.form, action=url_for("reports.close_month"), title=f"请确认：{month.label}结账并上报",
-            message=close_question(node, month), submit_label="确认结账并上报",
-            cancel_url=url_for("reports.close_page", node=node.code, month=month.key))
+            request.form,
+            action=url_for("reports.close_month"),
+            title=f"请确认：{month.label}结账并上报",
+            message=close_question(node, month),
+            submit_label="确认结账并上报",
+            cancel_url=url_for("reports.close_page", node=node.code, month=month.key),
+        )
     try:
         close = service.close_month(_user(), node, month)
     except ReportError as err:
@@ -306,8 +361,11 @@ def _visible_close(close_id: int) -> MonthClose:
     so that another town's close is neither shown nor acted on, nor its existence revealed."""
     user = _user()
     close = db.session.get(MonthClose, close_id)
-    if close is None or not (service.may_close(user, close.node) or service.may_decide_reopen(user, close)
-                             or can_see_node(user, close.node)):
+    if close is None or not (
+        service.may_close(user, close.node)
+        or service.may_decide_reopen(user, close)
+        or can_see_node(user, close.node)
+    ):
         abort(404)
     return close
 
@@ -351,13 +409,16 @@ def reopen_decide(request_id):
     else:
         db.session.commit()
         close = req.month_close
-        flash(f"已{'同意' if approve else '驳回'}{close.node.name}{Month.parse(close.month).label}的重新打开申请。",
-              "success")
+        flash(
+            f"已{'同意' if approve else '驳回'}{close.node.name}{Month.parse(close.month).label}的重新打开申请。",
+            "success",
+        )
     back = request.form.get("next", "")
     return redirect(back if is_local_path(back) else url_for("reports.close_page"))
 
 
 # ------------------------------------------------------------------------------ sweep reports
+
 
 @bp.route("/screening", methods=["GET", "POST"])
 def screening():
@@ -365,8 +426,12 @@ def screening():
     user = _user()
     grids = service.grids_in_scope(user)
     errors: dict[str, list[str]] = {}
-    form = {"node": grids[0].code if len(grids) == 1 else "", "date": local_today().isoformat(), "found": "",
-            "note": ""}
+    form = {
+        "node": grids[0].code if len(grids) == 1 else "",
+        "date": local_today().isoformat(),
+        "found": "",
+        "note": "",
+    }
     if request.method == "POST":
         form.update({k: request.form.get(k, "").strip() for k in ("node", "date", "found", "note")})
         payload: dict = {k: v for k, v in form.items() if v and k != "found"}
@@ -383,21 +448,36 @@ def screening():
         except ReportError as err:
             if err.status == 409 and err.field == "found":  # a zero report over one that found disputes
                 db.session.rollback()
-                return confirmation_page(request.form, action=url_for("reports.screening"),
-                                         title="请确认：改为零报告", message=err.message, danger=True,
-                                         submit_label="确认改为零报告", cancel_url=url_for("reports.screening"))
+                return confirmation_page(
+                    request.form,
+                    action=url_for("reports.screening"),
+                    title="请确认：改为零报告",
+                    message=err.message,
+                    danger=True,
+                    submit_label="确认改为零报告",
+                    cancel_url=url_for("reports.screening"),
+                )
             errors = {err.field or "node": [err.message]}
         else:
             db.session.commit()
             kind = "零报告" if row.found == 0 else f"发现纠纷{row.found}件"
-            flash(f"{row.node.name}{row.reported_on:%m月%d日}排查报告已{'提交' if created else '更新'}（{kind}）。",
-                  "success")
+            flash(
+                f"{row.node.name}{row.reported_on:%m月%d日}排查报告已{'提交' if created else '更新'}（{kind}）。",
+                "success",
+            )
             return redirect(url_for("reports.screening"))
         db.session.rollback()
     names = service.node_names({int(p) for g in grids for p in g.path.strip("/").split("/") if p})
-    grid_options = [{"code": g.code, "label": "/".join(names.get(int(p), "") for p in g.path.strip("/").split("/")[-2:])}
-                    for g in grids]
-    return render_template("reports/screening.html", grids=grid_options, form=form, errors=errors,
-                           recent=service.recent_screenings(user), today=local_today(),
-                           max_date=local_today().isoformat())
-
+    grid_options = [
+        {"code": g.code, "label": "/".join(names.get(int(p), "") for p in g.path.strip("/").split("/")[-2:])}
+        for g in grids
+    ]
+    return render_template(
+        "reports/screening.html",
+        grids=grid_options,
+        form=form,
+        errors=errors,
+        recent=service.recent_screenings(user),
+        today=local_today(),
+        max_date=local_today().isoformat(),
+    )

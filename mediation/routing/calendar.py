@@ -41,6 +41,7 @@ COVERAGE_DAYS = 90  # admins are warned when the calendar does not cover the nex
 
 # --- the packages ----------------------------------------------------------------------------------
 
+
 def _version(distribution: str) -> str:
     from importlib import metadata
 
@@ -78,12 +79,22 @@ def holidays_official_years() -> range:
 FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
 
 HOLIDAY_NAMES = {  # chinesecalendar's English names
-    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",
-    "Dragon Boat Festival": "端午节", "National Day": "国庆节", "Mid-autumn Festival": "中秋节",
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
     "Anti-Fascist 70th Day": "中国人民抗日战争胜利70周年纪念日",
 }
 
-SOURCE_NOTICE, SOURCE_HOLIDAYS, SOURCE_CC, SOURCE_ESTIMATE = "notice", "holidays", "chinesecalendar", "estimate"
+SOURCE_NOTICE, SOURCE_HOLIDAYS, SOURCE_CC, SOURCE_ESTIMATE = (
+    "notice",
+    "holidays",
+    "chinesecalendar",
+    "estimate",
+)
 SOURCE_LABELS = {
     SOURCE_NOTICE: "管理员录入的国务院通知",
     SOURCE_HOLIDAYS: f"holidays {HOLIDAYS_VERSION}（国务院通知）",
@@ -127,6 +138,7 @@ def _clean_name(name: str) -> str | None:
 def _name_rest_days(off: dict[date, str | None], on: frozenset[date]) -> dict[date, str]:
     """A 调休 rest day takes the name of the holiday of its run of days off; so do the weekend days of
     that run (as the notices count them: 春节 2026 is 02-15 to 02-23, nine days)."""
+
     def is_off(d: date) -> bool:
         return d in off or (d.weekday() >= 5 and d not in on)
 
@@ -170,6 +182,7 @@ def package_year(year: int) -> YearData:
 
 # --- the override table ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Overrides:
     """The admin's notices as loaded: ``days`` date → (working?, name); ``annual`` year → notice title."""
@@ -189,10 +202,17 @@ def _load(session) -> Overrides:
 
     from mediation.routing.models import CalendarDay, CalendarNotice
 
-    days = {d: (working, name) for d, working, name in
-            session.execute(select(CalendarDay.day, CalendarDay.working, CalendarDay.name))}
-    annual = dict(session.execute(select(CalendarNotice.year, CalendarNotice.title)
-                                  .where(CalendarNotice.annual_year.is_not(None))).all())
+    days = {
+        d: (working, name)
+        for d, working, name in session.execute(
+            select(CalendarDay.day, CalendarDay.working, CalendarDay.name)
+        )
+    }
+    annual = dict(
+        session.execute(
+            select(CalendarNotice.year, CalendarNotice.title).where(CalendarNotice.annual_year.is_not(None))
+        ).all()
+    )
     return Overrides(days, annual)
 
 
@@ -243,6 +263,7 @@ def _forget_on_transaction_end(session, *args) -> None:
 
 
 # --- the calendar ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DayInfo:
@@ -347,6 +368,7 @@ def working_days_between(start: date, end: date) -> int:
 
 # --- coverage ----------------------------------------------------------------------------------------
 
+
 def coverage_gaps(today: date | None = None, days: int = COVERAGE_DAYS) -> list[int]:
     """The years of the next ``days`` days (after ``today``) that no official data covers."""
     from mediation import clock
@@ -354,7 +376,9 @@ def coverage_gaps(today: date | None = None, days: int = COVERAGE_DAYS) -> list[
     today = today or clock.today()
     cal = calendar()
     last = today + timedelta(days=days)
-    return [y for y in range((today + timedelta(days=1)).year, last.year + 1) if not cal.covers(date(y, 12, 31))]
+    return [
+        y for y in range((today + timedelta(days=1)).year, last.year + 1) if not cal.covers(date(y, 12, 31))
+    ]
 
 
 def coverage_warning(today: date | None = None, days: int = COVERAGE_DAYS) -> str | None:
@@ -367,9 +391,11 @@ def coverage_warning(today: date | None = None, days: int = COVERAGE_DAYS) -> st
         return None
     first = max(date(gaps[0], 1, 1), today + timedelta(days=1))
     years = "、".join(f"{y}年" for y in gaps)
-    return (f"工作日历尚未包含{years}的国务院节假日安排：自{first.isoformat()}起，按工作日计算的办理时限和预警"
-            f"只是推定（仅按法定节日及补假推算，不含调休上班日）。请在“工作日历”页录入国务院办公厅关于"
-            f"{gaps[0]}年部分节假日安排的通知，或升级 holidays 软件包。")
+    return (
+        f"工作日历尚未包含{years}的国务院节假日安排：自{first.isoformat()}起，按工作日计算的办理时限和预警"
+        f"只是推定（仅按法定节日及补假推算，不含调休上班日）。请在“工作日历”页录入国务院办公厅关于"
+        f"{gaps[0]}年部分节假日安排的通知，或升级 holidays 软件包。"
+    )
 
 
 _warned_on: date | None = None

@@ -40,14 +40,21 @@ def calendar_import(file, year, title, document_no, supplement, replace):
             text = fh.read()
     except UnicodeDecodeError:
         fail(["文件应为 UTF-8 编码的文本。"])
-    payload = {"year": str(year), "title": title or f"国务院办公厅关于{year}年部分节假日安排的通知",
-               "document_no": document_no or "", "annual": not supplement, "days": text}
+    payload = {
+        "year": str(year),
+        "title": title or f"国务院办公厅关于{year}年部分节假日安排的通知",
+        "document_no": document_no or "",
+        "annual": not supplement,
+        "days": text,
+    }
     with write_intent():
         try:
             data = CalendarNoticeIn().load(payload)
             existing = None
             if replace and not supplement:
-                existing = db.session.scalar(select(CalendarNotice.id).where(CalendarNotice.annual_year == year))
+                existing = db.session.scalar(
+                    select(CalendarNotice.id).where(CalendarNotice.annual_year == year)
+                )
             notice = save_notice(data, None, existing)
             db.session.commit()
         except ValidationError as err:
@@ -57,8 +64,10 @@ def calendar_import(file, year, title, document_no, supplement, replace):
         except IntegrityError:
             fail(["该通知或其中的日期刚被他人登记，请重试。"])
     off = sum(1 for d in notice.days if not d.working)
-    click.echo(f"已录入《{notice.title}》（{'补充通知' if supplement else '全年安排'}）：放假{off}天，"
-               f"调休上班{len(notice.days) - off}天。")
+    click.echo(
+        f"已录入《{notice.title}》（{'补充通知' if supplement else '全年安排'}）：放假{off}天，"
+        f"调休上班{len(notice.days) - off}天。"
+    )
 
 
 @calendar_cli.command("show")
@@ -72,11 +81,15 @@ def calendar_show(year):
     view = cal.calendar()
     today = clock.today()
     for y in range(today.year - 1, today.year + 3):
-        click.echo(f"{y}年\t{'已覆盖' if view.covers(cal.date(y, 1, 1)) else '推定'}\t"
-                   f"{cal.SOURCE_LABELS[view.year_source(y)]}")
+        click.echo(
+            f"{y}年\t{'已覆盖' if view.covers(cal.date(y, 1, 1)) else '推定'}\t"
+            f"{cal.SOURCE_LABELS[view.year_source(y)]}"
+        )
     warning = cal.coverage_warning(today)
     click.echo(warning or f"未来{cal.COVERAGE_DAYS}天均有官方数据。")
     if year:
         for day, info in view.special_days(year):
-            click.echo(f"{day.isoformat()}\t{weekday_label(day)}\t{'上班' if info.working else '放假'}\t"
-                       f"{info.name or ''}\t{cal.SOURCE_LABELS[info.source]}")
+            click.echo(
+                f"{day.isoformat()}\t{weekday_label(day)}\t{'上班' if info.working else '放假'}\t"
+                f"{info.name or ''}\t{cal.SOURCE_LABELS[info.source]}"
+            )

@@ -62,7 +62,8 @@ class TimeLimits:
 
     def __init__(self, rows) -> None:
         self._by_key: dict[tuple[str | None, str | None], Limit] = {
-            (d.channel, d.category): d for d in DEFAULT_LIMITS}
+            (d.channel, d.category): d for d in DEFAULT_LIMITS
+        }
         for r in rows:
             channel = r.channel.value if r.channel is not None else None
             self._by_key[(channel, r.category)] = Limit(r.days, r.working_days, r.basis, channel, r.category)
@@ -135,8 +136,16 @@ def seed_time_limits() -> int:
     for d in DEFAULT_LIMITS:
         key = TimeLimit.key_for(d.channel, d.category)
         if key not in existing:
-            db.session.add(TimeLimit(key=key, channel=Channel(d.channel) if d.channel else None, category=d.category,
-                                     days=d.days, working_days=d.working_days, basis=d.basis))
+            db.session.add(
+                TimeLimit(
+                    key=key,
+                    channel=Channel(d.channel) if d.channel else None,
+                    category=d.category,
+                    days=d.days,
+                    working_days=d.working_days,
+                    basis=d.basis,
+                )
+            )
             added += 1
     db.session.flush()
     forget_time_limits()
@@ -184,7 +193,9 @@ def _warning_ratio() -> float:
     return DEFAULT_WARNING_RATIO
 
 
-def level_for(accepted_on: date | None, deadline: date | None, today: date, ratio: float | None = None) -> str | None:
+def level_for(
+    accepted_on: date | None, deadline: date | None, today: date, ratio: float | None = None
+) -> str | None:
     """正常 / 预警 (at least ``ratio`` of the time from 受理 to the deadline used) / 超期 (after the
     deadline day). None without a deadline."""
     if deadline is None:

@@ -136,7 +136,8 @@ class CalendarNotice(db.Model):
 
     created_by: Mapped[User | None] = relationship()
     days: Mapped[list[CalendarDay]] = relationship(
-        back_populates="notice", cascade="all, delete-orphan", order_by="CalendarDay.day")
+        back_populates="notice", cascade="all, delete-orphan", order_by="CalendarDay.day"
+    )
 
     @property
     def annual(self) -> bool:

@@ -31,10 +31,17 @@ RANGE_WORDS = {"至", "到", "~", "～", "—", "--"}
 MAX_RUN = 31
 NAME_MAX = 40
 WEEKDAYS = "一二三四五六日"
-LINE_FORMAT = "格式应为“日期 放假 节日名称”“日期 至 日期 放假 节日名称”或“日期 上班 节日名称”，日期写作 YYYY-MM-DD"
+LINE_FORMAT = (
+    "格式应为“日期 放假 节日名称”“日期 至 日期 放假 节日名称”或“日期 上班 节日名称”，日期写作 YYYY-MM-DD"
+)
 
-FIELD_LABELS = {"year": "年度", "title": "通知名称", "document_no": "文号", "annual": "全年安排",
-                "days": "放假与调休安排"}
+FIELD_LABELS = {
+    "year": "年度",
+    "title": "通知名称",
+    "document_no": "文号",
+    "annual": "全年安排",
+    "days": "放假与调休安排",
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ def window(year: int) -> tuple[date, date]:
     return date(year - 1, 12, 1), date(year, 12, 31)
 
 
-def parse_days(text: str, year: int | None = None) -> tuple[list[Entry], list[str]]:
+def parse_days(text: str, year: int | None = None) -> tuple[list[Entry], list[str]]:  # noqa: C901
     """The entries of the text and the errors ("第N行：…"), each line checked on its own."""
     entries: list[Entry] = []
     errors: list[str] = []
@@ -108,11 +115,15 @@ def parse_days(text: str, year: int | None = None) -> tuple[list[Entry], list[st
             if year is not None:
                 low, high = window(year)
                 if not low <= day <= high:
-                    line_errors.append(f"{where}：{day} 不在{year}年的安排范围内"
-                                       f"（{low.isoformat()} 至 {high.isoformat()}）。")
+                    line_errors.append(
+                        f"{where}：{day} 不在{year}年的安排范围内"
+                        f"（{low.isoformat()} 至 {high.isoformat()}）。"
+                    )
                     break
             if working and day.weekday() < 5:
-                line_errors.append(f"{where}：{day}（{weekday_label(day)}）本来就是工作日；调休上班日应为星期六或星期日。")
+                line_errors.append(
+                    f"{where}：{day}（{weekday_label(day)}）本来就是工作日；调休上班日应为星期六或星期日。"
+                )
                 break
             if day in seen:
                 line_errors.append(f"{where}：{day} 与第{seen[day]}行重复。")
@@ -135,8 +146,12 @@ def format_days(days) -> str:
         row = rows[i]
         j = i
         if not row.working:
-            while (j + 1 < len(rows) and not rows[j + 1].working and rows[j + 1].name == row.name
-                   and rows[j + 1].day == rows[j].day + timedelta(days=1)):
+            while (
+                j + 1 < len(rows)
+                and not rows[j + 1].working
+                and rows[j + 1].name == row.name
+                and rows[j + 1].day == rows[j].day + timedelta(days=1)
+            ):
                 j += 1
         word = "上班" if row.working else "放假"
         span = row.day.isoformat() if j == i else f"{row.day.isoformat()} 至 {rows[j].day.isoformat()}"
@@ -149,7 +164,9 @@ class CalendarNoticeIn(s.InputSchema):
     """A notice as entered: its year, title, document number, whether it is the year's whole
     arrangement, and its days as text lines (see the module doc)."""
 
-    year = s.Integer(required=True, validate=fields.validate.Range(min=2000, max=2099, error="年度应在2000到2099之间。"))
+    year = s.Integer(
+        required=True, validate=fields.validate.Range(min=2000, max=2099, error="年度应在2000到2099之间。")
+    )
     title = s.String(required=True, validate=s.length(200, 4))
     document_no = s.String(load_default=None, allow_none=True, validate=s.length(64))
     annual = s.Boolean(load_default=False)
@@ -171,6 +188,7 @@ class CalendarNoticeIn(s.InputSchema):
 
 # --- writing -------------------------------------------------------------------------------------------
 
+
 def _touch_state() -> None:
     """Replace the token, so every process reloads the table with its next transaction."""
     from mediation.followups.service import insert_ignore
@@ -179,8 +197,12 @@ def _touch_state() -> None:
 
     token = uuid.uuid4().hex
     if insert_ignore(CalendarState, {"id": 1, "token": token, "changed_at": utcnow()}, ["id"]) is None:
-        db.session.execute(update(CalendarState).where(CalendarState.id == 1)
-                           .values(token=token, changed_at=utcnow()).execution_options(synchronize_session=False))
+        db.session.execute(
+            update(CalendarState)
+            .where(CalendarState.id == 1)
+            .values(token=token, changed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     forget_overrides()
 
 
@@ -200,15 +222,23 @@ def save_notice(data: dict, user=None, notice_id: int | None = None):
     if data.get("annual"):
         other = db.session.scalar(select(CalendarNotice).where(CalendarNotice.annual_year == data["year"]))
         if other is not None and other is not notice:
-            errors["annual"] = [f"{data['year']}年的全年安排已登记为《{other.title}》，请修改那份通知，"
-                                "或将本通知登记为补充通知。"]
+            errors["annual"] = [
+                f"{data['year']}年的全年安排已登记为《{other.title}》，请修改那份通知，"
+                "或将本通知登记为补充通知。"
+            ]
     taken = db.session.execute(
-        select(CalendarDay.day, CalendarNotice.title).join(CalendarNotice)
-        .where(CalendarDay.day.in_([e.day for e in entries]),
-               CalendarNotice.id != (notice.id if notice is not None else -1))).all()
+        select(CalendarDay.day, CalendarNotice.title)
+        .join(CalendarNotice)
+        .where(
+            CalendarDay.day.in_([e.day for e in entries]),
+            CalendarNotice.id != (notice.id if notice is not None else -1),
+        )
+    ).all()
     if taken:
         by_day = dict(taken)
-        errors["days"] = [f"第{e.line}行：{e.day} 已登记在《{by_day[e.day]}》中。" for e in entries if e.day in by_day]
+        errors["days"] = [
+            f"第{e.line}行：{e.day} 已登记在《{by_day[e.day]}》中。" for e in entries if e.day in by_day
+        ]
     if errors:
         raise ValidationError(errors)
     if notice is None:
@@ -243,4 +273,6 @@ def delete_notice(notice_id: int) -> bool:
 def list_notices():
     from mediation.routing.models import CalendarNotice
 
-    return db.session.scalars(select(CalendarNotice).order_by(CalendarNotice.year.desc(), CalendarNotice.id)).all()
+    return db.session.scalars(
+        select(CalendarNotice).order_by(CalendarNotice.year.desc(), CalendarNotice.id)
+    ).all()

@@ -25,9 +25,11 @@ class Suggestion:
     rule: RoutingRule | None
 
     def as_data(self) -> dict:
-        return {"channel": self.channel.value if self.channel else None,
-                "unit": self.unit.code if self.unit else None,
-                "rule": self.rule.name if self.rule else None}
+        return {
+            "channel": self.channel.value if self.channel else None,
+            "unit": self.unit.code if self.unit else None,
+            "rule": self.rule.name if self.rule else None,
+        }
 
 
 def ordered_rules(active_only: bool = True) -> list[RoutingRule]:
@@ -44,7 +46,9 @@ def rule_matches(rule: RoutingRule, dispute) -> bool:
         return False
     if rule.min_amount is not None and (dispute.amount is None or Decimal(dispute.amount) < rule.min_amount):
         return False
-    if rule.min_people is not None and (dispute.people_count is None or dispute.people_count < rule.min_people):
+    if rule.min_people is not None and (
+        dispute.people_count is None or dispute.people_count < rule.min_people
+    ):
         return False
     if rule.min_risk is not None and RISK_ORDER[dispute.risk_level] < RISK_ORDER[rule.min_risk]:
         return False
@@ -53,8 +57,13 @@ def rule_matches(rule: RoutingRule, dispute) -> bool:
     return True
 
 
-def nearest_unit(node: Node, *, channel: Channel | None = None, unit_type: UnitType | None = None,
-                 strictly_above: bool = False) -> Unit | None:
+def nearest_unit(
+    node: Node,
+    *,
+    channel: Channel | None = None,
+    unit_type: UnitType | None = None,
+    strictly_above: bool = False,
+) -> Unit | None:
     """The unit attached closest above ``node`` (``node`` itself included unless ``strictly_above``)
     with the given channel and/or type; among several on one node, the lowest code."""
     ancestors = node.ancestors()
@@ -105,6 +114,7 @@ def next_center_up(center: Unit) -> Unit | None:
 
 # --- reach: the units a case may be routed, transferred or given as co-handler to --------------------
 
+
 def reach_territory(dispute, user=None) -> Node | None:
     """The territory whose units a case may go to besides its 属地's chain: that of the 综治中心 that
     triages it (:func:`responsible_center`), or the acting 综治中心 user's own when it is larger
@@ -149,8 +159,12 @@ def reachable_units_at(node: Node, center: Unit | None, user=None) -> list[Unit]
     territory = territory_at(node, center, user)
     if territory is not None:
         conditions.append(Node.path.startswith(territory.path, autoescape=True))
-    stmt = (select(Unit).join(Node, Unit.node_id == Node.id)
-            .where(or_(*conditions), Node.level != NodeLevel.GRID).options(contains_eager(Unit.node)))
+    stmt = (
+        select(Unit)
+        .join(Node, Unit.node_id == Node.id)
+        .where(or_(*conditions), Node.level != NodeLevel.GRID)
+        .options(contains_eager(Unit.node))
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -178,7 +192,8 @@ def check_reach(dispute, units: list[tuple[str, Unit]], user=None) -> None:
     for field, unit in units:
         if unit.id not in reachable:
             errors.setdefault(field, []).append(
-                f"「{unit.name}」不在可选范围内：{reach_scope_text(dispute, user)}；跨辖区的请先升级上报。")
+                f"「{unit.name}」不在可选范围内：{reach_scope_text(dispute, user)}；跨辖区的请先升级上报。"
+            )
     if errors:
         raise ValidationError(errors)
 
@@ -193,9 +208,17 @@ class Candidate:
 
     def as_data(self) -> dict:
         u = self.unit
-        return {"code": u.code, "name": u.name, "short_name": u.short_name, "type": u.type.value,
-                "channel": u.channel.value if u.channel else None, "node": u.node.code,
-                "node_name": u.node.name, "group": self.group, "suggested": self.suggested}
+        return {
+            "code": u.code,
+            "name": u.name,
+            "short_name": u.short_name,
+            "type": u.type.value,
+            "channel": u.channel.value if u.channel else None,
+            "node": u.node.code,
+            "node_name": u.node.name,
+            "group": self.group,
+            "suggested": self.suggested,
+        }
 
 
 SUGGESTED_GROUP = "分流建议"
@@ -249,6 +272,7 @@ def unit_by_code(code: str, field: str = "unit") -> Unit:
 
 # --- admin edits of the rule table ---------------------------------------------------------------
 
+
 def create_rule(data: dict) -> RoutingRule:
     """Create a rule from a validated ``RoutingRuleIn`` payload (node and unit given by code)."""
     node = None
@@ -258,10 +282,17 @@ def create_rule(data: dict) -> RoutingRule:
             raise ValidationError({"node": ["未知的属地节点代码。"]})
     unit = unit_by_code(data["unit"]) if data.get("unit") else None
     rule = RoutingRule(
-        name=data["name"], priority=data.get("priority", 100), active=data.get("active", True),
-        category=data.get("category"), node=node, min_amount=data.get("min_amount"),
-        min_people=data.get("min_people"), min_risk=data.get("min_risk"), flags=list(data.get("flags") or []),
-        channel=Channel(data["channel"]), unit=unit,
+        name=data["name"],
+        priority=data.get("priority", 100),
+        active=data.get("active", True),
+        category=data.get("category"),
+        node=node,
+        min_amount=data.get("min_amount"),
+        min_people=data.get("min_people"),
+        min_risk=data.get("min_risk"),
+        flags=list(data.get("flags") or []),
+        channel=Channel(data["channel"]),
+        unit=unit,
     )
     db.session.add(rule)
     db.session.flush()

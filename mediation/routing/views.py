@@ -33,9 +33,20 @@ from mediation.routing.models import TimeLimit
 
 bp = Blueprint("routing", __name__, url_prefix="/admin/routing")
 
-LABELS = {"name": "规则名称", "priority": "优先级", "category": "纠纷类别", "node": "属地", "min_amount": "最低金额",
-          "min_people": "最少人数", "min_risk": "最低风险等级", "flags": "风险标记", "channel": "化解渠道",
-          "unit": "建议单位", "days": "时限", "basis": "依据"}
+LABELS = {
+    "name": "规则名称",
+    "priority": "优先级",
+    "category": "纠纷类别",
+    "node": "属地",
+    "min_amount": "最低金额",
+    "min_people": "最少人数",
+    "min_risk": "最低风险等级",
+    "flags": "风险标记",
+    "channel": "化解渠道",
+    "unit": "建议单位",
+    "days": "时限",
+    "basis": "依据",
+}
 
 
 def admin_required(view):
@@ -66,8 +77,14 @@ def index():
     nodes = db.session.scalars(select(Node).order_by(Node.path)).all()
     units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
     return render_template(
-        "routing/admin.html", rules=routing.ordered_rules(active_only=False), limits=limits, nodes=nodes,
-        units=units, channels=values(Channel), risk_levels=values(RiskLevel), flags=values(RiskFlag),
+        "routing/admin.html",
+        rules=routing.ordered_rules(active_only=False),
+        limits=limits,
+        nodes=nodes,
+        units=units,
+        channels=values(Channel),
+        risk_levels=values(RiskLevel),
+        flags=values(RiskFlag),
         categories=current_app.config["CATEGORIES"],
     )
 
@@ -109,8 +126,10 @@ def set_limit():
         db.session.rollback()
         flash("该时限刚被他人修改，请重试。", "error")
     else:
-        flash(f"已保存时限：{row.channel or '任何渠道'} / {row.category or '任何类别'} {row.days}{row.unit_label}。",
-              "success")
+        flash(
+            f"已保存时限：{row.channel or '任何渠道'} / {row.category or '任何类别'} {row.days}{row.unit_label}。",
+            "success",
+        )
     return redirect(url_for("routing.index") + "#limits", 303)
 
 
@@ -126,6 +145,7 @@ def delete_limit(limit_id: int):
 
 # --- the working-day calendar (国务院节假日安排) ------------------------------------------------------
 
+
 def _calendar_page(form: dict | None = None, errors: list[str] | None = None, notice=None, status: int = 200):
     from mediation import clock
     from mediation.routing import calendar as cal
@@ -140,23 +160,47 @@ def _calendar_page(form: dict | None = None, errors: list[str] | None = None, no
     except ValueError:
         gaps = cal.coverage_gaps(today)
         year = gaps[0] if gaps else today.year
-    years = [{"year": y, "source": view.year_source(y), "label": cal.SOURCE_LABELS[view.year_source(y)],
-              "covered": view.covers(date(y, 1, 1)), "notice": view.overrides.annual.get(y)}
-             for y in range(today.year - 1, today.year + 3)]
+    years = [
+        {
+            "year": y,
+            "source": view.year_source(y),
+            "label": cal.SOURCE_LABELS[view.year_source(y)],
+            "covered": view.covers(date(y, 1, 1)),
+            "notice": view.overrides.annual.get(y),
+        }
+        for y in range(today.year - 1, today.year + 3)
+    ]
     if form is None:
-        form = {"year": str(year), "annual": True, "title": f"国务院办公厅关于{year}年部分节假日安排的通知",
-                "document_no": "", "days": ""}
+        form = {
+            "year": str(year),
+            "annual": True,
+            "title": f"国务院办公厅关于{year}年部分节假日安排的通知",
+            "document_no": "",
+            "days": "",
+        }
     return render_template(
-        "routing/calendar.html", notices=list_notices(), years=years, year=year,
-        special=view.special_days(year), source_labels=cal.SOURCE_LABELS, weekday_label=weekday_label,
-        form=form, errors=errors or [], editing=notice, coverage_days=cal.COVERAGE_DAYS,
+        "routing/calendar.html",
+        notices=list_notices(),
+        years=years,
+        year=year,
+        special=view.special_days(year),
+        source_labels=cal.SOURCE_LABELS,
+        weekday_label=weekday_label,
+        form=form,
+        errors=errors or [],
+        editing=notice,
+        coverage_days=cal.COVERAGE_DAYS,
     ), status
 
 
 def _notice_form() -> dict:
-    return {"year": request.form.get("year", ""), "title": request.form.get("title", ""),
-            "document_no": request.form.get("document_no", ""), "annual": "annual" in request.form,
-            "days": request.form.get("days", "")}
+    return {
+        "year": request.form.get("year", ""),
+        "title": request.form.get("title", ""),
+        "document_no": request.form.get("document_no", ""),
+        "annual": "annual" in request.form,
+        "days": request.form.get("days", ""),
+    }
 
 
 def _save_notice(notice_id: int | None):
@@ -208,8 +252,13 @@ def notice(notice_id: int):
     row = db.session.get(CalendarNotice, notice_id)
     if row is None:
         abort(404)
-    form = {"year": str(row.year), "title": row.title, "document_no": row.document_no or "",
-            "annual": row.annual, "days": format_days(row.days)}
+    form = {
+        "year": str(row.year),
+        "title": row.title,
+        "document_no": row.document_no or "",
+        "annual": row.annual,
+        "days": format_days(row.days),
+    }
     return _calendar_page(form, None, row)
 
 
@@ -228,7 +277,9 @@ def delete_notice(notice_id: int):
 @bp.app_context_processor
 def _calendar_banner():
     """``calendar_warning`` for admins on the routing admin pages and the case list (the home page)."""
-    if not has_request_context() or not (request.blueprint == "routing" or request.endpoint == "disputes.index"):
+    if not has_request_context() or not (
+        request.blueprint == "routing" or request.endpoint == "disputes.index"
+    ):
         return {}
     if current_user.is_authenticated and current_user.role == Role.ADMIN:
         from mediation.routing.calendar import coverage_warning
