@@ -199,3 +199,6 @@ def register_cli(app: Flask) -> None:
     from mediation.routing.cli import calendar_cli
 
     app.cli.add_command(calendar_cli)
+    from mediation.sms.cli import sms_cli
+
+    app.cli.add_command(sms_cli)

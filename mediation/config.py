@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from mediation.common.upload_limits import config_defaults as table_limits
+from mediation.sms.settings import config_defaults as sms_config
 
 # Enumerations are data, not code: a deployment may extend them through the environment
 # (comma-separated) without touching the code. Values are the Chinese names of LEDGER.md.
@@ -178,6 +179,10 @@ def build_config(instance_path: Path) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "mediation@localhost"),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
+        # SMS (mediation/sms): an outbox of rows that the sender (in the scheduler process, or
+        # `flask --app mediation sms work`) delivers through SMS_PROVIDER ("console": log and file;
+        # "tencent": Tencent Cloud SMS). SMS_TEMPLATES (JSON) overrides or adds templates by key.
+        **sms_config(os.environ),
         # Every absolute link (documents' QR code and verification link, e-mails): mediation.common.urls.public_url.
         "PUBLIC_URL": _public_url(production),
         # flask-smorest / OpenAPI

@@ -45,6 +45,9 @@ def register_web(app: Flask) -> None:
     from mediation.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+    from mediation.sms.views import bp as sms_bp
+
+    app.register_blueprint(sms_bp)
 
     @app.get("/")
     def index():

@@ -141,6 +141,7 @@ ADMIN_ONLY = {
     "routing.calendar_page",
     "routing.add_notice",
     "accounts.admin_tokens",
+    "sms.outbox",  # the SMS outbox: every party's (masked) phone and messages
     "workflow_api.RoutingRules:POST",
     "workflow_api.TimeLimits:PUT",
 }

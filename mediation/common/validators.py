@@ -64,6 +64,24 @@ def phone_error(value: str) -> str | None:
     return "电话号码格式不正确（手机号11位，座机如 022-12345678）。"
 
 
+def mobile_error(value: str) -> str | None:
+    """None when ``value`` is a mainland mobile number (an SMS can reach it), else the reason."""
+    if err := phone_error(value):
+        return err
+    if not _MOBILE.match(value.strip().replace(" ", "")):
+        return "请填写11位手机号码（座机无法接收短信）。"
+    return None
+
+
+def mask_phone(value: str | None) -> str | None:
+    """138****5678: the first three and last four digits kept."""
+    if not value:
+        return value
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
 def mask_id_number(value: str | None) -> str | None:
     """120***********1234: the first three and last four characters kept."""
     if not value:

@@ -195,12 +195,15 @@ class SchedulerRunner:
         jobs: bool = True,
     ) -> None:
         from mediation.ledger.jobs import JobWorker
+        from mediation.sms.outbox import SmsSender
 
         self.app = app
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         # The 台账 import/export jobs run next to the scheduler in every such process, lease or not:
         # each job is claimed atomically by one worker (mediation/ledger/jobs.py).
         self.job_worker = JobWorker(app, name=self.holder) if jobs else None
+        # So does the SMS sender: each message is claimed atomically by one sender (mediation/sms/outbox.py).
+        self.sms_sender = SmsSender(app, name=self.holder) if jobs else None
         self.interval = float(interval or app.config["SCHEDULER_INTERVAL"])
         self.lease_seconds = float(lease_seconds or app.config["SCHEDULER_LEASE_SECONDS"])
         self.renew_every = max(0.2, min(self.lease_seconds / 3, 30.0))
@@ -230,11 +233,15 @@ class SchedulerRunner:
         self._thread.start()
         if self.job_worker is not None:
             self.job_worker.start()
+        if self.sms_sender is not None:
+            self.sms_sender.start()
         return self
 
     def stop(self, wait: bool = True) -> None:
         if self.job_worker is not None:
             self.job_worker.stop(wait=wait)  # a job being run goes back to the queue
+        if self.sms_sender is not None:
+            self.sms_sender.stop(wait=wait)
         if self._thread is None and self.scheduler is None:
             return  # not started, or already stopped
         self._stop.set()
