@@ -38,12 +38,10 @@ class ProviderError(Exception):
 
 
 def render_text(template: dict, params: dict) -> str:
-    """The template's Chinese text with the message's parameters (the console provider's text)."""
-    values = {name: params.get(name, "") for name in template.get("params", [])}
-    values.update({k: v for k, v in params.items() if isinstance(k, str)})
+    """The template's Chinese text with the message's parameters (a missing one reads as empty)."""
     try:
-        return template.get("text", "").format_map(_Missing(values))
-    except (ValueError, IndexError) as err:
+        return template.get("text", "").format_map(_Missing(params))
+    except (ValueError, IndexError, AttributeError) as err:
         raise ProviderError(f"模板文本无效：{err}", permanent=True) from err
 
 
