@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from mediation import clock
+from mediation.demo.small import make_case
 from mediation.extensions import db
 from mediation.followups.scheduler import SchedulerRunner
 from mediation.sms import codes, outbox
@@ -428,6 +429,15 @@ def test_admin_page_lists_the_outbox_with_masked_phones(sms_app, world, web):
     assert 'href="/admin/sms/"' in html  # the menu link
     only = web.client.get("/admin/sms/?status=已放弃").get_data(as_text=True)
     assert "已达上限" in only and "您的验证码为333333" not in only
+
+
+def test_a_message_scoped_to_a_case_shows_its_case_number(sms_app, world, web):
+    dispute = make_case(world)
+    db.session.commit()
+    message_id = queue(template="case_code", params={"case_code": "K7M2QX"}, dispute=dispute)
+    assert fresh(message_id).dispute_id == dispute.id
+    web.login("admin")
+    assert dispute.case_no in web.client.get("/admin/sms/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("username", ["mediator_a", "center_a", "court", "grid_a", "qu_center"])
