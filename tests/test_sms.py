@@ -209,6 +209,14 @@ def test_an_unconfigured_provider_leaves_messages_waiting(sms_app):
     assert "腾讯云短信未配置" in fresh(message_id).last_error
 
 
+def test_a_claim_takes_at_most_its_limit_oldest_first(sms_app):
+    ids = [queue() for _ in range(7)]
+    assert outbox.claim_due("w1", 3) == ids[:3]
+    assert outbox.claim_due("w2", 3) == ids[3:6]
+    assert outbox.claim_due("w3", 3) == ids[6:]
+    assert count(SmsMessage.status == SmsStatus.SENDING) == 7
+
+
 def test_a_dead_senders_claim_is_taken_over_and_its_late_outcome_is_not_written(sms_app):
     message_id = queue()
     (claimed,) = outbox.claim_due("dead-host:1:aaaa", 10)
@@ -246,6 +254,7 @@ def test_two_concurrent_senders_send_every_message_exactly_once(stub, sms_app, o
                 barrier.wait()
                 sent = []
                 while (result := send_due(limit=3, worker=f"sender-{index}")).claimed:
+                    assert result.claimed <= 3, result  # a claim takes at most its limit
                     sent += result.sent
                 results[index] = sent
         except BaseException as err:  # noqa: BLE001 - re-raised below

@@ -17,9 +17,9 @@ API for the rest of the product (the parties' door builds on it):
   scheduler of ``flask run`` too, so the demo delivers without extra steps) and in
   ``flask --app mediation sms work``. A commit that queued a message wakes this process's sender.
 
-Exactly once: a claim is one statement (``UPDATE … SET status='发送中', claimed_by=me WHERE id IN (due
-rows … FOR UPDATE SKIP LOCKED on PostgreSQL) AND status='待发送'``; on SQLite the transaction holds the
-write lock), committed before the provider is called; the outcome is written only ``WHERE claimed_by
+Exactly once: a claim is one short transaction (``SELECT`` the due rows ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, then ``UPDATE … SET status='发送中', claimed_by=me WHERE id IN (those) AND still due``; on
+SQLite the transaction holds the write lock), committed before the provider is called; the outcome is written only ``WHERE claimed_by
 = me AND status = '发送中'``. Two senders never send one message. A sender that dies between the
 provider call and the commit leaves the row 发送中; after SMS_CLAIM_TIMEOUT seconds it is due again
 (counted as an attempt): that crash window is the only way a message can reach a phone twice.
@@ -192,20 +192,27 @@ def claim_due(worker: str, limit: int) -> list[int]:
     )
     with write_intent():
         db.session.commit()
-        claimed = list(
-            db.session.scalars(
-                update(SmsMessage)
-                .where(SmsMessage.id.in_(ids.scalar_subquery()), due)
-                .values(
-                    status=SmsStatus.SENDING,
-                    claimed_by=worker,
-                    claimed_at=clock.real_now(),
-                    attempts=SmsMessage.attempts + 1,
+        # Two statements in one transaction: the due rows are locked (PostgreSQL: FOR UPDATE SKIP
+        # LOCKED, held to the commit) before they are updated. One ``UPDATE … WHERE id IN (SELECT …
+        # LIMIT n FOR UPDATE SKIP LOCKED)`` is not safe: PostgreSQL may run the subquery again for each
+        # row and claim far more than n rows.
+        locked = list(db.session.scalars(ids))
+        claimed = []
+        if locked:
+            claimed = list(
+                db.session.scalars(
+                    update(SmsMessage)
+                    .where(SmsMessage.id.in_(locked), due)
+                    .values(
+                        status=SmsStatus.SENDING,
+                        claimed_by=worker,
+                        claimed_at=clock.real_now(),
+                        attempts=SmsMessage.attempts + 1,
+                    )
+                    .returning(SmsMessage.id)
+                    .execution_options(synchronize_session=False)
                 )
-                .returning(SmsMessage.id)
-                .execution_options(synchronize_session=False)
             )
-        )
         db.session.commit()
     return sorted(claimed)
 
