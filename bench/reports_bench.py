@@ -98,8 +98,9 @@ def main(argv=None) -> int:
     from mediation.common.time import local_today
     from mediation.extensions import db
     from mediation.geo.models import Node
-    from mediation.reports import service
-    from mediation.reports.service import COUNT_KEYS, Month
+    from mediation.reports import figures, overdue
+    from mediation.reports.common import Month
+    from mediation.reports.figures import COUNT_KEYS
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench", "SCHEDULER_MODE": "off"})
     with app.app_context():
@@ -127,16 +128,16 @@ def main(argv=None) -> int:
             }
 
         def page():
-            return service.monthly_page(node, month)
+            return figures.monthly_page(node, month)
 
         measurements = [
-            ("月清月结 figures (API /reports/monthly)", lambda: service.monthly_report(node, month)),
+            ("月清月结 figures (API /reports/monthly)", lambda: figures.monthly_report(node, month)),
             ("月清月结 page (figures, drill-down, 12-month trend, channel table)", page),
-            ("双百 figures (API /reports/shuangbai)", lambda: service.shuangbai_report(node, month)),
-            ("channel table (API /reports/channels)", lambda: service.channel_report(node, month)),
+            ("双百 figures (API /reports/shuangbai)", lambda: figures.shuangbai_report(node, month)),
+            ("channel table (API /reports/channels)", lambda: figures.channel_report(node, month)),
             (
                 "overdue review (levels, first page of 50, unit league)",
-                lambda: service.overdue_review(node, today),
+                lambda: overdue.overdue_review(node, today),
             ),
             ("floor: one hand-written query, 月清月结 figures", floor_m),
             ("floor: one hand-written query, overdue league", floor_o),

@@ -13,7 +13,7 @@ _signals = Namespace()
 
 event_added = _signals.signal("event-added")
 
-# 月清月结 (sent by mediation.reports.service after the row is flushed, in the caller's transaction):
+# 月清月结 (sent by mediation.reports.month_close after the row is flushed, in the caller's transaction):
 # ``month_closed`` with ``close=<MonthClose>``, ``reopen_requested`` with ``request=<ReopenRequest>``.
 month_closed = _signals.signal("month-closed")
 reopen_requested = _signals.signal("reopen-requested")

@@ -5,9 +5,9 @@ API (``GET /api/v1/worklist``). It reuses the rules that exist elsewhere and re-
 
 - who sees a case: ``accounts.access.dispute_scope``; "分给我的": ``accounts.access.assigned_to``;
 - who may route or accept: ``disputes.workflow.refusal`` (the one transition table);
-- 预警 / 超期: ``reports.service.deadline_level_sql`` (``routing.deadlines.level_for`` as SQL);
+- 预警 / 超期: ``reports.overdue.deadline_level_sql`` (``routing.deadlines.level_for`` as SQL);
 - 回访 and 督办: ``followups.service.followups_query`` / ``supervisions_query``;
-- 月结: ``reports.service.may_close`` / ``active_close`` / ``missing_reasons`` /
+- 月结: ``reports.month_close.may_close`` / ``active_close`` / ``missing_reasons`` /
   ``pending_reopen_requests``.
 
 Each item is one click from its action: the case page's action (``#action-accept`` …), the
@@ -160,7 +160,7 @@ def _awaiting(user: User) -> list[WorkItem]:
 
 def _deadlines(user: User, today: date) -> list[WorkItem]:
     """预警 / 超期: open cases assigned to the user, by the one warning rule."""
-    from mediation.reports.service import deadline_level_sql
+    from mediation.reports.overdue import deadline_level_sql
 
     level = deadline_level_sql(today)
     rows = db.session.execute(
@@ -284,18 +284,19 @@ def _signing(user: User) -> list[WorkItem]:
 def _month_close(user: User, today: date) -> list[WorkItem]:
     """月结 (the user's 综治中心 closes last month: each 突出问题 without a carry-over reason, or the
     close itself once none is missing) and 月结审批 (reopen requests waiting for the user)."""
-    from mediation.reports import service as reports
+    from mediation.reports import month_close
+    from mediation.reports.common import Month
 
     out: list[WorkItem] = []
     if (
         user.role == Role.CENTER
         and user.unit.type == UnitType.CENTER
-        and reports.may_close(user, user.unit.node)
+        and month_close.may_close(user, user.unit.node)
     ):
-        node, month = user.unit.node, reports.Month.of(today).shift(-1)
-        if reports.active_close(node, month) is None:
+        node, month = user.unit.node, Month.of(today).shift(-1)
+        if month_close.active_close(node, month) is None:
             url = url_for("reports.close_page", node=node.code, month=month.key)
-            missing = reports.missing_reasons(node, month)
+            missing = month_close.missing_reasons(node, month)
             for c in missing:
                 out.append(
                     WorkItem(
@@ -310,7 +311,7 @@ def _month_close(user: User, today: date) -> list[WorkItem]:
             if not missing:
                 out.append(WorkItem(MONTH_CLOSE, None, None, None, f"{month.label}尚未结账上报", url))
     if user.role in (Role.CENTER, Role.ADMIN):
-        for req in reports.pending_reopen_requests(user):
+        for req in month_close.pending_reopen_requests(user):
             close = req.month_close
             out.append(
                 WorkItem(

@@ -470,7 +470,7 @@ def build_town_a(app, env: SimpleNamespace) -> None:
     assert note is not None, "the 督办 must notify the supervised unit (mediator_a)"
     env.notification_id = note.id
 
-    from mediation.reports.service import Month
+    from mediation.reports.common import Month
 
     this = Month.of(local_today())
     env.month, env.closed_month = this.key, this.shift(-1).key

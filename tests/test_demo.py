@@ -450,7 +450,8 @@ def test_rmb_upper():
 
 
 def test_sweep_reports_for_past_months_some_grids_missing_now(demo, today):
-    from mediation.reports.service import Month, grids_not_reported, shuangbai_report
+    from mediation.reports.common import Month
+    from mediation.reports.figures import grids_not_reported, shuangbai_report
 
     district = db.session.scalar(select(Node).where(Node.level == NodeLevel.DISTRICT))
     grids = db.session.scalars(select(Node).where(Node.level == NodeLevel.GRID)).all()
@@ -484,7 +485,8 @@ def test_sweep_reports_for_past_months_some_grids_missing_now(demo, today):
 
 
 def test_months_closed_and_submitted_with_carry_over_reasons(demo, today):
-    from mediation.reports.service import Month, missing_reasons
+    from mediation.reports.common import Month
+    from mediation.reports.month_close import missing_reasons
 
     last, current = Month.of(today).shift(-1), Month.of(today)
     town = db.session.scalar(select(Node).where(Node.code == TOWN_FEATURED))

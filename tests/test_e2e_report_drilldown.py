@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from mediation.reports import service
+from mediation.reports import figures
 from tests.browser import login, shot
 from tests.test_report_drilldown import OCT, build_cases
 
@@ -21,7 +21,7 @@ def _count(page) -> int:
 
 def test_center_clicks_a_monthly_figure_and_gets_its_cases(live_server, page, world):
     build_cases(world)
-    report = service.monthly_report(world.district, OCT, cases=False)
+    report = figures.monthly_report(world.district, OCT, cases=False)
     assert report["closed"] > 0
     login(page, live_server, "qu_center")
     page.goto(live_server.url_for(f"/reports/?node={world.district.code}&month={OCT.key}"))
@@ -46,7 +46,7 @@ def test_center_clicks_a_monthly_figure_and_gets_its_cases(live_server, page, wo
 
 def test_phone_figure_links_are_tappable(live_server, new_page, world):
     build_cases(world)
-    report = service.monthly_report(world.district, OCT, cases=False)
+    report = figures.monthly_report(world.district, OCT, cases=False)
     phone = new_page(width=390, height=844, is_mobile=True, has_touch=True)
     login(phone, live_server, "qu_center")
     phone.goto(live_server.url_for(f"/reports/?node={world.district.code}&month={OCT.key}"))

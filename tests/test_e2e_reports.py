@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from mediation.common.time import local_today
 from mediation.extensions import db
+from mediation.reports.common import Month
 from mediation.reports.models import Screening
-from mediation.reports.service import Month
 from tests.browser import login, shot
 from tests.reports_data import case
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from mediation.disputes.models import Event
 from mediation.extensions import db
-from mediation.reports import service
+from mediation.reports import figures, month_close
+from mediation.reports.common import Month, ReportError
 from mediation.reports.models import CarryOver, MonthClose, ReopenRequest
-from mediation.reports.service import Month, ReportError
 from tests.reports_data import case
 
 OCT = Month(2026, 10)
@@ -39,7 +39,7 @@ def cases(world):
 
 def test_close_is_refused_while_a_prominent_case_lacks_a_reason(world, cases):
     with pytest.raises(ReportError) as err:
-        service.close_month(world.center_user_a.user, world.town_a, OCT)
+        month_close.close_month(world.center_user_a.user, world.town_a, OCT)
     assert [c["case_no"] for c in err.value.cases] == [cases["open_prominent"].case_no]
     assert "结转说明" in err.value.message and cases["open_prominent"].case_no in err.value.message
     assert db.session.scalar(select(MonthClose)) is None
@@ -84,13 +84,13 @@ def test_carry_over_reason_is_stored_on_the_case_with_a_timeline_event(client, w
 
 
 def _reason(world, dispute, text="涉及多方，下月继续协调化解。"):
-    service.write_carry_over(world.center_user_a.user, dispute, OCT, text)
+    month_close.write_carry_over(world.center_user_a.user, dispute, OCT, text)
     db.session.commit()
 
 
 def test_snapshot_is_frozen_after_later_edits(world, cases):
     _reason(world, cases["open_prominent"])
-    close = service.close_month(world.center_user_a.user, world.town_a, OCT)
+    close = month_close.close_month(world.center_user_a.user, world.town_a, OCT)
     db.session.commit()
     snap = close.snapshot["monthly"]
     assert (snap["carried_in"], snap["new"], snap["closed"], snap["carried_out"]) == (1, 3, 2, 2)
@@ -109,9 +109,9 @@ def test_snapshot_is_frozen_after_later_edits(world, cases):
     stored = db.session.get(MonthClose, close.id)
     assert stored.snapshot["monthly"] == snap
     assert stored.snapshot["carry_over"][0]["carry_over_reason"] == "涉及多方，下月继续协调化解。"
-    live = service.monthly_report(world.town_a, OCT)
+    live = figures.monthly_report(world.town_a, OCT)
     assert (live["new"], live["closed"], live["resolved"]) == (4, 3, 3)
-    diff = {(row["scope"], row["key"]): row for row in service.compare(stored.snapshot["monthly"], live)}
+    diff = {(row["scope"], row["key"]): row for row in month_close.compare(stored.snapshot["monthly"], live)}
     assert diff[("全部", "new")]["diff"] == 1 and diff[("全部", "closed")]["changed"]
     assert not diff[("全部", "carried_in")]["changed"]
 
@@ -164,7 +164,7 @@ def test_carry_over_form_then_close_button(web, world, cases):
         follow_redirects=True,
     )
     assert "已结账" in r.get_data(as_text=True)
-    assert service.active_close(world.town_a, OCT) is not None
+    assert month_close.active_close(world.town_a, OCT) is not None
 
 
 def test_only_the_node_own_center_closes(client, world, cases):
@@ -203,21 +203,23 @@ def test_api_refusal_lists_the_cases(client, world, cases):
 
 def test_submission_and_roll_up(world, cases):
     _reason(world, cases["open_prominent"])
-    service.close_month(world.center_user_a.user, world.town_a, OCT)
+    month_close.close_month(world.center_user_a.user, world.town_a, OCT)
     db.session.commit()
-    subs = service.submissions(world.district, OCT)
+    subs = month_close.submissions(world.district, OCT)
     rows = {r["node"]: r for r in subs["rows"]}
     assert set(rows) == {world.town_a.code, world.town_b.code}
     assert rows[world.town_a.code]["submitted"] and not rows[world.town_b.code]["submitted"]
     assert subs["submitted"] == 1 and subs["total"] == 2
     assert subs["rollup"]["new"] == 3 and subs["rollup"]["carried_out"] == 2
 
-    service.write_carry_over(world.center_user_b.user, cases["b_prominent"], OCT, "群体性纠纷，已落实稳控。")
-    service.close_month(world.center_user_b.user, world.town_b, OCT)
+    month_close.write_carry_over(
+        world.center_user_b.user, cases["b_prominent"], OCT, "群体性纠纷，已落实稳控。"
+    )
+    month_close.close_month(world.center_user_b.user, world.town_b, OCT)
     db.session.commit()
-    subs = service.submissions(world.district, OCT)
+    subs = month_close.submissions(world.district, OCT)
     assert subs["submitted"] == 2
-    district = service.monthly_report(world.district, OCT)
+    district = figures.monthly_report(world.district, OCT)
     for key in ("carried_in", "new", "closed", "resolved", "stabilized", "carried_out", "overdue"):
         assert subs["rollup"][key] == district[key], key  # no case sits directly at the district
     assert subs["rollup"]["clearance_rate"] == district["clearance_rate"]
@@ -225,7 +227,7 @@ def test_submission_and_roll_up(world, cases):
 
 def test_the_upper_level_sees_who_submitted(web, world, cases):
     _reason(world, cases["open_prominent"])
-    service.close_month(world.center_user_a.user, world.town_a, OCT)
+    month_close.close_month(world.center_user_a.user, world.town_a, OCT)
     db.session.commit()
     web.login("qu_center")
     html = web.client.get(f"/reports/close?node={world.district.code}&month=2026-10").get_data(as_text=True)
@@ -239,7 +241,7 @@ def test_the_upper_level_sees_who_submitted(web, world, cases):
 
 def test_reopen_needs_the_upper_level_consent(client, world, cases):
     _reason(world, cases["open_prominent"])
-    close = service.close_month(world.center_user_a.user, world.town_a, OCT)
+    close = month_close.close_month(world.center_user_a.user, world.town_a, OCT)
     db.session.commit()
     r = client.post(
         f"/api/v1/month-closes/{close.id}/reopen-requests",
@@ -276,22 +278,22 @@ def test_reopen_needs_the_upper_level_consent(client, world, cases):
     assert reopened.status == MonthClose.REOPENED and reopened.reopened_at is not None
     req = db.session.get(ReopenRequest, req_id)
     assert req.decided_by_id == world.district_staff.user.id and req.decision_note == "同意补录"
-    assert service.active_close(world.town_a, OCT) is None
+    assert month_close.active_close(world.town_a, OCT) is None
     # Closing again makes a second close; the first stays on record.
-    second = service.close_month(world.center_user_a.user, world.town_a, OCT)
+    second = month_close.close_month(world.center_user_a.user, world.town_a, OCT)
     db.session.commit()
     assert second.seq == 2
-    assert [c.status for c in service.close_history(world.town_a, OCT)] == ["已重开", "已结"]
+    assert [c.status for c in month_close.close_history(world.town_a, OCT)] == ["已重开", "已结"]
 
 
 def test_a_refused_reopen_keeps_the_month_closed(world, cases):
     _reason(world, cases["open_prominent"])
-    close = service.close_month(world.center_user_a.user, world.town_a, OCT)
-    req = service.request_reopen(world.center_user_a.user, close, "需要修改一处数据。")
+    close = month_close.close_month(world.center_user_a.user, world.town_a, OCT)
+    req = month_close.request_reopen(world.center_user_a.user, close, "需要修改一处数据。")
     db.session.commit()
-    assert service.pending_reopen_requests(world.district_staff.user) == [req]
-    assert service.pending_reopen_requests(world.center_user_b.user) == []
-    service.decide_reopen(world.district_staff.user, req, approve=False, note="数据无误，不予重开")
+    assert month_close.pending_reopen_requests(world.district_staff.user) == [req]
+    assert month_close.pending_reopen_requests(world.center_user_b.user) == []
+    month_close.decide_reopen(world.district_staff.user, req, approve=False, note="数据无误，不予重开")
     db.session.commit()
     assert req.status == ReopenRequest.REFUSED and close.status == MonthClose.CLOSED
 
@@ -306,7 +308,7 @@ def test_cli_month_close(app, world, cases):
     assert result.exit_code == 0, result.output
     assert "已结账" in result.output and "海滨区" in result.output
     db.session.expire_all()
-    close = service.active_close(world.town_a, OCT)
+    close = month_close.active_close(world.town_a, OCT)
     assert close is not None and close.closed_by_id is None
     again = runner.invoke(args=["month", "close", "--node", world.town_a.code, "--month", "2026-10"])
     assert again.exit_code != 0 and "已结账" in again.output
@@ -323,10 +325,12 @@ def test_reason_for_a_case_open_at_the_month_end_but_closed_since(world, cases):
     accepts) its October reason; one closed within October does not take one."""
     later = case(world, world.grid_a, date(2026, 10, 10), prominent=True, closed_on=date(2026, 11, 3))
     db.session.commit()
-    assert later.case_no in [c["case_no"] for c in service.missing_reasons(world.town_a, OCT)]
-    service.write_carry_over(world.center_user_a.user, later, OCT, "月末未能化解，11月初已调解成功。")
+    assert later.case_no in [c["case_no"] for c in month_close.missing_reasons(world.town_a, OCT)]
+    month_close.write_carry_over(world.center_user_a.user, later, OCT, "月末未能化解，11月初已调解成功。")
     with pytest.raises(ReportError) as err:
-        service.write_carry_over(world.center_user_a.user, cases["closed_prominent"], OCT, "本月已办结的案件")
+        month_close.write_carry_over(
+            world.center_user_a.user, cases["closed_prominent"], OCT, "本月已办结的案件"
+        )
     assert err.value.status == 409
     _reason(world, cases["open_prominent"])
-    assert service.missing_reasons(world.town_a, OCT) == []
+    assert month_close.missing_reasons(world.town_a, OCT) == []

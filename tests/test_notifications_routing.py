@@ -16,8 +16,8 @@ from mediation.disputes.workflow import Stage
 from mediation.extensions import db
 from mediation.followups import service as followups
 from mediation.followups.models import Notification
-from mediation.reports import service as reports
-from mediation.reports.service import Month
+from mediation.reports import month_close
+from mediation.reports.common import Month
 from tests.factories import dispute_payload, user
 from tests.workflow_support import act, make_case, ok, register
 
@@ -121,12 +121,12 @@ def test_supervision_links_to_the_supervision_page(client, w):
 
 def test_month_close_and_reopen_request_tell_the_upper_centre(client, w):
     month = Month(2026, 10)
-    close = reports.close_month(w.center_user_b.user, w.town_b, month, today=date(2026, 11, 5))
+    close = month_close.close_month(w.center_user_b.user, w.town_b, month, today=date(2026, 11, 5))
     db.session.commit()
     assert recipients("月结上报") == ["admin", "qu_center"]
     link = f"/reports/close?node={w.district.code}&month=2026-10"
     assert {n.link for n in rows("月结上报")} == {link} and "双港镇" in rows("月结上报")[0].text
-    reports.request_reopen(w.center_user_b.user, close, "需要修改一处统计数据。")
+    month_close.request_reopen(w.center_user_b.user, close, "需要修改一处统计数据。")
     db.session.commit()
     assert recipients("重开申请") == ["admin", "qu_center"]
     assert {n.link for n in rows("重开申请")} == {link} and "需要修改一处统计数据" in rows("重开申请")[0].text

@@ -19,9 +19,9 @@ from mediation.documents import service as doc_service
 from mediation.documents.models import Signature
 from mediation.extensions import db
 from mediation.ledger.schemas import LedgerPartyRow
-from mediation.reports import service as report_service
+from mediation.reports import month_close
+from mediation.reports.common import Month
 from mediation.reports.models import MonthClose, Screening
-from mediation.reports.service import Month
 from mediation.reports.views import close_question
 from tests.documents_helpers import AGREEMENT
 from tests.documents_helpers import make_case as make_doc_case
@@ -202,9 +202,9 @@ def test_an_ordinary_close_needs_no_confirmation(client, web, world):
 
 def test_month_close_asks_first_and_says_how_many_lower_levels_have_not_reported(web, world):
     month = Month.of(date(2026, 10, 1))
-    report_service.close_month(world.center_user_a.user, world.town_a, month)
+    month_close.close_month(world.center_user_a.user, world.town_a, month)
     db.session.commit()
-    subs = report_service.submissions(world.district, month)
+    subs = month_close.submissions(world.district, month)
     assert (subs["total"], subs["submitted"]) == (2, 1)
     question = close_question(world.district, month)
     assert "下级还有1个（共2个）尚未上报" in question
@@ -218,13 +218,13 @@ def test_month_close_asks_first_and_says_how_many_lower_levels_have_not_reported
     )
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and 'data-testid="confirm-page"' in html and "下级还有1个" in html
-    assert report_service.active_close(world.district, month) is None
+    assert month_close.active_close(world.district, month) is None
     r = web.client.post(
         "/reports/close",
         data={"csrf_token": token, "node": world.district.code, "month": month.key, "confirmed": "1"},
     )
     assert r.status_code == 302
-    assert report_service.active_close(world.district, month) is not None
+    assert month_close.active_close(world.district, month) is not None
     assert db.session.scalar(select(func.count()).select_from(MonthClose)) == 2
 
 

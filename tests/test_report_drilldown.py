@@ -1,5 +1,5 @@
 """Reports that lead to the cases: every figure linked on the 月清月结, 双百, channel and overdue pages
-opens the case list of exactly the cases it counts (the same SQL condition, reports.service.FIGURES),
+opens the case list of exactly the cases it counts (the same SQL condition, reports.figures.FIGURES),
 with a heading naming it, inside the user's scope; rates link to their numerator and denominator."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
-from mediation.reports import service
-from mediation.reports.service import FIGURES, Month, figure_filter
+from mediation.reports import figures
+from mediation.reports.common import Month
+from mediation.reports.figures import FIGURES, figure_filter
 from tests.reports_data import case
 
 OCT = Month(2026, 10)
@@ -176,16 +177,16 @@ def test_figures_and_their_conditions_agree_in_the_service(app, cases):
     """The drill-down's WHERE clause counts what the aggregate counts, for every node and both columns."""
     w = cases
     for node in (w.district, w.town_a, w.town_b, w.village_a, w.grid_b):
-        report = service.monthly_report(node, OCT, cases=False)
-        for prominent, figures in ((False, report), (True, report["prominent"])):
-            for key in service.COUNT_KEYS:
+        report = figures.monthly_report(node, OCT, cases=False)
+        for prominent, shown in ((False, report), (True, report["prominent"])):
+            for key in figures.COUNT_KEYS:
                 n = db.session.scalar(
                     select(func.count())
                     .select_from(Dispute)
                     .where(figure_filter(key, node, OCT, prominent=prominent))
                 )
-                assert n == figures[key], (node.name, key, prominent)
-        channels = service.channel_report(node, OCT)
+                assert n == shown[key], (node.name, key, prominent)
+        channels = figures.channel_report(node, OCT)
         for row in channels["channels"]:
             for key in ("new", "received", "handled", "resolved", "closed"):
                 n = db.session.scalar(
@@ -208,7 +209,7 @@ def test_heading_paging_and_export_keep_the_figure(web, cases):
     assert "海滨区 · 2026年10月 · 本月新增" in body
     assert "返回月清月结" in body
     total = int(TOTAL.search(body).group(1))
-    expected = service.monthly_report(cases.district, OCT, cases=False)["new"]
+    expected = figures.monthly_report(cases.district, OCT, cases=False)["new"]
     assert total == expected > 5
     # Page links and the export carry the figure.
     pages = [html.unescape(h) for h in re.findall(r'href="(/disputes/\?[^"]*page=2[^"]*)"', body)]
@@ -235,7 +236,7 @@ def test_another_town_sees_nothing_through_a_crafted_link(web, cases):
             assert "不在您的辖区内" in body
             assert 'class="case-no"' not in body
     # Through the API the figure is the user's scope AND the figure: nothing of 海滨街道.
-    town_a_total = service.monthly_report(w.town_a, OCT, cases=False)["carried_in"]
+    town_a_total = figures.monthly_report(w.town_a, OCT, cases=False)["carried_in"]
     assert town_a_total > 0
     response = web.client.get(
         f"/api/v1/disputes?figure=in_scope&node={w.town_a.code}&month={OCT.key}",
@@ -246,12 +247,12 @@ def test_another_town_sees_nothing_through_a_crafted_link(web, cases):
         f"/api/v1/disputes?figure=in_scope&node={w.town_a.code}&month={OCT.key}&per_page=1",
         headers=w.center_user_a.headers,
     ).get_json()
-    assert mine["total"] == service.shuangbai_report(w.town_a, OCT)["in_scope"] > 0
+    assert mine["total"] == figures.shuangbai_report(w.town_a, OCT)["in_scope"] > 0
     # Their own town's figure works.
     body = web.client.get(f"/disputes/?figure=in_scope&node={w.town_b.code}&month={OCT.key}").get_data(
         as_text=True
     )
-    assert int(TOTAL.search(body).group(1)) == service.shuangbai_report(w.town_b, OCT)["in_scope"]
+    assert int(TOTAL.search(body).group(1)) == figures.shuangbai_report(w.town_b, OCT)["in_scope"]
     # The report page of another town is refused, and its figures with it.
     assert web.client.get(f"/reports/?node={w.town_a.code}&month={OCT.key}").status_code == 403
 

@@ -12,8 +12,9 @@ import pytest
 
 from mediation.common.enums import NodeLevel, RiskLevel
 from mediation.extensions import db
+from mediation.reports.common import Month, rate
+from mediation.reports.figures import monthly_report, shuangbai_report, trend
 from mediation.reports.models import Screening
-from mediation.reports.service import Month, monthly_report, rate, shuangbai_report, trend
 from tests.factories import node
 from tests.reports_data import case
 

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from mediation.extensions import db
-from mediation.reports.service import Month, channel_report
+from mediation.reports.common import Month
+from mediation.reports.figures import channel_report
 from tests.reports_data import case
 
 OCT = Month(2026, 10)

@@ -13,8 +13,9 @@ import pytest
 from openpyxl import load_workbook
 
 from mediation.extensions import db
+from mediation.reports.common import Month
 from mediation.reports.export import _static_fetcher
-from mediation.reports.service import Month, monthly_report
+from mediation.reports.figures import monthly_report
 from tests.reports_data import case
 
 

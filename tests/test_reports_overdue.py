@@ -13,7 +13,7 @@ from mediation.common.enums import RiskLevel
 from mediation.disputes.models import Event
 from mediation.extensions import db
 from mediation.followups.models import Notification, SupervisionLevel, SupervisionOrder, SupervisionStatus
-from mediation.reports.service import overdue_review
+from mediation.reports.overdue import overdue_review
 from mediation.routing.deadlines import level_for
 from tests.reports_data import case
 

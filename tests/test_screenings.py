@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from mediation.common.enums import NodeLevel
 from mediation.common.time import local_today
 from mediation.extensions import db
+from mediation.reports.common import Month
 from mediation.reports.models import Screening
-from mediation.reports.service import Month
 from tests.factories import node
 
 

@@ -15,7 +15,8 @@ from mediation.documents import service as documents
 from mediation.extensions import db
 from mediation.followups import service as followups
 from mediation.followups.models import FollowUpKind
-from mediation.reports import service as reports
+from mediation.reports import month_close
+from mediation.reports.common import Month
 from mediation.worklist import KINDS, worklist
 from tests.documents_helpers import AGREEMENT
 from tests.reports_data import case
@@ -93,7 +94,7 @@ def test_each_kind_is_for_the_right_user(world, cases):
     assert kinds_of(w.center_user_a, c["prominent"]) == {"月结"}
 
     # another unit's users see none of it, though the district centre may see the cases: it only
-    # has the 突出问题 to explain for its own month close (its subtree's, reports.missing_reasons)
+    # has the 突出问题 to explain for its own month close (its subtree's, month_close.missing_reasons)
     for other in (w.mediator_b, w.center_user_b):
         assert not [i for i in worklist(other.user, TODAY).items if i.dispute_id is not None], other
     assert [(i.kind, i.dispute_id) for i in worklist(w.district_staff.user, TODAY).items if i.dispute_id] == [
@@ -155,17 +156,17 @@ def test_month_close_items(world, cases):
     [other] = worklist(w.center_user_b.user, TODAY).of("月结")
     assert other.dispute_id is None and "尚未结账" in other.title
     # once the reason is written, the close is what remains; once closed, nothing
-    reports.write_carry_over(
-        w.center_user_a.user, c["prominent"], reports.Month(2026, 10), "当事人住院，下月继续。"
+    month_close.write_carry_over(
+        w.center_user_a.user, c["prominent"], Month(2026, 10), "当事人住院，下月继续。"
     )
     db.session.commit()
     [item] = worklist(w.center_user_a.user, TODAY).of("月结")
     assert item.dispute_id is None
-    close = reports.close_month(w.center_user_a.user, w.town_a, reports.Month(2026, 10), TODAY)
+    close = month_close.close_month(w.center_user_a.user, w.town_a, Month(2026, 10), TODAY)
     db.session.commit()
     assert worklist(w.center_user_a.user, TODAY).of("月结") == []
     # a reopen request waits for the district centre it was submitted to
-    reports.request_reopen(w.center_user_a.user, close, "结转说明需要更正。")
+    month_close.request_reopen(w.center_user_a.user, close, "结转说明需要更正。")
     db.session.commit()
     assert [i.kind for i in worklist(w.district_staff.user, TODAY).items if i.kind == "月结审批"] == [
         "月结审批"

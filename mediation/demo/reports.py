@@ -45,8 +45,9 @@ def load_screenings(h: History, first_day: date) -> None:
     cases its sweeps found since the last one (most are 零报告). A few grids missed a month; a few
     have not reported yet this month, so the 双百 page has grids to chase."""
     from mediation.disputes.models import Dispute
+    from mediation.reports.common import Month
     from mediation.reports.schemas import ScreeningIn
-    from mediation.reports.service import Month, file_screening
+    from mediation.reports.screenings import file_screening
 
     grids = sorted((n for n in h.world.nodes.values() if n.level == NodeLevel.GRID), key=lambda n: n.code)
     if not grids:
@@ -116,7 +117,9 @@ def close_months(h: History, first_day: date) -> None:
     not closed last month yet; this month is open everywhere. (Every village every month would be
     more realistic still, and four times slower: each close freezes a snapshot of every figure.)"""
     from mediation.disputes.models import Dispute
-    from mediation.reports.service import Month, close_month, prominent_open_cases, write_carry_over
+    from mediation.reports.common import Month
+    from mediation.reports.figures import prominent_open_cases
+    from mediation.reports.month_close import close_month, write_carry_over
     from mediation.routing.service import responsible_center
 
     featured = h.world.nodes.get(TOWN_FEATURED)

@@ -314,7 +314,7 @@ class DisputeListArgs(s.InputSchema):
     )
     page = s.page_field()
     per_page = s.per_page_field(20, 200)
-    # The cases behind a report figure (reports.service.figure_filter): figure, node, month and the
+    # The cases behind a report figure (reports.figures.figure_filter): figure, node, month and the
     # figure's line (突出问题, 本级直属, a channel); 期限 and 承办单位 above narrow the overdue review.
     figure = s.String(validate=lambda v: _known_figure(v), metadata={"description": "报表指标（见报表说明）"})
     month = s.String(validate=lambda v: _month_text(v), metadata={"description": "报表月份 YYYY-MM"})
@@ -330,7 +330,7 @@ class DisputeListArgs(s.InputSchema):
     def _figure_needs(self, data, **kwargs):
         if not data.get("figure"):
             return
-        from mediation.reports.service import CHANNELS, FIGURES, NO_CHANNEL
+        from mediation.reports.figures import CHANNELS, FIGURES, NO_CHANNEL
 
         errors = {}
         if not data.get("node"):
@@ -344,14 +344,14 @@ class DisputeListArgs(s.InputSchema):
 
 
 def _known_figure(value: str) -> None:
-    from mediation.reports.service import FIGURES
+    from mediation.reports.figures import FIGURES
 
     if value not in FIGURES:
         raise ValidationError("未知的报表指标。")
 
 
 def _month_text(value: str) -> None:
-    from mediation.reports.service import Month
+    from mediation.reports.common import Month
 
     try:
         Month.parse(value)

@@ -291,7 +291,7 @@ def _sort_columns() -> dict:
     from sqlalchemy import case
 
     from mediation.disputes.workflow import Stage, stage_condition
-    from mediation.reports.service import risk_rank_sql
+    from mediation.reports.overdue import risk_rank_sql
 
     stage = case(*((stage_condition(st), rank) for rank, st in enumerate(Stage)), else_=len(Stage))
     return {
@@ -309,7 +309,7 @@ def _sort_columns() -> dict:
 
 
 NO_UNIT = "未分流"  # the lead-unit filter's value for cases without a lead unit
-# The query keys of a report drill-down (reports.service.figure_filter), kept by page links and exports.
+# The query keys of a report drill-down (reports.figures.figure_filter), kept by page links and exports.
 FIGURE_KEYS = ("figure", "month", "channel", "venue", "prominent", "direct")
 
 
@@ -321,7 +321,7 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
 
     from mediation.accounts.access import assigned_to, subtree_node_ids, visible_disputes
     from mediation.disputes.workflow import stage_condition
-    from mediation.reports.service import deadline_level_sql
+    from mediation.reports.overdue import deadline_level_sql
 
     stmt = visible_disputes(user)
     if args.get("figure") and args.get("node"):
@@ -360,7 +360,8 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
         if not args.get("figure"):  # a figure selects the subtree itself, in the way its indexes want
             stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
     if args.get("figure"):
-        from mediation.reports.service import Month, figure_filter
+        from mediation.reports.common import Month
+        from mediation.reports.figures import figure_filter
 
         node = db.session.scalar(select(Node).where(Node.code == args["node"]))
         stmt = stmt.where(

@@ -464,7 +464,7 @@ def unit_options(user) -> list[dict]:
 def figure_heading(args: dict, raw: dict) -> dict:
     """The heading of a report drill-down list: the figure, the node, the month and the line, and
     the link back to the report page the figure is on."""
-    from mediation.reports.service import figure_title
+    from mediation.reports.figures import figure_title
 
     node = db.session.scalar(select(Node).where(Node.code == args["node"]))
     unit = None

@@ -1,5 +1,6 @@
 """The JSON API of reports: 月清月结, 双百, the channel table, the overdue review, sweep reports and
-the month close. The same service functions as the web pages."""
+the month close. The same functions (figures, overdue, screenings, month_close) as the web
+pages; who may see and act on a month close is asked of ``month_close``'s predicates."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from mediation.accounts.access import can_see_node, get_dispute
+from mediation.accounts.access import get_dispute
 from mediation.accounts.auth import api_user, token_required
 from mediation.extensions import db
 from mediation.followups.schemas import SupervisionOrderOut
 from mediation.geo.models import Unit
+from mediation.reports import figures, month_close, overdue, screenings
 from mediation.reports import schemas as sc
-from mediation.reports import service
+from mediation.reports.common import Month, ReportError, resolve_report_node
 from mediation.reports.models import MonthClose, ReopenRequest
-from mediation.reports.service import Month, ReportError
 
 blp = Blueprint(
     "reports_api", __name__, url_prefix="/api/v1", description="统计报表、排查报告、超期督办与月清月结"
@@ -37,7 +38,7 @@ def fail(err: ReportError, location: str = "query", field: str | None = None):
 def report_target(args: dict, location: str = "query"):
     user = api_user()
     try:
-        node = service.resolve_report_node(user, args["node"])
+        node = resolve_report_node(user, args["node"])
     except ReportError as err:
         fail(err, location, "node")
     return node, Month.parse(args["month"])
@@ -53,7 +54,7 @@ class MonthlyReport(MethodView):
     def get(self, args):
         """月清月结统计：上月结转、本月新增、办结、调解成功、稳控、结转下月、超期及比率（含突出问题子集）"""
         node, month = report_target(args)
-        return service.monthly_report(node, month)
+        return figures.monthly_report(node, month)
 
 
 @blp.route("/reports/shuangbai")
@@ -65,7 +66,7 @@ class ShuangbaiReport(MethodView):
     def get(self, args):
         """“双百”行动统计：排查 100%（网格排查报告）与化解稳控 100%，民转刑，按发现场所"""
         node, month = report_target(args)
-        return service.shuangbai_report(node, month)
+        return figures.shuangbai_report(node, month)
 
 
 @blp.route("/reports/channels")
@@ -77,7 +78,7 @@ class ChannelReport(MethodView):
     def get(self, args):
         """分渠道、分类别统计（受理、调处、成功、成功率），民转刑，五进场所，属地属事双化解"""
         node, month = report_target(args)
-        return service.channel_report(node, month)
+        return figures.channel_report(node, month)
 
 
 @blp.route("/reports/overdue")
@@ -89,10 +90,10 @@ class OverdueReview(MethodView):
     def get(self, args):
         """超期审查：辖区内处于预警或超期的在办案件（按风险和超期天数排序）及各单位超期排行"""
         user = api_user()
-        if not service.may_review(user):
+        if not overdue.may_review(user):
             abort(403, message="只有综治中心工作人员可以查看超期审查。")
         try:
-            node = service.resolve_report_node(user, args["node"] or user.unit.node.code)
+            node = resolve_report_node(user, args["node"] or user.unit.node.code)
         except ReportError as err:
             fail(err, "query", "node")
         unit_id = None
@@ -100,7 +101,7 @@ class OverdueReview(MethodView):
             unit_id = db.session.scalar(select(Unit.id).where(Unit.code == args["unit"]))
             if unit_id is None:
                 abort(422, message="未知的单位代码。", errors={"query": {"unit": ["未知的单位代码。"]}})
-        return service.overdue_review(
+        return overdue.overdue_review(
             node, unit_id=unit_id, level=args.get("level"), page=args["page"], per_page=args["per_page"]
         )
 
@@ -121,7 +122,7 @@ class Supervise(MethodView):
         user = api_user()
         dispute = get_dispute(user, dispute_id)
         try:
-            order = service.issue_supervision(
+            order = overdue.issue_supervision(
                 user, dispute, note=data["note"], reply_by=data["reply_by"], level=data["level"]
             )
         except ReportError as err:
@@ -143,7 +144,7 @@ class Screenings(MethodView):
     def post(self, data):
         """网格排查报告（found 可为 0：零报告）。同一网格、同一日期、同一人重复提交只更新不重复"""
         try:
-            row, created = service.file_screening(api_user(), data)
+            row, created = screenings.file_screening(api_user(), data)
         except ReportError as err:
             fail(err, "json")
         db.session.commit()
@@ -161,7 +162,7 @@ class MonthCloses(MethodView):
         """月清月结：冻结本月统计快照并上报上级综治中心"""
         node, month = report_target(data, "json")
         try:
-            close = service.close_month(api_user(), node, month)
+            close = month_close.close_month(api_user(), node, month)
         except ReportError as err:
             fail(err, "json", "month")
         db.session.commit()
@@ -172,7 +173,9 @@ class MonthCloses(MethodView):
     def get(self, args):
         """某节点某月的结账记录（含已重新打开的历史）"""
         node, month = report_target(args)
-        return service.close_history(node, month)
+        if not month_close.may_see_node_closes(api_user(), node):
+            abort(403)
+        return month_close.close_history(node, month)
 
 
 @blp.route("/month-closes/carry-over")
@@ -184,11 +187,11 @@ class CarryOver(MethodView):
     def post(self, data):
         """为月末未办结的突出问题填写结转说明（写入案件与时间线）"""
         user = api_user()
-        if not service.may_review(user):
+        if not month_close.may_work_on_closes(user):
             abort(403, message="只有综治中心工作人员可以填写结转说明。")
         dispute = get_dispute(user, data["dispute"])
         try:
-            service.write_carry_over(user, dispute, Month.parse(data["month"]), data["reason"])
+            month_close.write_carry_over(user, dispute, Month.parse(data["month"]), data["reason"])
         except ReportError as err:
             fail(err, "json", "reason")
         db.session.commit()
@@ -207,11 +210,7 @@ class CarryOver(MethodView):
 def _close_or_404(close_id: int) -> MonthClose:
     close = db.session.get(MonthClose, close_id)
     user = api_user()
-    if close is None or not (
-        service.may_close(user, close.node)
-        or service.may_decide_reopen(user, close)
-        or can_see_node(user, close.node)
-    ):
+    if close is None or not month_close.may_see_close(user, close):
         abort(404)
     return close
 
@@ -226,7 +225,7 @@ class ReopenRequests(MethodView):
         """申请重新打开已结账的月份（需上级综治中心同意）"""
         close = _close_or_404(close_id)
         try:
-            req = service.request_reopen(api_user(), close, data["reason"])
+            req = month_close.request_reopen(api_user(), close, data["reason"])
         except ReportError as err:
             fail(err, "json", "reason")
         db.session.commit()
@@ -246,7 +245,7 @@ class ReopenDecision(MethodView):
             abort(404)
         _close_or_404(req.month_close_id)
         try:
-            service.decide_reopen(api_user(), req, data["approve"], data.get("note"))
+            month_close.decide_reopen(api_user(), req, data["approve"], data.get("note"))
         except ReportError as err:
             fail(err, "json")
         db.session.commit()

@@ -8,7 +8,11 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from mediation.database import write_intent
 from mediation.extensions import db
+from mediation.geo.models import Node
+from mediation.reports.common import Month, ReportError
+from mediation.reports.month_close import close_month
 
 month_cli = AppGroup("month", help="月清月结")
 
@@ -18,9 +22,6 @@ month_cli = AppGroup("month", help="月清月结")
 @click.option("--month", "month_text", required=True, help="月份 YYYY-MM")
 def month_close(code, month_text):
     """结账并冻结该节点该月的统计快照（月清月结），上报上级综治中心。"""
-    from mediation.database import write_intent
-    from mediation.geo.models import Node
-    from mediation.reports.service import Month, ReportError, close_month
 
     def fail(message: str, lines: list[str] | None = None) -> None:
         db.session.rollback()

@@ -17,8 +17,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from mediation.common.spreadsheet import Formula, clean_text, put
 from mediation.common.time import to_local, utcnow
 from mediation.geo.models import Node
-from mediation.reports import charts, service
-from mediation.reports.service import FIGURE_LABELS, VENUE_KEYS, Month
+from mediation.reports import charts, figures
+from mediation.reports.common import Month
+from mediation.reports.figures import FIGURE_LABELS, VENUE_KEYS
 
 KIND_LABELS = {"monthly": "月清月结", "shuangbai": "双百", "channels": "渠道统计"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -78,18 +79,18 @@ def report_context(kind: str, node: Node, month: Month) -> dict:
         "labels": FIGURE_LABELS,
     }
     if kind == "monthly":
-        ctx.update(service.monthly_page(node, month))
+        ctx.update(figures.monthly_page(node, month))
         ctx["charts"] = [
             charts.trend_chart(ctx["points"], f"{node.name}近12个月趋势"),
             charts.category_chart(ctx["channels"]["categories"], title="按类别（本月新增）"),
             charts.channel_chart(ctx["channels"]["channels"]),
         ]
     elif kind == "shuangbai":
-        ctx["report"] = service.shuangbai_report(node, month)
-        ctx["missing"] = service.grids_not_reported(node, month)
+        ctx["report"] = figures.shuangbai_report(node, month)
+        ctx["missing"] = figures.grids_not_reported(node, month)
         ctx["charts"] = [charts.venue_chart(ctx["report"]["by_venue"])]
     else:
-        ctx["report"] = service.channel_report(node, month)
+        ctx["report"] = figures.channel_report(node, month)
         ctx["charts"] = [
             charts.channel_chart(ctx["report"]["channels"]),
             charts.category_chart(ctx["report"]["categories"], "received", "按类别（受理）"),
@@ -164,9 +165,9 @@ def monthly_workbook(ctx: dict) -> bytes:  # noqa: C901
         r = 5 + i
         rows[key] = r
         _put(ws, r, 1, FIGURE_LABELS[key])
-        for col, figures in ((2, report), (3, report["prominent"])):
+        for col, values in ((2, report), (3, report["prominent"])):
             letter = get_column_letter(col)
-            value = figures[key]
+            value = values[key]
             if key == "carried_out":
                 value = Formula(
                     f"={letter}{rows['carried_in']}+{letter}{rows['new']}-{letter}{rows['closed']}"
@@ -211,15 +212,15 @@ def monthly_workbook(ctx: dict) -> bytes:  # noqa: C901
     # Cases whose 属地 is the node itself: always a row, so that the rows add up to the 合计.
     lines.append((f"{node.name}（本级直属）", node.level.value, direct))
     r = 5
-    for name, level, figures in lines:
+    for name, level, values in lines:
         _put(ws2, r, 1, name)
         _put(ws2, r, 2, level)
         for j, key in enumerate(FIGURE_ROWS):
-            _put(ws2, r, 3 + j, figures[key], COUNT)
+            _put(ws2, r, 3 + j, values[key], COUNT)
         c = {k: f"{get_column_letter(3 + j)}{r}" for j, k in enumerate(FIGURE_ROWS)}
         _put(ws2, r, 10, _ratio(c["closed"], f"{c['carried_in']}+{c['new']}"), PERCENT)
         _put(ws2, r, 11, _ratio(c["resolved"], c["closed"]), PERCENT)
-        _put(ws2, r, 12, figures["prominent"]["carried_out"], COUNT)
+        _put(ws2, r, 12, values["prominent"]["carried_out"], COUNT)
         r += 1
     first, last = 5, r - 1
     _put(ws2, r, 1, "合计", bold=True, fill=TOTAL_FILL)
@@ -389,7 +390,7 @@ WORKBOOKS = {"monthly": monthly_workbook, "shuangbai": shuangbai_workbook, "chan
 def _static_fetcher():
     """A WeasyPrint URL fetcher that only serves the project's static files: no network, no other
     file on disk."""
-    from weasyprint.urls import URLFetcher, URLFetchingError
+    from weasyprint.urls import URLFetcher, URLFetchingError  # here: WeasyPrint stays out of start-up
 
     root = STATIC_DIR.as_uri().rstrip("/") + "/"
 
@@ -403,7 +404,7 @@ def _static_fetcher():
 
 
 def pdf(ctx: dict) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import HTML  # here: WeasyPrint stays out of start-up
 
     html = render_template("reports/pdf.html", **ctx)
     return HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_static_fetcher()).write_pdf()

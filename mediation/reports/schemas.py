@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from mediation.common import schema as s
 from mediation.followups.models import SupervisionLevel
-from mediation.reports.service import Month
+from mediation.reports.common import Month
 
 
 def _month(value: str) -> None:

@@ -1,8 +1,9 @@
 """Report pages: 月清月结 with drill-down and charts, 双百, the channel table, the overdue review with
 one-click 督办, the month close (结账、上报、重新打开) and the one-tap sweep report form.
 
-The pages call the same service functions as the JSON API; every node goes through
-``service.resolve_report_node`` (the user's subtree only)."""
+The pages call the same functions as the JSON API; every node goes through
+``common.resolve_report_node`` (the user's subtree only), and who may see and act on a month close
+is asked of ``month_close``'s predicates."""
 
 from __future__ import annotations
 
@@ -21,10 +22,25 @@ from mediation.database import MAX_ID
 from mediation.extensions import db
 from mediation.followups.models import SupervisionLevel
 from mediation.geo.models import Node, Unit
-from mediation.reports import charts, export, service
+from mediation.reports import charts, export, figures, month_close, screenings
+from mediation.reports.common import (
+    Month,
+    ReportError,
+    default_node,
+    node_names,
+    resolve_report_node,
+    scope_tree,
+)
+from mediation.reports.figures import FIGURE_KEYS, FIGURE_LABELS
 from mediation.reports.models import MonthClose, ReopenRequest
+from mediation.reports.overdue import (
+    default_reply_by,
+    issue_supervision,
+    may_review,
+    may_supervise,
+    overdue_review,
+)
 from mediation.reports.schemas import CarryOverIn, DecisionIn, ReopenIn, ScreeningIn, SuperviseIn
-from mediation.reports.service import FIGURE_KEYS, FIGURE_LABELS, Month, ReportError
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -56,13 +72,13 @@ def _node_arg(default: Node) -> Node:
     if not code:
         return default
     try:
-        return service.resolve_report_node(_user(), code)
+        return resolve_report_node(_user(), code)
     except ReportError as err:
         abort(err.status if err.status != 422 else 404, description=err.message)
 
 
 def _target() -> tuple[Node, Month]:
-    return _node_arg(service.default_node(_user())), _month_arg(Month.of(local_today()))
+    return _node_arg(default_node(_user())), _month_arg(Month.of(local_today()))
 
 
 def _common(node: Node, month: Month, kind: str) -> dict:
@@ -73,16 +89,14 @@ def _common(node: Node, month: Month, kind: str) -> dict:
         "month": month,
         "kind": kind,
         "kinds": REPORT_KINDS,
-        "nodes": [
-            {"code": n.code, "label": "\u3000" * depth + n.name} for n, depth in service.scope_tree(user)
-        ],
+        "nodes": [{"code": n.code, "label": "\u3000" * depth + n.name} for n, depth in scope_tree(user)],
         "breadcrumb": ancestors,
         "labels": FIGURE_LABELS,
         "figure_keys": FIGURE_KEYS,
-        "rate_parts": service.RATE_PARTS,
+        "rate_parts": figures.RATE_PARTS,
         "prev_month": month.shift(-1),
         "next_month": month.shift(1),
-        "may_review": service.may_review(user),
+        "may_review": may_review(user),
         "month_running": month == Month.of(local_today()),
     }
 
@@ -100,7 +114,7 @@ bp.add_app_template_filter(percent, "percent")
 @bp.get("/")
 def monthly():
     node, month = _target()
-    page = service.monthly_page(node, month)
+    page = figures.monthly_page(node, month)
     channels = page["channels"]
     return render_template(
         "reports/monthly.html",
@@ -115,8 +129,8 @@ def monthly():
 @bp.get("/shuangbai")
 def shuangbai():
     node, month = _target()
-    report = service.shuangbai_report(node, month)
-    missing = service.grids_not_reported(node, month, limit=1000)
+    report = figures.shuangbai_report(node, month)
+    missing = figures.grids_not_reported(node, month, limit=1000)
     return render_template(
         "reports/shuangbai.html",
         report=report,
@@ -129,7 +143,7 @@ def shuangbai():
 @bp.get("/channels")
 def channels():
     node, month = _target()
-    report = service.channel_report(node, month)
+    report = figures.channel_report(node, month)
     return render_template(
         "reports/channels.html",
         report=report,
@@ -154,17 +168,15 @@ def download(kind, fmt):
 @bp.get("/overdue")
 def overdue():
     user = _user()
-    if not service.may_review(user):
+    if not may_review(user):
         abort(403, description="只有综治中心工作人员可以查看超期审查。")
-    node = _node_arg(user.unit.node if user.role != Role.ADMIN else service.default_node(user))
+    node = _node_arg(user.unit.node if user.role != Role.ADMIN else default_node(user))
     unit_code = request.args.get("unit", "").strip() or None
     level = request.args.get("level", "").strip() or None
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
     page = web_page(request.args)["page"]
-    review = service.overdue_review(
-        node, unit_id=unit.id if unit else None, level=level, page=page, per_page=50
-    )
-    whole = review if unit is None and level is None else service.overdue_review(node, per_page=1)
+    review = overdue_review(node, unit_id=unit.id if unit else None, level=level, page=page, per_page=50)
+    whole = review if unit is None and level is None else overdue_review(node, per_page=1)
     return render_template(
         "reports/overdue.html",
         review=review,
@@ -172,8 +184,8 @@ def overdue():
         unit=unit,
         level=level,
         page=page,
-        may_supervise=service.may_supervise(user),
-        reply_by=service.default_reply_by(),
+        may_supervise=may_supervise(user),
+        reply_by=default_reply_by(),
         levels=[v.value for v in SupervisionLevel],
         **_common(node, Month.of(local_today()), "overdue"),
     )
@@ -191,7 +203,7 @@ def supervise(dispute_id):
     form = {k: v for k, v in request.form.items() if k in SUPERVISE_FIELDS}
     try:
         data = SuperviseIn().load(form)
-        order = service.issue_supervision(
+        order = issue_supervision(
             user, dispute, note=data["note"], reply_by=data["reply_by"], level=data["level"]
         )
     except ValidationError as err:
@@ -221,9 +233,9 @@ def supervise(dispute_id):
 
 
 def _close_node(user) -> Node:
-    default = user.unit.node if user.role != Role.ADMIN else service.default_node(user)
+    default = user.unit.node if user.role != Role.ADMIN else default_node(user)
     node = _node_arg(default)
-    if not (service.may_close(user, node) or can_see_node(user, node)):
+    if not month_close.may_see_node_closes(user, node):
         abort(403)
     return node
 
@@ -231,14 +243,14 @@ def _close_node(user) -> Node:
 @bp.get("/close")
 def close_page():
     user = _user()
-    if not service.may_review(user):
+    if not month_close.may_work_on_closes(user):
         abort(403, description="只有综治中心工作人员可以办理月清月结。")
     node = _close_node(user)
     month = _month_arg(Month.of(local_today()).shift(-1))
-    live = service.monthly_report(node, month)
-    active = service.active_close(node, month)
-    history = service.close_history(node, month)
-    comparison = service.compare(active.snapshot["monthly"], live) if active else []
+    live = figures.monthly_report(node, month)
+    active = month_close.active_close(node, month)
+    history = month_close.close_history(node, month)
+    comparison = month_close.compare(active.snapshot["monthly"], live) if active else []
     return render_template(
         "reports/close.html",
         live=live,
@@ -246,11 +258,12 @@ def close_page():
         history=history,
         comparison=comparison,
         missing=[c for c in live["prominent_carry_over"] if not c["carry_over_reason"]],
-        may_close=service.may_close(user, node),
-        upper=service.upper_center_node(node),
-        subs=service.submissions(node, month),
-        pending=service.pending_reopen_requests(user),
-        has_center=service.center_unit_of(node) is not None,
+        may_close=month_close.may_close(user, node),
+        may_request_reopen=active is not None and month_close.may_request_reopen(user, active),
+        upper=month_close.upper_center_node(node),
+        subs=month_close.submissions(node, month),
+        pending=month_close.pending_reopen_requests(user),
+        has_center=month_close.center_unit_of(node) is not None,
         close_question=close_question(node, month),
         future=month > Month.of(local_today()),
         **_common(node, month, "close"),
@@ -264,7 +277,7 @@ def _back(node: Node, month: Month):
 def _form_target() -> tuple[Node, Month]:
     user = _user()
     try:
-        node = service.resolve_report_node(user, request.form.get("node", ""))
+        node = resolve_report_node(user, request.form.get("node", ""))
         month = Month.parse(request.form.get("month", ""))
     except ReportError as err:
         abort(err.status if err.status != 422 else 404, description=err.message)
@@ -276,7 +289,7 @@ def _form_target() -> tuple[Node, Month]:
 @bp.post("/close/carry-over")
 def carry_over():
     user = _user()
-    if not service.may_review(user):
+    if not month_close.may_work_on_closes(user):
         abort(403)
     node, month = _form_target()
     written = 0
@@ -297,7 +310,7 @@ def carry_over():
             continue
         try:
             with db.session.begin_nested():
-                service.write_carry_over(user, dispute, month, value)
+                month_close.write_carry_over(user, dispute, month, value)
             written += 1
         except ReportError as err:
             errors.append(f"{dispute.case_no}：{err.message}")
@@ -313,8 +326,8 @@ def carry_over():
 
 def close_question(node: Node, month: Month) -> str:
     """What 结账并上报 will do, with how many lower levels have not submitted the month yet."""
-    upper = service.upper_center_node(node)
-    subs = service.submissions(node, month)
+    upper = month_close.upper_center_node(node)
+    subs = month_close.submissions(node, month)
     text = (
         f"结账后，{node.name}{month.label}的全部统计数据将冻结为快照"
         + (f"并上报{upper.name}" if upper else "（已是最高一级，不再上报）")
@@ -333,8 +346,8 @@ def close_month():
     node, month = _form_target()
     if (
         not is_confirmed(request.form)
-        and service.may_close(_user(), node)
-        and service.active_close(node, month) is None
+        and month_close.may_close(_user(), node)
+        and month_close.active_close(node, month) is None
     ):
         return confirmation_page(
             request.form,
@@ -345,7 +358,7 @@ def close_month():
             cancel_url=url_for("reports.close_page", node=node.code, month=month.key),
         )
     try:
-        close = service.close_month(_user(), node, month)
+        close = month_close.close_month(_user(), node, month)
     except ReportError as err:
         db.session.rollback()
         flash(err.message, "error")
@@ -361,11 +374,7 @@ def _visible_close(close_id: int) -> MonthClose:
     so that another town's close is neither shown nor acted on, nor its existence revealed."""
     user = _user()
     close = db.session.get(MonthClose, close_id)
-    if close is None or not (
-        service.may_close(user, close.node)
-        or service.may_decide_reopen(user, close)
-        or can_see_node(user, close.node)
-    ):
+    if close is None or not month_close.may_see_close(user, close):
         abort(404)
     return close
 
@@ -377,7 +386,7 @@ def reopen_request(close_id):
     try:
         if reason.strip():  # the API's schema (length, no control characters); blank: the service says so
             reason = ReopenIn().load({"reason": reason})["reason"]
-        service.request_reopen(_user(), close, reason)
+        month_close.request_reopen(_user(), close, reason)
     except ValidationError as err:
         db.session.rollback()
         for message in err.messages.get("reason", []):
@@ -398,7 +407,7 @@ def reopen_decide(request_id):
     approve = request.form.get("decision") == "approve"
     try:
         note = DecisionIn().load({"approve": approve, "note": request.form.get("note", "")}).get("note")
-        service.decide_reopen(_user(), req, approve, note)
+        month_close.decide_reopen(_user(), req, approve, note)
     except ValidationError as err:
         db.session.rollback()
         for message in err.messages.get("note", []):
@@ -424,7 +433,7 @@ def reopen_decide(request_id):
 def screening():
     """The one-tap phone form of grid workers: 本期零报告, or a count of disputes found."""
     user = _user()
-    grids = service.grids_in_scope(user)
+    grids = screenings.grids_in_scope(user)
     errors: dict[str, list[str]] = {}
     form = {
         "node": grids[0].code if len(grids) == 1 else "",
@@ -442,7 +451,7 @@ def screening():
             payload["confirm_overwrite"] = True
         try:
             data = ScreeningIn().load(payload)
-            row, created = service.file_screening(user, data)
+            row, created = screenings.file_screening(user, data)
         except ValidationError as err:
             errors = {k: v if isinstance(v, list) else [str(v)] for k, v in err.messages.items()}
         except ReportError as err:
@@ -467,7 +476,7 @@ def screening():
             )
             return redirect(url_for("reports.screening"))
         db.session.rollback()
-    names = service.node_names({int(p) for g in grids for p in g.path.strip("/").split("/") if p})
+    names = node_names({int(p) for g in grids for p in g.path.strip("/").split("/") if p})
     grid_options = [
         {"code": g.code, "label": "/".join(names.get(int(p), "") for p in g.path.strip("/").split("/")[-2:])}
         for g in grids
@@ -477,7 +486,7 @@ def screening():
         grids=grid_options,
         form=form,
         errors=errors,
-        recent=service.recent_screenings(user),
+        recent=screenings.recent_screenings(user),
         today=local_today(),
         max_date=local_today().isoformat(),
     )

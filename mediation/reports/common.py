@@ -1,0 +1,113 @@
+"""What every report shares: the month (:class:`Month`), rates, the refusal (:class:`ReportError`)
+and the node a report is about (the user's subtree only)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from mediation.accounts.access import can_see_node, node_scope
+from mediation.accounts.models import User
+from mediation.common.enums import NodeLevel, Role
+from mediation.extensions import db
+from mediation.geo.models import Node
+from mediation.geo.service import preorder
+
+
+class ReportError(Exception):
+    """A refusal with a Chinese message (and, for the month close, the cases concerned)."""
+
+    def __init__(
+        self, message: str, cases: list[dict] | None = None, status: int = 409, field: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message, self.cases, self.status, self.field = message, cases or [], status, field
+
+
+# ------------------------------------------------------------------------------------------ months
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        match = _MONTH.match((text or "").strip())
+        if not match or not 1 <= int(match[2]) <= 12 or not 1900 <= int(match[1]) <= 2999:
+            raise ValueError("月份格式应为 YYYY-MM，例如 2026-10。")
+        return cls(int(match[1]), int(match[2]))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @property
+    def first(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last(self) -> date:
+        return self.shift(1).first - timedelta(days=1)
+
+    def shift(self, months: int) -> Month:
+        index = self.year * 12 + self.month - 1 + months
+        return Month(index // 12, index % 12 + 1)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年{self.month}月"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A rate between 0 and 1 with at most 4 decimals; None when the denominator is 0."""
+    return None if not denominator else round(numerator / denominator, 4)
+
+
+# ----------------------------------------------------------------------------- the report's node
+
+
+def resolve_report_node(user: User, code: str | None) -> Node:
+    """The node of a report request: 422 unknown, 403 outside the user's subtree."""
+    if not code:
+        raise ReportError("请指定节点代码。", status=422)
+    node = db.session.scalar(select(Node).where(Node.code == code.strip()))
+    if node is None:
+        raise ReportError(f"未知的节点代码「{code}」。", status=422)
+    if not can_see_node(user, node):
+        raise ReportError("该节点不在您单位的辖区内，无权查看其报表。", status=403)
+    return node
+
+
+def scope_tree(user: User) -> list[tuple[Node, int]]:
+    """Nodes the user may report on, pre-order with depth (grids left out: they are many)."""
+    nodes = db.session.scalars(select(Node).where(node_scope(user), Node.level != NodeLevel.GRID)).all()
+    if user.role != Role.ADMIN and user.unit.node.level == NodeLevel.GRID:
+        nodes = [user.unit.node]
+    return preorder(nodes)
+
+
+def default_node(user: User) -> Node:
+    if user.role == Role.ADMIN:
+        root = db.session.scalars(select(Node).where(Node.parent_id.is_(None)).order_by(Node.code)).first()
+        return root or user.unit.node
+    return user.unit.node
+
+
+def node_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Node.id, Node.name).where(Node.id.in_(ids))).all())

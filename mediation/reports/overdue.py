@@ -1,0 +1,272 @@
+"""The overdue review (超期审查): the open cases of a subtree in 预警 or 超期, riskiest and longest
+overdue first, the league of lead units, and one-click 督办 through the follow-ups area."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from fractions import Fraction
+
+from flask import current_app, has_app_context
+from marshmallow import ValidationError
+from sqlalchemy import case, func, select
+
+from mediation.accounts.models import User
+from mediation.common.enums import RiskLevel, Role, Status
+from mediation.common.time import local_today
+from mediation.disputes.models import Dispute
+from mediation.extensions import db
+from mediation.followups import service as followups_service
+from mediation.followups.models import SupervisionLevel, SupervisionOrder
+from mediation.geo.models import Node, Unit
+from mediation.reports.common import ReportError
+from mediation.reports.sql import day_number, in_subtree, lit
+from mediation.routing.deadlines import DEFAULT_WARNING_RATIO, NORMAL, OVERDUE, WARNING, level_for
+
+RISK_RANK = {
+    RiskLevel.ORDINARY.value: 0,
+    RiskLevel.MAJOR.value: 1,
+    RiskLevel.SERIOUS.value: 2,
+    RiskLevel.EXTREME.value: 3,
+}
+
+
+def warning_ratio() -> Fraction:
+    value = DEFAULT_WARNING_RATIO
+    if has_app_context():
+        value = current_app.config.get("DEADLINE_WARNING_RATIO", DEFAULT_WARNING_RATIO)
+    return Fraction(str(value)).limit_denominator(1000)
+
+
+def deadline_level_sql(today: date):
+    """The warning level of a case as SQL: 超期 after the deadline day, 预警 when at least the
+    configured share (80%) of the time from 受理 to the deadline is used, else 正常; NULL without
+    a deadline. The same rule as ``routing.deadlines.level_for``, computed with whole numbers (the
+    ratio as a fraction) so that 24 of 30 days is exactly 80%."""
+    ratio = warning_ratio()
+    t = day_number(lit(today))
+    a = day_number(Dispute.accepted_on)
+    d = day_number(Dispute.deadline)
+    return case(
+        (Dispute.deadline.is_(None), None),
+        (Dispute.deadline < lit(today), OVERDUE),
+        (Dispute.accepted_on.is_(None), NORMAL),
+        (d - a <= 0, WARNING),
+        ((t - a) * ratio.denominator >= (d - a) * ratio.numerator, WARNING),
+        else_=NORMAL,
+    )
+
+
+def risk_rank_sql():
+    return case(RISK_RANK, value=Dispute.risk_level, else_=0)
+
+
+def may_review(user: User) -> bool:
+    return user.role in (Role.CENTER, Role.ADMIN)
+
+
+def review_base(today: date) -> list:
+    """The overdue review's cases (within a subtree): open, with a deadline, in 预警 or 超期 today.
+    The league counts 超期 (deadline before today) and 预警 among them; the case list's drill-down
+    (figure ``review``) selects them, narrowed by the list's 期限 (level) and 承办单位 filters."""
+    return [
+        Dispute.closed_on.is_(None),
+        Dispute.status != Status.CLOSED,
+        Dispute.deadline.is_not(None),
+        deadline_level_sql(today).in_([WARNING, OVERDUE]),
+    ]
+
+
+def overdue_review(
+    node: Node,
+    today: date | None = None,
+    *,
+    unit_id: int | None = None,
+    level: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict:
+    """Open cases of the subtree in 预警 or 超期, riskiest and longest overdue first; the counts
+    per level and the per-unit league. Two queries: one page of cases (names joined to its rows
+    only) and the league grouped by lead unit, whose sums are the counts."""
+    today = today or local_today()
+    lvl = deadline_level_sql(today).label("level")
+    overdue_days = (day_number(lit(today)) - day_number(Dispute.deadline)).label("days_overdue")
+    base = [in_subtree(node), *review_base(today)]
+    filtered = list(base)
+    if unit_id is not None:
+        filtered.append(Dispute.unit_id == unit_id)
+    if level in (WARNING, OVERDUE):
+        filtered.append(deadline_level_sql(today) == level)
+
+    # The page first, from the dispute table alone; names are joined to its rows only.
+    rank = risk_rank_sql().label("rank")
+    page_rows = (
+        select(
+            Dispute.id,
+            Dispute.case_no,
+            Dispute.category,
+            Dispute.risk_level,
+            Dispute.prominent,
+            Dispute.status,
+            Dispute.accepted_on,
+            Dispute.deadline,
+            Dispute.channel,
+            Dispute.unit_id,
+            Dispute.node_id,
+            lvl,
+            overdue_days,
+            rank,
+        )
+        .where(*filtered)
+        .order_by(rank.desc(), Dispute.prominent.desc(), overdue_days.desc(), Dispute.id)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).subquery()
+    supervisions = (
+        select(func.count())
+        .where(SupervisionOrder.dispute_id == page_rows.c.id)
+        .correlate(page_rows)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(
+            page_rows,
+            Unit.name.label("unit_name"),
+            Unit.code.label("unit_code"),
+            Node.name.label("node_name"),
+            supervisions.label("supervisions"),
+        )
+        .join(Node, Node.id == page_rows.c.node_id)
+        .outerjoin(Unit, Unit.id == page_rows.c.unit_id)
+        .order_by(
+            page_rows.c.rank.desc(),
+            page_rows.c.prominent.desc(),
+            page_rows.c.days_overdue.desc(),
+            page_rows.c.id,
+        )
+    ).all()
+    items = [
+        {
+            "id": r.id,
+            "case_no": r.case_no,
+            "category": r.category,
+            "risk_level": str(r.risk_level),
+            "prominent": bool(r.prominent),
+            "status": str(r.status),
+            "channel": str(r.channel) if r.channel else None,
+            "accepted_on": r.accepted_on.isoformat() if r.accepted_on else None,
+            "deadline": r.deadline.isoformat(),
+            "level": r.level,
+            "days_overdue": int(r.days_overdue),
+            "unit": r.unit_code,
+            "unit_name": r.unit_name or "（未分流）",
+            "node_name": r.node_name,
+            "supervisions": int(r.supervisions or 0),
+        }
+        for r in rows
+    ]
+
+    league_rows = db.session.execute(
+        select(
+            Dispute.unit_id,
+            func.count().filter(Dispute.deadline < lit(today)).label("overdue"),
+            func.count().filter(Dispute.deadline >= lit(today)).label("warning"),
+        )
+        .where(*base)
+        .group_by(Dispute.unit_id)
+    ).all()
+    units = {
+        u.id: u
+        for u in db.session.execute(
+            select(Unit.id, Unit.code, Unit.name).where(
+                Unit.id.in_([r.unit_id for r in league_rows if r.unit_id is not None])
+            )
+        )
+    }
+    league = [
+        {
+            "unit_id": r.unit_id,
+            "unit": units[r.unit_id].code if r.unit_id in units else None,
+            "unit_name": units[r.unit_id].name if r.unit_id in units else "（未分流）",
+            "overdue": int(r.overdue),
+            "warning": int(r.warning),
+        }
+        for r in league_rows
+    ]
+    league.sort(key=lambda row: (-row["overdue"], -row["warning"], row["unit"] or "~"))
+    # The counts of the (filtered) list follow from the league.
+    shown = [row for row in league if unit_id is None or row["unit_id"] == unit_id]
+    counts = {
+        OVERDUE: sum(row["overdue"] for row in shown) if level in (None, OVERDUE) else 0,
+        WARNING: sum(row["warning"] for row in shown) if level in (None, WARNING) else 0,
+    }
+    total = counts[OVERDUE] + counts[WARNING]
+    return {
+        "node": node.code,
+        "node_name": node.name,
+        "today": today.isoformat(),
+        "overdue": int(counts.get(OVERDUE, 0)),
+        "warning": int(counts.get(WARNING, 0)),
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "pages": (total + per_page - 1) // per_page,
+        "items": items,
+        "league": league,
+    }
+
+
+def may_supervise(user: User) -> bool:
+    """督办 is issued by a 综治中心 (the follow-ups rule)."""
+    return followups_service.may_issue_supervision(user)
+
+
+def default_reply_by(today: date | None = None) -> date:
+    """The reply date of a one-click 督办: ``OVERDUE_SUPERVISION_REPLY_DAYS`` (3) days from today."""
+    days = current_app.config.get("OVERDUE_SUPERVISION_REPLY_DAYS", 3) if has_app_context() else 3
+    return (today or local_today()) + timedelta(days=int(days))
+
+
+def issue_supervision(
+    user: User,
+    dispute: Dispute,
+    *,
+    note: str | None = None,
+    reply_by: date | None = None,
+    level: str | None = None,
+) -> SupervisionOrder:
+    """督办 a case from the overdue review: a follow-ups ``SupervisionOrder`` to the lead unit (its
+    ``supervised`` event and the unit's notification included), level 普通 unless 挂牌 is chosen,
+    reply due ``OVERDUE_SUPERVISION_REPLY_DAYS`` after today unless a date is given. The follow-ups
+    area's refusals come back as a ``ReportError`` (403, 409, or 422 naming the field)."""
+    today = local_today()
+    reply_by = reply_by or default_reply_by(today)
+    if not (note or "").strip():
+        state = level_for(dispute.accepted_on, dispute.deadline, today) if dispute.deadline else None
+        if state == OVERDUE:
+            state = f"已超过办理期限（{dispute.deadline.isoformat()}）"
+        elif state == WARNING:
+            state = f"临近办理期限（{dispute.deadline.isoformat()}）"
+        else:
+            state = "需要督促办理"
+        note = f"该案件{state}，请抓紧办理，并于{reply_by.isoformat()}前反馈办理情况。"
+    try:
+        return followups_service.issue_supervision(
+            user, dispute, level or SupervisionLevel.ORDINARY.value, reply_by, note.strip()
+        )
+    except followups_service.FollowupError as err:  # Forbidden (403) included
+        raise ReportError(err.message, status=err.status) from None
+    except ValidationError as err:
+        field, message = _first_error(err.messages)
+        raise ReportError(message, status=422, field=field) from None
+
+
+def _first_error(messages) -> tuple[str | None, str]:
+    """The first (field, message) of a marshmallow error dict (or list)."""
+    if isinstance(messages, dict):
+        for field, value in messages.items():
+            inner_field, message = _first_error(value)
+            return (field if field != "_schema" else inner_field), message
+    if isinstance(messages, list | tuple) and messages:
+        return _first_error(messages[0])
+    return None, str(messages)
