@@ -178,3 +178,21 @@ def test_web_and_api_agree_on_who_may_see_and_act_on_a_close(app, closes, role):
         assert _try_request(api, browser, who, close) == (see, request, see, request), (kind, "request")
         assert _try_decide(api, browser, who, close, closer) == (decide, decide), (kind, "decide")
         assert _try_close(api, browser, who, close.node, earlier) == (close_it, close_it), (kind, "close")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_list_of_a_nodes_closes_agrees_with_the_close_page(app, closes, role):
+    """The API's list of a node's closes and the web close page are one rule
+    (``may_view_closes_of``): a mediator, who sees the node's cases, is refused on both."""
+    who = closes.users[role]
+    api, browser = app.test_client(), app.test_client()
+    assert login(browser, who.username).status_code in (302, 303)
+    for node in (closes.world.town_a, closes.world.village_a):
+        allowed = month_close.may_view_closes_of(who.user, node)
+        query = f"node={node.code}&month={closes.month.key}"
+        r = api.get(f"/api/v1/month-closes?{query}", headers=who.headers)
+        assert r.status_code in (200, 403), (r.status_code, r.get_json())
+        page = browser.get(f"/reports/close?{query}")
+        assert page.status_code in (200, 403), page.status_code
+        assert (r.status_code == 200, page.status_code == 200) == (allowed, allowed), (node.code, role)
+    assert month_close.may_view_closes_of(closes.users["mediator"].user, closes.world.town_a) is False

@@ -173,8 +173,8 @@ class MonthCloses(MethodView):
     def get(self, args):
         """某节点某月的结账记录（含已重新打开的历史）"""
         node, month = report_target(args)
-        if not month_close.may_see_node_closes(api_user(), node):
-            abort(403)
+        if not month_close.may_view_closes_of(api_user(), node):
+            abort(403, message="只有综治中心工作人员可以查看月清月结。")
         return month_close.close_history(node, month)
 
 

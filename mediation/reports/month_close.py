@@ -127,6 +127,12 @@ def may_work_on_closes(user: User) -> bool:
     return may_review(user)
 
 
+def may_view_closes_of(user: User, node: Node) -> bool:
+    """The close page and the API's list of a node's closes: 综治中心 work (``may_work_on_closes``)
+    on a node whose closes the user sees. The one rule for both, so web and API agree."""
+    return may_work_on_closes(user) and may_see_node_closes(user, node)
+
+
 def active_close(node: Node, month: Month) -> MonthClose | None:
     return db.session.scalars(
         select(MonthClose)
