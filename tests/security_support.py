@@ -196,8 +196,8 @@ def json_body(env, route: Route, method: str, values: dict):
             "court_case_no": "（2026）津0116民诉前调9号",
             "unit": "TW-A",
         },
-        "workflow_api.RoutingRules": lambda: {"name": "安全测试规则", "channel": "人民调解"},
-        "workflow_api.TimeLimits": lambda: {"channel": "人民调解", "category": "邻里", "days": 31},
+        "routing_api.RoutingRules": lambda: {"name": "安全测试规则", "channel": "人民调解"},
+        "routing_api.TimeLimits": lambda: {"channel": "人民调解", "category": "邻里", "days": 31},
         "documents_api.DisputeAgreements": lambda: dict(AGREEMENT),
         "documents_api.AgreementItem": lambda: {"terms": "篡改后的协议内容。"},
         "documents_api.AgreementSignatures": lambda: {

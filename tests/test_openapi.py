@@ -25,3 +25,26 @@ def test_docs_page_loads_assets_from_this_server(client):
     for url in urls:
         assert not url.startswith(("http://", "https://", "//")), f"external asset {url}"
         assert client.get(url).status_code == 200, url
+
+
+def test_routing_has_its_own_section(client):
+    """Routing's endpoints (rules, time limits, the unit picker) are routing's blueprint, at the same URLs."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    routing_paths = {
+        "/api/v1/routing-rules": {"get", "post"},
+        "/api/v1/routing-rules/{rule_id}": {"delete"},
+        "/api/v1/time-limits": {"get", "put"},
+        "/api/v1/time-limits/{limit_id}": {"delete"},
+        "/api/v1/disputes/{dispute_id}/candidate-units": {"get"},
+    }
+    for path, methods in routing_paths.items():
+        operations = {m: op for m, op in spec["paths"][path].items() if m != "parameters"}
+        assert set(operations) == methods, path
+        assert all(op["tags"] == ["routing_api"] for op in operations.values()), path
+    workflow = {
+        p
+        for p, ops in spec["paths"].items()
+        for m, op in ops.items()
+        if m != "parameters" and "workflow_api" in op.get("tags", [])
+    }
+    assert workflow and not workflow & set(routing_paths)

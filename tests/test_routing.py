@@ -307,5 +307,88 @@ def test_admin_page_time_limits(web, world):
 
 
 def test_admin_page_is_for_admins(web, world):
+    """Only the admin changes the rules and limits; 综治中心 staff see the page read-only (as the API
+    lets them read the rules); mediators, grid workers and the court do not see it."""
+    rule(name="邻里就近规则")
+    db.session.commit()
     web.login("center_b")
-    assert web.client.get("/admin/routing/").status_code == 403
+    page = web.client.get("/admin/routing/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "邻里就近规则" in html and "劳动争议调解仲裁法第十四条" in html and "只读" in html
+    for form in ("/admin/routing/rules", "/admin/routing/time-limits", "/delete", "/admin/routing/calendar"):
+        assert form not in html, form
+    token = web.csrf("/admin/routing/")  # the sign-out form's
+    r = web.client.post(
+        "/admin/routing/rules", data={"csrf_token": token, "name": "x", "channel": "人民调解"}
+    )
+    assert r.status_code == 403
+    r = web.client.post("/admin/routing/time-limits", data={"csrf_token": token, "days": "5"})
+    assert r.status_code == 403
+    assert (
+        web.client.post(
+            f"/admin/routing/rules/{db.session.scalars(db.select(RoutingRule)).one().id}/delete",
+            data={"csrf_token": token},
+        ).status_code
+        == 403
+    )
+    assert web.client.get("/admin/routing/calendar").status_code == 403
+    assert db.session.scalar(db.select(db.func.count()).select_from(RoutingRule)) == 1
+    for username in ("mediator_b", "grid_a", "court"):
+        web.client.post("/logout", data={"csrf_token": token})
+        web.login(username)
+        token = web.csrf("/disputes/")
+        assert web.client.get("/admin/routing/").status_code == 403, username
+
+
+ROLES = {"admin": "admin", "center": "center_user_b", "mediator": "mediator_b", "court": "court_user"}
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_web_and_api_agree_on_who_reads_and_manages_the_rules(app, web, world, role):
+    """One predicate per rule (routing.service.may_read_routing_rules / may_manage_routing_rules), and the
+    page and the API answer by it for every role."""
+    user = getattr(world, ROLES[role])  # the user with its API token
+    api = app.test_client()
+    may_read = routing.may_read_routing_rules(user.user)
+    may_manage = routing.may_manage_routing_rules(user.user)
+    assert (may_read, may_manage) == {
+        "admin": (True, True),
+        "center": (True, False),
+        "mediator": (False, False),
+        "court": (False, False),
+    }[role]
+    web.login(user.username)
+    token = web.csrf("/disputes/")
+    # reading the rules
+    assert (web.client.get("/admin/routing/").status_code == 200) is may_read
+    assert (api.get("/api/v1/routing-rules", headers=user.headers).status_code == 200) is may_read
+    # adding and deleting a rule
+    body = {"name": f"{role}的规则", "channel": "人民调解"}
+    web_add = web.client.post("/admin/routing/rules", data={**body, "csrf_token": token})
+    api_add = api.post(
+        "/api/v1/routing-rules", json={**body, "name": f"{role}的规则（API）"}, headers=user.headers
+    )
+    assert web_add.status_code == (303 if may_manage else 403)
+    assert api_add.status_code == (201 if may_manage else 403)
+    existing = rule(name="已有规则")
+    db.session.commit()
+    web_delete = web.client.post(f"/admin/routing/rules/{existing.id}/delete", data={"csrf_token": token})
+    assert web_delete.status_code == (303 if may_manage else 403)
+    other = rule(name="另一条规则")
+    db.session.commit()
+    api_delete = api.delete(f"/api/v1/routing-rules/{other.id}", headers=user.headers)
+    assert api_delete.status_code == (204 if may_manage else 403)
+    # the time limits: changed by the same rule
+    limit = {"channel": "人民调解", "category": "邻里", "days": 12}
+    web_limit = web.client.post(
+        "/admin/routing/time-limits", data={**limit, "days": "12", "csrf_token": token}
+    )
+    api_limit = api.put("/api/v1/time-limits", json={**limit, "days": 13}, headers=user.headers)
+    assert web_limit.status_code == (303 if may_manage else 403)
+    assert api_limit.status_code == (200 if may_manage else 403)
+    # the working-day calendar (web only): entered by the same rule
+    assert (web.client.get("/admin/routing/calendar").status_code == 200) is may_manage
+    names = set(db.session.scalars(db.select(RoutingRule.name)))
+    expected = {f"{role}的规则", f"{role}的规则（API）"} if may_manage else {"已有规则", "另一条规则"}
+    assert names == expected

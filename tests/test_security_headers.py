@@ -34,7 +34,7 @@ OPEN_AS = {  # who opens the page (may open it); None: not signed in
     "documents.seals": "admin",
     "documents.seal_image": "admin",
     "reports": "center_a",
-    "workflow_api.RoutingRules": "center_a",
+    "routing_api.RoutingRules": "center_a",
     "ledger": "center_a",
     "reports_api": "center_a",
     "accounts.login": None,

@@ -90,9 +90,11 @@ LISTS = {
     "court.index": lambda e: [{}, {"state": "open"}, {"state": "returned"}],
     "workflow_api.CourtReferrals:GET": lambda e: [{}, {"state": "closed"}],
     "court.refer:GET": lambda e: [{}],
-    # Global configuration, not town data (the admin edits it; 综治中心 staff read it).
-    "workflow_api.RoutingRules:GET": lambda e: [{}],
-    "workflow_api.TimeLimits:GET": lambda e: [{}],
+    # Global configuration, not town data (the admin edits it; 综治中心 staff read it, on the routing page
+    # and through the API alike: routing.service.may_read_routing_rules).
+    "routing.index": lambda e: [{}],
+    "routing_api.RoutingRules:GET": lambda e: [{}],
+    "routing_api.TimeLimits:GET": lambda e: [{}],
 }
 LIST_STATUSES = {200, 403}
 
@@ -134,7 +136,6 @@ BODY_SCOPED = {
 
 # Global administration, refused to everyone but the admin.
 ADMIN_ONLY = {
-    "routing.index",
     "routing.add_rule",
     "routing.set_limit",
     "documents.seals",
@@ -142,8 +143,8 @@ ADMIN_ONLY = {
     "routing.add_notice",
     "accounts.admin_tokens",
     "sms.outbox",  # the SMS outbox: every party's (masked) phone and messages
-    "workflow_api.RoutingRules:POST",
-    "workflow_api.TimeLimits:PUT",
+    "routing_api.RoutingRules:POST",
+    "routing_api.TimeLimits:PUT",
 }
 
 # Actions on the caller's own rows only: they may answer, but change nothing of anyone else's.
@@ -329,6 +330,7 @@ NOT_FOR_COURT = {
     "reports_api.ReopenDecision",
     # Administration.
     "routing.index",
+    "routing_api.RoutingRules:GET",
     "routing.add_rule",
     "routing.delete_rule",
     "routing.set_limit",
@@ -339,10 +341,10 @@ NOT_FOR_COURT = {
     "routing.delete_notice",
     "documents.seals",
     "documents.seal_image",
-    "workflow_api.RoutingRules:POST",
-    "workflow_api.RoutingRuleItem",
-    "workflow_api.TimeLimits:PUT",
-    "workflow_api.TimeLimitItem",
+    "routing_api.RoutingRules:POST",
+    "routing_api.RoutingRuleItem",
+    "routing_api.TimeLimits:PUT",
+    "routing_api.TimeLimitItem",
     # Someone else's ledger job; someone else's API token (its owner or the admin revokes it).
     "ledger.job",
     "ledger.progress",

@@ -236,6 +236,11 @@ def web_page(args, per_page: int | None = None) -> dict:
         return PageArgs().load({"per_page": per_page} if per_page is not None else {})
 
 
+def code_of(attr: str) -> fields.Function:
+    """An output field: the ``code`` of the object's ``attr`` (a unit, a node), or None."""
+    return fields.Function(lambda o: getattr(o, attr).code if getattr(o, attr) is not None else None)
+
+
 def not_in_future(value) -> None:
     if value > local_today():
         raise ValidationError("日期不能晚于今天。")

@@ -188,8 +188,8 @@ DEMO_RULES = (
 def ensure_routing_rules() -> tuple[int, int]:
     """The demo's routing rules, by name: a rule that exists is left as the admin may have changed
     it. Returns (rules of the demo present, created now)."""
-    from mediation.disputes.workflow_schemas import RoutingRuleIn
     from mediation.routing.models import RoutingRule
+    from mediation.routing.schemas import RoutingRuleIn
     from mediation.routing.service import create_rule
 
     existing = set(db.session.scalars(select(RoutingRule.name)))

@@ -15,16 +15,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.access import get_dispute
 from mediation.common.enums import RiskLevel
+from mediation.common.forms import form_payload
 from mediation.common.time import local_today
 from mediation.disputes import court, service, workflow
 from mediation.disputes import views as dispute_views
 from mediation.disputes.casework import CONFIRMATION_RESULTS, REFERRAL_KINDS
 from mediation.disputes.workflow_schemas import ConfirmationRuleIn, CourtReferralIn
-from mediation.disputes.workflow_views import error_lines, form_payload
+from mediation.disputes.workflow_views import ACTION_ERRORS, action_failed
 from mediation.extensions import db
 
 bp = Blueprint("court", __name__, url_prefix="/court")
@@ -169,24 +169,12 @@ def refer():  # noqa: C901
 def rule(dispute_id: int):
     dispute = get_dispute(current_user, dispute_id)  # 404 outside the user's scope
     back = url_for("court.index") + "#confirmations"
-    label = workflow.TRANSITIONS["rule_confirmation"].label
     try:
         payload = ConfirmationRuleIn().load(form_payload(request.form, ConfirmationRuleIn()))
         workflow.perform(current_user, dispute, "rule_confirmation", payload)
         workflow.commit()
-    except ValidationError as err:
-        db.session.rollback()
-        for line in error_lines(err.messages):
-            flash(f"{label}未保存（{dispute.case_no}）：{line}", "error")
-        return redirect(back, 303)
-    except workflow.WorkflowError as err:
-        db.session.rollback()
-        flash(f"{dispute.case_no}：{err.message}", "error")
-        return redirect(back, 303)
-    except StaleDataError:
-        db.session.rollback()
-        flash(workflow.STALE_MESSAGE, "error")
-        return redirect(back, 303)
+    except ACTION_ERRORS as err:
+        return action_failed(err, "rule_confirmation", back, case_no=dispute.case_no)
     flash(
         f"已登记{dispute.case_no}的司法确认裁定：{payload['result']}（{payload['ruling_no']}）。", "success"
     )

@@ -1,4 +1,5 @@
-"""The JSON API of the workflow: actions on a case, casework, court referrals, routing administration.
+"""The JSON API of the workflow: actions on a case, casework, court referrals (routing's own API — the
+rule table, the time limits, the unit picker — is routing/api.py).
 
 Every action is ``POST /api/v1/disputes/<id>/<action>`` and answers 200 with the updated case, 409
 when the table does not allow it from the current state (or the case changed meanwhile), 403 when
@@ -10,20 +11,14 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.access import get_dispute
 from mediation.accounts.auth import api_user, token_required
-from mediation.common.enums import Role
-from mediation.disputes import workflow
+from mediation.disputes import court, workflow
 from mediation.disputes import workflow_schemas as ws
 from mediation.disputes.schemas import DisputeOut
 from mediation.extensions import db
-from mediation.routing import deadlines
-from mediation.routing import service as routing
-from mediation.routing.models import TimeLimit
 
 blp = Blueprint("workflow_api", __name__, url_prefix="/api/v1", description="分流、办理流程、期限与诉调对接")
 
@@ -103,18 +98,6 @@ class Casework(MethodView):
         return workflow.casework(user, get_dispute(user, dispute_id))
 
 
-@blp.route("/disputes/<int:dispute_id>/candidate-units")
-class CandidateUnits(MethodView):
-    decorators = [token_required]
-
-    @blp.response(200, ws.CandidateUnitOut(many=True))
-    def get(self, dispute_id):
-        """可选单位（分流、移交、联办）：建议单位在前，然后是属地及其各级上级的单位（由近及远），再是负责分流的综治中心辖区内其他单位；
-        只含本案可以到达的单位（与提交时的校验为同一规则）。与网页上的单位选择列表相同。"""
-        user = api_user()
-        return [c.as_data() for c in routing.candidate_units(get_dispute(user, dispute_id), user)]
-
-
 @blp.route("/court-referrals")
 class CourtReferrals(MethodView):
     decorators = [token_required]
@@ -124,8 +107,6 @@ class CourtReferrals(MethodView):
     @blp.alt_response(403, description="只有法院联络员和系统管理员可以查看")
     def get(self, args):
         """本院委派、委托的案件：阶段、接收单位、期限与预警、结果、退回理由、已生效的调解协议"""
-        from mediation.disputes import court
-
         user = api_user()
         if not court.may_use_court_page(user):
             abort(403, message="只有法院联络员和系统管理员可以查看委派案件。")
@@ -146,86 +127,3 @@ class CourtReferrals(MethodView):
         except (ValidationError, workflow.WorkflowError, StaleDataError) as err:
             _fail(err)
         return dispute
-
-
-def _require_admin() -> None:
-    if api_user().role != Role.ADMIN:
-        abort(403, message="只有系统管理员可以修改分流规则和办理时限。")
-
-
-@blp.route("/routing-rules")
-class RoutingRules(MethodView):
-    decorators = [token_required]
-
-    @blp.response(200, ws.RoutingRuleOut(many=True))
-    def get(self):
-        """分流规则（按优先级，数字小的先匹配）"""
-        if api_user().role not in (Role.ADMIN, Role.CENTER):
-            abort(403, message="只有系统管理员和综治中心可以查看分流规则。")
-        return routing.ordered_rules(active_only=False)
-
-    @blp.arguments(ws.RoutingRuleIn)
-    @blp.response(201, ws.RoutingRuleOut)
-    def post(self, data):
-        """新增分流规则（仅系统管理员）"""
-        _require_admin()
-        try:
-            rule = routing.create_rule(data)
-            db.session.commit()
-        except ValidationError as err:
-            _fail(err)
-        return rule
-
-
-@blp.route("/routing-rules/<int:rule_id>")
-class RoutingRuleItem(MethodView):
-    decorators = [token_required]
-
-    @blp.response(204)
-    def delete(self, rule_id):
-        """删除分流规则（仅系统管理员）"""
-        _require_admin()
-        if not routing.delete_rule(rule_id):
-            abort(404)
-        db.session.commit()
-
-
-@blp.route("/time-limits")
-class TimeLimits(MethodView):
-    decorators = [token_required]
-
-    @blp.response(200, ws.TimeLimitOut(many=True))
-    def get(self):
-        """办理时限表（缺少的默认时限会补齐）"""
-        try:
-            deadlines.seed_time_limits()
-            db.session.commit()
-        except IntegrityError:  # a concurrent request seeded them first
-            db.session.rollback()
-        return db.session.scalars(select(TimeLimit).order_by(TimeLimit.channel, TimeLimit.category)).all()
-
-    @blp.arguments(ws.TimeLimitIn)
-    @blp.response(200, ws.TimeLimitOut)
-    def put(self, data):
-        """设置某渠道、某类别的办理时限（仅系统管理员；已有则修改）"""
-        _require_admin()
-        try:
-            row = deadlines.set_time_limit(data)
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            abort(409, message="该时限刚被他人修改，请重试。")
-        return row
-
-
-@blp.route("/time-limits/<int:limit_id>")
-class TimeLimitItem(MethodView):
-    decorators = [token_required]
-
-    @blp.response(204)
-    def delete(self, limit_id):
-        """删除一条时限（仅系统管理员）：恢复为默认时限"""
-        _require_admin()
-        if not deadlines.delete_time_limit(limit_id):
-            abort(404)
-        db.session.commit()

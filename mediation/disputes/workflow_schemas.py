@@ -1,15 +1,14 @@
-"""Shapes of the workflow actions, casework and routing administration: one named schema per shape,
-used by the JSON API and by the case page's forms alike."""
+"""Shapes of the workflow actions, casework and court referrals: one named schema per shape, used by
+the JSON API and by the case page's forms alike (routing's own shapes are in routing/schemas.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC
 
-from flask import current_app
 from marshmallow import Schema, ValidationError, fields, post_load, validates, validates_schema
 
 from mediation.common import schema as s
-from mediation.common.enums import Channel, Outcome, RiskFlag, RiskLevel, values
+from mediation.common.enums import Channel, Outcome, values
 from mediation.common.time import SHANGHAI, utcnow
 from mediation.disputes.casework import (
     CONFIRMATION_RESULTS,
@@ -20,6 +19,39 @@ from mediation.disputes.casework import (
 from mediation.disputes.schemas import DisputeCreate
 
 TEXT = s.length(2000, 1)
+
+# The Chinese names of the action schemas' fields, for the web forms' error messages
+# (common.forms.error_lines): the case page's actions and the court's ruling.
+FIELD_LABELS = {
+    "channel": "化解渠道",
+    "unit": "单位",
+    "co_units": "联办单位",
+    "date": "日期",
+    "reason": "理由",
+    "note": "说明",
+    "handler": "调解员",
+    "outcome": "办结方式",
+    "party": "当事人",
+    "days": "延长天数",
+    "approver": "批准人",
+    "parties_consent": "双方当事人同意",
+    "held_on": "调解日期",
+    "place": "地点",
+    "mediators": "调解员",
+    "attendees": "参加人",
+    "record": "调解记录",
+    "notified_at": "告知时间",
+    "police_unit": "公安机关",
+    "officer": "民警",
+    "converted": "已转为刑事/治安案件",
+    "applied_on": "申请日期",
+    "agreement_on": "协议生效日期",
+    "court": "人民法院",
+    "ruling_no": "裁定书案号",
+    "result": "裁定结果",
+    "ruled_on": "裁定日期",
+    "version": "版本",
+}
 
 
 def _version():
@@ -227,87 +259,7 @@ class ConfirmationRuleIn(s.InputSchema):
         return data
 
 
-# --- routing administration ----------------------------------------------------------------------
-
-
-class RoutingRuleIn(s.InputSchema):
-    name = s.String(required=True, validate=s.length(100, 1))
-    priority = s.Integer(
-        load_default=100,
-        validate=fields.validate.Range(min=0, max=100000, error="优先级应在0到100000之间。"),
-        metadata={"description": "数字小的先匹配"},
-    )
-    active = s.Boolean(load_default=True)
-    category = s.String(load_default=None, allow_none=True)
-    node = s.String(load_default=None, allow_none=True, metadata={"description": "属地节点代码（含下级）"})
-    min_amount = s.Yuan(load_default=None, allow_none=True)
-    min_people = s.Integer(
-        load_default=None, allow_none=True, validate=fields.validate.Range(min=1, error="人数应不小于1。")
-    )
-    min_risk = s.String(load_default=None, allow_none=True, validate=s.one_of(values(RiskLevel), "风险等级"))
-    flags = s.List(
-        s.String(validate=s.one_of(values(RiskFlag), "风险标记")),
-        load_default=list,
-        metadata={"description": "含其中任一标记即符合"},
-    )
-    channel = s.String(required=True, validate=s.one_of(values(Channel), "化解渠道"))
-    unit = s.String(
-        load_default=None,
-        allow_none=True,
-        metadata={"description": "建议单位代码；不填则取属地及以上最近的该渠道单位"},
-    )
-
-    @validates("category")
-    def _category(self, value, **kwargs):
-        if value is not None:
-            s.one_of(current_app.config["CATEGORIES"], "纠纷类别")(value)
-
-
-class TimeLimitIn(s.InputSchema):
-    channel = s.String(load_default=None, allow_none=True, validate=s.one_of(values(Channel), "化解渠道"))
-    category = s.String(load_default=None, allow_none=True)
-    days = s.Integer(
-        required=True, validate=fields.validate.Range(min=1, max=3650, error="时限应在1到3650天之间。")
-    )
-    working_days = s.Boolean(load_default=False)
-    basis = s.String(load_default=None, allow_none=True, validate=s.length(200))
-
-    @validates("category")
-    def _category(self, value, **kwargs):
-        if value is not None:
-            s.one_of(current_app.config["CATEGORIES"], "纠纷类别")(value)
-
-
 # --- output ---------------------------------------------------------------------------------------
-
-
-def _code(attr):
-    return fields.Function(lambda o: getattr(o, attr).code if getattr(o, attr) is not None else None)
-
-
-class RoutingRuleOut(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    priority = fields.Integer()
-    active = fields.Boolean()
-    category = fields.String(allow_none=True)
-    node = _code("node")
-    min_amount = s.Yuan(allow_none=True)
-    min_people = fields.Integer(allow_none=True)
-    min_risk = fields.String(allow_none=True)
-    flags = fields.List(fields.String())
-    channel = fields.String()
-    unit = _code("unit")
-    conditions = fields.Function(lambda r: r.conditions_text())
-
-
-class TimeLimitOut(Schema):
-    id = fields.Integer()
-    channel = fields.String(allow_none=True)
-    category = fields.String(allow_none=True)
-    days = fields.Integer()
-    working_days = fields.Boolean()
-    basis = fields.String(allow_none=True)
 
 
 class SessionOut(Schema):
@@ -333,8 +285,8 @@ class ExtensionOut(Schema):
 class CourtReferralOut(Schema):
     kind = fields.String()
     court_case_no = fields.String()
-    court = _code("court")
-    unit = _code("unit")
+    court = s.code_of("court")
+    unit = s.code_of("unit")
     referred_on = fields.Date()
 
 
@@ -404,7 +356,7 @@ class ConfirmationOut(Schema):
     id = fields.Integer()
     agreement_on = fields.Date()
     applied_on = fields.Date()
-    court = _code("court")
+    court = s.code_of("court")
     ruling_no = fields.String(allow_none=True)
     result = fields.String(allow_none=True)
     ruled_on = fields.Date(allow_none=True)
@@ -429,22 +381,6 @@ class LimitOut(Schema):
 class SuggestionOut(Schema):
     channel = fields.String(allow_none=True)
     unit = fields.String(allow_none=True)
-
-
-class CandidateUnitOut(Schema):
-    """One unit of a case's unit picker (routing.candidate_units), in the picker's order."""
-
-    code = fields.String()
-    name = fields.String()
-    short_name = fields.String(allow_none=True, metadata={"description": "简称"})
-    type = fields.String(metadata={"description": "单位类型"})
-    channel = fields.String(allow_none=True, metadata={"description": "化解渠道"})
-    node = fields.String(metadata={"description": "所属节点代码"})
-    node_name = fields.String(metadata={"description": "所属节点名称"})
-    group = fields.String(
-        metadata={"description": "分组：分流建议 / 属地及各级上级节点名称（由近及远）/ 辖区其他单位"}
-    )
-    suggested = fields.Boolean(metadata={"description": "是否为分流建议单位（总在第一位）"})
 
 
 class CaseworkOut(Schema):

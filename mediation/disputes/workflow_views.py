@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,10 +16,11 @@ from mediation.accounts.access import get_dispute
 from mediation.accounts.models import User
 from mediation.common.confirm import confirmation_page, is_confirmed
 from mediation.common.enums import Channel, Outcome, Role, UnitType, values
+from mediation.common.forms import error_lines, form_payload
 from mediation.common.time import local_today, to_local, utcnow
 from mediation.disputes import workflow
 from mediation.disputes.casework import CONFIRMATION_RESULTS
-from mediation.disputes.workflow_schemas import ACTION_SCHEMAS
+from mediation.disputes.workflow_schemas import ACTION_SCHEMAS, FIELD_LABELS
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.routing import service as routing
@@ -71,67 +72,24 @@ def confirmation_text(action: str, data) -> str | None:
     return None
 
 
-FIELD_LABELS = {
-    "channel": "化解渠道",
-    "unit": "单位",
-    "co_units": "联办单位",
-    "date": "日期",
-    "reason": "理由",
-    "note": "说明",
-    "handler": "调解员",
-    "outcome": "办结方式",
-    "party": "当事人",
-    "days": "延长天数",
-    "approver": "批准人",
-    "parties_consent": "双方当事人同意",
-    "held_on": "调解日期",
-    "place": "地点",
-    "mediators": "调解员",
-    "attendees": "参加人",
-    "record": "调解记录",
-    "notified_at": "告知时间",
-    "police_unit": "公安机关",
-    "officer": "民警",
-    "converted": "已转为刑事/治安案件",
-    "applied_on": "申请日期",
-    "agreement_on": "协议生效日期",
-    "court": "人民法院",
-    "ruling_no": "裁定书案号",
-    "result": "裁定结果",
-    "ruled_on": "裁定日期",
-    "version": "版本",
-}
+ACTION_ERRORS = (ValidationError, workflow.WorkflowError, StaleDataError)
 
 
-def form_payload(form, schema) -> dict:
-    """The schema's fields from a submitted form: lists from repeated fields, checkboxes as booleans."""
-    data: dict = {}
-    for name, field in schema.fields.items():
-        if isinstance(field, fields.List):
-            items = [v for v in form.getlist(name) if v.strip()]
-            if items:
-                data[name] = items
-        elif isinstance(field, fields.Boolean):
-            data[name] = name in form  # an unticked checkbox is not sent at all
-        elif name in form:
-            data[name] = form.get(name)
-    return data
-
-
-def error_lines(messages, prefix: str = "", labels: dict | None = None) -> list[str]:
-    """marshmallow's nested messages as "字段：消息" lines."""
-    labels = FIELD_LABELS if labels is None else labels
-    lines: list[str] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            label = labels.get(str(key), "" if key == "_schema" else str(key))
-            lines += error_lines(value, label or prefix, labels)
-    elif isinstance(messages, list | tuple):
-        for value in messages:
-            lines += error_lines(value, prefix, labels)
+def action_failed(err: Exception, action: str, back: str, case_no: str | None = None):
+    """A web form's action that raised one of ACTION_ERRORS: nothing is saved, and the user goes back to
+    ``back`` with why — each invalid field, the workflow's refusal (409 state or version, 403 role), or
+    that the case changed meanwhile. ``case_no`` names the case on a page that lists several. The case
+    page's actions and the court's ruling answer through this one function."""
+    db.session.rollback()
+    if isinstance(err, ValidationError):
+        where = f"（{case_no}）" if case_no else ""
+        for line in error_lines(err.messages, FIELD_LABELS):
+            flash(f"{workflow.TRANSITIONS[action].label}未保存{where}：{line}", "error")
+    elif isinstance(err, workflow.WorkflowError):
+        flash(f"{case_no}：{err.message}" if case_no else err.message, "error")
     else:
-        lines.append(f"{prefix}：{messages}" if prefix else str(messages))
-    return lines
+        flash(workflow.STALE_MESSAGE, "error")
+    return redirect(back, 303)
 
 
 def _success_message(action: str, dispute) -> str:
@@ -173,19 +131,8 @@ def act(dispute_id: int, action: str):
             )
         workflow.perform(current_user, dispute, action, payload)
         workflow.commit()
-    except ValidationError as err:
-        db.session.rollback()
-        for line in error_lines(err.messages):
-            flash(f"{workflow.TRANSITIONS[action].label}未保存：{line}", "error")
-        return redirect(back, 303)
-    except workflow.WorkflowError as err:
-        db.session.rollback()
-        flash(err.message, "error")  # 409 (state, version) and 403 (role) alike: nothing was saved
-        return redirect(back, 303)
-    except StaleDataError:
-        db.session.rollback()
-        flash(workflow.STALE_MESSAGE, "error")
-        return redirect(back, 303)
+    except ACTION_ERRORS as err:
+        return action_failed(err, action, back)
     flash(_success_message(action, dispute), "success")
     return redirect(back, 303)
 

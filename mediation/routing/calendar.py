@@ -30,10 +30,16 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from importlib import metadata
 
 import chinese_calendar
-from sqlalchemy import event
+from flask import has_app_context
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+
+from mediation import clock
+from mediation.extensions import db
+from mediation.routing.models import CalendarDay, CalendarNotice, CalendarState
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +49,6 @@ COVERAGE_DAYS = 90  # admins are warned when the calendar does not cover the nex
 
 
 def _version(distribution: str) -> str:
-    from importlib import metadata
-
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
@@ -63,7 +67,7 @@ _CC_YEARS = range(min(_CC_HOLIDAYS).year, max(_CC_HOLIDAYS).year + 1)
 def holidays_official_years() -> range:
     """The years for which ``holidays`` has the State Council's notice (the 调休 table), 2001 on.
     (``holidays`` is imported on first use: it takes about half a second.)"""
-    import holidays as holidays_pkg
+    import holidays as holidays_pkg  # here, not at the top: half a second of start-up
 
     try:
         from holidays.countries.china import ChinaStaticHolidays
@@ -167,7 +171,7 @@ def package_year(year: int) -> YearData:
     """What the packages say about ``year`` (cached for the process: the packages do not change)."""
     official = holidays_official_years()
     if year in official or year not in _CC_YEARS:
-        import holidays as holidays_pkg
+        import holidays as holidays_pkg  # here, not at the top: half a second of start-up
 
         # The next year too: a notice lists make-up days of late December before its year.
         h = holidays_pkg.China(years=[year, year + 1], language="zh_CN")
@@ -198,10 +202,6 @@ _loaded_lock = threading.Lock()
 
 
 def _load(session) -> Overrides:
-    from sqlalchemy import select
-
-    from mediation.routing.models import CalendarDay, CalendarNotice
-
     days = {
         d: (working, name)
         for d, working, name in session.execute(
@@ -220,15 +220,8 @@ def current_overrides() -> Overrides:
     """The override table as this transaction sees it: one one-row query per transaction for the
     token; the rows themselves are read again only when the token has changed. Without an app
     context (plain library use) there are no overrides."""
-    from flask import has_app_context
-
     if not has_app_context():
         return EMPTY
-    from sqlalchemy import select
-
-    from mediation.extensions import db
-    from mediation.routing.models import CalendarState
-
     session = db.session()
     cached = session.info.get(_SESSION_KEY)
     if cached is not None:
@@ -251,8 +244,6 @@ def current_overrides() -> Overrides:
 
 def forget_overrides(session=None) -> None:
     """Drop this transaction's view of the table (after a change in the same transaction)."""
-    from mediation.extensions import db
-
     (session or db.session()).info.pop(_SESSION_KEY, None)
 
 
@@ -371,8 +362,6 @@ def working_days_between(start: date, end: date) -> int:
 
 def coverage_gaps(today: date | None = None, days: int = COVERAGE_DAYS) -> list[int]:
     """The years of the next ``days`` days (after ``today``) that no official data covers."""
-    from mediation import clock
-
     today = today or clock.today()
     cal = calendar()
     last = today + timedelta(days=days)
@@ -383,8 +372,6 @@ def coverage_gaps(today: date | None = None, days: int = COVERAGE_DAYS) -> list[
 
 def coverage_warning(today: date | None = None, days: int = COVERAGE_DAYS) -> str | None:
     """The warning for admins when the next ``days`` days are not all covered; None when they are."""
-    from mediation import clock
-
     today = today or clock.today()
     gaps = coverage_gaps(today, days)
     if not gaps:
@@ -406,8 +393,6 @@ def log_coverage_warning(logger: logging.Logger | None = None, today: date | Non
     """Log :func:`coverage_warning` (WARNING) at most once per day and process, e.g. from the
     scheduler's sweep. Never raises: a calendar problem must not stop the sweep."""
     global _warned_on
-    from mediation import clock
-
     today = today or clock.today()
     with _warned_lock:
         if _warned_on == today:

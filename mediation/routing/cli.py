@@ -7,9 +7,16 @@ import sys
 import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from mediation import clock
+from mediation.common.forms import error_lines
+from mediation.database import write_intent
 from mediation.extensions import db
+from mediation.routing import calendar as cal
+from mediation.routing.models import CalendarNotice
+from mediation.routing.notices import FIELD_LABELS, CalendarNoticeIn, save_notice, weekday_label
 
 calendar_cli = AppGroup("calendar", help="工作日历（国务院节假日安排）")
 
@@ -23,11 +30,6 @@ calendar_cli = AppGroup("calendar", help="工作日历（国务院节假日安�
 @click.option("--replace", is_flag=True, help="该年度已有全年安排时替换它")
 def calendar_import(file, year, title, document_no, supplement, replace):
     """录入一份通知。FILE 每行一天或一段：“2027-02-05 至 2027-02-13 放假 春节”“2027-02-14 上班 春节”。"""
-    from sqlalchemy import select
-
-    from mediation.database import write_intent
-    from mediation.routing.models import CalendarNotice
-    from mediation.routing.notices import FIELD_LABELS, CalendarNoticeIn, save_notice
 
     def fail(lines):
         db.session.rollback()
@@ -58,9 +60,7 @@ def calendar_import(file, year, title, document_no, supplement, replace):
             notice = save_notice(data, None, existing)
             db.session.commit()
         except ValidationError as err:
-            from mediation.disputes.workflow_views import error_lines
-
-            fail(error_lines(err.messages, labels=FIELD_LABELS))
+            fail(error_lines(err.messages, FIELD_LABELS))
         except IntegrityError:
             fail(["该通知或其中的日期刚被他人登记，请重试。"])
     off = sum(1 for d in notice.days if not d.working)
@@ -74,10 +74,6 @@ def calendar_import(file, year, title, document_no, supplement, replace):
 @click.option("--year", type=int, help="列出该年的节假日与调休")
 def calendar_show(year):
     """显示各年度的数据来源、未来90天是否覆盖，以及某年的节假日与调休。"""
-    from mediation import clock
-    from mediation.routing import calendar as cal
-    from mediation.routing.notices import weekday_label
-
     view = cal.calendar()
     today = clock.today()
     for y in range(today.year - 1, today.year + 3):

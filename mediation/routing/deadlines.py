@@ -10,11 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from mediation.common.enums import Channel, Status
+from mediation.common.time import local_today
+from mediation.extensions import db
 from mediation.routing.calendar import add_working_days
+from mediation.routing.models import TimeLimit
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,6 @@ _CACHE_KEY = "mediation.time_limits"
 
 def load_time_limits() -> TimeLimits:
     """The table as the current database session sees it, cached for the rest of the transaction."""
-    from mediation.extensions import db
-    from mediation.routing.models import TimeLimit
-
     session = db.session()
     cached = session.info.get(_CACHE_KEY)
     if cached is None:
@@ -97,8 +98,6 @@ def load_time_limits() -> TimeLimits:
 
 
 def forget_time_limits(session: Session | None = None) -> None:
-    from mediation.extensions import db
-
     (session or db.session()).info.pop(_CACHE_KEY, None)
 
 
@@ -109,8 +108,6 @@ def _forget_on_transaction_end(session, *args) -> None:
 
 
 def _table() -> TimeLimits:
-    from flask import has_app_context
-
     return load_time_limits() if has_app_context() else TimeLimits([])
 
 
@@ -128,9 +125,6 @@ def deadline_for(channel: str | None, category: str, accepted_on: date | None) -
 
 def seed_time_limits() -> int:
     """Insert the default rows that are missing. Returns how many were added. Caller commits."""
-    from mediation.extensions import db
-    from mediation.routing.models import TimeLimit
-
     existing = set(db.session.scalars(select(TimeLimit.key)))
     added = 0
     for d in DEFAULT_LIMITS:
@@ -154,9 +148,6 @@ def seed_time_limits() -> int:
 
 def set_time_limit(data: dict):
     """Create or change the limit of a channel and category (validated ``TimeLimitIn``). Caller commits."""
-    from mediation.extensions import db
-    from mediation.routing.models import TimeLimit
-
     channel, category = data.get("channel"), data.get("category")
     key = TimeLimit.key_for(channel, category)
     row = db.session.scalar(select(TimeLimit).where(TimeLimit.key == key))
@@ -173,9 +164,6 @@ def set_time_limit(data: dict):
 
 def delete_time_limit(limit_id: int) -> bool:
     """Remove a row: the default of DOMAIN.md §5 (or the next less specific row) applies again."""
-    from mediation.extensions import db
-    from mediation.routing.models import TimeLimit
-
     row = db.session.get(TimeLimit, limit_id)
     if row is None:
         return False
@@ -186,8 +174,6 @@ def delete_time_limit(limit_id: int) -> bool:
 
 
 def _warning_ratio() -> float:
-    from flask import current_app, has_app_context
-
     if has_app_context():
         return float(current_app.config.get("DEADLINE_WARNING_RATIO", DEFAULT_WARNING_RATIO))
     return DEFAULT_WARNING_RATIO
@@ -214,8 +200,6 @@ def level_for(
 
 def warning_level(dispute, today: date | None = None) -> str | None:
     """The warning level of an open case (None for a closed case or one without a deadline)."""
-    from mediation.common.time import local_today
-
     if dispute.status == Status.CLOSED or dispute.deadline is None:
         return None
     return level_for(dispute.accepted_on, dispute.deadline, today or local_today())
@@ -223,8 +207,6 @@ def warning_level(dispute, today: date | None = None) -> str | None:
 
 def days_left(dispute, today: date | None = None) -> int | None:
     """Natural days until the deadline (0 on the deadline day, negative once overdue)."""
-    from mediation.common.time import local_today
-
     if dispute.deadline is None:
         return None
     return (dispute.deadline - (today or local_today())).days

@@ -24,6 +24,8 @@ from sqlalchemy import select, update
 from mediation.common import schema as s
 from mediation.common.time import utcnow
 from mediation.extensions import db
+from mediation.routing.calendar import forget_overrides
+from mediation.routing.models import CalendarDay, CalendarNotice, CalendarState
 
 OFF_WORDS = {"放假", "休息", "休", "假"}
 ON_WORDS = {"上班", "补班", "调休上班", "班"}
@@ -191,9 +193,9 @@ class CalendarNoticeIn(s.InputSchema):
 
 def _touch_state() -> None:
     """Replace the token, so every process reloads the table with its next transaction."""
+    # Inside the function: followups imports routing at its top, so a top-level import here would make
+    # the two packages import each other.
     from mediation.followups.service import insert_ignore
-    from mediation.routing.calendar import forget_overrides
-    from mediation.routing.models import CalendarState
 
     token = uuid.uuid4().hex
     if insert_ignore(CalendarState, {"id": 1, "token": token, "changed_at": utcnow()}, ["id"]) is None:
@@ -210,8 +212,6 @@ def save_notice(data: dict, user=None, notice_id: int | None = None):
     """Create (or, with ``notice_id``, replace) a notice from validated :class:`CalendarNoticeIn` data.
     Raises ValidationError for a date another notice already has or a second annual notice of a year.
     Caller commits. Returns the notice, or None when ``notice_id`` does not exist."""
-    from mediation.routing.models import CalendarDay, CalendarNotice
-
     notice = None
     if notice_id is not None:
         notice = db.session.get(CalendarNotice, notice_id)
@@ -259,8 +259,6 @@ def save_notice(data: dict, user=None, notice_id: int | None = None):
 
 
 def delete_notice(notice_id: int) -> bool:
-    from mediation.routing.models import CalendarNotice
-
     notice = db.session.get(CalendarNotice, notice_id)
     if notice is None:
         return False
@@ -271,8 +269,6 @@ def delete_notice(notice_id: int) -> bool:
 
 
 def list_notices():
-    from mediation.routing.models import CalendarNotice
-
     return db.session.scalars(
         select(CalendarNotice).order_by(CalendarNotice.year.desc(), CalendarNotice.id)
     ).all()

@@ -1,5 +1,9 @@
-"""Admin pages: the routing rule table, the time-limit table (list, add, change, delete) and the
-working-day calendar's notices (国务院节假日安排, routing/notices.py)."""
+"""The routing page: the rule table and the time-limit table (list, add, change, delete) and the
+working-day calendar's notices (国务院节假日安排, routing/notices.py).
+
+Who may do what is decided by routing.service's predicates, as in the API (routing/api.py): the admin
+changes everything (:func:`~mediation.routing.service.may_manage_routing_rules`); 综治中心 staff see the
+rules and the time limits read-only (:func:`~mediation.routing.service.may_read_routing_rules`)."""
 
 from __future__ import annotations
 
@@ -22,51 +26,47 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from mediation.common.enums import Channel, RiskFlag, RiskLevel, Role, values
-from mediation.disputes.workflow_schemas import RoutingRuleIn, TimeLimitIn
-from mediation.disputes.workflow_views import FIELD_LABELS, error_lines, form_payload
+from mediation import clock
+from mediation.common.enums import Channel, RiskFlag, RiskLevel, values
+from mediation.common.forms import error_lines, form_payload
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
-from mediation.routing import deadlines
+from mediation.routing import calendar as cal
+from mediation.routing import deadlines, notices
 from mediation.routing import service as routing
-from mediation.routing.models import TimeLimit
+from mediation.routing.models import CalendarNotice, TimeLimit
+from mediation.routing.schemas import FIELD_LABELS, RoutingRuleIn, TimeLimitIn
 
 bp = Blueprint("routing", __name__, url_prefix="/admin/routing")
 
-LABELS = {
-    "name": "规则名称",
-    "priority": "优先级",
-    "category": "纠纷类别",
-    "node": "属地",
-    "min_amount": "最低金额",
-    "min_people": "最少人数",
-    "min_risk": "最低风险等级",
-    "flags": "风险标记",
-    "channel": "化解渠道",
-    "unit": "建议单位",
-    "days": "时限",
-    "basis": "依据",
-}
+
+def allowed_if(predicate):
+    """A web view for signed-in users for whom ``predicate(user)`` holds; 403 for the others."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not predicate(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
-def admin_required(view):
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if current_user.role != Role.ADMIN:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
+readers_only = allowed_if(routing.may_read_routing_rules)
+managers_only = allowed_if(routing.may_manage_routing_rules)
 
 
 def _flash_errors(err: ValidationError) -> None:
-    for line in error_lines(err.messages, labels={**FIELD_LABELS, **LABELS}):
+    for line in error_lines(err.messages, FIELD_LABELS):
         flash(line, "error")
 
 
 @bp.get("/")
-@admin_required
+@readers_only
 def index():
     try:
         if deadlines.seed_time_limits():
@@ -86,11 +86,12 @@ def index():
         risk_levels=values(RiskLevel),
         flags=values(RiskFlag),
         categories=current_app.config["CATEGORIES"],
+        may_manage=routing.may_manage_routing_rules(current_user),
     )
 
 
 @bp.post("/rules")
-@admin_required
+@managers_only
 def add_rule():
     try:
         rule = routing.create_rule(RoutingRuleIn().load(form_payload(request.form, RoutingRuleIn())))
@@ -104,7 +105,7 @@ def add_rule():
 
 
 @bp.post("/rules/<int:rule_id>/delete")
-@admin_required
+@managers_only
 def delete_rule(rule_id: int):
     if not routing.delete_rule(rule_id):
         abort(404)
@@ -114,7 +115,7 @@ def delete_rule(rule_id: int):
 
 
 @bp.post("/time-limits")
-@admin_required
+@managers_only
 def set_limit():
     try:
         row = deadlines.set_time_limit(TimeLimitIn().load(form_payload(request.form, TimeLimitIn())))
@@ -134,7 +135,7 @@ def set_limit():
 
 
 @bp.post("/time-limits/<int:limit_id>/delete")
-@admin_required
+@managers_only
 def delete_limit(limit_id: int):
     if not deadlines.delete_time_limit(limit_id):
         abort(404)
@@ -147,10 +148,6 @@ def delete_limit(limit_id: int):
 
 
 def _calendar_page(form: dict | None = None, errors: list[str] | None = None, notice=None, status: int = 200):
-    from mediation import clock
-    from mediation.routing import calendar as cal
-    from mediation.routing.notices import list_notices, weekday_label
-
     today = clock.today()
     view = cal.calendar()
     try:
@@ -180,12 +177,12 @@ def _calendar_page(form: dict | None = None, errors: list[str] | None = None, no
         }
     return render_template(
         "routing/calendar.html",
-        notices=list_notices(),
+        notices=notices.list_notices(),
         years=years,
         year=year,
         special=view.special_days(year),
         source_labels=cal.SOURCE_LABELS,
-        weekday_label=weekday_label,
+        weekday_label=notices.weekday_label,
         form=form,
         errors=errors or [],
         editing=notice,
@@ -204,13 +201,10 @@ def _notice_form() -> dict:
 
 
 def _save_notice(notice_id: int | None):
-    from mediation.routing.notices import FIELD_LABELS as NOTICE_LABELS
-    from mediation.routing.notices import CalendarNoticeIn, save_notice
-
     form = _notice_form()
     try:
-        data = CalendarNoticeIn().load(form_payload(request.form, CalendarNoticeIn()))
-        notice = save_notice(data, current_user, notice_id)
+        data = notices.CalendarNoticeIn().load(form_payload(request.form, notices.CalendarNoticeIn()))
+        notice = notices.save_notice(data, current_user, notice_id)
         if notice is None:
             abort(404)
         db.session.commit()
@@ -218,10 +212,8 @@ def _save_notice(notice_id: int | None):
         db.session.rollback()
         editing = None
         if notice_id is not None:
-            from mediation.routing.models import CalendarNotice
-
             editing = db.session.get(CalendarNotice, notice_id)
-        return _calendar_page(form, error_lines(err.messages, labels=NOTICE_LABELS), editing, 422)
+        return _calendar_page(form, error_lines(err.messages, notices.FIELD_LABELS), editing, 422)
     except IntegrityError:
         db.session.rollback()
         return _calendar_page(form, ["该通知或其中的日期刚被他人登记，请刷新后重试。"], None, 409)
@@ -230,23 +222,20 @@ def _save_notice(notice_id: int | None):
 
 
 @bp.get("/calendar")
-@admin_required
+@managers_only
 def calendar_page():
     return _calendar_page()
 
 
 @bp.post("/calendar")
-@admin_required
+@managers_only
 def add_notice():
     return _save_notice(None)
 
 
 @bp.route("/calendar/<int:notice_id>", methods=["GET", "POST"])
-@admin_required
+@managers_only
 def notice(notice_id: int):
-    from mediation.routing.models import CalendarNotice
-    from mediation.routing.notices import format_days
-
     if request.method == "POST":
         return _save_notice(notice_id)
     row = db.session.get(CalendarNotice, notice_id)
@@ -257,17 +246,15 @@ def notice(notice_id: int):
         "title": row.title,
         "document_no": row.document_no or "",
         "annual": row.annual,
-        "days": format_days(row.days),
+        "days": notices.format_days(row.days),
     }
     return _calendar_page(form, None, row)
 
 
 @bp.post("/calendar/<int:notice_id>/delete")
-@admin_required
+@managers_only
 def delete_notice(notice_id: int):
-    from mediation.routing.notices import delete_notice as delete
-
-    if not delete(notice_id):
+    if not notices.delete_notice(notice_id):
         abort(404)
     db.session.commit()
     flash("已删除该通知；相关日期恢复按软件包数据（或推定）计算。", "success")
@@ -276,13 +263,12 @@ def delete_notice(notice_id: int):
 
 @bp.app_context_processor
 def _calendar_banner():
-    """``calendar_warning`` for admins on the routing admin pages and the case list (the home page)."""
+    """``calendar_warning`` for those who enter the holiday notices (the admin) on the routing pages and the
+    case list (the home page)."""
     if not has_request_context() or not (
         request.blueprint == "routing" or request.endpoint == "disputes.index"
     ):
         return {}
-    if current_user.is_authenticated and current_user.role == Role.ADMIN:
-        from mediation.routing.calendar import coverage_warning
-
-        return {"calendar_warning": coverage_warning()}
+    if current_user.is_authenticated and routing.may_manage_routing_rules(current_user):
+        return {"calendar_warning": cal.coverage_warning()}
     return {}
