@@ -12,6 +12,7 @@ from mediation.accounts import service
 from mediation.accounts.models import ApiToken, LoginAttempt, User, verify_password
 from mediation.accounts.passwords import POLICY_TEXT
 from mediation.common.enums import Role
+from mediation.common.paging import PageArgs, kept_per_page, paginate_args, web_page_args
 from mediation.common.time import utcnow
 from mediation.common.urls import is_local_path
 from mediation.common.validators import text_error
@@ -135,16 +136,16 @@ def password():
     return render_template("accounts/password.html", errors=errors, policy=POLICY_TEXT), status
 
 
+# The token lists page 500 at a time (the admin list showed the newest 500 before it paged).
+TOKEN_PAGE = PageArgs.sized(500, 500)
+
+
 @bp.get("/account/tokens")
 @login_required
 def tokens():
     """我的令牌: the caller's API tokens, newest first."""
-    rows = db.session.scalars(
-        select(ApiToken)
-        .where(ApiToken.user_id == current_user.id)
-        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-    ).all()
-    return render_template("accounts/tokens.html", tokens=rows, admin_view=False)
+    stmt = select(ApiToken).where(ApiToken.user_id == current_user.id)
+    return _token_page(stmt, admin_view=False)
 
 
 @bp.get("/admin/tokens")
@@ -157,8 +158,21 @@ def admin_tokens():
     stmt = select(ApiToken).join(User, User.id == ApiToken.user_id)
     if username:
         stmt = stmt.where(User.username == username)
-    rows = db.session.scalars(stmt.order_by(ApiToken.created_at.desc(), ApiToken.id.desc()).limit(500)).all()
-    return render_template("accounts/tokens.html", tokens=rows, admin_view=True, username=username)
+    return _token_page(stmt, admin_view=True, username=username)
+
+
+def _token_page(stmt, **context):
+    """A page of the token list (newest first, TOKEN_PAGE at a time) with its pager."""
+    args, page_errors = web_page_args(request.args, TOKEN_PAGE)
+    listed = paginate_args(stmt.order_by(ApiToken.created_at.desc(), ApiToken.id.desc()), args)
+    return render_template(
+        "accounts/tokens.html",
+        tokens=listed.items,
+        listed=listed,
+        page_errors=page_errors,
+        page_args=kept_per_page(request.args, page_errors),
+        **context,
+    )
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

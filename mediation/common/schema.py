@@ -7,14 +7,14 @@ The limits of every input live here, once: every :class:`String` refuses control
 lone surrogates and noncharacters (:func:`~mediation.common.validators.text_error`; tab and
 newline only in :class:`Text`, the multi-line kind) and has a maximum length (its own
 ``length()`` validator, else a default); every :class:`List` a maximum number of items; every
-:class:`Integer` the range of a database integer; paging arguments a maximum page.
+:class:`Integer` the range of a database integer. Paging arguments: :mod:`mediation.common.paging`.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from mediation.common.time import local_today
 from mediation.common.validators import normalize_newlines, text_error
@@ -24,7 +24,6 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 DEFAULT_MAX_LENGTH = 200  # single-line text without a length() of its own
 DEFAULT_TEXT_MAX_LENGTH = 5000  # multi-line text without a length() of its own
 DEFAULT_MAX_ITEMS = 100  # lists without a max_items of their own
-MAX_PAGE = 100_000
 
 
 class _Zh:
@@ -195,45 +194,6 @@ def one_of(choices, label: str = "取值") -> validate.OneOf:
 
 def length(maximum: int, minimum: int | None = None) -> validate.Length:
     return validate.Length(min=minimum, max=maximum, error=f"长度应在{minimum or 0}到{maximum}个字符之间。")
-
-
-def page_field() -> Integer:
-    """``page`` of every list (API and web): 1 … MAX_PAGE."""
-    return Integer(
-        load_default=1,
-        validate=validate.Range(min=1, max=MAX_PAGE, error=f"页码应在1到{MAX_PAGE}之间。"),
-        metadata={"description": "页码，从1开始"},
-    )
-
-
-def per_page_field(default: int = 20, maximum: int = 200) -> Integer:
-    """``per_page`` of every list: 1 … ``maximum``."""
-    return Integer(
-        load_default=default,
-        validate=validate.Range(min=1, max=maximum, error=f"每页条数应在1到{maximum}之间。"),
-    )
-
-
-class PageArgs(Schema):
-    """Paging of a list read from a query string (unknown keys ignored)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    page = page_field()
-    per_page = per_page_field()
-
-
-def web_page(args, per_page: int | None = None) -> dict:
-    """``page`` / ``per_page`` of a web list: the values asked for when valid, else the first page
-    (a page number no list can have shows an empty page, never an error)."""
-    raw = {k: args.get(k) for k in ("page", "per_page") if args.get(k)}
-    if per_page is not None:
-        raw["per_page"] = per_page
-    try:
-        return PageArgs().load(raw)
-    except ValidationError:
-        return PageArgs().load({"per_page": per_page} if per_page is not None else {})
 
 
 def code_of(attr: str) -> fields.Function:

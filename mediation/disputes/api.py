@@ -26,15 +26,7 @@ class Disputes(MethodView):
     @blp.response(200, DisputePage)
     def get(self, args):
         """列出本单位及辖区内的纠纷（筛选、分页）"""
-        items, total = service.list_disputes(api_user(), args)
-        per_page = args["per_page"]
-        return {
-            "items": items,
-            "total": total,
-            "page": args["page"],
-            "per_page": per_page,
-            "pages": (total + per_page - 1) // per_page,
-        }
+        return service.list_disputes(api_user(), args).envelope()
 
     @blp.arguments(DisputeCreate)
     @blp.response(201, DisputeOut)

@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from mediation.accounts.access import referred_disputes, visible_disputes
 from mediation.accounts.models import User
 from mediation.common.enums import Role, Status
+from mediation.common.paging import Page, paginate
 from mediation.common.time import local_today
 from mediation.disputes.casework import CourtReferral, JudicialConfirmation
 from mediation.disputes.models import Dispute, Event, Party
@@ -75,18 +76,22 @@ def referrals_query(user: User, state: str | None = None):
 
 def list_referrals(
     user: User, *, state: str | None = None, page: int = 1, per_page: int = 30, today: date | None = None
-) -> tuple[list[ReferralRow], int]:
-    """The court's referred cases, open ones first, newest referral first. Returns (rows, total)."""
+) -> Page:
+    """The court's referred cases, open ones first, newest referral first: a page of ReferralRow."""
     today = today or local_today()
     stmt = referrals_query(user, state)
-    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Dispute.id).subquery()))
-    stmt = stmt.add_columns(CourtReferral).order_by(
-        case((Dispute.status == Status.CLOSED, 1), else_=0),
-        CourtReferral.referred_on.desc(),
-        Dispute.id.desc(),
+    listed = paginate(
+        stmt.add_columns(CourtReferral).order_by(
+            case((Dispute.status == Status.CLOSED, 1), else_=0),
+            CourtReferral.referred_on.desc(),
+            Dispute.id.desc(),
+        ),
+        page,
+        per_page,
+        rows=True,
+        counted=stmt.with_only_columns(Dispute.id),
     )
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return _rows([(d, r) for d, r in rows], today), total
+    return listed.map(lambda rows: _rows([(d, r) for d, r in rows], today))
 
 
 def effective_agreements(dispute_ids: list[int]) -> dict[int, list]:

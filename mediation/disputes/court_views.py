@@ -8,7 +8,6 @@ the case page and the API do. Lists come from disputes/court.py, which starts fr
 
 from __future__ import annotations
 
-import math
 import uuid
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from mediation.accounts.access import get_dispute
 from mediation.common.enums import RiskLevel
 from mediation.common.forms import form_payload
+from mediation.common.paging import kept_per_page, web_page_args
 from mediation.common.time import local_today
 from mediation.disputes import court, service, workflow
 from mediation.disputes import views as dispute_views
 from mediation.disputes.casework import CONFIRMATION_RESULTS, REFERRAL_KINDS
-from mediation.disputes.workflow_schemas import ConfirmationRuleIn, CourtReferralIn
+from mediation.disputes.workflow_schemas import ConfirmationRuleIn, CourtReferralIn, CourtReferralListArgs
 from mediation.disputes.workflow_views import ACTION_ERRORS, action_failed
 from mediation.extensions import db
 
@@ -58,24 +58,22 @@ def index():
     state = request.args.get("state", "")
     if state not in court.STATES:
         state = ""
-    try:
-        page = min(max(1, int(request.args.get("page", "1"))), 100000)
-    except ValueError:
-        page = 1
-    per_page = current_app.config.get("PAGE_SIZE", 20)
+    args, page_errors = web_page_args(
+        request.args, CourtReferralListArgs, per_page=current_app.config["PAGE_SIZE"]
+    )
     today = local_today()
-    rows, total = court.list_referrals(
-        current_user, state=state or None, page=page, per_page=per_page, today=today
+    listed = court.list_referrals(
+        current_user, state=state or None, page=args["page"], per_page=args["per_page"], today=today
     )
     pending = court.pending_confirmations(current_user)
     from mediation.documents.service import may_read_documents
 
     return render_template(
         "court/index.html",
-        rows=rows,
-        total=total,
-        page=page,
-        pages=max(1, math.ceil(total / per_page)),
+        rows=listed.items,
+        listed=listed,
+        page_errors=page_errors,
+        page_args=kept_per_page(request.args, page_errors),
         state=state,
         states=court.STATES,
         counts=court.deadline_counts(current_user, today),

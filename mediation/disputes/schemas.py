@@ -17,6 +17,7 @@ from mediation.common.enums import (
     Venue,
     values,
 )
+from mediation.common.paging import PageArgs, PageOut
 from mediation.common.validators import (
     ethnicity_error,
     id_card_error,
@@ -286,7 +287,7 @@ class DisputeOut(DisputeSummaryOut):
     )
 
 
-class DisputeListArgs(s.InputSchema):
+class DisputeListArgs(s.InputSchema, PageArgs):
     class Meta:
         unknown = "exclude"
 
@@ -312,8 +313,6 @@ class DisputeListArgs(s.InputSchema):
         validate=s.one_of(SORT_VALUES, "排序"),
         metadata={"description": "排序字段，前加 - 为倒序：" + " / ".join(SORT_KEYS)},
     )
-    page = s.page_field()
-    per_page = s.per_page_field(20, 200)
     # The cases behind a report figure (reports.figures.figure_filter): figure, node, month and the
     # figure's line (突出问题, 本级直属, a channel); 期限 and 承办单位 above narrow the overdue review.
     figure = s.String(validate=lambda v: _known_figure(v), metadata={"description": "报表指标（见报表说明）"})
@@ -359,9 +358,5 @@ def _month_text(value: str) -> None:
         raise ValidationError(str(err)) from None
 
 
-class DisputePage(Schema):
+class DisputePage(PageOut):
     items = fields.List(fields.Nested(DisputeSummaryOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()

@@ -20,6 +20,7 @@ from mediation import signals
 from mediation.accounts.access import can_see_node, dispute_scope
 from mediation.accounts.models import User
 from mediation.common.enums import RiskLevel, Status
+from mediation.common.paging import PER_PAGE, Page, paginate_args
 from mediation.common.time import local_today, utcnow
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party
 from mediation.extensions import db
@@ -399,14 +400,9 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
     return stmt.order_by(*columns[:-1], *order)  # leading columns: cases without a value last
 
 
-def list_disputes(user: User, args: dict):
-    """The user's cases, filtered, sorted and paginated. Returns (items, total)."""
-    from sqlalchemy import func
-
+def list_disputes(user: User, args: dict) -> Page:
+    """The user's cases, filtered, sorted, one page of them (``page`` / ``per_page`` of ``args``)."""
     stmt = filtered_disputes(user, args)
     if stmt is None:
-        return [], 0
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    page, per_page = args.get("page", 1), args.get("per_page", 20)
-    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return items, total
+        return Page(items=[], total=0, page=args.get("page", 1), per_page=args.get("per_page", PER_PAGE))
+    return paginate_args(stmt, args)

@@ -8,7 +8,6 @@ The pages call the same service functions and schemas as the JSON API: the list 
 from __future__ import annotations
 
 import io
-import math
 import re
 import uuid
 from datetime import date
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.access import get_dispute, get_visible_node, may_register_and_accept, node_scope
 from mediation.common.enums import PartyKind, PartyRole, RiskFlag, RiskLevel, Status, Venue, values
+from mediation.common.paging import Page
 from mediation.common.time import local_today
 from mediation.disputes import service, workflow
 from mediation.disputes.models import Dispute, Party
@@ -493,15 +493,13 @@ def index():
     from mediation.routing.deadlines import OVERDUE, WARNING
 
     args, raw, errors = _list_args()
-    items: list[Dispute] = []
-    total = 0
-    per_page = args.get("per_page") or current_app.config.get("PAGE_SIZE", 20)
-    page = args.get("page", 1)
+    if "per_page" not in raw or errors:
+        args["per_page"] = current_app.config["PAGE_SIZE"]
+    args.setdefault("page", 1)
+    listed = Page(items=[], total=0, page=args["page"], per_page=args["per_page"])
     if not errors:
-        if "per_page" not in raw:
-            args["per_page"] = per_page
-        items, total = service.list_disputes(current_user, args)
-    pages = max(1, math.ceil(total / per_page)) if per_page else 1
+        listed = service.list_disputes(current_user, args)
+    items: list[Dispute] = listed.items
 
     # Page links, sort links and the export keep the filters as the user typed them.
     kept = {k: raw[k] for k in FILTER_KEYS if k in raw}
@@ -518,10 +516,7 @@ def index():
     return render_template(
         "disputes/index.html",
         items=items,
-        total=total,
-        page=page,
-        pages=pages,
-        per_page=per_page,
+        listed=listed,
         filters=raw,
         kept=kept,
         errors=errors,

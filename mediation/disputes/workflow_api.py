@@ -110,10 +110,8 @@ class CourtReferrals(MethodView):
         user = api_user()
         if not court.may_use_court_page(user):
             abort(403, message="只有法院联络员和系统管理员可以查看委派案件。")
-        rows, total = court.list_referrals(
-            user, state=args["state"], page=args["page"], per_page=args["per_page"]
-        )
-        return {"items": rows, "total": total, "page": args["page"], "per_page": args["per_page"]}
+        listed = court.list_referrals(user, state=args["state"], page=args["page"], per_page=args["per_page"])
+        return listed.envelope()
 
     @blp.arguments(ws.CourtReferralIn)
     @blp.response(201, DisputeOut)

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validates, v
 
 from mediation.common import schema as s
 from mediation.common.enums import Channel, Outcome, values
+from mediation.common.paging import PageArgs, PageOut
 from mediation.common.time import SHANGHAI, utcnow
 from mediation.disputes.casework import (
     CONFIRMATION_RESULTS,
@@ -290,7 +291,7 @@ class CourtReferralOut(Schema):
     referred_on = fields.Date()
 
 
-class CourtReferralListArgs(s.InputSchema):
+class CourtReferralListArgs(s.InputSchema, PageArgs.sized(20, 100)):
     class Meta:
         unknown = "exclude"
 
@@ -299,12 +300,6 @@ class CourtReferralListArgs(s.InputSchema):
         allow_none=True,
         validate=s.one_of(["open", "returned", "closed"], "状态"),
         metadata={"description": "open 办理中 / returned 已退回法院 / closed 已办结；不填为全部"},
-    )
-    page = s.Integer(
-        load_default=1, validate=fields.validate.Range(min=1, max=100000, error="页码应在1到100000之间。")
-    )
-    per_page = s.Integer(
-        load_default=20, validate=fields.validate.Range(min=1, max=100, error="每页条数应在1到100之间。")
     )
 
 
@@ -345,11 +340,8 @@ class CourtReferralRowOut(Schema):
     confirmations = fields.List(fields.Nested(lambda: ConfirmationOut()))
 
 
-class CourtReferralPageOut(Schema):
+class CourtReferralPageOut(PageOut):
     items = fields.List(fields.Nested(CourtReferralRowOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class ConfirmationOut(Schema):

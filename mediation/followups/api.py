@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.access import get_dispute
 from mediation.accounts.auth import api_user, token_required
+from mediation.common.paging import paginate_args
 from mediation.extensions import db
 from mediation.followups import service
 from mediation.followups.models import Notification
@@ -34,18 +35,6 @@ from mediation.followups.schemas import (
 from mediation.geo.models import Unit
 
 blp = Blueprint("followups_api", __name__, url_prefix="/api/v1", description="回访、消息提醒与督办")
-
-
-def _page(items, total, args, **extra):
-    per_page = args["per_page"]
-    return {
-        "items": items,
-        "total": total,
-        "page": args["page"],
-        "per_page": per_page,
-        "pages": (total + per_page - 1) // per_page,
-        **extra,
-    }
 
 
 def _commit_or_abort(action):
@@ -76,8 +65,7 @@ class FollowUps(MethodView):
     @blp.response(200, FollowUpPage)
     def get(self, args):
         """回访列表：?mine 为本单位（本人）的待办清单；可按状态、类型、案件、应办日期筛选"""
-        items, total = service.list_followups(api_user(), args)
-        return _page(items, total, args)
+        return service.list_followups(api_user(), args).envelope()
 
 
 @blp.route("/followups/<int:followup_id>")
@@ -143,10 +131,10 @@ class Notifications(MethodView):
     def get(self, args):
         """我的消息（期限预警、回访到期、督办），含未读条数"""
         user = api_user()
-        items, total = service.list_notifications(
+        listed = service.list_notifications(
             user, unread=args["unread"], page=args["page"], per_page=args["per_page"]
         )
-        return _page(items, total, args, unread=service.unread_count(user))
+        return listed.envelope(unread=service.unread_count(user))
 
 
 @blp.route("/notifications/<int:notification_id>/read")
@@ -226,10 +214,7 @@ class Supervisions(MethodView):
             issued=args["issued"],
             status=args.get("status"),
         )
-        per_page = args["per_page"]
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        items = db.session.scalars(stmt.limit(per_page).offset((args["page"] - 1) * per_page)).all()
-        return {"items": items, "total": total}
+        return paginate_args(stmt, args).envelope()
 
 
 @blp.route("/supervisions/<int:order_id>")

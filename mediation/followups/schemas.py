@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from mediation import clock
 from mediation.common import schema as s
 from mediation.common.enums import values
+from mediation.common.paging import PageArgs, PageOut
 from mediation.documents.forms import VISIT_METHODS
 from mediation.followups.models import FollowUpKind, FollowUpStatus, SupervisionLevel, SupervisionStatus
 
@@ -27,14 +28,8 @@ class Flag(s.String):
         raise self.make_error("invalid")
 
 
-class _QueryArgs(Schema):
+class _QueryArgs(PageArgs):
     """Query strings: unknown keys ignored; an empty ``?mine`` is kept (it means yes)."""
-
-    class Meta:
-        unknown = "exclude"
-
-    page = s.page_field()
-    per_page = s.per_page_field(20, 200)
 
 
 class FollowUpListArgs(_QueryArgs):
@@ -81,12 +76,8 @@ class FollowUpOut(Schema):
     satisfaction = fields.Integer(allow_none=True, metadata={"description": "满意度 1–5"})
 
 
-class FollowUpPage(Schema):
+class FollowUpPage(PageOut):
     items = fields.List(fields.Nested(FollowUpOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
 
 
 class FollowUpComplete(s.InputSchema):
@@ -134,13 +125,9 @@ class NotificationOut(Schema):
     emailed = fields.Function(lambda n: n.emailed_at is not None, metadata={"description": "已发送邮件"})
 
 
-class NotificationPage(Schema):
+class NotificationPage(PageOut):
     items = fields.List(fields.Nested(NotificationOut))
-    total = fields.Integer()
     unread = fields.Integer(metadata={"description": "未读条数"})
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
 
 
 class NotificationsMarkedRead(Schema):
@@ -199,9 +186,8 @@ class SupervisionOrderOut(Schema):
     escalated_at = fields.DateTime(allow_none=True)
 
 
-class SupervisionOrderList(Schema):
+class SupervisionOrderList(PageOut):
     items = fields.List(fields.Nested(SupervisionOrderOut))
-    total = fields.Integer()
 
 
 # --- 我的待办 (mediation.worklist) ----------------------------------------------------------------------

@@ -36,6 +36,7 @@ from mediation import clock, signals
 from mediation.accounts.access import dispute_scope
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, Role, Status, UnitType
+from mediation.common.paging import Page, paginate, paginate_args
 from mediation.common.urls import app_path, public_url
 from mediation.database import write_intent
 from mediation.disputes.models import Dispute
@@ -206,11 +207,8 @@ def notifications_query(user: User, *, unread: bool = False):
     return stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
 
 
-def list_notifications(user: User, *, unread: bool = False, page: int = 1, per_page: int = 20):
-    stmt = notifications_query(user, unread=unread)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return items, total
+def list_notifications(user: User, *, unread: bool = False, page: int = 1, per_page: int = 20) -> Page:
+    return paginate(notifications_query(user, unread=unread), page, per_page)
 
 
 def unread_count(user: User) -> int:
@@ -425,7 +423,7 @@ def followups_query(
     return stmt.order_by(FollowUp.due_on, FollowUp.id)
 
 
-def list_followups(user: User, args: dict):
+def list_followups(user: User, args: dict) -> Page:
     stmt = followups_query(
         user,
         mine=args.get("mine", False),
@@ -434,10 +432,7 @@ def list_followups(user: User, args: dict):
         dispute_id=args.get("dispute"),
         due_before=args.get("due_before"),
     )
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    page, per_page = args.get("page", 1), args.get("per_page", 20)
-    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return items, total
+    return paginate_args(stmt, args)
 
 
 def get_followup(user: User, followup_id: int) -> FollowUp:

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mediation import clock
 from mediation.accounts.access import get_dispute
+from mediation.common.paging import kept_per_page, web_page_args
 from mediation.common.urls import is_local_path
 from mediation.extensions import db
 from mediation.followups import service
@@ -127,23 +128,19 @@ def worklist():
 def todo():
     """回访: the follow-ups assigned to the user's unit by status (open first, by due date). Those
     due by today are also in 我的待办 (:func:`worklist`), with the same forms."""
-    try:
-        args = FollowUpListArgs().load({k: v for k, v in request.args.items() if k in ("page", "per_page")})
-    except ValidationError:
-        args = FollowUpListArgs().load({})
+    args, page_errors = web_page_args(request.args, FollowUpListArgs)
     statuses = [s.value for s in FollowUpStatus]
     status = request.args.get("status") or FollowUpStatus.OPEN.value
     scope = "all" if request.args.get("scope") == "all" else "mine"
     args["mine"] = scope == "mine"
     args["status"] = status if status in statuses else None
-    items, total = service.list_followups(current_user, args)
-    per_page = args["per_page"]
+    listed = service.list_followups(current_user, args)
     return render_template(
         "followups/todo.html",
-        items=items,
-        total=total,
-        page=args["page"],
-        pages=(total + per_page - 1) // per_page,
+        items=listed.items,
+        listed=listed,
+        page_errors=page_errors,
+        page_args=kept_per_page(request.args, page_errors),
         status=status,
         scope=scope,
         statuses=statuses,
@@ -190,20 +187,16 @@ def reschedule(followup_id):
 @bp.get("/notifications/")
 @login_required
 def notifications():
-    try:
-        args = NotificationListArgs().load(request.args)
-    except ValidationError:
-        args = NotificationListArgs().load({})
-    items, total = service.list_notifications(
+    args, page_errors = web_page_args(request.args, NotificationListArgs, keys=("page", "per_page", "unread"))
+    listed = service.list_notifications(
         current_user, unread=args["unread"], page=args["page"], per_page=args["per_page"]
     )
-    per_page = args["per_page"]
     return render_template(
         "followups/notifications.html",
-        items=items,
-        total=total,
-        page=args["page"],
-        pages=(total + per_page - 1) // per_page,
+        items=listed.items,
+        listed=listed,
+        page_errors=page_errors,
+        page_args=kept_per_page(request.args, page_errors),
         unread_only=args["unread"],
     )
 

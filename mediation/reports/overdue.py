@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 
 from mediation.accounts.models import User
 from mediation.common.enums import RiskLevel, Role, Status
+from mediation.common.paging import Page, page_window
 from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
@@ -119,9 +120,8 @@ def overdue_review(
         )
         .where(*filtered)
         .order_by(rank.desc(), Dispute.prominent.desc(), overdue_days.desc(), Dispute.id)
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
-    ).subquery()
+    )
+    page_rows = page_window(page_rows, page, per_page).subquery()
     supervisions = (
         select(func.count())
         .where(SupervisionOrder.dispute_id == page_rows.c.id)
@@ -207,11 +207,7 @@ def overdue_review(
         "today": today.isoformat(),
         "overdue": int(counts.get(OVERDUE, 0)),
         "warning": int(counts.get(WARNING, 0)),
-        "total": total,
-        "page": page,
-        "per_page": per_page,
-        "pages": (total + per_page - 1) // per_page,
-        "items": items,
+        **Page(items=items, total=total, page=page, per_page=per_page).envelope(),
         "league": league,
     }
 

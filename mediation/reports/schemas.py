@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from mediation.common import schema as s
+from mediation.common.paging import PageArgs, PageOut
 from mediation.followups.models import SupervisionLevel
 from mediation.reports.common import Month
 
@@ -21,12 +22,10 @@ class ReportArgs(s.InputSchema):
     month = s.String(required=True, validate=_month, metadata={"description": "月份 YYYY-MM"})
 
 
-class OverdueArgs(s.InputSchema):
+class OverdueArgs(s.InputSchema, PageArgs.sized(50, 500)):
     node = s.String(load_default=None, metadata={"description": "节点代码，默认本单位所在节点"})
     unit = s.String(load_default=None, metadata={"description": "承办单位代码（筛选）"})
     level = s.String(load_default=None, validate=s.one_of(["预警", "超期"], "预警等级"))
-    page = s.page_field()
-    per_page = s.per_page_field(50, 500)
 
 
 class Figures(Schema):
@@ -173,16 +172,12 @@ class LeagueRow(Schema):
     warning = fields.Integer()
 
 
-class OverdueReview(Schema):
+class OverdueReview(PageOut):
     node = fields.String()
     node_name = fields.String()
     today = fields.String()
     overdue = fields.Integer()
     warning = fields.Integer()
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
     items = fields.List(fields.Nested(OverdueItem))
     league = fields.List(fields.Nested(LeagueRow))
 

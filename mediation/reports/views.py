@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mediation.accounts.access import can_see_node, get_dispute
 from mediation.common.confirm import confirmation_page, is_confirmed
 from mediation.common.enums import Role
-from mediation.common.schema import web_page
+from mediation.common.paging import kept_per_page, web_page_args
 from mediation.common.time import local_today
 from mediation.common.urls import is_local_path
 from mediation.database import MAX_ID
@@ -40,7 +40,7 @@ from mediation.reports.overdue import (
     may_supervise,
     overdue_review,
 )
-from mediation.reports.schemas import CarryOverIn, DecisionIn, ReopenIn, ScreeningIn, SuperviseIn
+from mediation.reports.schemas import CarryOverIn, DecisionIn, OverdueArgs, ReopenIn, ScreeningIn, SuperviseIn
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -174,8 +174,10 @@ def overdue():
     unit_code = request.args.get("unit", "").strip() or None
     level = request.args.get("level", "").strip() or None
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
-    page = web_page(request.args)["page"]
-    review = overdue_review(node, unit_id=unit.id if unit else None, level=level, page=page, per_page=50)
+    args, page_errors = web_page_args(request.args, OverdueArgs)
+    review = overdue_review(
+        node, unit_id=unit.id if unit else None, level=level, page=args["page"], per_page=args["per_page"]
+    )
     whole = review if unit is None and level is None else overdue_review(node, per_page=1)
     return render_template(
         "reports/overdue.html",
@@ -183,7 +185,9 @@ def overdue():
         league=whole["league"],
         unit=unit,
         level=level,
-        page=page,
+        page=args["page"],
+        page_errors=page_errors,
+        page_args=kept_per_page(request.args, page_errors),
         may_supervise=may_supervise(user),
         reply_by=default_reply_by(),
         levels=[v.value for v in SupervisionLevel],
