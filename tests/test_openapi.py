@@ -25,3 +25,9 @@ def test_docs_page_loads_assets_from_this_server(client):
     for url in urls:
         assert not url.startswith(("http://", "https://", "//")), f"external asset {url}"
         assert client.get(url).status_code == 200, url
+
+
+def test_the_case_answer_carries_the_case_code(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for name in ("DisputeOut", "DisputeSummaryOut"):
+        assert "case_code" in spec["components"]["schemas"][name]["properties"], name

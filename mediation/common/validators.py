@@ -64,6 +64,16 @@ def phone_error(value: str) -> str | None:
     return "电话号码格式不正确（手机号11位，座机如 022-12345678）。"
 
 
+def normalize_phone(value: str) -> str:
+    """A phone number as typed → as compared: spaces dropped."""
+    return (value or "").strip().replace(" ", "")
+
+
+def is_mobile(value: str) -> bool:
+    """A mainland mobile number (11 digits, 1[3-9]…): the numbers that can receive an SMS."""
+    return bool(_MOBILE.match(value or ""))
+
+
 def mask_id_number(value: str | None) -> str | None:
     """120***********1234: the first three and last four characters kept."""
     if not value:
