@@ -143,6 +143,7 @@ def main(out_dir: Path) -> None:
             for kind in (
                 "application",
                 "registration",
+                "acceptance",
                 "rights",
                 "record",
                 "oral",

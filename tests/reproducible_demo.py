@@ -3,7 +3,7 @@
 Run by tests/test_reproducible.py in subprocesses with different PYTHONHASHSEED values:
 ``python -m tests.reproducible_demo <directory> <day> <disputes>``. Every column takes part except the
 few that are random on purpose (salted password hashes, the signed PDFs' random verification codes and
-their signatures): those are not decisions of the generator.
+their signatures, the case codes): those are not decisions of the generator.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import select
 RANDOM_ON_PURPOSE = {
     "user_account": {"password_hash"},
     "signed_document": {"code", "sha256", "size", "pdf"},
+    "dispute": {"case_code"},  # 一案一码: random and unguessable on purpose
 }
 
 

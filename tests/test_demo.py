@@ -167,6 +167,14 @@ def test_summary_names_the_accounts_and_the_content(demo):
         assert word in out, word
 
 
+def test_every_demo_case_has_its_own_case_code(demo):
+    from mediation.disputes.case_code import is_case_code
+
+    codes = db.session.scalars(select(Dispute.case_code)).all()
+    assert len(codes) >= DISPUTES and len(set(codes)) == len(codes)
+    assert all(is_case_code(c) for c in codes)
+
+
 def test_every_role_level_and_unit_type_is_there(demo):
     roles = {u.role for u in db.session.scalars(select(User))}
     assert roles == set(Role)

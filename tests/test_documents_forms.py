@@ -345,6 +345,7 @@ def test_case_file_holds_every_document_in_order_with_matching_page_numbers(worl
         "卷内目录",
         "人民调解申请书",
         "人民调解受理登记表",
+        "人民调解受理通知书",
         "人民调解当事人权利义务告知书",
         "人民调解记录",
         "人民调解协议书",

@@ -52,3 +52,48 @@ def test_upgrade_matches_models_and_downgrade_removes_everything(fresh_url):
         upgrade()  # and back up again
         assert _diff(db.engine) == []
         db.engine.dispose()
+
+
+def test_case_codes_are_backfilled_unique_and_dropped_on_downgrade(fresh_url):
+    """e5b8c3d1a7f2 (一案一码): cases that exist before it get a unique, well-formed, checked code each;
+    the column is then NOT NULL and unique; the downgrade removes it again."""
+    from mediation.disputes.case_code import is_case_code
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="d7a2c4e19b35")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO node (id, code, name, level, path) VALUES (1, 'N1', '海滨区', '区', '/1/')")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO unit (id, code, name, type, node_id) VALUES (1, 'U1', '海滨区综治中心', '综治中心', 1)"
+                )
+            )
+            for i in range(1, 41):
+                conn.execute(
+                    text(
+                        "INSERT INTO dispute (id, case_no, category, source, summary, risk_level, flags, prominent,"
+                        " civil_to_criminal, node_id, registering_unit_id, registered_at, registered_on, status,"
+                        " version, updated_at) VALUES (:i, :no, '邻里', '群众来访', '漏水', '一般', '[]', false,"
+                        " false, 1, 1, '2026-11-01 01:00:00', '2026-11-01', '待分流', 1, '2026-11-01 01:00:00')"
+                    ),
+                    {"i": i, "no": f"（2026）海滨调字第{i:04d}号"},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            codes = conn.execute(text("SELECT case_code FROM dispute ORDER BY id")).scalars().all()
+        assert len(codes) == 40 and len(set(codes)) == 40
+        assert all(is_case_code(c) for c in codes), codes
+        column = next(c for c in inspect(db.engine).get_columns("dispute") if c["name"] == "case_code")
+        assert column["nullable"] is False
+        assert any(
+            u["column_names"] == ["case_code"] for u in inspect(db.engine).get_unique_constraints("dispute")
+        )
+        assert _diff(db.engine) == []
+        downgrade(revision="d7a2c4e19b35")
+        assert "case_code" not in {c["name"] for c in inspect(db.engine).get_columns("dispute")}
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM dispute")).scalar() == 40
+        db.engine.dispose()

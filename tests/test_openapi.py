@@ -48,3 +48,9 @@ def test_routing_has_its_own_section(client):
         if m != "parameters" and "workflow_api" in op.get("tags", [])
     }
     assert workflow and not workflow & set(routing_paths)
+
+
+def test_the_case_answer_carries_the_case_code(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for name in ("DisputeOut", "DisputeSummaryOut"):
+        assert "case_code" in spec["components"]["schemas"][name]["properties"], name

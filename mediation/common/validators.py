@@ -64,11 +64,21 @@ def phone_error(value: str) -> str | None:
     return "电话号码格式不正确（手机号11位，座机如 022-12345678）。"
 
 
+def normalize_phone(value: str) -> str:
+    """A phone number as typed → as compared: spaces dropped."""
+    return (value or "").strip().replace(" ", "")
+
+
+def is_mobile(value: str) -> bool:
+    """A mainland mobile number (11 digits, 1[3-9]…): the numbers that can receive an SMS."""
+    return bool(_MOBILE.match(value or ""))
+
+
 def mobile_error(value: str) -> str | None:
     """None when ``value`` is a mainland mobile number (an SMS can reach it), else the reason."""
     if err := phone_error(value):
         return err
-    if not _MOBILE.match(value.strip().replace(" ", "")):
+    if not is_mobile(normalize_phone(value)):
         return "请填写11位手机号码（座机无法接收短信）。"
     return None
 

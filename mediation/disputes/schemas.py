@@ -232,6 +232,12 @@ class EventOut(Schema):
 class DisputeSummaryOut(Schema):
     id = fields.Integer()
     case_no = fields.String()
+    case_code = fields.String(
+        metadata={
+            "description": "一案一码：当事人查询本案用的案件码（10位，末位为校验位）；"
+            "公开页面为 PUBLIC_URL/c/<case_code>"
+        }
+    )
     status = fields.String(metadata={"enum": values(Status)})
     stage = fields.Function(
         lambda d: stage_of(d).value, metadata={"enum": values(Stage), "description": "办理阶段"}

@@ -22,6 +22,7 @@ from mediation.accounts.models import User
 from mediation.common.enums import RiskLevel, Status
 from mediation.common.paging import PER_PAGE, Page, paginate_args
 from mediation.common.time import local_today, utcnow
+from mediation.disputes import case_code  # noqa: F401  (connects the 受理 hook, case_code.notify_parties)
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit

@@ -21,8 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from mediation.accounts.access import get_dispute, get_visible_node, may_register_and_accept, node_scope
 from mediation.common.enums import PartyKind, PartyRole, RiskFlag, RiskLevel, Status, Venue, values
 from mediation.common.paging import Page
+from mediation.common.qr import qr_data_uri
 from mediation.common.time import local_today
 from mediation.disputes import service, workflow
+from mediation.disputes.case_code import case_link
 from mediation.disputes.models import Dispute, Party
 from mediation.disputes.schemas import DisputeCreate, DisputeListArgs, max_parties
 from mediation.extensions import db
@@ -716,9 +718,12 @@ def show(dispute_id: int):
     dispute = get_dispute(current_user, dispute_id)  # 404 outside the user's scope
     parties = [(p, service.shown_id_number(p, current_user)) for p in dispute.parties]
     events = list(dispute.events)
+    link = case_link(dispute)
     return render_template(
         "disputes/show.html",
         dispute=dispute,
+        case_link=link,
+        case_qr=qr_data_uri(link["qr_data"]),
         parties=parties,
         events=events,
         names=code_names(events),

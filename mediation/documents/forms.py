@@ -54,6 +54,13 @@ RIGHTS_TEXT = (
     "当事人可以自调解协议生效之日起三十日内共同向人民法院申请司法确认（人民调解法第三十三条）。",
 )
 
+# 受理通知书: the parties' rights in one line (the 告知书 gives them in full).
+ACCEPTANCE_RIGHTS_TEXT = (
+    "在人民调解活动中，你有权选择或者接受人民调解员，接受调解、拒绝调解或者要求终止调解，要求调解公开进行"
+    "或者不公开进行，自主表达意愿、自愿达成调解协议；应当如实陈述纠纷事实，遵守调解现场秩序，尊重人民调解员"
+    "和对方当事人（详见《人民调解当事人权利义务告知书》）。人民调解委员会调解民间纠纷，不收取任何费用。"
+)
+
 ROUTES_TEXT = "你（们）可以依法通过仲裁、行政、司法等途径维护自己的权利。"
 
 FORMS: dict[str, FormSpec] = {
@@ -74,6 +81,14 @@ FORMS: dict[str, FormSpec] = {
             (
                 Field("acceptance_note", "受理意见", "textarea", hint="留空则填写“同意受理”"),
                 Field("registrar", "登记人", max_length=50, hint="留空则为登记该纠纷的用户"),
+            ),
+        ),
+        FormSpec(
+            "acceptance",
+            "人民调解受理通知书",
+            (
+                Field("mediator", "人民调解员", max_length=50, hint="留空则为案件承办人"),
+                Field("notified_on", "通知日期", "date", hint="留空则为受理日期"),
             ),
         ),
         FormSpec(
@@ -155,6 +170,7 @@ FORMS: dict[str, FormSpec] = {
 CASE_FILE_ORDER = (
     "application",
     "registration",
+    "acceptance",
     "rejection",
     "rights",
     "record",

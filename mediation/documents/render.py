@@ -20,6 +20,8 @@ from markupsafe import Markup, escape
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from mediation.common.qr import qr_png  # noqa: F401  (documents draw their QR codes with it)
+
 STATIC_ROOT = (Path(__file__).resolve().parent.parent / "static").resolve()
 ALLOWED_STATIC_SUFFIXES = {".css", ".png", ".jpg", ".jpeg", ".svg", ".woff", ".woff2", ".otf", ".ttf"}
 PRINT_CSS = "documents/print.css"
@@ -177,16 +179,3 @@ class Renderer:
         """The laid-out document (pages), to look where things fell before writing the PDF."""
         self.fetcher = StrictFetcher(self.data_uris)
         return HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher).render()
-
-
-def qr_png(text: str) -> bytes:
-    import io
-
-    import qrcode
-
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=2)
-    qr.add_data(text)
-    qr.make(fit=True)
-    buf = io.BytesIO()
-    qr.make_image(fill_color="black", back_color="white").save(buf, format="PNG")
-    return buf.getvalue()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,10 +18,13 @@ from sqlalchemy import func, select
 
 from mediation.accounts.access import dispute_scope
 from mediation.accounts.models import User
+from mediation.common import codes
 from mediation.common.enums import PartyKind, Role, UnitType
 from mediation.common.images import ImageLimits, ImageRejected, decode_data_url, load_image, png_bytes
+from mediation.common.qr import qr_png
 from mediation.common.time import cn_date, local_today, utcnow
 from mediation.common.urls import public_url
+from mediation.disputes.case_code import case_link
 from mediation.disputes.casework import JudicialConfirmation, MediationSession
 from mediation.disputes.models import Dispute, Event, register_event_label
 from mediation.disputes.service import add_event, next_number
@@ -39,7 +41,7 @@ from mediation.documents.models import (
     SignMethod,
     UnitSeal,
 )
-from mediation.documents.render import Renderer, anchor_pages, qr_png
+from mediation.documents.render import Renderer, anchor_pages
 from mediation.documents.signing import SignatureCheck, SigningUnavailable, signer_for_unit, verifier
 from mediation.extensions import db
 from mediation.geo.models import Unit
@@ -55,7 +57,7 @@ for _type, _label in {
     register_event_label(_type, _label)
 
 WRITER_ROLES = (Role.MEDIATOR,)
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+CODE_ALPHABET = codes.ALPHABET  # no 0/O, 1/I/L (shared with the case codes)
 CODE_LENGTH = 10
 MAX_SIGNATURE_BYTES = 512 * 1024
 MAX_SEAL_BYTES = 4 * 1024 * 1024
@@ -534,6 +536,7 @@ def case_context(dispute: Dispute) -> dict:
         "occurred_on": dispute.occurred_on,
         "amount": dispute.amount,
         "people_count": dispute.people_count,
+        "deadline": dispute.deadline,
     }
 
 
@@ -607,6 +610,8 @@ def agreement_context(renderer: Renderer, agreement: Agreement) -> dict:
         "case": case_context(agreement.dispute),
         "unit_name": agreement.unit.name,
         "draft": not agreement.is_effective,
+        # 一案一码 on the text as issued (drafts and texts being signed are not given to the parties).
+        "case_link": case_link(agreement.dispute) if agreement.is_effective else None,
     }
 
 
@@ -622,13 +627,13 @@ def verification_block(renderer: Renderer, code: str) -> dict:
 
 def new_code() -> str:
     while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        code = codes.random_code(CODE_LENGTH)
         if not db.session.scalar(select(SignedDocument.id).where(SignedDocument.code == code)):
             return code
 
 
 def normalize_code(code: str) -> str:
-    return re.sub(r"[\s-]", "", code or "").upper()
+    return codes.normalize_code(code)
 
 
 def render_agreement_html(agreement: Agreement, *, for_web: bool = False) -> str:
@@ -751,7 +756,7 @@ def form_applies(dispute: Dispute, kind: str) -> bool:
         return True
     if kind == "rejection":
         return rejected
-    if kind == "rights":
+    if kind in ("acceptance", "rights"):
         return accepted
     if kind == "record":
         return not rejected and (accepted or bool(_sessions(dispute)))
@@ -923,6 +928,10 @@ def _confirmation_defaults(dispute: Dispute) -> dict:
     return {"court": row.court.name, "applied_on": row.applied_on.isoformat()} if row else {}
 
 
+# The forms given to the parties that print the case code and its QR code (the agreement does too).
+CASE_CODE_FORMS = ("acceptance", "rights")
+
+
 def form_context(dispute: Dispute, kind: str) -> dict:  # noqa: C901
     """What a form's template needs: the case, the form's own fields (with defaults)."""
     spec = F.FORMS[kind]
@@ -947,6 +956,10 @@ def form_context(dispute: Dispute, kind: str) -> dict:  # noqa: C901
         )
         own.setdefault("remedy", F.REMEDY_TEXT)
         own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
+    elif kind == "acceptance":
+        own.setdefault("mediator", ctx["case"]["handler"])
+        own.setdefault("notified_on", (dispute.accepted_on or dispute.registered_on).isoformat())
+        ctx["rights_line"] = F.ACCEPTANCE_RIGHTS_TEXT
     elif kind == "rights":
         own.setdefault("notified_on", (dispute.accepted_on or dispute.registered_on).isoformat())
         ctx["rights_text"] = F.RIGHTS_TEXT
@@ -982,6 +995,8 @@ def form_context(dispute: Dispute, kind: str) -> dict:  # noqa: C901
         own.setdefault("title", f"{dispute.category}纠纷")
         own.setdefault("retention", "长期")
         own.setdefault("filed_on", (dispute.closed_on or local_today()).isoformat())
+    if kind in CASE_CODE_FORMS:  # 一案一码: how the parties follow the case
+        ctx["case_link"] = case_link(dispute)
     ctx["form"] = own
     return ctx
 
@@ -990,7 +1005,7 @@ def form_has_content(dispute: Dispute, kind: str) -> bool:
     """Whether the case file holds the form: it applies to the case and has something to say."""
     if not form_applies(dispute, kind):
         return False
-    if kind in ("application", "registration", "rejection", "rights"):
+    if kind in ("application", "registration", "acceptance", "rejection", "rights"):
         return True
     if kind == "confirmation":
         return _confirmation_row(dispute) is not None or bool(form_rows(dispute, kind))
