@@ -50,7 +50,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from mediation import signals
-from mediation.accounts.access import can_see_node
+from mediation.accounts.access import can_see_node, is_center_user_or_admin, predicate
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, NodeLevel, Outcome, RiskLevel, Role, Status, UnitType, Venue
 from mediation.common.time import local_today, utcnow
@@ -1000,8 +1000,10 @@ def recent_screenings(user: User, limit: int = 10) -> list[Screening]:
 # ------------------------------------------------------------------------------ overdue review
 
 
+@predicate
 def may_review(user: User) -> bool:
-    return user.role in (Role.CENTER, Role.ADMIN)
+    """The overdue review (超期预警排名, its 督办 list): 综治中心 staff and admins."""
+    return is_center_user_or_admin(user)
 
 
 def review_base(today: date) -> list:

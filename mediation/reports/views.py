@@ -156,7 +156,7 @@ def overdue():
     user = _user()
     if not service.may_review(user):
         abort(403, description="只有综治中心工作人员可以查看超期审查。")
-    node = _node_arg(user.unit.node if user.role != Role.ADMIN else service.default_node(user))
+    node = _node_arg(service.default_node(user))
     unit_code = request.args.get("unit", "").strip() or None
     level = request.args.get("level", "").strip() or None
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None

@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
+from mediation.accounts.access import is_admin, is_center_user
 from mediation.common.enums import Channel, NodeLevel, UnitType
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
@@ -125,10 +126,8 @@ def reach_territory(dispute, user=None) -> Node | None:
 def territory_at(node: Node, center: Unit | None, user=None) -> Node | None:
     """:func:`reach_territory` for a case at ``node`` triaged by ``center`` (also for rows not yet
     cases: a 台账 row being imported)."""
-    from mediation.common.enums import Role
-
     territory = center.node if center is not None else None
-    if user is not None and getattr(user, "role", None) == Role.CENTER and user.unit is not None:
+    if user is not None and is_center_user(user):
         own = user.unit.node
         if own.contains(node) and (territory is None or own.contains(territory)):
             territory = own
@@ -171,9 +170,7 @@ def reachable_units_at(node: Node, center: Unit | None, user=None) -> list[Unit]
 def units_within_reach(node: Node, user) -> set[int]:
     """The ids of the units a case at ``node`` may be given to by ``user`` (the reach rule above, with
     the 综治中心 responsible for ``node``); an admin reaches every unit."""
-    from mediation.common.enums import Role
-
-    if getattr(user, "role", None) == Role.ADMIN:
+    if user is not None and is_admin(user):
         return set(db.session.scalars(select(Unit.id)))
     return {u.id for u in reachable_units_at(node, nearest_unit(node, unit_type=UnitType.CENTER), user)}
 
