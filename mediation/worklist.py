@@ -23,9 +23,9 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 
 from mediation import clock
-from mediation.accounts.access import assigned_to, dispute_scope
+from mediation.accounts.access import assigned_to, dispute_scope, is_center_user
 from mediation.accounts.models import User
-from mediation.common.enums import Role, Status, UnitType
+from mediation.common.enums import Status
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
 
@@ -109,7 +109,7 @@ def _pending(user: User) -> list[WorkItem]:
     from mediation.disputes.workflow import refusal
     from mediation.routing.service import responsible_center
 
-    if user.role != Role.CENTER or user.unit.type != UnitType.CENTER:
+    if not is_center_user(user):
         return []
     cases = db.session.scalars(
         _visible(user)
@@ -288,11 +288,7 @@ def _month_close(user: User, today: date) -> list[WorkItem]:
     from mediation.reports.common import Month
 
     out: list[WorkItem] = []
-    if (
-        user.role == Role.CENTER
-        and user.unit.type == UnitType.CENTER
-        and month_close.may_close(user, user.unit.node)
-    ):
+    if is_center_user(user) and month_close.may_close(user, user.unit.node):
         node, month = user.unit.node, Month.of(today).shift(-1)
         if month_close.active_close(node, month) is None:
             url = url_for("reports.close_page", node=node.code, month=month.key)
@@ -310,9 +306,9 @@ def _month_close(user: User, today: date) -> list[WorkItem]:
                 )
             if not missing:
                 out.append(WorkItem(MONTH_CLOSE, None, None, None, f"{month.label}尚未结账上报", url))
-    if user.role in (Role.CENTER, Role.ADMIN):
-        for req in month_close.pending_reopen_requests(user):
-            close = req.month_close
+    for req in month_close.pending_reopen_requests(user):
+        close = req.month_close
+        if month_close.may_decide_reopen(user, close):
             out.append(
                 WorkItem(
                     REOPEN,

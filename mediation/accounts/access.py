@@ -3,18 +3,73 @@
 a user sees and works on the cases whose 属地 is in their unit's subtree, or that are assigned to
 their unit (lead unit or co-handling unit). An admin sees everything. Every list, lookup and action
 goes through :func:`dispute_scope` / :func:`get_dispute`.
+
+Every "may this user …" rule is a named predicate (Indico's ``can_access`` / ``can_manage`` style):
+the generic ones here, the others in their domain's service. Each is marked ``@predicate``, which
+records it in :data:`PREDICATES`; tests/test_predicates.py walks that registry and checks the web page
+and the API that depend on each rule agree. Views, APIs, the CLI and templates only call them.
 """
 
 from __future__ import annotations
 
-from flask import abort
+from collections.abc import Callable
+
+from flask import abort, current_app
 from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 
-from mediation.accounts.models import User
+from mediation.accounts.models import ApiToken, User
 from mediation.common.enums import Channel, Role, UnitType
 from mediation.disputes.models import Dispute, dispute_co_unit
 from mediation.extensions import db
 from mediation.geo.models import Node
+
+PREDICATES: dict[str, Callable[..., bool]] = {}
+"""Every permission predicate by name (see :func:`predicate`)."""
+
+
+def predicate(fn: Callable[..., bool]) -> Callable[..., bool]:
+    """Register a permission predicate under its function name: one line above its ``def``."""
+    known = PREDICATES.get(fn.__name__)
+    if known is not None and known.__module__ != fn.__module__:
+        raise RuntimeError(
+            f"two permission predicates named {fn.__name__}: {known.__module__}, {fn.__module__}"
+        )
+    PREDICATES[fn.__name__] = fn
+    return fn
+
+
+@predicate
+def is_admin(user: User) -> bool:
+    """系统管理员: sees and may do everything the rules below grant "admins"."""
+    return user.role == Role.ADMIN
+
+
+@predicate
+def may_revoke_token(user: User, token: ApiToken) -> bool:
+    """An API token is revoked by its owner or an admin (anyone else is not told it exists)."""
+    return token.user_id == user.id or is_admin(user)
+
+
+def _unit_is_center(user: User) -> bool:
+    return user.unit is not None and user.unit.type == UnitType.CENTER
+
+
+@predicate
+def is_center_user(user: User) -> bool:
+    """综治中心 staff: the 综治中心 role AND a unit that is a 综治中心 (a user given the role at another
+    kind of unit is not one). Triage, the overdue review, 督办 and the month close build on it."""
+    return user.role == Role.CENTER and _unit_is_center(user)
+
+
+def is_center_user_or_admin(user: User) -> bool:
+    """综治中心 staff, or an admin (anywhere): the overdue review and the 台账 import."""
+    return is_admin(user) or is_center_user(user)
+
+
+def acts_for_a_center(user: User) -> bool:
+    """Acts in the name of a 综治中心 (督办 is issued by a 综治中心 unit): 综治中心 staff, or an admin whose
+    own unit is a 综治中心."""
+    return is_center_user(user) or (is_admin(user) and _unit_is_center(user))
 
 
 def subtree_node_ids(node: Node) -> Select:
@@ -23,13 +78,13 @@ def subtree_node_ids(node: Node) -> Select:
 
 def node_scope(user: User) -> ColumnElement[bool]:
     """Nodes the user may work in (register cases, read reports)."""
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return true()
     return Node.path.startswith(user.unit.node.path, autoescape=True)
 
 
 def dispute_scope(user: User) -> ColumnElement[bool]:
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return true()
     unit = user.unit
     return or_(
@@ -58,13 +113,13 @@ def referred_disputes(user: User) -> Select:
     from mediation.disputes.casework import CourtReferral
 
     stmt = visible_disputes(user).join(CourtReferral, CourtReferral.dispute_id == Dispute.id)
-    if user.role != Role.ADMIN:
+    if not is_admin(user):
         stmt = stmt.where(CourtReferral.court_id == user.unit_id)
     return stmt
 
 
 def can_see_node(user: User, node: Node) -> bool:
-    return user.role == Role.ADMIN or node.path.startswith(user.unit.node.path)
+    return is_admin(user) or node.path.startswith(user.unit.node.path)
 
 
 def get_dispute(user: User, dispute_id: int, *, for_update: bool = False) -> Dispute:
@@ -80,12 +135,13 @@ def get_visible_node(user: User, code: str) -> Node | None:
     return db.session.scalars(select(Node).where(Node.code == code, node_scope(user))).first()
 
 
+@predicate
 def may_read_id_numbers(user: User) -> bool:
-    from flask import current_app
-
+    """Personal ID numbers in full (config ``ID_NUMBER_ROLES``); everyone else sees them masked."""
     return user.role in current_app.config["ID_NUMBER_ROLES"]
 
 
+@predicate
 def may_register_and_accept(user: User) -> bool:
     """本委员会直接受理: may this user register a walk-in case and accept it for their own unit in
     one go? Mediators of a 人民调解委员会 (channel 人民调解) may. The registration form, its template,
@@ -101,6 +157,7 @@ def may_register_and_accept(user: User) -> bool:
     )
 
 
+@predicate
 def may_accept_walk_in(user: User, dispute: Dispute) -> bool:
     """May ``user`` accept this 待分流 case for their own committee without the 综治中心 routing it?
     Only a case their own unit registered (a walk-in at their door), by a user who may register and

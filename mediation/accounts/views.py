@@ -9,9 +9,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import case, delete, func, select
 
 from mediation.accounts import service
+from mediation.accounts.access import PREDICATES, is_admin, may_revoke_token
 from mediation.accounts.models import ApiToken, LoginAttempt, User, verify_password
 from mediation.accounts.passwords import POLICY_TEXT
-from mediation.common.enums import Role
 from mediation.common.paging import PageArgs, kept_per_page, paginate_args, web_page_args
 from mediation.common.time import utcnow
 from mediation.common.urls import is_local_path
@@ -19,6 +19,12 @@ from mediation.common.validators import text_error
 from mediation.extensions import db
 
 bp = Blueprint("accounts", __name__)
+
+
+@bp.app_context_processor
+def _inject_predicates():
+    """``predicates.<name>(current_user, …)`` in templates: the permission rules, never a role test."""
+    return {"predicates": PREDICATES}
 
 
 def _safe_next(target: str | None, default: str | None = None) -> str:
@@ -152,7 +158,7 @@ def tokens():
 @login_required
 def admin_tokens():
     """Every account's API tokens, for the admin; ``?user=`` narrows to one account."""
-    if current_user.role != Role.ADMIN:
+    if not is_admin(current_user):
         abort(403)
     username = request.args.get("user", "").strip()[:64]
     stmt = select(ApiToken).join(User, User.id == ApiToken.user_id)
@@ -180,7 +186,7 @@ def _token_page(stmt, **context):
 def revoke_token(token_id: int):
     """Revoke one token: its owner, or an admin. Anyone else gets 404 (the token is not revealed)."""
     token = db.session.get(ApiToken, token_id)
-    if token is None or (token.user_id != current_user.id and current_user.role != Role.ADMIN):
+    if token is None or not may_revoke_token(current_user, token):
         abort(404)
     if not token.revoked:
         service.revoke_token(token)

@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlalchemy import case, func, select
 
-from mediation.accounts.access import referred_disputes, visible_disputes
+from mediation.accounts.access import is_admin, predicate, referred_disputes, visible_disputes
 from mediation.accounts.models import User
 from mediation.common.enums import Role, Status
 from mediation.common.paging import Page, paginate
@@ -55,8 +55,10 @@ class ReferralRow:
         return self.returned.on or self.dispute.closed_on
 
 
+@predicate
 def may_use_court_page(user: User) -> bool:
-    return user.role in (Role.COURT, Role.ADMIN)
+    """诉调对接 (the court's referrals): the court's liaison and admins."""
+    return user.role == Role.COURT or is_admin(user)
 
 
 def _returned_ids():
@@ -177,6 +179,6 @@ def pending_confirmations(user: User) -> list[JudicialConfirmation]:
         )
         .order_by(JudicialConfirmation.applied_on, JudicialConfirmation.id)
     )
-    if user.role != Role.ADMIN:
+    if not is_admin(user):
         stmt = stmt.where(JudicialConfirmation.court_id == user.unit_id)
     return list(db.session.scalars(stmt))

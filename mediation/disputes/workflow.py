@@ -19,7 +19,13 @@ from marshmallow import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from mediation.accounts.access import may_accept_walk_in, may_register_and_accept
+from mediation.accounts.access import (
+    is_admin,
+    is_center_user,
+    may_accept_walk_in,
+    may_register_and_accept,
+    predicate,
+)
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, Outcome, PartyRole, RiskFlag, Role, Status, UnitType
 from mediation.common.time import local_date, local_today, to_local, utcnow
@@ -321,10 +327,37 @@ TRANSITIONS: dict[str, Transition] = {
 # --- who may act ---------------------------------------------------------------------------------
 
 
+CASE_WORKER_ROLES = (Role.MEDIATOR, Role.CENTER)
+"""The roles that work cases for their unit (as the lead or a co-handling unit)."""
+
+
+@predicate
+def may_take_over(user: User, dispute: Dispute) -> bool:
+    """内部改派: may ``user`` become the case's mediator in charge (承办人)? An active 调解员 or 综治中心
+    staff member of the case's lead unit. The ``reassign`` action and the case page's list of names
+    (:func:`takeover_candidates`) ask this one question."""
+    return bool(
+        user.active
+        and dispute.unit_id is not None
+        and user.unit_id == dispute.unit_id
+        and user.role in CASE_WORKER_ROLES
+    )
+
+
+def takeover_candidates(dispute: Dispute) -> list[User]:
+    """The people the case may be reassigned to (:func:`may_take_over`), by user name."""
+    if dispute.unit_id is None:
+        return []
+    users = db.session.scalars(
+        select(User).where(User.unit_id == dispute.unit_id, User.active.is_(True)).order_by(User.username)
+    )
+    return [u for u in users if may_take_over(u, dispute)]
+
+
 def _is_actor(user: User, dispute: Dispute, actor: Actor) -> bool:
     role = user.role
     if actor == Actor.CENTER:
-        if role != Role.CENTER:
+        if not is_center_user(user):
             return False
         center = responsible_center(dispute)
         return user.unit.node.contains(center.node if center is not None else dispute.node)
@@ -334,7 +367,7 @@ def _is_actor(user: User, dispute: Dispute, actor: Actor) -> bool:
         units = {dispute.unit_id}
         if actor == Actor.HANDLER:
             units |= {u.id for u in dispute.co_units}
-        if role in (Role.MEDIATOR, Role.CENTER) and user.unit_id in units:
+        if role in CASE_WORKER_ROLES and user.unit_id in units:
             return True
         return actor == Actor.HANDLER and role == Role.COURT and dispute.channel == Channel.COURT_LINK
     if actor == Actor.COURT:
@@ -345,7 +378,7 @@ def _is_actor(user: User, dispute: Dispute, actor: Actor) -> bool:
 
 
 def may_act(user: User, dispute: Dispute, transition: Transition) -> bool:
-    if user.role == Role.ADMIN and Actor.WALK_IN not in transition.actors:
+    if is_admin(user) and Actor.WALK_IN not in transition.actors:
         return True
     return any(_is_actor(user, dispute, a) for a in transition.actors)
 
@@ -645,12 +678,7 @@ def _escalate(user, d: Dispute, data) -> Effect:
 @effect("reassign")
 def _reassign(user, d: Dispute, data) -> Effect:
     target = db.session.scalar(select(User).where(User.username == data["handler"]))
-    if (
-        target is None
-        or not target.active
-        or target.unit_id != d.unit_id
-        or target.role not in (Role.MEDIATOR, Role.CENTER)
-    ):
+    if target is None or not may_take_over(target, d):
         raise ValidationError({"handler": ["应为牵头单位在职的调解员。"]})
     if target.id == d.handler_id:
         raise ValidationError({"handler": ["该案已由此人承办。"]})
@@ -917,9 +945,13 @@ def register_case(
     return registration
 
 
+@predicate
 def may_refer(user: User) -> bool:
+    """诉前委派 / 诉中委托: the court's liaison (or an admin) at a court unit refers cases."""
     return (
-        user.role in (Role.COURT, Role.ADMIN) and user.unit is not None and user.unit.type == UnitType.COURT
+        (user.role == Role.COURT or is_admin(user))
+        and user.unit is not None
+        and user.unit.type == UnitType.COURT
     )
 
 

@@ -13,9 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.access import get_dispute
-from mediation.accounts.models import User
 from mediation.common.confirm import confirmation_page, is_confirmed
-from mediation.common.enums import Channel, Outcome, Role, UnitType, values
+from mediation.common.enums import Channel, Outcome, UnitType, values
 from mediation.common.forms import error_lines, form_payload
 from mediation.common.time import local_today, to_local, utcnow
 from mediation.disputes import workflow
@@ -174,19 +173,7 @@ def workflow_panel(dispute) -> SimpleNamespace:
         if "apply_confirmation" in allowed
         else []
     )
-    panel.mediators = []
-    if "reassign" in allowed and dispute.unit_id is not None:
-        panel.mediators = list(
-            db.session.scalars(
-                select(User)
-                .where(
-                    User.unit_id == dispute.unit_id,
-                    User.active.is_(True),
-                    User.role.in_([Role.MEDIATOR, Role.CENTER]),
-                )
-                .order_by(User.username)
-            )
-        )
+    panel.mediators = workflow.takeover_candidates(dispute) if "reassign" in allowed else []
     panel.escalation_target = workflow._escalation_target(dispute) if "escalate" in allowed else None
     panel.channels = values(Channel)
     panel.outcomes = values(Outcome)

@@ -16,7 +16,7 @@ from datetime import date
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from mediation.accounts.access import dispute_scope
+from mediation.accounts.access import dispute_scope, is_admin, may_read_id_numbers, predicate
 from mediation.accounts.models import User
 from mediation.common import codes
 from mediation.common.enums import PartyKind, Role, UnitType
@@ -74,15 +74,34 @@ class DocumentError(Exception):
 # ---------------------------------------------------------------- access
 
 
+@predicate
 def may_write(user: User) -> bool:
+    """Draft, edit and submit agreements and documents, collect signatures: the 调解员."""
     return user.role in WRITER_ROLES
 
 
+@predicate
+def may_sign_as_mediator(user: User) -> bool:
+    """The mediator's own signature on an agreement (signed in as themself): a 调解员."""
+    return user.role == Role.MEDIATOR
+
+
+@predicate
+def may_manage_seals(user: User) -> bool:
+    """Upload and view the units' seal images: the admin."""
+    return is_admin(user)
+
+
+@predicate
+def may_affix_seal(user: User, agreement: Agreement) -> bool:
+    """The seal of the agreement's unit is affixed by that unit's people (or an admin)."""
+    return is_admin(user) or user.unit_id == agreement.unit_id
+
+
+@predicate
 def may_read_documents(user: User) -> bool:
     """The documents carry the parties' full ID numbers: only the roles that may read them
     (config ID_NUMBER_ROLES, by default 调解员 and 法院联络员) may open or download them."""
-    from mediation.accounts.access import may_read_id_numbers
-
     return may_read_id_numbers(user)
 
 
@@ -168,7 +187,7 @@ def validate_seal_image(raw: bytes) -> tuple[bytes, int, int]:
 
 
 def upload_seal(user: User, unit: Unit, raw: bytes) -> UnitSeal:
-    if user.role != Role.ADMIN:
+    if not may_manage_seals(user):
         raise DocumentError("只有系统管理员可以上传单位印章。", 403)
     png, width, height = validate_seal_image(raw)
     for old in db.session.scalars(select(UnitSeal).where(UnitSeal.unit_id == unit.id, UnitSeal.active)):
@@ -282,7 +301,7 @@ def draft_agreement(
         parties=party_snapshot(dispute),
         facts=dispute.summary,
         copies=len(dispute.parties) + 1,
-        mediator_name=user.name if user.role == Role.MEDIATOR else "",
+        mediator_name=user.name if may_sign_as_mediator(user) else "",
         created_by=user,
     )
     if supplements is not None:
@@ -421,7 +440,7 @@ def sign(
             raise DocumentError("没有这个当事人。", 422)
         name = agreement.parties[party_index]["name"]
     else:
-        if user.role != Role.MEDIATOR:
+        if not may_sign_as_mediator(user):
             raise DocumentError("调解员签名须由调解员本人登录后签署。", 403)
         if method == SignMethod.FINGERPRINT:
             raise DocumentError("调解员应签名，不能以按指印代替。", 422)
@@ -461,7 +480,7 @@ def affix_seal(user: User, agreement: Agreement) -> Agreement:
     _require_status(agreement, AgreementStatus.SIGNING)
     if agreement.seal_id is not None:
         raise DocumentError("已加盖印章。", 409)
-    if user.role != Role.ADMIN and user.unit_id != agreement.unit_id:
+    if not may_affix_seal(user, agreement):
         raise DocumentError(f"只有{agreement.unit.name}的人员可以加盖该单位印章。", 403)
     seal = active_seal(agreement.unit)
     if seal is None:

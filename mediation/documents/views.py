@@ -24,7 +24,6 @@ from sqlalchemy import select
 
 from mediation.accounts.access import get_dispute, visible_disputes
 from mediation.common.confirm import confirmation_page, is_confirmed
-from mediation.common.enums import Role
 from mediation.common.time import cn_date
 from mediation.disputes.models import Dispute
 from mediation.disputes.views import flatten_errors
@@ -172,7 +171,7 @@ def agreement(agreement_id: int):
         can_write=service.may_write(current_user),
         can_read=service.may_read_documents(current_user),
         labels=AGREEMENT_LABELS,
-        is_mediator=current_user.role == Role.MEDIATOR,
+        is_mediator=service.may_sign_as_mediator(current_user),
     )
 
 
@@ -436,7 +435,7 @@ def case_file(dispute_id: int):
 @bp.route("/admin/seals", methods=["GET", "POST"])
 @login_required
 def seals():
-    if current_user.role != Role.ADMIN:
+    if not service.may_manage_seals(current_user):
         abort(403)
     if request.method == "POST":
         unit = db.session.scalar(select(Unit).where(Unit.code == request.form.get("unit", "")))
@@ -460,7 +459,7 @@ def seals():
 @bp.get("/admin/seals/<int:unit_id>.png")
 @login_required
 def seal_image(unit_id: int):
-    if current_user.role != Role.ADMIN:
+    if not service.may_manage_seals(current_user):
         abort(403)
     unit = db.session.get(Unit, unit_id) or abort(404)
     seal = service.active_seal(unit) or abort(404)

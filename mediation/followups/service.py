@@ -33,7 +33,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mediation import clock, signals
-from mediation.accounts.access import dispute_scope
+from mediation.accounts.access import acts_for_a_center, dispute_scope, predicate
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, Role, Status, UnitType
 from mediation.common.paging import Page, paginate, paginate_args
@@ -537,7 +537,7 @@ def issue_supervision(
     """A 综治中心 user orders the case's lead unit (or a co-handling unit) to reply by ``reply_by``.
     Writes the ``supervised`` event and notifies the unit. Raises Forbidden / FollowupError /
     ValidationError; the caller commits."""
-    if user.role not in (Role.CENTER, Role.ADMIN) or user.unit.type != UnitType.CENTER:
+    if not may_issue_supervision(user):
         raise Forbidden("只有综治中心可以督办。")
     if not _visible(user, dispute):
         raise Forbidden("该案件不在您的辖区内。")
@@ -677,8 +677,10 @@ def get_supervision(user: User, order_id: int) -> SupervisionOrder:
     return row
 
 
+@predicate
 def may_issue_supervision(user: User) -> bool:
-    return user.role in (Role.CENTER, Role.ADMIN) and user.unit.type == UnitType.CENTER
+    """督办 is issued by a 综治中心: its staff, or an admin whose unit is one."""
+    return acts_for_a_center(user)
 
 
 def _escalate(order: SupervisionOrder, today: date) -> bool:

@@ -43,6 +43,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, insert, or_, select, update
 
 from mediation import clock
+from mediation.accounts.access import is_admin, is_center_user_or_admin, predicate
 from mediation.common.spreadsheet import csv_writer
 from mediation.common.time import utcnow
 from mediation.database import write_intent
@@ -204,6 +205,19 @@ def _scrub(value, folder: Path):
 
 
 # --- queueing (web) ---------------------------------------------------------------------------------------
+
+
+@predicate
+def may_import_ledger(user) -> bool:
+    """导入台账 on the web: 综治中心 staff and admins (the rows are checked against the importer's
+    subtree by the job; the CLI imports as no one, with every node in reach)."""
+    return is_center_user_or_admin(user)
+
+
+@predicate
+def may_see_job(user, job: LedgerJob) -> bool:
+    """A 台账 job's progress, report and files: the user who started it, or an admin."""
+    return job.user_id == user.id or is_admin(user)
 
 
 def enqueue_import(user, stream, filename: str, partial: bool) -> int:

@@ -39,8 +39,9 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from mediation.accounts.access import is_admin
 from mediation.accounts.models import User
-from mediation.common.enums import PartyKind, Role, Status
+from mediation.common.enums import PartyKind, Status
 from mediation.common.tabular import TableError
 from mediation.common.time import SHANGHAI, local_today, utcnow
 from mediation.disputes.models import Dispute, Event, Party, dispute_co_unit
@@ -178,7 +179,7 @@ class ImportResult:
 
 def _scope_path(user: User | None) -> str | None:
     """The path prefix of the nodes a user may import into or export from (None: everything)."""
-    if user is None or user.role == Role.ADMIN:
+    if user is None or is_admin(user):
         return None
     return user.unit.node.path
 
@@ -511,7 +512,7 @@ class LedgerImport:
         """A number in the system's own numbering (CASE_NO_PATTERN) whose unit part names only units
         outside the importer's reach: refused whether or not it exists, so that the refusal of a
         number taken in another town says nothing."""
-        if self.user is None or self.user.role == Role.ADMIN:
+        if self.user is None or is_admin(self.user):
             return False
         if self._foreign_numbers is None:
             import re

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from mediation.accounts.access import get_visible_node, node_scope
-from mediation.common.enums import NodeLevel, Role
+from mediation.common.enums import NodeLevel
 from mediation.common.validators import text_error
 from mediation.extensions import db
 from mediation.geo.models import Node
@@ -39,13 +39,8 @@ from mediation.ledger.schemas import (
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
-IMPORT_ROLES = (Role.ADMIN, Role.CENTER)
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
 NODE_LIST_LIMIT = 500
-
-
-def _may_import(user) -> bool:
-    return user.role in IMPORT_ROLES
 
 
 def _export_nodes(user) -> list[tuple[Node, int]]:
@@ -61,7 +56,7 @@ def _export_nodes(user) -> list[tuple[Node, int]]:
 def _job(job_id: int) -> LedgerJob:
     """A job of the current user (an admin sees every job); 404 otherwise."""
     job = db.session.get(LedgerJob, job_id)
-    if job is None or (job.user_id != current_user.id and current_user.role != Role.ADMIN):
+    if job is None or not jobs.may_see_job(current_user, job):
         abort(404)
     return job
 
@@ -74,7 +69,7 @@ def index():
     ).all()
     return render_template(
         "ledger/index.html",
-        may_import=_may_import(current_user),
+        may_import=jobs.may_import_ledger(current_user),
         nodes=_export_nodes(current_user),
         jobs=recent,
         dispute_columns=[*DISPUTE_COLUMNS],
@@ -87,7 +82,7 @@ def index():
 @bp.post("/import")
 @login_required
 def upload():
-    if not _may_import(current_user):
+    if not jobs.may_import_ledger(current_user):
         abort(403)
     file = request.files.get("file")
     name = Path((file.filename or "").replace("\\", "/")).name if file else ""

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from mediation.accounts.access import can_see_node, node_scope
+from mediation.accounts.access import can_see_node, is_admin, node_scope
 from mediation.accounts.models import User
-from mediation.common.enums import NodeLevel, Role
+from mediation.common.enums import NodeLevel
 from mediation.extensions import db
 from mediation.geo.models import Node
 from mediation.geo.service import preorder
@@ -95,13 +95,13 @@ def resolve_report_node(user: User, code: str | None) -> Node:
 def scope_tree(user: User) -> list[tuple[Node, int]]:
     """Nodes the user may report on, pre-order with depth (grids left out: they are many)."""
     nodes = db.session.scalars(select(Node).where(node_scope(user), Node.level != NodeLevel.GRID)).all()
-    if user.role != Role.ADMIN and user.unit.node.level == NodeLevel.GRID:
+    if not is_admin(user) and user.unit.node.level == NodeLevel.GRID:
         nodes = [user.unit.node]
     return preorder(nodes)
 
 
 def default_node(user: User) -> Node:
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         root = db.session.scalars(select(Node).where(Node.parent_id.is_(None)).order_by(Node.code)).first()
         return root or user.unit.node
     return user.unit.node

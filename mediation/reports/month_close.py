@@ -12,9 +12,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from mediation import signals
-from mediation.accounts.access import can_see_node
+from mediation.accounts.access import can_see_node, is_admin, is_center_user, predicate
 from mediation.accounts.models import User
-from mediation.common.enums import Role, UnitType
+from mediation.common.enums import UnitType
 from mediation.common.time import local_today, utcnow
 from mediation.disputes.models import Dispute, register_event_label
 from mediation.disputes.service import add_event
@@ -85,35 +85,40 @@ def lower_center_nodes(node: Node) -> list[Node]:
     return out
 
 
+@predicate
 def may_close(user: User | None, node: Node) -> bool:
     """The 综治中心 of the node itself closes its month (admins and the CLI may too)."""
-    if user is None or user.role == Role.ADMIN:
+    if user is None or is_admin(user):
         return True
-    return user.role == Role.CENTER and user.unit.node_id == node.id and user.unit.type == UnitType.CENTER
+    return is_center_user(user) and user.unit.node_id == node.id
 
 
+@predicate
 def may_decide_reopen(user: User | None, close: MonthClose) -> bool:
     """The upper level (the 综治中心 the month was submitted to) consents; admins at the top."""
     if user is None:
         return False
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         return True
-    if user.role != Role.CENTER or close.submitted_to_id is None:
+    if not is_center_user(user) or close.submitted_to_id is None:
         return False
     return user.unit.node_id == close.submitted_to_id
 
 
+@predicate
 def may_request_reopen(user: User | None, close: MonthClose) -> bool:
     """The level that closed the month asks to reopen it (admins may too)."""
     return may_close(user, close.node)
 
 
+@predicate
 def may_see_node_closes(user: User, node: Node) -> bool:
     """The closes of a node are seen by its own 综治中心 and by whoever sees the node (the levels
     above it; admins everywhere)."""
     return may_close(user, node) or can_see_node(user, node)
 
 
+@predicate
 def may_see_close(user: User, close: MonthClose) -> bool:
     """A close is seen (and acted on) by those who see its node's closes and by the level it was
     submitted to; anyone else gets 404, so that another town's close is neither shown nor acted
@@ -121,12 +126,14 @@ def may_see_close(user: User, close: MonthClose) -> bool:
     return may_see_node_closes(user, close.node) or may_decide_reopen(user, close)
 
 
+@predicate
 def may_work_on_closes(user: User) -> bool:
     """The close page and the carry-over reasons are 综治中心 work: its staff and admins, the same
     people as the overdue review's."""
     return may_review(user)
 
 
+@predicate
 def may_view_closes_of(user: User, node: Node) -> bool:
     """The close page and the API's list of a node's closes: 综治中心 work (``may_work_on_closes``)
     on a node whose closes the user sees. The one rule for both, so web and API agree."""
@@ -281,7 +288,7 @@ def decide_reopen(user: User, req: ReopenRequest, approve: bool, note: str | Non
 def pending_reopen_requests(user: User) -> list[ReopenRequest]:
     """Requests waiting for this user's consent."""
     stmt = select(ReopenRequest).join(MonthClose).where(ReopenRequest.status == ReopenRequest.PENDING)
-    if user.role != Role.ADMIN:
+    if not is_admin(user):
         stmt = stmt.where(MonthClose.submitted_to_id == user.unit.node_id)
     return list(db.session.scalars(stmt.order_by(ReopenRequest.requested_at)))
 

@@ -10,8 +10,9 @@ from flask import current_app, has_app_context
 from marshmallow import ValidationError
 from sqlalchemy import case, func, select
 
+from mediation.accounts.access import is_center_user_or_admin, predicate
 from mediation.accounts.models import User
-from mediation.common.enums import RiskLevel, Role, Status
+from mediation.common.enums import RiskLevel, Status
 from mediation.common.paging import Page, page_window
 from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
@@ -61,8 +62,10 @@ def risk_rank_sql():
     return case(RISK_RANK, value=Dispute.risk_level, else_=0)
 
 
+@predicate
 def may_review(user: User) -> bool:
-    return user.role in (Role.CENTER, Role.ADMIN)
+    """The overdue review (超期预警排名, its 督办 list): 综治中心 staff and admins."""
+    return is_center_user_or_admin(user)
 
 
 def review_base(today: date) -> list:

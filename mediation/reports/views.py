@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from mediation.accounts.access import can_see_node, get_dispute
 from mediation.common.confirm import confirmation_page, is_confirmed
-from mediation.common.enums import Role
 from mediation.common.paging import kept_per_page, web_page_args
 from mediation.common.time import local_today
 from mediation.common.urls import is_local_path
@@ -170,7 +169,7 @@ def overdue():
     user = _user()
     if not may_review(user):
         abort(403, description="只有综治中心工作人员可以查看超期审查。")
-    node = _node_arg(user.unit.node if user.role != Role.ADMIN else default_node(user))
+    node = _node_arg(default_node(user))
     unit_code = request.args.get("unit", "").strip() or None
     level = request.args.get("level", "").strip() or None
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
@@ -237,7 +236,7 @@ def supervise(dispute_id):
 
 
 def _close_node(user) -> Node:
-    default = user.unit.node if user.role != Role.ADMIN else default_node(user)
+    default = default_node(user)
     node = _node_arg(default)
     if not month_close.may_see_node_closes(user, node):
         abort(403)

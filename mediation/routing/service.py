@@ -12,7 +12,8 @@ from marshmallow import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
-from mediation.common.enums import Channel, NodeLevel, Role, UnitType
+from mediation.accounts.access import is_admin, is_center_user, is_center_user_or_admin, predicate
+from mediation.common.enums import Channel, NodeLevel, UnitType
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.routing.models import RISK_ORDER, RoutingRule
@@ -20,16 +21,18 @@ from mediation.routing.models import RISK_ORDER, RoutingRule
 # --- who may read and change the routing configuration ------------------------------------------------
 
 
+@predicate
 def may_read_routing_rules(user) -> bool:
     """The rule table and the time limits as the routing page and ``GET /api/v1/routing-rules`` show
     them: the admin, and 综治中心 staff, who route the cases the rules make suggestions for."""
-    return getattr(user, "role", None) in (Role.ADMIN, Role.CENTER)
+    return user is not None and is_center_user_or_admin(user)
 
 
+@predicate
 def may_manage_routing_rules(user) -> bool:
     """Change the routing configuration — the rule table, the time limits and the working-day
     calendar's holiday notices — on the web or through the API: the admin only."""
-    return getattr(user, "role", None) == Role.ADMIN
+    return user is not None and is_admin(user)
 
 
 @dataclass
@@ -140,7 +143,7 @@ def territory_at(node: Node, center: Unit | None, user=None) -> Node | None:
     """:func:`reach_territory` for a case at ``node`` triaged by ``center`` (also for rows not yet
     cases: a 台账 row being imported)."""
     territory = center.node if center is not None else None
-    if user is not None and getattr(user, "role", None) == Role.CENTER and user.unit is not None:
+    if user is not None and is_center_user(user):
         own = user.unit.node
         if own.contains(node) and (territory is None or own.contains(territory)):
             territory = own
@@ -183,7 +186,7 @@ def reachable_units_at(node: Node, center: Unit | None, user=None) -> list[Unit]
 def units_within_reach(node: Node, user) -> set[int]:
     """The ids of the units a case at ``node`` may be given to by ``user`` (the reach rule above, with
     the 综治中心 responsible for ``node``); an admin reaches every unit."""
-    if getattr(user, "role", None) == Role.ADMIN:
+    if user is not None and is_admin(user):
         return set(db.session.scalars(select(Unit.id)))
     return {u.id for u in reachable_units_at(node, nearest_unit(node, unit_type=UnitType.CENTER), user)}
 
