@@ -333,6 +333,7 @@ ONE_SURFACE: dict[str, str] = {
     "may_see_job": "web only (the ledger's job pages); tests/test_ledger_web.py",
     "may_sign_as_mediator": "web and API sign through documents.service.sign; tests/test_documents_web.py",
     "may_affix_seal": "web and API seal through documents.service.affix_seal; tests/test_documents*.py",
+    "may_view_outbox": "web (/admin/sms/) and CLI only; tests/test_sms.py, the security matrix (admin only)",
     # Web and API checked against each other in their area's tests:
     "may_read_routing_rules": "tests/test_routing.py::test_web_and_api_agree_on_who_reads_and_manages_the_rules",
     "may_manage_routing_rules": "tests/test_routing.py::test_web_and_api_agree_on_who_reads_and_manages_the_rules",

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mediation import clock
-from mediation.common.enums import Role
+from mediation.accounts.access import is_admin, predicate
 from mediation.common.time import SHANGHAI, utcnow
 from mediation.common.validators import mobile_error
 from mediation.database import write_intent
@@ -367,9 +367,10 @@ def start_sender(app: Flask) -> SmsSender:
 # --- reading ------------------------------------------------------------------------------------------------
 
 
+@predicate
 def may_view_outbox(user) -> bool:
     """The outbox (phones, texts of every case) is system administration: the admin only."""
-    return getattr(user, "role", None) == Role.ADMIN
+    return user is not None and getattr(user, "is_authenticated", True) and is_admin(user)
 
 
 def latest(limit: int = 50, phone: str | None = None, status: SmsStatus | None = None) -> list[SmsMessage]:
