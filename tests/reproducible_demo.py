@@ -39,7 +39,7 @@ def table_digests() -> dict[str, str]:
 def main(directory: str, day: str, disputes: str) -> None:
     from mediation import clock
     from mediation.extensions import db
-    from tests.test_demo import make_app, run_demo
+    from tests.demo_support import make_app, run_demo
 
     clock.set(day)
     path = Path(directory)

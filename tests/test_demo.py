@@ -19,7 +19,6 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
-from mediation import create_app
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, NodeLevel, Outcome, PartyKind, Role, Status, UnitType
 from mediation.common.time import local_date
@@ -45,7 +44,8 @@ from mediation.followups.models import (
 from mediation.geo.models import Node, Unit
 from mediation.reports.models import CarryOver, MonthClose, Screening
 from mediation.routing.deadlines import deadline_for
-from tests.conftest import PG_URL, IsolatedClient, _truncate_all, login, record_chance
+from tests.conftest import login, record_chance
+from tests.demo_support import demo_world, make_app, run_demo
 
 DISPUTES = 160
 MODELS = (
@@ -73,30 +73,8 @@ LIFE_CYCLE = ("registered", "routed", "court_referred", "accepted", "stabilized"
 BY_THE_SCHEDULER = ("warning_level", "supervision_escalated", "supervision_lapsed")
 
 
-def run_demo(app, *args):
-    result = app.test_cli_runner().invoke(args=["demo", *args])
-    assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
-    return result
-
-
 def counts() -> dict:
     return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in MODELS}
-
-
-def make_app(url: str, directory) -> object:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "test-secret",
-            "INSTANCE_DIR": str(directory),
-            "SIGNING_DIR": str(directory / "signing"),
-            "PUBLIC_URL": "https://tiaojie.example.gov.cn",
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
-        }
-    )
-    app.test_client_class = IsolatedClient
-    return app
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -113,18 +91,8 @@ def _demo_seed(request):
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory, _pg_schema, pinned_today):
     """The demo with 160 disputes, loaded once for the module (tables built by create_all, unversioned)."""
-    directory = tmp_path_factory.mktemp("demo")
-    app = make_app(_pg_schema or f"sqlite:///{directory / 'demo.sqlite'}", directory)
-    with app.app_context():
-        if PG_URL:
-            _truncate_all()
-        else:
-            db.create_all()
-        result = run_demo(app, "--disputes", str(DISPUTES))
-        db.session.remove()
-    yield app, result
-    with app.app_context():
-        db.engine.dispose()
+    with demo_world(tmp_path_factory.mktemp("demo"), _pg_schema, DISPUTES) as loaded:
+        yield loaded
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from tests.factories import build_world, dispute_payload, zh_number
 from tests.pg_cluster import pg_cluster  # noqa: F401  (fixture)
 from tests.server_process import ROOT, gunicorn_server  # noqa: F401  (fixture)
 from tests.test_followups_support import close, events, make_case, notifications
-from tests.test_scheduler_processes import _lease, _set_clock
+from tests.test_scheduler_processes import _lease, _set_clock, stop_schedulers
 
 at = support.at  # fixture
 
@@ -575,7 +575,7 @@ def _wait(condition, what: str, procs=(), timeout: float = 40.0) -> None:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once(  # noqa: C901
+def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once(
     fault_db, tmp_path, at, stop_signal
 ):
     from mediation.followups import service
@@ -678,17 +678,7 @@ def test_scheduler_stopped_mid_sweep_and_started_later_processes_everything_once
         runs = _lease()[0]
         _wait(lambda: _lease()[0] >= runs + 3, "three more sweeps", [second])
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
-        for log in logs:
-            log.close()
+        stop_schedulers(procs, logs, timeout=30)
     outputs = [(tmp_path / f"scheduler-{i}.log").read_text() for i in range(1, len(procs) + 1)]
     assert second.returncode == 0, outputs[-1]
     for output in outputs:

@@ -151,7 +151,18 @@ class SmtpSink:
         self._ready.set()
         self._loop.run_forever()
 
-    async def _session(self, reader, writer):  # noqa: C901
+    @staticmethod
+    async def _read_message(reader):
+        """The message after DATA, up to the line with a single dot (dot-stuffing undone)."""
+        chunks = []
+        while True:
+            data = await reader.readline()
+            if data in (b".\r\n", b".\n", b""):
+                break
+            chunks.append(data[1:] if data.startswith(b"..") else data)
+        return message_from_bytes(b"".join(chunks), policy=policy.default)
+
+    async def _session(self, reader, writer):
         def say(line: str):
             writer.write((line + "\r\n").encode())
 
@@ -176,13 +187,7 @@ class SmtpSink:
             elif verb == "DATA":
                 say("354 end with .")
                 await writer.drain()
-                chunks = []
-                while True:
-                    data = await reader.readline()
-                    if data in (b".\r\n", b".\n", b""):
-                        break
-                    chunks.append(data[1:] if data.startswith(b"..") else data)
-                msg = message_from_bytes(b"".join(chunks), policy=policy.default)
+                msg = await self._read_message(reader)
                 self.messages.append({"from": sender, "to": rcpts, "message": msg})
                 say("250 queued")
             elif verb == "RSET":

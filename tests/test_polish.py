@@ -23,6 +23,7 @@ from mediation.reports import month_close
 from mediation.reports.common import Month
 from mediation.reports.models import MonthClose, Screening
 from mediation.reports.views import close_question
+from tests.demo_support import demo_world
 from tests.documents_helpers import AGREEMENT
 from tests.documents_helpers import make_case as make_doc_case
 from tests.factories import dispute_payload, make_id
@@ -312,23 +313,8 @@ def test_timeline_data_in_words(client, world):
 # The demo's case pages: no "协议 8", no verification code, no English words in the timeline.
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory, _pg_schema):
-    from tests.conftest import _truncate_all
-    from tests.test_demo import PG_URL, make_app, run_demo
-
-    directory = tmp_path_factory.mktemp("polish-demo")
-    app = make_app(_pg_schema or f"sqlite:///{directory / 'demo.sqlite'}", directory)
-    with app.app_context():
-        if PG_URL:
-            _truncate_all()
-        else:
-            db.create_all()
-        run_demo(app, "--disputes", "40")
-        db.session.remove()
-    yield app
-    with app.app_context():
-        if PG_URL:
-            _truncate_all()
-        db.engine.dispose()
+    with demo_world(tmp_path_factory.mktemp("polish-demo"), _pg_schema, 40) as (app, _result):
+        yield app
 
 
 def test_demo_case_pages_show_no_ids_codes_or_english(demo_app):

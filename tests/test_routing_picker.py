@@ -37,8 +37,8 @@ from mediation.routing.service import (
     reachable_units,
     responsible_center,
 )
-from tests.conftest import PG_URL, _truncate_all, login
-from tests.test_demo import make_app, run_demo
+from tests.conftest import login
+from tests.demo_support import demo_world, run_demo
 from tests.workflow_support import act, get, make_case, ok, register
 
 DISPUTES = 60
@@ -49,18 +49,8 @@ DISPUTES = 60
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory, _pg_schema):
-    directory = tmp_path_factory.mktemp("routing-demo")
-    app = make_app(_pg_schema or f"sqlite:///{directory / 'demo.sqlite'}", directory)
-    with app.app_context():
-        if PG_URL:
-            _truncate_all()
-        else:
-            db.create_all()
-        result = run_demo(app, "--disputes", str(DISPUTES))
-        db.session.remove()
-    yield app, result
-    with app.app_context():
-        db.engine.dispose()
+    with demo_world(tmp_path_factory.mktemp("routing-demo"), _pg_schema, DISPUTES) as loaded:
+        yield loaded
 
 
 @pytest.fixture

@@ -64,7 +64,23 @@ def _wait_runs(more: int, procs, seen: set, timeout: float = 60.0) -> None:
     raise AssertionError(f"the schedulers did not run {more} sweeps in {timeout}s")
 
 
-def test_two_scheduler_processes_fire_each_job_once(app, world, db_url, tmp_path, at):  # noqa: C901
+def stop_schedulers(procs, logs, timeout: float) -> None:
+    """SIGTERM to the scheduler processes still running, then wait for each (killed after
+    ``timeout`` seconds), and close their log files."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+    for log in logs:
+        log.close()
+
+
+def test_two_scheduler_processes_fire_each_job_once(app, world, db_url, tmp_path, at):
     # Work that comes due over two months.
     satisfaction = []
     for _ in range(3):
@@ -130,16 +146,7 @@ def test_two_scheduler_processes_fire_each_job_once(app, world, db_url, tmp_path
             _wait_runs(3, procs, seen)
         assert len(seen) == 2 and _lease()[1] != holder
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for log in logs:
-            log.close()
+        stop_schedulers(procs, logs, timeout=20)
     survivor = next(p for p in procs if p is not victim)
     output = (tmp_path / f"scheduler-{procs.index(survivor)}.log").read_text()
     assert survivor.returncode == 0, output

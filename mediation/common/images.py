@@ -78,13 +78,18 @@ def decode_data_url(value: str, limits: ImageLimits) -> bytes:
         raise ImageRejected(f"{limits.label}的编码无效。") from None
 
 
-def load_image(raw: bytes, limits: ImageLimits):  # noqa: C901
-    """Check, then decode: returns a loaded ``PIL.Image`` (the caller converts and re-encodes it).
+def _too_big(limits: ImageLimits) -> str:
+    return (
+        f"{limits.label}的尺寸过大：宽不能超过 {limits.max_width} 像素，高不能超过 {limits.max_height} 像素"
+        f"（共不超过 {limits.max_pixels} 像素）。"
+    )
 
-    Order: encoded size → header (format, width, height: Pillow's ``open`` is lazy) → pixels."""
-    Image = _pillow()
-    from PIL import UnidentifiedImageError
 
+def _unreadable(limits: ImageLimits) -> str:
+    return f"{limits.label}无法识别：文件已损坏或不是 {_format_names(limits.formats)} 图片。"
+
+
+def _check_encoded_size(raw: bytes, limits: ImageLimits) -> None:
     if not raw:
         raise ImageRejected(f"{limits.label}为空，请选择图片文件。")
     if len(raw) > limits.max_bytes:
@@ -94,56 +99,74 @@ def load_image(raw: bytes, limits: ImageLimits):  # noqa: C901
             else f"{limits.max_bytes // 1024} KB"
         )
         raise ImageRejected(f"{limits.label}过大：文件不能超过 {size}。")
-    too_big = (
-        f"{limits.label}的尺寸过大：宽不能超过 {limits.max_width} 像素，高不能超过 {limits.max_height} 像素"
-        f"（共不超过 {limits.max_pixels} 像素）。"
-    )
-    unreadable = f"{limits.label}无法识别：文件已损坏或不是 {_format_names(limits.formats)} 图片。"
+
+
+def _open_header(Image, raw: bytes, limits: ImageLimits):
+    """Pillow's lazy ``open``: reads the header only. Any failure of a hostile header is a refusal."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        return Image.open(io.BytesIO(raw), formats=list(limits.formats))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(_too_big(limits)) from None
+    except UnidentifiedImageError:
+        raise ImageRejected(
+            f"{limits.label}无法识别：应为 {_format_names(limits.formats)} 格式的图片。"
+        ) from None
+    except Exception:  # noqa: BLE001 — any failure of a hostile header is a refusal, not a 500
+        raise ImageRejected(_unreadable(limits)) from None
+
+
+def _check_header(img, limits: ImageLimits) -> None:
+    """Format and dimensions as the header states them."""
+    if img.format not in limits.formats:
+        raise ImageRejected(f"{limits.label}应为 {_format_names(limits.formats)} 格式。")
+    width, height = img.size
+    if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
+        raise ImageRejected(_too_big(limits))
+    if width < limits.min_width or height < limits.min_height:
+        raise ImageRejected(
+            f"{limits.label}的尺寸过小：宽至少 {limits.min_width} 像素，高至少 {limits.min_height} 像素。"
+        )
+
+
+def _check_complete(Image, fmt: str, raw: bytes, limits: ImageLimits) -> None:
+    """A truncated file must not pass: WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES,
+    which makes load() fill missing pixels silently. So a PNG's chunks are verified (CRCs, up to
+    IEND), and a JPEG must end with its EOI marker."""
+    if fmt == "JPEG" and not raw.rstrip(b"\0\r\n ").endswith(b"\xff\xd9"):
+        raise ImageRejected(_unreadable(limits))
+    if fmt == "PNG":
+        try:
+            with Image.open(io.BytesIO(raw), formats=["PNG"]) as probe:
+                probe.verify()
+        except Exception:  # noqa: BLE001
+            raise ImageRejected(_unreadable(limits)) from None
+
+
+def load_image(raw: bytes, limits: ImageLimits):
+    """Check, then decode: returns a loaded ``PIL.Image`` (the caller converts and re-encodes it).
+
+    Order: encoded size → header (format, width, height: Pillow's ``open`` is lazy) → pixels."""
+    Image = _pillow()
+    _check_encoded_size(raw, limits)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img = _open_header(Image, raw, limits)
         try:
-            img = Image.open(io.BytesIO(raw), formats=list(limits.formats))
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageRejected(too_big) from None
-        except UnidentifiedImageError:
-            raise ImageRejected(
-                f"{limits.label}无法识别：应为 {_format_names(limits.formats)} 格式的图片。"
-            ) from None
-        except Exception:  # noqa: BLE001 — any failure of a hostile header is a refusal, not a 500
-            raise ImageRejected(unreadable) from None
-        if img.format not in limits.formats:
+            _check_header(img, limits)
+            _check_complete(Image, img.format, raw, limits)
+        except ImageRejected:
             img.close()
-            raise ImageRejected(f"{limits.label}应为 {_format_names(limits.formats)} 格式。")
-        width, height = img.size
-        if width > limits.max_width or height > limits.max_height or width * height > limits.max_pixels:
-            img.close()
-            raise ImageRejected(too_big)
-        if width < limits.min_width or height < limits.min_height:
-            img.close()
-            raise ImageRejected(
-                f"{limits.label}的尺寸过小：宽至少 {limits.min_width} 像素，高至少 {limits.min_height} 像素。"
-            )
-        # A truncated file must not pass: WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES,
-        # which makes load() fill missing pixels silently. So a PNG's chunks are verified (CRCs, up to
-        # IEND), and a JPEG must end with its EOI marker.
-        if img.format == "JPEG" and not raw.rstrip(b"\0\r\n ").endswith(b"\xff\xd9"):
-            img.close()
-            raise ImageRejected(unreadable)
-        if img.format == "PNG":
-            try:
-                with Image.open(io.BytesIO(raw), formats=["PNG"]) as probe:
-                    probe.verify()
-            except Exception:  # noqa: BLE001
-                img.close()
-                raise ImageRejected(unreadable) from None
+            raise
         try:
             img.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             img.close()
-            raise ImageRejected(too_big) from None
+            raise ImageRejected(_too_big(limits)) from None
         except Exception:  # noqa: BLE001 — truncated data, bad CRC, broken JPEG markers …
             img.close()
-            raise ImageRejected(unreadable) from None
+            raise ImageRejected(_unreadable(limits)) from None
     return img
 
 

@@ -120,7 +120,7 @@ def _part_name(name: str) -> str:
     return posixpath.normpath(name.lstrip("/"))
 
 
-def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:  # noqa: C901
+def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:
     """Refuse a workbook whose zip would expand beyond the limits (see the module doc)."""
     path = Path(path)
     limits = limits or TableLimits.current()
@@ -133,99 +133,134 @@ def check_xlsx(path: str | Path, limits: TableLimits | None = None) -> None:  # 
         ) from None
     with archive:
         entries = archive.infolist()
-        if len(entries) > limits.xlsx_max_entries:
-            raise _refuse(
-                path, f"压缩包内有 {len(entries)} 个文件", f"{limits.xlsx_max_entries} 个", "XLSX_MAX_ENTRIES"
-            )
-        total = 0
-        for info in entries:
-            total += info.file_size
-            if info.file_size > limits.xlsx_max_sheet_bytes:
-                raise _refuse(
-                    path,
-                    f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
-                    _mib(limits.xlsx_max_sheet_bytes),
-                    "XLSX_MAX_SHEET_BYTES",
-                )
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > MIB and ratio > limits.xlsx_max_ratio:
-                raise _refuse(
-                    path,
-                    f"部件「{info.filename}」的压缩比为 {ratio:.0f}:1（疑似压缩炸弹）",
-                    f"{limits.xlsx_max_ratio}:1",
-                    "XLSX_MAX_RATIO",
-                )
-        if total > limits.xlsx_max_total_bytes:
-            raise _refuse(
-                path, f"解压后共 {_mib(total)}", _mib(limits.xlsx_max_total_bytes), "XLSX_MAX_TOTAL_BYTES"
-            )
-
+        _check_entries(entries, path, limits)
         by_name = {_part_name(i.filename): i for i in entries}
-
-        def small(name: str):
-            info = by_name.get(name)
-            if info is None:
-                return None
-            if info.file_size > limits.xlsx_max_part_bytes:
-                raise _refuse(
-                    path,
-                    f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
-                    _mib(limits.xlsx_max_part_bytes),
-                    "XLSX_MAX_PART_BYTES",
-                )
-            return _parse_small(archive, info, path, limits)
-
-        # Which entry is what: [Content_Types].xml names the workbook and the shared strings,
-        # the workbook's relations name its worksheets. Only worksheets may be large.
-        types = small("[Content_Types].xml")
-        overrides: dict[str, set[str]] = {}
-        if types is not None:
-            for node in types.iter(f"{CT_NS}Override"):
-                overrides.setdefault(_part_name(node.get("PartName", "")), set()).add(
-                    node.get("ContentType", "")
-                )
-        sheets: set[str] = set()
-        others: set[str] = set()
-        for name, kinds in overrides.items():
-            if kinds & WORKBOOK_TYPES:
-                rels = small(
-                    posixpath.join(posixpath.dirname(name), "_rels", posixpath.basename(name) + ".rels")
-                )
-                for rel in rels.iter(f"{REL_NS}Relationship") if rels is not None else ():
-                    target = rel.get("Target", "")
-                    target = _part_name(
-                        target if target.startswith("/") else posixpath.join(posixpath.dirname(name), target)
-                    )
-                    (sheets if rel.get("Type") == WORKSHEET_REL else others).add(target)
-        for name, kinds in overrides.items():
-            if kinds & {SHARED_STRINGS_TYPE} and name in by_name:
-                info = by_name[name]
-                if info.file_size > limits.xlsx_max_shared_strings_bytes:
-                    raise _refuse(
-                        path,
-                        f"共享字符串表「{info.filename}」解压后为 {_mib(info.file_size)}",
-                        _mib(limits.xlsx_max_shared_strings_bytes),
-                        "XLSX_MAX_SHARED_STRINGS_BYTES",
-                    )
-                others.add(name)
-            elif not kinds <= {"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"}:
-                others.add(name)
-        streamed = sheets - others
-        for name, info in by_name.items():
-            if name in streamed or name in overrides and SHARED_STRINGS_TYPE in overrides[name]:
-                continue
-            if info.file_size > limits.xlsx_max_part_bytes:
-                raise _refuse(
-                    path,
-                    f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
-                    _mib(limits.xlsx_max_part_bytes),
-                    "XLSX_MAX_PART_BYTES",
-                )
+        overrides = _content_types(archive, by_name, path, limits)
+        sheets, related = _workbook_relations(archive, by_name, overrides, path, limits)
+        streamed = sheets - (related | _other_parts(by_name, overrides, path, limits))
+        _check_small_parts(by_name, overrides, streamed, path, limits)
         for name in sorted(streamed & by_name.keys()):
             _scan_sheet(archive, by_name[name], path, limits)
         for name, kinds in overrides.items():
             if SHARED_STRINGS_TYPE in kinds and name in by_name:
                 _scan_sheet(archive, by_name[name], path, limits, rows=False)
+
+
+def _check_entries(entries: list[zipfile.ZipInfo], path: Path, limits: TableLimits) -> None:
+    """The zip's directory: number of entries, each one's size and compression ratio, the total."""
+    if len(entries) > limits.xlsx_max_entries:
+        raise _refuse(
+            path, f"压缩包内有 {len(entries)} 个文件", f"{limits.xlsx_max_entries} 个", "XLSX_MAX_ENTRIES"
+        )
+    total = 0
+    for info in entries:
+        total += info.file_size
+        if info.file_size > limits.xlsx_max_sheet_bytes:
+            raise _refuse(
+                path,
+                f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
+                _mib(limits.xlsx_max_sheet_bytes),
+                "XLSX_MAX_SHEET_BYTES",
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > MIB and ratio > limits.xlsx_max_ratio:
+            raise _refuse(
+                path,
+                f"部件「{info.filename}」的压缩比为 {ratio:.0f}:1（疑似压缩炸弹）",
+                f"{limits.xlsx_max_ratio}:1",
+                "XLSX_MAX_RATIO",
+            )
+    if total > limits.xlsx_max_total_bytes:
+        raise _refuse(
+            path, f"解压后共 {_mib(total)}", _mib(limits.xlsx_max_total_bytes), "XLSX_MAX_TOTAL_BYTES"
+        )
+
+
+def _check_part_size(info: zipfile.ZipInfo, path: Path, limits: TableLimits) -> None:
+    if info.file_size > limits.xlsx_max_part_bytes:
+        raise _refuse(
+            path,
+            f"部件「{info.filename}」解压后为 {_mib(info.file_size)}",
+            _mib(limits.xlsx_max_part_bytes),
+            "XLSX_MAX_PART_BYTES",
+        )
+
+
+def _small(archive: zipfile.ZipFile, by_name: dict, name: str, path: Path, limits: TableLimits):
+    """The parsed XML of a part that must be small, or None when the zip has no such part."""
+    info = by_name.get(name)
+    if info is None:
+        return None
+    _check_part_size(info, path, limits)
+    return _parse_small(archive, info, path, limits)
+
+
+def _content_types(
+    archive: zipfile.ZipFile, by_name: dict, path: Path, limits: TableLimits
+) -> dict[str, set[str]]:
+    """Which entry is what: the content types [Content_Types].xml gives each part name."""
+    types = _small(archive, by_name, "[Content_Types].xml", path, limits)
+    overrides: dict[str, set[str]] = {}
+    if types is not None:
+        for node in types.iter(f"{CT_NS}Override"):
+            overrides.setdefault(_part_name(node.get("PartName", "")), set()).add(node.get("ContentType", ""))
+    return overrides
+
+
+def _workbook_relations(
+    archive: zipfile.ZipFile, by_name: dict, overrides: dict, path: Path, limits: TableLimits
+) -> tuple[set[str], set[str]]:
+    """The parts the workbook's relations name: (worksheets, the others). Only worksheets, and the
+    shared strings, may be large."""
+    sheets: set[str] = set()
+    others: set[str] = set()
+    for name, kinds in overrides.items():
+        if not kinds & WORKBOOK_TYPES:
+            continue
+        rels = _small(
+            archive,
+            by_name,
+            posixpath.join(posixpath.dirname(name), "_rels", posixpath.basename(name) + ".rels"),
+            path,
+            limits,
+        )
+        for rel in rels.iter(f"{REL_NS}Relationship") if rels is not None else ():
+            target = rel.get("Target", "")
+            target = _part_name(
+                target if target.startswith("/") else posixpath.join(posixpath.dirname(name), target)
+            )
+            (sheets if rel.get("Type") == WORKSHEET_REL else others).add(target)
+    return sheets, others
+
+
+def _other_parts(by_name: dict, overrides: dict, path: Path, limits: TableLimits) -> set[str]:
+    """Parts whose content type says they are not a worksheet (a relation's word is not enough); the
+    shared strings table is checked against its own limit here."""
+    others: set[str] = set()
+    for name, kinds in overrides.items():
+        if kinds & {SHARED_STRINGS_TYPE} and name in by_name:
+            info = by_name[name]
+            if info.file_size > limits.xlsx_max_shared_strings_bytes:
+                raise _refuse(
+                    path,
+                    f"共享字符串表「{info.filename}」解压后为 {_mib(info.file_size)}",
+                    _mib(limits.xlsx_max_shared_strings_bytes),
+                    "XLSX_MAX_SHARED_STRINGS_BYTES",
+                )
+            others.add(name)
+        elif not kinds <= {"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"}:
+            others.add(name)
+    return others
+
+
+def _check_small_parts(
+    by_name: dict, overrides: dict, streamed: set[str], path: Path, limits: TableLimits
+) -> None:
+    """Every part but the streamed worksheets and the shared strings must be small."""
+    for name, info in by_name.items():
+        if name in streamed or name in overrides and SHARED_STRINGS_TYPE in overrides[name]:
+            continue
+        _check_part_size(info, path, limits)
 
 
 _PREFIX = re.compile(rb"[A-Za-z_][\w.-]{0,15}:")
@@ -259,7 +294,7 @@ def _cells(buf: bytes, start: int, end: int, prefix: bytes) -> int:
 _OVERLAP = 32  # longer than any match of _ROW or _CELL
 
 
-def _scan_sheet(  # noqa: C901
+def _scan_sheet(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: TableLimits, rows: bool = True
 ) -> None:
     """One pass over a part's bytes, without parsing: no DTD (entities) in its prolog, and, for a
@@ -268,9 +303,50 @@ def _scan_sheet(  # noqa: C901
     unsafe = _error(
         f"文件「{path.name}」含有不安全的 XML 结构（部件「{info.filename}」有 DTD 或实体定义），已拒绝导入。"
     )
-    row_start, cells, row_number, strings = 0, 0, 0, 0
+    with archive.open(info) as fh:
+        chunks = _chunks(fh, unsafe)
+        if rows:
+            _scan_rows(chunks, info, path, limits)
+        else:
+            _scan_shared_strings(chunks, info, path, limits, unsafe)
 
-    prefix = b""
+
+def _chunks(fh, unsafe: Exception):
+    """The part's bytes in chunks of 1 MiB, then b"" for the end; its prolog (the first 64 KiB) must
+    not declare a DTD or entities."""
+    chunk = fh.read(1 << 20)
+    upper = chunk[:65536].upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
+        raise unsafe
+    while chunk:
+        yield chunk
+        chunk = fh.read(1 << 20)
+    yield b""
+
+
+def _scan_shared_strings(
+    chunks, info: zipfile.ZipInfo, path: Path, limits: TableLimits, unsafe: Exception
+) -> None:
+    """The shared strings: no entities, and not too many strings."""
+    strings = 0
+    for chunk in chunks:
+        if not chunk:
+            return
+        if b"<!ENTITY" in chunk.upper():
+            raise unsafe
+        strings += chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b":si>") + chunk.count(b":si ")
+        if strings > limits.xlsx_max_shared_strings:
+            raise _refuse(
+                path,
+                f"共享字符串表「{info.filename}」有超过 {limits.xlsx_max_shared_strings} 个字符串",
+                f"{limits.xlsx_max_shared_strings} 个",
+                "XLSX_MAX_SHARED_STRINGS",
+            )
+
+
+def _scan_rows(chunks, info: zipfile.ZipInfo, path: Path, limits: TableLimits) -> None:
+    """A worksheet's rows: each no longer than ``xlsx_max_row_bytes``, with at most ``table_max_columns``
+    cells. Cells are counted between row starts, with bytes.count (fast)."""
 
     def too_wide(number: int) -> Exception:
         return _refuse(
@@ -288,49 +364,25 @@ def _scan_sheet(  # noqa: C901
             "XLSX_MAX_ROW_BYTES",
         )
 
-    with archive.open(info) as fh:
-        buf, base, head = b"", 0, True  # buf starts at absolute offset base
-        while True:
-            chunk = fh.read(1 << 20)
-            if head:
-                upper = chunk[:65536].upper()
-                if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
-                    raise unsafe
-                head = False
-            if not rows:  # the shared strings: no entities, and not too many strings
-                if not chunk:
-                    return
-                if b"<!ENTITY" in chunk.upper():
-                    raise unsafe
-                strings += (
-                    chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b":si>") + chunk.count(b":si ")
-                )
-                if strings > limits.xlsx_max_shared_strings:
-                    raise _refuse(
-                        path,
-                        f"共享字符串表「{info.filename}」有超过 {limits.xlsx_max_shared_strings} 个字符串",
-                        f"{limits.xlsx_max_shared_strings} 个",
-                        "XLSX_MAX_SHARED_STRINGS",
-                    )
-                continue
-            final = not chunk
-            buf += chunk
-            cut = len(buf) if final else max(len(buf) - _OVERLAP, 0)
-            segment = 0  # cells are counted between row starts, with bytes.count (fast)
-            for at, tag_prefix in _row_starts(buf, cut):
-                cells += _cells(buf, segment, at, prefix)
-                if row_number and cells > limits.table_max_columns:
-                    raise too_wide(row_number)
-                if row_number and base + at - row_start > limits.xlsx_max_row_bytes:
-                    raise too_long(row_number)
-                row_start, cells, row_number, segment = base + at, 0, row_number + 1, at
-                prefix = tag_prefix
-            cells += _cells(buf, segment, cut, prefix)
+    row_start, cells, row_number, prefix = 0, 0, 0, b""
+    buf, base = b"", 0  # buf starts at absolute offset base
+    for chunk in chunks:
+        final = not chunk
+        buf += chunk
+        cut = len(buf) if final else max(len(buf) - _OVERLAP, 0)
+        segment = 0
+        for at, tag_prefix in _row_starts(buf, cut):
+            cells += _cells(buf, segment, at, prefix)
             if row_number and cells > limits.table_max_columns:
                 raise too_wide(row_number)
-            buf, base = buf[cut:], base + cut
-            if final:
-                break
+            if row_number and base + at - row_start > limits.xlsx_max_row_bytes:
+                raise too_long(row_number)
+            row_start, cells, row_number, segment = base + at, 0, row_number + 1, at
+            prefix = tag_prefix
+        cells += _cells(buf, segment, cut, prefix)
+        if row_number and cells > limits.table_max_columns:
+            raise too_wide(row_number)
+        buf, base = buf[cut:], base + cut
     if row_number and base - row_start > limits.xlsx_max_row_bytes:
         raise too_long(row_number)
 

@@ -100,9 +100,20 @@ def _referral_context() -> dict:
     }
 
 
+def _add_referral_fields(form, payload: dict, values_: dict) -> None:
+    """The referral's own fields of the posted form: into ``payload`` (for CourtReferralIn) and
+    ``values_`` (to show the form again)."""
+    for key in REFERRAL_KEYS:
+        values_[key] = form.get(key, "")
+        if key == "co_units":
+            payload[key] = [v for v in form.getlist(key) if v.strip()]
+        elif values_[key].strip():
+            payload[key] = values_[key].strip()
+
+
 @bp.route("/refer", methods=["GET", "POST"])
 @login_required
-def refer():  # noqa: C901
+def refer():
     if not workflow.may_refer(current_user):
         abort(403)
     extra = _referral_context()
@@ -113,12 +124,7 @@ def refer():  # noqa: C901
 
     payload, values_, parties = dispute_views._form_payload(request.form)
     payload.pop("source", None)  # a court referral's source is 法院委派 (CourtReferralIn)
-    for key in REFERRAL_KEYS:
-        values_[key] = request.form.get(key, "")
-        if key == "co_units":
-            payload[key] = [v for v in request.form.getlist(key) if v.strip()]
-        elif values_[key].strip():
-            payload[key] = values_[key].strip()
+    _add_referral_fields(request.form, payload, values_)
     token = dispute_views.form_token()
     key = f"web-refer:{token}"
     fingerprint = service.request_fingerprint(payload)

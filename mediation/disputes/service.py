@@ -315,17 +315,10 @@ NO_UNIT = "未分流"  # the lead-unit filter's value for cases without a lead u
 FIGURE_KEYS = ("figure", "month", "channel", "venue", "prominent", "direct")
 
 
-def filtered_disputes(user: User, args: dict, today: date | None = None):  # noqa: C901
-    """The user's cases with the list filters of ``DisputeListArgs`` applied, in the requested
-    order (a SELECT of Dispute), or None when a filter names an unknown node or unit. The web list,
-    its Excel export and the API list all use it."""
-    from sqlalchemy import or_
+def _list_base(user: User, args: dict):
+    """The user's visible cases; a report figure whose node lies in the user's area needs no scope."""
+    from mediation.accounts.access import visible_disputes
 
-    from mediation.accounts.access import assigned_to, subtree_node_ids, visible_disputes
-    from mediation.disputes.workflow import stage_condition
-    from mediation.reports.overdue import deadline_level_sql
-
-    stmt = visible_disputes(user)
     if args.get("figure") and args.get("node"):
         # A report figure selects cases of its node's subtree only; when that node lies in the
         # user's area every such case is visible (dispute_scope's first branch), so the scope's OR
@@ -333,7 +326,15 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
         # (a crafted link to another area, through the API) the scope stays and cuts it down.
         figure_node = db.session.scalar(select(Node).where(Node.code == args["node"]))
         if figure_node is not None and can_see_node(user, figure_node):
-            stmt = select(Dispute)
+            return select(Dispute)
+    return visible_disputes(user)
+
+
+def _where_state(stmt, args: dict, today: date | None):
+    """状态, 阶段 and 期限 level filters."""
+    from mediation.disputes.workflow import stage_condition
+    from mediation.reports.overdue import deadline_level_sql
+
     if args.get("status"):
         stmt = stmt.where(Dispute.status == args["status"])
     if args.get("stage"):
@@ -344,17 +345,26 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
             Dispute.deadline.is_not(None),
             deadline_level_sql(today or local_today()) == args["level"],
         )
+    return stmt
+
+
+def _where_unit(stmt, args: dict):
+    """承办单位 filter (NO_UNIT: none yet); None when the unit code is unknown."""
     if args.get("unit") == NO_UNIT:
-        stmt = stmt.where(Dispute.unit_id.is_(None))
-    elif args.get("unit"):
+        return stmt.where(Dispute.unit_id.is_(None))
+    if args.get("unit"):
         unit = db.session.scalar(select(Unit).where(Unit.code == args["unit"]))
         if unit is None:
             return None
-        stmt = stmt.where(Dispute.unit_id == unit.id)
-    if args.get("mine"):
-        stmt = stmt.where(assigned_to(user))
-    if args.get("category"):
-        stmt = stmt.where(Dispute.category == args["category"])
+        return stmt.where(Dispute.unit_id == unit.id)
+    return stmt
+
+
+def _where_node_or_figure(stmt, args: dict, today: date | None):
+    """属地 subtree filter, or a report figure's cases; None when the node code is unknown."""
+    from mediation.accounts.access import subtree_node_ids
+
+    node = None
     if args.get("node"):
         node = db.session.scalar(select(Node).where(Node.code == args["node"]))
         if node is None:
@@ -365,7 +375,6 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
         from mediation.reports.common import Month
         from mediation.reports.figures import figure_filter
 
-        node = db.session.scalar(select(Node).where(Node.code == args["node"]))
         stmt = stmt.where(
             figure_filter(
                 args["figure"],
@@ -378,6 +387,13 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
                 venue=args.get("venue"),
             )
         )
+    return stmt
+
+
+def _where_registered_or_text(stmt, args: dict):
+    """登记日期 range, and the search text in 案件编号, 简要情况 or a party's name."""
+    from sqlalchemy import or_
+
     if args.get("date_from"):
         stmt = stmt.where(Dispute.registered_on >= args["date_from"])
     if args.get("date_to"):
@@ -391,6 +407,26 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
                 Dispute.id.in_(select(Party.dispute_id).where(Party.name.like(like))),
             )
         )
+    return stmt
+
+
+def filtered_disputes(user: User, args: dict, today: date | None = None):
+    """The user's cases with the list filters of ``DisputeListArgs`` applied, in the requested
+    order (a SELECT of Dispute), or None when a filter names an unknown node or unit. The web list,
+    its Excel export and the API list all use it."""
+    from mediation.accounts.access import assigned_to
+
+    stmt = _where_unit(_where_state(_list_base(user, args), args, today), args)
+    if stmt is None:
+        return None
+    if args.get("mine"):
+        stmt = stmt.where(assigned_to(user))
+    if args.get("category"):
+        stmt = stmt.where(Dispute.category == args["category"])
+    stmt = _where_node_or_figure(stmt, args, today)
+    if stmt is None:
+        return None
+    stmt = _where_registered_or_text(stmt, args)
     sort = args.get("sort") or "-registered"
     key, descending = sort.lstrip("-"), sort.startswith("-")
     columns = _sort_columns()[key]

@@ -951,69 +951,109 @@ def _confirmation_defaults(dispute: Dispute) -> dict:
 CASE_CODE_FORMS = ("acceptance", "rights")
 
 
-def form_context(dispute: Dispute, kind: str) -> dict:  # noqa: C901
+def _application_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    own.setdefault("requests", requests_from_summary(dispute))
+    own.setdefault("reasons", dispute.summary)
+    own.setdefault("applied_on", dispute.registered_on.isoformat())
+
+
+def _registration_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    rejected = _outcome(dispute) == "不予受理"
+    own.setdefault(
+        "acceptance_note",
+        "不予受理（见不予受理通知书）" if rejected else "同意受理" if dispute.accepted_on else "",
+    )
+    own.setdefault("registrar", dispute.registered_by.name if dispute.registered_by else "")
+
+
+def _rejection_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    own.setdefault("reason", _event_note(dispute, "rejected", "refused") or "该纠纷不属于人民调解的受理范围")
+    own.setdefault("remedy", F.REMEDY_TEXT)
+    own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
+
+
+def _acceptance_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    own.setdefault("mediator", ctx["case"]["handler"])
+    own.setdefault("notified_on", (dispute.accepted_on or dispute.registered_on).isoformat())
+    ctx["rights_line"] = F.ACCEPTANCE_RIGHTS_TEXT
+
+
+def _rights_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    own.setdefault("notified_on", (dispute.accepted_on or dispute.registered_on).isoformat())
+    ctx["rights_text"] = F.RIGHTS_TEXT
+
+
+def _record_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    ctx["sessions"] = _sessions(dispute)
+
+
+def _oral_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    own.setdefault("mediator", case_context(dispute)["handler"])
+
+
+def _termination_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    own.setdefault(
+        "reason",
+        (_event_note(dispute, "closed") if _outcome(dispute) == "调解不成功" else "")
+        or "双方当事人经调解未能达成协议",
+    )
+    own["reason"] = own["reason"].rstrip("。；;，, ")
+    own.setdefault("routes", F.ROUTES_TEXT)
+    own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
+
+
+def _followup_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    ctx["visits"] = _followups(dispute)
+
+
+def _confirmation_form_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    for k, v in _confirmation_defaults(dispute).items():
+        own.setdefault(k, v)
+    own.setdefault("applied_on", local_today().isoformat())
+    effective = ctx["agreements"]
+    if effective:
+        last = effective[-1]
+        own.setdefault(
+            "requests",
+            f"请求确认各申请人于{cn_date(last.effective_on)}在{last.unit.name}主持下"
+            f"达成的编号为{last.number}的{last.title}有效。",
+        )
+    # 司法确认 is applied for jointly (人民调解法第三十三条): every party is an 申请人.
+    ctx["applicants"] = [dict(p, role="申请人") for p in ctx["case"]["parties"]]
+
+
+def _cover_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
+    own.setdefault("title", f"{dispute.category}纠纷")
+    own.setdefault("retention", "长期")
+    own.setdefault("filed_on", (dispute.closed_on or local_today()).isoformat())
+
+
+# Per form: fills the form's own fields with their defaults and adds what else its template needs.
+_FORM_DEFAULTS = {
+    "application": _application_defaults,
+    "registration": _registration_defaults,
+    "rejection": _rejection_defaults,
+    "acceptance": _acceptance_defaults,
+    "rights": _rights_defaults,
+    "record": _record_defaults,
+    "oral": _oral_defaults,
+    "termination": _termination_defaults,
+    "followup": _followup_defaults,
+    "confirmation": _confirmation_form_defaults,
+    "cover": _cover_defaults,
+}
+
+
+def form_context(dispute: Dispute, kind: str) -> dict:
     """What a form's template needs: the case, the form's own fields (with defaults)."""
     spec = F.FORMS[kind]
     rows = form_rows(dispute, kind)
     own = dict(rows[0].fields) if rows and not spec.multiple else {}
     effective = [a for a in agreements_of(dispute) if a.is_effective]
     ctx = {"case": case_context(dispute), "spec": spec, "form": own, "agreements": effective}
-    if kind == "application":
-        own.setdefault("requests", requests_from_summary(dispute))
-        own.setdefault("reasons", dispute.summary)
-        own.setdefault("applied_on", dispute.registered_on.isoformat())
-    elif kind == "registration":
-        rejected = _outcome(dispute) == "不予受理"
-        own.setdefault(
-            "acceptance_note",
-            "不予受理（见不予受理通知书）" if rejected else "同意受理" if dispute.accepted_on else "",
-        )
-        own.setdefault("registrar", dispute.registered_by.name if dispute.registered_by else "")
-    elif kind == "rejection":
-        own.setdefault(
-            "reason", _event_note(dispute, "rejected", "refused") or "该纠纷不属于人民调解的受理范围"
-        )
-        own.setdefault("remedy", F.REMEDY_TEXT)
-        own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
-    elif kind == "acceptance":
-        own.setdefault("mediator", ctx["case"]["handler"])
-        own.setdefault("notified_on", (dispute.accepted_on or dispute.registered_on).isoformat())
-        ctx["rights_line"] = F.ACCEPTANCE_RIGHTS_TEXT
-    elif kind == "rights":
-        own.setdefault("notified_on", (dispute.accepted_on or dispute.registered_on).isoformat())
-        ctx["rights_text"] = F.RIGHTS_TEXT
-    elif kind == "record":
-        ctx["sessions"] = _sessions(dispute)
-    elif kind == "oral":
-        own.setdefault("mediator", case_context(dispute)["handler"])
-    elif kind == "termination":
-        own.setdefault(
-            "reason",
-            (_event_note(dispute, "closed") if _outcome(dispute) == "调解不成功" else "")
-            or "双方当事人经调解未能达成协议",
-        )
-        own["reason"] = own["reason"].rstrip("。；;，, ")
-        own.setdefault("routes", F.ROUTES_TEXT)
-        own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
-    elif kind == "followup":
-        ctx["visits"] = _followups(dispute)
-    elif kind == "confirmation":
-        for k, v in _confirmation_defaults(dispute).items():
-            own.setdefault(k, v)
-        own.setdefault("applied_on", local_today().isoformat())
-        if effective:
-            last = effective[-1]
-            own.setdefault(
-                "requests",
-                f"请求确认各申请人于{cn_date(last.effective_on)}在{last.unit.name}主持下"
-                f"达成的编号为{last.number}的{last.title}有效。",
-            )
-        # 司法确认 is applied for jointly (人民调解法第三十三条): every party is an 申请人.
-        ctx["applicants"] = [dict(p, role="申请人") for p in ctx["case"]["parties"]]
-    elif kind == "cover":
-        own.setdefault("title", f"{dispute.category}纠纷")
-        own.setdefault("retention", "长期")
-        own.setdefault("filed_on", (dispute.closed_on or local_today()).isoformat())
+    fill = _FORM_DEFAULTS.get(kind)
+    if fill is not None:
+        fill(dispute, own, ctx)
     if kind in CASE_CODE_FORMS:  # 一案一码: how the parties follow the case
         ctx["case_link"] = case_link(dispute)
     ctx["form"] = own

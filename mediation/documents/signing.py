@@ -323,7 +323,7 @@ class Pkcs12Signer:
         return verify_pades(pdf, self.roots)
 
 
-def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> SignatureCheck:  # noqa: C901
+def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> SignatureCheck:
     """Check the one PAdES signature of ``pdf`` against ``roots`` (no network: no OCSP/CRL fetching).
 
     A signature with a trusted time-stamp is judged at the time-stamp's time, with the validation
@@ -332,10 +332,8 @@ def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> Sign
     Updates after the signature are accepted only when they add validation data or time-stamps
     (PAdES LT/LTA), nothing else."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
     try:
@@ -381,14 +379,7 @@ def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> Sign
         return SignatureCheck(signed=True, problem=f"签章无法校验：{type(err).__name__}")
     ts = status.timestamp_validity
     ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
-    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
-        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
-        and status.docmdp_ok is not False
-        and status.modification_level is not None
-        and status.modification_level <= ModificationLevel.LTA_UPDATES
-        # nothing but a complete revision after it (the diff analysis does not see stray bytes)
-        and pdf.rstrip(b"\r\n\t\0 ").endswith(b"%%EOF")
-    )
+    whole = _covers_whole_file(status, pdf)
     check = SignatureCheck(
         signed=True,
         intact=bool(status.intact),
@@ -403,13 +394,35 @@ def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> Sign
     if ts is not None and not ts_ok:
         check.trusted = False
         check.problem = "签章中的时间戳无效或不受信任。"
-    elif not (check.intact and check.valid):
-        check.problem = "签章校验失败：文件内容在签章后被改动。"
-    elif not check.trusted:
-        check.problem = "签章证书不是本平台信任的证书，或在签章时已过期、被吊销。"
-    elif not check.whole_file:
-        check.problem = "签章后文件被追加了内容。"
+    else:
+        check.problem = _signature_problem(check)
     return check
+
+
+def _covers_whole_file(status, pdf: bytes) -> bool:
+    """The signature covers the whole file, or only validation data / time-stamps were added after it."""
+    from pyhanko.sign.diff_analysis import ModificationLevel  # heavy: pyHanko stays out of start-up
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    return status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and status.docmdp_ok is not False
+        and status.modification_level is not None
+        and status.modification_level <= ModificationLevel.LTA_UPDATES
+        # nothing but a complete revision after it (the diff analysis does not see stray bytes)
+        and pdf.rstrip(b"\r\n\t\0 ").endswith(b"%%EOF")
+    )
+
+
+def _signature_problem(check: SignatureCheck) -> str | None:
+    """The first thing wrong with a signature whose time-stamp (if any) is fine, or None."""
+    if not (check.intact and check.valid):
+        return "签章校验失败：文件内容在签章后被改动。"
+    if not check.trusted:
+        return "签章证书不是本平台信任的证书，或在签章时已过期、被吊销。"
+    if not check.whole_file:
+        return "签章后文件被追加了内容。"
+    return None
 
 
 def _outside_event_loop(fn, *args):

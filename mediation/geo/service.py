@@ -62,25 +62,29 @@ def upsert_node(code: str, name: str, level: str, parent: Node | None) -> tuple[
     return node, changed
 
 
-def import_tree(path: str | Path) -> dict:  # noqa: C901
-    rows = list(read_rows(path))
-    errors: list[str] = []
-    by_code: dict[str, dict] = {}
-    for number, row in rows:
-        missing = [h for h in TREE_HEADERS if h not in row]
-        if missing:
-            raise ImportErrors([f"缺少列：{'、'.join(missing)}。"])
-        code, name, level = row["代码"], row["名称"], row["层级"]
-        if bad := cell_errors(number, row):
-            errors.extend(bad)
-        elif not code or not name:
-            errors.append(f"第{number}行：代码和名称不能为空。")
-        elif level not in values(NodeLevel):
-            errors.append(f"第{number}行：未知的层级「{level}」，可选：{'、'.join(values(NodeLevel))}。")
-        elif code in by_code:
-            errors.append(f"第{number}行：代码「{code}」重复。")
-        else:
-            by_code[code] = {"number": number, "name": name, "level": level, "parent": row["上级代码"]}
+def _require_headers(row: dict, headers) -> None:
+    missing = [h for h in headers if h not in row]
+    if missing:
+        raise ImportErrors([f"缺少列：{'、'.join(missing)}。"])
+
+
+def _tree_row_errors(number: int, row: dict, by_code: dict) -> list[str]:
+    """What is wrong with one row of the tree table on its own (the parents are checked later)."""
+    code, name, level = row["代码"], row["名称"], row["层级"]
+    if bad := cell_errors(number, row):
+        return bad
+    if not code or not name:
+        return [f"第{number}行：代码和名称不能为空。"]
+    if level not in values(NodeLevel):
+        return [f"第{number}行：未知的层级「{level}」，可选：{'、'.join(values(NodeLevel))}。"]
+    if code in by_code:
+        return [f"第{number}行：代码「{code}」重复。"]
+    return []
+
+
+def _missing_parents(by_code: dict) -> list[str]:
+    """Rows whose 上级代码 is neither in the table nor in the database."""
+    errors = []
     for r in by_code.values():
         parent = r["parent"]
         if (
@@ -89,6 +93,25 @@ def import_tree(path: str | Path) -> dict:  # noqa: C901
             and db.session.scalar(select(Node.id).where(Node.code == parent)) is None
         ):
             errors.append(f"第{r['number']}行：上级代码「{parent}」不存在。")
+    return errors
+
+
+def import_tree(path: str | Path) -> dict:
+    rows = list(read_rows(path))
+    errors: list[str] = []
+    by_code: dict[str, dict] = {}
+    for number, row in rows:
+        _require_headers(row, TREE_HEADERS)
+        if bad := _tree_row_errors(number, row, by_code):
+            errors.extend(bad)
+        else:
+            by_code[row["代码"]] = {
+                "number": number,
+                "name": row["名称"],
+                "level": row["层级"],
+                "parent": row["上级代码"],
+            }
+    errors.extend(_missing_parents(by_code))
     if errors:
         raise ImportErrors(errors)
     created = updated = 0
@@ -118,64 +141,67 @@ def import_tree(path: str | Path) -> dict:  # noqa: C901
     return {"rows": len(by_code), "created": created, "updated": updated}
 
 
-def import_units(path: str | Path) -> dict:  # noqa: C901
+def _unit_row(number: int, row: dict, seen: set) -> tuple[list[str], tuple | None]:
+    """One row of the units table: its errors, or the parsed unit."""
+    code, name, type_, node_code, channel = (row[h] for h in UNIT_HEADERS)
+    if bad := cell_errors(number, row):
+        return bad, None
+    node = db.session.scalar(select(Node).where(Node.code == node_code)) if node_code else None
+    if not code or not name:
+        return [f"第{number}行：代码和名称不能为空。"], None
+    if code in seen:
+        return [f"第{number}行：代码「{code}」重复。"], None
+    if type_ not in values(UnitType):
+        return [f"第{number}行：未知的类型「{type_}」，可选：{'、'.join(values(UnitType))}。"], None
+    if node is None:
+        return [f"第{number}行：所属节点代码「{node_code}」不存在。"], None
+    if channel and channel not in values(Channel):
+        return [f"第{number}行：未知的渠道「{channel}」，可选：{'、'.join(values(Channel))}。"], None
+    parsed = (
+        code,
+        name,
+        UnitType(type_),
+        node,
+        Channel(channel) if channel else None,
+        row.get("简称") or None,
+    )
+    return [], parsed
+
+
+def _save_unit(code, name, type_, node, channel, short) -> str | None:
+    """Create or update one unit: "created", "updated", or None when it is unchanged."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        db.session.add(Unit(code=code, name=name, type=type_, node=node, channel=channel, short_name=short))
+        return "created"
+    if (unit.name, unit.type, unit.node_id, unit.channel, unit.short_name) != (
+        name,
+        type_,
+        node.id,
+        channel,
+        short,
+    ):
+        unit.name, unit.type, unit.node, unit.channel, unit.short_name = name, type_, node, channel, short
+        return "updated"
+    return None
+
+
+def import_units(path: str | Path) -> dict:
     errors: list[str] = []
     parsed = []
     seen = set()
     for number, row in read_rows(path):
-        missing = [h for h in UNIT_HEADERS if h not in row]
-        if missing:
-            raise ImportErrors([f"缺少列：{'、'.join(missing)}。"])
-        code, name, type_, node_code, channel = (row[h] for h in UNIT_HEADERS)
-        bad = cell_errors(number, row)
-        node = (
-            db.session.scalar(select(Node).where(Node.code == node_code)) if node_code and not bad else None
-        )
-        if bad:
-            errors.extend(bad)
-        elif not code or not name:
-            errors.append(f"第{number}行：代码和名称不能为空。")
-        elif code in seen:
-            errors.append(f"第{number}行：代码「{code}」重复。")
-        elif type_ not in values(UnitType):
-            errors.append(f"第{number}行：未知的类型「{type_}」，可选：{'、'.join(values(UnitType))}。")
-        elif node is None:
-            errors.append(f"第{number}行：所属节点代码「{node_code}」不存在。")
-        elif channel and channel not in values(Channel):
-            errors.append(f"第{number}行：未知的渠道「{channel}」，可选：{'、'.join(values(Channel))}。")
-        else:
-            seen.add(code)
-            parsed.append(
-                (
-                    code,
-                    name,
-                    UnitType(type_),
-                    node,
-                    Channel(channel) if channel else None,
-                    row.get("简称") or None,
-                )
-            )
+        _require_headers(row, UNIT_HEADERS)
+        bad, unit = _unit_row(number, row, seen)
+        errors.extend(bad)
+        if unit is not None:
+            seen.add(unit[0])
+            parsed.append(unit)
     if errors:
         raise ImportErrors(errors)
-    created = updated = 0
-    for code, name, type_, node, channel, short in parsed:
-        unit = db.session.scalar(select(Unit).where(Unit.code == code))
-        if unit is None:
-            db.session.add(
-                Unit(code=code, name=name, type=type_, node=node, channel=channel, short_name=short)
-            )
-            created += 1
-        elif (unit.name, unit.type, unit.node_id, unit.channel, unit.short_name) != (
-            name,
-            type_,
-            node.id,
-            channel,
-            short,
-        ):
-            unit.name, unit.type, unit.node, unit.channel, unit.short_name = name, type_, node, channel, short
-            updated += 1
+    outcomes = [_save_unit(*unit) for unit in parsed]
     db.session.flush()
-    return {"rows": len(parsed), "created": created, "updated": updated}
+    return {"rows": len(parsed), "created": outcomes.count("created"), "updated": outcomes.count("updated")}
 
 
 __all__ = ["ImportErrors", "TableError", "import_tree", "import_units", "upsert_node"]

@@ -147,54 +147,65 @@ class LedgerDisputeRow(DisputeCreate):
     co_units = TextList(s.String(validate=s.length(100)), load_default=list)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
-    def _consistency(self, data, original, **kwargs):  # noqa: C901
+    def _consistency(self, data, original, **kwargs):
         """The rules across columns. Runs even when a field failed, so that a row's report is
         complete; a date that failed on its own (present in ``original``, absent in ``data``) is
         not reported a second time."""
         errors: dict[str, list[str]] = {}
-
-        def add(field_name: str, message: str) -> None:
+        for field_name, message in (*_closing_errors(data, original), *_date_order_errors(data)):
             errors.setdefault(field_name, []).append(message)
-
-        status = data.get("status")
-        registered, accepted = data.get("registered_on"), data.get("accepted_on")
-        closed, stabilized = data.get("closed_on"), data.get("stabilized_on")
-        if status == Status.CLOSED.value:
-            if not original.get("closed_on"):
-                add("closed_on", "状态为已办结时必填。")
-            if not original.get("outcome"):
-                add("outcome", "状态为已办结时必填。")
-        elif status is not None:
-            if original.get("closed_on"):
-                add(
-                    "closed_on", f"状态为「{status}」的案件不应填写办结日期（已办结的请把状态填为“已办结”）。"
-                )
-            if original.get("outcome"):
-                add("outcome", f"状态为「{status}」的案件不应填写办结方式（已办结的请把状态填为“已办结”）。")
-        if registered is not None:
-            if closed is not None and closed < registered:
-                add("closed_on", f"办结日期不能早于登记日期（{registered:%Y-%m-%d}）。")
-            if accepted is not None and accepted < registered:
-                add("accepted_on", f"受理日期不能早于登记日期（{registered:%Y-%m-%d}）。")
-            if stabilized is not None and stabilized < registered:
-                add("stabilized_on", f"稳控日期不能早于登记日期（{registered:%Y-%m-%d}）。")
-            occurred = data.get("occurred_on")
-            if occurred is not None and occurred > registered:
-                add("occurred_on", f"发生日期不能晚于登记日期（{registered:%Y-%m-%d}）。")
-        if (
-            accepted is not None
-            and closed is not None
-            and closed < accepted
-            and not (registered is not None and closed < registered)
-        ):
-            add("closed_on", f"办结日期不能早于受理日期（{accepted:%Y-%m-%d}）。")
-        if stabilized is not None and closed is not None and stabilized > closed:
-            add("stabilized_on", f"稳控日期不能晚于办结日期（{closed:%Y-%m-%d}）。")
-        deadline = data.get("deadline")
-        if deadline is not None and accepted is not None and deadline < accepted:
-            add("deadline", f"办理期限不能早于受理日期（{accepted:%Y-%m-%d}）。")
         if errors:
             raise ValidationError(errors)
+
+
+def _closing_errors(data: dict, original: dict):
+    """办结日期 and 办结方式: required when the status is 已办结, absent otherwise."""
+    status = data.get("status")
+    if status == Status.CLOSED.value:
+        if not original.get("closed_on"):
+            yield "closed_on", "状态为已办结时必填。"
+        if not original.get("outcome"):
+            yield "outcome", "状态为已办结时必填。"
+    elif status is not None:
+        if original.get("closed_on"):
+            yield "closed_on", f"状态为「{status}」的案件不应填写办结日期（已办结的请把状态填为“已办结”）。"
+        if original.get("outcome"):
+            yield "outcome", f"状态为「{status}」的案件不应填写办结方式（已办结的请把状态填为“已办结”）。"
+
+
+def _date_order_errors(data: dict):
+    """The dates in their order: 发生 ≤ 登记 ≤ 受理 ≤ 办结, 登记 ≤ 稳控 ≤ 办结, 受理 ≤ 办理期限."""
+    registered, accepted = data.get("registered_on"), data.get("accepted_on")
+    closed, stabilized = data.get("closed_on"), data.get("stabilized_on")
+    if registered is not None:
+        yield from _not_before_registration(data, registered)
+    if (
+        accepted is not None
+        and closed is not None
+        and closed < accepted
+        and not (registered is not None and closed < registered)
+    ):
+        yield "closed_on", f"办结日期不能早于受理日期（{accepted:%Y-%m-%d}）。"
+    if stabilized is not None and closed is not None and stabilized > closed:
+        yield "stabilized_on", f"稳控日期不能晚于办结日期（{closed:%Y-%m-%d}）。"
+    deadline = data.get("deadline")
+    if deadline is not None and accepted is not None and deadline < accepted:
+        yield "deadline", f"办理期限不能早于受理日期（{accepted:%Y-%m-%d}）。"
+
+
+def _not_before_registration(data: dict, registered):
+    """受理、办结、稳控 not before 登记日期; 发生日期 not after it."""
+    for field_name, label in (
+        ("closed_on", "办结日期"),
+        ("accepted_on", "受理日期"),
+        ("stabilized_on", "稳控日期"),
+    ):
+        value = data.get(field_name)
+        if value is not None and value < registered:
+            yield field_name, f"{label}不能早于登记日期（{registered:%Y-%m-%d}）。"
+    occurred = data.get("occurred_on")
+    if occurred is not None and occurred > registered:
+        yield "occurred_on", f"发生日期不能晚于登记日期（{registered:%Y-%m-%d}）。"
 
 
 class LedgerPartyRow(PartyIn):

@@ -234,6 +234,9 @@ class _Row:
     reg_unit_id: int | None = None
     fingerprint: str | None = None
 
+    def problem(self, field_name: str, reason: str) -> None:
+        self.problems.append((FIELD_HEADERS[field_name], reason))
+
 
 class _Spill:
     """A temporary file of pickled records, written in the validation pass and read back once."""
@@ -438,7 +441,7 @@ class LedgerImport:
         finally:
             sheet.close()
 
-    def _check_dispute(self, schema, columns, number: int, cells: list[str]) -> _Row:  # noqa: C901
+    def _check_dispute(self, schema, columns, number: int, cells: list[str]) -> _Row:
         """Everything that needs no database: the schema, the 属地 path, unit names, scope."""
         values, extra = self._split(columns, cells)
         self.result.dispute_rows += 1
@@ -447,56 +450,79 @@ class LedgerImport:
         except ValidationError as err:
             data, problems = err.valid_data or {}, _flatten(err.messages, FIELD_HEADERS)
         row = _Row(number, cells, values.get("case_no", "").strip(), data, problems, extra)
+        reach_node = self._check_node(row)
+        self._check_unit(row, reach_node)
+        self._check_co_units(row, reach_node)
+        self._check_registering_unit(row)
+        self._check_case_no(row)
+        return row
 
-        def problem(field_name: str, reason: str) -> None:
-            row.problems.append((FIELD_HEADERS[field_name], reason))
+    def _check_node(self, row: _Row) -> int | None:
+        """The row's 属地: resolved and within the importer's scope. Returns the node the units are
+        checked against, once it is known and in scope."""
+        if "node" not in row.data:
+            return None
+        row.node_id, reason = self.tree.resolve(row.data["node"])
+        if reason:
+            row.problem("node", reason)
+        elif self.scope and not self.tree.path[row.node_id].startswith(self.scope):
+            row.problem("node", "该属地不在您单位的辖区内，无权导入。")
+        else:
+            return row.node_id
+        return None
 
-        reach_node = None  # the 属地 the units are checked against, once it is known and in scope
-        if "node" in data:
-            row.node_id, reason = self.tree.resolve(data["node"])
-            if reason:
-                problem("node", reason)
-            elif self.scope and not self.tree.path[row.node_id].startswith(self.scope):
-                problem("node", "该属地不在您单位的辖区内，无权导入。")
-            else:
-                reach_node = row.node_id
-        if data.get("unit"):
-            row.unit_id, reason = self.units.resolve(data["unit"])
-            if reason:
-                problem("unit", reason)
-            elif not self._within_reach(row.unit_id, reach_node):
-                row.unit_id = None
-                problem(
-                    "unit", f"承办单位「{data['unit']}」不是本辖区或上级的单位，无权以该单位的名义导入案件。"
-                )
-        for name in data.get("co_units") or []:
+    def _check_unit(self, row: _Row, reach_node: int | None) -> None:
+        """承办单位: a known unit within the importer's reach."""
+        if not row.data.get("unit"):
+            return
+        row.unit_id, reason = self.units.resolve(row.data["unit"])
+        if reason:
+            row.problem("unit", reason)
+        elif not self._within_reach(row.unit_id, reach_node):
+            row.unit_id = None
+            row.problem(
+                "unit",
+                f"承办单位「{row.data['unit']}」不是本辖区或上级的单位，无权以该单位的名义导入案件。",
+            )
+
+    def _check_co_units(self, row: _Row, reach_node: int | None) -> None:
+        """联办单位: known units within the importer's reach, each once, not the 承办单位."""
+        for name in row.data.get("co_units") or []:
             unit_id, reason = self.units.resolve(name)
             if reason:
-                problem("co_units", reason)
+                row.problem("co_units", reason)
             elif not self._within_reach(unit_id, reach_node):
-                problem("co_units", f"联办单位「{name}」不是本辖区或上级的单位，无权以该单位的名义导入案件。")
+                row.problem(
+                    "co_units", f"联办单位「{name}」不是本辖区或上级的单位，无权以该单位的名义导入案件。"
+                )
             elif unit_id != row.unit_id and unit_id not in row.co_ids:
                 row.co_ids.append(unit_id)
-        if data.get("registering_unit"):
-            row.reg_unit_id, reason = self.units.resolve(data["registering_unit"])
+
+    def _check_registering_unit(self, row: _Row) -> None:
+        """登记单位: as given (within scope), else the importer's unit, else the 属地's registering unit."""
+        if row.data.get("registering_unit"):
+            row.reg_unit_id, reason = self.units.resolve(row.data["registering_unit"])
             if reason:
-                problem("registering_unit", reason)
+                row.problem("registering_unit", reason)
             elif self.scope and not self.tree.path[self.units.node[row.reg_unit_id]].startswith(self.scope):
-                problem("registering_unit", "登记单位不在您单位的辖区内。")
+                row.problem("registering_unit", "登记单位不在您单位的辖区内。")
         elif self.user_id is not None:
             row.reg_unit_id = self.user_unit_id
         elif row.node_id is not None:
             row.reg_unit_id = self.units.registering_for(self.tree, row.node_id)
             if row.reg_unit_id is None:
-                problem("node", "属地及其上级节点都没有综治中心或其他单位，无法确定登记单位。")
-        if row.case_no:
-            first = self.case_rows.setdefault(row.case_no, number)
-            if first != number:
-                self.repeated_cases.add(row.case_no)
-                problem("case_no", f"与第{first}行的案件编号重复。")
-            elif self._foreign_number(row.case_no):
-                problem("case_no", CASE_NO_UNAVAILABLE)
-        return row
+                row.problem("node", "属地及其上级节点都没有综治中心或其他单位，无法确定登记单位。")
+
+    def _check_case_no(self, row: _Row) -> None:
+        """案件编号: once in the file, and not a number of units outside the importer's reach."""
+        if not row.case_no:
+            return
+        first = self.case_rows.setdefault(row.case_no, row.number)
+        if first != row.number:
+            self.repeated_cases.add(row.case_no)
+            row.problem("case_no", f"与第{first}行的案件编号重复。")
+        elif self._foreign_number(row.case_no):
+            row.problem("case_no", CASE_NO_UNAVAILABLE)
 
     def _within_reach(self, unit_id: int, node_id: int | None = None) -> bool:
         """Routing's reach rule (routing.service.units_within_reach) for a case at the row's 属地 (else
@@ -536,11 +562,22 @@ class LedgerImport:
             return False
         return not any(self._within_reach(u) for u in holders[match.group("unit")])
 
-    def _finish_disputes(self, batch: list[_Row], spill: _Spill) -> None:  # noqa: C901
+    def _finish_disputes(self, batch: list[_Row], spill: _Spill) -> None:
         """The database half of validation, one query per batch: 案件编号 already present, or,
         for rows without one, the same content imported before."""
         if not batch:
             return
+        existing = self._existing_numbers(batch)
+        imported = self._imported_fingerprints(batch)
+        for r in batch:
+            self._sort_dispute(r, existing, imported, spill)
+        self._release()
+        self._tick(len(batch), STAGE_VALIDATE, self.total)
+
+    def _existing_numbers(self, batch: list[_Row]) -> set[str]:
+        """The batch's 案件编号 already in the database and visible to the importer. A number taken by
+        a case the importer cannot see: the row is refused with the neutral message (never "exists",
+        which would reveal a record outside their scope)."""
         from mediation.accounts.access import dispute_scope
 
         numbers = [r.case_no for r in batch if r.case_no]
@@ -549,33 +586,35 @@ class LedgerImport:
             if numbers
             else set()
         )
-        if existing and self.user is not None:
-            # a number taken by a case the importer cannot see: the row is refused with the neutral
-            # message (never "exists", which would reveal a record outside their scope)
-            visible = set(
-                db.session.scalars(
-                    select(Dispute.case_no).where(Dispute.case_no.in_(existing), dispute_scope(self.user))
-                )
+        if not existing or self.user is None:
+            return existing
+        visible = set(
+            db.session.scalars(
+                select(Dispute.case_no).where(Dispute.case_no.in_(existing), dispute_scope(self.user))
             )
-            for r in batch:
-                if r.case_no in existing - visible:
-                    if CASE_NO_UNAVAILABLE not in (m for _, m in r.problems):
-                        r.problems.append(("案件编号", CASE_NO_UNAVAILABLE))
-            existing = visible
+        )
+        for r in batch:
+            if r.case_no in existing - visible and CASE_NO_UNAVAILABLE not in (m for _, m in r.problems):
+                r.problems.append(("案件编号", CASE_NO_UNAVAILABLE))
+        return visible
+
+    def _imported_fingerprints(self, batch: list[_Row]) -> dict[str, str | None]:
+        """Fingerprints the valid rows without a 案件编号, and returns those imported before, each with
+        the case number it became (None when the importer cannot see that case)."""
+        from mediation.accounts.access import dispute_scope
+
         for r in batch:
             if not r.case_no and not r.problems:
                 r.fingerprint = _fingerprint(r.data, r.extra)
         prints = [r.fingerprint for r in batch if r.fingerprint]
-        imported = (
-            dict(
-                db.session.execute(
-                    select(LedgerRecord.fingerprint, Dispute.case_no)
-                    .join(Dispute, Dispute.id == LedgerRecord.dispute_id)
-                    .where(LedgerRecord.fingerprint.in_(prints))
-                ).all()
-            )
-            if prints
-            else {}
+        if not prints:
+            return {}
+        imported = dict(
+            db.session.execute(
+                select(LedgerRecord.fingerprint, Dispute.case_no)
+                .join(Dispute, Dispute.id == LedgerRecord.dispute_id)
+                .where(LedgerRecord.fingerprint.in_(prints))
+            ).all()
         )
         if imported and self.user is not None:  # name only the cases the importer can see
             seen = set(
@@ -586,66 +625,62 @@ class LedgerImport:
                 )
             )
             imported = {f: (n if f in seen else None) for f, n in imported.items()}
-        for r in batch:
-            if r.case_no and r.case_no in existing:
-                self.duplicate_cases.add(r.case_no)
-                self.result.duplicates.append(
-                    Issue(
-                        DISPUTE_SHEET,
-                        r.number,
-                        "案件编号",
-                        f"案件编号「{r.case_no}」已存在，按重复处理，未更新。",
-                    )
+        return imported
+
+    def _sort_dispute(self, r: _Row, existing: set[str], imported: dict, spill: _Spill) -> None:
+        """One validated row: a duplicate, an error (spilled as rejected when partial), or to write."""
+        if r.case_no and r.case_no in existing:
+            self.duplicate_cases.add(r.case_no)
+            self.result.duplicates.append(
+                Issue(
+                    DISPUTE_SHEET,
+                    r.number,
+                    "案件编号",
+                    f"案件编号「{r.case_no}」已存在，按重复处理，未更新。",
                 )
-            elif r.problems:
-                for column, reason in r.problems:
-                    self.result.errors.append(Issue(DISPUTE_SHEET, r.number, column, reason))
-                if r.case_no:
-                    self.bad_cases.add(r.case_no)
-                if self.partial:
-                    spill.put(("D", r.number, r.cells, False, r.problems))
-            elif r.fingerprint and r.fingerprint in imported:
-                named = f"「{imported[r.fingerprint]}」" if imported[r.fingerprint] else ""
-                self.result.duplicates.append(
-                    Issue(
-                        DISPUTE_SHEET,
-                        r.number,
-                        "",
-                        (f"与已导入的案件{named}内容相同，按重复处理，未再次导入。"),
-                    )
+            )
+        elif r.problems:
+            for column, reason in r.problems:
+                self.result.errors.append(Issue(DISPUTE_SHEET, r.number, column, reason))
+            if r.case_no:
+                self.bad_cases.add(r.case_no)
+            if self.partial:
+                spill.put(("D", r.number, r.cells, False, r.problems))
+        elif r.fingerprint and r.fingerprint in imported:
+            named = f"「{imported[r.fingerprint]}」" if imported[r.fingerprint] else ""
+            self.result.duplicates.append(
+                Issue(DISPUTE_SHEET, r.number, "", f"与已导入的案件{named}内容相同，按重复处理，未再次导入。")
+            )
+        elif r.fingerprint and r.fingerprint in self.fingerprints:
+            self.result.duplicates.append(
+                Issue(
+                    DISPUTE_SHEET,
+                    r.number,
+                    "",
+                    f"与第{self.fingerprints[r.fingerprint]}行内容完全相同，按重复处理，未再次导入。",
                 )
-            elif r.fingerprint and r.fingerprint in self.fingerprints:
-                self.result.duplicates.append(
-                    Issue(
-                        DISPUTE_SHEET,
-                        r.number,
-                        "",
-                        (f"与第{self.fingerprints[r.fingerprint]}行内容完全相同，按重复处理，未再次导入。"),
-                    )
+            )
+        else:
+            if r.fingerprint:
+                self.fingerprints[r.fingerprint] = r.number
+            spill.put(
+                (
+                    "D",
+                    r.number,
+                    r.cells,
+                    True,
+                    {
+                        "case_no": r.case_no,
+                        "data": r.data,
+                        "extra": r.extra,
+                        "node_id": r.node_id,
+                        "unit_id": r.unit_id,
+                        "co_ids": r.co_ids,
+                        "reg_unit_id": r.reg_unit_id,
+                        "fingerprint": r.fingerprint,
+                    },
                 )
-            else:
-                if r.fingerprint:
-                    self.fingerprints[r.fingerprint] = r.number
-                spill.put(
-                    (
-                        "D",
-                        r.number,
-                        r.cells,
-                        True,
-                        {
-                            "case_no": r.case_no,
-                            "data": r.data,
-                            "extra": r.extra,
-                            "node_id": r.node_id,
-                            "unit_id": r.unit_id,
-                            "co_ids": r.co_ids,
-                            "reg_unit_id": r.reg_unit_id,
-                            "fingerprint": r.fingerprint,
-                        },
-                    )
-                )
-        self._release()
-        self._tick(len(batch), STAGE_VALIDATE, self.total)
+            )
 
     def _validate_parties(self, book: LedgerWorkbook, spill: _Spill) -> None:
         sheet = book.open(PARTY_SHEET)
@@ -691,7 +726,7 @@ class LedgerImport:
 
     # -- pass 2: writing --------------------------------------------------------------------
 
-    def _write(self, spill: _Spill) -> None:  # noqa: C901
+    def _write(self, spill: _Spill) -> None:
         self.rejected_cases = self.bad_cases | self.bad_party_cases
         self.units_by_id: dict[int, Unit] = {}
         self.now = utcnow()
@@ -702,24 +737,10 @@ class LedgerImport:
         parties: list[tuple[str, dict]] = []
         self.progress(0, total, STAGE_WRITE)
         for kind, number, cells, ok, payload in spill:
-            sheet = DISPUTE_SHEET if kind == "D" else PARTY_SHEET
-            reason = None
-            if not ok:
-                reason = "；".join(f"{c}：{m}" if c else m for c, m in payload)
-            elif kind == "D" and payload["case_no"] in self.repeated_cases:
-                reason = f"案件编号「{payload['case_no']}」在「{DISPUTE_SHEET}」表中出现多次，整件未导入。"
-            elif kind == "D" and payload["case_no"] in self.bad_party_cases:
-                reason = f"本案件在「{PARTY_SHEET}」表中的当事人行有错误，整件未导入。"
-            elif kind == "P" and payload["case_no"] in self.rejected_cases:
-                reason = f"本案件的「{DISPUTE_SHEET}」行或其他当事人行有错误，整件未导入。"
+            reason = self._reject_reason(kind, ok, payload)
             if reason is not None:
                 writer = writer or self._rejects_writer()
-                width = len(self.headers[sheet])
-                writer.append(sheet, [*cells[:width], *[""] * (width - len(cells)), reason, *cells[width:]])
-                if kind == "D":
-                    self.result.rejected_disputes += 1
-                else:
-                    self.result.rejected_parties += 1
+                self._reject(writer, kind, cells, reason)
             elif kind == "D":
                 disputes.append({"number": number, **payload})
                 if len(disputes) >= BATCH:
@@ -746,6 +767,28 @@ class LedgerImport:
             path = self.rejects_path or self.path.with_name(f"{self.path.stem}-错误行.xlsx")
             writer.save(path)
             self.result.rejects_path = str(path)
+
+    def _reject_reason(self, kind: str, ok: bool, payload) -> str | None:
+        """Why a spilled row is not written: its own errors, or those of its case (整件未导入)."""
+        if not ok:
+            return "；".join(f"{c}：{m}" if c else m for c, m in payload)
+        if kind == "D" and payload["case_no"] in self.repeated_cases:
+            return f"案件编号「{payload['case_no']}」在「{DISPUTE_SHEET}」表中出现多次，整件未导入。"
+        if kind == "D" and payload["case_no"] in self.bad_party_cases:
+            return f"本案件在「{PARTY_SHEET}」表中的当事人行有错误，整件未导入。"
+        if kind == "P" and payload["case_no"] in self.rejected_cases:
+            return f"本案件的「{DISPUTE_SHEET}」行或其他当事人行有错误，整件未导入。"
+        return None
+
+    def _reject(self, writer: LedgerWriter, kind: str, cells: list[str], reason: str) -> None:
+        """A rejected row into the file of rejected rows: its cells, the reason, then any extra cells."""
+        sheet = DISPUTE_SHEET if kind == "D" else PARTY_SHEET
+        width = len(self.headers[sheet])
+        writer.append(sheet, [*cells[:width], *[""] * (width - len(cells)), reason, *cells[width:]])
+        if kind == "D":
+            self.result.rejected_disputes += 1
+        else:
+            self.result.rejected_parties += 1
 
     def _rejects_writer(self) -> LedgerWriter:
         writer = LedgerWriter()
@@ -1000,29 +1043,45 @@ def import_ledger(
 EXPORT_HEADERS = [*DISPUTE_COLUMNS, *DISPUTE_EXTENSION_COLUMNS]
 
 
-def export_ledger(  # noqa: C901
-    path: str | Path, node: Node, *, user: User | None = None, progress: Progress | None = None
-) -> dict:
-    """Write the 台账 of ``node`` and everything below it: sheets 纠纷 and 当事人 as the import reads
-    them. Personal ID numbers are written in full only when ``user`` may read them (``None`` is the
-    CLI's administrator-level export). Reads in keyset-paged batches, each in its own short
-    transaction, and writes a streaming workbook: memory does not grow with the ledger."""
-    from mediation.accounts.access import can_see_node, may_read_id_numbers, subtree_node_ids
-    from mediation.common.validators import mask_id_number
+_EXPORT_COLUMNS = (
+    Dispute.id,
+    Dispute.case_no,
+    Dispute.registered_on,
+    Dispute.source,
+    Dispute.category,
+    Dispute.summary,
+    Dispute.node_id,
+    Dispute.venue,
+    Dispute.people_count,
+    Dispute.amount,
+    Dispute.risk_level,
+    Dispute.flags,
+    Dispute.channel,
+    Dispute.unit_id,
+    Dispute.accepted_on,
+    Dispute.status,
+    Dispute.closed_on,
+    Dispute.outcome,
+    Dispute.civil_to_criminal,
+    Dispute.carry_over_reason,
+    Dispute.occurred_on,
+    Dispute.stabilized_on,
+    Dispute.deadline,
+    Dispute.registering_unit_id,
+    LedgerRecord.extra,
+)
 
-    if user is not None and not can_see_node(user, node):
-        raise LedgerAccessError("该节点不在您单位的辖区内，无权导出。")
-    progress = progress or (lambda done, total, stage: None)
-    full_ids = user is None or may_read_id_numbers(user)
-    tree, units = TreeIndex(), UnitIndex()
-    subtree = subtree_node_ids(node)
-    in_subtree = Dispute.node_id.in_(subtree)
-    total = db.session.scalar(select(func.count()).select_from(Dispute).where(in_subtree)) or 0
 
+def _text(value) -> str | None:
+    return None if value is None else getattr(value, "value", value)
+
+
+def _extra_headers(in_subtree) -> list[str]:
+    """The non-standard columns that imported cases brought with them, in order of first appearance."""
     extra_headers: list[str] = []
     seen = set(EXPORT_HEADERS)
     last = 0
-    while True:  # the non-standard columns that imported cases brought with them
+    while True:
         rows = db.session.execute(
             select(LedgerRecord.id, LedgerRecord.extra)
             .join(Dispute, Dispute.id == LedgerRecord.dispute_id)
@@ -1039,6 +1098,116 @@ def export_ledger(  # noqa: C901
                     extra_headers.append(key)
         last = rows[-1][0]
     db.session.commit()
+    return extra_headers
+
+
+def _co_units_of(ids: list[int]) -> dict[int, list[int]]:
+    """The 联办单位 ids of each dispute, in id order."""
+    co = defaultdict(list)
+    for dispute_id, unit_id in db.session.execute(
+        select(dispute_co_unit.c.dispute_id, dispute_co_unit.c.unit_id)
+        .where(dispute_co_unit.c.dispute_id.in_(ids))
+        .order_by(dispute_co_unit.c.unit_id)
+    ):
+        co[dispute_id].append(unit_id)
+    return co
+
+
+def _dispute_cells(r, tree: TreeIndex, units: UnitIndex, co_ids: list[int], extra_headers: list[str]) -> list:
+    """One row of the sheet 纠纷, in EXPORT_HEADERS order, then the extra columns."""
+    extra = r.extra or {}
+    return [
+        r.case_no,
+        r.registered_on,
+        r.source,
+        r.category,
+        r.summary,
+        tree.full_name(r.node_id),
+        _text(r.venue),
+        r.people_count,
+        r.amount,
+        _text(r.risk_level),
+        "、".join(r.flags or []),
+        _text(r.channel),
+        units.name.get(r.unit_id),
+        r.accepted_on,
+        _text(r.status),
+        r.closed_on,
+        _text(r.outcome),
+        "是" if r.civil_to_criminal else "否",
+        r.carry_over_reason,
+        r.occurred_on,
+        r.stabilized_on,
+        r.deadline,
+        units.name.get(r.registering_unit_id),
+        "、".join(units.name[u] for u in co_ids),
+        *[extra.get(h) for h in extra_headers],
+    ]
+
+
+def _parties_of(ids: list[int]):
+    return db.session.execute(
+        select(
+            Party.dispute_id,
+            Party.role,
+            Party.kind,
+            Party.name,
+            Party.id_number,
+            Party.phone,
+            Party.address,
+            Party.ethnicity,
+            Party.occupation,
+            Party.legal_rep_name,
+            Party.legal_rep_title,
+            Party.agent_name,
+        )
+        .where(Party.dispute_id.in_(ids))
+        .order_by(Party.dispute_id, Party.position, Party.id)
+    )
+
+
+def _party_cells(p, case_no: str, full_ids: bool) -> list:
+    """One row of the sheet 当事人; a person's ID number masked unless ``full_ids``."""
+    from mediation.common.validators import mask_id_number
+
+    number = p.id_number
+    if number and not full_ids and p.kind == PartyKind.PERSON:
+        number = mask_id_number(number)
+    return [
+        case_no,
+        _text(p.role),
+        _text(p.kind),
+        p.name,
+        number,
+        p.phone,
+        p.address,
+        p.ethnicity,
+        p.occupation,
+        p.legal_rep_name,
+        p.legal_rep_title,
+        p.agent_name,
+    ]
+
+
+def export_ledger(
+    path: str | Path, node: Node, *, user: User | None = None, progress: Progress | None = None
+) -> dict:
+    """Write the 台账 of ``node`` and everything below it: sheets 纠纷 and 当事人 as the import reads
+    them. Personal ID numbers are written in full only when ``user`` may read them (``None`` is the
+    CLI's administrator-level export). Reads in keyset-paged batches, each in its own short
+    transaction, and writes a streaming workbook: memory does not grow with the ledger."""
+    from mediation.accounts.access import can_see_node, may_read_id_numbers, subtree_node_ids
+
+    if user is not None and not can_see_node(user, node):
+        raise LedgerAccessError("该节点不在您单位的辖区内，无权导出。")
+    progress = progress or (lambda done, total, stage: None)
+    full_ids = user is None or may_read_id_numbers(user)
+    tree, units = TreeIndex(), UnitIndex()
+    subtree = subtree_node_ids(node)
+    in_subtree = Dispute.node_id.in_(subtree)
+    total = db.session.scalar(select(func.count()).select_from(Dispute).where(in_subtree)) or 0
+
+    extra_headers = _extra_headers(in_subtree)
 
     writer = LedgerWriter()
     writer.sheet(
@@ -1051,45 +1220,12 @@ def export_ledger(  # noqa: C901
         [*PARTY_COLUMNS, *PARTY_EXTENSION_COLUMNS],
         widths={"案件编号": 28, "证件号码": 22, "住址": 30},
     )
-    columns = (
-        Dispute.id,
-        Dispute.case_no,
-        Dispute.registered_on,
-        Dispute.source,
-        Dispute.category,
-        Dispute.summary,
-        Dispute.node_id,
-        Dispute.venue,
-        Dispute.people_count,
-        Dispute.amount,
-        Dispute.risk_level,
-        Dispute.flags,
-        Dispute.channel,
-        Dispute.unit_id,
-        Dispute.accepted_on,
-        Dispute.status,
-        Dispute.closed_on,
-        Dispute.outcome,
-        Dispute.civil_to_criminal,
-        Dispute.carry_over_reason,
-        Dispute.occurred_on,
-        Dispute.stabilized_on,
-        Dispute.deadline,
-        Dispute.registering_unit_id,
-        LedgerRecord.extra,
-    )
-
-    def text(value) -> str | None:
-        return None if value is None else getattr(value, "value", value)
-
-    def names(ids) -> str:
-        return "、".join(units.name[u] for u in ids)
 
     count = parties = last = 0
     progress(0, total, STAGE_EXPORT)
     while True:
         batch = db.session.execute(
-            select(*columns)
+            select(*_EXPORT_COLUMNS)
             .outerjoin(LedgerRecord, LedgerRecord.dispute_id == Dispute.id)
             .where(in_subtree, Dispute.id > last)
             .order_by(Dispute.id)
@@ -1098,85 +1234,13 @@ def export_ledger(  # noqa: C901
         if not batch:
             break
         ids = [r.id for r in batch]
-        co = defaultdict(list)
-        for dispute_id, unit_id in db.session.execute(
-            select(dispute_co_unit.c.dispute_id, dispute_co_unit.c.unit_id)
-            .where(dispute_co_unit.c.dispute_id.in_(ids))
-            .order_by(dispute_co_unit.c.unit_id)
-        ):
-            co[dispute_id].append(unit_id)
+        co = _co_units_of(ids)
         case_nos = {}
         for r in batch:
             case_nos[r.id] = r.case_no
-            extra = r.extra or {}
-            writer.append(
-                DISPUTE_SHEET,
-                [
-                    r.case_no,
-                    r.registered_on,
-                    r.source,
-                    r.category,
-                    r.summary,
-                    tree.full_name(r.node_id),
-                    text(r.venue),
-                    r.people_count,
-                    r.amount,
-                    text(r.risk_level),
-                    "、".join(r.flags or []),
-                    text(r.channel),
-                    units.name.get(r.unit_id),
-                    r.accepted_on,
-                    text(r.status),
-                    r.closed_on,
-                    text(r.outcome),
-                    "是" if r.civil_to_criminal else "否",
-                    r.carry_over_reason,
-                    r.occurred_on,
-                    r.stabilized_on,
-                    r.deadline,
-                    units.name.get(r.registering_unit_id),
-                    names(co[r.id]),
-                    *[extra.get(h) for h in extra_headers],
-                ],
-            )
-        for p in db.session.execute(
-            select(
-                Party.dispute_id,
-                Party.role,
-                Party.kind,
-                Party.name,
-                Party.id_number,
-                Party.phone,
-                Party.address,
-                Party.ethnicity,
-                Party.occupation,
-                Party.legal_rep_name,
-                Party.legal_rep_title,
-                Party.agent_name,
-            )
-            .where(Party.dispute_id.in_(ids))
-            .order_by(Party.dispute_id, Party.position, Party.id)
-        ):
-            number = p.id_number
-            if number and not full_ids and p.kind == PartyKind.PERSON:
-                number = mask_id_number(number)
-            writer.append(
-                PARTY_SHEET,
-                [
-                    case_nos[p.dispute_id],
-                    text(p.role),
-                    text(p.kind),
-                    p.name,
-                    number,
-                    p.phone,
-                    p.address,
-                    p.ethnicity,
-                    p.occupation,
-                    p.legal_rep_name,
-                    p.legal_rep_title,
-                    p.agent_name,
-                ],
-            )
+            writer.append(DISPUTE_SHEET, _dispute_cells(r, tree, units, co[r.id], extra_headers))
+        for p in _parties_of(ids):
+            writer.append(PARTY_SHEET, _party_cells(p, case_nos[p.dispute_id], full_ids))
             parties += 1
         count += len(batch)
         last = batch[-1].id

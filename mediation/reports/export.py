@@ -153,9 +153,9 @@ def _scope_note(ctx: dict) -> str:
 FIGURE_ROWS = ("carried_in", "new", "closed", "resolved", "stabilized", "carried_out", "overdue")
 
 
-def monthly_workbook(ctx: dict) -> bytes:  # noqa: C901
+def _monthly_summary_sheet(wb: Workbook, ctx: dict) -> None:
+    """月清月结: the figures of the node, all cases and the prominent ones, with the rates."""
     report, node, month = ctx["report"], ctx["node"], ctx["month"]
-    wb = Workbook()
     ws = wb.active
     ws.title = "月清月结"
     _title(ws, f"{node.name}{month.label}矛盾纠纷月清月结统计", _scope_note(ctx), 3)
@@ -198,7 +198,10 @@ def monthly_workbook(ctx: dict) -> bytes:  # noqa: C901
     for k, text in enumerate(notes):
         put(ws, r + 3 + k, 1, text).font = NOTE_FONT
 
-    # Children
+
+def _monthly_children_sheet(wb: Workbook, ctx: dict) -> None:
+    """下级节点: one row per child node and one for the node's own cases, with a 合计 row."""
+    node, month = ctx["node"], ctx["month"]
     ws2 = wb.create_sheet("下级节点")
     heads = (
         ["节点", "层级"]
@@ -241,7 +244,10 @@ def monthly_workbook(ctx: dict) -> bytes:  # noqa: C901
     _put(ws2, r, 11, _ratio(c["resolved"], c["closed"]), PERCENT, True, TOTAL_FILL)
     _put(ws2, r, 12, Formula(f"=SUM(L{first}:L{last})") if last >= first else 0, COUNT, True, TOTAL_FILL)
 
-    # Trend
+
+def _monthly_trend_sheet(wb: Workbook, ctx: dict) -> None:
+    """近12个月: the main figures month by month."""
+    node = ctx["node"]
     ws3 = wb.create_sheet("近12个月")
     heads = ["月份", "上月结转", "本月新增", "本月办结", "调解成功", "结转下月", "办结率", "化解成功率"]
     _title(ws3, f"{node.name}近12个月趋势", _scope_note(ctx), len(heads))
@@ -255,7 +261,10 @@ def monthly_workbook(ctx: dict) -> bytes:  # noqa: C901
         _put(ws3, r, 7, _ratio(f"D{r}", f"B{r}+C{r}"), PERCENT)
         _put(ws3, r, 8, _ratio(f"E{r}", f"D{r}"), PERCENT)
 
-    # Prominent carried over
+
+def _monthly_prominent_sheet(wb: Workbook, ctx: dict) -> None:
+    """突出问题结转: the prominent cases still open at the end of the month."""
+    report, node, month = ctx["report"], ctx["node"], ctx["month"]
     ws4 = wb.create_sheet("突出问题结转")
     heads = ["案件编号", "属地", "纠纷类别", "风险等级", "状态", "登记日期", "结转说明"]
     _title(ws4, f"{node.name}{month.label}月末未办结的突出问题", _scope_note(ctx), len(heads))
@@ -268,6 +277,14 @@ def monthly_workbook(ctx: dict) -> bytes:  # noqa: C901
             cell = _put(ws4, r, 1 + j, c[key] if c[key] is not None else "（未填写）")
             if key == "carry_over_reason":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def monthly_workbook(ctx: dict) -> bytes:
+    wb = Workbook()
+    _monthly_summary_sheet(wb, ctx)
+    _monthly_children_sheet(wb, ctx)
+    _monthly_trend_sheet(wb, ctx)
+    _monthly_prominent_sheet(wb, ctx)
     return _save(wb)
 
 

@@ -74,7 +74,58 @@ def window(year: int) -> tuple[date, date]:
     return date(year - 1, 12, 1), date(year, 12, 31)
 
 
-def parse_days(text: str, year: int | None = None) -> tuple[list[Entry], list[str]]:  # noqa: C901
+@dataclass(frozen=True)
+class _Run:
+    """One line of the text: a day or a run of days, off or working."""
+
+    start: date
+    end: date
+    working: bool
+    name: str | None
+
+
+def _parse_line(where: str, line: str) -> _Run | str:
+    """The run of days one line states, or the line's error."""
+    tokens = line.replace("，", " ").replace(",", " ").split()
+    if len(tokens) >= 3 and tokens[1] in RANGE_WORDS:
+        first, last, rest = tokens[0], tokens[2], tokens[3:]
+    else:
+        first, last, rest = tokens[0], None, tokens[1:]
+    start = _parse_date(first)
+    end = _parse_date(last) if last is not None else start
+    if start is None or end is None:
+        bad = first if start is None else last
+        return f"{where}：日期「{bad}」无效，应写作 YYYY-MM-DD（如 2027-02-05）。"
+    if not rest or rest[0] not in OFF_WORDS | ON_WORDS:
+        return f"{where}：{LINE_FORMAT}。"
+    working = rest[0] in ON_WORDS
+    name = " ".join(rest[1:]) or None
+    if end < start:
+        return f"{where}：结束日期 {end} 早于开始日期 {start}。"
+    if (end - start).days >= MAX_RUN:
+        return f"{where}：一段日期不能超过{MAX_RUN}天。"
+    if not working and not name:
+        return f"{where}：请写明放假的节日名称，如“{first} 放假 春节”。"
+    if name and len(name) > NAME_MAX:
+        return f"{where}：节日名称不能超过{NAME_MAX}个字符。"
+    return _Run(start, end, working, name)
+
+
+def _day_error(where: str, day: date, working: bool, year: int | None, seen: dict[date, int]) -> str | None:
+    """What is wrong with one day of a run: outside the notice's year, a 上班 day that is a weekday
+    anyway, or a day already listed on an earlier line."""
+    if year is not None:
+        low, high = window(year)
+        if not low <= day <= high:
+            return f"{where}：{day} 不在{year}年的安排范围内（{low.isoformat()} 至 {high.isoformat()}）。"
+    if working and day.weekday() < 5:
+        return f"{where}：{day}（{weekday_label(day)}）本来就是工作日；调休上班日应为星期六或星期日。"
+    if day in seen:
+        return f"{where}：{day} 与第{seen[day]}行重复。"
+    return None
+
+
+def parse_days(text: str, year: int | None = None) -> tuple[list[Entry], list[str]]:
     """The entries of the text and the errors ("第N行：…"), each line checked on its own."""
     entries: list[Entry] = []
     errors: list[str] = []
@@ -83,57 +134,19 @@ def parse_days(text: str, year: int | None = None) -> tuple[list[Entry], list[st
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        tokens = line.replace("，", " ").replace(",", " ").split()
         where = f"第{number}行"
-        if len(tokens) >= 3 and tokens[1] in RANGE_WORDS:
-            first, last, rest = tokens[0], tokens[2], tokens[3:]
-        else:
-            first, last, rest = tokens[0], None, tokens[1:]
-        start = _parse_date(first)
-        end = _parse_date(last) if last is not None else start
-        if start is None or end is None:
-            bad = first if start is None else last
-            errors.append(f"{where}：日期「{bad}」无效，应写作 YYYY-MM-DD（如 2027-02-05）。")
+        run = _parse_line(where, line)
+        if isinstance(run, str):
+            errors.append(run)
             continue
-        if not rest or rest[0] not in OFF_WORDS | ON_WORDS:
-            errors.append(f"{where}：{LINE_FORMAT}。")
-            continue
-        working = rest[0] in ON_WORDS
-        name = " ".join(rest[1:]) or None
-        if end < start:
-            errors.append(f"{where}：结束日期 {end} 早于开始日期 {start}。")
-            continue
-        if (end - start).days >= MAX_RUN:
-            errors.append(f"{where}：一段日期不能超过{MAX_RUN}天。")
-            continue
-        if not working and not name:
-            errors.append(f"{where}：请写明放假的节日名称，如“{first} 放假 春节”。")
-            continue
-        if name and len(name) > NAME_MAX:
-            errors.append(f"{where}：节日名称不能超过{NAME_MAX}个字符。")
-            continue
-        day, line_errors = start, []
-        while day <= end:
-            if year is not None:
-                low, high = window(year)
-                if not low <= day <= high:
-                    line_errors.append(
-                        f"{where}：{day} 不在{year}年的安排范围内"
-                        f"（{low.isoformat()} 至 {high.isoformat()}）。"
-                    )
-                    break
-            if working and day.weekday() < 5:
-                line_errors.append(
-                    f"{where}：{day}（{weekday_label(day)}）本来就是工作日；调休上班日应为星期六或星期日。"
-                )
-                break
-            if day in seen:
-                line_errors.append(f"{where}：{day} 与第{seen[day]}行重复。")
+        day = run.start
+        while day <= run.end:
+            if problem := _day_error(where, day, run.working, year, seen):
+                errors.append(problem)  # the days of the run before it stay entered
                 break
             seen[day] = number
-            entries.append(Entry(day, working, name, number))
+            entries.append(Entry(day, run.working, run.name, number))
             day += timedelta(days=1)
-        errors += line_errors
     if not entries and not errors:
         errors.append("请至少填写一天的放假或调休上班安排。")
     return entries, errors
