@@ -7,11 +7,12 @@ goes through :func:`dispute_scope` / :func:`get_dispute`.
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, current_app
 from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, Role, UnitType
+from mediation.disputes.casework import CourtReferral
 from mediation.disputes.models import Dispute, dispute_co_unit
 from mediation.extensions import db
 from mediation.geo.models import Node
@@ -55,7 +56,6 @@ def visible_disputes(user: User) -> Select:
 def referred_disputes(user: User) -> Select:
     """The cases the user's court referred (诉前委派 / 诉中委托), within what the user may see; the
     admin sees every referral. The court liaison's 诉调对接 page and API list only these."""
-    from mediation.disputes.casework import CourtReferral
 
     stmt = visible_disputes(user).join(CourtReferral, CourtReferral.dispute_id == Dispute.id)
     if user.role != Role.ADMIN:
@@ -81,8 +81,6 @@ def get_visible_node(user: User, code: str) -> Node | None:
 
 
 def may_read_id_numbers(user: User) -> bool:
-    from flask import current_app
-
     return user.role in current_app.config["ID_NUMBER_ROLES"]
 
 

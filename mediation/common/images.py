@@ -48,7 +48,7 @@ class ImageLimits:
 
 
 def _pillow():
-    from PIL import Image
+    from PIL import Image  # heavy: PIL stays out of start-up
 
     if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -83,7 +83,7 @@ def load_image(raw: bytes, limits: ImageLimits):  # noqa: C901
 
     Order: encoded size → header (format, width, height: Pillow's ``open`` is lazy) → pixels."""
     Image = _pillow()
-    from PIL import UnidentifiedImageError
+    from PIL import UnidentifiedImageError  # heavy: PIL stays out of start-up
 
     if not raw:
         raise ImageRejected(f"{limits.label}为空，请选择图片文件。")

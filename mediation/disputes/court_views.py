@@ -25,6 +25,7 @@ from mediation.disputes import views as dispute_views
 from mediation.disputes.casework import CONFIRMATION_RESULTS, REFERRAL_KINDS
 from mediation.disputes.workflow_schemas import ConfirmationRuleIn, CourtReferralIn
 from mediation.disputes.workflow_views import error_lines, form_payload
+from mediation.documents.service import may_read_documents
 from mediation.extensions import db
 
 bp = Blueprint("court", __name__, url_prefix="/court")
@@ -68,7 +69,6 @@ def index():
         current_user, state=state or None, page=page, per_page=per_page, today=today
     )
     pending = court.pending_confirmations(current_user)
-    from mediation.documents.service import may_read_documents
 
     return render_template(
         "court/index.html",

@@ -13,17 +13,26 @@ from datetime import date, timedelta
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import exists, select, update
+from sqlalchemy import case, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mediation import signals
-from mediation.accounts.access import can_see_node, dispute_scope
+from mediation.accounts.access import (
+    assigned_to,
+    can_see_node,
+    dispute_scope,
+    may_read_id_numbers,
+    subtree_node_ids,
+    visible_disputes,
+)
 from mediation.accounts.models import User
-from mediation.common.enums import RiskLevel, Status
+from mediation.common.enums import PartyKind, RiskLevel, Status
 from mediation.common.time import local_today, utcnow
+from mediation.common.validators import mask_id_number
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.routing.service import record_suggestion
 
 PROMINENT_LEVELS = {RiskLevel.SERIOUS.value, RiskLevel.EXTREME.value}
 
@@ -267,7 +276,6 @@ def register(
         # even when the district registered it): it names only the cases they may see too.
         shared = duplicate_warnings(user, dispute, audience=dispute.node)
         add_event(dispute, "duplicate_warning", user, note="；".join(shared))
-    from mediation.routing.service import record_suggestion
 
     record_suggestion(dispute)  # 分流建议 from the rule table, for the 综治中心 to confirm or override
     db.session.flush()
@@ -277,9 +285,6 @@ def register(
 def shown_id_number(party: Party, user: User) -> str | None:
     """The party's ID number as this user may see it: personal ID numbers are masked for roles
     that do not need them; credit codes of organisations are public and shown as they are."""
-    from mediation.accounts.access import may_read_id_numbers
-    from mediation.common.enums import PartyKind
-    from mediation.common.validators import mask_id_number
 
     if party.kind != PartyKind.PERSON or may_read_id_numbers(user):
         return party.id_number
@@ -288,10 +293,10 @@ def shown_id_number(party: Party, user: User) -> str | None:
 
 def _sort_columns() -> dict:
     """The whitelisted sort keys of case lists (schemas.SORT_KEYS) and their SQL columns."""
-    from sqlalchemy import case
 
+    # cycle: disputes.workflow imports disputes.service
     from mediation.disputes.workflow import Stage, stage_condition
-    from mediation.reports.service import risk_rank_sql
+    from mediation.reports.service import risk_rank_sql  # cycle: reports.service imports disputes.service
 
     stage = case(*((stage_condition(st), rank) for rank, st in enumerate(Stage)), else_=len(Stage))
     return {
@@ -317,10 +322,11 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
     """The user's cases with the list filters of ``DisputeListArgs`` applied, in the requested
     order (a SELECT of Dispute), or None when a filter names an unknown node or unit. The web list,
     its Excel export and the API list all use it."""
-    from sqlalchemy import or_
 
-    from mediation.accounts.access import assigned_to, subtree_node_ids, visible_disputes
+    # cycle: disputes.workflow imports disputes.service
     from mediation.disputes.workflow import stage_condition
+
+    # cycle: reports.service imports disputes.service
     from mediation.reports.service import deadline_level_sql
 
     stmt = visible_disputes(user)
@@ -360,6 +366,7 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
         if not args.get("figure"):  # a figure selects the subtree itself, in the way its indexes want
             stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
     if args.get("figure"):
+        # cycle: reports.service imports disputes.service
         from mediation.reports.service import Month, figure_filter
 
         node = db.session.scalar(select(Node).where(Node.code == args["node"]))
@@ -400,7 +407,6 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):  # noq
 
 def list_disputes(user: User, args: dict):
     """The user's cases, filtered, sorted and paginated. Returns (items, total)."""
-    from sqlalchemy import func
 
     stmt = filtered_disputes(user, args)
     if stmt is None:

@@ -20,13 +20,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.access import get_dispute, get_visible_node, may_register_and_accept, node_scope
+from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, PartyRole, RiskFlag, RiskLevel, Status, Venue, values
 from mediation.common.time import local_today
 from mediation.disputes import service, workflow
 from mediation.disputes.models import Dispute, Party
 from mediation.disputes.schemas import DisputeCreate, DisputeListArgs, max_parties
+from mediation.disputes.workflow import DATA_LABELS as workflow_labels
+from mediation.disputes.workflow import Stage, stage_of
+from mediation.documents.models import Agreement
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.geo.service import preorder
+from mediation.reports.service import figure_title
+from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
 
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
 
@@ -190,8 +197,6 @@ DATA_LABELS = {
 
 
 def _workflow_data_labels() -> None:
-    from mediation.disputes.workflow import DATA_LABELS as workflow_labels
-
     for key, label in workflow_labels.items():
         DATA_LABELS.setdefault(key, label)
 
@@ -204,7 +209,6 @@ _workflow_data_labels()
 
 def scope_nodes(user) -> list[tuple[Node, int]]:
     """The nodes the user may work in, as a tree in pre-order: (node, depth below the top)."""
-    from mediation.geo.service import preorder
 
     nodes = db.session.scalars(select(Node).where(node_scope(user))).all()
     return preorder(nodes)
@@ -268,7 +272,6 @@ def error_anchor(key: str) -> str:
 
 def deadline_state(dispute: Dispute, today: date) -> str | None:
     """The CSS state of the case's warning level (routing.deadlines.warning_level, the one rule)."""
-    from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
 
     level = warning_level(dispute, today)
     if level is None:
@@ -340,16 +343,12 @@ def code_names(events) -> dict[str, dict[str, str]]:
             db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(wanted["unit"]))).all()
         )
     if wanted["user"]:
-        from mediation.accounts.models import User
-
         names["user"] = {
             u.username: u.name
             for u in db.session.scalars(select(User).where(User.username.in_(wanted["user"])))
         }
     ids = [int(v) for v in wanted["agreement"] if v.isdigit()]
     if ids:
-        from mediation.documents.models import Agreement
-
         names["agreement"] = {
             str(a.id): a.number for a in db.session.scalars(select(Agreement).where(Agreement.id.in_(ids)))
         }
@@ -464,7 +463,6 @@ def unit_options(user) -> list[dict]:
 def figure_heading(args: dict, raw: dict) -> dict:
     """The heading of a report drill-down list: the figure, the node, the month and the line, and
     the link back to the report page the figure is on."""
-    from mediation.reports.service import figure_title
 
     node = db.session.scalar(select(Node).where(Node.code == args["node"]))
     unit = None
@@ -489,9 +487,6 @@ def figure_heading(args: dict, raw: dict) -> dict:
 @bp.get("/")
 @login_required
 def index():
-    from mediation.disputes.workflow import Stage, stage_of
-    from mediation.routing.deadlines import OVERDUE, WARNING
-
     args, raw, errors = _list_args()
     items: list[Dispute] = []
     total = 0
@@ -547,6 +542,7 @@ def index():
 @login_required
 def export():
     """The filtered list as an Excel workbook (same filters and order as the page, all pages)."""
+    # heavy: openpyxl (disputes.export) stays out of start-up
     from mediation.disputes.export import ExportTooLarge, case_list_workbook
 
     args, raw, errors = _list_args()

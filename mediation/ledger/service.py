@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -35,14 +36,17 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from mediation.accounts.access import can_see_node, dispute_scope, may_read_id_numbers, subtree_node_ids
 from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, Role, Status
 from mediation.common.tabular import TableError
 from mediation.common.time import SHANGHAI, local_today, utcnow
+from mediation.common.validators import mask_id_number
 from mediation.disputes.models import Dispute, Event, Party, dispute_co_unit
 from mediation.disputes.service import is_prominent, next_case_no
 from mediation.extensions import db
@@ -62,6 +66,7 @@ from mediation.ledger.schemas import (
     LedgerPartyRow,
 )
 from mediation.ledger.workbook import DISPUTE_SHEET, PARTY_SHEET, LedgerWorkbook, LedgerWriter
+from mediation.routing.deadlines import deadline_for
 from mediation.routing.service import units_within_reach
 
 Progress = Callable[[int, int | None, str], None]
@@ -514,10 +519,6 @@ class LedgerImport:
         if self.user is None or self.user.role == Role.ADMIN:
             return False
         if self._foreign_numbers is None:
-            import re
-
-            from flask import current_app
-
             pattern = current_app.config["CASE_NO_PATTERN"]
             regex, pos = "", 0
             for m in re.finditer(r"\{(\w+)(?::[^}]*)?\}", pattern):
@@ -540,7 +541,6 @@ class LedgerImport:
         for rows without one, the same content imported before."""
         if not batch:
             return
-        from mediation.accounts.access import dispute_scope
 
         numbers = [r.case_no for r in batch if r.case_no]
         existing = (
@@ -767,8 +767,6 @@ class LedgerImport:
                 return case_no
 
     def _insert_disputes(self, batch: list[dict]) -> None:
-        from mediation.routing.deadlines import deadline_for
-
         rows = []
         for rec in batch:
             d = rec["data"]
@@ -1006,8 +1004,6 @@ def export_ledger(  # noqa: C901
     them. Personal ID numbers are written in full only when ``user`` may read them (``None`` is the
     CLI's administrator-level export). Reads in keyset-paged batches, each in its own short
     transaction, and writes a streaming workbook: memory does not grow with the ledger."""
-    from mediation.accounts.access import can_see_node, may_read_id_numbers, subtree_node_ids
-    from mediation.common.validators import mask_id_number
 
     if user is not None and not can_see_node(user, node):
         raise LedgerAccessError("该节点不在您单位的辖区内，无权导出。")
