@@ -95,7 +95,15 @@ def test_the_check_sees_function_level_imports(tmp_path):
     assert _unexplained(sample, "sample.py") == ["sample.py:4: import json", "sample.py:20: import glob"]
 
 
-HEAVY = ("weasyprint", "pyhanko", "pyhanko_certvalidator", "cryptography", "apscheduler", "qrcode")
+HEAVY = (
+    "weasyprint",
+    "fontTools",
+    "pyhanko",
+    "pyhanko_certvalidator",
+    "cryptography",
+    "apscheduler",
+    "qrcode",
+)
 # reports/export.py imports openpyxl at module level and reports/views.py imports it; reports/ is being
 # rewritten in parallel (issue 14). Once openpyxl is imported there inside the functions that write
 # workbooks, this strict xfail fails: then drop the mark.
