@@ -39,6 +39,7 @@ from mediation.common.enums import Channel, Role, Status, UnitType
 from mediation.common.paging import Page, paginate, paginate_args
 from mediation.common.urls import app_path, public_url
 from mediation.database import write_intent
+from mediation.disputes.casework import CourtReferral
 from mediation.disputes.models import Dispute
 from mediation.disputes.service import add_event
 from mediation.extensions import db
@@ -346,7 +347,6 @@ def _on_new_lead(event) -> None:
 
 def _on_returned_to_court(event) -> None:
     """A referred case closed as 调解不成功 and went back to the court: its liaisons are told why."""
-    from mediation.disputes.casework import CourtReferral
 
     _on_left_stabilized(event)
     dispute = event.dispute

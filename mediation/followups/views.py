@@ -26,6 +26,7 @@ from mediation.followups.schemas import (
     SupervisionOrderReply,
 )
 from mediation.geo.models import Unit
+from mediation.worklist import worklist as compute
 
 bp = Blueprint("followups", __name__)
 
@@ -105,7 +106,6 @@ def _run(action, success: str) -> bool:
 def worklist():
     """我的待办: everything that needs the user today (mediation.worklist, the same as the API),
     grouped and counted; the 回访 due are done right here (the follow-up list's forms)."""
-    from mediation.worklist import worklist as compute
 
     wl = compute(current_user)
     unit = current_user.unit
