@@ -59,7 +59,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_cli(app)
 
     from mediation.followups import init_app as init_followups
+    from mediation.sessions.service import init_app as init_sessions
 
+    init_sessions(app)  # the reminder step of the sweep, the link of a held session to its plan
     init_followups(app)  # event receivers; the embedded scheduler (guarded: see followups/scheduler.py)
     if app.config["ENV_NAME"] == "production":
         from mediation.documents.signing import check_production_signing
@@ -99,7 +101,16 @@ def register_api(app: Flask) -> None:
     from mediation.followups.api import blp as followups_blp
     from mediation.health import api_blp as ping_blp
     from mediation.reports.api import blp as reports_blp
+    from mediation.sessions.api import blp as sessions_blp
 
-    for blp in (disputes_blp, workflow_blp, reports_blp, followups_blp, documents_blp, ping_blp):
+    for blp in (
+        disputes_blp,
+        workflow_blp,
+        reports_blp,
+        followups_blp,
+        documents_blp,
+        sessions_blp,
+        ping_blp,
+    ):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery
         api.register_blueprint(blp)
