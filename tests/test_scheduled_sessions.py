@@ -500,3 +500,13 @@ def test_the_calendar_api_lists_the_users_sessions_in_a_range_and_checks_it(clie
     assert r.status_code == 422 and r.get_json()["errors"]["query"]["to"] == ["截止日期不能早于起始日期。"]
     r = api(client, world.mediator_a, "GET", f"/api/v1/disputes/{case.id}/scheduled-sessions")
     assert [s["note"] for s in r.get_json()] == [None, None]
+
+
+def test_dates_out_of_any_sane_range_are_refused_not_crashed(client, web, world, case):
+    url = f"/api/v1/disputes/{case.id}/scheduled-sessions"
+    r = api(client, world.mediator_a, "POST", url, body(date(1, 1, 1), "00:00", party_ids(case)))
+    assert r.status_code == 422 and r.get_json()["errors"]["json"]["date"] == ["日期超出范围（2000年至2099年）。"]
+    r = api(client, world.mediator_a, "GET", "/api/v1/sessions", query_string={"from": "9999-12-31"})
+    assert r.status_code == 422
+    web.login("mediator_a")
+    assert client.get("/sessions/?view=month&date=9999-12-31").status_code == 200

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -12,6 +12,12 @@ from mediation.common import schema as s
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(:00)?$")
 MAX_RANGE_DAYS = 366
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _sane_day(value: date) -> None:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValidationError("日期超出范围（2000年至2099年）。")
 
 
 class LocalTime(s.String):
@@ -43,7 +49,7 @@ def _duration():
 
 
 class ScheduleIn(s.InputSchema):
-    date = s.Date(required=True, metadata={"description": "调解日期（北京时间）"})
+    date = s.Date(required=True, validate=_sane_day, metadata={"description": "调解日期（北京时间）"})
     time = LocalTime(required=True, metadata={"description": "开始时间（北京时间），如 14:30"})
     place = s.String(required=True, validate=s.length(200, 1), metadata={"description": "地点"})
     parties = _parties()
@@ -62,7 +68,7 @@ class ScheduleIn(s.InputSchema):
 class RescheduleIn(s.InputSchema):
     """Only the fields sent change."""
 
-    date = s.Date(metadata={"description": "新的调解日期（北京时间）"})
+    date = s.Date(validate=_sane_day, metadata={"description": "新的调解日期（北京时间）"})
     time = LocalTime(metadata={"description": "新的开始时间（北京时间）"})
     place = s.String(validate=s.length(200, 1))
     parties = _parties()
@@ -118,9 +124,14 @@ class SessionCalendarArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    start = s.Date(data_key="from", load_default=None, metadata={"description": "起始日期，缺省今天"})
+    start = s.Date(
+        data_key="from", load_default=None, validate=_sane_day, metadata={"description": "起始日期，缺省今天"}
+    )
     end = s.Date(
-        data_key="to", load_default=None, metadata={"description": "截止日期（含），缺省起始日期后30天"}
+        data_key="to",
+        load_default=None,
+        validate=_sane_day,
+        metadata={"description": "截止日期（含），缺省起始日期后30天"},
     )
 
     @post_load

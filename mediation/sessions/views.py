@@ -18,7 +18,7 @@ from mediation.extensions import db
 from mediation.sessions import service
 from mediation.sessions.ics import calendar_ics
 from mediation.sessions.models import SessionStatus
-from mediation.sessions.schemas import RescheduleIn, ScheduleIn, SessionCancelIn
+from mediation.sessions.schemas import FIRST_DAY, LAST_DAY, RescheduleIn, ScheduleIn, SessionCancelIn
 
 bp = Blueprint("sessions", __name__)
 
@@ -102,10 +102,12 @@ def cancel(session_id: int):
 
 
 def _anchor_day(value: str | None) -> date:
+    """The day asked for in ``?date=``; today when there is none or it is not a sane date."""
     try:
-        return date.fromisoformat(value) if value else clock.today()
+        day = date.fromisoformat(value) if value else clock.today()
     except ValueError:
         return clock.today()
+    return day if FIRST_DAY <= day <= LAST_DAY else clock.today()
 
 
 def calendar_range(view: str, anchor: date) -> tuple[date, date, date, date]:
