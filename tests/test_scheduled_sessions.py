@@ -21,9 +21,10 @@ from mediation.extensions import db
 from mediation.followups.service import run_sweep
 from mediation.sessions import service
 from mediation.sessions.models import ScheduledSession, SessionStatus
+from mediation.sessions.schemas import ScheduleIn
 from mediation.sms.models import SmsMessage
 from mediation.worklist import SESSION, worklist
-from tests.conftest import login
+from tests.conftest import PG_URL, login
 from tests.test_jobs_durable import other_app  # noqa: F401  (a fixture)
 
 # Tuesday 1 December 2026, 10:00 in Shanghai.
@@ -505,8 +506,45 @@ def test_the_calendar_api_lists_the_users_sessions_in_a_range_and_checks_it(clie
 def test_dates_out_of_any_sane_range_are_refused_not_crashed(client, web, world, case):
     url = f"/api/v1/disputes/{case.id}/scheduled-sessions"
     r = api(client, world.mediator_a, "POST", url, body(date(1, 1, 1), "00:00", party_ids(case)))
-    assert r.status_code == 422 and r.get_json()["errors"]["json"]["date"] == ["日期超出范围（2000年至2099年）。"]
+    assert r.status_code == 422 and r.get_json()["errors"]["json"]["date"] == [
+        "日期超出范围（2000年至2099年）。"
+    ]
     r = api(client, world.mediator_a, "GET", "/api/v1/sessions", query_string={"from": "9999-12-31"})
     assert r.status_code == 422
     web.login("mediator_a")
     assert client.get("/sessions/?view=month&date=9999-12-31").status_code == 200
+
+
+@pytest.mark.skipif(
+    not PG_URL, reason="row locks of a concurrent insert: PostgreSQL (SQLite serialises writing requests)"
+)
+def test_the_same_request_sent_twice_at_once_makes_one_session_and_one_sms(world, case, other_app):  # noqa: F811
+    """The first request has inserted (not committed) when the second checks for an existing one: the
+    second's insert waits on the unique index, fails when the first commits, and answers the first's."""
+    payload = ScheduleIn().load(body(TODAY + timedelta(days=4), "10:00", party_ids(case)))
+    first = service.schedule(world.mediator_a.user, case, payload)  # flushed, not committed
+    second_app = other_app()
+    answers, errors = [], []
+
+    def second():
+        try:
+            with second_app.app_context():
+                from mediation.accounts.models import User
+                from mediation.disputes.models import Dispute
+
+                user = db.session.get(User, world.mediator_a.user.id)
+                answers.append(service.schedule(user, db.session.get(Dispute, case.id), payload).id)
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1.0)
+    assert thread.is_alive()  # waiting on the first one's uncommitted row
+    db.session.commit()
+    thread.join(timeout=30)
+    assert errors == [] and answers == [first.id]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(ScheduledSession.id))) == 1
+    assert len(messages("session_invite")) == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.accounts.models import User
@@ -34,6 +34,17 @@ class ScheduledSession(db.Model):
     __table_args__ = (
         Index("ix_scheduled_session_status_remind", "status", "remind_on"),
         Index("ix_scheduled_session_dispute_starts", "dispute_id", "starts_at"),
+        # One planned session per case, time and place: two identical requests racing (a double
+        # click, a retry) make one row; the loser gets the winner's (service.schedule_or_existing).
+        Index(
+            "uq_scheduled_session_planned",
+            "dispute_id",
+            "starts_at",
+            "place",
+            unique=True,
+            sqlite_where=text("status = '已安排'"),
+            postgresql_where=text("status = '已安排'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import abort
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from mediation import clock, signals
 from mediation.accounts.access import assigned_to, dispute_scope
@@ -281,8 +282,14 @@ def schedule(user: User, dispute: Dispute, data: dict) -> ScheduledSession:
         updated_at=clock.now(),
         invitees=[SessionInvitee(party=p) for p in parties],
     )
-    db.session.add(session)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the same request racing this one (PostgreSQL) may win
+            db.session.add(session)
+            db.session.flush()
+    except IntegrityError:
+        if (same := _existing(dispute, starts_at, data["place"])) is None:
+            raise
+        return same
     _settle_reminders(session)
     sms = _notify(session, [(p, "invite") for p in parties])
     add_event(

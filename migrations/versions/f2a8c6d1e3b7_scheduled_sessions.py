@@ -73,6 +73,13 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_scheduled_session_status"), ["status"], unique=False)
         batch_op.create_index("ix_scheduled_session_status_remind", ["status", "remind_on"], unique=False)
         batch_op.create_index(batch_op.f("ix_scheduled_session_unit_id"), ["unit_id"], unique=False)
+        batch_op.create_index(
+            "uq_scheduled_session_planned",
+            ["dispute_id", "starts_at", "place"],
+            unique=True,
+            sqlite_where=sa.text("status = '已安排'"),
+            postgresql_where=sa.text("status = '已安排'"),
+        )
 
     op.create_table(
         "scheduled_session_invitee",
@@ -106,6 +113,7 @@ def downgrade():
 
     op.drop_table("scheduled_session_invitee")
     with op.batch_alter_table("scheduled_session", schema=None) as batch_op:
+        batch_op.drop_index("uq_scheduled_session_planned")
         batch_op.drop_index(batch_op.f("ix_scheduled_session_unit_id"))
         batch_op.drop_index("ix_scheduled_session_status_remind")
         batch_op.drop_index(batch_op.f("ix_scheduled_session_status"))
