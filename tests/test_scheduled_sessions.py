@@ -267,12 +267,31 @@ def test_a_cancelled_or_moved_session_never_sends_its_old_reminder(client, world
         client, world.mediator_a, "PATCH", f"/api/v1/scheduled-sessions/{b['id']}", {"date": "2026-12-10"}
     )
     assert r.status_code == 200
+    r = api(
+        client,
+        world.mediator_a,
+        "PATCH",
+        f"/api/v1/scheduled-sessions/{b['id']}",
+        {"date": "2026-12-04", "time": "09:00"},
+    )
+    assert r.status_code == 200  # onto the cancelled one's time: fine
+    r = api(
+        client,
+        world.mediator_a,
+        "PATCH",
+        f"/api/v1/scheduled-sessions/{b['id']}",
+        {"date": "2026-12-10", "time": "15:00"},
+    )
+    assert r.status_code == 200 and r.get_json()["version"] == 4
+    c = schedule(client, world, case, TODAY + timedelta(days=9), "11:00")
+    r = api(client, world.mediator_a, "PATCH", f"/api/v1/scheduled-sessions/{c['id']}", {"time": "15:00"})
+    assert r.status_code == 409 and r.get_json()["message"] == "本案在该时间、地点已有调解安排。"
     clock.set(datetime(2026, 12, 3, 1, 0))  # the old reminder day
     assert run_sweep().session_reminders == 0
     clock.set(datetime(2026, 12, 9, 1, 0))  # the new one
-    assert run_sweep().session_reminders == 1
-    (sent,) = reminders()
-    assert sent.dedupe_key.startswith(f"session:{b['id']}:v2:reminder:")
+    assert run_sweep().session_reminders == 2  # b (moved here) and c
+    sent = next(m for m in reminders() if m.params["when"].endswith("15:00"))
+    assert sent.dedupe_key.startswith(f"session:{b['id']}:v4:reminder:")
     assert sent.params["when"] == "12月10日（周四）15:00"
 
 

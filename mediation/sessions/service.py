@@ -332,6 +332,8 @@ def reschedule(user: User, session: ScheduledSession, data: dict) -> ScheduledSe
         return session
     if moved and (errors := _start_errors(starts_at)):
         raise ValidationError(errors)
+    if moved and (same := _existing(dispute, starts_at, place)) is not None and same.id != session.id:
+        raise SessionError("本案在该时间、地点已有调解安排。")
     old = _describe(session)
     removed = [p for pid, p in before.items() if pid not in after]
     # The cancellation to removed parties names the time and place they were told.
