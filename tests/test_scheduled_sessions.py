@@ -301,6 +301,20 @@ def test_a_session_scheduled_for_tomorrow_gets_the_invitation_and_no_second_remi
     assert len(messages("session_invite")) == 1
 
 
+def test_a_case_closed_before_the_day_sends_no_reminder(client, world, case):
+    schedule(client, world, case, TODAY + timedelta(days=3))
+    r = api(
+        client,
+        world.mediator_a,
+        "POST",
+        f"/api/v1/disputes/{case.id}/close",
+        {"outcome": "调解成功", "note": "当事人自行和解。"},
+    )
+    assert r.status_code == 200, r.get_json()
+    clock.set(datetime(2026, 12, 3, 1, 0))
+    assert run_sweep().session_reminders == 0
+
+
 def test_two_schedulers_at_once_send_each_reminder_once(client, world, case, other_app):  # noqa: F811
     for i in range(6):
         schedule(client, world, case, TODAY + timedelta(days=3), f"{9 + i}:00")

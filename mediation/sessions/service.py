@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from mediation import clock, signals
 from mediation.accounts.access import assigned_to, dispute_scope
 from mediation.accounts.models import User
+from mediation.common.enums import Status
 from mediation.common.time import SHANGHAI
 from mediation.common.validators import mobile_error
 from mediation.database import write_intent
@@ -432,7 +433,9 @@ def send_due_reminders(today: date, result) -> None:
         rows = db.session.execute(
             select(SessionInvitee, ScheduledSession)
             .join(ScheduledSession, SessionInvitee.session_id == ScheduledSession.id)
+            .join(Dispute, ScheduledSession.dispute_id == Dispute.id)
             .where(
+                Dispute.status != Status.CLOSED,  # a case closed meanwhile: no reminder
                 ScheduledSession.status == SessionStatus.SCHEDULED,
                 ScheduledSession.remind_on == today,
                 ScheduledSession.starts_at > clock.now(),
