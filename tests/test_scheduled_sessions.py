@@ -14,8 +14,10 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from mediation import clock
+from mediation.accounts.models import User
+from mediation.demo.small import make_case
 from mediation.disputes import workflow
-from mediation.disputes.models import Event
+from mediation.disputes.models import Dispute, Event
 from mediation.disputes.workflow_schemas import AcceptIn, RouteIn, SessionIn
 from mediation.extensions import db
 from mediation.followups.service import run_sweep
@@ -42,8 +44,6 @@ def now(app):
 
 @pytest.fixture
 def case(world, now):
-    from mediation.demo.small import make_case
-
     d = make_case(world)
     d.unit = None
     db.session.commit()
@@ -131,8 +131,6 @@ def test_a_past_time_or_someone_not_a_party_of_the_case_is_refused_in_chinese(cl
     r = api(client, world.mediator_a, "POST", url, body(TODAY, "09:00", party_ids(case)))  # 09:00 < 10:00 now
     assert r.status_code == 422
     assert r.get_json()["errors"]["json"]["date"] == [service.PAST_MESSAGE]
-
-    from mediation.demo.small import make_case
 
     other = make_case(world, summary="另一起纠纷")
     r = api(
@@ -562,9 +560,6 @@ def test_the_same_request_sent_twice_at_once_makes_one_session_and_one_sms(world
     def second():
         try:
             with second_app.app_context():
-                from mediation.accounts.models import User
-                from mediation.disputes.models import Dispute
-
                 user = db.session.get(User, world.mediator_a.user.id)
                 answers.append(service.schedule(user, db.session.get(Dispute, case.id), payload).id)
                 db.session.commit()

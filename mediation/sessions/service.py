@@ -38,7 +38,7 @@ from mediation.disputes.casework import MediationSession
 from mediation.disputes.models import Dispute, Party, register_event_label
 from mediation.disputes.service import add_event
 from mediation.extensions import db
-from mediation.followups.service import register_sweep_step
+from mediation.followups.service import SweepResult, register_sweep_step
 from mediation.sessions.models import ScheduledSession, SessionInvitee, SessionStatus
 from mediation.sms import outbox
 
@@ -460,8 +460,6 @@ def send_due_reminders(today: date, result) -> None:
 
 def run_reminders(today: date | None = None):
     """The reminder step on its own (tests, the CLI): same code as in the sweep."""
-    from mediation.followups.service import SweepResult  # only a result holder
-
     result = SweepResult()
     db.session.commit()
     with write_intent():
