@@ -26,6 +26,8 @@ from mediation.followups.api import blp as followups_blp
 from mediation.health import api_blp as ping_blp
 from mediation.reports.api import blp as reports_blp
 from mediation.routing.api import blp as routing_blp
+from mediation.sessions.api import blp as sessions_blp
+from mediation.sessions.service import init_app as init_sessions
 from mediation.web import register_web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
 
+    init_sessions(app)  # the reminder step of the sweep, the link of a held session to its plan
     init_followups(app)  # event receivers; the embedded scheduler (guarded: see followups/scheduler.py)
     if app.config["ENV_NAME"] == "production":
         with app.app_context():
@@ -95,6 +98,15 @@ def _private_sqlite_file(uri: str) -> None:
 
 
 def register_api(app: Flask) -> None:
-    for blp in (disputes_blp, workflow_blp, routing_blp, reports_blp, followups_blp, documents_blp, ping_blp):
+    for blp in (
+        disputes_blp,
+        workflow_blp,
+        routing_blp,
+        reports_blp,
+        followups_blp,
+        documents_blp,
+        sessions_blp,
+        ping_blp,
+    ):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery
         api.register_blueprint(blp)

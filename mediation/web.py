@@ -47,6 +47,9 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(sms_bp)
+    from mediation.sessions.views import bp as sessions_bp
+
+    app.register_blueprint(sessions_bp)
 
     @app.get("/")
     def index():

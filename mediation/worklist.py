@@ -38,6 +38,8 @@ from mediation.reports import month_close
 from mediation.reports.common import Month
 from mediation.reports.overdue import deadline_level_sql
 from mediation.routing.service import responsible_center
+from mediation.sessions.models import ScheduledSession, SessionStatus
+from mediation.sessions.service import utc_bounds
 
 PENDING, AWAITING, WARNING, OVERDUE = "待分流", "待受理", "预警", "超期"
 SESSION, FOLLOWUP, SUPERVISION, SIGNING = "今日调解", "回访", "督办", "待签署"
@@ -49,7 +51,7 @@ KINDS: dict[str, str] = {
     SUPERVISION: "综治中心督办本单位、等待回复的案件",
     PENDING: "已上报本综治中心、等待分流的案件",
     AWAITING: "分流或移交给本单位、等待受理的案件",
-    SESSION: "今天记录了调解的本人案件",
+    SESSION: "今天安排或记录了调解的本人案件",
     FOLLOWUP: "今天及以前到期的回访",
     SIGNING: "已提交签署、尚缺签名或印章的调解协议",
     MONTH_CLOSE: "上月月清月结：突出问题结转说明与结账",
@@ -206,6 +208,36 @@ def _sessions(user: User, today: date) -> list[WorkItem]:
             s.held_on,
             f"{s.place} · {s.mediators}",
             case_url(s.dispute_id, "sessions"),
+            obj=s,
+        )
+        for s, case_no in rows
+    ] + _planned_sessions(user, today)
+
+
+def _planned_sessions(user: User, today: date) -> list[WorkItem]:
+    """今日调解 too: sessions planned (已安排) for today of the cases assigned to the user; once held
+    they are 已举行 and counted above as the record (mediation/sessions/service.py)."""
+    lo, hi = utc_bounds(today, today)
+    rows = db.session.execute(
+        select(ScheduledSession, Dispute.case_no)
+        .join(Dispute, ScheduledSession.dispute_id == Dispute.id)
+        .where(
+            dispute_scope(user),
+            assigned_to(user),
+            ScheduledSession.status == SessionStatus.SCHEDULED,
+            ScheduledSession.starts_at >= lo,
+            ScheduledSession.starts_at < hi,
+        )
+        .order_by(ScheduledSession.starts_at, ScheduledSession.id)
+    ).all()
+    return [
+        WorkItem(
+            SESSION,
+            s.dispute_id,
+            case_no,
+            today,
+            f"{s.local_start:%H:%M} {s.place} · 已安排",
+            case_url(s.dispute_id, "scheduled-sessions"),
             obj=s,
         )
         for s, case_no in rows

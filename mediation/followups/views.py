@@ -116,6 +116,7 @@ def worklist():
         "超期": url_for("disputes.index", level="超期", mine="1"),
         "回访": url_for("followups.todo"),
         "督办": url_for("followups.supervisions", scope="mine"),
+        "今日调解": url_for("sessions.calendar"),
     }
     return render_template("followups/worklist.html", wl=wl, list_links=list_links, today=wl.today)
 
