@@ -17,6 +17,7 @@ from mediation.health import bp as health_bp
 from mediation.ledger.views import bp as ledger_bp
 from mediation.reports.views import bp as reports_bp
 from mediation.routing.views import bp as routing_bp
+from mediation.sessions.views import bp as sessions_bp
 from mediation.sms.views import bp as sms_bp
 
 # Scripts only from files on this site (mediation/static): no inline <script>, no onclick=… handlers.
@@ -47,8 +48,6 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(sms_bp)
-    from mediation.sessions.views import bp as sessions_bp
-
     app.register_blueprint(sessions_bp)
 
     @app.get("/")
