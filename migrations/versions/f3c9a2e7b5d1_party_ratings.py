@@ -1,7 +1,7 @@
 """The parties' own rating of the handling (party_rating: one per party and case, score 1–5)
 
 Revision ID: f3c9a2e7b5d1
-Revises: e5b8c3d1a7f2
+Revises: f2a8c6d1e3b7
 Create Date: 2026-11-30 11:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f3c9a2e7b5d1"
-down_revision = "e5b8c3d1a7f2"
+down_revision = "f2a8c6d1e3b7"
 branch_labels = None
 depends_on = None
 
