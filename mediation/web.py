@@ -48,6 +48,9 @@ def register_web(app: Flask) -> None:
     from mediation.sms.views import bp as sms_bp
 
     app.register_blueprint(sms_bp)
+    from mediation.applications.views import bp as applications_bp
+
+    app.register_blueprint(applications_bp)
 
     @app.get("/")
     def index():
