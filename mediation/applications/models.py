@@ -54,6 +54,6 @@ class ApplicationPhoto(db.Model):
     width: Mapped[int]
     height: Mapped[int]
     size: Mapped[int]
-    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
 
     application: Mapped[OnlineApplication] = relationship(back_populates="photos")
