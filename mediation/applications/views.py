@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from mediation.accounts.access import get_dispute
 from mediation.applications import photos as photo_rules
 from mediation.applications import service
-from mediation.applications.schemas import MAX_OTHER_SIDES, ApplicationIn
+from mediation.applications.schemas import FIELD_LABELS, MAX_OTHER_SIDES, ApplicationIn
 from mediation.common.enums import PartyKind, values
 from mediation.common.validators import mask_phone
 from mediation.disputes.case_code import case_public_url, display_code
@@ -29,6 +29,7 @@ SCALAR_FIELDS = ("name", "phone", "code", "id_number", "category", "facts", "req
 OTHER_FIELDS = ("name", "kind", "phone", "address")
 _OTHER_KEY = re.compile(r"^other-(\d{1,2})-(" + "|".join(OTHER_FIELDS) + r")$")
 _PLACE_KEY = re.compile(r"^place-(\d{1,2})$")
+OTHER_LABELS = {"name": "姓名或名称", "kind": "类型", "phone": "电话", "address": "地址"}
 PHOTOS_NOT_KEPT = "为保护您的隐私，已选择的照片不会保留：请重新选择照片后再提交。"
 
 
@@ -92,28 +93,13 @@ def _field_errors(messages, prefix: str = "") -> dict[str, list[str]]:
 def _render(values_, others, place_codes, token, *, errors=None, notice=None, status=200, photos_lost=False):
     errors = dict(errors or {})
     steps, chosen = service.place_steps(place_codes)
-    labels = {
-        "name": "您的姓名",
-        "phone": "手机号码",
-        "code": "短信验证码",
-        "id_number": "身份证号码",
-        "others": "对方当事人",
-        "category": "纠纷类别",
-        "node": "纠纷发生地",
-        "facts": "事情经过",
-        "requests": "您的请求",
-        "photos": "照片",
-        "consent": "同意声明",
-    }
     summary = []
     for key, lines in errors.items():
         if key.startswith("other-"):
             index, field_name = key.split("-")[1:3]
-            label = f"对方当事人{int(index) + 1}的" + {"name": "姓名或名称", "kind": "类型"}.get(
-                field_name, {"phone": "电话", "address": "地址"}.get(field_name, field_name)
-            )
+            label = f"对方{int(index) + 1}的{OTHER_LABELS.get(field_name, field_name)}"
         else:
-            label = labels.get(key, "")
+            label = FIELD_LABELS.get(key, "")
         summary += [(label, key, line) for line in lines]
     if photos_lost and status != 200:
         summary.append(("照片", "photos", PHOTOS_NOT_KEPT))
