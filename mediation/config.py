@@ -43,7 +43,10 @@ DEFAULT_SOURCES = (
     "部门移送",
     "上级交办",
     "网络/微信",
+    "网上申请",
 )
+# The source of a case a party filed through the public form /apply (mediation/applications).
+ONLINE_APPLICATION_SOURCE = "网上申请"
 
 
 def _list_env(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -128,6 +131,12 @@ def build_config(instance_path: Path) -> dict:
         "ID_NUMBER_ROLES": _list_env("ID_NUMBER_ROLES", ("mediator", "court")),
         "CATEGORIES": _list_env("CATEGORIES", DEFAULT_CATEGORIES),
         "SOURCES": _list_env("SOURCES", DEFAULT_SOURCES),
+        # 网上申请调解 (mediation/applications): photos per application and the size of one, and the
+        # applications accepted per phone number / per client address in one Shanghai day.
+        "APPLY_MAX_PHOTOS": int(os.environ.get("APPLY_MAX_PHOTOS", "3")),
+        "APPLY_PHOTO_MAX_BYTES": int(os.environ.get("APPLY_PHOTO_MAX_BYTES", str(8 * 1024 * 1024))),
+        "APPLY_PHONE_DAILY_LIMIT": int(os.environ.get("APPLY_PHONE_DAILY_LIMIT", "3")),
+        "APPLY_ADDRESS_DAILY_LIMIT": int(os.environ.get("APPLY_ADDRESS_DAILY_LIMIT", "10")),
         "TIMEZONE": "Asia/Shanghai",
         # What an uploaded table may expand to (mediation/common/upload_limits.py): UPLOAD_MAX_FILE_BYTES,
         # XLSX_MAX_ENTRIES, XLSX_MAX_TOTAL_BYTES, XLSX_MAX_SHEET_BYTES, XLSX_MAX_SHARED_STRINGS_BYTES,

@@ -1,6 +1,7 @@
 """Import every model so that SQLAlchemy's metadata (and Alembic) knows every table."""
 
 from mediation.accounts.models import ApiToken, LoginAttempt, User, UserSession  # noqa: F401
+from mediation.applications.models import ApplicationPhoto, OnlineApplication  # noqa: F401
 from mediation.disputes.casework import (  # noqa: F401
     CourtReferral,
     JudicialConfirmation,

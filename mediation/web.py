@@ -7,6 +7,7 @@ from flask import Flask, redirect, request, send_from_directory, url_for
 from flask_login import current_user
 
 from mediation.accounts.views import bp as accounts_bp
+from mediation.applications.views import bp as applications_bp
 from mediation.common.time import to_local
 from mediation.disputes.court_views import bp as court_bp
 from mediation.disputes.views import bp as disputes_bp
@@ -49,6 +50,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(sessions_bp)
+    app.register_blueprint(applications_bp)
 
     @app.get("/")
     def index():

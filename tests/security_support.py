@@ -105,6 +105,7 @@ PARAMS: dict[str, dict] = {
     "unit_id": {"committee_a": lambda e: e.unit_id},
     "token_id": {"of_mediator_a": lambda e: e.token_id},
     "session_id": {"planned": lambda e: e.session_id},
+    "photo_id": {"of_open_case": lambda e: e.photo_id},
     "kind": {"application": _const("application"), "followup": _const("followup")},
     "who": {"party-0": _const("party-0"), "mediator": _const("mediator")},
     "action": {a: _const(a) for a in _workflow_actions()},
@@ -548,6 +549,8 @@ def build_town_a(app, env: SimpleNamespace) -> None:
     db.session.commit()
     env.unit_id = w.committee_a.id
 
+    env.photo_id = _town_a_photo(env.open_id)
+
     env.job_id = None
     if "ledger.export" in app.view_functions:  # the ledger area (may land after this file)
         from mediation.ledger import jobs
@@ -561,6 +564,34 @@ def build_town_a(app, env: SimpleNamespace) -> None:
         jobs.JobWorker(app).run_once()  # the worker process's part, in its own app context
         db.session.expire_all()
         env.job_id = job.id
+
+
+def _town_a_photo(dispute_id: int) -> int:
+    """A photo of an online application on town A's open case (the staff's photo view)."""
+    from mediation.applications.models import ApplicationPhoto, OnlineApplication
+    from mediation.applications.photos import reencode
+    from tests.documents_helpers import seal_jpeg
+
+    photo = reencode(seal_jpeg())
+    application = OnlineApplication(
+        dispute_id=dispute_id,
+        token="a" * 32,
+        phone="13800138000",
+        address="127.0.0.1",
+        created_on=local_today(),
+    )
+    application.photos.append(
+        ApplicationPhoto(
+            dispute_id=dispute_id,
+            width=photo.width,
+            height=photo.height,
+            size=len(photo.data),
+            data=photo.data,
+        )
+    )
+    db.session.add(application)
+    db.session.commit()
+    return application.photos[0].id
 
 
 @contextlib.contextmanager

@@ -44,8 +44,9 @@ ROLE_FOR = {
     "accounts.login": None,
     "documents.verify_start": None,
     "documents.verify_page": None,  # no sign-in
+    "applications": None,  # 网上申请调解: the public form
 }
-CENTER_ACTIONS = {"route", "escalate", "notify_police"}
+CENTER_ACTIONS = {"route", "escalate", "notify_police", "refuse_application"}
 OTHER_PARAMS = {"code": "ZZZZ-ZZZZ-ZZZZ"}  # a verification code (public pages)
 
 

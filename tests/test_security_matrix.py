@@ -54,6 +54,8 @@ PUBLIC = {
     "api-docs.openapi_json": "the OpenAPI document",
     "api-docs.openapi_swagger_ui": "the API docs page",
     "swagger_assets": "the API docs page's static files",
+    "applications.form": "网上申请调解: the public form (tests/test_applications.py: CSRF, limits, headers)",
+    "applications.post": "网上申请调解: files a new case; SMS code, rate limits, idempotency (tests/test_applications.py)",
     "health.healthz": "liveness probe: answers whether the database is up, nothing else",
     "ping_api.Ping": "the benchmark's framework floor: checks the bearer token, returns {ok: true}",
     # The import runs in a background job that checks every row's 属地 against the importer's

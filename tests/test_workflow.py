@@ -44,7 +44,9 @@ def w(world):
 
 def actor_for(w, action: str, stage: Stage):
     """Someone the table lets perform ``action`` on the standard case (not an admin)."""
-    if action in ("route", "escalate") or (action == "notify_police" and stage == Stage.PENDING):
+    if action in ("route", "escalate", "refuse_application") or (
+        action == "notify_police" and stage == Stage.PENDING
+    ):
         return w.center_user_b
     return w.mediator_b
 
@@ -70,7 +72,9 @@ FORBIDDEN = [(a, s) for a in API_ACTIONS for s in Stage if s not in TRANSITIONS[
 @pytest.mark.parametrize(("action", "stage"), ALLOWED, ids=[f"{a}-{s.name}" for a, s in ALLOWED])
 def test_allowed_transition(client, w, action, stage):
     # 退回法院 is for the cases a court referred (its guard refuses the others: tests/test_court.py).
-    dispute_id = (make_referred_case if action == "return_to_court" else make_case)(client, w, stage)
+    dispute_id = (make_referred_case if action == "return_to_court" else make_case)(
+        client, w, stage, **({"source": "网上申请"} if action == "refuse_application" else {})
+    )
     prepare(client, w, dispute_id, action)
     before = get(client, w.admin, dispute_id)
     r = act(client, actor_for(w, action, stage), dispute_id, action)

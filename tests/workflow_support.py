@@ -57,6 +57,7 @@ def valid_body(action: str) -> dict:
         "route": {"channel": "人民调解", "unit": "TW-B"},
         "accept": {"date": today()},
         "reject": {"reason": "该纠纷已进入诉讼程序。"},
+        "refuse_application": {"reason": "该纠纷已由人民法院立案受理。"},
         "transfer": {"unit": "PCS-B", "reason": "涉及治安管理，移交派出所调解。"},
         "escalate": {"reason": "涉及两个镇街，需区综治中心统筹。"},
         "reassign": {"handler": "mediator_b2"},

@@ -26,6 +26,7 @@ from mediation.common.enums import (
     UnitType,
 )
 from mediation.common.time import SHANGHAI, local_date, local_today, to_local, utcnow
+from mediation.config import ONLINE_APPLICATION_SOURCE
 from mediation.demo.base import BATCH, DISTRICT_CODE, SEED, WINDOW_DAYS, local_instant, moment, weighted
 from mediation.demo.followups import stabilize_visits
 from mediation.demo.material import (
@@ -629,7 +630,8 @@ def load_disputes(world: World, count: int) -> tuple[Counter, date, date]:
     rng = random.Random(SEED)
     today, now = local_today(), utcnow()
     categories = list(current_app.config["CATEGORIES"])
-    sources = list(current_app.config["SOURCES"])
+    # Demo cases are registered by staff: 网上申请 is left to the public form (mediation/applications).
+    sources = [v for v in current_app.config["SOURCES"] if v != ONLINE_APPLICATION_SOURCE]
     stats: Counter = Counter()
     plans, dates = make_plans(rng, today, count)
     civil_to_criminal_done = False

@@ -126,11 +126,12 @@ def party_key(name: str) -> str:
 
 
 def similar_recent(
-    user: User, category: str, names: list[str], on: date, exclude_id: int | None = None
+    user: User | None, category: str, names: list[str], on: date, exclude_id: int | None = None
 ) -> tuple[list[Dispute], int]:
     """Cases of the same category and the same set of parties registered within the window.
 
-    Returns the ones the user may see, and how many more exist outside their scope."""
+    Returns the ones the user may see, and how many more exist outside their scope (``user`` None:
+    the system, e.g. an online application, sees them all)."""
     keys = {party_key(n) for n in names}
     if not keys:
         return [], 0
@@ -149,6 +150,8 @@ def similar_recent(
     matches = [d for d in db.session.scalars(stmt) if {party_key(p.name) for p in d.parties} == keys]
     if not matches:
         return [], 0
+    if user is None:
+        return matches, 0
     visible_ids = set(
         db.session.scalars(
             select(Dispute.id).where(Dispute.id.in_([d.id for d in matches]), dispute_scope(user))
@@ -158,7 +161,7 @@ def similar_recent(
     return visible, len(matches) - len(visible)
 
 
-def duplicate_warnings(user: User, dispute: Dispute, *, audience: Node | None = None) -> list[str]:
+def duplicate_warnings(user: User | None, dispute: Dispute, *, audience: Node | None = None) -> list[str]:
     """The 疑似重复 warning for ``user``: the similar cases they may see by case number, the others
     counted. With ``audience``, only cases under that node are named (for text that everyone who
     sees a case registered there will read, such as its timeline)."""
@@ -221,18 +224,34 @@ def find_idempotent(user: User, key: str, fingerprint: str) -> Dispute | None:
 
 
 def register(
-    user: User, data: dict, *, idempotency_key: str | None = None, fingerprint: str | None = None
+    user: User | None,
+    data: dict,
+    *,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+    unit: Unit | None = None,
 ) -> Registration:
-    """Register a validated ``DisputeCreate`` payload. Raises ValidationError (field → messages)."""
-    if idempotency_key:
+    """Register a validated ``DisputeCreate`` payload. Raises ValidationError (field → messages).
+
+    ``user`` None with a ``unit``: registered by the system on that unit's behalf (an online
+    application lands at the 综治中心 responsible for its place: mediation/applications); the place
+    is then not checked against a user's scope, the timeline names 系统, and idempotency is the
+    caller's (``idempotency_key`` needs a user)."""
+    if idempotency_key and user is not None:
         previous = find_idempotent(user, idempotency_key, fingerprint or "")
         if previous is not None:
             return Registration(previous, replayed=True)
-    node = resolve_node(user, data["node"])
+    registering_unit = user.unit if user is not None else unit
+    if user is None:
+        node = db.session.scalar(select(Node).where(Node.code == data["node"]))
+        if node is None:
+            raise ValidationError({"node": ["未知的属地节点代码。"]})
+    else:
+        node = resolve_node(user, data["node"])
     today = local_today()
     flags = list(data.get("flags") or [])
     dispute = Dispute(
-        case_no=next_case_no(user.unit, today.year),
+        case_no=next_case_no(registering_unit, today.year),
         category=data["category"],
         source=data["source"],
         summary=data["summary"],
@@ -244,7 +263,7 @@ def register(
         flags=flags,
         prominent=is_prominent(data["risk_level"], flags),
         node=node,
-        registering_unit=user.unit,
+        registering_unit=registering_unit,
         registered_by=user,
         registered_on=today,
         status=Status.PENDING,
@@ -266,7 +285,7 @@ def register(
             "parties": len(dispute.parties),
         },
     )
-    if idempotency_key:
+    if idempotency_key and user is not None:
         db.session.add(
             IdempotencyRecord(
                 user_id=user.id, key=idempotency_key, request_hash=fingerprint or "", dispute_id=dispute.id

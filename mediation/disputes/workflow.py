@@ -30,6 +30,7 @@ from mediation.accounts.access import (
 from mediation.accounts.models import User
 from mediation.common.enums import Channel, Outcome, PartyRole, RiskFlag, Role, Status, UnitType
 from mediation.common.time import local_date, local_today, to_local, utcnow
+from mediation.config import ONLINE_APPLICATION_SOURCE
 from mediation.disputes.casework import (
     CONFIRMATION_WINDOW_DAYS,
     CourtReferral,
@@ -238,6 +239,12 @@ def _guard_referred(dispute: Dispute) -> str | None:
     return None
 
 
+def _guard_online_application(dispute: Dispute) -> str | None:
+    if dispute.source != ONLINE_APPLICATION_SOURCE:
+        return f"只有来源为「{ONLINE_APPLICATION_SOURCE}」的案件才能由综治中心直接不予受理。"
+    return None
+
+
 OPEN = frozenset({Stage.PENDING, Stage.AWAITING, Stage.HANDLING, Stage.STABILIZED})
 ROUTED = frozenset({Stage.AWAITING, Stage.HANDLING, Stage.STABILIZED})
 WORKING = frozenset({Stage.HANDLING, Stage.STABILIZED})
@@ -274,6 +281,17 @@ TRANSITIONS: dict[str, Transition] = {
             both_sides_missing,
         ),
         _t("reject", "不予受理", {Stage.AWAITING}, Stage.CLOSED, {Actor.HANDLER}, "rejected"),
+        # 网上申请调解: the 综治中心 refuses an online application before routing it; the reason (the
+        # event's note) is what the applicant reads (SMS application_refused, the parties' page).
+        _t(
+            "refuse_application",
+            "不予受理网上申请",
+            {Stage.PENDING},
+            Stage.CLOSED,
+            {Actor.CENTER},
+            "rejected",
+            _guard_online_application,
+        ),
         # The 综治中心 may move a case it did not route itself (a walk-in accepted by a 调委会) as well.
         _t(
             "transfer",
@@ -624,6 +642,13 @@ def _close_as(d: Dispute, outcome: Outcome, day: date) -> None:
 
 @effect("reject")
 def _reject(user, d: Dispute, data) -> Effect:
+    day = _day(data.get("date"), "date", [(d.registered_on, "登记日期")])
+    _close_as(d, Outcome.REJECTED, day)
+    return Effect(data["reason"], {"outcome": Outcome.REJECTED.value}, on=day)
+
+
+@effect("refuse_application")
+def _refuse_application(user, d: Dispute, data) -> Effect:
     day = _day(data.get("date"), "date", [(d.registered_on, "登记日期")])
     _close_as(d, Outcome.REJECTED, day)
     return Effect(data["reason"], {"outcome": Outcome.REJECTED.value}, on=day)

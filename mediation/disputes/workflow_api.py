@@ -27,6 +27,10 @@ ACTIONS = {
     "route": ("route", "分流（综治中心确认或改变分流建议）：待分流 → 办理中（待受理）"),
     "accept": ("accept", "受理：开始计算办理期限"),
     "reject": ("reject", "不予受理：办结，办结方式为不予受理"),
+    "refuse_application": (
+        "refuse-application",
+        "综治中心对网上申请不予受理（待分流，来源为网上申请）：办结，理由以短信告知申请人",
+    ),
     "transfer": ("transfer", "移交其他单位（接收单位须重新受理）"),
     "escalate": ("escalate", "升级上报上一级综治中心：回到待分流"),
     "reassign": ("reassign", "单位内部改派调解员"),

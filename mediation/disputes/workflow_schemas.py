@@ -401,6 +401,7 @@ ACTION_SCHEMAS: dict[str, type[s.InputSchema]] = {
     "route": RouteIn,
     "accept": AcceptIn,
     "reject": RejectIn,
+    "refuse_application": RejectIn,
     "transfer": TransferIn,
     "escalate": EscalateIn,
     "reassign": ReassignIn,

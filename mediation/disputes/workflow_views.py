@@ -30,6 +30,7 @@ SUCCESS_MESSAGES = {
     "route": "已分流至{unit}，等待受理。",
     "accept": "已受理，办理期限至{deadline}。",
     "reject": "已决定不予受理，案件办结。",
+    "refuse_application": "已对网上申请不予受理，案件办结；理由已通过短信告知申请人。",
     "transfer": "已移交{unit}，等待其受理。",
     "escalate": "已上报{center}，案件回到待分流。",
     "reassign": "已改派给{handler}。",
@@ -47,13 +48,14 @@ SUCCESS_MESSAGES = {
 
 # The case page's main actions (a filled button) and refusals (a red outline).
 MAIN_ACTIONS = ("route", "accept", "session", "close")  # in the order shown
-DANGER_ACTIONS = ("reject", "refuse")
+DANGER_ACTIONS = ("reject", "refuse", "refuse_application")
 
 # What an irreversible action does, asked before it is done (the dialog of static/app.js, or the
 # confirmation page); the server refuses these actions without ``confirmed=1``.
 _ENDS_CASE = "案件将办结：不再受理、调解，计入本月办结数（不计调处成功）；办结后不能恢复办理。"
 CONFIRM_ACTIONS = {
     "reject": "确定对本案不予受理？" + _ENDS_CASE,
+    "refuse_application": "确定对这件网上申请不予受理？理由将以短信告知申请人。" + _ENDS_CASE,
     "refuse": "确定记录当事人拒绝调解？本案将以“不予受理”办结。" + _ENDS_CASE,
 }
 CONFIRM_OUTCOMES = {
