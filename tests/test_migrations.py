@@ -105,7 +105,7 @@ def test_party_ratings_table_keeps_one_rating_per_party_and_is_dropped_on_downgr
     the downgrade removes the table and nothing else."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
     with app.app_context():
-        upgrade(revision="e5b8c3d1a7f2")
+        upgrade(revision="f2a8c6d1e3b7")  # the revision before
         assert "party_rating" not in inspect(db.engine).get_table_names()
         upgrade(revision="f3c9a2e7b5d1")
         with db.engine.begin() as conn:
@@ -146,8 +146,9 @@ def test_party_ratings_table_keeps_one_rating_per_party_and_is_dropped_on_downgr
                         f"INSERT INTO party_rating (dispute_id, party_id, score, created_at) VALUES {values}"
                     )
                 )
+        upgrade()
         assert _diff(db.engine) == []
-        downgrade(revision="e5b8c3d1a7f2")
+        downgrade(revision="f2a8c6d1e3b7")
         assert "party_rating" not in inspect(db.engine).get_table_names()
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM party")).scalar() == 1
