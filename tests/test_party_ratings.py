@@ -48,7 +48,19 @@ def test_may_rate_only_after_closing_or_a_done_visit(world):
     assert errors_of(exc) == {"score": ["本案办结或回访后才能评价。"]}
     assert count_ratings() == 0
 
-    # An open 回访 is not enough; a done one is.
+    # A done 司法确认期满 check is no visit; an open 回访 is not enough; a done one is.
+    db.session.add(
+        FollowUp(
+            dispute_id=d.id,
+            kind=FollowUpKind.CONFIRMATION,
+            anchor_on=clock.today(),
+            unit_id=world.committee_a.id,
+            due_on=clock.today(),
+            status=FollowUpStatus.DONE,
+        )
+    )
+    db.session.commit()
+    assert not ratings.may_rate(d, party)
     fu = FollowUp(
         dispute_id=d.id,
         kind=FollowUpKind.PERFORMANCE,
