@@ -4,11 +4,12 @@ a test needs (registered, accepted, stabilised, closed), no workflow in between.
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 
-from mediation.common.enums import Channel, Outcome, RiskLevel, Status, Venue
-from mediation.disputes.models import Dispute
+from mediation.common.enums import Channel, Outcome, PartyKind, PartyRole, RiskLevel, Status, Venue
+from mediation.disputes.models import Dispute, Party
 from mediation.extensions import db
+from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, PartyRating
 
 _seq = itertools.count(1)
 
@@ -63,3 +64,48 @@ def case(
     db.session.add(d)
     db.session.flush()
     return d
+
+
+def party_rating(dispute: Dispute, score: int, at: datetime, comment: str | None = None) -> PartyRating:
+    """A party of the case (added for it) rated the handling at ``at`` (naive UTC, as stored)."""
+    party = Party(
+        dispute=dispute,
+        position=len(dispute.parties),
+        role=PartyRole.APPLICANT,
+        kind=PartyKind.PERSON,
+        name=f"评价人{next(_seq)}",
+    )
+    db.session.add(party)
+    db.session.flush()
+    rating = PartyRating(
+        dispute_id=dispute.id, party_id=party.id, score=score, comment=comment, created_at=at
+    )
+    db.session.add(rating)
+    db.session.flush()
+    return rating
+
+
+def visit_score(
+    world,
+    dispute: Dispute,
+    score: int | None,
+    at: datetime,
+    *,
+    kind: FollowUpKind = FollowUpKind.SATISFACTION,
+    status: FollowUpStatus = FollowUpStatus.DONE,
+) -> FollowUp:
+    """A 回访 of the case done at ``at`` (naive UTC) with the satisfaction score staff entered."""
+    followup = FollowUp(
+        dispute_id=dispute.id,
+        kind=kind,
+        anchor_on=at.date(),
+        round=next(_seq),
+        status=status,
+        unit_id=(dispute.unit or world.committee_a).id,
+        due_on=at.date(),
+        done_at=at if status == FollowUpStatus.DONE else None,
+        satisfaction=score,
+    )
+    db.session.add(followup)
+    db.session.flush()
+    return followup

@@ -38,11 +38,14 @@ from mediation.followups.models import (
     FollowUpKind,
     FollowUpStatus,
     Notification,
+    PartyRating,
     SupervisionOrder,
     SupervisionStatus,
 )
 from mediation.geo.models import Node, Unit
+from mediation.reports.common import Month
 from mediation.reports.models import CarryOver, MonthClose, Screening
+from mediation.reports.satisfaction import satisfaction_report
 from mediation.routing.deadlines import deadline_for
 from tests.conftest import login, record_chance
 from tests.demo_support import demo_world, make_app, run_demo
@@ -60,6 +63,7 @@ MODELS = (
     JudicialConfirmation,
     PoliceNotification,
     FollowUp,
+    PartyRating,
     Notification,
     SupervisionOrder,
     Screening,
@@ -367,6 +371,23 @@ def test_follow_ups_of_old_cases_are_done_and_recent_ones_pending(demo, today):
 
     open_rows = db.session.scalars(select(FollowUp).where(FollowUp.status == FollowUpStatus.OPEN)).all()
     assert open_rows and max((today - f.due_on).days for f in open_rows) <= 7  # at most a week late
+
+
+def test_parties_rated_some_closed_cases_and_the_satisfaction_figure_is_not_empty(demo, today):
+    """A handful of the parties' own ratings, through the ratings service: of closed cases, by their
+    parties, one per party, after the closing and before today; the district's 满意率 has answers."""
+    ratings = db.session.scalars(select(PartyRating).order_by(PartyRating.id)).all()
+    assert len(ratings) >= 10
+    assert len({(r.dispute_id, r.party_id) for r in ratings}) == len(ratings)
+    for r in ratings:
+        assert r.party.dispute_id == r.dispute_id and r.dispute.status == Status.CLOSED
+        assert r.dispute.closed_on < local_date(r.created_at) < today and 1 <= r.score <= 5
+    assert any(r.comment for r in ratings) and any(r.comment is None for r in ratings)
+    district = db.session.scalar(select(Node).where(Node.parent_id.is_(None)).order_by(Node.code))
+    months = {Month.of(local_date(r.created_at)) for r in ratings}
+    reports = [satisfaction_report(district, m) for m in sorted(months)]
+    assert all(rep["answered"] > 0 for rep in reports)
+    assert sum(rep["satisfied"] for rep in reports) > 0 and any(rep["by_unit"] for rep in reports)
 
     for d in db.session.scalars(select(Dispute).where(Dispute.status == Status.STABILIZED)):
         visits = db.session.scalars(

@@ -101,8 +101,8 @@ def test_case_codes_are_backfilled_unique_and_dropped_on_downgrade(fresh_url):
 
 
 def test_party_ratings_table_keeps_one_rating_per_party_and_is_dropped_on_downgrade(fresh_url):
-    """f3c9a2e7b5d1 (满意度评价): party_rating with its unique (case, party) key and the 1–5 check;
-    the downgrade removes the table and nothing else."""
+    """f3c9a2e7b5d1 (满意度评价): party_rating with its unique (case, party) key and the 1–5 check,
+    and the followup.done_at index; the downgrade removes both and nothing else."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
     with app.app_context():
         upgrade(revision="f2a8c6d1e3b7")  # the revision before
@@ -146,10 +146,12 @@ def test_party_ratings_table_keeps_one_rating_per_party_and_is_dropped_on_downgr
                         f"INSERT INTO party_rating (dispute_id, party_id, score, created_at) VALUES {values}"
                     )
                 )
+        assert "ix_followup_done_at" in {i["name"] for i in inspect(db.engine).get_indexes("followup")}
         upgrade()
         assert _diff(db.engine) == []
         downgrade(revision="f2a8c6d1e3b7")
         assert "party_rating" not in inspect(db.engine).get_table_names()
+        assert "ix_followup_done_at" not in {i["name"] for i in inspect(db.engine).get_indexes("followup")}
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM party")).scalar() == 1
         db.engine.dispose()

@@ -18,6 +18,7 @@ from mediation.common.enums import Status
 from mediation.extensions import db
 from mediation.followups import ratings
 from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, PartyRating
+from tests.conftest import login
 from tests.test_followups_support import make_case
 
 
@@ -47,7 +48,19 @@ def test_may_rate_only_after_closing_or_a_done_visit(world):
     assert errors_of(exc) == {"score": ["本案办结或回访后才能评价。"]}
     assert count_ratings() == 0
 
-    # An open 回访 is not enough; a done one is.
+    # A done 司法确认期满 check is no visit; an open 回访 is not enough; a done one is.
+    db.session.add(
+        FollowUp(
+            dispute_id=d.id,
+            kind=FollowUpKind.CONFIRMATION,
+            anchor_on=clock.today(),
+            unit_id=world.committee_a.id,
+            due_on=clock.today(),
+            status=FollowUpStatus.DONE,
+        )
+    )
+    db.session.commit()
+    assert not ratings.may_rate(d, party)
     fu = FollowUp(
         dispute_id=d.id,
         kind=FollowUpKind.PERFORMANCE,
@@ -239,3 +252,32 @@ def test_the_partial_shows_the_form_then_the_thanks(app, world):
     html = _render(app, **ratings.rating_context(open_case, open_case.parties[0]))
     assert 'type="radio"' not in html and "办结或回访后" in html
     assert render_template_string("ok")  # the app renders in this context
+
+
+def test_staff_see_the_ratings_on_the_case_page(app, web, world, frozen):
+    d = closed_case(world)
+    ratings.rate(d, d.parties[0], 4, "调解员很耐心。<b>谢谢</b>")
+    db.session.commit()
+    web.login("mediator_a")
+    body = web.client.get(f"/disputes/{d.id}").get_data(as_text=True)
+    assert "当事人评价" in body
+    section = body[body.index('id="party-ratings"') :]
+    assert "张三" in section and "4分（满意）" in section
+    assert "调解员很耐心。&lt;b&gt;谢谢&lt;/b&gt;" in section
+    assert "2026-11-01 00:30" in section  # stored 2026-10-31 16:30 UTC, shown in Shanghai time
+    assert "李四" not in section[: section.index("督办")]  # the other party has not rated
+    # The district's 综治中心 sees the case and its ratings; another town does not see the case.
+    district = app.test_client()
+    login(district, "qu_center")
+    assert "4分（满意）" in district.get(f"/disputes/{d.id}").get_data(as_text=True)
+    other_town = app.test_client()
+    login(other_town, "center_b")
+    response = other_town.get(f"/disputes/{d.id}")
+    assert response.status_code in (403, 404) and "调解员很耐心" not in response.get_data(as_text=True)
+
+
+def test_a_case_without_ratings_says_so(web, world):
+    d = closed_case(world)
+    web.login("mediator_a")
+    body = web.client.get(f"/disputes/{d.id}").get_data(as_text=True)
+    assert "暂无当事人评价" in body

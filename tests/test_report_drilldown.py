@@ -8,7 +8,7 @@ import html
 import io
 import random
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -21,7 +21,7 @@ from mediation.extensions import db
 from mediation.reports import figures
 from mediation.reports.common import Month
 from mediation.reports.figures import FIGURES, figure_filter
-from tests.reports_data import case
+from tests.reports_data import case, party_rating, visit_score
 
 OCT = Month(2026, 10)
 LINK = re.compile(
@@ -80,6 +80,14 @@ def build_cases(world, seed: int = 12) -> None:
             channel=channel,
             unit=unit,
         )
+    # 满意率: party ratings and staff 回访 scores around October (Shanghai month bounds in UTC).
+    answered = [d for d in db.session.scalars(select(Dispute).order_by(Dispute.id)) if d.closed_on][:40]
+    for d in answered:
+        at = datetime(2026, 9, 28) + timedelta(hours=rnd.randrange(0, 24 * 40))
+        if rnd.random() < 0.6:
+            party_rating(d, rnd.randint(1, 5), at)
+        if rnd.random() < 0.6:
+            visit_score(w, d, rnd.randint(1, 5), at + timedelta(days=rnd.randrange(0, 5)))
     # The overdue review is as of today: 超期, 预警 (28 of 30 days used), 正常; one without a lead unit.
     today = local_today()
     for place, unit, channel, used, left in (
@@ -169,6 +177,7 @@ def test_every_linked_figure_opens_a_list_of_as_many_cases(web, cases):
         "level=预警",
         "unit=未分流",
         f"unit={cases.police_b.code}",
+        f"unit={cases.committee_a.code}",
     ):
         assert arg in seen_args, arg
 
@@ -200,6 +209,23 @@ def test_figures_and_their_conditions_agree_in_the_service(app, cases):
                 select(func.count()).select_from(Dispute).where(figure_filter("double_" + key, node, OCT))
             )
             assert n == channels["double"][key], (node.name, key)
+        satisfaction = figures.satisfaction_report(node, OCT)
+        for key, figure in (("answered", "satisfaction_answered"), ("satisfied", "satisfied")):
+            n = db.session.scalar(
+                select(func.count()).select_from(Dispute).where(figure_filter(figure, node, OCT))
+            )
+            assert n == satisfaction[key], (node.name, key)
+            for row in satisfaction["by_unit"]:
+                unit = (
+                    Dispute.unit_id.is_(None)
+                    if row["unit"] == "未分流"
+                    else Dispute.unit.has(code=row["unit"])
+                )
+                n = db.session.scalar(
+                    select(func.count()).select_from(Dispute).where(figure_filter(figure, node, OCT), unit)
+                )
+                assert n == row[key], (node.name, row["unit"], key)
+    assert figures.satisfaction_report(w.district, OCT)["satisfied"] > 0
 
 
 def test_heading_paging_and_export_keep_the_figure(web, cases):

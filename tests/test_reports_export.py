@@ -58,7 +58,7 @@ def test_monthly_workbook(web, world, october):
     assert name == "海滨区_2026-10_月清月结.xlsx"
     assert r.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     wb = load_workbook(io.BytesIO(r.data))
-    assert wb.sheetnames == ["月清月结", "下级节点", "近12个月", "突出问题结转"]
+    assert wb.sheetnames == ["月清月结", "下级节点", "近12个月", "突出问题结转", "满意率"]
     ws = wb["月清月结"]
     report = monthly_report(world.district, Month(2026, 10))
     labels = {ws.cell(row=i, column=1).value: i for i in range(5, 14)}

@@ -38,7 +38,12 @@ from mediation.demo.documents import (
     load_documents,
     rmb_upper,
 )
-from mediation.demo.followups import complete_followups, load_supervision, mark_old_notifications_read
+from mediation.demo.followups import (
+    complete_followups,
+    load_supervision,
+    mark_old_notifications_read,
+    party_ratings,
+)
 from mediation.demo.people import DEMO_USERS, _PasswordHash, ensure_staff, ensure_users
 from mediation.demo.reports import close_months, history_summary, load_screenings
 from mediation.demo.world import (
@@ -89,6 +94,7 @@ def load_history(world: World, first_day: date) -> History:
     load_documents(h)
     judicial_confirmations(h)
     complete_followups(h)
+    party_ratings(h)
     load_screenings(h, first_day)
     load_supervision(h)
     close_months(h, first_day)

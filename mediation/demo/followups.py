@@ -22,6 +22,7 @@ from mediation.disputes.casework import JudicialConfirmation
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, Notification
+from mediation.followups.ratings import rate
 from mediation.followups.service import (
     complete_followup,
     ensure_stabilize_visit,
@@ -138,6 +139,39 @@ def complete_followups(h: History) -> None:
         with clock.frozen(at):
             complete_followup(fu.user or h.user(fu.unit), fu, text, satisfaction)
         h.stats[f"followups:{fu.kind.value}"] += 1
+
+
+RATING_COMMENTS = {
+    5: ("调解员很耐心，问题解决得很及时，谢谢！", "处理公正，双方都服气。", None),
+    4: ("总体满意，就是等的时间稍长。", "调解员讲得很清楚。", None),
+    3: ("结果还行，希望以后能快一点。", None),
+    2: ("对方还没有完全履行，希望继续跟进。", None),
+    1: ("问题没有解决。", None),
+}
+
+
+def party_ratings(h: History) -> None:
+    """The parties' own ratings (满意度评价) of closed cases, through the ratings service as the
+    parties' page gives them: about a third of the parties rate, a few days after the closing."""
+    closed = db.session.scalars(
+        select(Dispute).where(Dispute.status == Status.CLOSED).order_by(Dispute.id)
+    ).all()
+    for d in closed:
+        if d.closed_on is None:
+            continue
+        rng = random.Random(f"{SEED}:rating:{d.case_no}")
+        for party in d.parties:
+            if rng.random() >= 0.35:
+                continue
+            day = min(d.closed_on + timedelta(days=rng.randint(1, 20)), h.today - timedelta(days=1))
+            score = weighted(rng, SATISFACTION_SCORES.get(d.outcome, SATISFACTION_SCORES[Outcome.FAILURE]))
+            comment = rng.choice(RATING_COMMENTS[score])
+            if day <= d.closed_on:
+                continue
+            at = moment(rng, local_instant(day, 0), min(h.now, local_instant(day, 86399)), day)
+            with clock.frozen(at):
+                rate(d, party, score, comment)
+            h.stats["party_ratings"] += 1
 
 
 def load_supervision(h: History) -> None:

@@ -180,7 +180,7 @@ def history_summary(stats: Counter, first: date, last: date, h: History, sweeps:
         f"稳控 {stats[Status.STABILIZED]}，已办结 {stats[Status.CLOSED]}；另有法院诉前委派 {s['referrals']} 件。",
         f"调解记录 {stats['sessions'] + s['referrals']} 份；民转刑预警 {s['police']} 次；"
         f"司法确认申请 {s['confirmations']} 件。",
-        f"回访：已完成 {done}，待办 {open_}（其中已到期 {late}）。",
+        f"回访：已完成 {done}，待办 {open_}（其中已到期 {late}）；当事人评价 {s['party_ratings']} 条。",
         f"调解协议：已生效 {s['agreements']} 份（均出具电子签章 PDF），签署中 {s['agreements_signing']} 份；"
         f"单位印章 {s['seals']} 枚。",
         f"排查报告 {s['screenings']} 份（其中零报告 {s['zero_reports']}）；督办 {s['supervisions']} 件"

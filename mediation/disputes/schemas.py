@@ -338,7 +338,7 @@ class DisputeListArgs(s.InputSchema, PageArgs):
         errors = {}
         if not data.get("node"):
             errors["node"] = ["请指定报表的节点。"]
-        if FIGURES[data["figure"]].universe == "month" and not data.get("month"):
+        if FIGURES[data["figure"]].universe != "review" and not data.get("month"):
             errors["month"] = ["请指定报表月份（YYYY-MM）。"]
         if data.get("channel") and data["channel"] not in (*CHANNELS, NO_CHANNEL):
             errors["channel"] = ["未知的化解渠道。"]

@@ -96,6 +96,7 @@ class FollowUp(db.Model):
         UniqueConstraint("dispute_id", "kind", "anchor_on", "round", name="uq_followup_period"),
         Index("ix_followup_status_due", "status", "due_on"),
         Index("ix_followup_unit_status", "unit_id", "status"),
+        Index("ix_followup_done_at", "done_at"),  # the 满意率's answers of a month (reports/satisfaction.py)
         CheckConstraint("satisfaction IS NULL OR (satisfaction BETWEEN 1 AND 5)", name="satisfaction_range"),
     )
 

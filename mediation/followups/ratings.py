@@ -19,7 +19,7 @@ from mediation.common.enums import Status
 from mediation.common.validators import normalize_newlines, text_error
 from mediation.disputes.models import Dispute, Party
 from mediation.extensions import db
-from mediation.followups.models import FollowUp, FollowUpStatus, PartyRating
+from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, PartyRating
 
 SCORES = (1, 2, 3, 4, 5)
 SCORE_LABELS = {1: "很不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "很满意"}
@@ -32,10 +32,16 @@ NOT_A_PARTY = "您不是本案的当事人，不能评价。"
 
 
 def visited(dispute: Dispute) -> bool:
-    """A 回访 of the case is done."""
+    """A 回访 of the case is done (司法确认期满 is a date check, not a visit: it does not count)."""
     return bool(
         db.session.scalar(
-            select(exists().where(FollowUp.dispute_id == dispute.id, FollowUp.status == FollowUpStatus.DONE))
+            select(
+                exists().where(
+                    FollowUp.dispute_id == dispute.id,
+                    FollowUp.status == FollowUpStatus.DONE,
+                    FollowUp.kind != FollowUpKind.CONFIRMATION,
+                )
+            )
         )
     )
 

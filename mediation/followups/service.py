@@ -54,6 +54,7 @@ from mediation.followups.models import (
     SupervisionOrder,
     SupervisionStatus,
 )
+from mediation.followups.ratings import SCORE_LABELS, ratings_of_case
 from mediation.geo.models import Node, Unit
 from mediation.routing.deadlines import OVERDUE, WARNING, level_for
 
@@ -760,6 +761,8 @@ def case_panel(user: User, dispute: Dispute) -> dict:
         and dispute.unit_id is not None,
         "levels": [lv.value for lv in SupervisionLevel],
         "default_reply_by": clock.today() + timedelta(days=7),
+        "ratings": ratings_of_case(dispute),  # the parties' own ratings (满意度评价)
+        "score_labels": SCORE_LABELS,
     }
 
 

@@ -279,12 +279,44 @@ def _monthly_prominent_sheet(wb: Workbook, ctx: dict) -> None:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
+def _monthly_satisfaction_sheet(wb: Workbook, ctx: dict) -> None:
+    """满意率: one row per handling unit (answered, satisfied, the rate as a formula) and 合计."""
+    sat, node, month = ctx["report"]["satisfaction"], ctx["node"], ctx["month"]
+    ws = wb.create_sheet("满意率")
+    heads = ["承办单位", "单位代码", "满意度答复", "满意", "满意率"]
+    _title(ws, f"{node.name}{month.label}满意率（按承办单位）", _scope_note(ctx), len(heads))
+    _header(ws, 4, heads, [28, 12, 12, 10, 10])
+    r = 5
+    for u in sat["by_unit"]:
+        _put(ws, r, 1, u["unit_name"])
+        _put(ws, r, 2, u["unit"])
+        _put(ws, r, 3, u["answered"], COUNT)
+        _put(ws, r, 4, u["satisfied"], COUNT)
+        _put(ws, r, 5, _ratio(f"D{r}", f"C{r}"), PERCENT)
+        r += 1
+    first, last = 5, r - 1
+    _put(ws, r, 1, "合计", bold=True, fill=TOTAL_FILL)
+    _put(ws, r, 2, "", fill=TOTAL_FILL)
+    for col, letter in ((3, "C"), (4, "D")):
+        value = Formula(f"=SUM({letter}{first}:{letter}{last})") if last >= first else 0
+        _put(ws, r, col, value, COUNT, True, TOTAL_FILL)
+    _put(ws, r, 5, _ratio(f"D{r}", f"C{r}"), PERCENT, True, TOTAL_FILL)
+    notes = [
+        "满意率 = 满意 ÷ 满意度答复，按案件计；分母为0时留空。",
+        "满意度答复：本月（北京时间）有当事人评价或回访满意度评分的案件，按案件的承办单位统计。",
+        "满意：本月当事人评价的最低分为4–5分；本月无当事人评价的，以本月回访满意度评分的最低分为准。",
+    ]
+    for k, text in enumerate(notes):
+        put(ws, r + 2 + k, 1, text).font = NOTE_FONT
+
+
 def monthly_workbook(ctx: dict) -> bytes:
     wb = Workbook()
     _monthly_summary_sheet(wb, ctx)
     _monthly_children_sheet(wb, ctx)
     _monthly_trend_sheet(wb, ctx)
     _monthly_prominent_sheet(wb, ctx)
+    _monthly_satisfaction_sheet(wb, ctx)
     return _save(wb)
 
 

@@ -38,6 +38,7 @@ from mediation.geo.models import Node, Unit
 from mediation.reports.common import Month, node_names, rate
 from mediation.reports.models import Screening
 from mediation.reports.overdue import review_base
+from mediation.reports.satisfaction import answered_in, satisfaction_report, satisfied
 from mediation.reports.sql import (
     in_subtree,
     lit,
@@ -176,10 +177,22 @@ def fig_double_outside(s: date, e: date, node: Node | None = None):
     )
 
 
+def fig_satisfaction_answered(s: date, e: date, node: Node | None = None):
+    """满意度答复 (the 满意率's denominator): the whole universe — the cases with a satisfaction
+    answer dated in M (reports/satisfaction.py)."""
+    return true()
+
+
+def fig_satisfied(s: date, e: date, node: Node | None = None):
+    """满意: the deciding score of M (the party's own rating, else the staff 回访 score) is 4 or 5."""
+    return satisfied(s, e)
+
+
 @dataclass(frozen=True)
 class Figure:
     """A figure that counts cases: its label, its condition and its universe ("month": the cases in
-    scope for the month; "review": the overdue review's open cases with a deadline, as of today)."""
+    scope for the month; "review": the overdue review's open cases with a deadline, as of today;
+    "satisfaction": the cases with a satisfaction answer dated in the month)."""
 
     name: str
     label: str
@@ -208,6 +221,8 @@ FIGURES: dict[str, Figure] = {
         Figure("double_resolved_or_stabilized", "双化解或双稳控", fig_double_resolved_or_stabilized),
         Figure("double_outside", "属事单位不在本辖区", fig_double_outside),
         Figure("review", "超期审查（预警和超期）", None, universe="review"),
+        Figure("satisfaction_answered", "满意度答复", fig_satisfaction_answered, universe="satisfaction"),
+        Figure("satisfied", "满意（评分4–5分）", fig_satisfied, universe="satisfaction"),
     )
 }
 
@@ -218,6 +233,7 @@ RATE_PARTS = {
     "resolve_or_stabilize_rate": ("resolved_or_stabilized", "in_scope"),
     "success_rate": ("resolved", "handled"),
     "double_rate": ("double_resolved_or_stabilized", "double_cases"),
+    "satisfaction_rate": ("satisfied", "satisfaction_answered"),
 }
 
 
@@ -265,7 +281,8 @@ def figure_filter(
         if month is None:
             raise ValueError("month")
         s, e = month.first, month.last
-        where += [in_scope(s, e), unindexed_condition(figure.condition(s, e, node))]
+        universe = answered_in(s, e) if figure.universe == "satisfaction" else in_scope(s, e)
+        where += [universe, unindexed_condition(figure.condition(s, e, node))]
     if prominent:
         where.append(Dispute.prominent.is_(True))
     if channel is not None:
@@ -311,7 +328,7 @@ def figure_title(
     it comes from (endpoint, label)."""
     figure = FIGURES[name]
     parts = [node.name + ("（本级直属）" if direct else "")]
-    if figure.universe == "month" and month:
+    if figure.universe != "review" and month:
         parts.append(Month.parse(month).label)
     parts.append(figure.label if not (figure.universe == "review" and level) else f"超期审查（{level}）")
     parts += [x for x in (channel, category, unit) if x]
@@ -329,7 +346,7 @@ def figure_title(
         "endpoint": endpoint,
         "report": label,
         "node": node.code,
-        "month": month if figure.universe == "month" else None,
+        "month": month if figure.universe != "review" else None,
     }
 
 
@@ -434,6 +451,7 @@ def monthly_report(node: Node, month: Month, *, cases: bool = True) -> dict:
     report.update(monthly_from_counts(month_counts(node, month)))
     if cases:
         report["prominent_carry_over"] = prominent_open_cases(node, month)
+    report["satisfaction"] = satisfaction_report(node, month)
     return report
 
 
@@ -566,6 +584,7 @@ def monthly_page(node: Node, month: Month) -> dict:
         "month": month.key,
         **monthly_from_counts(sum_counts(list(rows.values()), keys)),
         "prominent_carry_over": prominent_open_cases(node, month),
+        "satisfaction": satisfaction_report(node, month),
     }
     return {
         "report": report,

@@ -55,6 +55,29 @@ class CarryOverCase(Schema):
     carry_over_reason = fields.String(allow_none=True, metadata={"description": "结转说明（未填写为 null）"})
 
 
+class SatisfactionCounts(Schema):
+    answered = fields.Integer(
+        metadata={"description": "满意度答复：本月（北京时间）有当事人评价或回访满意度评分的案件数"}
+    )
+    satisfied = fields.Integer(
+        metadata={
+            "description": "满意：本月当事人评价的最低分为4–5分（本月无当事人评价的，以回访评分的最低分为准）"
+        }
+    )
+    rate = fields.Float(
+        allow_none=True, metadata={"description": "满意率 satisfied/answered，分母为0时为 null"}
+    )
+
+
+class SatisfactionUnit(SatisfactionCounts):
+    unit = fields.String(metadata={"description": "承办单位代码（无承办单位为“未分流”）"})
+    unit_name = fields.String()
+
+
+class Satisfaction(SatisfactionCounts):
+    by_unit = fields.List(fields.Nested(SatisfactionUnit), metadata={"description": "按承办单位"})
+
+
 class MonthlyReport(Figures):
     node = fields.String()
     node_name = fields.String()
@@ -62,6 +85,9 @@ class MonthlyReport(Figures):
     prominent = fields.Nested(Figures, metadata={"description": "同样的指标，仅统计突出问题"})
     prominent_carry_over = fields.List(
         fields.Nested(CarryOverCase), metadata={"description": "月末未办结的突出问题及其结转说明"}
+    )
+    satisfaction = fields.Nested(
+        Satisfaction, metadata={"description": "满意率（按案件计，按承办单位；定义见报表说明）"}
     )
 
 

@@ -1,4 +1,5 @@
-"""The parties' own rating of the handling (party_rating: one per party and case, score 1–5)
+"""The parties' own rating of the handling (party_rating: one per party and case, score 1–5), and
+an index on followup.done_at for the 满意率's answers of a month
 
 Revision ID: f3c9a2e7b5d1
 Revises: f2a8c6d1e3b7
@@ -41,9 +42,13 @@ def upgrade():
         batch_op.create_index("ix_party_rating_created_at", ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_party_rating_dispute_id"), ["dispute_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_party_rating_party_id"), ["party_id"], unique=False)
+    with op.batch_alter_table("followup", schema=None) as batch_op:
+        batch_op.create_index("ix_followup_done_at", ["done_at"], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table("followup", schema=None) as batch_op:
+        batch_op.drop_index("ix_followup_done_at")
     with op.batch_alter_table("party_rating", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_party_rating_party_id"))
         batch_op.drop_index(batch_op.f("ix_party_rating_dispute_id"))

@@ -1,0 +1,126 @@
+"""满意率: how satisfied the people of the cases were, per month and handling unit (the definition is
+in mediation/reports/README.md, "满意率").
+
+A *satisfaction answer* is a party's own rating (``PartyRating``, 1–5, given on the parties' page)
+or a score staff entered on a done 回访 (``FollowUp.satisfaction``, 1–5: the 满意度回访, or any other
+回访 where one was recorded). An answer belongs to the month of its Shanghai date (``created_at``
+/ ``done_at`` are UTC; the month's bounds are converted, so the columns are compared as stored).
+
+The figure counts **cases**, so that its drill-down lists exactly what it counts:
+
+- ``satisfaction_answered`` (满意度答复): the cases of N's subtree (属地) with at least one answer
+  in M — the universe of the two figures and the rate's denominator;
+- ``satisfied`` (满意): of those, the cases whose *deciding score* in M is 4 or 5. The deciding
+  score is the lowest party rating given in M; when no party rated the case in M, the lowest staff
+  回访 score entered in M (the party's own word wins over what staff wrote down; with several
+  answers the case is satisfied only when every one of them is);
+- ``satisfaction_rate`` = satisfied / satisfaction_answered (``null`` when none).
+
+Per unit: each case is attributed to its handling (lead) unit, ``Dispute.unit_id`` as it is when
+the report is drawn (未分流 when none). Computed in one grouped aggregate query.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+
+from mediation.common.time import SHANGHAI
+from mediation.disputes.models import Dispute
+from mediation.extensions import db
+from mediation.followups.models import FollowUp, FollowUpStatus, PartyRating
+from mediation.followups.ratings import SATISFIED_FROM
+from mediation.geo.models import Node, Unit
+from mediation.reports.common import Month, rate
+from mediation.reports.sql import in_subtree, unindexed
+
+NO_UNIT = "未分流"
+
+
+def utc_start(day: date) -> datetime:
+    """The UTC instant (naive, as stored) at which the Shanghai day ``day`` begins."""
+    return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+
+
+def answer_bounds(s: date, e: date) -> tuple[datetime, datetime]:
+    """[from, to) in stored UTC of the Shanghai days s … e."""
+    return utc_start(s), utc_start(e + timedelta(days=1))
+
+
+def _party_answers(s: date, e: date):
+    lo, hi = answer_bounds(s, e)
+    return PartyRating.created_at >= lo, PartyRating.created_at < hi
+
+
+def _staff_answers(s: date, e: date):
+    """Done 回访 with a score, dated in M. The status is compared unindexed so that SQLite reads
+    these rows through the done_at (or, correlated, the dispute_id) index, not the status one."""
+    lo, hi = answer_bounds(s, e)
+    return (
+        unindexed(FollowUp.status) == FollowUpStatus.DONE.value,
+        FollowUp.satisfaction.is_not(None),
+        FollowUp.done_at >= lo,
+        FollowUp.done_at < hi,
+    )
+
+
+def answered_in(s: date, e: date):
+    """The universe's condition: the case has a satisfaction answer dated in [s, e] (Shanghai)."""
+    return or_(
+        Dispute.id.in_(select(PartyRating.dispute_id).where(*_party_answers(s, e))),
+        Dispute.id.in_(select(FollowUp.dispute_id).where(*_staff_answers(s, e))),
+    )
+
+
+def deciding_score(s: date, e: date):
+    """The case's lowest party rating of the month, else its lowest staff 回访 score of the month."""
+    party = (
+        select(func.min(PartyRating.score))
+        .where(PartyRating.dispute_id == Dispute.id, *_party_answers(s, e))
+        .correlate(Dispute)
+        .scalar_subquery()
+    )
+    staff = (
+        select(func.min(FollowUp.satisfaction))
+        .where(FollowUp.dispute_id == Dispute.id, *_staff_answers(s, e))
+        .correlate(Dispute)
+        .scalar_subquery()
+    )
+    return func.coalesce(party, staff)
+
+
+def satisfied(s: date, e: date):
+    return deciding_score(s, e) >= SATISFIED_FROM
+
+
+def _row(answered: int, happy: int) -> dict:
+    return {"answered": answered, "satisfied": happy, "rate": rate(happy, answered)}
+
+
+def satisfaction_report(node: Node, month: Month) -> dict:
+    """The 满意率 of the node's subtree for the month: the total and one row per handling unit
+    (sorted by unit code, 未分流 last) — one grouped query."""
+    s, e = month.first, month.last
+    unit_id = unindexed(Dispute.unit_id)
+    stmt = (
+        select(
+            unit_id.label("unit_id"),
+            func.count().label("answered"),
+            func.count().filter(satisfied(s, e)).label("satisfied"),
+        )
+        .where(in_subtree(node), answered_in(s, e))
+        .group_by(unit_id)
+    )
+    counts = {r.unit_id: (int(r.answered), int(r.satisfied)) for r in db.session.execute(stmt)}
+    units = {}
+    if ids := [i for i in counts if i is not None]:
+        units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(ids)))}
+    by_unit = [
+        {"unit": units[i].code, "unit_name": units[i].name, **_row(*counts[i])}
+        for i in sorted(units, key=lambda i: units[i].code)
+    ]
+    if None in counts:
+        by_unit.append({"unit": NO_UNIT, "unit_name": NO_UNIT, **_row(*counts[None])})
+    total = _row(sum(a for a, _ in counts.values()), sum(h for _, h in counts.values()))
+    return {**total, "by_unit": by_unit}
