@@ -137,7 +137,7 @@ def test_comparison_page_on_a_phone_width_has_a_scrolling_table(web, world):
     hand_counted(world)
     web.login("center_a")
     body = web.client.get(f"/reports/comparison?month={FEB28.key}").get_data(as_text=True)
-    assert body.count('<div class="table-wrap">') == 2  # both tables scroll sideways on a phone
+    assert body.count('<div class="table-wrap scroll-x">') == 2  # both tables scroll sideways on a phone
     assert 'id="comparison-new"' in body and 'id="comparison-closed"' in body
     # The monthly page links here.
     body = web.client.get(f"/reports/?month={FEB28.key}").get_data(as_text=True)
