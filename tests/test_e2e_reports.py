@@ -113,3 +113,38 @@ def test_grid_worker_files_a_zero_report_on_a_phone(live_server, new_page, world
     shot(phone, "e2e_screening_phone")
     row = db.session.scalar(select(Screening))
     assert row is not None and row.found == 0 and row.node_id == world.grid_a.id
+
+
+def test_weekly_report_figure_leads_to_its_cases(live_server, page, new_page, world):
+    """From 月清月结 to the week's 周报, then a figure of the week to the list of its cases; the 周报
+    and the 同比环比 table fit a 390×844 phone (tables scroll inside their card)."""
+    from tests.test_reports_comparison import FEB28
+    from tests.test_reports_comparison import hand_counted as comparison_cases
+    from tests.test_reports_weekly import W48, W48_TOWN_A, hand_counted
+
+    hand_counted(world)
+    comparison_cases(world)
+    login(page, live_server, "center_a")
+    page.goto(live_server.url_for("/reports/?month=2026-11"))
+    page.get_by_role("navigation", name="周报与同比环比").get_by_role("link", name="第48周").click()
+    page.wait_for_url(re.compile(r"/reports/weekly\?.*week=2026-W48"))
+    assert page.get_by_role("heading", name=f"海滨街道 · {W48.label}周报").is_visible()
+    assert page.locator("#r-week").input_value() == W48.key
+    link = page.locator(".kpis a.fig-link[data-figure='carried_in']")
+    assert link.inner_text() == str(W48_TOWN_A["carried_in"])
+    link.click()
+    page.wait_for_url(re.compile(r"/disputes/\?.*figure=carried_in.*week=2026-W48"))
+    assert page.get_by_role("heading", name=f"海滨街道 · {W48.label} · 上周结转").is_visible()
+    assert int(page.locator("p.result-count strong").inner_text()) == W48_TOWN_A["carried_in"]
+    shot(page, "e2e_weekly_drilldown_list")
+    page.get_by_role("link", name="‹ 返回周报").click()
+    page.wait_for_url(re.compile(r"/reports/weekly\?.*week=2026-W48"))
+
+    phone = new_page(width=390, height=844, is_mobile=True, has_touch=True)
+    login(phone, live_server, "center_a")
+    for url in (f"/reports/weekly?week={W48.key}", f"/reports/comparison?month={FEB28.key}"):
+        phone.goto(live_server.url_for(url))
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (url, width)
+    assert phone.locator("#comparison-new").get_by_text("同比下降").first.is_visible()
+    shot(phone, "e2e_comparison_phone")

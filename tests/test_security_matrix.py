@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import pytest
 
+from mediation.common.time import local_today
 from mediation.extensions import db
+from mediation.reports.common import Week
 from tests.security_support import (
     PARAMS,
     TOWN_B_ROLES,
@@ -119,8 +121,18 @@ NODE_QUERY = {
         "reports_api.ChannelReport",
         "reports_api.OverdueReview",
         "reports_api.MonthCloses:GET",
+        "reports.comparison",
+        "reports.comparison_export",
+        "reports_api.ComparisonReport",
     )
 }
+# 周报 takes an ISO week instead of a month.
+NODE_QUERY.update(
+    {
+        endpoint: (lambda e: {"node": e.town_a_code, "week": Week.of(local_today()).key})
+        for endpoint in ("reports.weekly", "reports.weekly_export", "reports_api.WeeklyReport")
+    }
+)
 
 # Writes that name town A in their body (a node code or a case id) rather than in the URL: refused
 # with one of these statuses; "shows": the answer says why; "flash": the form sends the user back

@@ -320,6 +320,10 @@ class DisputeListArgs(s.InputSchema, PageArgs):
     # figure's line (突出问题, 本级直属, a channel); 期限 and 承办单位 above narrow the overdue review.
     figure = s.String(validate=lambda v: _known_figure(v), metadata={"description": "报表指标（见报表说明）"})
     month = s.String(validate=lambda v: _month_text(v), metadata={"description": "报表月份 YYYY-MM"})
+    week = s.String(
+        validate=lambda v: _week_text(v),
+        metadata={"description": "报表周次 YYYY-Www（ISO周，周报的指标；代替 month）"},
+    )
     channel = s.String(metadata={"description": "渠道统计表的一行：化解渠道，或 未分流"})
     venue = s.String(
         validate=s.one_of([*values(Venue), "未填"], "发现场所"),
@@ -338,8 +342,10 @@ class DisputeListArgs(s.InputSchema, PageArgs):
         errors = {}
         if not data.get("node"):
             errors["node"] = ["请指定报表的节点。"]
-        if FIGURES[data["figure"]].universe != "review" and not data.get("month"):
+        if FIGURES[data["figure"]].universe != "review" and not data.get("month") and not data.get("week"):
             errors["month"] = ["请指定报表月份（YYYY-MM）。"]
+        if data.get("month") and data.get("week"):
+            errors["week"] = ["报表月份和周次只能指定一个。"]
         if data.get("channel") and data["channel"] not in (*CHANNELS, NO_CHANNEL):
             errors["channel"] = ["未知的化解渠道。"]
         if errors:
@@ -360,6 +366,15 @@ def _month_text(value: str) -> None:
 
     try:
         Month.parse(value)
+    except ValueError as err:
+        raise ValidationError(str(err)) from None
+
+
+def _week_text(value: str) -> None:
+    from mediation.reports.common import Week
+
+    try:
+        Week.parse(value)
     except ValueError as err:
         raise ValidationError(str(err)) from None
 

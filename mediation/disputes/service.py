@@ -336,7 +336,7 @@ def _sort_columns() -> dict:
 
 NO_UNIT = "未分流"  # the lead-unit filter's value for cases without a lead unit
 # The query keys of a report drill-down (reports.figures.figure_filter), kept by page links and exports.
-FIGURE_KEYS = ("figure", "month", "channel", "venue", "prominent", "direct")
+FIGURE_KEYS = ("figure", "month", "week", "channel", "venue", "prominent", "direct")
 
 
 def _list_base(user: User, args: dict):
@@ -395,14 +395,14 @@ def _where_node_or_figure(stmt, args: dict, today: date | None):
             stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
     if args.get("figure"):
         # cycle: reports imports disputes.service
-        from mediation.reports.common import Month
+        from mediation.reports.common import parse_period
         from mediation.reports.figures import figure_filter
 
         stmt = stmt.where(
             figure_filter(
                 args["figure"],
                 node,
-                Month.parse(args["month"]) if args.get("month") else None,
+                parse_period(args.get("month"), args.get("week")),
                 today=today,
                 prominent=args.get("prominent", False),
                 direct=args.get("direct", False),

@@ -15,7 +15,7 @@ from mediation.followups.schemas import SupervisionOrderOut
 from mediation.geo.models import Unit
 from mediation.reports import figures, month_close, overdue, screenings
 from mediation.reports import schemas as sc
-from mediation.reports.common import Month, ReportError, resolve_report_node
+from mediation.reports.common import Month, ReportError, Week, resolve_report_node
 from mediation.reports.models import MonthClose, ReopenRequest
 
 blp = Blueprint(
@@ -35,13 +35,15 @@ def fail(err: ReportError, location: str = "query", field: str | None = None):
     abort(err.status, **kwargs)
 
 
-def report_target(args: dict, location: str = "query"):
-    user = api_user()
+def report_node(args: dict, location: str = "query"):
     try:
-        node = resolve_report_node(user, args["node"])
+        return resolve_report_node(api_user(), args["node"])
     except ReportError as err:
         fail(err, location, "node")
-    return node, Month.parse(args["month"])
+
+
+def report_target(args: dict, location: str = "query"):
+    return report_node(args, location), Month.parse(args["month"])
 
 
 @blp.route("/reports/monthly")
@@ -55,6 +57,32 @@ class MonthlyReport(MethodView):
         """月清月结统计：上月结转、本月新增、办结、调解成功、稳控、结转下月、超期及比率（含突出问题子集）"""
         node, month = report_target(args)
         return figures.monthly_report(node, month)
+
+
+@blp.route("/reports/weekly")
+class WeeklyReport(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.WeekArgs, location="query")
+    @blp.response(200, sc.WeeklyReport)
+    @blp.alt_response(422, description="节点代码或周次无效")
+    def get(self, args):
+        """周报：某ISO周（周一至周日）的月清月结指标——上周结转、本周新增、办结、调解成功、稳控、结转下周、超期及比率"""
+        node = report_node(args)
+        return figures.weekly_report(node, Week.parse(args["week"]))
+
+
+@blp.route("/reports/comparison")
+class ComparisonReport(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.ReportArgs, location="query")
+    @blp.response(200, sc.ComparisonReport)
+    @blp.alt_response(422, description="节点代码或月份无效")
+    def get(self, args):
+        """按类别同比（去年同月）、环比（上月）：新增（按登记日期）与办结（按办结日期），含增减、增幅与同比下降标记"""
+        node, month = report_target(args)
+        return figures.comparison_report(node, month)
 
 
 @blp.route("/reports/shuangbai")

@@ -1,5 +1,5 @@
-"""What every report shares: the month (:class:`Month`), rates, the refusal (:class:`ReportError`)
-and the node a report is about (the user's subtree only)."""
+"""What every report shares: the period (:class:`Month`, or an ISO :class:`Week` for 周报), rates, the
+refusal (:class:`ReportError`) and the node a report is about (the user's subtree only)."""
 
 from __future__ import annotations
 
@@ -68,8 +68,97 @@ class Month:
     def label(self) -> str:
         return f"{self.year}年{self.month}月"
 
+    @staticmethod
+    def words(text: str) -> str:
+        return text
+
     def __str__(self) -> str:
         return self.key
+
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# A week's figures are the month's, with these words: 本周新增, 上周结转, 结转下周, 周末稳控.
+_WEEK_WORDS = (("本月", "本周"), ("上月", "上周"), ("下月", "下周"), ("月末", "周末"), ("月份", "周次"))
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """An ISO week (Monday to Sunday, Shanghai calendar dates): 2026-W48 is 23 to 29 November 2026.
+    Week 1 is the week holding the year's first Thursday, so its Monday may lie in December, and a
+    year has 53 weeks when it begins on a Thursday (or on a Wednesday in a leap year)."""
+
+    year: int
+    week: int
+
+    @classmethod
+    def parse(cls, text: str) -> Week:
+        match = _WEEK.match((text or "").strip().upper())
+        if not match or not 1900 <= int(match[1]) <= 2999 or not 1 <= int(match[2]) <= 53:
+            raise ValueError("周次格式应为 YYYY-Www（ISO周），例如 2026-W48。")
+        year, week = int(match[1]), int(match[2])
+        if week > cls.weeks_in(year):
+            raise ValueError(f"{year}年只有{cls.weeks_in(year)}周（ISO周）。")
+        return cls(year, week)
+
+    @staticmethod
+    def weeks_in(year: int) -> int:
+        return date(year, 12, 28).isocalendar().week
+
+    @classmethod
+    def of(cls, day: date) -> Week:
+        iso = day.isocalendar()
+        return cls(iso.year, iso.week)
+
+    @property
+    def first(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    @property
+    def last(self) -> date:
+        return self.first + timedelta(days=6)
+
+    def shift(self, weeks: int) -> Week:
+        return Week.of(self.first + timedelta(weeks=weeks))
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-W{self.week:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年第{self.week}周"
+
+    @property
+    def span(self) -> str:
+        """「11月23日—11月29日」 (with the years when the week spans two)."""
+        a, b = self.first, self.last
+        if a.year != b.year:
+            return f"{a.year}年{a.month}月{a.day}日—{b.year}年{b.month}月{b.day}日"
+        return f"{a.month}月{a.day}日—{b.month}月{b.day}日"
+
+    @staticmethod
+    def words(text: str) -> str:
+        for old, new in _WEEK_WORDS:
+            text = text.replace(old, new)
+        return text
+
+    def __str__(self) -> str:
+        return self.key
+
+
+# The period of the 月清月结 figures: a calendar month, or an ISO week (周报). Both have ``first``,
+# ``last``, ``key``, ``label``, ``shift`` and ``words`` (a month's label in the period's words).
+Period = Month | Week
+
+
+def parse_period(month: str | None = None, week: str | None = None) -> Period | None:
+    """The period a request names (``month=YYYY-MM`` or ``week=YYYY-Www``), None when neither;
+    ValueError (Chinese) when malformed."""
+    if week:
+        return Week.parse(week)
+    if month:
+        return Month.parse(month)
+    return None
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -1,6 +1,7 @@
 """Exports of each report: an Excel workbook (openpyxl: headers, widths, number formats, the inputs
 of every rate as cells and the rate as a formula) and a PDF (WeasyPrint, with the same inline SVG
-charts as the page). Files are named by node and month: 海滨区_2026-10_月清月结.xlsx."""
+charts as the page). Files are named by node and period: 海滨区_2026-10_月清月结.xlsx,
+海滨区_2026-W48_周报.xlsx (周报 and 同比环比: Excel only)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,16 @@ from mediation.common.spreadsheet import Formula, clean_text, put
 from mediation.common.time import to_local, utcnow
 from mediation.geo.models import Node
 from mediation.reports import charts, figures
-from mediation.reports.common import Month
+from mediation.reports.common import Period
 from mediation.reports.figures import FIGURE_LABELS, VENUE_KEYS
 
-KIND_LABELS = {"monthly": "月清月结", "shuangbai": "双百", "channels": "渠道统计"}
+KIND_LABELS = {
+    "monthly": "月清月结",
+    "shuangbai": "双百",
+    "channels": "渠道统计",
+    "weekly": "周报",
+    "comparison": "同比环比",
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -38,7 +45,7 @@ PERCENT = "0.00%"
 COUNT = "#,##0"
 
 
-def filename(node: Node, month: Month, kind: str, ext: str) -> str:
+def filename(node: Node, month: Period, kind: str, ext: str) -> str:
     safe = "".join(ch for ch in clean_text(node.name) if ch not in '\\/:*?"<>|').strip() or node.code
     return f"{safe}_{month.key}_{KIND_LABELS[kind]}.{ext}"
 
@@ -53,11 +60,11 @@ def attachment(data: bytes, name: str, mimetype: str, fallback: str = "report") 
     return response
 
 
-def ascii_filename(node: Node, month: Month, kind: str, ext: str) -> str:
+def ascii_filename(node: Node, month: Period, kind: str, ext: str) -> str:
     return f"{node.code}_{month.key}_{kind}.{ext}"
 
 
-def download(kind: str, fmt: str, node: Node, month: Month) -> Response:
+def download(kind: str, fmt: str, node: Node, month: Period) -> Response:
     """The report as an .xlsx or .pdf attachment."""
     context = report_context(kind, node, month)
     data = WORKBOOKS[kind](context) if fmt == "xlsx" else pdf(context)
@@ -69,7 +76,7 @@ def download(kind: str, fmt: str, node: Node, month: Month) -> Response:
     )
 
 
-def report_context(kind: str, node: Node, month: Month) -> dict:
+def report_context(kind: str, node: Node, month: Period) -> dict:
     ctx = {
         "kind": kind,
         "kind_label": KIND_LABELS[kind],
@@ -78,7 +85,11 @@ def report_context(kind: str, node: Node, month: Month) -> dict:
         "generated_at": to_local(utcnow()),
         "labels": FIGURE_LABELS,
     }
-    if kind == "monthly":
+    if kind == "weekly":
+        ctx.update(figures.weekly_page(node, month))
+    elif kind == "comparison":
+        ctx["report"] = figures.comparison_report(node, month)
+    elif kind == "monthly":
         ctx.update(figures.monthly_page(node, month))
         ctx["charts"] = [
             charts.trend_chart(ctx["points"], f"{node.name}近12个月趋势"),
@@ -143,8 +154,9 @@ def _save(wb: Workbook) -> bytes:
 
 
 def _scope_note(ctx: dict) -> str:
+    w = ctx["month"].words  # a week's words (统计周次) for 周报
     return (
-        f"统计范围：属地在{ctx['node'].name}（代码 {ctx['node'].code}）及其下级；统计月份 {ctx['month'].key}"
+        f"统计范围：属地在{ctx['node'].name}（代码 {ctx['node'].code}）及其下级；{w('统计月份')} {ctx['month'].key}"
         f"（{ctx['month'].first:%Y-%m-%d} 至 {ctx['month'].last:%Y-%m-%d}）；"
         f"生成时间 {ctx['generated_at']:%Y-%m-%d %H:%M}。比率单元格为公式，分母为0时留空。"
     )
@@ -154,17 +166,19 @@ FIGURE_ROWS = ("carried_in", "new", "closed", "resolved", "stabilized", "carried
 
 
 def _monthly_summary_sheet(wb: Workbook, ctx: dict) -> None:
-    """月清月结: the figures of the node, all cases and the prominent ones, with the rates."""
+    """月清月结 (or 周报: the same sheet in a week's words): the figures of the node, all cases and the
+    prominent ones, with the rates."""
     report, node, month = ctx["report"], ctx["node"], ctx["month"]
+    w = month.words
     ws = wb.active
-    ws.title = "月清月结"
-    _title(ws, f"{node.name}{month.label}矛盾纠纷月清月结统计", _scope_note(ctx), 3)
+    ws.title = ctx["kind_label"]
+    _title(ws, f"{node.name}{month.label}矛盾纠纷{ctx['kind_label']}统计", _scope_note(ctx), 3)
     _header(ws, 4, ["指标", "全部纠纷", "其中：突出问题"], [26, 16, 18])
     rows = {}
     for i, key in enumerate(FIGURE_ROWS):
         r = 5 + i
         rows[key] = r
-        _put(ws, r, 1, FIGURE_LABELS[key])
+        _put(ws, r, 1, w(FIGURE_LABELS[key]))
         for col, values in ((2, report), (3, report["prominent"])):
             letter = get_column_letter(col)
             value = values[key]
@@ -196,7 +210,7 @@ def _monthly_summary_sheet(wb: Workbook, ctx: dict) -> None:
         "稳控 = 月末未办结且处于稳控；突出问题 = 风险等级重大、特别重大，或有任一风险标记。",
     ]
     for k, text in enumerate(notes):
-        put(ws, r + 3 + k, 1, text).font = NOTE_FONT
+        put(ws, r + 3 + k, 1, w(text)).font = NOTE_FONT
 
 
 def _monthly_children_sheet(wb: Workbook, ctx: dict) -> None:
@@ -205,7 +219,7 @@ def _monthly_children_sheet(wb: Workbook, ctx: dict) -> None:
     ws2 = wb.create_sheet("下级节点")
     heads = (
         ["节点", "层级"]
-        + [FIGURE_LABELS[k] for k in FIGURE_ROWS]
+        + [month.words(FIGURE_LABELS[k]) for k in FIGURE_ROWS]
         + ["办结率", "化解成功率", "突出问题结转下月"]
     )
     _title(ws2, f"{node.name}{month.label}分节点统计", _scope_note(ctx), len(heads))
@@ -430,7 +444,90 @@ def channels_workbook(ctx: dict) -> bytes:
     return _save(wb)
 
 
-WORKBOOKS = {"monthly": monthly_workbook, "shuangbai": shuangbai_workbook, "channels": channels_workbook}
+def weekly_workbook(ctx: dict) -> bytes:
+    """周报: the 月清月结 summary and per-node sheets over the week (rates as formulas)."""
+    wb = Workbook()
+    _monthly_summary_sheet(wb, ctx)
+    _monthly_children_sheet(wb, ctx)
+    return _save(wb)
+
+
+COMPARISON_HEADS = [
+    "纠纷类别",
+    "本月",
+    "去年同月",
+    "上月",
+    "同比增减",
+    "同比增幅",
+    "环比增减",
+    "环比增幅",
+    "同比下降",
+]
+
+
+def _change(current: str, base: str) -> Formula:
+    """A rate of change as a formula; “—” when the base is 0 (as on the page)."""
+    return Formula(f'=IF({base}=0,"—",({current}-{base})/{base})')
+
+
+def _comparison_sheet(ws: Worksheet, ctx: dict, key: str) -> None:
+    report, node, month = ctx["report"], ctx["node"], ctx["month"]
+    part = report[key]
+    note = (
+        _scope_note(ctx)
+        + f" 本月 {month.key}；去年同月 {report['last_year_month']}；上月 {report['previous_month']}。"
+        + "增幅 =（本月 - 基数）÷ 基数，基数为0时显示“—”。"
+    )
+    _title(ws, f"{node.name}{month.label}分类别{part['label']}同比、环比", note, len(COMPARISON_HEADS))
+    heads = [*COMPARISON_HEADS]
+    heads[1:4] = [
+        f"本月（{month.key}）",
+        f"去年同月（{report['last_year_month']}）",
+        f"上月（{report['previous_month']}）",
+    ]
+    _header(ws, 4, heads, [18, 14, 18, 16, 11, 11, 11, 11, 10])
+    r = 5
+    for row in part["rows"]:
+        _put(ws, r, 1, row["category"])
+        for j, k in enumerate(("current", "last_year", "previous")):
+            _put(ws, r, 2 + j, row[k], COUNT)
+        _comparison_formulas(ws, r)
+        r += 1
+    _put(ws, r, 1, "合计", bold=True, fill=TOTAL_FILL)
+    for j in range(3):
+        letter = get_column_letter(2 + j)
+        _put(
+            ws, r, 2 + j, Formula(f"=SUM({letter}5:{letter}{r - 1})") if r > 5 else 0, COUNT, True, TOTAL_FILL
+        )
+    _comparison_formulas(ws, r, bold=True)
+
+
+def _comparison_formulas(ws: Worksheet, r: int, bold: bool = False) -> None:
+    fill = TOTAL_FILL if bold else None
+    _put(ws, r, 5, Formula(f"=B{r}-C{r}"), COUNT, bold, fill)
+    _put(ws, r, 6, _change(f"B{r}", f"C{r}"), PERCENT, bold, fill)
+    _put(ws, r, 7, Formula(f"=B{r}-D{r}"), COUNT, bold, fill)
+    _put(ws, r, 8, _change(f"B{r}", f"D{r}"), PERCENT, bold, fill)
+    _put(ws, r, 9, Formula(f'=IF(B{r}<C{r},"是","")'), None, bold, fill)
+
+
+def comparison_workbook(ctx: dict) -> bytes:
+    """同比环比: one sheet per compared figure (新增, 办结), a line per category and a total."""
+    wb = Workbook()
+    for i, key in enumerate(figures.COMPARED):
+        ws = wb.active if i == 0 else wb.create_sheet()
+        ws.title = "新增" if key == "new" else "办结"
+        _comparison_sheet(ws, ctx, key)
+    return _save(wb)
+
+
+WORKBOOKS = {
+    "monthly": monthly_workbook,
+    "shuangbai": shuangbai_workbook,
+    "channels": channels_workbook,
+    "weekly": weekly_workbook,
+    "comparison": comparison_workbook,
+}
 
 
 # --------------------------------------------------------------------------------------- PDF

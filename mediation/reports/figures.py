@@ -1,10 +1,12 @@
-"""Report figures: 月清月结 with its drill-down and trend, 双百, the channel table, and the named
-conditions behind every figure (:data:`FIGURES`, :func:`figure_filter`) that the case list drills into.
+"""Report figures: 月清月结 with its drill-down and trend, 周报 (the same figures over an ISO week), the
+year-on-year / month-on-month comparison by category, 双百, the channel table, and the named conditions
+behind every figure (:data:`FIGURES`, :func:`figure_filter`) that the case list drills into.
 
 Every figure is computed in the database with aggregate SQL (``count(*) FILTER (WHERE …)``, one or
 a few queries per report); cases are never loaded into Python to be counted. The definitions are
 those of INTERFACES.md "Report figures", for a node N (the node and its subtree, by 属地) and a
-month M from ``s`` to ``e``:
+month M from ``s`` to ``e`` — or, for 周报, an ISO week from Monday ``s`` to Sunday ``e``
+(:data:`~mediation.reports.common.Period`: the conditions only read ``s`` and ``e``):
 
 - a case is *open on day d* when ``registered_on <= d`` and not (``closed_on <= d``);
 - *in scope* (``carried_in + new``): registered on or before ``e`` and not closed before ``s``;
@@ -35,7 +37,7 @@ from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
-from mediation.reports.common import Month, node_names, rate
+from mediation.reports.common import Month, Period, Week, node_names, parse_period, rate
 from mediation.reports.models import Screening
 from mediation.reports.overdue import review_base
 from mediation.reports.satisfaction import answered_in, satisfaction_report, satisfied
@@ -259,7 +261,7 @@ def venue_condition(venue: str):
 def figure_filter(
     name: str,
     node: Node,
-    month: Month | None = None,
+    period: Period | None = None,
     *,
     today: date | None = None,
     prominent: bool = False,
@@ -271,16 +273,17 @@ def figure_filter(
     subtree, or with ``direct`` the node's own cases, the drill-down's 本级直属 row) AND the
     figure's condition — the very condition the aggregate counts. ``prominent`` narrows to 突出问题,
     ``channel`` to one line of the channel table (未分流 = no channel), ``venue`` to one 发现场所
-    (未填 = none) of the 五进 breakdown. Raises KeyError for an
-    unknown figure, ValueError when a month figure has no month."""
+    (未填 = none) of the 五进 breakdown. ``period`` is a month, or an ISO week for 周报 (the same
+    conditions over Monday to Sunday). Raises KeyError for an unknown figure, ValueError when a
+    month figure has no period."""
     figure = FIGURES[name]
     where = [Dispute.node_id == node.id] if direct else [in_subtree(node)]
     if figure.universe == "review":
         where += review_base(today or local_today())
     else:
-        if month is None:
+        if period is None:
             raise ValueError("month")
-        s, e = month.first, month.last
+        s, e = period.first, period.last
         universe = answered_in(s, e) if figure.universe == "satisfaction" else in_scope(s, e)
         where += [universe, unindexed_condition(figure.condition(s, e, node))]
     if prominent:
@@ -323,21 +326,26 @@ def figure_title(
     level: str | None = None,
     unit: str | None = None,
     venue: str | None = None,
+    week: str | None = None,
 ) -> dict:
-    """What a drill-down list is: 「海滨街道 · 2026年10月 · 本月办结 · 突出问题」, and the report page
-    it comes from (endpoint, label)."""
+    """What a drill-down list is: 「海滨街道 · 2026年10月 · 本月办结 · 突出问题」 (a week's:
+    「海滨街道 · 2026年第48周 · 本周办结」), and the report page it comes from (endpoint, label)."""
     figure = FIGURES[name]
     parts = [node.name + ("（本级直属）" if direct else "")]
-    if figure.universe != "review" and month:
-        parts.append(Month.parse(month).label)
-    parts.append(figure.label if not (figure.universe == "review" and level) else f"超期审查（{level}）")
+    period = parse_period(month, week) if figure.universe != "review" else None
+    if period is not None:
+        parts.append(period.label)
+    label = figure.label if period is None else period.words(figure.label)
+    parts.append(label if not (figure.universe == "review" and level) else f"超期审查（{level}）")
     parts += [x for x in (channel, category, unit) if x]
     if venue:
         parts.append("发现于" + venue if venue != "未填" else "未填发现场所")
     if prominent:
         parts.append("突出问题")
     endpoint, label = FIGURE_REPORT.get(name, ("reports.monthly", "月清月结"))
-    if (channel or category) and endpoint == "reports.monthly":
+    if isinstance(period, Week):
+        endpoint, label = "reports.weekly", "周报"
+    elif (channel or category) and endpoint == "reports.monthly":
         endpoint, label = "reports.channels", "渠道统计"
     elif venue and endpoint == "reports.monthly":
         endpoint, label = "reports.shuangbai", "双百行动"
@@ -346,7 +354,8 @@ def figure_title(
         "endpoint": endpoint,
         "report": label,
         "node": node.code,
-        "month": month if figure.universe != "review" else None,
+        "month": month if figure.universe != "review" and not isinstance(period, Week) else None,
+        "week": period.key if isinstance(period, Week) else None,
     }
 
 
@@ -375,8 +384,8 @@ def sum_counts(rows: list[dict], keys) -> dict:
     return dict(total)
 
 
-def _count_columns(month: Month) -> list:
-    s, e = month.first, month.last
+def _count_columns(period: Period) -> list:
+    s, e = period.first, period.last
     cond = figure_conditions(s, e)
     cols = []
     for key, c in cond.items():
@@ -388,15 +397,16 @@ def _count_columns(month: Month) -> list:
     return cols
 
 
-def month_counts(node: Node, month: Month) -> dict:
-    """One aggregate query: every count (all cases, 突出问题, 民转刑, by venue) of the subtree."""
+def month_counts(node: Node, month: Period) -> dict:
+    """One aggregate query: every count (all cases, 突出问题, 民转刑, by venue) of the subtree, for a
+    month or an ISO week."""
     stmt = select(*_count_columns(month)).where(in_subtree(node), in_scope(month.first, month.last))
     return dict(db.session.execute(stmt).one()._mapping)
 
 
-def counts_by_node(node: Node, month: Month) -> dict[int, dict]:
+def counts_by_node(node: Node, month: Period) -> dict[int, dict]:
     """The same counts per 属地 node of the subtree that has cases in scope (one grouped query):
-    drill-downs and totals are sums of these few rows."""
+    drill-downs and totals are sums of these few rows. ``month`` may be an ISO week (周报)."""
     grouped = unindexed(Dispute.node_id)
     stmt = (
         select(grouped.label("node_id"), *_count_columns(month))
@@ -571,24 +581,34 @@ def split_children(node: Node, rows: dict[int, dict]) -> tuple[list[dict], dict]
     return out, monthly_from_counts(sum_counts(own, keys))
 
 
+def period_figures(node: Node, period: Period) -> tuple[dict, dict]:
+    """The 月清月结 figures of the node and its drill-down rows (children and 本级直属) for a month
+    or an ISO week, from one grouped query."""
+    rows = counts_by_node(node, period)
+    children, direct = split_children(node, rows)
+    keys = {k for r in rows.values() for k in r if k != "node_id"}
+    return monthly_from_counts(sum_counts(list(rows.values()), keys)), {
+        "children": children,
+        "direct": direct,
+    }
+
+
 def monthly_page(node: Node, month: Month) -> dict:
     """Everything the 月清月结 page and its exports show, in four queries: the figures and the
     drill-down from one grouped query, the open 突出问题, the 12-month trend (indexes only) and the
     channel table."""
-    rows = counts_by_node(node, month)
-    children, direct = split_children(node, rows)
-    keys = {k for r in rows.values() for k in r if k != "node_id"}
+    totals, drill = period_figures(node, month)
     report = {
         "node": node.code,
         "node_name": node.name,
         "month": month.key,
-        **monthly_from_counts(sum_counts(list(rows.values()), keys)),
+        **totals,
         "prominent_carry_over": prominent_open_cases(node, month),
         "satisfaction": satisfaction_report(node, month),
     }
     return {
         "report": report,
-        "drill": {"children": children, "direct": direct},
+        "drill": drill,
         "points": trend(node, month, report["carried_out"]),
         "channels": channel_report(node, month),
     }
@@ -709,8 +729,7 @@ def channel_report(node: Node, month: Month) -> dict:
     channels = [{"channel": c, **_channel_row(sum_counts(by_channel.get(c, []), keys))} for c in CHANNELS]
     if by_channel.get(NO_CHANNEL):
         channels.append({"channel": NO_CHANNEL, **_channel_row(sum_counts(by_channel[NO_CHANNEL], keys))})
-    order = list(current_app.config["CATEGORIES"]) if has_app_context() else []
-    names = [c for c in order if c in by_category] + sorted(c for c in by_category if c not in order)
+    names = category_order(by_category)
     categories = [{"category": c, **_channel_row(sum_counts(by_category[c], keys))} for c in names]
     total = sum_counts(rows, keys)
     double = {k: int(total.get("d_" + k) or 0) for k in ("cases", "resolved", "stabilized", "outside")}
@@ -726,3 +745,104 @@ def channel_report(node: Node, month: Month) -> dict:
         "by_venue": {v: int(total.get("v_" + v) or 0) for v in VENUE_KEYS},
         "double": double,
     }
+
+
+# ---------------------------------------------------------------------------- 周报 (ISO weeks)
+
+
+def weekly_report(node: Node, week: Week) -> dict:
+    """周报: the 月清月结 figures of the node's subtree over an ISO week (Monday to Sunday, Shanghai
+    dates) — the same conditions (:data:`FIGURES`) with ``s`` = Monday and ``e`` = Sunday, one query."""
+    return {
+        "node": node.code,
+        "node_name": node.name,
+        "week": week.key,
+        "first": week.first.isoformat(),
+        "last": week.last.isoformat(),
+        **monthly_from_counts(month_counts(node, week)),
+    }
+
+
+def weekly_page(node: Node, week: Week) -> dict:
+    """Everything the 周报 page and its export show: the figures and the drill-down (one grouped query)."""
+    totals, drill = period_figures(node, week)
+    report = {
+        "node": node.code,
+        "node_name": node.name,
+        "week": week.key,
+        "first": week.first.isoformat(),
+        "last": week.last.isoformat(),
+        **totals,
+    }
+    return {"report": report, "drill": drill}
+
+
+# ------------------------------------------------------------- 同比 / 环比 by category (comparison)
+
+# The figures compared, by category: 新增 (registered in the month) and 办结 (closed in the month),
+# exactly the 月清月结 figures ``new`` and ``closed`` of the node's subtree (属地), so that each number
+# links to its cases (figure_filter with the list's category filter).
+COMPARED = ("new", "closed")
+COMPARED_LABELS = {"new": "新增纠纷（按登记日期）", "closed": "办结纠纷（按办结日期）"}
+
+
+def category_counts(node: Node, month: Month) -> dict[str, dict[str, int]]:
+    """``new`` and ``closed`` per category of the subtree for one month — one grouped query."""
+    s, e = month.first, month.last
+    category = unindexed(Dispute.category)
+    stmt = (
+        select(
+            category.label("category"),
+            *[func.count().filter(FIGURES[key].condition(s, e)).label(key) for key in COMPARED],
+        )
+        .where(in_subtree(node), in_scope(s, e))
+        .group_by(category)
+    )
+    return {r.category: {key: int(r._mapping[key]) for key in COMPARED} for r in db.session.execute(stmt)}
+
+
+def change_rate(current: int, base: int) -> float | None:
+    """(current - base) / base, rounded to 4 decimals; None ("—") when the base is 0."""
+    return None if not base else round((current - base) / base, 4)
+
+
+def compare_row(current: int, last_year: int, previous: int) -> dict:
+    return {
+        "current": current,
+        "last_year": last_year,
+        "previous": previous,
+        "yoy_change": current - last_year,
+        "yoy_rate": change_rate(current, last_year),
+        "mom_change": current - previous,
+        "mom_rate": change_rate(current, previous),
+        "yoy_down": current < last_year,
+    }
+
+
+def category_order(names) -> list[str]:
+    """Categories in the configured order (CATEGORIES), others after them by name."""
+    order = list(current_app.config["CATEGORIES"]) if has_app_context() else []
+    return [c for c in order if c in names] + sorted(c for c in names if c not in order)
+
+
+def comparison_report(node: Node, month: Month) -> dict:
+    """同比 (the same month a year before) and 环比 (the month before) by category, for 新增 and 办结
+    (:data:`COMPARED`): per category the month's count, last year's, the previous month's, the
+    changes and the rates of change (None when the base is 0), and 同比下降 (fewer than a year
+    before); a total line. Three grouped queries, one per month."""
+    months = {"current": month, "last_year": month.shift(-12), "previous": month.shift(-1)}
+    counts = {k: category_counts(node, m) for k, m in months.items()}
+    out: dict = {
+        "node": node.code,
+        "node_name": node.name,
+        "month": month.key,
+        "last_year_month": months["last_year"].key,
+        "previous_month": months["previous"].key,
+    }
+    for key in COMPARED:
+        per = {p: {c: v[key] for c, v in counts[p].items()} for p in months}
+        names = category_order({c for p in months for c, n in per[p].items() if n})
+        rows = [{"category": c, **compare_row(*(per[p].get(c, 0) for p in months))} for c in names]
+        total = compare_row(*(sum(per[p].values()) for p in months))
+        out[key] = {"label": COMPARED_LABELS[key], "rows": rows, "total": total}
+    return out

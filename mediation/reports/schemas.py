@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from mediation.common import schema as s
 from mediation.common.paging import PageArgs, PageOut
 from mediation.followups.models import SupervisionLevel
-from mediation.reports.common import Month
+from mediation.reports.common import Month, Week
 
 
 def _month(value: str) -> None:
@@ -20,6 +20,22 @@ def _month(value: str) -> None:
 class ReportArgs(s.InputSchema):
     node = s.String(required=True, metadata={"description": "节点代码（统计该节点及其下级，按属地）"})
     month = s.String(required=True, validate=_month, metadata={"description": "月份 YYYY-MM"})
+
+
+def _week(value: str) -> None:
+    try:
+        Week.parse(value)
+    except ValueError as err:
+        raise ValidationError(str(err)) from None
+
+
+class WeekArgs(s.InputSchema):
+    node = s.String(required=True, metadata={"description": "节点代码（统计该节点及其下级，按属地）"})
+    week = s.String(
+        required=True,
+        validate=_week,
+        metadata={"description": "ISO周 YYYY-Www（周一至周日，北京时间日期），例如 2026-W48"},
+    )
 
 
 class OverdueArgs(s.InputSchema, PageArgs.sized(50, 500)):
@@ -88,6 +104,54 @@ class MonthlyReport(Figures):
     )
     satisfaction = fields.Nested(
         Satisfaction, metadata={"description": "满意率（按案件计，按承办单位；定义见报表说明）"}
+    )
+
+
+class WeeklyReport(Figures):
+    node = fields.String()
+    node_name = fields.String()
+    week = fields.String(metadata={"description": "ISO周 YYYY-Www"})
+    first = fields.String(metadata={"description": "周一（含）"})
+    last = fields.String(metadata={"description": "周日（含）"})
+    prominent = fields.Nested(Figures, metadata={"description": "同样的指标，仅统计突出问题"})
+
+
+class ComparisonRow(Schema):
+    current = fields.Integer(metadata={"description": "本月"})
+    last_year = fields.Integer(metadata={"description": "去年同月"})
+    previous = fields.Integer(metadata={"description": "上月"})
+    yoy_change = fields.Integer(metadata={"description": "同比增减 current - last_year"})
+    yoy_rate = fields.Float(
+        allow_none=True, metadata={"description": "同比增幅 (current-last_year)/last_year，去年为0时为 null"}
+    )
+    mom_change = fields.Integer(metadata={"description": "环比增减 current - previous"})
+    mom_rate = fields.Float(
+        allow_none=True, metadata={"description": "环比增幅 (current-previous)/previous，上月为0时为 null"}
+    )
+    yoy_down = fields.Boolean(metadata={"description": "同比下降：本月少于去年同月"})
+
+
+class ComparisonLine(ComparisonRow):
+    category = fields.String()
+
+
+class ComparisonPart(Schema):
+    label = fields.String()
+    rows = fields.List(fields.Nested(ComparisonLine))
+    total = fields.Nested(ComparisonRow)
+
+
+class ComparisonReport(Schema):
+    node = fields.String()
+    node_name = fields.String()
+    month = fields.String()
+    last_year_month = fields.String(metadata={"description": "去年同月 YYYY-MM"})
+    previous_month = fields.String(metadata={"description": "上月 YYYY-MM"})
+    new = fields.Nested(
+        ComparisonPart, metadata={"description": "新增：登记日期在该月（属地在该节点及其下级），按类别"}
+    )
+    closed = fields.Nested(
+        ComparisonPart, metadata={"description": "办结：办结日期在该月（属地在该节点及其下级），按类别"}
     )
 
 

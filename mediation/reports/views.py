@@ -1,5 +1,6 @@
-"""Report pages: 月清月结 with drill-down and charts, 双百, the channel table, the overdue review with
-one-click 督办, the month close (结账、上报、重新打开) and the one-tap sweep report form.
+"""Report pages: 月清月结 with drill-down and charts, 周报 (the same figures over an ISO week), 同比/环比
+by category, 双百, the channel table, the overdue review with one-click 督办, the month close
+(结账、上报、重新打开) and the one-tap sweep report form.
 
 The pages call the same functions as the JSON API; every node goes through
 ``common.resolve_report_node`` (the user's subtree only), and who may see and act on a month close
@@ -7,7 +8,9 @@ is asked of ``month_close``'s predicates."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -25,6 +28,7 @@ from mediation.reports import charts, figures, month_close, screenings
 from mediation.reports.common import (
     Month,
     ReportError,
+    Week,
     default_node,
     node_names,
     resolve_report_node,
@@ -56,6 +60,12 @@ def _user():
     return current_user._get_current_object()
 
 
+def _refuse_parameter(label: str, message: str):
+    """422 with the parameter's own Chinese message on the error page (the generic 422 page does not
+    say what is wrong)."""
+    abort(make_response(render_template("error.html", code=422, message=f"{label}：{message}"), 422))
+
+
 def _month_arg(default: Month) -> Month:
     text = request.args.get("month", "").strip()
     if not text:
@@ -63,7 +73,7 @@ def _month_arg(default: Month) -> Month:
     try:
         return Month.parse(text)
     except ValueError as err:
-        abort(422, description=str(err))
+        _refuse_parameter("月份", str(err))
 
 
 def _node_arg(default: Node) -> Node:
@@ -118,6 +128,7 @@ def monthly():
     return render_template(
         "reports/monthly.html",
         **page,
+        month_weeks=month_weeks(month),
         trend_svg=charts.trend_chart(page["points"], f"{node.name}近12个月趋势（新增、办结、结转下月）"),
         category_svg=charts.category_chart(channels["categories"], title=f"{month.label}按类别（新增）"),
         channel_svg=charts.channel_chart(channels["channels"], title=f"{month.label}按化解渠道"),
@@ -151,6 +162,91 @@ def channels():
         venue_svg=charts.venue_chart(report["by_venue"], f"{month.label}按发现场所（五进）"),
         **_common(node, month, "channels"),
     )
+
+
+# ------------------------------------------------------------------------ 周报, 同比/环比
+
+
+def month_weeks(month: Month) -> list[Week]:
+    """The ISO weeks with at least one day in the month (the monthly page links their 周报)."""
+    weeks, week = [], Week.of(month.first)
+    while week.first <= month.last:
+        weeks.append(week)
+        week = week.shift(1)
+    return weeks
+
+
+WEEK_CHOICES = 26  # the week picker offers this week and the 25 before it
+
+
+def _week_arg(default: Week) -> Week:
+    text = request.args.get("week", "").strip()
+    if not text:
+        return default
+    try:
+        return Week.parse(text)
+    except ValueError as err:
+        _refuse_parameter("周次", str(err))
+
+
+def week_choices(week: Week, today_week: Week) -> list[dict]:
+    """The picker's weeks: this week, the previous ones (and the chosen week when older or later)."""
+    weeks = [today_week.shift(-i) for i in range(WEEK_CHOICES)]
+    if week not in weeks:
+        weeks.append(week)
+    names = {0: "本周：", 1: "上周："}  # weeks[i] is i weeks before this one (the appended one: none)
+    return [
+        {"key": w.key, "label": f"{names.get(i, '') if i < WEEK_CHOICES else ''}{w.label}（{w.span}）"}
+        for i, w in enumerate(weeks)
+    ]
+
+
+@bp.get("/weekly")
+def weekly():
+    """周报: the 月清月结 figures of an ISO week (Monday to Sunday), each linked to its cases."""
+    today_week = Week.of(local_today())
+    node, week = _node_arg(default_node(_user())), _week_arg(today_week)
+    return render_template(
+        "reports/weekly.html",
+        **figures.weekly_page(node, week),
+        **_week_common(node, week, today_week),
+    )
+
+
+def _week_common(node: Node, week: Week, today_week: Week) -> dict:
+    labels = {k: Week.words(v) for k, v in FIGURE_LABELS.items()}
+    return {
+        **_common(node, Month.of(week.first + timedelta(days=3)), "weekly"),
+        "week": week,
+        "weeks": week_choices(week, today_week),
+        "prev_week": week.shift(-1),
+        "next_week": week.shift(1),
+        "week_running": week == today_week,
+        "labels": labels,
+    }
+
+
+@bp.get("/weekly.xlsx")
+def weekly_export():
+    node, week = _node_arg(default_node(_user())), _week_arg(Week.of(local_today()))
+    return export.download("weekly", "xlsx", node, week)
+
+
+@bp.get("/comparison")
+def comparison():
+    """同比 and 环比 by category for a month: 新增 and 办结, each number linked to its cases."""
+    node, month = _target()
+    return render_template(
+        "reports/comparison.html",
+        report=figures.comparison_report(node, month),
+        **_common(node, month, "comparison"),
+    )
+
+
+@bp.get("/comparison.xlsx")
+def comparison_export():
+    node, month = _target()
+    return export.download("comparison", "xlsx", node, month)
 
 
 @bp.get("/<kind>.<fmt>")
