@@ -371,6 +371,7 @@ def _month_text(value: str) -> None:
 
 
 def _week_text(value: str) -> None:
+    # cycle: reports → followups → ledger → disputes.schemas
     from mediation.reports.common import Week
 
     try:

@@ -229,6 +229,8 @@ def _week_common(node: Node, week: Week, today_week: Week) -> dict:
 @bp.get("/weekly.xlsx")
 def weekly_export():
     node, week = _node_arg(default_node(_user())), _week_arg(Week.of(local_today()))
+    from mediation.reports import export  # heavy: openpyxl stays out of start-up
+
     return export.download("weekly", "xlsx", node, week)
 
 
@@ -246,6 +248,8 @@ def comparison():
 @bp.get("/comparison.xlsx")
 def comparison_export():
     node, month = _target()
+    from mediation.reports import export  # heavy: openpyxl stays out of start-up
+
     return export.download("comparison", "xlsx", node, month)
 
 
