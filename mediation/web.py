@@ -48,6 +48,9 @@ def register_web(app: Flask) -> None:
     from mediation.sms.views import bp as sms_bp
 
     app.register_blueprint(sms_bp)
+    from mediation.parties.views import bp as parties_bp
+
+    app.register_blueprint(parties_bp)
 
     @app.get("/")
     def index():
