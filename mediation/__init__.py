@@ -5,15 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+
+from mediation import (
+    database,
+    logsafe,
+    models,  # noqa: F401  (every table known to metadata and Alembic)
+)
+from mediation.cli import register_cli
+from mediation.common import limits
+from mediation.common.files import open_private, private_dir
+from mediation.config import build_config, check_public_url
+from mediation.disputes.api import blp as disputes_blp
+from mediation.disputes.workflow_api import blp as workflow_blp
+from mediation.documents.api import blp as documents_blp
+from mediation.documents.signing import check_production_signing
+from mediation.extensions import api, csrf, db, login_manager, migrate
+from mediation.followups import init_app as init_followups
+from mediation.followups.api import blp as followups_blp
+from mediation.health import api_blp as ping_blp
+from mediation.reports.api import blp as reports_blp
+from mediation.routing.api import blp as routing_blp
+from mediation.sessions.api import blp as sessions_blp
+from mediation.sessions.service import init_app as init_sessions
+from mediation.web import register_web
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from mediation.common.files import private_dir
-    from mediation.config import build_config, check_public_url
-    from mediation.extensions import api, csrf, db, login_manager, migrate
-
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
     private_dir(app.instance_path)  # the secret key, the embedded database, signing material, uploads
     app.config.from_mapping(build_config(Path(app.instance_path)))
@@ -31,8 +51,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         if "{seq" not in app.config[key]:
             raise RuntimeError(f"{key} 必须包含 {{seq}}")
 
-    from mediation import database, logsafe
-
     logsafe.install()
 
     # Ids in URLs are bounded to the database's integer range: a larger one is a 404, not an
@@ -44,26 +62,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     api.init_app(app)
-    from mediation.common import limits
 
     limits.install(app)  # JSON size and depth, query-string text, values the database refuses
-
-    from mediation import models  # noqa: F401  (every table known to metadata and Alembic)
-    from mediation.web import register_web
 
     register_web(app)
     register_api(app)
 
-    from mediation.cli import register_cli
-
     register_cli(app)
 
-    from mediation.followups import init_app as init_followups
-
+    init_sessions(app)  # the reminder step of the sweep, the link of a held session to its plan
     init_followups(app)  # event receivers; the embedded scheduler (guarded: see followups/scheduler.py)
     if app.config["ENV_NAME"] == "production":
-        from mediation.documents.signing import check_production_signing
-
         with app.app_context():
             check_production_signing()  # no demo certificate, no demo or empty password
     return app
@@ -71,9 +80,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _private_sqlite_file(uri: str) -> None:
     """The embedded database is created 0600 (SQLite gives its -wal and -shm files the same mode)."""
-    from sqlalchemy.engine import make_url
-
-    from mediation.common.files import open_private
 
     url = make_url(uri)
     if (
@@ -92,15 +98,15 @@ def _private_sqlite_file(uri: str) -> None:
 
 
 def register_api(app: Flask) -> None:
-    from mediation.disputes.api import blp as disputes_blp
-    from mediation.disputes.workflow_api import blp as workflow_blp
-    from mediation.documents.api import blp as documents_blp
-    from mediation.extensions import api, csrf
-    from mediation.followups.api import blp as followups_blp
-    from mediation.health import api_blp as ping_blp
-    from mediation.reports.api import blp as reports_blp
-    from mediation.routing.api import blp as routing_blp
-
-    for blp in (disputes_blp, workflow_blp, routing_blp, reports_blp, followups_blp, documents_blp, ping_blp):
+    for blp in (
+        disputes_blp,
+        workflow_blp,
+        routing_blp,
+        reports_blp,
+        followups_blp,
+        documents_blp,
+        sessions_blp,
+        ping_blp,
+    ):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery
         api.register_blueprint(blp)

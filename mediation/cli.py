@@ -5,13 +5,27 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from mediation.accounts.models import ApiToken, User
+from mediation.accounts.service import PasswordRejected, deactivate, revoke_tokens, set_new_password
 from mediation.common.enums import Role, values
 from mediation.common.tabular import TableError
+from mediation.common.time import to_local
+from mediation.common.validators import text_error
+from mediation.demo import load_demo
+from mediation.documents.cli import documents_cli
 from mediation.extensions import db
+from mediation.followups.cli import scheduler_command
+from mediation.geo.models import Unit
+from mediation.geo.service import ImportErrors, import_tree, import_units
+from mediation.ledger.cli import ledger_cli
+from mediation.ops import ops_cli
+from mediation.reports.cli import register as register_reports_cli
+from mediation.routing.cli import calendar_cli
+from mediation.sms.cli import sms_cli
 
 
 def _fail(messages: list[str]) -> None:
@@ -30,7 +44,6 @@ user_cli = AppGroup("user", help="用户与令牌")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def tree_import(file):
     """导入行政区划（CSV/XLSX，表头：代码,名称,层级,上级代码）。"""
-    from mediation.geo.service import ImportErrors, import_tree
 
     try:
         result = import_tree(file)
@@ -44,7 +57,6 @@ def tree_import(file):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def units_import(file):
     """导入处置单位（CSV/XLSX，表头：代码,名称,类型,所属节点代码,渠道）。"""
-    from mediation.geo.service import ImportErrors, import_units
 
     try:
         result = import_units(file)
@@ -63,10 +75,6 @@ def units_import(file):
 @click.option("--email", default=None, help="接收提醒邮件的地址（可选）")
 def user_create(username, role, unit_code, password, display_name, email):
     """创建用户（已存在则更新角色、单位和密码；密码有变则其登录和令牌全部失效）。"""
-    from mediation.accounts.models import User
-    from mediation.accounts.service import PasswordRejected, set_new_password
-    from mediation.common.validators import text_error
-    from mediation.geo.models import Unit
 
     problems = [
         f"{label}：{err}"
@@ -101,8 +109,6 @@ def user_create(username, role, unit_code, password, display_name, email):
 
 
 def _user_or_fail(username: str):
-    from mediation.accounts.models import User
-
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         _fail([f"用户「{username}」不存在。"])
@@ -113,10 +119,6 @@ def _user_or_fail(username: str):
 @click.argument("username")
 def user_token(username):
     """生成新的 API 令牌（有效期 API_TOKEN_DAYS 天），最后一行单独输出令牌。"""
-    from flask import current_app
-
-    from mediation.accounts.models import ApiToken
-    from mediation.common.time import to_local
 
     user = _user_or_fail(username)
     if not user.active:
@@ -134,7 +136,6 @@ def user_token(username):
 @click.argument("username")
 def user_deactivate(username):
     """停用用户：不能再登录，其网页登录和 API 令牌立即失效。"""
-    from mediation.accounts.service import deactivate
 
     user = _user_or_fail(username)
     sessions, tokens = deactivate(user)
@@ -156,7 +157,6 @@ def user_activate(username):
 @click.argument("username")
 def user_revoke_tokens(username):
     """撤销用户的全部 API 令牌。"""
-    from mediation.accounts.service import revoke_tokens
 
     user = _user_or_fail(username)
     count = revoke_tokens(user)
@@ -169,36 +169,20 @@ def user_revoke_tokens(username):
 @click.option("--disputes", "count", default=400, show_default=True, help="演示纠纷数量")
 def demo_command(reset, count):
     """载入演示数据：一个区的镇、村、网格，各类单位，各角色用户，数百件纠纷。"""
-    from mediation.demo import load_demo
 
     summary = load_demo(reset=reset, count=count)
     click.echo(summary)
 
 
 def register_cli(app: Flask) -> None:
-    from mediation.reports.cli import register as register_reports_cli
-
     register_reports_cli(app)
-    from mediation.ops import ops_cli
-
     app.cli.add_command(ops_cli)
     app.cli.add_command(tree_cli)
     app.cli.add_command(units_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
-    from mediation.followups.cli import scheduler_command
-
     app.cli.add_command(scheduler_command)
-    from mediation.documents.cli import documents_cli
-
     app.cli.add_command(documents_cli)
-
-    from mediation.ledger.cli import ledger_cli
-
     app.cli.add_command(ledger_cli)
-    from mediation.routing.cli import calendar_cli
-
     app.cli.add_command(calendar_cli)
-    from mediation.sms.cli import sms_cli
-
     app.cli.add_command(sms_cli)

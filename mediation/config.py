@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from mediation.common.files import write_private
 from mediation.common.upload_limits import config_defaults as table_limits
 from mediation.sms.settings import config_defaults as sms_config
 
@@ -58,7 +60,6 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     if production:
         raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")
     # Development: generate once and keep it in the instance folder so sessions survive restarts.
-    from mediation.common.files import write_private
 
     key_file = instance_path / "secret_key"
     if key_file.exists():
@@ -87,8 +88,6 @@ def _public_url(production: bool) -> str:
 
 
 def check_public_url(url: str) -> None:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise RuntimeError(

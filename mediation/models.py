@@ -26,4 +26,5 @@ from mediation.reports.models import (  # noqa: F401
     Screening,
 )
 from mediation.routing.models import Extension, RoutingRule, TimeLimit  # noqa: F401
+from mediation.sessions.models import ScheduledSession, SessionInvitee  # noqa: F401
 from mediation.sms.models import SmsCode, SmsMessage  # noqa: F401

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import swagger_ui_bundle
 from flask import Flask, redirect, request, send_from_directory, url_for
 from flask_login import current_user
 
+from mediation.accounts.views import bp as accounts_bp
 from mediation.common.time import to_local
+from mediation.disputes.court_views import bp as court_bp
+from mediation.disputes.views import bp as disputes_bp
+from mediation.disputes.workflow_views import bp as workflow_bp
+from mediation.documents.views import bp as documents_bp
+from mediation.followups.views import bp as followups_bp
+from mediation.health import bp as health_bp
+from mediation.ledger.views import bp as ledger_bp
+from mediation.parties.views import bp as parties_bp
+from mediation.reports.views import bp as reports_bp
+from mediation.routing.views import bp as routing_bp
+from mediation.sessions.views import bp as sessions_bp
+from mediation.sms.views import bp as sms_bp
 
 # Scripts only from files on this site (mediation/static): no inline <script>, no onclick=… handlers.
 CONTENT_SECURITY_POLICY = (
@@ -17,39 +31,25 @@ CACHEABLE_ENDPOINTS = frozenset({"static", "swagger_assets"})
 
 
 def register_web(app: Flask) -> None:
-    from mediation.accounts.views import bp as accounts_bp
-    from mediation.disputes.views import bp as disputes_bp
-
     app.register_blueprint(accounts_bp)
     app.register_blueprint(disputes_bp)
-    from mediation.documents.views import bp as documents_bp
 
     app.register_blueprint(documents_bp)
-    from mediation.followups.views import bp as followups_bp
 
     app.register_blueprint(followups_bp)
-    from mediation.reports.views import bp as reports_bp
 
     app.register_blueprint(reports_bp)
-    from mediation.ledger.views import bp as ledger_bp
 
     app.register_blueprint(ledger_bp)
-    from mediation.disputes.workflow_views import bp as workflow_bp
-    from mediation.routing.views import bp as routing_bp
 
     app.register_blueprint(workflow_bp)
     app.register_blueprint(routing_bp)
-    from mediation.disputes.court_views import bp as court_bp
 
     app.register_blueprint(court_bp)
-    from mediation.health import bp as health_bp
 
     app.register_blueprint(health_bp)
-    from mediation.sms.views import bp as sms_bp
-
     app.register_blueprint(sms_bp)
-    from mediation.parties.views import bp as parties_bp
-
+    app.register_blueprint(sessions_bp)
     app.register_blueprint(parties_bp)
 
     @app.get("/")
@@ -60,8 +60,6 @@ def register_web(app: Flask) -> None:
 
     @app.get("/api/v1/docs/assets/<path:filename>")
     def swagger_assets(filename):
-        import swagger_ui_bundle
-
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
     @app.template_filter("local")

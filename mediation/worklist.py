@@ -26,8 +26,20 @@ from mediation import clock
 from mediation.accounts.access import assigned_to, dispute_scope, is_center_user
 from mediation.accounts.models import User
 from mediation.common.enums import Status
+from mediation.disputes.casework import MediationSession
 from mediation.disputes.models import Dispute
+from mediation.disputes.workflow import Stage, refusal, stage_condition
+from mediation.documents.models import Agreement, AgreementStatus
+from mediation.documents.service import may_write
 from mediation.extensions import db
+from mediation.followups.models import FollowUpStatus, SupervisionOrder, SupervisionStatus
+from mediation.followups.service import followups_query, supervision_link, supervisions_query
+from mediation.reports import month_close
+from mediation.reports.common import Month
+from mediation.reports.overdue import deadline_level_sql
+from mediation.routing.service import responsible_center
+from mediation.sessions.models import ScheduledSession, SessionStatus
+from mediation.sessions.service import utc_bounds
 
 PENDING, AWAITING, WARNING, OVERDUE = "待分流", "待受理", "预警", "超期"
 SESSION, FOLLOWUP, SUPERVISION, SIGNING = "今日调解", "回访", "督办", "待签署"
@@ -39,7 +51,7 @@ KINDS: dict[str, str] = {
     SUPERVISION: "综治中心督办本单位、等待回复的案件",
     PENDING: "已上报本综治中心、等待分流的案件",
     AWAITING: "分流或移交给本单位、等待受理的案件",
-    SESSION: "今天记录了调解的本人案件",
+    SESSION: "今天安排或记录了调解的本人案件",
     FOLLOWUP: "今天及以前到期的回访",
     SIGNING: "已提交签署、尚缺签名或印章的调解协议",
     MONTH_CLOSE: "上月月清月结：突出问题结转说明与结账",
@@ -106,8 +118,6 @@ def _visible(user: User):
 
 def _pending(user: User) -> list[WorkItem]:
     """待分流: pending cases the user's 综治中心 is the one to triage (and the table lets them route)."""
-    from mediation.disputes.workflow import refusal
-    from mediation.routing.service import responsible_center
 
     if not is_center_user(user):
         return []
@@ -136,7 +146,6 @@ def _pending(user: User) -> list[WorkItem]:
 
 def _awaiting(user: User) -> list[WorkItem]:
     """待受理: cases routed or transferred to the user's unit (lead unit) that wait for 受理."""
-    from mediation.disputes.workflow import Stage, refusal, stage_condition
 
     cases = db.session.scalars(
         _visible(user)
@@ -160,7 +169,6 @@ def _awaiting(user: User) -> list[WorkItem]:
 
 def _deadlines(user: User, today: date) -> list[WorkItem]:
     """预警 / 超期: open cases assigned to the user, by the one warning rule."""
-    from mediation.reports.overdue import deadline_level_sql
 
     level = deadline_level_sql(today)
     rows = db.session.execute(
@@ -185,7 +193,6 @@ def _deadlines(user: User, today: date) -> list[WorkItem]:
 
 def _sessions(user: User, today: date) -> list[WorkItem]:
     """今日调解: mediation sessions on today's date of the cases assigned to the user."""
-    from mediation.disputes.casework import MediationSession
 
     rows = db.session.execute(
         select(MediationSession, Dispute.case_no)
@@ -204,13 +211,41 @@ def _sessions(user: User, today: date) -> list[WorkItem]:
             obj=s,
         )
         for s, case_no in rows
+    ] + _planned_sessions(user, today)
+
+
+def _planned_sessions(user: User, today: date) -> list[WorkItem]:
+    """今日调解 too: sessions planned (已安排) for today of the cases assigned to the user; once held
+    they are 已举行 and counted above as the record (mediation/sessions/service.py)."""
+    lo, hi = utc_bounds(today, today)
+    rows = db.session.execute(
+        select(ScheduledSession, Dispute.case_no)
+        .join(Dispute, ScheduledSession.dispute_id == Dispute.id)
+        .where(
+            dispute_scope(user),
+            assigned_to(user),
+            ScheduledSession.status == SessionStatus.SCHEDULED,
+            ScheduledSession.starts_at >= lo,
+            ScheduledSession.starts_at < hi,
+        )
+        .order_by(ScheduledSession.starts_at, ScheduledSession.id)
+    ).all()
+    return [
+        WorkItem(
+            SESSION,
+            s.dispute_id,
+            case_no,
+            today,
+            f"{s.local_start:%H:%M} {s.place} · 已安排",
+            case_url(s.dispute_id, "scheduled-sessions"),
+            obj=s,
+        )
+        for s, case_no in rows
     ]
 
 
 def _followups(user: User, today: date) -> list[WorkItem]:
     """回访: the open follow-ups of the user's unit (and the user, or nobody in particular) due by today."""
-    from mediation.followups.models import FollowUpStatus
-    from mediation.followups.service import followups_query
 
     rows = db.session.scalars(
         followups_query(user, mine=True, status=FollowUpStatus.OPEN.value, due_before=today)
@@ -231,8 +266,6 @@ def _followups(user: User, today: date) -> list[WorkItem]:
 
 def _supervisions(user: User) -> list[WorkItem]:
     """督办: orders addressed to the user's unit that still await its reply."""
-    from mediation.followups.models import SupervisionOrder, SupervisionStatus
-    from mediation.followups.service import supervision_link, supervisions_query
 
     waiting = [SupervisionStatus.PENDING, SupervisionStatus.ESCALATED, SupervisionStatus.LAPSED]
     rows = db.session.scalars(supervisions_query(user, mine=True).where(SupervisionOrder.status.in_(waiting)))
@@ -252,8 +285,6 @@ def _supervisions(user: User) -> list[WorkItem]:
 
 def _signing(user: User) -> list[WorkItem]:
     """待签署: agreements of the user's unit submitted for signing and not yet in effect."""
-    from mediation.documents.models import Agreement, AgreementStatus
-    from mediation.documents.service import may_write
 
     if not may_write(user):
         return []
@@ -284,8 +315,6 @@ def _signing(user: User) -> list[WorkItem]:
 def _month_close(user: User, today: date) -> list[WorkItem]:
     """月结 (the user's 综治中心 closes last month: each 突出问题 without a carry-over reason, or the
     close itself once none is missing) and 月结审批 (reopen requests waiting for the user)."""
-    from mediation.reports import month_close
-    from mediation.reports.common import Month
 
     out: list[WorkItem] = []
     if is_center_user(user) and month_close.may_close(user, user.unit.node):

@@ -104,6 +104,7 @@ PARAMS: dict[str, dict] = {
     "notice_id": {"calendar_notice": lambda e: e.notice_id},
     "unit_id": {"committee_a": lambda e: e.unit_id},
     "token_id": {"of_mediator_a": lambda e: e.token_id},
+    "session_id": {"planned": lambda e: e.session_id},
     "kind": {"application": _const("application"), "followup": _const("followup")},
     "who": {"party-0": _const("party-0"), "mediator": _const("mediator")},
     "action": {a: _const(a) for a in _workflow_actions()},
@@ -172,6 +173,11 @@ AGREEMENT = {
 }
 
 
+# A planned session (调解安排) in two days, without invitees: the body passes the schema, so a refusal
+# is the route's access check, not a validation error.
+SESSION = {"date": (local_today() + timedelta(days=2)).isoformat(), "time": "10:00", "place": "安全测试地点"}
+
+
 def _action_body(action: str) -> dict:
     from tests.workflow_support import valid_body
 
@@ -222,6 +228,9 @@ def json_body(env, route: Route, method: str, values: dict):
         },
         "reports_api.ReopenRequests": lambda: {"reason": "统计有误，申请重新打开。"},
         "reports_api.ReopenDecision": lambda: {"approve": True, "note": "同意。"},
+        "sessions_api.DisputeSessions": lambda: SESSION,
+        "sessions_api.SessionItem": lambda: {"date": _today(5), "place": "篡改后的地点"},
+        "sessions_api.SessionCancel": lambda: {"reason": "安全测试取消。"},
     }
     make = bodies.get(e)
     return make() if make else {}
@@ -291,6 +300,9 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
             "days": "2027-02-14 上班 春节",
         },
         "ledger.export": lambda: {"node": env.town_a_code},
+        "sessions.schedule": lambda: dict(SESSION),
+        "sessions.reschedule": lambda: {"date": _today(5), "time": "10:00", "place": "篡改后的地点"},
+        "sessions.cancel": lambda: {"reason": "安全测试取消。"},
     }
     make = bodies.get(e)
     return make() if make else {}
@@ -494,6 +506,18 @@ def build_town_a(app, env: SimpleNamespace) -> None:
         201,
     )
     env.order_id = order["id"]
+    from mediation.disputes.models import Party
+
+    parties = db.session.scalars(select(Party.id).where(Party.dispute_id == env.open_id)).all()
+    planned = _ok(
+        api.post(
+            f"/api/v1/disputes/{env.open_id}/scheduled-sessions",
+            json={"date": _today(3), "time": "09:30", "place": "海滨街道调解室", "parties": list(parties)},
+            headers=w.mediator_a.headers,
+        ),
+        201,
+    )
+    env.session_id = planned["id"]
     act(w.mediator_a, env.closed_id, "close", {"outcome": "调解成功", "date": _today(), "note": "达成协议。"})
 
     followup = db.session.scalar(select(FollowUp).where(FollowUp.dispute_id == env.closed_id))

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from mediation import create_app
 from mediation.extensions import db
@@ -119,4 +120,58 @@ def test_party_sessions_migration_adds_and_removes_its_tables(fresh_url):
         assert {k: (v or "").upper() for k, v in fks.items()} == {"dispute": "CASCADE", "party": "CASCADE"}
         downgrade(revision="e5b8c3d1a7f2")
         assert set(inspect(db.engine).get_table_names()) == before
+        db.engine.dispose()
+
+
+def test_party_ratings_table_keeps_one_rating_per_party_and_is_dropped_on_downgrade(fresh_url):
+    """f3c9a2e7b5d1 (满意度评价): party_rating with its unique (case, party) key and the 1–5 check;
+    the downgrade removes the table and nothing else."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="e5b8c3d1a7f2")
+        assert "party_rating" not in inspect(db.engine).get_table_names()
+        upgrade(revision="f3c9a2e7b5d1")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO node (id, code, name, level, path) VALUES (1, 'N1', '海滨区', '区', '/1/')")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO unit (id, code, name, type, node_id) VALUES (1, 'U1', '海滨区综治中心', '综治中心', 1)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO dispute (id, case_no, case_code, category, source, summary, risk_level, flags,"
+                    " prominent, civil_to_criminal, node_id, registering_unit_id, registered_at, registered_on,"
+                    " status, version, updated_at) VALUES (1, 'N1', 'C1', '邻里', '群众来访', '漏水', '一般', '[]',"
+                    " false, false, 1, 1, '2026-11-01 01:00:00', '2026-11-01', '已办结', 1, '2026-11-01 01:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO party (id, dispute_id, position, role, kind, name)"
+                    " VALUES (1, 1, 0, '申请人', '自然人', '张三')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO party_rating (dispute_id, party_id, score, created_at)"
+                    " VALUES (1, 1, 5, '2026-11-02 01:00:00')"
+                )
+            )
+        for values in ("(1, 1, 4, '2026-11-02 02:00:00')", "(1, 1, 0, '2026-11-02 02:00:00')"):
+            with pytest.raises(IntegrityError), db.engine.begin() as conn:  # unique key, then the 1–5 check
+                if values.endswith("0, '2026-11-02 02:00:00')"):
+                    conn.execute(text("DELETE FROM party_rating"))
+                conn.execute(
+                    text(
+                        f"INSERT INTO party_rating (dispute_id, party_id, score, created_at) VALUES {values}"
+                    )
+                )
+        assert _diff(db.engine) == []
+        downgrade(revision="e5b8c3d1a7f2")
+        assert "party_rating" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM party")).scalar() == 1
         db.engine.dispose()

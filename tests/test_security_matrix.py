@@ -95,6 +95,10 @@ LISTS = {
     "followups.supervisions": lambda e: [{"scope": "all"}, {"scope": "issued"}],
     "followups_api.Supervisions": lambda e: [{"dispute": e.open_id}, {}],
     "reports.screening:GET": lambda e: [{}],
+    # The user's own calendar of planned sessions (page, .ics, API): cases 分给我的 only.
+    "sessions.calendar": lambda e: [{}, {"view": "month"}],
+    "sessions.calendar_file": lambda e: [{}],
+    "sessions_api.Sessions": lambda e: [{}, {"from": e.month + "-01"}],
     "ledger.index": lambda e: [{}],
     "accounts.tokens": lambda e: [{}],  # the caller's own API tokens
     # The court's 诉调对接 page and list: only the cases its court referred (accounts.access.referred_disputes)
@@ -366,6 +370,16 @@ NOT_FOR_COURT = {
     "workflow.act",
     *(f"workflow_api.{a}" for a in PARAMS["action"]),
 }
+# 调解安排: scheduled, moved and cancelled by the case's handling units (the rule of 记录调解).
+SESSION_WRITES = {
+    "sessions.schedule",
+    "sessions.reschedule",
+    "sessions.cancel",
+    "sessions_api.DisputeSessions:POST",
+    "sessions_api.SessionItem:PATCH",
+    "sessions_api.SessionCancel",
+}
+NOT_FOR_COURT |= SESSION_WRITES
 NOT_FOR_DISTRICT = {
     # The district's 综治中心 sees town A, but a town's month is closed (and a reopening asked for)
     # by the town's own 综治中心; the district decides on the reopening.
@@ -384,6 +398,7 @@ NOT_FOR_DISTRICT = {
     "followups_api.NotificationRead",
     # An API token is revoked by its owner or the admin.
     "accounts.revoke_token",
+    *SESSION_WRITES,
 }
 COURT_ACTIONS = {"apply_confirmation", "rule_confirmation"}  # Actor.COURT in the transition table
 FLASH_REFUSALS = {  # web forms that answer a refused action with a redirect and an error message
@@ -397,6 +412,9 @@ FLASH_REFUSALS = {  # web forms that answer a refused action with a redirect and
     "reports.reopen_decide",
     "workflow.act",
     "reports.carry_over",
+    "sessions.schedule",
+    "sessions.reschedule",
+    "sessions.cancel",
 }
 
 
@@ -443,7 +461,9 @@ def test_role_rule_holds_inside_the_district(env, route, method, labels, role):
     r, flashes = send(env, route, method, values, role, query)
     check_unchanged(env, what)
     body = r.get_data(as_text=True)[:300]
-    workflow = route.endpoint == "workflow.act" or route.endpoint.startswith("workflow_api.")
+    workflow = route.endpoint == "workflow.act" or route.endpoint.startswith(
+        ("workflow_api.", "sessions_api.")
+    )
     if r.status_code in (302, 303) and route.endpoint in FLASH_REFUSALS:
         assert any(c == "error" for c, _ in flashes), f"{what} → {r.status_code} without an error message"
     else:

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 
 from mediation.accounts.models import ApiToken, User
 from mediation.common.enums import Channel, Role, UnitType
+from mediation.disputes.casework import CourtReferral
 from mediation.disputes.models import Dispute, dispute_co_unit
 from mediation.extensions import db
 from mediation.geo.models import Node
@@ -110,7 +111,6 @@ def visible_disputes(user: User) -> Select:
 def referred_disputes(user: User) -> Select:
     """The cases the user's court referred (诉前委派 / 诉中委托), within what the user may see; the
     admin sees every referral. The court liaison's 诉调对接 page and API list only these."""
-    from mediation.disputes.casework import CourtReferral
 
     stmt = visible_disputes(user).join(CourtReferral, CourtReferral.dispute_id == Dispute.id)
     if not is_admin(user):

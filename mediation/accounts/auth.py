@@ -5,10 +5,12 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import g, request
+from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
 
 from mediation.accounts.models import ApiToken, User, hash_token
+from mediation.accounts.service import session_user
 from mediation.clock import real_now
 from mediation.extensions import db, login_manager
 
@@ -20,7 +22,6 @@ login_manager.login_message_category = "warning"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The cookie's user while its server-side session is open (mediation/accounts/service.py)."""
-    from mediation.accounts.service import session_user
 
     return session_user(user_id)
 
@@ -53,7 +54,6 @@ def api_user() -> User:
 
 def current_viewer() -> User:
     """The user a response is being made for: the API's bearer user, else the web session's."""
-    from flask_login import current_user
 
     return g.get("api_user") or current_user._get_current_object()
 

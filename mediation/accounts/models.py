@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -37,8 +38,6 @@ class User(UserMixin, db.Model):
         return f"<User {self.username} {self.role}>"
 
     def set_password(self, password: str) -> None:
-        from flask import current_app
-
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
 
@@ -67,7 +66,6 @@ def verify_password(user: User | None, password: str) -> bool:
     known account and does not tell which user names exist."""
     if user is not None:
         return check_password_hash(user.password_hash, password)
-    from flask import current_app
 
     method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     if method not in _dummy_hashes:
@@ -101,7 +99,6 @@ class ApiToken(db.Model):
     @classmethod
     def issue(cls, user: User) -> tuple[ApiToken, str]:
         """A new token for the user, valid for API_TOKEN_DAYS days."""
-        from flask import current_app
 
         token = "med_" + secrets.token_urlsafe(32)
         now = real_now()

@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from sqlalchemy import Enum
+
 
 class NodeLevel(StrEnum):
     CITY = "市"
@@ -102,7 +104,6 @@ def values(enum) -> list[str]:
 
 def enum_type(enum, length: int = 16):
     """A VARCHAR column type storing the enum's Chinese value (not its Python name)."""
-    from sqlalchemy import Enum
 
     return Enum(
         enum,

@@ -48,7 +48,7 @@ class ImageLimits:
 
 
 def _pillow():
-    from PIL import Image
+    from PIL import Image  # heavy: PIL stays out of start-up
 
     if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -103,7 +103,7 @@ def _check_encoded_size(raw: bytes, limits: ImageLimits) -> None:
 
 def _open_header(Image, raw: bytes, limits: ImageLimits):
     """Pillow's lazy ``open``: reads the header only. Any failure of a hostile header is a refusal."""
-    from PIL import UnidentifiedImageError
+    from PIL import UnidentifiedImageError  # heavy: PIL stays out of start-up
 
     try:
         return Image.open(io.BytesIO(raw), formats=list(limits.formats))

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 
 from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import DataError
 
 from mediation.common.validators import text_error
+from mediation.extensions import HTTP_MESSAGES, db
 
 # A JSON string (escapes included) or one bracket: strings are skipped whole, so brackets inside
 # them do not count.
@@ -50,11 +52,7 @@ def _is_api() -> bool:
 
 
 def _refuse(code: int, message: str, errors: dict | None = None):
-    from mediation.extensions import HTTP_MESSAGES
-
     if _is_api():
-        from http import HTTPStatus
-
         body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
         if errors:
             body["errors"] = errors
@@ -94,7 +92,6 @@ def _shown(key: str) -> str:
 
 def database_refused_value(error: DataError):
     """A value the database refused (PostgreSQL: NUL in text, a number out of range): 422."""
-    from mediation.extensions import db
 
     try:
         db.session.rollback()

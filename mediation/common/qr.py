@@ -7,7 +7,7 @@ import io
 
 
 def qr_png(text: str) -> bytes:
-    import qrcode  # kept out of start-up: only documents and case pages draw QR codes
+    import qrcode  # heavy: qrcode and PIL stay out of start-up (only documents and case pages draw QR codes)
 
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=2)
     qr.add_data(text)

@@ -89,7 +89,7 @@ def put(ws, row: int, column: int, value):
 
 def write_only_cell(ws, value=None):
     """A cell for a write-only worksheet (to style it before ``ws.append``), by the rules above."""
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell import WriteOnlyCell  # heavy: openpyxl stays out of start-up
 
     return set_cell(WriteOnlyCell(ws), value)
 
@@ -97,6 +97,7 @@ def write_only_cell(ws, value=None):
 def write_only_row(ws, values) -> list:
     """One row for ``ws.append`` of a write-only worksheet: every text and formula as a cell with
     its data type set; numbers, dates and cells from :func:`write_only_cell` as they are."""
+    # heavy: openpyxl stays out of start-up
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ERROR_CODES
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
+from mediation.common.upload_limits import TableLimits, bounded_rows, check_upload
+
 
 class TableError(ValueError):
     pass
@@ -27,7 +29,6 @@ def _cell_text(value) -> str:
 
 def read_rows(path: str | Path, sheet: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number as a spreadsheet shows it, {header: text}) for each non-empty row."""
-    from mediation.common.upload_limits import TableLimits, bounded_rows, check_upload
 
     path = Path(path)
     limits = TableLimits.current()
@@ -40,7 +41,7 @@ def read_rows(path: str | Path, sheet: str | None = None) -> Iterator[tuple[int,
         reader = csv.reader(io.StringIO(text))
         rows = ((i, r) for i, r in enumerate(reader, start=1))
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+        from openpyxl import load_workbook  # heavy: openpyxl stays out of start-up
 
         wb = load_workbook(path, read_only=True, data_only=True)
         if sheet is not None and sheet not in wb.sheetnames:

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from flask import current_app, has_app_context
+
 MIB = 1024 * 1024
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
@@ -62,7 +64,6 @@ class TableLimits:
     @classmethod
     def current(cls) -> TableLimits:
         """The limits of the running app (its config), or the defaults outside an app."""
-        from flask import current_app, has_app_context
 
         if not has_app_context():
             return cls()
@@ -76,7 +77,7 @@ def config_defaults(environ) -> dict:
 
 
 def _error(message: str):
-    from mediation.common.tabular import TableError
+    from mediation.common.tabular import TableError  # cycle: common.tabular imports upload_limits
 
     return TableError(message)
 
@@ -102,6 +103,7 @@ def check_file_size(path: Path, limits: TableLimits) -> None:
 
 def _parse_small(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: TableLimits):
     """A small XML part (its size was checked), parsed with defusedxml."""
+    # heavy: defusedxml only for uploaded workbooks
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
 

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
 
+from mediation.config import DEVELOPMENT_PUBLIC_URL
+
 
 def public_url(path: str = "/", config=None) -> str:
     """The absolute URL of ``path`` on this service, from the ``PUBLIC_URL`` setting — never from the
@@ -13,8 +15,6 @@ def public_url(path: str = "/", config=None) -> str:
     verification link of documents, links in e-mails and notifications) is built here."""
     base = ((config if config is not None else current_app.config).get("PUBLIC_URL") or "").rstrip("/")
     if not base:
-        from mediation.config import DEVELOPMENT_PUBLIC_URL
-
         base = DEVELOPMENT_PUBLIC_URL
     return base + "/" + path.lstrip("/")
 

@@ -54,6 +54,7 @@ from mediation.demo.world import (
     suggest_pending,
 )
 from mediation.extensions import db
+from mediation.followups.service import run_sweep
 
 # What other code and the tests import from ``mediation.demo``.
 __all__ = [
@@ -97,7 +98,6 @@ def load_history(world: World, first_day: date) -> History:
 
 def load_demo(reset: bool = False, count: int = 400) -> str:
     """Load (or, when already loaded, leave) the demo; returns a Chinese summary."""
-    from mediation.followups.service import run_sweep
 
     if count < 0:
         raise DemoError("演示纠纷数量不能为负数。")

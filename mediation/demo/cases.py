@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from mediation import clock
+from mediation.accounts.access import subtree_node_ids
 from mediation.common.enums import (
     NodeLevel,
     Outcome,
@@ -55,8 +56,13 @@ from mediation.demo.material import (
 )
 from mediation.demo.people import staff_name
 from mediation.demo.world import COMMITTEE_FEATURED, TOWN_FEATURED, History, Place, World
+from mediation.disputes import workflow
+from mediation.disputes.models import Dispute, Party
+from mediation.disputes.service import add_event, is_prominent, next_case_no
+from mediation.disputes.workflow_schemas import AcceptIn, CourtReferralIn, PoliceNotificationIn, SessionIn
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.routing.deadlines import deadline_for
 
 
 @dataclass
@@ -169,8 +175,6 @@ def record_sessions(
 ) -> int:
     """Mediation sessions between acceptance and the next step (or now), through the workflow's own
     ``session`` action. Returns how many were recorded."""
-    from mediation.disputes import workflow
-    from mediation.disputes.workflow_schemas import SessionIn
 
     user = world.user_of(lead)
     if user is None or workflow.refusal(user, dispute, "session") is not None:
@@ -216,9 +220,6 @@ def record_sessions(
 
 
 def existing_demo_disputes(world: World) -> int:
-    from mediation.accounts.access import subtree_node_ids
-    from mediation.disputes.models import Dispute
-
     return db.session.scalar(
         select(func.count(Dispute.id)).where(Dispute.node_id.in_(subtree_node_ids(world.district)))
     )
@@ -284,7 +285,6 @@ def registering_unit(world: World, rng: random.Random, place: Place, source: str
 
 def assess_risk(rng: random.Random, c: Draw) -> None:
     """People involved, risk level and flags, and whether that makes the case a 突出问题."""
-    from mediation.disputes.service import is_prominent
 
     group = c.template.group
     c.people = rng.randint(8, 45) if group else rng.randint(2, 3)
@@ -359,8 +359,6 @@ def landline(rng: random.Random) -> str:
 def second_party(
     rng: random.Random, c: Draw, village: Node, today: date, respondent, r_sex, r_kind, r_prefix
 ):
-    from mediation.disputes.models import Party
-
     if r_kind == PartyKind.PERSON:
         return Party(
             position=1,
@@ -383,8 +381,6 @@ def second_party(
 
 
 def third_party(rng: random.Random, c: Draw, village: Node, today: date):
-    from mediation.disputes.models import Party
-
     if c.category == "道路交通事故":
         return Party(
             position=2,
@@ -409,7 +405,6 @@ def third_party(rng: random.Random, c: Draw, village: Node, today: date):
 
 def draw_story(world: World, rng: random.Random, c: Draw, today: date) -> None:
     """Text, money, parties."""
-    from mediation.disputes.models import Party
 
     village = c.place.village or rng.choice(world.villages[c.place.town.id])
     applicant, a_sex = person_name(rng, c.template.sexes[0])
@@ -470,8 +465,6 @@ def draw_case(
 
 def new_dispute(world: World, rng: random.Random, c: Draw, times: list[datetime]):
     """The case as registered (待分流), added to the session."""
-    from mediation.disputes.models import Dispute
-    from mediation.disputes.service import next_case_no
 
     registered_by, _ = world.actor(c.registering, rng)
     dispute = Dispute(
@@ -500,7 +493,6 @@ def new_dispute(world: World, rng: random.Random, c: Draw, times: list[datetime]
 
 def record_step(world: World, rng: random.Random, dispute, type_, unit, on, at, note=None, data=None):
     """One timeline event, by the unit's demo user or (without one) its fictional staff member."""
-    from mediation.disputes.service import add_event
 
     user, staff = world.actor(unit, rng)
     with clock.frozen(at):  # the other areas' receivers see the step's own time
@@ -518,8 +510,6 @@ def router_of(world: World, c: Draw) -> Unit:
 
 
 def accept(world: World, rng: random.Random, c: Draw, dispute, on: date, at: datetime) -> None:
-    from mediation.routing.deadlines import deadline_for
-
     dispute.accepted_on = on
     dispute.deadline = deadline_for(c.lead.channel.value, c.category, on)
     handler = world.user_of(c.lead)
@@ -669,8 +659,6 @@ def load_disputes(world: World, count: int) -> tuple[Counter, date, date]:
 
 def court_referral(h: History) -> None:
     """A 诉前委派 from the court to 双港镇's 调委会, with the court's case number; accepted, one session."""
-    from mediation.disputes import workflow
-    from mediation.disputes.workflow_schemas import AcceptIn, CourtReferralIn, SessionIn
 
     fayuan, unit = h.world.users.get("fayuan"), h.world.units.get(COMMITTEE_FEATURED)
     town = h.world.nodes.get(TOWN_FEATURED)
@@ -753,9 +741,6 @@ def court_referral(h: History) -> None:
 def police_notification(h: History) -> None:
     """民转刑预警 (人民调解法第25条): on the latest open case flagged 民转刑风险 (or, without one, a heated
     neighbourhood or family case, which the warning then flags), the police were told."""
-    from mediation.disputes import workflow
-    from mediation.disputes.models import Dispute
-    from mediation.disputes.workflow_schemas import PoliceNotificationIn
 
     cases = db.session.scalars(
         select(Dispute)

@@ -3,6 +3,9 @@ issued as signed PDFs, and 司法确认 of some of them."""
 
 from __future__ import annotations
 
+import base64
+import io
+import math
 import random
 from collections import Counter
 from datetime import date, timedelta
@@ -23,6 +26,12 @@ from mediation.common.time import local_date
 from mediation.demo.base import DISTRICT_CODE, SEED, local_instant, moment, spaced
 from mediation.demo.material import ISSUES, cn_date, party_names
 from mediation.demo.world import COMMITTEE_FEATURED, History
+from mediation.disputes import workflow
+from mediation.disputes.models import Dispute
+from mediation.disputes.workflow_schemas import ConfirmationApplyIn, ConfirmationRuleIn
+from mediation.documents import service as documents
+from mediation.documents import signing
+from mediation.documents.models import SignerKind, SignMethod
 from mediation.extensions import db
 from mediation.geo.models import Unit
 
@@ -120,7 +129,7 @@ def rmb_upper(amount: Decimal) -> str:
 
 
 def cjk_font(size: int):
-    from PIL import ImageFont
+    from PIL import ImageFont  # heavy: PIL stays out of start-up
 
     for path, index in FONT_CANDIDATES:
         try:
@@ -132,10 +141,8 @@ def cjk_font(size: int):
 
 def seal_png(name: str) -> bytes:
     """A red round seal: the unit's name along the top of the ring, a star in the middle."""
-    import io
-    import math
 
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # heavy: PIL stays out of start-up
 
     size, red = 420, (206, 24, 24, 255)
     c = size / 2
@@ -169,10 +176,8 @@ def seal_png(name: str) -> bytes:
 
 def signature_data_url(name: str) -> str | None:
     """A handwritten-looking signature of ``name`` (a data URL), or None without a CJK font."""
-    import base64
-    import io
 
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # heavy: PIL stays out of start-up
 
     font = cjk_font(76)
     if font is None:
@@ -189,7 +194,6 @@ def ensure_signing_certificate() -> str:
     """Each signing unit's demo certificate, as `flask documents demo-cert` makes them (kept when they
     exist, so the documents signed with them stay verifiable; a deployment's own certificate is left
     alone). A unit signs only with a certificate in its own name."""
-    from mediation.documents import signing
 
     if signing._setting("SIGNING_P12_PATH"):
         return "已配置签章证书（SIGNING_P12_PATH），未生成演示证书。"
@@ -242,7 +246,6 @@ def agreement_fields(dispute, rng: random.Random, effective_on: date) -> dict:
 def agreement_cases(h: History) -> list:
     """Recent 调解成功 cases of 调委会 with a mediator account and two parties: a few per committee,
     more for the featured one, newest first."""
-    from mediation.disputes.models import Dispute
 
     since = h.today - timedelta(days=AGREEMENT_WINDOW_DAYS)
     candidates = db.session.scalars(
@@ -272,7 +275,6 @@ def agreement_cases(h: History) -> list:
 
 def open_agreement_case(h: History):
     """The open case of a 调委会 (the featured one first) whose agreement is still being signed."""
-    from mediation.disputes.models import Dispute
 
     return db.session.scalars(
         select(Dispute)
@@ -289,8 +291,6 @@ def open_agreement_case(h: History):
 
 def upload_seals(h: History, admin: User, units: list[Unit]) -> None:
     """A seal for each unit without one, uploaded by the admin when the platform went live."""
-    from mediation.disputes.models import Dispute
-    from mediation.documents import service as documents
 
     first_day = db.session.scalar(select(func.min(Dispute.registered_on)))
     with clock.frozen(local_instant(first_day, 9 * 3600)):
@@ -302,8 +302,6 @@ def upload_seals(h: History, admin: User, units: list[Unit]) -> None:
 
 def parties_sign(agreement, user: User, rng: random.Random, times) -> None:
     """Every party signs, on paper or (persons, sometimes) with a fingerprint."""
-    from mediation.documents import service as documents
-    from mediation.documents.models import SignerKind, SignMethod
 
     for index, party in enumerate(agreement.parties):
         method = (
@@ -316,8 +314,6 @@ def parties_sign(agreement, user: User, rng: random.Random, times) -> None:
 def agreement_in_effect(h: History, d) -> None:
     """Drafted, submitted, signed by the parties and the mediator, sealed (in effect, the signed PDF
     issued) in the hours before the case was closed; the closing note names it."""
-    from mediation.documents import service as documents
-    from mediation.documents.models import SignerKind, SignMethod
 
     rng = random.Random(f"{SEED}:agreement:{d.case_no}")
     user = h.user(d.unit)
@@ -351,8 +347,6 @@ def agreement_in_effect(h: History, d) -> None:
 
 def agreement_in_signing(h: History, open_case) -> None:
     """Drafted and submitted yesterday or today, signed by the applicant only."""
-    from mediation.documents import service as documents
-    from mediation.documents.models import SignerKind, SignMethod
 
     rng = random.Random(f"{SEED}:agreement:{open_case.case_no}")
     user = h.user(open_case.unit)
@@ -390,8 +384,6 @@ def load_documents(h: History) -> None:
 
 def judicial_confirmations(h: History) -> None:
     """司法确认 through the workflow: one applied for and waiting, one ruled 确认有效."""
-    from mediation.disputes import workflow
-    from mediation.disputes.workflow_schemas import ConfirmationApplyIn, ConfirmationRuleIn
 
     court = h.world.units.get(f"{DISTRICT_CODE}-FY")
     fayuan = h.world.users.get("fayuan")

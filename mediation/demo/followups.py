@@ -18,7 +18,17 @@ from mediation.common.time import local_date
 from mediation.demo.base import SEED, local_instant, moment, weighted
 from mediation.demo.material import STABILIZE_VISITS, cn_date, party_names
 from mediation.demo.world import COMMITTEE_FEATURED, TOWN_FEATURED, History, World
+from mediation.disputes.casework import JudicialConfirmation
+from mediation.disputes.models import Dispute
 from mediation.extensions import db
+from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, Notification
+from mediation.followups.service import (
+    complete_followup,
+    ensure_stabilize_visit,
+    issue_supervision,
+    mark_read,
+    reply_supervision,
+)
 
 
 def stabilize_visits(
@@ -26,8 +36,6 @@ def stabilize_visits(
 ) -> int:
     """The 稳控 visits that fell due before the next step (or before today), done through the
     follow-ups service: each one completed a few days after its due date, which creates the next."""
-    from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus
-    from mediation.followups.service import complete_followup, ensure_stabilize_visit
 
     end_day = min(local_date(hi), today)
     a, _ = party_names(dispute)
@@ -80,9 +88,6 @@ def complete_followups(h: History) -> None:
     """满意度回访 of cases closed more than two weeks ago are done (some of the last week's too),
     履行回访 and 司法确认期满 once their day has passed: each through the follow-ups service, a few
     days after it fell due, with its result and (满意度) a score."""
-    from mediation.disputes.casework import JudicialConfirmation
-    from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus
-    from mediation.followups.service import complete_followup
 
     rows = db.session.scalars(
         select(FollowUp)
@@ -139,8 +144,6 @@ def load_supervision(h: History) -> None:
     """督办 of overdue cases through the follow-ups service: by 双港镇's 综治中心 (one answered, one
     unanswered past its reply date, which the sweep escalates, one waiting) and by the district's
     (a 挂牌督办 waiting, an older one answered)."""
-    from mediation.disputes.models import Dispute
-    from mediation.followups.service import issue_supervision, reply_supervision
 
     overdue = db.session.scalars(
         select(Dispute)
@@ -209,8 +212,6 @@ def load_supervision(h: History) -> None:
 
 def mark_old_notifications_read(h: History) -> None:
     """People have read what reached them more than three days ago."""
-    from mediation.followups.models import Notification
-    from mediation.followups.service import mark_read
 
     rows = db.session.execute(
         select(Notification.user_id, Notification.id).where(

@@ -19,7 +19,15 @@ from mediation.common.time import local_date
 from mediation.demo.base import SEED, local_instant, moment
 from mediation.demo.material import ISSUES
 from mediation.demo.world import FEATURED_GRID, TOWN_FEATURED, History
+from mediation.disputes.models import Dispute
 from mediation.extensions import db
+from mediation.followups.models import FollowUp, FollowUpStatus, Notification
+from mediation.reports.common import Month
+from mediation.reports.figures import prominent_open_cases
+from mediation.reports.month_close import close_month, write_carry_over
+from mediation.reports.schemas import ScreeningIn
+from mediation.reports.screenings import file_screening
+from mediation.routing.service import responsible_center
 
 LATE_TOWN = "120116002000"  # 新港街道 has not closed last month yet
 VILLAGE_CLOSE_MONTHS = 3
@@ -44,10 +52,6 @@ def load_screenings(h: History, first_day: date) -> None:
     """Sweep reports (排查) of every grid: one a month (weekly for wanggeyuan's grid), counting the
     cases its sweeps found since the last one (most are 零报告). A few grids missed a month; a few
     have not reported yet this month, so the 双百 page has grids to chase."""
-    from mediation.disputes.models import Dispute
-    from mediation.reports.common import Month
-    from mediation.reports.schemas import ScreeningIn
-    from mediation.reports.screenings import file_screening
 
     grids = sorted((n for n in h.world.nodes.values() if n.level == NodeLevel.GRID), key=lambda n: n.code)
     if not grids:
@@ -116,11 +120,6 @@ def close_months(h: History, first_day: date) -> None:
     closes its own. 双港镇's villages have submitted theirs for the last few months too. 新港街道 has
     not closed last month yet; this month is open everywhere. (Every village every month would be
     more realistic still, and four times slower: each close freezes a snapshot of every figure.)"""
-    from mediation.disputes.models import Dispute
-    from mediation.reports.common import Month
-    from mediation.reports.figures import prominent_open_cases
-    from mediation.reports.month_close import close_month, write_carry_over
-    from mediation.routing.service import responsible_center
 
     featured = h.world.nodes.get(TOWN_FEATURED)
     centres = sorted(
@@ -162,8 +161,6 @@ def close_months(h: History, first_day: date) -> None:
 
 
 def history_summary(stats: Counter, first: date, last: date, h: History, sweeps: list) -> list[str]:
-    from mediation.followups.models import FollowUp, FollowUpStatus, Notification
-
     followups = Counter(
         (str(k), str(s)) for k, s in db.session.execute(select(FollowUp.kind, FollowUp.status))
     )

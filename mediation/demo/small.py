@@ -15,6 +15,9 @@ from PIL import Image, ImageDraw
 from mediation.accounts.models import ApiToken, User
 from mediation.common.enums import Channel, NodeLevel, Role, UnitType
 from mediation.common.validators import id_card_check_digit
+from mediation.disputes import service as dispute_service
+from mediation.disputes.schemas import DisputeCreate
+from mediation.documents import service, signing
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.geo.service import upsert_node
@@ -123,7 +126,6 @@ PUBLIC_URL = "https://tiaojie.example.gov.cn"
 def configure_signing(app, tmp_path: Path) -> Path:
     """Demo certificates for every unit that signs (made after the world: each unit signs in its own
     name), as `flask documents demo-cert` makes them."""
-    from mediation.documents import signing
 
     directory = tmp_path / "signing"
     app.config["SIGNING_DIR"] = str(directory)
@@ -162,8 +164,6 @@ def seal_jpeg(size: int = 300) -> bytes:
 
 def make_case(world, **overrides):
     """A case in 海滨街道, handled by its 调委会, with two parties."""
-    from mediation.disputes import service as dispute_service
-    from mediation.disputes.schemas import DisputeCreate
 
     data = DisputeCreate().load(dispute_payload(world.grid_a.code, **overrides))
     dispute = dispute_service.register(world.mediator_a.user, data).dispute
@@ -183,7 +183,6 @@ AGREEMENT = {
 
 def effective_agreement(world, dispute=None, **fields):
     """Draft, submit, sign (drawn + 按指印), seal and sign as mediator: an agreement in effect."""
-    from mediation.documents import service
 
     dispute = dispute or make_case(world)
     user = world.mediator_a.user

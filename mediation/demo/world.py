@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
+from flask_migrate import upgrade
 from sqlalchemy import MetaData, inspect, select
 
 from mediation.accounts.models import User
@@ -17,8 +18,13 @@ from mediation.common.enums import (
 )
 from mediation.demo.base import DATA_DIR, DISTRICT_CODE, DemoError
 from mediation.demo.people import ACTING_USER, DEMO_USERS, staff_name
+from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.geo.service import ImportErrors, import_tree, import_units
+from mediation.routing.models import RoutingRule
+from mediation.routing.schemas import RoutingRuleIn
+from mediation.routing.service import create_rule, record_suggestion
 
 FEATURED_GRID = "120116100201G01"  # wanggeyuan's grid gets a few more cases
 TOWN_WEIGHTS = {"120116100000": 3.0, "120116001000": 2.0}
@@ -32,7 +38,6 @@ def prepare_schema(reset: bool) -> str:
     it would fail on the existing tables, and stamping it would claim a revision nobody checked.
     A database with only some of the tables and no version is refused: we cannot tell what it is.
     """
-    from flask_migrate import upgrade
 
     if reset:
         db.session.close()
@@ -58,8 +63,6 @@ def prepare_schema(reset: bool) -> str:
 
 
 def load_places() -> tuple[dict, dict]:
-    from mediation.geo.service import ImportErrors, import_tree, import_units
-
     try:
         tree = import_tree(DATA_DIR / "tree.csv")
         units = import_units(DATA_DIR / "units.csv")
@@ -188,9 +191,6 @@ DEMO_RULES = (
 def ensure_routing_rules() -> tuple[int, int]:
     """The demo's routing rules, by name: a rule that exists is left as the admin may have changed
     it. Returns (rules of the demo present, created now)."""
-    from mediation.routing.models import RoutingRule
-    from mediation.routing.schemas import RoutingRuleIn
-    from mediation.routing.service import create_rule
 
     existing = set(db.session.scalars(select(RoutingRule.name)))
     categories = list(current_app.config["CATEGORIES"])
@@ -218,8 +218,6 @@ def ensure_routing_rules() -> tuple[int, int]:
 def suggest_pending() -> int:
     """The 分流建议 of the demo's cases waiting for routing (待分流) that have none yet (the demo writes
     its cases directly, not through registration, which records it). Returns how many got one."""
-    from mediation.disputes.models import Dispute
-    from mediation.routing.service import record_suggestion
 
     done = 0
     pending = db.session.scalars(

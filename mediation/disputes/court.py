@@ -21,6 +21,7 @@ from mediation.common.time import local_today
 from mediation.disputes.casework import CourtReferral, JudicialConfirmation
 from mediation.disputes.models import Dispute, Event, Party
 from mediation.disputes.workflow import Stage, stage_of
+from mediation.documents.models import Agreement, AgreementStatus
 from mediation.extensions import db
 from mediation.routing.deadlines import OVERDUE, WARNING, days_left, warning_level
 
@@ -99,7 +100,6 @@ def list_referrals(
 def effective_agreements(dispute_ids: list[int]) -> dict[int, list]:
     """The agreements in force (已生效) of the given cases, by case. The caller got the ids through
     accounts.access; whether the user may open the documents is documents.service.may_read_documents."""
-    from mediation.documents.models import Agreement, AgreementStatus
 
     out: dict[int, list] = {}
     if not dispute_ids:

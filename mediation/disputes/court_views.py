@@ -25,6 +25,7 @@ from mediation.disputes import views as dispute_views
 from mediation.disputes.casework import CONFIRMATION_RESULTS, REFERRAL_KINDS
 from mediation.disputes.workflow_schemas import ConfirmationRuleIn, CourtReferralIn, CourtReferralListArgs
 from mediation.disputes.workflow_views import ACTION_ERRORS, action_failed
+from mediation.documents.service import may_read_documents
 from mediation.extensions import db
 
 bp = Blueprint("court", __name__, url_prefix="/court")
@@ -66,7 +67,6 @@ def index():
         current_user, state=state or None, page=args["page"], per_page=args["per_page"], today=today
     )
     pending = court.pending_confirmations(current_user)
-    from mediation.documents.service import may_read_documents
 
     return render_template(
         "court/index.html",

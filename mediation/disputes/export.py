@@ -16,8 +16,10 @@ from mediation.common.spreadsheet import write_only_row
 from mediation.common.time import local_today
 from mediation.disputes import service
 from mediation.disputes.models import Dispute, Party
+from mediation.disputes.workflow import stage_of
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.routing.deadlines import warning_level
 
 HEADERS = (
     "案号",
@@ -49,9 +51,6 @@ class ExportTooLarge(Exception):
 
 
 def _rows(user: User, args: dict):
-    from mediation.disputes.workflow import stage_of
-    from mediation.routing.deadlines import warning_level
-
     today = local_today()
     stmt = service.filtered_disputes(user, args, today)
     if stmt is None:

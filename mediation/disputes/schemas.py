@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validates, validates_schema
 
+from mediation.accounts.auth import current_viewer
 from mediation.common import schema as s
 from mediation.common.enums import (
     Channel,
@@ -27,6 +28,7 @@ from mediation.common.validators import (
     phone_error,
     uscc_error,
 )
+from mediation.disputes.service import parties_missing, shown_id_number
 from mediation.disputes.workflow import Stage, stage_of
 from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
 
@@ -174,8 +176,6 @@ class DisputeCreate(s.InputSchema):
 
     @validates("parties")
     def _parties(self, value, **kwargs):
-        from mediation.disputes.service import parties_missing
-
         if message := parties_missing(value):
             raise ValidationError(message)
 
@@ -212,9 +212,6 @@ class PartyOut(Schema):
     agent_name = fields.String(allow_none=True)
 
     def _id_number(self, party):
-        from mediation.accounts.auth import current_viewer
-        from mediation.disputes.service import shown_id_number
-
         return shown_id_number(party, current_viewer())
 
 
@@ -335,6 +332,7 @@ class DisputeListArgs(s.InputSchema, PageArgs):
     def _figure_needs(self, data, **kwargs):
         if not data.get("figure"):
             return
+        # cycle: reports → followups → ledger → disputes.schemas
         from mediation.reports.figures import CHANNELS, FIGURES, NO_CHANNEL
 
         errors = {}
@@ -349,6 +347,7 @@ class DisputeListArgs(s.InputSchema, PageArgs):
 
 
 def _known_figure(value: str) -> None:
+    # cycle: reports → followups → ledger → disputes.schemas
     from mediation.reports.figures import FIGURES
 
     if value not in FIGURES:
@@ -356,6 +355,7 @@ def _known_figure(value: str) -> None:
 
 
 def _month_text(value: str) -> None:
+    # cycle: reports → followups → ledger → disputes.schemas
     from mediation.reports.common import Month
 
     try:

@@ -13,19 +13,28 @@ from datetime import date, timedelta
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import exists, select, update
+from sqlalchemy import case, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mediation import signals
-from mediation.accounts.access import can_see_node, dispute_scope
+from mediation.accounts.access import (
+    assigned_to,
+    can_see_node,
+    dispute_scope,
+    may_read_id_numbers,
+    subtree_node_ids,
+    visible_disputes,
+)
 from mediation.accounts.models import User
-from mediation.common.enums import RiskLevel, Status
+from mediation.common.enums import PartyKind, RiskLevel, Status
 from mediation.common.paging import PER_PAGE, Page, paginate_args
 from mediation.common.time import local_today, utcnow
+from mediation.common.validators import mask_id_number
 from mediation.disputes import case_code  # noqa: F401  (connects the 受理 hook, case_code.notify_parties)
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.routing.service import record_suggestion
 
 PROMINENT_LEVELS = {RiskLevel.SERIOUS.value, RiskLevel.EXTREME.value}
 
@@ -269,7 +278,6 @@ def register(
         # even when the district registered it): it names only the cases they may see too.
         shared = duplicate_warnings(user, dispute, audience=dispute.node)
         add_event(dispute, "duplicate_warning", user, note="；".join(shared))
-    from mediation.routing.service import record_suggestion
 
     record_suggestion(dispute)  # 分流建议 from the rule table, for the 综治中心 to confirm or override
     db.session.flush()
@@ -279,9 +287,6 @@ def register(
 def shown_id_number(party: Party, user: User) -> str | None:
     """The party's ID number as this user may see it: personal ID numbers are masked for roles
     that do not need them; credit codes of organisations are public and shown as they are."""
-    from mediation.accounts.access import may_read_id_numbers
-    from mediation.common.enums import PartyKind
-    from mediation.common.validators import mask_id_number
 
     if party.kind != PartyKind.PERSON or may_read_id_numbers(user):
         return party.id_number
@@ -290,10 +295,10 @@ def shown_id_number(party: Party, user: User) -> str | None:
 
 def _sort_columns() -> dict:
     """The whitelisted sort keys of case lists (schemas.SORT_KEYS) and their SQL columns."""
-    from sqlalchemy import case
 
+    # cycle: disputes.workflow imports disputes.service
     from mediation.disputes.workflow import Stage, stage_condition
-    from mediation.reports.overdue import risk_rank_sql
+    from mediation.reports.overdue import risk_rank_sql  # cycle: reports imports disputes.service
 
     stage = case(*((stage_condition(st), rank) for rank, st in enumerate(Stage)), else_=len(Stage))
     return {
@@ -317,8 +322,6 @@ FIGURE_KEYS = ("figure", "month", "channel", "venue", "prominent", "direct")
 
 def _list_base(user: User, args: dict):
     """The user's visible cases; a report figure whose node lies in the user's area needs no scope."""
-    from mediation.accounts.access import visible_disputes
-
     if args.get("figure") and args.get("node"):
         # A report figure selects cases of its node's subtree only; when that node lies in the
         # user's area every such case is visible (dispute_scope's first branch), so the scope's OR
@@ -332,8 +335,10 @@ def _list_base(user: User, args: dict):
 
 def _where_state(stmt, args: dict, today: date | None):
     """状态, 阶段 and 期限 level filters."""
-    from mediation.disputes.workflow import stage_condition
-    from mediation.reports.overdue import deadline_level_sql
+    from mediation.disputes.workflow import (
+        stage_condition,  # cycle: disputes.workflow imports disputes.service
+    )
+    from mediation.reports.overdue import deadline_level_sql  # cycle: reports imports disputes.service
 
     if args.get("status"):
         stmt = stmt.where(Dispute.status == args["status"])
@@ -362,8 +367,6 @@ def _where_unit(stmt, args: dict):
 
 def _where_node_or_figure(stmt, args: dict, today: date | None):
     """属地 subtree filter, or a report figure's cases; None when the node code is unknown."""
-    from mediation.accounts.access import subtree_node_ids
-
     node = None
     if args.get("node"):
         node = db.session.scalar(select(Node).where(Node.code == args["node"]))
@@ -372,6 +375,7 @@ def _where_node_or_figure(stmt, args: dict, today: date | None):
         if not args.get("figure"):  # a figure selects the subtree itself, in the way its indexes want
             stmt = stmt.where(Dispute.node_id.in_(subtree_node_ids(node)))
     if args.get("figure"):
+        # cycle: reports imports disputes.service
         from mediation.reports.common import Month
         from mediation.reports.figures import figure_filter
 
@@ -392,8 +396,6 @@ def _where_node_or_figure(stmt, args: dict, today: date | None):
 
 def _where_registered_or_text(stmt, args: dict):
     """登记日期 range, and the search text in 案件编号, 简要情况 or a party's name."""
-    from sqlalchemy import or_
-
     if args.get("date_from"):
         stmt = stmt.where(Dispute.registered_on >= args["date_from"])
     if args.get("date_to"):
@@ -414,8 +416,6 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
     """The user's cases with the list filters of ``DisputeListArgs`` applied, in the requested
     order (a SELECT of Dispute), or None when a filter names an unknown node or unit. The web list,
     its Excel export and the API list all use it."""
-    from mediation.accounts.access import assigned_to
-
     stmt = _where_unit(_where_state(_list_base(user, args), args, today), args)
     if stmt is None:
         return None

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.access import get_dispute, get_visible_node, may_register_and_accept, node_scope
+from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, PartyRole, RiskFlag, RiskLevel, Status, Venue, values
 from mediation.common.paging import Page
 from mediation.common.qr import qr_data_uri
@@ -27,8 +28,14 @@ from mediation.disputes import service, workflow
 from mediation.disputes.case_code import case_link
 from mediation.disputes.models import Dispute, Party
 from mediation.disputes.schemas import DisputeCreate, DisputeListArgs, max_parties
+from mediation.disputes.workflow import DATA_LABELS as workflow_labels
+from mediation.disputes.workflow import Stage, stage_of
+from mediation.documents.models import Agreement
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.geo.service import preorder
+from mediation.reports.figures import figure_title
+from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
 
 bp = Blueprint("disputes", __name__, url_prefix="/disputes")
 
@@ -192,8 +199,6 @@ DATA_LABELS = {
 
 
 def _workflow_data_labels() -> None:
-    from mediation.disputes.workflow import DATA_LABELS as workflow_labels
-
     for key, label in workflow_labels.items():
         DATA_LABELS.setdefault(key, label)
 
@@ -206,7 +211,6 @@ _workflow_data_labels()
 
 def scope_nodes(user) -> list[tuple[Node, int]]:
     """The nodes the user may work in, as a tree in pre-order: (node, depth below the top)."""
-    from mediation.geo.service import preorder
 
     nodes = db.session.scalars(select(Node).where(node_scope(user))).all()
     return preorder(nodes)
@@ -270,7 +274,6 @@ def error_anchor(key: str) -> str:
 
 def deadline_state(dispute: Dispute, today: date) -> str | None:
     """The CSS state of the case's warning level (routing.deadlines.warning_level, the one rule)."""
-    from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
 
     level = warning_level(dispute, today)
     if level is None:
@@ -342,16 +345,12 @@ def code_names(events) -> dict[str, dict[str, str]]:
             db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(wanted["unit"]))).all()
         )
     if wanted["user"]:
-        from mediation.accounts.models import User
-
         names["user"] = {
             u.username: u.name
             for u in db.session.scalars(select(User).where(User.username.in_(wanted["user"])))
         }
     ids = [int(v) for v in wanted["agreement"] if v.isdigit()]
     if ids:
-        from mediation.documents.models import Agreement
-
         names["agreement"] = {
             str(a.id): a.number for a in db.session.scalars(select(Agreement).where(Agreement.id.in_(ids)))
         }
@@ -466,7 +465,6 @@ def unit_options(user) -> list[dict]:
 def figure_heading(args: dict, raw: dict) -> dict:
     """The heading of a report drill-down list: the figure, the node, the month and the line, and
     the link back to the report page the figure is on."""
-    from mediation.reports.figures import figure_title
 
     node = db.session.scalar(select(Node).where(Node.code == args["node"]))
     unit = None
@@ -491,9 +489,6 @@ def figure_heading(args: dict, raw: dict) -> dict:
 @bp.get("/")
 @login_required
 def index():
-    from mediation.disputes.workflow import Stage, stage_of
-    from mediation.routing.deadlines import OVERDUE, WARNING
-
     args, raw, errors = _list_args()
     if "per_page" not in raw or errors:
         args["per_page"] = current_app.config["PAGE_SIZE"]
@@ -544,6 +539,7 @@ def index():
 @login_required
 def export():
     """The filtered list as an Excel workbook (same filters and order as the page, all pages)."""
+    # heavy: openpyxl (disputes.export) stays out of start-up
     from mediation.disputes.export import ExportTooLarge, case_list_workbook
 
     args, raw, errors = _list_args()

@@ -16,10 +16,11 @@ from datetime import date
 from enum import StrEnum
 
 from marshmallow import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.access import (
+    can_see_node,
     is_admin,
     is_center_user,
     may_accept_walk_in,
@@ -37,9 +38,9 @@ from mediation.disputes.casework import (
     PoliceNotification,
 )
 from mediation.disputes.models import Dispute
-from mediation.disputes.service import add_event, is_prominent
+from mediation.disputes.service import add_event, is_prominent, register
 from mediation.extensions import db
-from mediation.geo.models import Unit
+from mediation.geo.models import Node, Unit
 from mediation.routing.deadlines import add_days, days_left, time_limit_for, warning_level
 from mediation.routing.models import Extension
 from mediation.routing.service import check_reach, next_center_up, responsible_center, unit_by_code
@@ -72,7 +73,6 @@ def stage_of(dispute: Dispute) -> Stage:
 
 def stage_condition(stage: Stage | str):
     """:func:`stage_of` as a SQL condition on ``Dispute`` (lists filter on it): the same rule."""
-    from sqlalchemy import and_
 
     stage = Stage(stage)
     if stage == Stage.AWAITING:
@@ -869,7 +869,6 @@ REFERRAL_UNIT_TYPES = (UnitType.COMMITTEE, UnitType.CENTER)
 def referral_target_error(user: User, unit: Unit) -> str | None:
     """Why ``user`` (a court liaison) may not send a case to ``unit`` (None: it may): the unit must
     receive referrals and lie within the court's reach (its unit's subtree, accounts.access)."""
-    from mediation.accounts.access import can_see_node
 
     if unit.id == user.unit_id:
         return "不能委派给本单位。"
@@ -882,7 +881,6 @@ def referral_target_error(user: User, unit: Unit) -> str | None:
 
 def referral_targets(user: User) -> list[Unit]:
     """The units ``user`` may refer a case to (the choices of the web form), nearest the top first."""
-    from mediation.geo.models import Node
 
     rows = db.session.execute(
         select(Unit, Node.path)
@@ -900,7 +898,6 @@ def refer_case(
 
     The web form and the API call this; with an idempotency key a resubmitted form returns the case
     it already made."""
-    from mediation.disputes.service import register
 
     if not may_refer(user):
         raise Forbidden("只有法院联络员可以委派或委托调解。")
@@ -930,7 +927,6 @@ def register_case(
     受理) the user's 调委会 accepts the case in the same transaction, through the table: ``take``
     (routed to the own unit, 人民调解) and ``accept`` (the deadline starts). Raises ValidationError
     (field → messages) or WorkflowError; the caller commits once or rolls back."""
-    from mediation.disputes.service import register
 
     data = dict(data)
     accept = bool(data.pop("accept", False))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -46,8 +48,6 @@ def _out(agreement):
 
 
 def _pdf(data: bytes, filename: str) -> Response:
-    from urllib.parse import quote
-
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"document.pdf\"; filename*=UTF-8''{quote(filename)}"

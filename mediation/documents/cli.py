@@ -9,6 +9,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from mediation.documents import signing
+from mediation.extensions import db
+from mediation.geo.models import Unit
+
 documents_cli = AppGroup("documents", help="调解协议与文书：签章证书")
 
 
@@ -24,9 +28,6 @@ documents_cli = AppGroup("documents", help="调解协议与文书：签章证书
 def demo_cert(unit_code, password, force):
     """生成演示用根证书和各单位的签章证书（PKCS#12，证书主体为单位名称，保存在实例目录的 signing/ 下）。
     仅供演示（证书标明 DEMO-ONLY），不可用于正式文书。"""
-    from mediation.documents import signing
-    from mediation.extensions import db
-    from mediation.geo.models import Unit
 
     if signing.is_production():
         click.echo("生产环境（MEDIATION_ENV=production）不生成演示证书：演示证书不得用于正式文书。", err=True)

@@ -39,7 +39,7 @@ def _font_file(family: str) -> tuple[str, int] | None:
 @functools.lru_cache(maxsize=1)
 def covered_code_points() -> frozenset[int]:
     """The code points that at least one of :data:`DOCUMENT_FONTS` maps to a glyph (cached)."""
-    from fontTools.ttLib import TTCollection, TTFont
+    from fontTools.ttLib import TTCollection, TTFont  # heavy: fontTools stays out of start-up
 
     points: set[int] = set()
     for family in DOCUMENT_FONTS:

@@ -1,7 +1,7 @@
 """Jinja → HTML → WeasyPrint, with a URL fetcher that fetches nothing it was not told to.
 
 User text reaches the templates only through Jinja's autoescaping, so it is text, never markup.
-Even so, the PDF engine gets :class:`StrictFetcher`: it serves files inside ``mediation/static``
+Even so, the PDF engine gets :class:`~mediation.documents.fetcher.StrictFetcher`: it serves files inside ``mediation/static``
 (resolved, so ``..`` and symlinks cannot leave it) and the ``data:`` URIs that this renderer made
 itself from bytes the server validated (seal, drawn signatures, QR code); it refuses every other
 ``file://``, ``http(s)://`` or ``data:`` URL and records every attempt.
@@ -10,65 +10,21 @@ itself from bytes the server validated (seal, drawn signatures, QR code); it ref
 from __future__ import annotations
 
 import base64
-import mimetypes
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING
 
 from flask import current_app, url_for
 from markupsafe import Markup, escape
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+if TYPE_CHECKING:
+    from mediation.documents.fetcher import StrictFetcher
 
 from mediation.common.qr import qr_png  # noqa: F401  (documents draw their QR codes with it)
 
 STATIC_ROOT = (Path(__file__).resolve().parent.parent / "static").resolve()
 ALLOWED_STATIC_SUFFIXES = {".css", ".png", ".jpg", ".jpeg", ".svg", ".woff", ".woff2", ".otf", ".ttf"}
 PRINT_CSS = "documents/print.css"
-
-
-class FetchRefused(ValueError):
-    pass
-
-
-class StrictFetcher(URLFetcher):
-    def __init__(self, data_uris: set[str] | None = None, static_root: Path = STATIC_ROOT):
-        super().__init__(timeout=1, allowed_protocols=("file", "data"), allow_redirects=False)
-        self.static_root = static_root
-        self.data_uris = data_uris if data_uris is not None else set()
-        self.attempts: list[str] = []
-        self.served: list[str] = []
-        self.refused: list[str] = []
-
-    def _refuse(self, url: str, why: str):
-        self.refused.append(url)
-        raise FetchRefused(f"refused {why}: {url[:120]}")
-
-    def fetch(self, url, headers=None):
-        self.attempts.append(url)
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "data":
-            if url not in self.data_uris:
-                self._refuse(url, "foreign data URI")
-            header, _, payload = url.partition(",")
-            mime = header[5:].split(";")[0]
-            self.served.append(url[:40])
-            return URLFetcherResponse(url, base64.b64decode(payload), {"Content-Type": mime})
-        if scheme != "file":
-            self._refuse(url, "scheme")
-        parts = urlsplit(url)
-        if parts.netloc not in ("", "localhost"):
-            self._refuse(url, "host")
-        path = Path(unquote(parts.path)).resolve()
-        if (
-            not path.is_relative_to(self.static_root)
-            or path.suffix.lower() not in ALLOWED_STATIC_SUFFIXES
-            or not path.is_file()
-        ):
-            self._refuse(url, "path")
-        self.served.append(url)
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
 
 
 def paragraphs(text: str | None) -> Markup:
@@ -171,11 +127,19 @@ class Renderer:
 
     def pdf(self, html: str, *, attachments: list | None = None, variant: str | None = None) -> bytes:
         """``variant``: a WeasyPrint PDF variant, e.g. ``pdf/a-3b`` for archival copies."""
+        from weasyprint import HTML  # heavy: WeasyPrint stays out of start-up
+
+        from mediation.documents.fetcher import StrictFetcher  # heavy: WeasyPrint stays out of start-up
+
         self.fetcher = StrictFetcher(self.data_uris)
         document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher)
         return document.write_pdf(attachments=attachments or None, pdf_variant=variant)
 
     def layout(self, html: str):
         """The laid-out document (pages), to look where things fell before writing the PDF."""
+        from weasyprint import HTML  # heavy: WeasyPrint stays out of start-up
+
+        from mediation.documents.fetcher import StrictFetcher  # heavy: WeasyPrint stays out of start-up
+
         self.fetcher = StrictFetcher(self.data_uris)
         return HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher).render()

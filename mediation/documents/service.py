@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import re as _re
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -24,11 +26,13 @@ from mediation.common.images import ImageLimits, ImageRejected, decode_data_url,
 from mediation.common.qr import qr_png
 from mediation.common.time import cn_date, local_today, utcnow
 from mediation.common.urls import public_url
+from mediation.common.validators import id_card_error
 from mediation.disputes.case_code import case_link
 from mediation.disputes.casework import JudicialConfirmation, MediationSession
 from mediation.disputes.models import Dispute, Event, register_event_label
 from mediation.disputes.service import add_event, next_number
 from mediation.documents import forms as F
+from mediation.documents.glyphs import describe, missing_glyphs
 from mediation.documents.models import (
     Agreement,
     AgreementKind,
@@ -157,7 +161,7 @@ def _checked(fn, *args):
 
 def validate_signature_png(data_url: str) -> bytes:
     """A drawn signature: a PNG of sane size with some ink on it, re-encoded (metadata dropped)."""
-    from PIL import ImageChops
+    from PIL import ImageChops  # heavy: PIL stays out of start-up
 
     raw = _checked(decode_data_url, data_url, SIGNATURE_IMAGE)
     with _checked(load_image, raw, SIGNATURE_IMAGE) as loaded:
@@ -256,7 +260,6 @@ def agreement_issuer(user: User, dispute: Dispute) -> Unit:
 def next_agreement_no(unit: Unit, year: int) -> str:
     """The next number of the 调委会's yearly agreement series (AGREEMENT_NO_PATTERN), allocated
     like case numbers (disputes.service.next_number)."""
-    from flask import current_app
 
     return next_number(
         unit,
@@ -367,7 +370,6 @@ def agreement_text_fields(agreement: Agreement) -> dict[str, tuple[str, str]]:
 def check_glyphs(agreement: Agreement, status: int = 422) -> None:
     """Refuse (in Chinese, naming character, code point and field) text that the document fonts
     cannot draw: the signed document could never be corrected."""
-    from mediation.documents.glyphs import describe, missing_glyphs
 
     fields = agreement_text_fields(agreement)
     missing = missing_glyphs({key: text for key, (_, text) in fields.items()})
@@ -524,7 +526,6 @@ def draft_supplement(user: User, original: Agreement, data: dict) -> Agreement:
 
 def _person_details(id_number: str, kind: str) -> dict:
     """性别 and 出生日期 from an 18-digit ID number (the forms ask for them)."""
-    from mediation.common.validators import id_card_error
 
     if kind != PartyKind.PERSON.value or not id_number or id_card_error(id_number):
         return {}  # no valid number: no 性别 / 出生日期 rows rather than wrong ones
@@ -924,7 +925,6 @@ def _satisfaction_text(score) -> str:
 def requests_from_summary(dispute: Dispute) -> str:
     """申请事项 as registered: the 诉求 of the 简要情况 (its clauses with 要求/请求/希望), else a
     request to mediate the registered dispute."""
-    import re as _re
 
     clauses = [c.strip() for c in _re.split(r"[，。；;,]", dispute.summary or "") if c.strip()]
     asks = [c for c in clauses if _re.search(r"要求|请求|希望|提出", c)]
@@ -1140,7 +1140,7 @@ def case_file_sections(renderer: Renderer, dispute: Dispute) -> list[CaseFileSec
 def case_file_pdf(user: User, dispute: Dispute) -> SignedDocument:
     """The whole case file as one signed PDF: cover, index with page numbers, every document. The
     signed agreements are attached as the original signed files. Only the hash is kept."""
-    from weasyprint import Attachment
+    from weasyprint import Attachment  # heavy: WeasyPrint stays out of start-up
 
     require_reader(user)
     renderer = Renderer()

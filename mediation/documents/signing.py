@@ -2,9 +2,10 @@
 
 :class:`Signer` is all the rest of the code knows: ``sign(pdf) → signed pdf`` and
 ``verify(pdf) → SignatureCheck``. :class:`Pkcs12Signer` implements it with pyHanko (PAdES B-B,
-``ETSI.CAdES.detached``, no network) and a PKCS#12 file; a national SM2 e-seal provider (GB/T 38540,
-not available in the Python crypto libraries) can replace it by registering in ``PROVIDERS`` and
-setting ``SIGNING_PROVIDER``.
+``ETSI.CAdES.detached``, no network) and a PKCS#12 file, the one provider there is
+(``SIGNING_PROVIDER`` = ``pkcs12``, the default). A national SM2 e-seal provider (GB/T 38540, not
+available in the Python crypto libraries) would be another class with the same members, chosen in
+:func:`signer_for_unit` and :func:`verifier` by its ``SIGNING_PROVIDER`` name.
 
 Configuration (app config, else environment):
 
@@ -27,17 +28,23 @@ A unit signs only with a certificate whose subject (CN or O) is that unit's name
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from flask import current_app
+from sqlalchemy import select
 
+from mediation.common.enums import UnitType
 from mediation.common.files import private_dir, write_private
+from mediation.extensions import db
+from mediation.geo.models import Unit
 
 DEMO_PASSWORD = "demo-only"
 # Passwords that protect nothing: the demo one, the demo accounts' one, placeholders of deploy/env.example.
@@ -70,15 +77,24 @@ class SignatureCheck:
         return self.signed and self.intact and self.valid and self.trusted and self.whole_file
 
 
-class Signer(Protocol):
-    provider: str
+class Verifier(Protocol):
+    """Checks documents signed by one provider (trust roots only, no key)."""
 
-    @property
-    def subject(self) -> str: ...
-
-    def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes: ...
+    provider: str  # stored with each signed document, to pick its verifier later
 
     def verify(self, pdf: bytes) -> SignatureCheck: ...
+
+
+class Signer(Verifier, Protocol):
+    """A unit's seal: everything the rest of the code uses of a signer."""
+
+    @property
+    def subject(self) -> str: ...  # the certificate's subject, stored with the signed document
+
+    @property
+    def is_demo(self) -> bool: ...  # a demo certificate: production refuses to sign with it
+
+    def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes: ...
 
 
 def _setting(name: str, default=None):
@@ -154,8 +170,6 @@ def signing_dir() -> Path:
 
 
 def _subject_text(cert) -> str:
-    from asn1crypto import x509  # noqa: F401  (pyHanko's certificate type)
-
     native = cert.subject.native
     return native.get("common_name") or native.get("organization_name") or cert.subject.human_friendly
 
@@ -201,7 +215,7 @@ def _tsa_settings() -> dict | None:
 
 
 def _timestamper(settings: dict):
-    from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko.sign.timestamps import HTTPTimeStamper  # heavy: pyHanko stays out of start-up
 
     auth = (settings["username"], settings["password"] or "") if settings["username"] else None
     return HTTPTimeStamper(settings["url"], auth=auth, timeout=settings["timeout"])
@@ -212,7 +226,7 @@ def _embed_validation() -> bool:
 
 
 def trust_roots() -> list:
-    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.keys import load_cert_from_pemder  # heavy: pyHanko stays out of start-up
 
     raw = _setting("SIGNING_TRUST_ROOTS")
     if raw:
@@ -234,7 +248,7 @@ class Pkcs12Signer:
         roots: list | None = None,
         unit_name: str | None = None,
     ):
-        from pyhanko.sign import signers
+        from pyhanko.sign import signers  # heavy: pyHanko stays out of start-up
 
         self.path = Path(p12_path)
         self.password = password
@@ -259,6 +273,8 @@ class Pkcs12Signer:
         return _subject_text(self._signer.signing_cert)
 
     def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes:
+
+        # heavy: pyHanko stays out of start-up
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
 
@@ -308,7 +324,7 @@ class Pkcs12Signer:
         """The chain as the signer knows it, with fetching of the CRLs / OCSP responses its
         certificates name, so that they are embedded (PAdES B-LT). The trust roots are the
         configured ones and the self-signed CAs of the PKCS#12 file itself."""
-        from pyhanko_certvalidator import ValidationContext
+        from pyhanko_certvalidator import ValidationContext  # heavy: pyHanko stays out of start-up
 
         chain = list(self._signer.cert_registry)
         own_roots = [c for c in chain if c.self_signed in ("yes", "maybe")]
@@ -331,6 +347,7 @@ def verify_pades(pdf: bytes, roots: list, *, at: datetime | None = None) -> Sign
     verifies after its certificate expired. ``at`` is the moment of the check (default now).
     Updates after the signature are accepted only when they add validation data or time-stamps
     (PAdES LT/LTA), nothing else."""
+    # heavy: pyHanko stays out of start-up
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
@@ -428,32 +445,23 @@ def _signature_problem(check: SignatureCheck) -> str | None:
 def _outside_event_loop(fn, *args):
     """pyHanko's sync calls use asyncio.run(), which refuses to run inside a running event loop
     (an async server, or Playwright's sync API in the same thread): then run them in a thread."""
-    import asyncio
-
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return fn(*args)
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(fn, *args).result()
 
 
 # ---------------------------------------------------------------- choosing the signer
 
-PROVIDERS: dict[str, type] = {"pkcs12": Pkcs12Signer}
-
 
 def signer_for_unit(unit) -> Signer:
     """The unit's own certificate if it has one, else the deployment's, else the demo one; signing
     refuses a certificate whose subject is not the unit (:func:`check_certificate_unit`)."""
     provider = _setting("SIGNING_PROVIDER", "pkcs12")
-    if provider != "pkcs12":
-        factory = PROVIDERS.get(provider)
-        if factory is None:
-            raise SigningUnavailable(f"未知的签章服务：{provider}")
-        return factory.for_unit(unit)  # type: ignore[attr-defined]
+    if provider != Pkcs12Signer.provider:
+        raise SigningUnavailable(f"未知的签章服务：{provider}")
     password = _setting("SIGNING_P12_PASSWORD")
     unit_name = unit.name if unit is not None else None
     own = signing_dir() / f"{unit.code}.p12" if unit is not None else None
@@ -472,24 +480,19 @@ def signer_for_unit(unit) -> Signer:
     )
 
 
-def verifier(provider: str | None = None) -> Signer | None:
-    """Something that can verify documents signed by ``provider`` (trust roots only, no key)."""
-    provider = provider or "pkcs12"
-    if provider != "pkcs12":
-        factory = PROVIDERS.get(provider)
-        return factory.verifier() if factory is not None else None  # type: ignore[attr-defined]
+def verifier(provider: str | None = None) -> Verifier | None:
+    """What verifies documents signed by ``provider`` (trust roots only, no key); None for a
+    provider this deployment does not know."""
+    if (provider or Pkcs12Signer.provider) != Pkcs12Signer.provider:
+        return None
     return _Pkcs12Verifier(trust_roots())
 
 
 class _Pkcs12Verifier:
-    provider = "pkcs12"
-    subject = ""
+    provider = Pkcs12Signer.provider
 
     def __init__(self, roots):
         self.roots = roots
-
-    def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes:  # pragma: no cover
-        raise SigningUnavailable("仅用于校验。")
 
     def verify(self, pdf: bytes) -> SignatureCheck:
         return verify_pades(pdf, self.roots)
@@ -499,6 +502,7 @@ class _Pkcs12Verifier:
 
 
 def _name(common_name: str, organization: str):
+    # heavy: cryptography (signing only) stays out of start-up
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -531,6 +535,7 @@ def create_demo_certificates(
 ) -> dict[str, Path]:
     """A demo CA (``demo-ca.pem`` + its key) and a signing certificate as PKCS#12 (``demo.p12``, or
     ``<unit code>.p12`` for one unit). An existing CA is reused, so older documents stay trusted."""
+    # heavy: cryptography (signing only) stays out of start-up
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -625,12 +630,6 @@ def create_demo_certificates(
 def signing_units() -> list:
     """The units that sign documents: every unit but the courts (they receive 司法确认 applications,
     they issue no 人民调解 documents) and the 网格 (they register, cases are handled elsewhere)."""
-    from sqlalchemy import select
-
-    from mediation.common.enums import UnitType
-    from mediation.extensions import db
-    from mediation.geo.models import Unit
-
     units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
     return [
         u for u in units if u.type != UnitType.COURT and not (u.type == UnitType.OTHER and u.channel is None)

@@ -7,6 +7,8 @@ through documents.service; a page commits once.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import (
     Blueprint,
     Response,
@@ -81,8 +83,6 @@ def _refused(err: Exception, target: str):
 
 
 def pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
-    from urllib.parse import quote
-
     disposition = "attachment" if download else "inline"
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (

@@ -9,6 +9,9 @@ import threading
 import click
 from flask import current_app
 
+from mediation.followups.scheduler import SchedulerRunner
+from mediation.followups.service import run_sweep
+
 
 @click.command("scheduler")
 @click.option(
@@ -25,8 +28,6 @@ from flask import current_app
 def scheduler_command(interval, lease_seconds, once):
     """在前台运行回访调度器和台账导入导出任务（多个 Web 进程部署时单独运行；多个调度进程同时运行时，
     巡检只有一个在执行，台账任务由各进程分别领取，同一任务只由一个进程执行）。"""
-    from mediation.followups.scheduler import SchedulerRunner
-    from mediation.followups.service import run_sweep
 
     if once:
         result = run_sweep()

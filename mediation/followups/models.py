@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mediation.accounts.models import User
 from mediation.common.enums import enum_type
 from mediation.common.time import utcnow
-from mediation.disputes.models import Dispute, register_event_label
+from mediation.disputes.models import Dispute, Party, register_event_label
 from mediation.extensions import db
 from mediation.geo.models import Unit
 
@@ -134,6 +134,32 @@ class FollowUp(db.Model):
     @property
     def needs_satisfaction(self) -> bool:
         return self.kind == FollowUpKind.SATISFACTION
+
+
+class PartyRating(db.Model):
+    """A party's own rating of the handling of their case (1–5, an optional comment), given on the
+    parties' page after the case is closed or visited (mediation/followups/ratings.py). One per party
+    and case: the unique key makes a double submit or a second rating impossible."""
+
+    __tablename__ = "party_rating"
+    __table_args__ = (
+        UniqueConstraint("dispute_id", "party_id", name="uq_party_rating_dispute_party"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+        Index("ix_party_rating_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id", ondelete="CASCADE"), index=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("party.id", ondelete="CASCADE"), index=True)
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)  # UTC
+
+    dispute: Mapped[Dispute] = relationship()
+    party: Mapped[Party] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<PartyRating {self.score} case {self.dispute_id} party {self.party_id}>"
 
 
 class Notification(db.Model):

@@ -21,6 +21,7 @@ from mediation.extensions import db
 from mediation.followups.models import NotificationKind
 from mediation.followups.service import handler_units, notify, unit_users
 from mediation.geo.models import Unit
+from mediation.routing.service import responsible_center
 
 
 def _recipients(unit_ids, actor: User | None) -> list[User]:
@@ -44,8 +45,6 @@ def _case(d: Dispute) -> str:
 def _on_routed(event: Event) -> tuple[NotificationKind, list[int], str]:
     d = event.dispute
     if (event.data or {}).get("direct"):
-        from mediation.routing.service import responsible_center
-
         center = responsible_center(d)
         return (
             NotificationKind.WALK_IN,

@@ -30,13 +30,18 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask
+from flask.helpers import get_debug_flag
 from sqlalchemy import case, or_, update
+from werkzeug.serving import is_running_from_reloader
 
 from mediation import clock
 from mediation.database import write_intent
 from mediation.extensions import db
 from mediation.followups.models import SchedulerLease, apscheduler_jobs
+from mediation.followups.service import insert_ignore, run_sweep
+from mediation.ledger.jobs import JobWorker
 from mediation.routing.calendar import log_coverage_warning
+from mediation.sms.outbox import SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +58,6 @@ _active_runner: SchedulerRunner | None = None
 
 
 def _ensure_lease_row(name: str) -> None:
-    from mediation.followups.service import insert_ignore
-
     insert_ignore(SchedulerLease, {"name": name, "holder": None, "expires_at": EPOCH, "runs": 0}, ["name"])
 
 
@@ -136,6 +139,7 @@ def lease_state(name: str = LEASE_NAME) -> SchedulerLease | None:
 def make_jobstore(engine):
     """APScheduler's SQLAlchemyJobStore on the app's engine, using the ``apscheduler_jobs`` table
     declared in the app's metadata (so the migration knows it)."""
+    # heavy: APScheduler only where the scheduler runs
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
     store = SQLAlchemyJobStore(engine=engine, tablename=apscheduler_jobs.name)
@@ -144,6 +148,7 @@ def make_jobstore(engine):
 
 
 def make_scheduler(app: Flask):
+    # heavy: APScheduler only where the scheduler runs
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -194,8 +199,6 @@ class SchedulerRunner:
         lease_seconds: float | None = None,
         jobs: bool = True,
     ) -> None:
-        from mediation.ledger.jobs import JobWorker
-        from mediation.sms.outbox import SmsSender
 
         self.app = app
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -275,6 +278,7 @@ class SchedulerRunner:
 
     def _start_scheduler(self) -> None:
         global _active_runner
+        # heavy: APScheduler only where the scheduler runs
         from apscheduler.triggers.interval import IntervalTrigger
 
         scheduler = make_scheduler(self.app)
@@ -315,8 +319,6 @@ class SchedulerRunner:
 
     # the job
     def run_sweep_job(self) -> None:
-        from mediation.followups.service import run_sweep
-
         with self.app.app_context():
             if not renew_lease(self.holder, self.lease_seconds):
                 log.warning("%s no longer holds the scheduler lease; sweep skipped", self.holder)
@@ -348,8 +350,6 @@ def should_autostart(app: Flask) -> bool:
         return True
     if ctx.command.name != "run":
         return False
-    from flask.helpers import get_debug_flag
-    from werkzeug.serving import is_running_from_reloader
 
     reload = ctx.params.get("reload")
     if reload is None:

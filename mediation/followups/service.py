@@ -39,6 +39,7 @@ from mediation.common.enums import Channel, Role, Status, UnitType
 from mediation.common.paging import Page, paginate, paginate_args
 from mediation.common.urls import app_path, public_url
 from mediation.database import write_intent
+from mediation.disputes.casework import CourtReferral
 from mediation.disputes.models import Dispute
 from mediation.disputes.service import add_event
 from mediation.extensions import db
@@ -346,7 +347,6 @@ def _on_new_lead(event) -> None:
 
 def _on_returned_to_court(event) -> None:
     """A referred case closed as 调解不成功 and went back to the court: its liaisons are told why."""
-    from mediation.disputes.casework import CourtReferral
 
     _on_left_stabilized(event)
     dispute = event.dispute
@@ -776,6 +776,7 @@ class SweepResult:
     lapsed: int = 0
     emails_sent: int = 0
     emails_failed: int = 0
+    session_reminders: int = 0  # SMS reminders of planned sessions (mediation/sessions/service.py)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -788,13 +789,14 @@ class SweepResult:
             + self.escalated
             + self.lapsed
             + self.emails_sent
+            + self.session_reminders
         )
 
     def summary(self) -> str:
         text = (
             f"稳控回访新建{self.stabilize_created}、停止{self.stabilize_cancelled}；到期回访提醒{self.followups_due}；"
             f"期限预警{self.alerts}；督办升级{self.escalated}、逾期{self.lapsed}；"
-            f"邮件发送{self.emails_sent}、失败{self.emails_failed}"
+            f"邮件发送{self.emails_sent}、失败{self.emails_failed}；调解提醒短信{self.session_reminders}"
         )
         return text + (f"；错误：{'；'.join(self.errors)}" if self.errors else "")
 
@@ -1086,13 +1088,20 @@ def deliver_mail(result: SweepResult) -> None:
         db.session.commit()
 
 
-SWEEP_STEPS = (
+SWEEP_STEPS = [
     _cancel_stale_stabilize,
     _create_stabilize_visits,
     _notify_due_followups,
     _deadline_warnings,
     _escalate_supervisions,
-)
+]
+
+
+def register_sweep_step(step) -> None:
+    """Another area's step of the sweep, ``step(today, result)``: same rules as the steps above
+    (idempotent, commits its own small transactions). Registered once, at app start-up."""
+    if step not in SWEEP_STEPS:
+        SWEEP_STEPS.append(step)
 
 
 def run_sweep(today: date | None = None) -> SweepResult:

@@ -26,6 +26,7 @@ from mediation.followups.schemas import (
     SupervisionOrderReply,
 )
 from mediation.geo.models import Unit
+from mediation.worklist import worklist as compute
 
 bp = Blueprint("followups", __name__)
 
@@ -105,7 +106,6 @@ def _run(action, success: str) -> bool:
 def worklist():
     """我的待办: everything that needs the user today (mediation.worklist, the same as the API),
     grouped and counted; the 回访 due are done right here (the follow-up list's forms)."""
-    from mediation.worklist import worklist as compute
 
     wl = compute(current_user)
     unit = current_user.unit
@@ -116,6 +116,7 @@ def worklist():
         "超期": url_for("disputes.index", level="超期", mine="1"),
         "回访": url_for("followups.todo"),
         "督办": url_for("followups.supervisions", scope="mine"),
+        "今日调解": url_for("sessions.calendar"),
     }
     return render_template("followups/worklist.html", wl=wl, list_links=list_links, today=wl.today)
 

@@ -8,14 +8,22 @@ rejects workbook (its path and the report are on stderr).
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
 import time
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from mediation.accounts.models import User
 from mediation.extensions import db
+from mediation.geo.models import Node
+from mediation.ledger.jobs import JobWorker
+from mediation.ledger.service import LedgerAccessError, export_ledger, import_ledger
 
 ledger_cli = AppGroup("ledger", help="台账（Excel）导入与导出")
 
@@ -53,7 +61,6 @@ class _ProgressLine:
 def _user(username: str | None):
     if not username:
         return None
-    from mediation.accounts.models import User
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -77,7 +84,6 @@ def _user(username: str | None):
 @click.option("--quiet", is_flag=True, help="不显示进度")
 def import_command(file, partial, rejects, username, quiet):
     """导入台账（.xlsx，工作表「纠纷」「当事人」；或只含纠纷表的 UTF-8 .csv）。"""
-    from mediation.ledger.service import import_ledger
 
     user = _user(username)
     try:
@@ -115,8 +121,6 @@ def import_command(file, partial, rejects, username, quiet):
 @click.option("--quiet", is_flag=True, help="不显示进度")
 def export_command(file, node_code, username, quiet):
     """导出台账（.xlsx，工作表「纠纷」「当事人」），可直接再导入。默认为管理员级导出（完整证件号码）。"""
-    from mediation.geo.models import Node
-    from mediation.ledger.service import LedgerAccessError, export_ledger
 
     if not file.lower().endswith(".xlsx"):
         click.echo("导出文件名应以 .xlsx 结尾。", err=True)
@@ -140,13 +144,6 @@ def export_command(file, node_code, username, quiet):
 @click.option("--once", is_flag=True, help="处理完当前排队的任务后退出")
 def work_command(once):
     """运行网页提交的台账导入导出任务（调度器进程已包含此功能；也可作为单独的任务进程运行，可同时运行多个）。"""
-    import logging
-    import signal
-    import threading
-
-    from flask import current_app
-
-    from mediation.ledger.jobs import JobWorker
 
     worker = JobWorker(current_app._get_current_object())
     if once:

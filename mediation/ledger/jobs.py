@@ -49,6 +49,7 @@ from mediation.common.time import utcnow
 from mediation.database import write_intent
 from mediation.extensions import db
 from mediation.ledger.models import LedgerJob, LedgerJobFile
+from mediation.ledger.service import STAGE_WRITE, LedgerAccessError, export_ledger, import_ledger
 
 log = logging.getLogger(__name__)
 
@@ -418,8 +419,6 @@ class _Heartbeat:
     a second). A beat that finds the job no longer this worker's marks it ``lost``."""
 
     def __init__(self, app: Flask, job_id: int, worker: str):
-        from mediation.ledger.service import STAGE_WRITE
-
         self.app, self.job_id, self.worker = app, job_id, worker
         self.every = float(app.config["LEDGER_JOB_HEARTBEAT"])
         # SQLite: the import's write pass holds the only write lock; the row is updated at its end.
@@ -522,7 +521,6 @@ def run(job_id: int, worker: str, stop: threading.Event | None = None) -> str:
     """Run a job that ``worker`` has claimed to its end: ``done`` with a result, or ``failed`` with a
     message. Returns the job's status afterwards as this worker knows it ("queued" when interrupted,
     "lost" when it was taken over)."""
-    from mediation.ledger.service import LedgerAccessError
 
     app = current_app._get_current_object()
     stop = stop or threading.Event()
@@ -574,8 +572,6 @@ def _end_failed(job_id: int, worker: str, message: str) -> str:
 
 
 def _run_import(job: LedgerJob, worker: str, folder: Path, progress) -> str:
-    from mediation.ledger.service import import_ledger
-
     job_id, filename = job.id, job.filename
     source = folder / _scratch_name(filename)
     if not _copy_out(job_id, UPLOAD, source):
@@ -605,8 +601,6 @@ def _run_import(job: LedgerJob, worker: str, folder: Path, progress) -> str:
 
 
 def _run_export(job: LedgerJob, worker: str, folder: Path, progress) -> str:
-    from mediation.ledger.service import export_ledger
-
     job_id = job.id
     path = folder / "export.xlsx"
     _private_file(path).close()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -35,15 +36,23 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from mediation.accounts.access import is_admin
+from mediation.accounts.access import (
+    can_see_node,
+    dispute_scope,
+    is_admin,
+    may_read_id_numbers,
+    subtree_node_ids,
+)
 from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, Status
 from mediation.common.tabular import TableError
 from mediation.common.time import SHANGHAI, local_today, utcnow
+from mediation.common.validators import mask_id_number
 from mediation.disputes.models import Dispute, Event, Party, dispute_co_unit
 from mediation.disputes.service import is_prominent, next_case_no
 from mediation.extensions import db
@@ -63,6 +72,7 @@ from mediation.ledger.schemas import (
     LedgerPartyRow,
 )
 from mediation.ledger.workbook import DISPUTE_SHEET, PARTY_SHEET, LedgerWorkbook, LedgerWriter
+from mediation.routing.deadlines import deadline_for
 from mediation.routing.service import units_within_reach
 
 Progress = Callable[[int, int | None, str], None]
@@ -541,10 +551,6 @@ class LedgerImport:
         if self.user is None or is_admin(self.user):
             return False
         if self._foreign_numbers is None:
-            import re
-
-            from flask import current_app
-
             pattern = current_app.config["CASE_NO_PATTERN"]
             regex, pos = "", 0
             for m in re.finditer(r"\{(\w+)(?::[^}]*)?\}", pattern):
@@ -578,7 +584,6 @@ class LedgerImport:
         """The batch's 案件编号 already in the database and visible to the importer. A number taken by
         a case the importer cannot see: the row is refused with the neutral message (never "exists",
         which would reveal a record outside their scope)."""
-        from mediation.accounts.access import dispute_scope
 
         numbers = [r.case_no for r in batch if r.case_no]
         existing = (
@@ -601,8 +606,6 @@ class LedgerImport:
     def _imported_fingerprints(self, batch: list[_Row]) -> dict[str, str | None]:
         """Fingerprints the valid rows without a 案件编号, and returns those imported before, each with
         the case number it became (None when the importer cannot see that case)."""
-        from mediation.accounts.access import dispute_scope
-
         for r in batch:
             if not r.case_no and not r.problems:
                 r.fingerprint = _fingerprint(r.data, r.extra)
@@ -811,8 +814,6 @@ class LedgerImport:
                 return case_no
 
     def _insert_disputes(self, batch: list[dict]) -> None:
-        from mediation.routing.deadlines import deadline_for
-
         rows = []
         for rec in batch:
             d = rec["data"]
@@ -1168,8 +1169,6 @@ def _parties_of(ids: list[int]):
 
 def _party_cells(p, case_no: str, full_ids: bool) -> list:
     """One row of the sheet 当事人; a person's ID number masked unless ``full_ids``."""
-    from mediation.common.validators import mask_id_number
-
     number = p.id_number
     if number and not full_ids and p.kind == PartyKind.PERSON:
         number = mask_id_number(number)
@@ -1196,8 +1195,6 @@ def export_ledger(
     them. Personal ID numbers are written in full only when ``user`` may read them (``None`` is the
     CLI's administrator-level export). Reads in keyset-paged batches, each in its own short
     transaction, and writes a streaming workbook: memory does not grow with the ledger."""
-    from mediation.accounts.access import can_see_node, may_read_id_numbers, subtree_node_ids
-
     if user is not None and not can_see_node(user, node):
         raise LedgerAccessError("该节点不在您单位的辖区内，无权导出。")
     progress = progress or (lambda done, total, stage: None)

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from mediation.common.files import open_private
 from mediation.common.spreadsheet import write_only_cell, write_only_row
 from mediation.common.tabular import TableError
 from mediation.common.upload_limits import (
@@ -48,6 +49,7 @@ def _dimensions_or_nothing(self) -> None:
     when a file has none (openpyxl's own write-only files, many generators) its parser listens for
     *end* events and so walks the whole sheet before giving up, once per sheet and per load. This
     replacement stops at the start of ``<sheetData>``: same answer, no scan."""
+    # heavy: openpyxl stays out of start-up
     from openpyxl.worksheet.dimensions import SheetDimension
     from openpyxl.xml.constants import SHEET_MAIN_NS
     from openpyxl.xml.functions import iterparse  # defusedxml's when installed (it is a dependency)
@@ -64,7 +66,7 @@ def _dimensions_or_nothing(self) -> None:
 
 
 def _install_fast_dimensions() -> None:
-    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet  # heavy: openpyxl stays out of start-up
 
     if getattr(ReadOnlyWorksheet._get_size, "__name__", "") != _dimensions_or_nothing.__name__:
         ReadOnlyWorksheet._get_size = _dimensions_or_nothing
@@ -134,10 +136,10 @@ class LedgerWorkbook:
         self.close()
 
     def _load(self):
-        from openpyxl import load_workbook
+        from openpyxl import load_workbook  # heavy: openpyxl stays out of start-up
 
         _install_fast_dimensions()
-        from defusedxml import DefusedXmlException
+        from defusedxml import DefusedXmlException  # heavy: defusedxml only for uploaded workbooks
 
         try:
             return load_workbook(self.path, read_only=True, data_only=True)
@@ -156,7 +158,7 @@ class LedgerWorkbook:
 
     def _sheet(self, real_name: str):
         """A worksheet (opening it reads its <dimension>, so a hostile sheet may fail here)."""
-        from defusedxml import DefusedXmlException
+        from defusedxml import DefusedXmlException  # heavy: defusedxml only for uploaded workbooks
 
         try:
             return self.wb[real_name]
@@ -250,7 +252,7 @@ def _unsafe_xml(path: Path, err: Exception) -> str:
 
 def _readable(path: Path, values):
     """openpyxl's rows, with what a hostile sheet makes it raise turned into a TableError."""
-    from defusedxml import DefusedXmlException
+    from defusedxml import DefusedXmlException  # heavy: defusedxml only for uploaded workbooks
 
     class Rows:
         def __iter__(self):
@@ -275,12 +277,13 @@ class LedgerWriter:
     never as a formula, and cleaned of characters a workbook cannot hold."""
 
     def __init__(self):
-        from openpyxl import Workbook
+        from openpyxl import Workbook  # heavy: openpyxl stays out of start-up
 
         self.wb = Workbook(write_only=True)
         self.sheets = {}
 
     def sheet(self, name: str, header: list[str], widths: dict[str, int] | None = None):
+        # heavy: openpyxl stays out of start-up
         from openpyxl.styles import Font
         from openpyxl.utils import get_column_letter
 
@@ -314,7 +317,5 @@ class LedgerWriter:
         ws.append(write_only_row(ws, row))
 
     def save(self, path: str | Path) -> None:
-        from mediation.common.files import open_private
-
         with open_private(path) as fh:  # personal data: 0600
             self.wb.save(fh)

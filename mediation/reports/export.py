@@ -407,7 +407,7 @@ WORKBOOKS = {"monthly": monthly_workbook, "shuangbai": shuangbai_workbook, "chan
 def _static_fetcher():
     """A WeasyPrint URL fetcher that only serves the project's static files: no network, no other
     file on disk."""
-    from weasyprint.urls import URLFetcher, URLFetchingError  # here: WeasyPrint stays out of start-up
+    from weasyprint.urls import URLFetcher, URLFetchingError  # heavy: WeasyPrint stays out of start-up
 
     root = STATIC_DIR.as_uri().rstrip("/") + "/"
 
@@ -421,7 +421,7 @@ def _static_fetcher():
 
 
 def pdf(ctx: dict) -> bytes:
-    from weasyprint import HTML  # here: WeasyPrint stays out of start-up
+    from weasyprint import HTML  # heavy: WeasyPrint stays out of start-up
 
     html = render_template("reports/pdf.html", **ctx)
     return HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_static_fetcher()).write_pdf()

@@ -21,7 +21,7 @@ from mediation.database import MAX_ID
 from mediation.extensions import db
 from mediation.followups.models import SupervisionLevel
 from mediation.geo.models import Node, Unit
-from mediation.reports import charts, export, figures, month_close, screenings
+from mediation.reports import charts, figures, month_close, screenings
 from mediation.reports.common import (
     Month,
     ReportError,
@@ -158,6 +158,8 @@ def download(kind, fmt):
     if kind not in REPORT_KINDS or fmt not in ("xlsx", "pdf"):
         abort(404)
     node, month = _target()
+    from mediation.reports import export  # heavy: openpyxl and WeasyPrint stay out of start-up
+
     return export.download(kind, fmt, node, month)
 
 

@@ -67,10 +67,10 @@ _CC_YEARS = range(min(_CC_HOLIDAYS).year, max(_CC_HOLIDAYS).year + 1)
 def holidays_official_years() -> range:
     """The years for which ``holidays`` has the State Council's notice (the 调休 table), 2001 on.
     (``holidays`` is imported on first use: it takes about half a second.)"""
-    import holidays as holidays_pkg  # here, not at the top: half a second of start-up
+    import holidays as holidays_pkg  # heavy: holidays adds half a second of start-up
 
     try:
-        from holidays.countries.china import ChinaStaticHolidays
+        from holidays.countries.china import ChinaStaticHolidays  # heavy: as above
 
         last = max(ChinaStaticHolidays.special_public_holidays)
     except (ImportError, AttributeError, ValueError):  # a future layout of the package
@@ -171,7 +171,7 @@ def package_year(year: int) -> YearData:
     """What the packages say about ``year`` (cached for the process: the packages do not change)."""
     official = holidays_official_years()
     if year in official or year not in _CC_YEARS:
-        import holidays as holidays_pkg  # here, not at the top: half a second of start-up
+        import holidays as holidays_pkg  # heavy: holidays adds half a second of start-up
 
         # The next year too: a notice lists make-up days of late December before its year.
         h = holidays_pkg.China(years=[year, year + 1], language="zh_CN")

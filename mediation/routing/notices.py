@@ -208,7 +208,7 @@ def _touch_state() -> None:
     """Replace the token, so every process reloads the table with its next transaction."""
     # Inside the function: followups imports routing at its top, so a top-level import here would make
     # the two packages import each other.
-    from mediation.followups.service import insert_ignore
+    from mediation.followups.service import insert_ignore  # cycle: followups imports routing at its top
 
     token = uuid.uuid4().hex
     if insert_ignore(CalendarState, {"id": 1, "token": token, "changed_at": utcnow()}, ["id"]) is None:

@@ -32,6 +32,16 @@ DEFAULT_TEMPLATES: dict[str, dict] = {
         "params": ["when", "place", "unit"],
         "text": "提醒：{unit}定于明天{when}在{place}进行调解，请准时参加。",
     },
+    "session_changed": {
+        "code": "0000007",
+        "params": ["when", "place", "unit"],
+        "text": "{unit}通知：调解时间地点变更为{when}在{place}，请准时参加。",
+    },
+    "session_cancelled": {
+        "code": "0000008",
+        "params": ["when", "place", "unit"],
+        "text": "{unit}通知：原定于{when}在{place}进行的调解已取消，另行通知。",
+    },
     "application_received": {
         "code": "0000005",
         "params": ["case_code", "url"],
