@@ -6,6 +6,7 @@ and offers the documents addressed to the party; the acceptance sends the case c
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -435,11 +436,94 @@ def test_every_stage_and_outcome_has_plain_words():
         assert not any(t in w.status + w.next for t in staff_terms), w
 
 
-def test_sessions_placeholder_is_rendered(client, world):
+def test_the_sessions_the_party_is_invited_to_are_listed(client, world):
     d = accepted_case(world)
     sign_in(client, d)
     assert "暂无调解安排" in page(client, d).get_data(as_text=True)
-    assert service._sessions_for(d, d.parties[0]) == []
+    day = clock.today() + timedelta(days=3)
+    zhang = d.parties[0]
+    r = client.post(
+        f"/api/v1/disputes/{d.id}/scheduled-sessions",
+        json={
+            "date": day.isoformat(),
+            "time": "14:30",
+            "place": "海滨街道调委会调解室",
+            "parties": [zhang.id],
+        },
+        headers=world.mediator_a.headers,
+    )
+    assert r.status_code == 201, r.get_json()
+    html = page(client, d).get_data(as_text=True)
+    assert "海滨街道调委会调解室" in html and "14:30" in html and "暂无调解安排" not in html
+    # 王五 is not invited: his page lists nothing
+    wang = client.application.test_client()
+    sign_in(wang, d, OTHER_PHONE)
+    assert "暂无调解安排" in page(wang, d).get_data(as_text=True)
+
+
+# --- the rating -----------------------------------------------------------------------------------------
+
+
+def rate(client, dispute: Dispute, **form):
+    token = csrf_token(client, f"/c/{dispute.case_code}/case")
+    return client.post(f"/c/{dispute.case_code}/rating", data={**form, "csrf_token": token})
+
+
+def test_the_party_rates_the_handling_once_after_closing(client, world):
+    from mediation.disputes.workflow_schemas import ACTION_SCHEMAS
+    from mediation.followups.models import PartyRating
+
+    d = accepted_case(world)
+    sign_in(client, d)
+    html = page(client, d).get_data(as_text=True)
+    assert "案件办结或回访后" in html and 'name="score"' not in html
+    r = rate(client, d, score="5")
+    assert r.status_code == 422 and "本案办结或回访后才能评价" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(PartyRating.id))) == 0
+
+    workflow.perform(
+        world.mediator_a.user,
+        d,
+        "close",
+        ACTION_SCHEMAS["close"]().load(
+            {"outcome": "调解成功", "date": clock.today().isoformat(), "note": "达成协议。"}
+        ),
+    )
+    db.session.commit()
+    html = page(client, d).get_data(as_text=True)
+    assert "调解成功，双方已达成调解协议" in html and 'name="score"' in html
+    assert client.post(f"/c/{d.case_code}/rating", data={"score": "5"}).status_code == 400  # CSRF
+    r = rate(client, d, score="9")
+    assert r.status_code == 422 and "请选择1至5分的评分" in r.get_data(as_text=True)
+    r = rate(client, d, score="4", comment="调解员很耐心。")
+    assert r.status_code == 303 and r.headers["Location"] == f"/c/{d.case_code}/case#rating"
+    row = db.session.scalar(select(PartyRating))
+    assert (row.dispute_id, row.party_id, row.score, row.comment) == (
+        d.id,
+        d.parties[0].id,
+        4,
+        "调解员很耐心。",
+    )
+    html = page(client, d).get_data(as_text=True)
+    assert "感谢您的评价" in html and 'name="score"' not in html
+    r = rate(client, d, score="1")
+    assert r.status_code == 422 and "您已评价过本案" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(PartyRating.id))) == 1
+
+
+def test_a_rating_needs_a_session_of_that_case(client, world):
+    from mediation.followups.models import PartyRating
+
+    mine, theirs = accepted_case(world), accepted_case(world)
+    sign_in(client, mine)
+    token = csrf_token(client, f"/c/{mine.case_code}/case")
+    r = client.post(f"/c/{theirs.case_code}/rating", data={"score": "5", "csrf_token": token})
+    assert r.status_code == 303 and r.headers["Location"] == f"/c/{theirs.case_code}"
+    anonymous = client.application.test_client()
+    token = csrf_token(anonymous, f"/c/{mine.case_code}")
+    r = anonymous.post(f"/c/{mine.case_code}/rating", data={"score": "5", "csrf_token": token})
+    assert r.status_code == 303
+    assert db.session.scalar(select(func.count(PartyRating.id))) == 0
 
 
 # --- the SMS on acceptance ---------------------------------------------------------------------------

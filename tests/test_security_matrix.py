@@ -72,6 +72,7 @@ PUBLIC = {
     "parties.rejection_pdf": "a party session of that case only (below)",
     "parties.agreement_pdf": "a party session of that case only (below)",
     "parties.logout": "ends the caller's own party session only",
+    "parties.rating": "a party session of that case only: the party's own rating (tests/test_parties_door.py)",
 }
 
 # Lists that filter by the user's scope: they answer (or refuse the role), but show nothing of town A,

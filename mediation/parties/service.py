@@ -25,6 +25,8 @@ from mediation.documents.models import Agreement
 from mediation.extensions import db
 from mediation.parties.models import PartyCodeFailure, PartySession
 from mediation.parties.plain import Plain, plain_stage
+from mediation.sessions.service import PartySession as PartySessionView
+from mediation.sessions.service import sessions_for_party
 from mediation.sms import codes
 from mediation.sms.outbox import normalize_phone
 
@@ -129,12 +131,10 @@ def party_agreement(dispute: Dispute, agreement_id: int) -> Agreement | None:
 # ---------------------------------------------------------------------------------- the page
 
 
-def _sessions_for(dispute: Dispute, party: Party) -> list:
-    """The scheduled sessions the party is invited to: [{"when": datetime, "place": str, ...}].
-
-    INTEGRATOR: replace the body with ``sessions_for_party(dispute, party)`` of the scheduled-sessions
-    slice (built in parallel); the page's 调解安排 section renders whatever this returns."""
-    return []
+def _sessions_for(dispute: Dispute, party: Party) -> list[PartySessionView]:
+    """The scheduled sessions the party is invited to (time, place, unit, state), upcoming first:
+    :func:`mediation.sessions.service.sessions_for_party`, the scheduled-sessions slice's one rule."""
+    return sessions_for_party(dispute, party)
 
 
 @dataclass

@@ -5,7 +5,8 @@ Every page here is public (no staff sign-in); the case pages need a party sessio
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
 from mediation.accounts.views import client_address
 from mediation.common.codes import normalize_code
@@ -13,6 +14,7 @@ from mediation.disputes.case_code import find_by_case_code
 from mediation.documents import service as documents
 from mediation.documents.views import pdf_response
 from mediation.extensions import db
+from mediation.followups import ratings
 from mediation.parties import service, sessions
 
 bp = Blueprint("parties", __name__, url_prefix="/c")
@@ -94,7 +96,40 @@ def case(case_code: str):
     if bound is None:
         return _back_to_door(case_code)
     row, dispute = bound
-    return render_template("parties/case.html", view=service.case_view(dispute, row.party), dispute=dispute)
+    return _case_page(dispute, row.party)
+
+
+def _case_page(dispute, party, *, errors=None, form=None, status=200):
+    return (
+        render_template(
+            "parties/case.html",
+            view=service.case_view(dispute, party),
+            dispute=dispute,
+            action_url=url_for("parties.rating", case_code=dispute.case_code),
+            errors=errors or {},
+            form=form or {},
+            **ratings.rating_context(dispute, party),
+        ),
+        status,
+    )
+
+
+@bp.post("/<case_code>/rating")
+def rating(case_code: str):
+    """The party rates the handling (1–5, a comment): once, after closing or a 回访 (followups.ratings)."""
+    bound = _bound(case_code)
+    if bound is None:
+        return _back_to_door(case_code)
+    row, dispute = bound
+    form = {"score": request.form.get("score", ""), "comment": request.form.get("comment", "")}
+    try:
+        ratings.rate(dispute, row.party, form["score"], form["comment"])
+    except ValidationError as err:
+        db.session.rollback()
+        return _case_page(dispute, row.party, errors=err.messages, form=form, status=422)
+    db.session.commit()
+    flash("感谢您的评价！", "success")
+    return redirect(url_for("parties.case", case_code=dispute.case_code) + "#rating", 303)
 
 
 def _form_pdf(case_code: str, kind: str):
