@@ -13,15 +13,19 @@ from sqlalchemy import func, select
 from mediation import clock
 from mediation.common.enums import Outcome
 from mediation.disputes import case_code, workflow
-from mediation.disputes.models import Dispute
+from mediation.disputes.models import Dispute, new_case_code
+from mediation.disputes.service import add_event
 from mediation.disputes.workflow import Stage
-from mediation.disputes.workflow_schemas import AcceptIn, RejectIn, RouteIn
+from mediation.disputes.workflow_schemas import ACTION_SCHEMAS, AcceptIn, RejectIn, RouteIn
+from mediation.documents import service as documents
 from mediation.extensions import db
+from mediation.followups.models import PartyRating
 from mediation.parties import plain, service
 from mediation.parties.models import PartyCodeFailure, PartySession
 from mediation.sms.models import SmsCode, SmsMessage
 from tests.conftest import csrf_token
 from tests.documents_helpers import PUBLIC_URL, configure_signing, effective_agreement, make_case, pdf_text
+from tests.factories import make_id
 
 PHONE = "13800138000"  # 张三, the applicant
 OTHER_PHONE = "13900001111"  # 王五, a third party
@@ -30,8 +34,6 @@ SUMMARY = "楼上漏水导致楼下墙面受损，双方就赔偿发生争执。
 
 
 def parties():
-    from tests.factories import make_id
-
     return [
         {"role": "申请人", "kind": "自然人", "name": "张三", "id_number": make_id(), "phone": PHONE},
         {"role": "被申请人", "kind": "自然人", "name": "李四", "phone": "022-25881234"},
@@ -154,8 +156,6 @@ def test_party_cookie_is_secure_in_production(app, client, world):
 def test_answers_are_neutral_whatever_the_code_or_phone(client, world):
     d = accepted_case(world)
     other = accepted_case(world)
-    from mediation.disputes.models import new_case_code
-
     absent = new_case_code()
     malformed = d.case_code[:-1] + ("2" if d.case_code[-1] != "2" else "3")  # bad check character
     answers = {}
@@ -331,8 +331,6 @@ def test_sign_out_ends_the_session_for_every_copy_of_the_cookie(client, world):
 
 
 def test_the_page_masks_the_other_parties_and_shows_no_internal_notes(client, world):
-    from mediation.disputes.service import add_event
-
     d = accepted_case(world)
     add_event(d, "note", world.mediator_a.user, note="内部备注：当事人情绪激动。")
     db.session.commit()
@@ -399,8 +397,6 @@ def test_the_agreement_downloads_only_after_it_takes_effect(app, client, world, 
     configure_signing(app, tmp_path)
     d = accepted_case(world)
     other = accepted_case(world)
-    from mediation.documents import service as documents
-
     draft = documents.draft_agreement(
         world.mediator_a.user,
         d,
@@ -470,9 +466,6 @@ def rate(client, dispute: Dispute, **form):
 
 
 def test_the_party_rates_the_handling_once_after_closing(client, world):
-    from mediation.disputes.workflow_schemas import ACTION_SCHEMAS
-    from mediation.followups.models import PartyRating
-
     d = accepted_case(world)
     sign_in(client, d)
     html = page(client, d).get_data(as_text=True)
@@ -512,8 +505,6 @@ def test_the_party_rates_the_handling_once_after_closing(client, world):
 
 
 def test_a_rating_needs_a_session_of_that_case(client, world):
-    from mediation.followups.models import PartyRating
-
     mine, theirs = accepted_case(world), accepted_case(world)
     sign_in(client, mine)
     token = csrf_token(client, f"/c/{mine.case_code}/case")

@@ -572,34 +572,6 @@ def test_lists_show_town_a_to_town_a(env, endpoint):
     check_unchanged(env, f"{role} {endpoint}")
 
 
-# ------------------------------------------------------- data of town A inside town B's own cases
-
-
-def test_duplicate_warning_on_a_town_b_case_does_not_name_town_a_cases(client, world):
-    """The 疑似重复 warning names the similar cases its reader may see. The district's 综治中心 sees
-    both towns, so it is told the town-A case number when it registers the same parties in town B;
-    but the warning is also written on the new case's timeline, which town B's users read: there the
-    town-A case is only counted."""
-    from tests.factories import dispute_payload
-
-    def register(who, node_code):
-        payload = dispute_payload(node_code)
-        payload["parties"][0]["name"], payload["parties"][1]["name"] = "海滨甲某", "海滨乙某"
-        r = client.post("/api/v1/disputes", json=payload, headers=who.headers)
-        assert r.status_code == 201, r.get_json()
-        return r.get_json()
-
-    town_a_case = register(world.center_user_a, world.grid_a.code)
-    town_b_case = register(world.district_staff, world.grid_b.code)
-    assert any(town_a_case["case_no"] in w for w in town_b_case["warnings"])  # the district sees both
-
-    r = client.get(f"/api/v1/disputes/{town_b_case['id']}", headers=world.center_user_b.headers)
-    assert r.status_code == 200
-    notes = [e.get("note") or "" for e in r.get_json()["events"]]
-    assert any("其他单位已登记1件" in n for n in notes), notes
-    assert not any(town_a_case["case_no"] in n for n in notes), notes
-
-
 # ------------------------------------------------------------------------------- the party role
 
 # Tables a party's own requests write: its session (last seen), the codes and the outbox.
@@ -667,3 +639,33 @@ def test_party_pages_need_a_session_of_that_case(env):
     assert r.status_code == 200 and not leaks(env, response_text(r))
     assert party.get(f"/c/{env.case_code}/case").status_code == 200
     _rebaseline(env)
+
+
+# On PostgreSQL the function-scoped ``app`` fixture below empties the tables the module's ``env`` uses:
+# the tests that use ``env`` come before it.
+# ------------------------------------------------------- data of town A inside town B's own cases
+
+
+def test_duplicate_warning_on_a_town_b_case_does_not_name_town_a_cases(client, world):
+    """The 疑似重复 warning names the similar cases its reader may see. The district's 综治中心 sees
+    both towns, so it is told the town-A case number when it registers the same parties in town B;
+    but the warning is also written on the new case's timeline, which town B's users read: there the
+    town-A case is only counted."""
+    from tests.factories import dispute_payload
+
+    def register(who, node_code):
+        payload = dispute_payload(node_code)
+        payload["parties"][0]["name"], payload["parties"][1]["name"] = "海滨甲某", "海滨乙某"
+        r = client.post("/api/v1/disputes", json=payload, headers=who.headers)
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()
+
+    town_a_case = register(world.center_user_a, world.grid_a.code)
+    town_b_case = register(world.district_staff, world.grid_b.code)
+    assert any(town_a_case["case_no"] in w for w in town_b_case["warnings"])  # the district sees both
+
+    r = client.get(f"/api/v1/disputes/{town_b_case['id']}", headers=world.center_user_b.headers)
+    assert r.status_code == 200
+    notes = [e.get("note") or "" for e in r.get_json()["events"]]
+    assert any("其他单位已登记1件" in n for n in notes), notes
+    assert not any(town_a_case["case_no"] in n for n in notes), notes
