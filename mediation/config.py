@@ -150,6 +150,13 @@ def build_config(instance_path: Path) -> dict:
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100")),
         "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),  # sign in again after this
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "180")),  # lifetime of a new API token
+        # The parties' door (/c/<case code>, mediation/parties): a party session ends after this many
+        # idle minutes, and this many hours after the code was entered whatever happens.
+        "PARTY_SESSION_IDLE_MINUTES": float(os.environ.get("PARTY_SESSION_IDLE_MINUTES", "30")),
+        "PARTY_SESSION_MAX_HOURS": float(os.environ.get("PARTY_SESSION_MAX_HOURS", "2")),
+        # Wrong codes typed from one client address (any case, phone or code) within the window.
+        "PARTY_CHECK_ADDRESS_LIMIT": int(os.environ.get("PARTY_CHECK_ADDRESS_LIMIT", "20")),
+        "PARTY_CHECK_ADDRESS_WINDOW": int(os.environ.get("PARTY_CHECK_ADDRESS_WINDOW", "3600")),
         "PAGE_SIZE": 20,
         # The Excel export of a filtered case list refuses more rows than this (narrow the filter).
         "CASE_LIST_EXPORT_MAX_ROWS": int(os.environ.get("CASE_LIST_EXPORT_MAX_ROWS", "10000")),

@@ -18,6 +18,8 @@ RANDOM_ON_PURPOSE = {
     "user_account": {"password_hash"},
     "signed_document": {"code", "sha256", "size", "pdf"},
     "dispute": {"case_code"},  # 一案一码: random and unguessable on purpose
+    # The case code SMS sent on acceptance carries the code and its address (and dedupes on them).
+    "sms_message": {"params", "dedupe_key"},
 }
 
 

@@ -111,6 +111,8 @@ PARAMS: dict[str, dict] = {
     "action": {a: _const(a) for a in _workflow_actions()},
     "fmt": {"xlsx": _const("xlsx"), "pdf": _const("pdf")},
     "what": {w: _const(w) for w in ("export", "rejects", "report")},
+    # The parties' door (/c/<case code>): the open case of town A.
+    "case_code": {"open": lambda e: e.case_code},
 }
 # The same name meaning something else on one endpoint.
 ENDPOINT_PARAMS: dict[str, dict[str, dict]] = {
@@ -407,6 +409,38 @@ def take_flashes(client) -> list[tuple[str, str]]:
     return flashes
 
 
+# ------------------------------------------------------------------------------ a party
+
+
+PARTY_PHONE = "13800138000"  # 海滨甲某's phone on file (tests/factories.dispute_payload)
+
+
+def party_client(env):
+    """A browser of 海滨甲某 signed in on the parties' door of town A's open case (made once per module:
+    the codes' resend wait would refuse a second code): the code is read from the outbox."""
+    if getattr(env, "party", None) is not None:
+        return env.party
+    from mediation.sms.models import SmsMessage
+    from tests.conftest import csrf_token
+
+    client = env.app.test_client()
+    door = f"/c/{env.case_code}"
+    r = client.post(door, data={"phone": PARTY_PHONE, "csrf_token": csrf_token(client, door)})
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    code = db.session.scalar(
+        select(SmsMessage.params)
+        .where(SmsMessage.phone == PARTY_PHONE, SmsMessage.template == "verify_code")
+        .order_by(SmsMessage.id.desc())
+    )["code"]
+    r = client.post(
+        f"{door}/verify", data={"phone": PARTY_PHONE, "code": code, "csrf_token": csrf_token(client, door)}
+    )
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+    client.csrf = csrf_token(client, f"{door}/case")
+    env.party = client
+    return client
+
+
 # ------------------------------------------------------------------------------ the world
 
 
@@ -456,6 +490,7 @@ def build_town_a(app, env: SimpleNamespace) -> None:
         act(w.center_user_a, case["id"], "route", routed)
         act(w.mediator_a, case["id"], "accept", {"date": _today()})
     env.open_id, env.closed_id = opened["id"], closed["id"]
+    env.case_code, env.closed_case_code = opened["case_code"], closed["case_code"]
     env.case_nos = (opened["case_no"], closed["case_no"])
 
     agreement = _ok(

@@ -265,7 +265,9 @@ def test_rights_notice_and_agreement_print_the_code(app, world, tmp_path):
 # --- the acceptance hook ------------------------------------------------------------------------------------
 
 
-def test_notify_parties_collects_the_mobile_numbers_and_does_nothing_else(world):
+def test_notify_parties_queues_the_case_code_to_each_mobile_once(world):
+    from mediation.sms.models import SmsMessage
+
     d = make_case(
         world,
         parties=[
@@ -278,7 +280,21 @@ def test_notify_parties_collects_the_mobile_numbers_and_does_nothing_else(world)
     )
     before = db.session.scalar(select(db.func.count()).select_from(Dispute))
     assert case_code.notify_parties(d) == ["13800138000", "13900001111"]
-    assert not db.session.new and not db.session.dirty
+    db.session.commit()
+    rows = db.session.scalars(select(SmsMessage).order_by(SmsMessage.id)).all()
+    assert [(r.phone, r.template, r.dispute_id) for r in rows] == [
+        ("13800138000", "case_code", d.id),
+        ("13900001111", "case_code", d.id),
+    ]
+    assert rows[0].params == {
+        "case_no": d.case_no,
+        "case_code": case_code.display_code(d),
+        "url": case_code.case_public_url(d),
+    }
+    # a second call (re-acceptance after 移交, a retried request) sends nothing more
+    assert case_code.notify_parties(d) == ["13800138000", "13900001111"]
+    db.session.commit()
+    assert db.session.scalar(select(db.func.count(SmsMessage.id))) == 2
     assert db.session.scalar(select(db.func.count()).select_from(Dispute)) == before
 
 

@@ -100,6 +100,29 @@ def test_case_codes_are_backfilled_unique_and_dropped_on_downgrade(fresh_url):
         db.engine.dispose()
 
 
+def test_party_sessions_migration_adds_and_removes_its_tables(fresh_url):
+    """f2a7d4c9b813 (the parties' door): party_session and party_code_failure, with the session's
+    key hash unique; the downgrade to the case codes removes them and nothing else."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="e5b8c3d1a7f2")
+        before = set(inspect(db.engine).get_table_names())
+        assert "party_session" not in before
+        upgrade(revision="f2a7d4c9b813")
+        insp = inspect(db.engine)
+        assert set(insp.get_table_names()) == before | {"party_session", "party_code_failure"}
+        unique = [u["column_names"] for u in insp.get_unique_constraints("party_session")]
+        assert ["key_hash"] in unique
+        fks = {
+            fk["referred_table"]: fk["options"].get("ondelete")
+            for fk in insp.get_foreign_keys("party_session")
+        }
+        assert {k: (v or "").upper() for k, v in fks.items()} == {"dispute": "CASCADE", "party": "CASCADE"}
+        downgrade(revision="e5b8c3d1a7f2")
+        assert set(inspect(db.engine).get_table_names()) == before
+        db.engine.dispose()
+
+
 def test_party_ratings_table_keeps_one_rating_per_party_and_is_dropped_on_downgrade(fresh_url):
     """f3c9a2e7b5d1 (满意度评价): party_rating with its unique (case, party) key and the 1–5 check,
     and the followup.done_at index; the downgrade removes both and nothing else."""

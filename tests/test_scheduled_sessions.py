@@ -107,7 +107,8 @@ def test_scheduling_texts_each_invited_party_with_a_mobile_once_even_when_retrie
     assert again["id"] == first["id"]
     assert db.session.scalar(select(func.count(ScheduledSession.id))) == 1
 
-    sent = messages()
+    acceptance, *sent = messages()
+    assert (acceptance.phone, acceptance.template) == (PHONE, "case_code")  # the case code SMS of 受理
     assert [(m.phone, m.template) for m in sent] == [(PHONE, "session_invite")]  # 李四: landline, no SMS
     zhang = next(p for p in case.parties if p.name == "张三")
     assert sent[0].dedupe_key == f"session:{first['id']}:v1:invite:{zhang.id}"
@@ -147,7 +148,7 @@ def test_a_past_time_or_someone_not_a_party_of_the_case_is_refused_in_chinese(cl
     assert r.status_code == 422
     assert r.get_json()["errors"]["json"]["place"] == ["必填项。"]
     assert db.session.scalar(select(func.count(ScheduledSession.id))) == 0
-    assert messages() == []
+    assert [m.template for m in messages()] == ["case_code"]  # only the case code SMS of 受理
 
 
 def test_only_the_handling_unit_schedules_and_another_town_gets_404(client, world, case):
@@ -221,6 +222,7 @@ def test_removing_an_invitee_tells_them_it_is_off_and_adding_one_invites_them(cl
     )
     assert r.status_code == 200 and [p["name"] for p in r.get_json()["parties"]] == ["张三"]
     assert [(m.phone, m.template) for m in messages()] == [
+        (PHONE, "case_code"),  # 受理 (李四's mobile was added after it)
         (PHONE, "session_invite"),
         ("13900139000", "session_invite"),
         ("13900139000", "session_cancelled"),

@@ -16,11 +16,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from mediation.config import build_config
+from mediation.extensions import db
+from mediation.sms.models import SmsMessage
+from tests.conftest import csrf_token
 from tests.security_support import (
+    PARTY_PHONE,
     label_of,
     param_choices,
+    party_client,
     resolve,
     routes,
     security_env,
@@ -38,6 +44,7 @@ OPEN_AS = {  # who opens the page (may open it); None: not signed in
     "ledger": "center_a",
     "reports_api": "center_a",
     "accounts.login": None,
+    "parties": None,  # the parties' door, opened without a session (with one: test below)
     "documents.verify_start": None,
     "documents.verify_page": None,
     "static": None,
@@ -150,6 +157,58 @@ def test_pages_that_matter_were_opened_not_refused(env):
     r = env.app.test_client().get("/api/v1/docs")
     assert r.status_code == 200 and "swagger" in r.get_data(as_text=True).lower()
     check_headers(r, "/api/v1/docs")
+
+
+def test_party_pages_have_the_security_headers(env):
+    """The parties' door with a party session (its page, a PDF, a refused PDF) and without one (the
+    forms, their refusals): the same headers as every page."""
+    code = env.case_code
+    party = party_client(env)
+    for path, status, mimetype in (
+        (f"/c/{code}/case", 200, "text/html"),
+        (f"/c/{code}/acceptance.pdf", 200, "application/pdf"),
+        (f"/c/{code}/rejection.pdf", 404, "text/html"),
+        (f"/c/{code}", 303, None),
+        ("/c/", 200, "text/html"),
+    ):
+        r = party.get(path)
+        assert r.status_code == status and (mimetype is None or r.mimetype == mimetype), (path, r.status_code)
+        check_headers(r, f"party GET {path}")
+    anonymous = env.app.test_client()
+    for path in (f"/c/{code}", "/c/ZZZZZ-ZZZZZ"):
+        r = anonymous.get(path)
+        assert r.status_code == 200
+        check_headers(r, f"GET {path}")
+    door = f"/c/{env.closed_case_code}"
+    token = csrf_token(anonymous, door)
+    for path, data, status in (
+        (door, {"phone": "123"}, 422),
+        (door, {"phone": "13700000000"}, 200),
+        (f"{door}/verify", {"phone": PARTY_PHONE, "code": "000000"}, 422),
+    ):
+        r = anonymous.post(path, data={**data, "csrf_token": token})
+        assert r.status_code == status, (path, r.status_code)
+        check_headers(r, f"POST {path}")
+
+
+def test_party_cookie_is_httponly_samesite_lax_on_the_party_path(env):
+    client = env.app.test_client()
+    door = f"/c/{env.closed_case_code}"
+    client.post(door, data={"phone": PARTY_PHONE, "csrf_token": csrf_token(client, door)})
+    code = db.session.scalar(
+        select(SmsMessage.params)
+        .where(SmsMessage.phone == PARTY_PHONE, SmsMessage.template == "verify_code")
+        .order_by(SmsMessage.id.desc())
+    )["code"]
+    r = client.post(
+        f"{door}/verify", data={"phone": PARTY_PHONE, "code": code, "csrf_token": csrf_token(client, door)}
+    )
+    assert r.status_code == 303
+    cookie = next(c for c in r.headers.getlist("Set-Cookie") if c.startswith("party_session="))
+    flags = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
+    assert "httponly" in flags and flags["samesite"].lower() == "samesite=lax", cookie
+    assert flags["path"].lower() == "path=/c/", cookie
+    assert "expires" not in flags and "max-age" not in flags  # the server ends it (idle, maximum)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from mediation.extensions import db
 from mediation.reports.common import Week
 from tests.security_support import (
     PARAMS,
+    PUBLIC_API,
     TOWN_B_ROLES,
     Route,
     UnknownParameter,
@@ -32,6 +33,7 @@ from tests.security_support import (
     label_of,
     leaks,
     param_choices,
+    party_client,
     resolve,
     response_text,
     routes,
@@ -64,6 +66,17 @@ PUBLIC = {
     # subtree; tests/test_ledger_web.py::test_only_admin_and_center_staff_may_import_and_only_into_their_subtree
     # uploads a town-A row as town B's 综治中心.
     "ledger.upload": "row-level scope check of an asynchronous job: tests/test_ledger_web.py",
+    # The parties' door (/c/…): no staff user opens anything there; the party role's own matrix is
+    # test_party_session_reaches_no_staff_endpoint and test_party_pages_need_a_session_of_that_case below.
+    "parties.enter": "type a case code: a form, nothing of anyone",
+    "parties.door": "the phone form: the same neutral answer for every case code and phone",
+    "parties.verify": "the code form: the same neutral answer for every wrong code",
+    "parties.case": "a party session of that case only (below)",
+    "parties.acceptance_pdf": "a party session of that case only (below)",
+    "parties.rejection_pdf": "a party session of that case only (below)",
+    "parties.agreement_pdf": "a party session of that case only (below)",
+    "parties.logout": "ends the caller's own party session only",
+    "parties.rating": "a party session of that case only: the party's own rating (tests/test_parties_door.py)",
 }
 
 # Lists that filter by the user's scope: they answer (or refuse the role), but show nothing of town A,
@@ -573,6 +586,77 @@ def test_lists_show_town_a_to_town_a(env, endpoint):
     check_unchanged(env, f"{role} {endpoint}")
 
 
+# ------------------------------------------------------------------------------- the party role
+
+# Tables a party's own requests write: its session (last seen), the codes and the outbox.
+PARTY_TABLES = {"party_session", "party_code_failure", "sms_code", "sms_message"}
+
+
+def _staff_changes(env) -> list[str]:
+    return [line for line in changes(env.baseline, snapshot()) if line.split(":")[0] not in PARTY_TABLES]
+
+
+def _rebaseline(env) -> None:
+    env.baseline, env.fingerprint = snapshot(), fingerprint()
+
+
+def test_party_session_reaches_no_staff_endpoint(env):
+    """海滨甲某, signed in on the door of town A's open case, calls every staff route and method (a valid
+    CSRF token of the party's browser, town A's objects in the URL, a valid body): the web sends them
+    to the staff sign-in, the API answers 401; nothing of the case shows, no staff row changes."""
+    party = party_client(env)
+    assert party.get(f"/c/{env.case_code}/case").status_code == 200  # the control: the party's own page
+    _rebaseline(env)
+    refused = {401, 403, 404, 405}
+    public = set(PUBLIC) | set(PUBLIC_API)
+    checked = 0
+    for route in routes():
+        if route.endpoint in public or route.endpoint.startswith("parties."):
+            continue
+        values = resolve(env, route, param_choices(route)[0])
+        path = url_for_route(route, values)
+        for method in route.methods:
+            data = None
+            if route.api:
+                r = party.open(path, method=method, json=json_body(env, route, method, values))
+            else:
+                if method == "POST":
+                    data = {**form_body(env, route, method, values), "csrf_token": party.csrf}
+                r = party.open(path, method=method, data=data)
+            what = f"party {method} {path} → {r.status_code}"
+            if r.status_code in (302, 303):
+                assert r.headers["Location"].startswith("/login"), what
+            else:
+                assert r.status_code in refused, what
+            assert not leaks(env, response_text(r)), what
+            checked += 1
+    take_flashes(party)
+    assert checked > 100  # every staff route and method
+    assert _staff_changes(env) == []
+    _rebaseline(env)
+
+
+def test_party_pages_need_a_session_of_that_case(env):
+    """With a session of town A's open case, the closed case's pages send the party to that case's door;
+    without a session only the door's forms answer."""
+    party = party_client(env)
+    anonymous = env.app.test_client()
+    other = env.closed_case_code
+    pages = ("case", "acceptance.pdf", "rejection.pdf", f"agreements/{env.agreement_id}.pdf")
+    for client, code in ((party, other), (anonymous, env.case_code), (anonymous, other)):
+        for page in pages:
+            r = client.get(f"/c/{code}/{page}")
+            assert r.status_code == 303 and r.headers["Location"] == f"/c/{code}", (code, page, r.status_code)
+        r = client.get(f"/c/{code}")
+        assert r.status_code == 200 and not leaks(env, response_text(r)), code
+    r = anonymous.get("/c/")
+    assert r.status_code == 200 and not leaks(env, response_text(r))
+    assert party.get(f"/c/{env.case_code}/case").status_code == 200
+    _rebaseline(env)
+
+
+# On PostgreSQL the function-scoped ``app`` fixture below empties the tables the module's ``env`` uses:
+# the tests that use ``env`` come before it.
 # ------------------------------------------------------- data of town A inside town B's own cases
 
 

@@ -33,7 +33,8 @@ def _safe_next(target: str | None, default: str | None = None) -> str:
     return default or url_for("followups.worklist")  # 我的待办: where everyone starts
 
 
-def _client_ip() -> str:
+def client_address() -> str:
+    """The client's address as the limits count it (sign-in lockout, the parties' door)."""
     return (request.remote_addr or "")[:64]
 
 
@@ -70,7 +71,7 @@ def login():
             "".join("\ufffd" if text_error(c) else c for c in username) if text_error(username) else username
         )
         password = request.form.get("password", "")
-        ip = _client_ip()
+        ip = client_address()
         if _too_many_failures(username, ip):
             error, status = _locked_message(), 429
         else:
@@ -112,7 +113,7 @@ def password():
         current = request.form.get("current_password", "")
         new = request.form.get("new_password", "")
         confirm = request.form.get("confirm_password", "")
-        ip = _client_ip()
+        ip = client_address()
         if _too_many_failures(user.username, ip):
             errors["current_password"] = [_locked_message()]
             status = 429

@@ -18,8 +18,10 @@ from mediation.common.urls import public_url
 from mediation.common.validators import is_mobile, normalize_phone
 from mediation.disputes.models import CASE_CODE_LENGTH, Dispute
 from mediation.extensions import db
+from mediation.sms import outbox
 
 PUBLIC_PATH = "/c/"
+CASE_CODE_TEMPLATE = "case_code"  # the SMS template (mediation/sms/settings.py)
 
 
 def normalize_case_code(text: str | None) -> str:
@@ -67,16 +69,27 @@ def case_link(dispute: Dispute) -> dict:
 
 
 def notify_parties(dispute: Dispute) -> list[str]:
-    """Called when the case is accepted (受理): sends the case code by SMS once the outbox lands.
+    """Called when the case is accepted (受理): queues the SMS ``case_code`` (case number, the code as
+    shown, the public address) to every distinct mobile number on file of the case's parties (in the
+    parties' order; landlines cannot receive SMS), and returns those numbers.
 
-    Today it only collects the mobile numbers on file of the case's parties (each number once, in the
-    parties' order; landlines cannot receive SMS) and returns them. It writes, logs and sends nothing:
-    the numbers never leave this function but to its caller."""
+    Each message has the dedupe key ``case_code:<code>:<phone>``, so a re-acceptance (after 移交) or a
+    retried request does not send it again. Only outbox rows are written, in the caller's transaction
+    (the caller commits)."""
     phones: list[str] = []
     for party in dispute.parties:
         phone = normalize_phone(party.phone or "")
         if is_mobile(phone) and phone not in phones:
             phones.append(phone)
+    url = case_public_url(dispute)
+    for phone in phones:
+        outbox.enqueue(
+            phone,
+            CASE_CODE_TEMPLATE,
+            {"case_no": dispute.case_no, "case_code": display_code(dispute), "url": url},
+            dedupe_key=f"case_code:{dispute.case_code}:{phone}",
+            dispute=dispute,
+        )
     return phones
 
 

@@ -966,8 +966,14 @@ def _registration_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
     own.setdefault("registrar", dispute.registered_by.name if dispute.registered_by else "")
 
 
+def rejection_reason(dispute: Dispute) -> str:
+    """Why the case was not accepted (不予受理 / 当事人拒绝调解), as recorded on the timeline event:
+    the 不予受理通知书 prints it, the parties' page shows it."""
+    return _event_note(dispute, "rejected", "refused")
+
+
 def _rejection_defaults(dispute: Dispute, own: dict, ctx: dict) -> None:
-    own.setdefault("reason", _event_note(dispute, "rejected", "refused") or "该纠纷不属于人民调解的受理范围")
+    own.setdefault("reason", rejection_reason(dispute) or "该纠纷不属于人民调解的受理范围")
     own.setdefault("remedy", F.REMEDY_TEXT)
     own.setdefault("notified_on", (dispute.closed_on or local_today()).isoformat())
 

@@ -82,7 +82,7 @@ def _refused(err: Exception, target: str):
     return redirect(target, 303)
 
 
-def _pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
+def pdf_response(data: bytes, filename: str, *, download: bool) -> Response:
     disposition = "attachment" if download else "inline"
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
@@ -258,7 +258,7 @@ def preview(agreement_id: int):
 def preview_pdf(agreement_id: int):
     a = _agreement(agreement_id)
     _require_reader()
-    return _pdf_response(service.preview_pdf(a), f"{a.title}（预览）{a.number}.pdf", download=False)
+    return pdf_response(service.preview_pdf(a), f"{a.title}（预览）{a.number}.pdf", download=False)
 
 
 @bp.get("/agreements/<int:agreement_id>/pdf")
@@ -269,7 +269,7 @@ def signed_pdf(agreement_id: int):
     doc = service.signed_agreement(a) if a.is_effective else None
     if doc is None or doc.pdf is None:
         abort(404)
-    return _pdf_response(doc.pdf, f"{a.title}{a.number}.pdf", download=True)
+    return pdf_response(doc.pdf, f"{a.title}{a.number}.pdf", download=True)
 
 
 # ---------------------------------------------------------------- signing
@@ -413,7 +413,7 @@ def form_pdf(dispute_id: int, kind: str):
         pdf = service.render_form_pdf(dispute, kind)
     except service.DocumentError as err:
         return _refused(err, url_for("documents.case_documents", dispute_id=dispute.id))
-    return _pdf_response(pdf, f"{F.FORMS[kind].title}{dispute.case_no}.pdf", download=False)
+    return pdf_response(pdf, f"{F.FORMS[kind].title}{dispute.case_no}.pdf", download=False)
 
 
 @bp.get("/disputes/<int:dispute_id>/case-file.pdf")
@@ -426,7 +426,7 @@ def case_file(dispute_id: int):
         db.session.commit()
     except service.DocumentError as err:
         return _refused(err, url_for("documents.case_documents", dispute_id=dispute.id))
-    return _pdf_response(doc.content, f"人民调解卷宗{dispute.case_no}.pdf", download=True)
+    return pdf_response(doc.content, f"人民调解卷宗{dispute.case_no}.pdf", download=True)
 
 
 # ---------------------------------------------------------------- seals (admin)

@@ -1,7 +1,7 @@
 """Planned mediation sessions (scheduled_session) and their invited parties (issue 15)
 
 Revision ID: f2a8c6d1e3b7
-Revises: e5b8c3d1a7f2
+Revises: f2a7d4c9b813
 Create Date: 2026-11-30 10:54:18.910614
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "f2a8c6d1e3b7"
-down_revision = "e5b8c3d1a7f2"
+down_revision = "f2a7d4c9b813"
 branch_labels = None
 depends_on = None
 
