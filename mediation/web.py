@@ -48,6 +48,9 @@ def register_web(app: Flask) -> None:
     from mediation.sms.views import bp as sms_bp
 
     app.register_blueprint(sms_bp)
+    from mediation.orgs.views import bp as orgs_bp
+
+    app.register_blueprint(orgs_bp)
 
     @app.get("/")
     def index():
