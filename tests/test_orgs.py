@@ -35,6 +35,10 @@ def profile(u, kind, **kw) -> MediationOrg:
 
 @pytest.fixture
 def w(world):
+    return add_orgs(world)
+
+
+def add_orgs(world):
     """The standard world (海滨街道: 新家园社区; 双港镇: 双港村) plus 海韵社区 in 海滨街道 and 东堤头村,
     西小站村 in 双港镇. Hand count of 村（居）调委会: 新家园社区 and 东堤头村 have one; 双港村 has none;
     西小站村 has only an 企事业单位调委会 (not one); 海韵社区 has none. The towns' own committees (乡镇
