@@ -47,3 +47,17 @@ def test_phone_coverage_drill_down_to_an_uncovered_village(live_server, new_page
     ]
     assert _fits(phone)
     shot(phone, "e2e_orgs_coverage_town_phone")
+
+
+def test_phone_registry_is_a_list_of_cards_without_sideways_scrolling(live_server, new_page, world):
+    add_orgs(world)
+    phone = new_page(width=390, height=844, is_mobile=True, has_touch=True)
+    login(phone, live_server, "center_b")
+    phone.goto(live_server.url_for("/orgs/"))
+    names = phone.get_by_test_id("org-list").locator("a.case-no").all_inner_texts()
+    assert names == ["双港镇人民调解委员会", "东堤头村人民调解委员会", "西小站村某某公司人民调解委员会"]
+    assert _fits(phone)
+    phone.get_by_role("link", name="东堤头村人民调解委员会").tap()
+    phone.wait_for_url(re.compile(r"/orgs/CW-B2$"))
+    assert phone.get_by_test_id("org-profile").get_by_text("村（居）人民调解委员会").is_visible()
+    assert _fits(phone)

@@ -149,10 +149,10 @@ def test_registry_filters_by_node_and_kind(w, web):
     html = web.client.get("/orgs/").get_data(as_text=True)
     assert "共 <strong>6</strong> 个" in html
     html = web.client.get(f"/orgs/?node={w.town_b.code}").get_data(as_text=True)
-    names = re.findall(r'<a href="/orgs/[^"]+">([^<]+)</a>', html)
+    names = re.findall(r'<a class="case-no" href="/orgs/[^"]+">([^<]+)</a>', html)
     assert names == ["双港镇人民调解委员会", "东堤头村人民调解委员会", "西小站村某某公司人民调解委员会"]
     html = web.client.get("/orgs/", query_string={"kind": OrgKind.VILLAGE.value}).get_data(as_text=True)
-    assert re.findall(r'<a href="/orgs/[^"]+">([^<]+)</a>', html) == [
+    assert re.findall(r'<a class="case-no" href="/orgs/[^"]+">([^<]+)</a>', html) == [
         "新家园社区人民调解委员会",
         "东堤头村人民调解委员会",
     ]
@@ -266,6 +266,7 @@ def test_registering_a_unit_as_an_org_and_field_errors(w, app):
         ({"kind": OrgKind.TOWN.value, "phone": "12345"}, "phone", "电话号码格式不正确"),
         ({"kind": OrgKind.TOWN.value, "founded_on": (local_today() + timedelta(days=1)).isoformat()}, "founded_on", "不能晚于今天"),
         ({"kind": OrgKind.TOWN.value, "head": "长" * 51}, "head", "长度应在0到50"),
+        ({"kind": OrgKind.INDUSTRY.value, "phone": "123"}, "industry", "须选择行业"),  # with a field error too
     )  # fmt: skip
     for fields, name, message in cases:
         r = _edit(client, "TW-B", **fields)

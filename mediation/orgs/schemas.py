@@ -40,7 +40,7 @@ class OrgIn(s.InputSchema):
         if err := phone_error(value):
             raise ValidationError(err)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _industry(self, data, **kwargs):
         if data.get("kind") == OrgKind.INDUSTRY.value and not data.get("industry"):
             raise ValidationError({"industry": ["行业性专业性人民调解委员会须选择行业。"]})
