@@ -311,3 +311,15 @@ def test_default_kind_and_backfill(app):
         select(MediationOrg.kind, MediationOrg.industry).order_by(MediationOrg.unit_id)
     ).all()
     assert kinds == [(OrgKind.INDUSTRY, Industry.PROPERTY), (OrgKind.TOWN, None), (OrgKind.VILLAGE, None)]
+
+
+def test_registry_excel_keeps_planted_formulas_as_text(w, app):
+    """A 负责人 or a members' note planted past validation (a legacy row) stays literal text."""
+    org = db.session.get(MediationOrg, w.committee_a.id)
+    org.head, org.other_members = '=HYPERLINK("http://evil","x")', "王某\ufffe李某"
+    db.session.commit()
+    r = as_user(app, "center_a").get("/orgs/export.xlsx")
+    ws = load_workbook(io.BytesIO(r.get_data())).active
+    head, note = ws.cell(4, 7), ws.cell(4, 11)
+    assert (head.value, head.data_type) == ('=HYPERLINK("http://evil","x")', "s")
+    assert note.value == "王某\ufffd李某"
