@@ -26,9 +26,10 @@ from types import SimpleNamespace
 from sqlalchemy import select, text
 
 from mediation import create_app
-from mediation.common.enums import Role, UnitType
+from mediation.common.enums import OrgKind, Role, UnitType
 from mediation.common.time import local_today
 from mediation.extensions import db
+from mediation.orgs.models import MediationOrg
 
 TOWN_B_ROLES = ("mediator_b", "center_b", "grid_b")
 PUBLIC_API = ("api-docs.openapi_json", "api-docs.openapi_swagger_ui", "swagger_assets")
@@ -38,6 +39,7 @@ PARTY_A = "海滨甲某"
 PARTY_B = "海滨乙某"
 SUMMARY_A = "海滨街道机密案情：三号楼屋顶漏水。"
 FACTS_A = "海滨街道协议事实：漏水修复费用由乙方承担。"
+ORG_HEAD_A = "海滨甲调委主任"  # the 负责人 in town A's committee's 调解组织 profile
 ID_NUMBER_A = "12011619720304231"
 
 
@@ -103,6 +105,7 @@ PARAMS: dict[str, dict] = {
     "limit_id": {"limit": lambda e: e.limit_id},
     "notice_id": {"calendar_notice": lambda e: e.notice_id},
     "unit_id": {"committee_a": lambda e: e.unit_id},
+    "unit_code": {"committee_a": _const("TW-A")},
     "token_id": {"of_mediator_a": lambda e: e.token_id},
     "session_id": {"planned": lambda e: e.session_id},
     "photo_id": {"of_open_case": lambda e: e.photo_id},
@@ -304,6 +307,7 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
         "sessions.schedule": lambda: dict(SESSION),
         "sessions.reschedule": lambda: {"date": _today(5), "time": "10:00", "place": "篡改后的地点"},
         "sessions.cancel": lambda: {"reason": "安全测试取消。"},
+        "orgs.edit": lambda: {"kind": "乡镇（街道）人民调解委员会", "head": "篡改后的负责人"},
     }
     make = bodies.get(e)
     return make() if make else {}
@@ -656,12 +660,13 @@ def security_env(tmp_path, pg_url: str | None):
         w.grid_unit_b = unit("WG-B1", "双港村第1网格", UnitType.OTHER, w.grid_b)
         db.session.flush()
         w.grid_b_user = user("grid_b", Role.GRID, w.grid_unit_b)
+        db.session.add(MediationOrg(unit=w.committee_a, kind=OrgKind.TOWN, head=ORG_HEAD_A))
         db.session.commit()
         env = SimpleNamespace(
             app=app, world=w, town_a_code=w.town_a.code, grid_a_code=w.grid_a.code, town_b_code=w.town_b.code
         )
         build_town_a(app, env)
-        env.markers = (*env.case_nos, PARTY_A, PARTY_B, SUMMARY_A, FACTS_A, env.id_number_a)
+        env.markers = (*env.case_nos, PARTY_A, PARTY_B, SUMMARY_A, FACTS_A, env.id_number_a, ORG_HEAD_A)
         env.users = {
             "mediator_b": w.mediator_b,
             "center_b": w.center_user_b,

@@ -20,10 +20,19 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
 from mediation.accounts.models import User
-from mediation.common.enums import Channel, NodeLevel, Outcome, PartyKind, Role, Status, UnitType
+from mediation.common.enums import Channel, NodeLevel, OrgKind, Outcome, PartyKind, Role, Status, UnitType
 from mediation.common.time import local_date
 from mediation.common.validators import id_card_error, phone_error, uscc_error
-from mediation.demo import DEMO_PASSWORD, DEMO_USERS, FEATURED_GRID, SEED, TOWN_FEATURED, rmb_upper
+from mediation.demo import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    DISTRICT_CODE,
+    FEATURED_GRID,
+    SEED,
+    TOWN_FEATURED,
+    rmb_upper,
+)
+from mediation.demo.orgs import UNCOVERED
 from mediation.disputes.casework import (
     CourtReferral,
     JudicialConfirmation,
@@ -43,6 +52,8 @@ from mediation.followups.models import (
     SupervisionStatus,
 )
 from mediation.geo.models import Node, Unit
+from mediation.orgs.models import MediationOrg
+from mediation.orgs.service import coverage
 from mediation.reports.common import Month
 from mediation.reports.models import CarryOver, MonthClose, Screening
 from mediation.reports.satisfaction import satisfaction_report
@@ -72,6 +83,7 @@ MODELS = (
     Agreement,
     SignedDocument,
     UnitSeal,
+    MediationOrg,
 )
 LIFE_CYCLE = ("registered", "routed", "court_referred", "accepted", "stabilized", "closed", "rejected")
 BY_THE_SCHEDULER = ("warning_level", "supervision_escalated", "supervision_lapsed")
@@ -226,6 +238,24 @@ def test_every_unit_has_someone_to_act_for_it(demo):
         if unit.type == UnitType.OTHER:
             expected = Role.GRID if unit.channel is None else Role.MEDIATOR
         assert staff.role == expected, unit.code
+
+
+def test_mediation_orgs_have_profiles_and_two_places_are_uncovered(app, demo):
+    """调解组织: every committee has a profile, the kinds include an industry committee, a lawyer's and a
+    personal studio and the court's 驻庭调解室; all villages and communities but two have their own
+    村（居）调委会, which the coverage view lists."""
+    orgs = db.session.scalars(select(MediationOrg)).all()
+    kinds = {o.kind for o in orgs}
+    assert {OrgKind.VILLAGE, OrgKind.TOWN, OrgKind.INDUSTRY, OrgKind.LAWYER, OrgKind.PERSONAL} <= kinds
+    assert OrgKind.STATIONED in kinds
+    assert {o.industry.value for o in orgs if o.kind == OrgKind.INDUSTRY} == {"医疗", "交通", "劳动", "物业"}
+    committees = db.session.scalars(select(Unit.id).where(Unit.type == UnitType.COMMITTEE)).all()
+    assert set(committees) <= {o.unit_id for o in orgs}
+    assert all(o.head and o.phone and o.founded_on for o in orgs)
+    report = coverage(db.session.scalar(select(Node).where(Node.code == DISTRICT_CODE)))
+    assert [p["code"] for p in report["uncovered_places"]] == sorted(UNCOVERED)
+    assert report["covered"] == report["total"] - 2 and report["total"] >= 20
+    assert "村（居）调委会覆盖" in demo.stdout
 
 
 # ---------------------------------------------------------------------------------------- cases

@@ -177,4 +177,68 @@ def test_party_ratings_table_keeps_one_rating_per_party_and_is_dropped_on_downgr
         assert "ix_followup_done_at" not in {i["name"] for i in inspect(db.engine).get_indexes("followup")}
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM party")).scalar() == 1
+
+
+def test_mediation_orgs_backfill_committees_by_level_and_downgrade(fresh_url):
+    """f3c9a2d6b8e1 (调解组织): every 人民调解委员会 that exists before it gets a profile whose kind is
+    the one ``orgs.service.default_kind`` gives (by its node's level, above the towns by its name);
+    other units get none; the downgrade drops the table and keeps the units."""
+    from mediation.common.enums import NodeLevel
+    from mediation.orgs.service import default_kind
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    nodes = [
+        (1, "区", "/1/"),
+        (2, "街道", "/1/2/"),
+        (3, "镇", "/1/3/"),
+        (4, "社区", "/1/2/4/"),
+        (5, "村", "/1/3/5/"),
+    ]
+    units = [
+        (1, "海滨区人民调解委员会", "人民调解委员会", 1),
+        (2, "海滨区医疗纠纷人民调解委员会", "人民调解委员会", 1),
+        (3, "海滨区道路交通事故纠纷人民调解委员会", "人民调解委员会", 1),
+        (4, "海滨街道人民调解委员会", "人民调解委员会", 2),
+        (5, "双港镇人民调解委员会", "人民调解委员会", 3),
+        (6, "新家园社区人民调解委员会", "人民调解委员会", 4),
+        (7, "双港村人民调解委员会", "人民调解委员会", 5),
+        (8, "海滨街道综治中心", "综治中心", 2),
+        (9, "海滨区物业纠纷人民调解委员会", "人民调解委员会", 1),
+    ]
+    with app.app_context():
+        upgrade(revision="e5b8c3d1a7f2")
+        with db.engine.begin() as conn:
+            for i, level, path in nodes:
+                conn.execute(
+                    text("INSERT INTO node (id, code, name, level, path) VALUES (:i, :c, :n, :l, :p)"),
+                    {"i": i, "c": f"N{i}", "n": f"节点{i}", "l": level, "p": path},
+                )
+            for i, name, type_, node_id in units:
+                conn.execute(
+                    text("INSERT INTO unit (id, code, name, type, node_id) VALUES (:i, :c, :n, :t, :node)"),
+                    {"i": i, "c": f"U{i}", "n": name, "t": type_, "node": node_id},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT unit_id, kind, industry FROM mediation_org ORDER BY unit_id")
+            ).all()
+        levels = {i: NodeLevel(level) for i, level, _ in nodes}
+        expected = []
+        for i, name, type_, node_id in units:
+            if type_ == "人民调解委员会":
+                kind, industry = default_kind(levels[node_id], name)
+                expected.append((i, kind.value, industry.value if industry else None))
+        assert [tuple(r) for r in rows] == expected
+        assert {r[1] for r in rows} == {
+            "其他调解组织",
+            "行业性专业性人民调解委员会",
+            "乡镇（街道）人民调解委员会",
+            "村（居）人民调解委员会",
+        }
+        assert _diff(db.engine) == []
+        downgrade(revision="e5b8c3d1a7f2")
+        assert "mediation_org" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM unit")).scalar() == 9
         db.engine.dispose()

@@ -15,10 +15,13 @@ import pytest
 
 from mediation import clock
 from mediation.accounts.models import ApiToken
+from mediation.common.enums import OrgKind
 from mediation.common.paging import MAX_PAGE, Page, PageArgs, PageOut
 from mediation.disputes.workflow import Stage
 from mediation.extensions import db
 from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, Notification, NotificationKind
+from mediation.orgs.models import MediationOrg
+from mediation.orgs.service import ensure_profiles as ensure_org_profiles
 from tests.conftest import login
 from tests.reports_data import case as report_case
 from tests.workflow_support import make_referred_case
@@ -34,6 +37,7 @@ API_LISTS = {
     "/api/v1/supervisions",
     "/api/v1/court-referrals",
     "/api/v1/reports/overdue",
+    "/api/v1/orgs",
 }
 
 
@@ -76,6 +80,8 @@ def lists(app, client, world):
         )
     for _ in range(2):  # three API tokens of qu_center
         ApiToken.issue(w.district_staff.user)
+    ensure_org_profiles()  # three 调解组织: the two towns' committees and 海滨区人民法院 as a 驻庭调解室
+    db.session.add(MediationOrg(unit=w.court, kind=OrgKind.STATIONED))
     db.session.commit()
     for d in cases:
         r = client.post(
@@ -202,6 +208,7 @@ WEB_LISTS = [
     ("/court/", "court", {"state": "open"}),
     ("/account/tokens", "qu_center", {}),
     ("/admin/tokens", "admin", {"user": "qu_center"}),
+    ("/orgs/", "qu_center", {"node": "120116000000"}),
 ]
 
 

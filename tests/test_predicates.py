@@ -334,6 +334,7 @@ ONE_SURFACE: dict[str, str] = {
     "may_sign_as_mediator": "web and API sign through documents.service.sign; tests/test_documents_web.py",
     "may_affix_seal": "web and API seal through documents.service.affix_seal; tests/test_documents*.py",
     "may_view_outbox": "web (/admin/sms/) and CLI only; tests/test_sms.py, the security matrix (admin only)",
+    "may_edit_org": "web only (the 调解组织 profile form; the API is read-only); tests/test_orgs.py, the security matrix",
     # Web and API checked against each other in their area's tests:
     "may_read_routing_rules": "tests/test_routing.py::test_web_and_api_agree_on_who_reads_and_manages_the_rules",
     "may_manage_routing_rules": "tests/test_routing.py::test_web_and_api_agree_on_who_reads_and_manages_the_rules",

@@ -116,6 +116,11 @@ LISTS = {
     "routing.index": lambda e: [{}],
     "routing_api.RoutingRules:GET": lambda e: [{}],
     "routing_api.TimeLimits:GET": lambda e: [{}],
+    # 调解组织名册 (page, Excel, API): the organisations of the user's subtree; another town's node is refused.
+    **{
+        endpoint: lambda e: [{}, {"node": e.town_a_code}, {"kind": "乡镇（街道）人民调解委员会"}]
+        for endpoint in ("orgs.registry", "orgs.export_registry", "orgs_api.Orgs")
+    },
 }
 LIST_STATUSES = {200, 403}
 
@@ -137,6 +142,9 @@ NODE_QUERY = {
         "reports.comparison",
         "reports.comparison_export",
         "reports_api.ComparisonReport",
+        "orgs.coverage",  # 村（居）调委会覆盖 (page, Excel, API)
+        "orgs.export_coverage",
+        "orgs_api.Coverage",
     )
 }
 # 周报 takes an ISO week instead of a month.
@@ -359,6 +367,8 @@ NOT_FOR_COURT = {
     "reports_api.ReopenRequests",
     "reports.reopen_decide",
     "reports_api.ReopenDecision",
+    # A 调解组织's profile is edited by an admin or 综治中心 staff of its subtree.
+    "orgs.edit",
     # Administration.
     "routing.index",
     "routing_api.RoutingRules:GET",

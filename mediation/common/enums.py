@@ -24,6 +24,31 @@ class UnitType(StrEnum):
     OTHER = "其他"
 
 
+class OrgKind(StrEnum):
+    """The kind of a mediation organisation (调解组织): the registry's 类型."""
+
+    VILLAGE = "村（居）人民调解委员会"
+    TOWN = "乡镇（街道）人民调解委员会"
+    ENTERPRISE = "企事业单位人民调解委员会"
+    INDUSTRY = "行业性专业性人民调解委员会"
+    LAWYER = "律师调解工作室"
+    PERSONAL = "个人调解工作室"
+    STATIONED = "驻所（驻庭）调解室"
+    OTHER = "其他调解组织"
+
+
+class Industry(StrEnum):
+    """The 行业 of a 行业性专业性人民调解委员会."""
+
+    MEDICAL = "医疗"
+    TRAFFIC = "交通"
+    LABOUR = "劳动"
+    PROPERTY = "物业"
+    FAMILY = "婚姻家庭"
+    CONSUMER = "消费"
+    OTHER = "其他"
+
+
 class Channel(StrEnum):
     PEOPLE = "人民调解"
     ADMINISTRATIVE = "行政调解"

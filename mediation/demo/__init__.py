@@ -18,7 +18,8 @@ warnings, due follow-ups, escalation of an unanswered 督办). A second run adds
 How it is built: one module per domain, each a few plain functions run in this order by ``load_demo``:
 ``world`` (schema, tree, units, routing rules), ``people`` (accounts), ``cases`` (disputes with their
 steps, sessions, a court referral, a police warning), ``documents`` (seals, agreements, 司法确认),
-``followups`` (visits, 督办, notifications), ``reports`` (sweep reports, month closes, the summary);
+``followups`` (visits, 督办, notifications), ``reports`` (sweep reports, month closes, the summary),
+``orgs`` (the 调解组织 profiles and the villages' committees, after the routing rules);
 ``material`` holds the text material and ``base`` what they all share.
 """
 
@@ -44,6 +45,7 @@ from mediation.demo.followups import (
     mark_old_notifications_read,
     party_ratings,
 )
+from mediation.demo.orgs import load_orgs
 from mediation.demo.people import DEMO_USERS, _PasswordHash, ensure_staff, ensure_users
 from mediation.demo.reports import close_months, history_summary, load_screenings
 from mediation.demo.world import (
@@ -141,6 +143,8 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
     suggested = suggest_pending()
     db.session.commit()
     lines.append(f"分流规则：{rules} 条（新增 {rules_created}）；{suggested} 件待分流纠纷新生成了分流建议。")
+    lines += load_orgs(password_hash)  # after the cases: the new committees do not change their units
+    db.session.commit()
     lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for user, created in users:
         note = "" if created else "（已存在，未修改）"
