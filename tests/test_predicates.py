@@ -344,6 +344,11 @@ ONE_SURFACE: dict[str, str] = {
     "may_see_node_closes": "the building block of may_see_close and may_view_closes_of; tests/test_month_close_access.py",
     "may_work_on_closes": "the building block of may_view_closes_of; tests/test_month_close_access.py",
     "may_view_closes_of": "tests/test_month_close_access.py::test_the_list_of_a_nodes_closes_agrees_with_the_close_page",
+    # The mediators' registry (mediation/mediators/service.py):
+    "may_manage_mediators": "web and CLI only (the create form and the import; the API has no create); tests/test_mediators.py",
+    "may_edit_mediator": "tests/test_mediators.py::test_who_sees_and_who_edits (API against the rule, every role)",
+    "may_read_mediator_phones": "tests/test_mediators.py::test_phone_and_id_number_are_masked_for_roles_that_do_not_need_them",
+    "may_assign_case_mediators": "tests/test_mediators.py::test_case_mediators_only_from_the_lead_or_co_units_set_by_the_lead_unit",
 }
 
 
