@@ -98,9 +98,11 @@ def register_api(app: Flask) -> None:
     from mediation.extensions import api, csrf
     from mediation.followups.api import blp as followups_blp
     from mediation.health import api_blp as ping_blp
+    from mediation.mediators.api import blp as mediators_blp
     from mediation.reports.api import blp as reports_blp
     from mediation.routing.api import blp as routing_blp
 
-    for blp in (disputes_blp, workflow_blp, routing_blp, reports_blp, followups_blp, documents_blp, ping_blp):
+    blps = (disputes_blp, workflow_blp, routing_blp, reports_blp, followups_blp, documents_blp, mediators_blp)
+    for blp in (*blps, ping_blp):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery
         api.register_blueprint(blp)

@@ -196,6 +196,9 @@ def register_cli(app: Flask) -> None:
     from mediation.ledger.cli import ledger_cli
 
     app.cli.add_command(ledger_cli)
+    from mediation.mediators.cli import mediators_cli
+
+    app.cli.add_command(mediators_cli)
     from mediation.routing.cli import calendar_cli
 
     app.cli.add_command(calendar_cli)

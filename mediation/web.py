@@ -48,6 +48,9 @@ def register_web(app: Flask) -> None:
     from mediation.sms.views import bp as sms_bp
 
     app.register_blueprint(sms_bp)
+    from mediation.mediators.views import bp as mediators_bp
+
+    app.register_blueprint(mediators_bp)
 
     @app.get("/")
     def index():
