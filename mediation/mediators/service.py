@@ -69,7 +69,7 @@ def untrained_ids(mediator_ids, today: date | None = None) -> set[int]:
 # --- who sees, who edits --------------------------------------------------------------------------
 
 
-def _units_in_subtree(node: Node) -> Select:
+def units_in_subtree(node: Node) -> Select:
     return select(Unit.id).where(Unit.node_id.in_(subtree_node_ids(node)))
 
 
@@ -80,7 +80,7 @@ def mediator_scope(user: User) -> ColumnElement[bool]:
         return true()
     return Mediator.id.in_(
         select(mediator_unit.c.mediator_id).where(
-            mediator_unit.c.unit_id.in_(_units_in_subtree(user.unit.node))
+            mediator_unit.c.unit_id.in_(units_in_subtree(user.unit.node))
         )
     )
 
@@ -93,7 +93,7 @@ def editable_units(user: User) -> Select:
     if not user.active:
         return select(Unit.id).where(false())
     if is_center_user(user):
-        return _units_in_subtree(user.unit.node)
+        return units_in_subtree(user.unit.node)
     if user.role in CASE_WORKER_ROLES:
         return select(Unit.id).where(Unit.id == user.unit_id)
     return select(Unit.id).where(false())
@@ -171,9 +171,7 @@ def list_statement(user: User, args: dict) -> Select:
     if node is not None:
         stmt = stmt.where(
             Mediator.id.in_(
-                select(mediator_unit.c.mediator_id).where(
-                    mediator_unit.c.unit_id.in_(_units_in_subtree(node))
-                )
+                select(mediator_unit.c.mediator_id).where(mediator_unit.c.unit_id.in_(units_in_subtree(node)))
             )
         )
     if args.get("employment"):
@@ -204,7 +202,7 @@ class MediatorError(ValueError):
         self.messages = messages
 
 
-def _reachable_units(user: User | None, codes: list[str], keep: set[int]) -> list[Unit]:
+def reachable_units(user: User | None, codes: list[str], keep: set[int]) -> list[Unit]:
     units = list(db.session.scalars(select(Unit).where(Unit.code.in_(codes))))
     found = {u.code for u in units}
     missing = [c for c in codes if c not in found]
@@ -218,7 +216,7 @@ def _reachable_units(user: User | None, codes: list[str], keep: set[int]) -> lis
     return sorted(units, key=lambda u: u.code)
 
 
-def _account(username: str | None, mediator: Mediator | None) -> User | None:
+def account_for(username: str | None, mediator: Mediator | None) -> User | None:
     if not username:
         return None
     account = db.session.scalar(select(User).where(User.username == username))
@@ -234,8 +232,8 @@ def save_mediator(user: User | None, mediator: Mediator | None, data: dict) -> M
     """Create (``mediator`` None) or update a mediator from loaded :class:`MediatorIn` data. The
     units must be within the user's reach (units it already had may stay). Flushes, never commits."""
     keep = {u.id for u in mediator.units} if mediator is not None else set()
-    units = _reachable_units(user, data["units"], keep)
-    account = _account(data.get("username"), mediator)
+    units = reachable_units(user, data["units"], keep)
+    account = account_for(data.get("username"), mediator)
     if mediator is None:
         mediator = Mediator()
         db.session.add(mediator)

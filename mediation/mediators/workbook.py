@@ -153,8 +153,8 @@ def _read_mediators(book: LedgerWorkbook, user: User | None, result: MediatorImp
             continue
         try:
             data = MediatorIn().load(_mediator_row(raw))
-            units = service._reachable_units(user, data["units"], set())
-            service._account(data.get("username"), None)
+            units = service.reachable_units(user, data["units"], set())
+            service.account_for(data.get("username"), None)
         except ValidationError as err:
             _problems(result, MEDIATOR_SHEET, number, headers, err.messages)
             continue
@@ -224,7 +224,7 @@ def export_mediators(path: str | Path, node: Node, user: User | None = None) -> 
     stmt = select(Mediator).where(
         Mediator.id.in_(
             select(mediator_unit.c.mediator_id).where(
-                mediator_unit.c.unit_id.in_(service._units_in_subtree(node))
+                mediator_unit.c.unit_id.in_(service.units_in_subtree(node))
             )
         )
     )
