@@ -370,3 +370,46 @@ def test_web_import_upload(app, client, world, tmp_path):
         r = client.post("/mediators/import", data={"file": (fh, "m.xlsx"), "csrf_token": token})
     assert r.status_code == 422 and "「调解员」第2行「所属单位代码」" in r.get_data(as_text=True)
     assert count(Mediator) == 0
+
+
+def test_list_filters_on_the_web_and_the_api(app, client, world, clocked):
+    mediator("王芳", world.committee_b, employment=Employment.FULL_TIME, background=Background.LAWYER)
+    mediator("李明", world.committee_b, world.police_b, background=Background.TEACHER)
+    mediator("赵刚", world.committee_a, background=Background.LAWYER)
+    mediator("孙丽", world.committee_b, active=False)
+    h = world.district_staff.headers
+
+    def names(query):
+        r = client.get(f"/api/v1/mediators?{query}", headers=h)
+        assert r.status_code == 200, r.get_json()
+        return sorted(i["name"] for i in r.get_json()["items"])
+
+    assert names("") == ["李明", "王芳", "赵刚"]
+    assert names("inactive=true") == ["孙丽", "李明", "王芳", "赵刚"]
+    assert names(f"node={world.town_b.code}") == ["李明", "王芳"]
+    assert names("employment=专职") == ["王芳"]
+    assert names("background=律师") == ["王芳", "赵刚"]
+    assert names("per_page=1&page=2")[0] == "王芳"  # by name: 李 < 王 < 赵 (code points)
+    r = client.get("/api/v1/mediators?background=医生", headers=h)
+    assert r.status_code == 422 and "未知的背景" in str(r.get_json())
+    assert (
+        client.get(
+            f"/api/v1/mediators?node={world.town_a.code}", headers=world.center_user_b.headers
+        ).status_code
+        == 422
+    )
+    login(client, "qu_center")
+    html = client.get("/mediators/?employment=&background=律师&q=").get_data(as_text=True)
+    assert "王芳" in html and "赵刚" in html and "李明" not in html and "field-error" not in html
+
+
+def test_web_export_masks_for_the_court(app, client, world, tmp_path):
+    mediator("王芳", world.committee_b, phone=PHONE)
+    login(client, "court")
+    token = csrf_token(client, "/mediators/")
+    r = client.post("/mediators/export", data={"node": world.town_b.code, "csrf_token": token})
+    assert r.status_code == 200 and r.mimetype.endswith("sheet")
+    path = tmp_path / "court.xlsx"
+    path.write_bytes(r.data)
+    rows = list(load_workbook(path)["调解员"].iter_rows(values_only=True))
+    assert rows[1][rows[0].index("联系电话")] == "138****5678"

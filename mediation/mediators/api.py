@@ -75,7 +75,7 @@ class MediatorItem(MethodView):
             }
             for d in record.cases
         ]
-        out["sessions"] = len(record.sessions)
+        out["sessions"] = record.session_count
         out["results"] = {**record.by_outcome, "未办结": record.open_cases}
         return out
 

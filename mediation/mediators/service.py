@@ -349,8 +349,10 @@ def set_case_mediators(user: User, dispute: Dispute, mediator_ids: list[int]) ->
 
 @dataclass
 class Record:
-    cases: list[Dispute]
-    sessions: list[MediationSession]
+    cases: list[Dispute]  # the latest ``limit`` cases
+    sessions: list[MediationSession]  # the latest ``limit`` sessions
+    session_count: int  # all sessions
+    case_count: int  # all cases
     by_outcome: dict[str, int]
     open_cases: int
 
@@ -383,6 +385,11 @@ def record_of(mediator: Mediator, user: User | None = None, limit: int = 200) ->
         .where(Dispute.id.in_(case_ids_of(mediator)), scope)
         .group_by(Dispute.status, Dispute.outcome)
     ).all()
+    session_count = db.session.scalar(
+        select(func.count(MediationSession.id))
+        .join(Dispute, Dispute.id == MediationSession.dispute_id)
+        .where(MediationSession.dispute_id.in_(case_ids_of(mediator)), scope)
+    )
     by_outcome = {o: 0 for o in values(Outcome)}
     open_cases = 0
     for status, outcome, n in rows:
@@ -390,7 +397,14 @@ def record_of(mediator: Mediator, user: User | None = None, limit: int = 200) ->
             by_outcome[Outcome(outcome).value] += n
         elif status != Status.CLOSED:
             open_cases += n
-    return Record(cases=cases, sessions=sessions, by_outcome=by_outcome, open_cases=open_cases)
+    return Record(
+        cases=cases,
+        sessions=sessions,
+        session_count=session_count,
+        case_count=sum(n for _, _, n in rows),
+        by_outcome=by_outcome,
+        open_cases=open_cases,
+    )
 
 
 def account_of(user: User) -> Mediator | None:

@@ -4,6 +4,7 @@ export; and the 承办调解员 form of the case page."""
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -201,12 +202,13 @@ def export():
     if node is None:
         flash("请选择您辖区内的节点。", "error")
         return redirect(url_for("mediators.index"))
-    tmp = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115 (sent, then removed)
-    tmp.close()
-    workbook.export_mediators(tmp.name, node, user=current_user)
-    stream = open(tmp.name, "rb")  # noqa: SIM115
-    Path(tmp.name).unlink()  # the open handle keeps the data until it is sent
-    return send_file(stream, mimetype=XLSX, as_attachment=True, download_name=f"调解员-{node.code}.xlsx")
+    with tempfile.TemporaryDirectory() as tmp:  # mkdtemp: 0700, removed with the file in it
+        path = Path(tmp) / "export.xlsx"
+        workbook.export_mediators(path, node, user=current_user)
+        data = path.read_bytes()
+    return send_file(
+        io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"调解员-{node.code}.xlsx"
+    )
 
 
 # --- 承办调解员 on the case page -------------------------------------------------------------------
