@@ -19,6 +19,7 @@ from mediation.common.paging import MAX_PAGE, Page, PageArgs, PageOut
 from mediation.disputes.workflow import Stage
 from mediation.extensions import db
 from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, Notification, NotificationKind
+from mediation.mediators.models import Background, Employment, Mediator
 from tests.conftest import login
 from tests.reports_data import case as report_case
 from tests.workflow_support import make_referred_case
@@ -34,6 +35,7 @@ API_LISTS = {
     "/api/v1/supervisions",
     "/api/v1/court-referrals",
     "/api/v1/reports/overdue",
+    "/api/v1/mediators",
 }
 
 
@@ -84,6 +86,16 @@ def lists(app, client, world):
         assert r.status_code == 201, r.get_json()
     for _ in range(3):
         make_referred_case(client, w, Stage.AWAITING)
+    for name in ("王芳", "李明", "赵刚"):  # three mediators of the district
+        db.session.add(
+            Mediator(
+                name=name,
+                employment=Employment.FULL_TIME,
+                background=Background.LAWYER,
+                units=[w.committee_a],
+            )
+        )
+    db.session.commit()
     return w
 
 
@@ -200,6 +212,7 @@ WEB_LISTS = [
     ("/notifications/", "qu_center", {"unread": "1"}),
     ("/reports/overdue", "qu_center", {"level": "超期"}),
     ("/court/", "court", {"state": "open"}),
+    ("/mediators/", "qu_center", {"background": "律师"}),
     ("/account/tokens", "qu_center", {}),
     ("/admin/tokens", "admin", {"user": "qu_center"}),
 ]

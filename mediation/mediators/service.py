@@ -14,11 +14,12 @@ from mediation.accounts.access import (
     is_admin,
     is_center_user,
     may_read_id_numbers,
+    node_scope,
     predicate,
     subtree_node_ids,
 )
 from mediation.accounts.models import User
-from mediation.common.enums import Outcome, Role, Status, values
+from mediation.common.enums import NodeLevel, Outcome, Role, Status, values
 from mediation.common.paging import Page, paginate
 from mediation.common.time import local_today
 from mediation.common.validators import mask_id_number, mask_phone
@@ -115,12 +116,7 @@ def may_edit_mediator(user: User, mediator: Mediator) -> bool:
     if not may_manage_mediators(user) or not mediator.units:
         return False
     ids = [u.id for u in mediator.units]
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(editable_units(user).where(Unit.id.in_(ids)).subquery())
-        )
-        > 0
-    )
+    return bool(db.session.scalar(select(editable_units(user).where(Unit.id.in_(ids)).exists())))
 
 
 MEDIATOR_PHONE_ROLES = (Role.ADMIN, Role.CENTER, Role.MEDIATOR)
@@ -154,6 +150,17 @@ def get_mediator(user: User, mediator_id: int) -> Mediator:
     if m is None:
         abort(404)
     return m
+
+
+FILTER_NODES_LIMIT = 500
+
+
+def filter_nodes(user: User) -> list[tuple[Node, int]]:
+    """The nodes the list may be filtered by (the user's subtree without grids), with their depth."""
+    stmt = select(Node).where(node_scope(user), Node.level != NodeLevel.GRID).order_by(Node.path)
+    nodes = list(db.session.scalars(stmt.limit(FILTER_NODES_LIMIT)))
+    top = min((n.path.count("/") for n in nodes), default=0)
+    return [(n, n.path.count("/") - top) for n in nodes]
 
 
 def units_for_form(user: User) -> list[Unit]:

@@ -51,6 +51,7 @@ def index():
         employments=values(Employment),
         backgrounds=values(Background),
         may_manage=service.may_manage_mediators(current_user),
+        nodes=service.filter_nodes(current_user),
         shown_phone=lambda m: service.shown_phone(current_user, m),
         year=service.training_year()[0].year,
     )
