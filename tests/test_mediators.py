@@ -123,6 +123,9 @@ def test_unit_staff_create_and_edit_their_own_units_mediators(app, client, world
     r = client.post("/mediators/new", data={**_form("周杰3"), "csrf_token": token})
     assert r.status_code == 422 and "姓名只能由汉字" in r.get_data(as_text=True)
     assert count(Mediator) == 1
+    # the form sent twice (a retry, a double tap): one mediator, the second time refused by name
+    r = client.post("/mediators/new", data={**_form(active="1"), "csrf_token": token})
+    assert r.status_code == 422 and "请勿重复登记" in r.get_data(as_text=True) and count(Mediator) == 1
     r = client.post(f"/mediators/{m.id}/edit", data={**_form(background="教师"), "csrf_token": token})
     assert r.status_code == 302
     db.session.refresh(m)

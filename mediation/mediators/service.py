@@ -235,12 +235,41 @@ def account_for(username: str | None, mediator: Mediator | None) -> User | None:
     return account
 
 
+def same_person(
+    name: str, unit_ids: list[int], id_number: str | None, *, other_than: int | None = None
+) -> Mediator | None:
+    """THE duplicate rule: a registered mediator of the same name with a unit in common, and the same
+    ID number when both have one. A second registration is refused (form, API) or reported as already
+    present (import)."""
+    stmt = select(Mediator).where(
+        Mediator.name == name,
+        Mediator.id.in_(select(mediator_unit.c.mediator_id).where(mediator_unit.c.unit_id.in_(unit_ids))),
+    )
+    if other_than is not None:
+        stmt = stmt.where(Mediator.id != other_than)
+    for m in db.session.scalars(stmt.order_by(Mediator.id)):
+        if not (id_number and m.id_number and m.id_number != id_number):
+            return m
+    return None
+
+
 def save_mediator(user: User | None, mediator: Mediator | None, data: dict) -> Mediator:
     """Create (``mediator`` None) or update a mediator from loaded :class:`MediatorIn` data. The
     units must be within the user's reach (units it already had may stay). Flushes, never commits."""
     keep = {u.id for u in mediator.units} if mediator is not None else set()
     units = reachable_units(user, data["units"], keep)
     account = account_for(data.get("username"), mediator)
+    id_number = data.get("id_number", mediator.id_number if mediator is not None else None)
+    twin = same_person(
+        data["name"],
+        [u.id for u in units],
+        id_number,
+        other_than=mediator.id if mediator is not None else None,
+    )
+    if twin is not None:
+        raise MediatorError(
+            {"name": [f"所属单位已有调解员「{twin.name}」（编号 {twin.id}），请勿重复登记。"]}
+        )
     if mediator is None:
         mediator = Mediator()
         db.session.add(mediator)

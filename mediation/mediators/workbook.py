@@ -114,19 +114,6 @@ def _mediator_row(raw: dict) -> dict:
     return data
 
 
-def _existing(name: str, unit_ids: list[int], id_number: str | None) -> Mediator | None:
-    candidates = db.session.scalars(
-        select(Mediator).where(
-            Mediator.name == name,
-            Mediator.id.in_(select(mediator_unit.c.mediator_id).where(mediator_unit.c.unit_id.in_(unit_ids))),
-        )
-    )
-    for m in candidates:
-        if not (id_number and m.id_number and m.id_number != id_number):
-            return m
-    return None
-
-
 def _read_mediators(book: LedgerWorkbook, user: User | None, result: MediatorImport) -> dict[str, dict]:
     rows: dict[str, dict] = {}
     if not book.has(MEDIATOR_SHEET):
@@ -204,7 +191,7 @@ def import_mediators(path: str | Path, user: User | None = None) -> MediatorImpo
         return result
     for row in rows.values():
         data = row["data"]
-        mediator = _existing(data["name"], row["unit_ids"], data.get("id_number"))
+        mediator = service.same_person(data["name"], row["unit_ids"], data.get("id_number"))
         if mediator is None:
             mediator = service.save_mediator(user, None, data)
             result.created += 1
