@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from mediation import clock
 from mediation.common.enums import Outcome, Status
+from mediation.common.tabular import TableError
 from mediation.disputes.casework import MediationSession
 from mediation.disputes.models import Dispute, Event
 from mediation.disputes.workflow import Stage
@@ -416,3 +417,20 @@ def test_web_export_masks_for_the_court(app, client, world, tmp_path):
     path.write_bytes(r.data)
     rows = list(load_workbook(path)["调解员"].iter_rows(values_only=True))
     assert rows[1][rows[0].index("联系电话")] == "138****5678"
+
+
+def test_the_upload_limits_apply_to_the_import(app, client, world, tmp_path):
+    path = _book(
+        tmp_path / "big.xlsx", [[str(i), "王芳", "TW-B", "专职", "律师", "", "", "", "是"] for i in range(5)]
+    )
+    app.config["TABLE_MAX_ROWS"] = 3
+    with pytest.raises(TableError, match="「调解员」表超出导入限制（TABLE_MAX_ROWS）"):
+        import_mediators(path)
+    login(client, "center_b")
+    token = csrf_token(client, "/mediators/")
+    with path.open("rb") as fh:
+        r = client.post("/mediators/import", data={"file": (fh, "m.xlsx"), "csrf_token": token})
+    assert r.status_code == 302
+    html = client.get("/mediators/").get_data(as_text=True)
+    assert "「调解员」表超出导入限制（TABLE_MAX_ROWS）" in html
+    assert count(Mediator) == 0
