@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from mediation import clock
+from mediation.disputes.workflow import Stage
 from mediation.extensions import db
 from mediation.mediators.models import Background, Employment, Mediator, Training
 from tests.browser import login, shot
+from tests.workflow_support import make_case
 
 pytestmark = pytest.mark.browser
 
@@ -65,3 +67,18 @@ def test_filter_untrained_open_and_add_a_training(live_server, new_page, registr
     db.session.rollback()
     m = db.session.scalar(select(Mediator).where(Mediator.name == "欧阳·晓红"))
     assert [(t.held_on, t.hours) for t in m.trainings] == [(date(2026, 11, 10), Decimal("3.5"))]
+
+
+def test_the_lead_unit_names_the_case_mediators_on_the_case_page(live_server, page, app, world, registry):
+    dispute_id = make_case(app.test_client(), world, Stage.HANDLING)
+    db.session.commit()
+    login(page, live_server, "mediator_b")
+    page.goto(live_server.url_for(f"/disputes/{dispute_id}"))
+    form = page.get_by_test_id("case-mediators-form")
+    form.get_by_label("欧阳·晓红").check()
+    form.get_by_role("button", name="保存承办调解员").click()
+    page.get_by_test_id("case-mediators").filter(has_text="欧阳·晓红").wait_for()
+    assert page.get_by_text("指定承办调解员").count() >= 1  # on the timeline
+    shot(page, "e2e_case_mediators")
+    page.get_by_test_id("case-mediators").get_by_role("link", name="欧阳·晓红").click()
+    assert dispute_id and page.get_by_test_id("cases").locator("tbody tr").count() == 1
