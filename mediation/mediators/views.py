@@ -87,10 +87,7 @@ def _save(mediator):
     try:
         loaded = MediatorIn().load(data)
         saved = service.save_mediator(current_user, mediator, loaded)
-    except ValidationError as err:
-        db.session.rollback()
-        return _render_form(mediator, data, err.messages, 422)
-    except service.MediatorError as err:
+    except (ValidationError, service.MediatorError) as err:
         db.session.rollback()
         return _render_form(mediator, data, err.messages, 422)
     db.session.commit()
