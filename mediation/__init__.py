@@ -24,6 +24,7 @@ from mediation.extensions import api, csrf, db, login_manager, migrate
 from mediation.followups import init_app as init_followups
 from mediation.followups.api import blp as followups_blp
 from mediation.health import api_blp as ping_blp
+from mediation.mediators.api import blp as mediators_blp
 from mediation.orgs.api import blp as orgs_blp
 from mediation.reports.api import blp as reports_blp
 from mediation.routing.api import blp as routing_blp
@@ -108,6 +109,7 @@ def register_api(app: Flask) -> None:
         documents_blp,
         sessions_blp,
         orgs_blp,
+        mediators_blp,
         ping_blp,
     ):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery

@@ -22,6 +22,7 @@ from mediation.followups.cli import scheduler_command
 from mediation.geo.models import Unit
 from mediation.geo.service import ImportErrors, import_tree, import_units
 from mediation.ledger.cli import ledger_cli
+from mediation.mediators.cli import mediators_cli
 from mediation.ops import ops_cli
 from mediation.reports.cli import register as register_reports_cli
 from mediation.routing.cli import calendar_cli
@@ -184,5 +185,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(documents_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(mediators_cli)
     app.cli.add_command(calendar_cli)
     app.cli.add_command(sms_cli)

@@ -19,6 +19,7 @@ from mediation.followups.models import (  # noqa: F401
 )
 from mediation.geo.models import Node, Unit  # noqa: F401
 from mediation.ledger.models import LedgerJob, LedgerRecord  # noqa: F401
+from mediation.mediators.models import Mediator, Training  # noqa: F401
 from mediation.orgs.models import MediationOrg  # noqa: F401
 from mediation.parties.models import PartyCodeFailure, PartySession  # noqa: F401
 from mediation.reports.models import (  # noqa: F401

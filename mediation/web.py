@@ -16,6 +16,7 @@ from mediation.documents.views import bp as documents_bp
 from mediation.followups.views import bp as followups_bp
 from mediation.health import bp as health_bp
 from mediation.ledger.views import bp as ledger_bp
+from mediation.mediators.views import bp as mediators_bp
 from mediation.orgs.views import bp as orgs_bp
 from mediation.parties.views import bp as parties_bp
 from mediation.reports.views import bp as reports_bp
@@ -55,6 +56,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(applications_bp)
     app.register_blueprint(parties_bp)
     app.register_blueprint(orgs_bp)
+    app.register_blueprint(mediators_bp)
 
     @app.get("/")
     def index():

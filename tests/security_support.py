@@ -92,6 +92,8 @@ def _workflow_actions() -> list[str]:
 
 # name → {label: value or env → value}. Every URL parameter of every object-scoped route must be
 # here (tests fail loudly for one that is not): a new endpoint gets a town-A value before it ships.
+MEDIATOR_A = "海滨甲调解员"  # a town-A mediator: never shown to town B
+
 PARAMS: dict[str, dict] = {
     "dispute_id": {"open": lambda e: e.open_id, "closed": lambda e: e.closed_id},
     "agreement_id": {"draft": lambda e: e.agreement_id},
@@ -106,6 +108,7 @@ PARAMS: dict[str, dict] = {
     "notice_id": {"calendar_notice": lambda e: e.notice_id},
     "unit_id": {"committee_a": lambda e: e.unit_id},
     "unit_code": {"committee_a": _const("TW-A")},
+    "mediator_id": {"of_committee_a": lambda e: e.mediator_id},
     "token_id": {"of_mediator_a": lambda e: e.token_id},
     "session_id": {"planned": lambda e: e.session_id},
     "photo_id": {"of_open_case": lambda e: e.photo_id},
@@ -221,6 +224,13 @@ def json_body(env, route: Route, method: str, values: dict):
         "followups_api.FollowUpCompletion": lambda: {"result": "当事人表示满意。", "satisfaction": 5},
         "followups_api.FollowUpRescheduling": lambda: {"due_on": _today(3), "reason": "当事人外出务工。"},
         "followups_api.DisputeSupervisions": lambda: {"reply_by": _today(7), "level": "普通"},
+        "mediators_api.MediatorTrainings": lambda: {
+            "held_on": _today(),
+            "hours": "2",
+            "topic": "安全测试培训",
+            "organiser": "区司法局",
+        },
+        "mediators_api.CaseMediators": lambda: {"mediators": [env.mediator_id]},
         "followups_api.SupervisionReplying": lambda: {"reply": "已按督办要求约谈双方。"},
         "reports_api.Supervise": lambda: {"note": "请抓紧办理。"},
         "reports_api.Screenings": lambda: {"node": env.grid_a_code, "found": 1},
@@ -258,6 +268,26 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
         return form
     bodies = {
         "documents.create_agreement": lambda: dict(AGREEMENT),
+        "mediators.add_training": lambda: {
+            "held_on": _today(),
+            "hours": "2",
+            "topic": "安全测试培训",
+            "organiser": "区司法局",
+        },
+        "mediators.edit": lambda: {
+            "name": "篡改",
+            "units": "TW-A",
+            "employment": "专职",
+            "background": "律师",
+        },
+        "mediators.assign": lambda: {"mediators": str(env.mediator_id)},
+        "mediators.export": lambda: {"node": env.town_a_code},
+        "mediators.new": lambda: {
+            "name": "周杰",
+            "units": "TW-A",
+            "employment": "专职",
+            "background": "律师",
+        },
         "documents.save_agreement": lambda: {**AGREEMENT, "terms": "篡改后的协议内容。"},
         "documents.sign_submit": lambda: {"method": "纸质签名", "confirmed": "1"},
         "documents.form_page": lambda: {
@@ -666,7 +696,27 @@ def security_env(tmp_path, pg_url: str | None):
             app=app, world=w, town_a_code=w.town_a.code, grid_a_code=w.grid_a.code, town_b_code=w.town_b.code
         )
         build_town_a(app, env)
-        env.markers = (*env.case_nos, PARTY_A, PARTY_B, SUMMARY_A, FACTS_A, env.id_number_a, ORG_HEAD_A)
+        from mediation.mediators.models import Background, Employment, Mediator
+
+        mediator_a = Mediator(
+            name=MEDIATOR_A,
+            employment=Employment.FULL_TIME,
+            background=Background.LAWYER,
+            units=[w.committee_a],
+        )
+        db.session.add(mediator_a)
+        db.session.commit()
+        env.mediator_id = mediator_a.id
+        env.markers = (
+            *env.case_nos,
+            PARTY_A,
+            PARTY_B,
+            SUMMARY_A,
+            FACTS_A,
+            env.id_number_a,
+            MEDIATOR_A,
+            ORG_HEAD_A,
+        )
         env.users = {
             "mediator_b": w.mediator_b,
             "center_b": w.center_user_b,

@@ -691,3 +691,15 @@ def test_partial_unversioned_schema_is_refused(tmp_path):
         assert inspect(db.engine).get_table_names() == ["node"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_demo_mediators_trainings_and_case_links(demo):
+    from mediation.common.validators import person_name_error
+    from mediation.mediators import service
+    from mediation.mediators.models import Mediator, dispute_mediator
+
+    people = db.session.scalars(select(Mediator)).all()
+    assert people and all(person_name_error(m.name) is None for m in people)
+    untrained = service.untrained_ids(m.id for m in people)
+    assert 0 < len(untrained) < len(people)
+    assert db.session.scalar(select(func.count()).select_from(dispute_mediator)) > 0

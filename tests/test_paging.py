@@ -20,6 +20,7 @@ from mediation.common.paging import MAX_PAGE, Page, PageArgs, PageOut
 from mediation.disputes.workflow import Stage
 from mediation.extensions import db
 from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, Notification, NotificationKind
+from mediation.mediators.models import Background, Employment, Mediator
 from mediation.orgs.models import MediationOrg
 from mediation.orgs.service import ensure_profiles as ensure_org_profiles
 from tests.conftest import login
@@ -38,6 +39,7 @@ API_LISTS = {
     "/api/v1/court-referrals",
     "/api/v1/reports/overdue",
     "/api/v1/orgs",
+    "/api/v1/mediators",
 }
 
 
@@ -90,6 +92,16 @@ def lists(app, client, world):
         assert r.status_code == 201, r.get_json()
     for _ in range(3):
         make_referred_case(client, w, Stage.AWAITING)
+    for name in ("王芳", "李明", "赵刚"):  # three mediators of the district
+        db.session.add(
+            Mediator(
+                name=name,
+                employment=Employment.FULL_TIME,
+                background=Background.LAWYER,
+                units=[w.committee_a],
+            )
+        )
+    db.session.commit()
     return w
 
 
@@ -206,6 +218,7 @@ WEB_LISTS = [
     ("/notifications/", "qu_center", {"unread": "1"}),
     ("/reports/overdue", "qu_center", {"level": "超期"}),
     ("/court/", "court", {"state": "open"}),
+    ("/mediators/", "qu_center", {"background": "律师"}),
     ("/account/tokens", "qu_center", {}),
     ("/admin/tokens", "admin", {"user": "qu_center"}),
     ("/orgs/", "qu_center", {"node": "120116000000"}),

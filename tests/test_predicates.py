@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -299,6 +300,79 @@ def _refer_api(env, who):
     return api_status(r.status_code, {201})
 
 
+# The mediators' registry: a mediator of 双港镇调委会 (TW-B).
+def _mediator_setup(env):
+    from mediation.mediators.models import Background, Employment, Mediator
+
+    m = Mediator(
+        name="王芳",
+        employment=Employment.FULL_TIME,
+        background=Background.LAWYER,
+        units=[env.w.committee_b],
+        phone="13812345678",
+    )
+    db.session.add(m)
+    db.session.commit()
+    return m
+
+
+def _training_count() -> int:
+    from mediation.mediators.models import Training
+
+    return count(Training)
+
+
+def _training(who, n: int) -> dict:
+    return {"held_on": f"2026-0{n}-01", "hours": "2", "topic": f"培训{who.username}", "organiser": "区司法局"}
+
+
+def _edit_mediator_web(env, who):
+    client = browser(env.app, who)
+    before = _training_count()
+    r = client.post(
+        f"/mediators/{env.data.id}/trainings",
+        data={"csrf_token": csrf(client, "/followups/"), **_training(who, 3)},
+    )
+    web_status(r.status_code)
+    return _training_count() == before + 1
+
+
+def _edit_mediator_api(env, who):
+    r = env.client.post(
+        f"/api/v1/mediators/{env.data.id}/trainings", json=_training(who, 4), headers=who.headers
+    )
+    return api_status(r.status_code, {201})
+
+
+def _mediator_phone_web(env, who):
+    r = browser(env.app, who).get(f"/mediators/{env.data.id}")
+    return r.status_code == 200 and "13812345678" in r.get_data(as_text=True)
+
+
+def _mediator_phone_api(env, who):
+    r = env.client.get(f"/api/v1/mediators/{env.data.id}", headers=who.headers)
+    return r.status_code == 200 and r.get_json()["phone"] == "13812345678"
+
+
+def _assign_setup(env):
+    m = _mediator_setup(env)
+    return SimpleNamespace(id=make_case(env.client, env.w, Stage.HANDLING), mediator=m)
+
+
+def _assign_web(env, who):
+    r = browser(env.app, who).get(f"/disputes/{env.data.id}")
+    return r.status_code == 200 and 'data-testid="case-mediators-form"' in r.get_data(as_text=True)
+
+
+def _assign_api(env, who):
+    r = env.client.put(
+        f"/api/v1/disputes/{env.data.id}/mediators",
+        json={"mediators": [env.data.mediator.id]},
+        headers=who.headers,
+    )
+    return api_status(r.status_code, {200})
+
+
 SURFACES: dict[str, Surface] = {
     "is_center_user": Surface(
         _route_web, _route_api, setup=_pending_town_b_case, decides=False, admin_too=True
@@ -321,6 +395,21 @@ SURFACES: dict[str, Surface] = {
     "may_review": Surface(_review_web, _review_api),
     "may_use_court_page": Surface(_court_web, _court_api),
     "may_refer": Surface(_refer_web, _refer_api),
+    "may_edit_mediator": Surface(
+        _edit_mediator_web,
+        _edit_mediator_api,
+        args=lambda env, who: (who.user, env.data),
+        setup=_mediator_setup,
+    ),
+    "may_read_mediator_phones": Surface(
+        _mediator_phone_web, _mediator_phone_api, setup=_mediator_setup, decides=False
+    ),
+    "may_assign_case_mediators": Surface(
+        _assign_web,
+        _assign_api,
+        args=lambda env, who: (who.user, db.session.get(Dispute, env.data.id)),
+        setup=_assign_setup,
+    ),
 }
 
 # Rules only one surface asks (the API has no such endpoint), or whose web and API are checked against
@@ -345,6 +434,8 @@ ONE_SURFACE: dict[str, str] = {
     "may_see_node_closes": "the building block of may_see_close and may_view_closes_of; tests/test_month_close_access.py",
     "may_work_on_closes": "the building block of may_view_closes_of; tests/test_month_close_access.py",
     "may_view_closes_of": "tests/test_month_close_access.py::test_the_list_of_a_nodes_closes_agrees_with_the_close_page",
+    # The mediators' registry (mediation/mediators/service.py):
+    "may_manage_mediators": "web and CLI only (the create form and the import; the API has no create); tests/test_mediators.py",
 }
 
 

@@ -105,6 +105,10 @@ LISTS = {
     "sessions.calendar_file": lambda e: [{}],
     "sessions_api.Sessions": lambda e: [{}, {"from": e.month + "-01"}],
     "ledger.index": lambda e: [{}],
+    # The mediators' registry: those with a unit in the user's subtree (mediators.service.mediator_scope).
+    "mediators.index": lambda e: [{}, {"q": "海滨甲"}, {"node": e.town_a_code}],
+    "mediators_api.Mediators": lambda e: [{}, {"q": "海滨甲"}],
+    "mediators.new:GET": lambda e: [{}],
     "accounts.tokens": lambda e: [{}],  # the caller's own API tokens
     # The court's 诉调对接 page and list: only the cases its court referred (accounts.access.referred_disputes)
     # and the 司法确认 applications to it; other roles are refused (403). The referral form (GET) is the court's.
@@ -171,6 +175,11 @@ BODY_SCOPED = {
     "reports.carry_over": {"status": {403, 404}},
     "reports_api.CarryOver": {"status": {403, 404}},
     "ledger.export": {"status": {302, 303}, "flash": "请选择您辖区内的节点"},
+    "mediators.export": {"status": {302, 303}, "flash": "请选择您辖区内的节点"},
+    # A new mediator in a town-A unit: refused beside the field (the unit is outside the user's reach).
+    "mediators.new:POST": {"status": {403, 422}},
+    # The upload names its units in the file: tests/test_mediators.py (units outside the reach refused).
+    "mediators.upload": {"status": {302, 303, 403}},
 }
 
 # Global administration, refused to everyone but the admin.

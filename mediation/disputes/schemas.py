@@ -282,6 +282,10 @@ class DisputeOut(DisputeSummaryOut):
     handler = fields.Function(
         lambda d: d.handler.username if d.handler else None, metadata={"description": "承办调解员用户名"}
     )
+    mediators = fields.Function(
+        lambda d: [{"id": m.id, "name": m.name} for m in getattr(d, "mediators", [])],
+        metadata={"description": "承办调解员（调解员名册的编号与姓名）"},
+    )
     prominent = fields.Boolean()
     parties = fields.List(fields.Nested(PartyOut))
     events = fields.List(fields.Nested(EventOut))
