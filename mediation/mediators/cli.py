@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from mediation.common.tabular import TableError
 from mediation.extensions import db
+from mediation.geo.models import Node
 
 mediators_cli = AppGroup("mediators", help="调解员名册（Excel）导入与导出")
 
@@ -19,7 +20,7 @@ mediators_cli = AppGroup("mediators", help="调解员名册（Excel）导入与�
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_command(file):
     """导入调解员（.xlsx，工作表「调解员」「培训记录」）；有任何错误则不导入任何数据，退出码 1。"""
-    from mediation.mediators.workbook import import_mediators
+    from mediation.mediators.workbook import import_mediators  # heavy: openpyxl stays out of start-up
 
     try:
         result = import_mediators(file)
@@ -42,8 +43,7 @@ def import_command(file):
 @click.option("--node", "node_code", required=True, help="节点代码：导出该节点及下级单位的调解员")
 def export_command(file, node_code):
     """导出调解员及其培训记录（.xlsx），可直接再导入。"""
-    from mediation.geo.models import Node
-    from mediation.mediators.workbook import export_mediators
+    from mediation.mediators.workbook import export_mediators  # heavy: openpyxl stays out of start-up
 
     if not file.lower().endswith(".xlsx"):
         click.echo("导出文件名应以 .xlsx 结尾。", err=True)

@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask import abort
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true
 
 from mediation.accounts.access import (
+    dispute_scope,
     is_admin,
     is_center_user,
     may_read_id_numbers,
@@ -144,8 +146,6 @@ def shown_id_number(user: User | None, mediator: Mediator) -> str | None:
 
 
 def get_mediator(user: User, mediator_id: int) -> Mediator:
-    from flask import abort
-
     m = db.session.scalars(select(Mediator).where(Mediator.id == mediator_id, mediator_scope(user))).first()
     if m is None:
         abort(404)
@@ -400,8 +400,6 @@ def case_ids_of(mediator: Mediator) -> Select:
 def record_of(mediator: Mediator, user: User | None = None, limit: int = 200) -> Record:
     """The mediator's cases (with status; only those the user may see), the sessions held in them
     and the results: closed cases counted by outcome, and how many are still open."""
-    from mediation.accounts.access import dispute_scope
-
     scope = dispute_scope(user) if user is not None else true()
     cases_stmt = select(Dispute).where(Dispute.id.in_(case_ids_of(mediator)), scope)
     cases = list(

@@ -16,7 +16,6 @@ from mediation.common.forms import form_payload
 from mediation.common.paging import kept_per_page, paginate, web_page_args
 from mediation.extensions import db
 from mediation.geo.models import Node
-from mediation.orgs import export
 from mediation.orgs import service as orgs
 from mediation.orgs.schemas import LABELS, OrgArgs, OrgIn
 from mediation.reports.common import ReportError, default_node, resolve_report_node, scope_tree
@@ -94,6 +93,8 @@ def export_registry():
     _, kind, _ = _list_args()
     page = paginate(orgs.registry_query(user, node, kind), 1, EXPORT_LIMIT, rows=True).map(_items)
     scope = (node.name if node else default_node(user).name) + (kind.value if kind else "")
+    from mediation.orgs import export  # heavy: openpyxl stays out of start-up
+
     return export.registry_download(page.items, scope)
 
 
@@ -117,6 +118,8 @@ def coverage():
 @bp.get("/coverage.xlsx")
 def export_coverage():
     node = _node_arg(default_node(_user()))
+    from mediation.orgs import export  # heavy: openpyxl stays out of start-up
+
     return export.coverage_download(orgs.coverage(node))
 
 
