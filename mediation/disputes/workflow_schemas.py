@@ -388,7 +388,7 @@ class CaseworkOut(Schema):
     time_limit = fields.Nested(LimitOut, allow_none=True)
     suggestion = fields.Nested(SuggestionOut, allow_none=True)
     center = fields.String(allow_none=True, metadata={"description": "负责分流的综治中心代码"})
-    handler = fields.String(allow_none=True, metadata={"description": "承办调解员用户名"})
+    handler = fields.String(allow_none=True, metadata={"description": "承办人（内部改派的办理人）用户名"})
     sessions = fields.List(fields.Nested(SessionOut))
     extensions = fields.List(fields.Nested(ExtensionOut))
     referral = fields.Nested(CourtReferralOut, allow_none=True)
