@@ -24,6 +24,8 @@ from mediation.extensions import api, csrf, db, login_manager, migrate
 from mediation.followups import init_app as init_followups
 from mediation.followups.api import blp as followups_blp
 from mediation.health import api_blp as ping_blp
+from mediation.keypeople.api import blp as keypeople_blp
+from mediation.keypeople.service import init_app as init_keypeople
 from mediation.mediators.api import blp as mediators_blp
 from mediation.orgs.api import blp as orgs_blp
 from mediation.reports.api import blp as reports_blp
@@ -72,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
 
+    init_keypeople(app)  # the review-due step of the sweep
     init_sessions(app)  # the reminder step of the sweep, the link of a held session to its plan
     init_followups(app)  # event receivers; the embedded scheduler (guarded: see followups/scheduler.py)
     if app.config["ENV_NAME"] == "production":
@@ -110,6 +113,7 @@ def register_api(app: Flask) -> None:
         sessions_blp,
         orgs_blp,
         mediators_blp,
+        keypeople_blp,
         ping_blp,
     ):
         csrf.exempt(blp)  # bearer tokens only: no cookie, so no cross-site request forgery

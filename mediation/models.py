@@ -18,6 +18,7 @@ from mediation.followups.models import (  # noqa: F401
     SupervisionOrder,
 )
 from mediation.geo.models import Node, Unit  # noqa: F401
+from mediation.keypeople.models import CaseLeader, KeyEntry, KeyEntryLog, KeyReviewDue  # noqa: F401
 from mediation.ledger.models import LedgerJob, LedgerRecord  # noqa: F401
 from mediation.mediators.models import Mediator, Training  # noqa: F401
 from mediation.orgs.models import MediationOrg  # noqa: F401

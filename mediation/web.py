@@ -15,6 +15,7 @@ from mediation.disputes.workflow_views import bp as workflow_bp
 from mediation.documents.views import bp as documents_bp
 from mediation.followups.views import bp as followups_bp
 from mediation.health import bp as health_bp
+from mediation.keypeople.views import bp as keypeople_bp
 from mediation.ledger.views import bp as ledger_bp
 from mediation.mediators.views import bp as mediators_bp
 from mediation.orgs.views import bp as orgs_bp
@@ -57,6 +58,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(parties_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(mediators_bp)
+    app.register_blueprint(keypeople_bp)
 
     @app.get("/")
     def index():

@@ -93,6 +93,7 @@ def _workflow_actions() -> list[str]:
 # name → {label: value or env → value}. Every URL parameter of every object-scoped route must be
 # here (tests fail loudly for one that is not): a new endpoint gets a town-A value before it ships.
 MEDIATOR_A = "海滨甲调解员"  # a town-A mediator: never shown to town B
+KEY_GROUP_A = "海滨甲重点群体"  # a town-A 重点群体: never shown to town B
 
 PARAMS: dict[str, dict] = {
     "dispute_id": {"open": lambda e: e.open_id, "closed": lambda e: e.closed_id},
@@ -109,6 +110,7 @@ PARAMS: dict[str, dict] = {
     "unit_id": {"committee_a": lambda e: e.unit_id},
     "unit_code": {"committee_a": _const("TW-A")},
     "mediator_id": {"of_committee_a": lambda e: e.mediator_id},
+    "entry_id": {"key_group_a": lambda e: e.key_entry_id},
     "token_id": {"of_mediator_a": lambda e: e.token_id},
     "session_id": {"planned": lambda e: e.session_id},
     "photo_id": {"of_open_case": lambda e: e.photo_id},
@@ -231,6 +233,17 @@ def json_body(env, route: Route, method: str, values: dict):
             "organiser": "区司法局",
         },
         "mediators_api.CaseMediators": lambda: {"mediators": [env.mediator_id]},
+        "keypeople_api.Entries": lambda: {
+            "name": "篡改群体",
+            "kind": "重大不稳定群体",
+            "group_size": 5,
+            "node": env.town_a_code,
+            "unit": "TW-A",
+            "measures": "安全测试。",
+            "review_days": 7,
+        },
+        "keypeople_api.Reviews": lambda: {"on": _today(), "note": "安全测试复查。"},
+        "keypeople_api.CaseLeader": lambda: {"name": "篡改", "post": "安全测试", "since": _today()},
         "followups_api.SupervisionReplying": lambda: {"reply": "已按督办要求约谈双方。"},
         "reports_api.Supervise": lambda: {"note": "请抓紧办理。"},
         "reports_api.Screenings": lambda: {"node": env.grid_a_code, "found": 1},
@@ -281,6 +294,26 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
             "background": "律师",
         },
         "mediators.assign": lambda: {"mediators": str(env.mediator_id)},
+        "keypeople.new": lambda: {
+            "name": "篡改群体",
+            "kind": "重大不稳定群体",
+            "group_size": "5",
+            "node": env.town_a_code,
+            "unit": "TW-A",
+            "measures": "安全测试。",
+            "review_days": "7",
+        },
+        "keypeople.edit": lambda: {
+            "name": "篡改群体",
+            "kind": "重大不稳定群体",
+            "group_size": "5",
+            "node": env.town_a_code,
+            "unit": "TW-A",
+            "measures": "安全测试。",
+            "review_days": "7",
+        },
+        "keypeople.review": lambda: {"on": _today(), "note": "安全测试复查。"},
+        "keypeople.set_leader": lambda: {"name": "篡改", "post": "安全测试", "since": _today()},
         "mediators.export": lambda: {"node": env.town_a_code},
         "mediators.new": lambda: {
             "name": "周杰",
@@ -707,6 +740,22 @@ def security_env(tmp_path, pg_url: str | None):
         db.session.add(mediator_a)
         db.session.commit()
         env.mediator_id = mediator_a.id
+        from mediation.keypeople.models import KeyEntry, KeyKind
+
+        key_entry = KeyEntry(
+            name=KEY_GROUP_A,
+            is_group=True,
+            group_size=12,
+            kind=KeyKind.UNSTABLE_GROUP,
+            node=w.village_a,
+            unit=w.committee_a,
+            measures="海滨甲稳控措施",
+            review_days=7,
+            next_review_on=local_today(),
+        )
+        db.session.add(key_entry)
+        db.session.commit()
+        env.key_entry_id = key_entry.id
         env.markers = (
             *env.case_nos,
             PARTY_A,
@@ -716,6 +765,7 @@ def security_env(tmp_path, pg_url: str | None):
             env.id_number_a,
             MEDIATOR_A,
             ORG_HEAD_A,
+            KEY_GROUP_A,
         )
         env.users = {
             "mediator_b": w.mediator_b,

@@ -703,3 +703,21 @@ def test_demo_mediators_trainings_and_case_links(demo):
     untrained = service.untrained_ids(m.id for m in people)
     assert 0 < len(untrained) < len(people)
     assert db.session.scalar(select(func.count()).select_from(dispute_mediator)) > 0
+
+
+def test_demo_key_people_and_a_case_taken_on_by_a_leader(demo):
+    from mediation.followups.models import Notification, NotificationKind
+    from mediation.keypeople import service
+    from mediation.keypeople.models import CaseLeader, KeyEntry, KeyKind
+
+    entries = db.session.scalars(select(KeyEntry).order_by(KeyEntry.id)).all()
+    assert [e.kind for e in entries] == [KeyKind.UNSTABLE_GROUP, KeyKind.PETITIONER]
+    assert all(e.cases for e in entries)
+    assert [h.kind.value for h in entries[0].history][0] == "复查"
+    # The person's review was due: the sweep told the committee, once.
+    due = db.session.scalars(
+        select(Notification).where(Notification.kind == NotificationKind.KEY_REVIEW)
+    ).all()
+    assert due and {n.link for n in due} == {f"/key-people/{entries[1].id}"}
+    leaders = db.session.scalars(select(CaseLeader)).all()
+    assert len(leaders) == 1 and service.leader_of(leaders[0].dispute_id).post == "双港镇党委副书记"

@@ -242,3 +242,23 @@ def test_mediation_orgs_backfill_committees_by_level_and_downgrade(fresh_url):
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM unit")).scalar() == 9
         db.engine.dispose()
+
+
+def test_key_people_migration_adds_the_register_and_case_leaders_and_removes_them(fresh_url):
+    """b7e4d2a9c1f5 (重点人员 / 包案): the register, its case links, history and review-due rows (one per
+    entry and due date), and case_leader (one per case); the downgrade removes them and nothing else."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    added = {"key_entry", "key_entry_dispute", "key_entry_log", "key_review_due", "case_leader"}
+    with app.app_context():
+        upgrade(revision="f3c9a1d27b64")
+        before = set(inspect(db.engine).get_table_names())
+        assert not added & before
+        upgrade(revision="b7e4d2a9c1f5")
+        insp = inspect(db.engine)
+        assert set(insp.get_table_names()) == before | added
+        unique = [u["column_names"] for u in insp.get_unique_constraints("key_review_due")]
+        assert ["entry_id", "due_on"] in unique
+        assert insp.get_pk_constraint("case_leader")["constrained_columns"] == ["dispute_id"]
+        downgrade(revision="f3c9a1d27b64")
+        assert set(inspect(db.engine).get_table_names()) == before
+        db.engine.dispose()

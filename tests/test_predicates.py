@@ -20,6 +20,7 @@ import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -373,6 +374,74 @@ def _assign_api(env, who):
     return api_status(r.status_code, {200})
 
 
+# The 重点人员 register: a group at 双港村 whose 责任单位 is 双港镇调委会 (TW-B).
+def _key_entry_setup(env):
+    from mediation.keypeople.models import KeyEntry, KeyKind
+
+    entry = KeyEntry(
+        name="双港村拆迁安置户",
+        is_group=True,
+        group_size=20,
+        kind=KeyKind.UNSTABLE_GROUP,
+        node=env.w.village_b,
+        unit=env.w.committee_b,
+        measures="每周走访。",
+        review_days=7,
+        next_review_on=date(2026, 12, 1),
+    )
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def _key_list_web(env, who):
+    return web_status(browser(env.app, who).get("/key-people/").status_code)
+
+
+def _key_list_api(env, who):
+    return api_status(env.client.get("/api/v1/key-people", headers=who.headers).status_code, {200})
+
+
+def _key_entry_web(env, who):
+    return web_status(browser(env.app, who).get(f"/key-people/{env.data.id}").status_code)
+
+
+def _key_entry_api(env, who):
+    return api_status(
+        env.client.get(f"/api/v1/key-people/{env.data.id}", headers=who.headers).status_code, {200}
+    )
+
+
+def _key_register_web(env, who):
+    return web_status(browser(env.app, who).get("/key-people/new").status_code)
+
+
+def _key_register_api(env, who):
+    unit = who.user.unit
+    body = {
+        "name": f"信访人{who.username}",
+        "kind": "重点信访人员",
+        "node": unit.node.code,
+        "unit": unit.code,
+        "measures": "每月约谈。",
+        "review_days": 30,
+    }
+    return api_status(
+        env.client.post("/api/v1/key-people", json=body, headers=who.headers).status_code, {201}
+    )
+
+
+def _leader_web(env, who):
+    r = browser(env.app, who).get(f"/disputes/{env.data}")
+    return r.status_code == 200 and 'data-testid="case-leader-form"' in r.get_data(as_text=True)
+
+
+def _leader_api(env, who):
+    body = {"name": "王建国", "post": "镇党委副书记", "since": "2026-01-05"}
+    r = env.client.put(f"/api/v1/disputes/{env.data}/leader", json=body, headers=who.headers)
+    return api_status(r.status_code, {200})
+
+
 SURFACES: dict[str, Surface] = {
     "is_center_user": Surface(
         _route_web, _route_api, setup=_pending_town_b_case, decides=False, admin_too=True
@@ -409,6 +478,18 @@ SURFACES: dict[str, Surface] = {
         _assign_api,
         args=lambda env, who: (who.user, db.session.get(Dispute, env.data.id)),
         setup=_assign_setup,
+    ),
+    "may_see_key_people": Surface(_key_list_web, _key_list_api, setup=_key_entry_setup),
+    "may_see_entry": Surface(
+        _key_entry_web, _key_entry_api, args=lambda env, who: (who.user, env.data), setup=_key_entry_setup
+    ),
+    "may_manage_key_people": Surface(_key_register_web, _key_register_api),
+    "may_set_case_leader": Surface(
+        _leader_web,
+        _leader_api,
+        args=lambda env, who: (who.user, db.session.get(Dispute, env.data)),
+        setup=lambda env: make_case(env.client, env.w, Stage.HANDLING),
+        decides=False,
     ),
 }
 

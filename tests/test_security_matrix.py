@@ -109,6 +109,11 @@ LISTS = {
     "mediators.index": lambda e: [{}, {"q": "海滨甲"}, {"node": e.town_a_code}],
     "mediators_api.Mediators": lambda e: [{}, {"q": "海滨甲"}],
     "mediators.new:GET": lambda e: [{}],
+    # The 重点人员 register: entries in the user's jurisdiction and role (keypeople.service.entry_scope);
+    # grid workers and units that are no 责任单位 are refused (403).
+    "keypeople.index": lambda e: [{}, {"q": "海滨甲"}, {"node": e.town_a_code}],
+    "keypeople_api.Entries:GET": lambda e: [{}, {"q": "海滨甲"}],
+    "keypeople.new:GET": lambda e: [{}],
     "accounts.tokens": lambda e: [{}],  # the caller's own API tokens
     # The court's 诉调对接 page and list: only the cases its court referred (accounts.access.referred_disputes)
     # and the 司法确认 applications to it; other roles are refused (403). The referral form (GET) is the court's.
@@ -180,6 +185,9 @@ BODY_SCOPED = {
     "mediators.new:POST": {"status": {403, 422}},
     # The upload names its units in the file: tests/test_mediators.py (units outside the reach refused).
     "mediators.upload": {"status": {302, 303, 403}},
+    # A 重点人员 entry at a town-A place or with a town-A 责任单位: refused beside the field (or the role, 403).
+    "keypeople.new:POST": {"status": {403, 422}},
+    "keypeople_api.Entries:POST": {"status": {403, 422}},
 }
 
 # Global administration, refused to everyone but the admin.

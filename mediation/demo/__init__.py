@@ -45,6 +45,7 @@ from mediation.demo.followups import (
     mark_old_notifications_read,
     party_ratings,
 )
+from mediation.demo.keypeople import load_key_people
 from mediation.demo.mediators import load_mediators
 from mediation.demo.orgs import load_orgs
 from mediation.demo.people import DEMO_USERS, _PasswordHash, ensure_staff, ensure_users
@@ -130,6 +131,7 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
         stats, first, last = load_disputes(world, count)
         history = load_history(world, first)
         mediators = load_mediators(history.today)
+        key_people = load_key_people(history.today)
         db.session.commit()
         # What the scheduler does every minute (预警/超期 alerts, due follow-ups, 督办 escalation): as
         # it did on two recent days, and now.
@@ -142,6 +144,7 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
         db.session.commit()
         lines += history_summary(stats, first, last, history, sweeps)
         lines.append("调解员：{} 人，培训记录 {} 条，{} 件案件指定了承办调解员。".format(*mediators))
+        lines.append("重点人员/群体：{} 条；包案案件：{}。".format(key_people[0], key_people[1] or "无"))
     rules, rules_created = ensure_routing_rules()
     suggested = suggest_pending()
     db.session.commit()

@@ -286,6 +286,14 @@ class DisputeOut(DisputeSummaryOut):
         lambda d: [{"id": m.id, "name": m.name} for m in getattr(d, "mediators", [])],
         metadata={"description": "承办调解员（调解员名册的编号与姓名）"},
     )
+    case_leader = fields.Function(
+        lambda d: (
+            {"name": d.case_leader.name, "post": d.case_leader.post, "since": d.case_leader.since.isoformat()}
+            if getattr(d, "case_leader", None) is not None
+            else None
+        ),
+        metadata={"description": "包案领导（姓名、职务、包案日期），未包案为空"},
+    )
     prominent = fields.Boolean()
     parties = fields.List(fields.Nested(PartyOut))
     events = fields.List(fields.Nested(EventOut))

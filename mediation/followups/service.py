@@ -780,6 +780,7 @@ class SweepResult:
     emails_sent: int = 0
     emails_failed: int = 0
     session_reminders: int = 0  # SMS reminders of planned sessions (mediation/sessions/service.py)
+    key_reviews_due: int = 0  # 重点人员/群体 reviews due (mediation/keypeople/service.py)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -793,6 +794,7 @@ class SweepResult:
             + self.lapsed
             + self.emails_sent
             + self.session_reminders
+            + self.key_reviews_due
         )
 
     def summary(self) -> str:
@@ -800,6 +802,7 @@ class SweepResult:
             f"稳控回访新建{self.stabilize_created}、停止{self.stabilize_cancelled}；到期回访提醒{self.followups_due}；"
             f"期限预警{self.alerts}；督办升级{self.escalated}、逾期{self.lapsed}；"
             f"邮件发送{self.emails_sent}、失败{self.emails_failed}；调解提醒短信{self.session_reminders}"
+            f"；重点人员复查提醒{self.key_reviews_due}"
         )
         return text + (f"；错误：{'；'.join(self.errors)}" if self.errors else "")
 

@@ -20,6 +20,7 @@ from mediation.extensions import db
 from mediation.followups import service as followups_service
 from mediation.followups.models import SupervisionLevel, SupervisionOrder
 from mediation.geo.models import Node, Unit
+from mediation.keypeople.models import CaseLeader
 from mediation.reports.common import ReportError
 from mediation.reports.sql import day_number, in_subtree, lit
 from mediation.routing.deadlines import DEFAULT_WARNING_RATIO, NORMAL, OVERDUE, WARNING, level_for
@@ -138,9 +139,12 @@ def overdue_review(
             Unit.code.label("unit_code"),
             Node.name.label("node_name"),
             supervisions.label("supervisions"),
+            CaseLeader.name.label("leader_name"),
+            CaseLeader.post.label("leader_post"),
         )
         .join(Node, Node.id == page_rows.c.node_id)
         .outerjoin(Unit, Unit.id == page_rows.c.unit_id)
+        .outerjoin(CaseLeader, CaseLeader.dispute_id == page_rows.c.id)
         .order_by(
             page_rows.c.rank.desc(),
             page_rows.c.prominent.desc(),
@@ -165,6 +169,7 @@ def overdue_review(
             "unit_name": r.unit_name or "（未分流）",
             "node_name": r.node_name,
             "supervisions": int(r.supervisions or 0),
+            "leader": f"{r.leader_post} {r.leader_name}" if r.leader_name else None,
         }
         for r in rows
     ]

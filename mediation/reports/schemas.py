@@ -253,6 +253,7 @@ class OverdueItem(Schema):
     unit_name = fields.String()
     node_name = fields.String()
     supervisions = fields.Integer()
+    leader = fields.String(allow_none=True, metadata={"description": "包案领导（职务 姓名），未包案为空"})
 
 
 class LeagueRow(Schema):
