@@ -280,7 +280,8 @@ class DisputeOut(DisputeSummaryOut):
         metadata={"description": "上报后负责分流的综治中心（未上报为空）"},
     )
     handler = fields.Function(
-        lambda d: d.handler.username if d.handler else None, metadata={"description": "承办人（内部改派的办理人）用户名"}
+        lambda d: d.handler.username if d.handler else None,
+        metadata={"description": "承办人（内部改派的办理人）用户名"},
     )
     mediators = fields.Function(
         lambda d: [{"id": m.id, "name": m.name} for m in getattr(d, "mediators", [])],
