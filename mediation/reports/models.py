@@ -164,7 +164,7 @@ class Notice(db.Model):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
-    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
 
     node: Mapped[Node] = relationship()
     issued_by_unit: Mapped[Unit] = relationship()
