@@ -13,6 +13,18 @@ from mediation.sms.settings import config_defaults as sms_config
 
 # Enumerations are data, not code: a deployment may extend them through the environment
 # (comma-separated) without touching the code. Values are the Chinese names of LEDGER.md.
+# 考核: the weights of the scorecard's figures (mediation/reports/scorecard.py, SCORE_FIGURES).
+SCORECARD_WEIGHTS = {
+    "received": 10,
+    "success_rate": 20,
+    "on_time_rate": 20,
+    "overdue": 15,
+    "supervision_rate": 10,
+    "followup_rate": 10,
+    "satisfaction_rate": 10,
+    "screening_rate": 5,
+}
+
 DEFAULT_CATEGORIES = (
     "婚姻家庭",
     "邻里",
@@ -166,6 +178,12 @@ def build_config(instance_path: Path) -> dict:
         "CONFIRMATION_WINDOW_DAYS": int(os.environ.get("CONFIRMATION_WINDOW_DAYS", "30")),
         # 督办 from the overdue review (mediation/reports): the reply date, in days from today.
         "OVERDUE_SUPERVISION_REPLY_DAYS": int(os.environ.get("OVERDUE_SUPERVISION_REPLY_DAYS", "3")),
+        # 考核 (mediation/reports/scorecard.py): the weight of each figure in the total (0 or absent: shown,
+        # not counted) and the 通报's thresholds (表扬: total >= PRAISE or among the top N; 批评: below).
+        "SCORECARD_WEIGHTS": dict(SCORECARD_WEIGHTS),
+        "NOTICE_PRAISE_MIN_TOTAL": float(os.environ.get("NOTICE_PRAISE_MIN_TOTAL", "90")),
+        "NOTICE_PRAISE_TOP": int(os.environ.get("NOTICE_PRAISE_TOP", "0")),
+        "NOTICE_CRITICISE_BELOW": float(os.environ.get("NOTICE_CRITICISE_BELOW", "60")),
         # The scheduler: "embedded" runs it inside the web app (one process, the default), "external"
         # leaves it to `flask --app mediation scheduler`. Either way a database lease lets only one
         # process run the jobs at a time.

@@ -102,6 +102,7 @@ PARAMS: dict[str, dict] = {
     "order_id": {"supervision": lambda e: e.order_id},
     "notification_id": {"of_mediator_a": lambda e: e.notification_id},
     "close_id": {"month_close": lambda e: e.close_id},
+    "report_notice_id": {"town_a_notice": lambda e: e.report_notice_id},
     "request_id": {"reopen": lambda e: e.request_id},
     "job_id": {"export": lambda e: e.job_id},
     "rule_id": {"rule": lambda e: e.rule_id},
@@ -248,6 +249,7 @@ def json_body(env, route: Route, method: str, values: dict):
         "reports_api.Supervise": lambda: {"note": "请抓紧办理。"},
         "reports_api.Screenings": lambda: {"node": env.grid_a_code, "found": 1},
         "reports_api.MonthCloses": lambda: {"node": env.town_a_code, "month": env.closed_month},
+        "reports_api.Notices": lambda: {"node": env.town_a_code, "period": env.closed_month},
         "reports_api.CarryOver": lambda: {
             "dispute": env.open_id,
             "month": env.month,
@@ -315,6 +317,11 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
         "keypeople.review": lambda: {"on": _today(), "note": "安全测试复查。"},
         "keypeople.set_leader": lambda: {"name": "篡改", "post": "安全测试", "since": _today()},
         "mediators.export": lambda: {"node": env.town_a_code},
+        "reports.issue_notice": lambda: {
+            "node": env.town_a_code,
+            "period": env.closed_month,
+            "confirmed": "1",
+        },
         "mediators.new": lambda: {
             "name": "周杰",
             "units": "TW-A",
@@ -619,6 +626,15 @@ def build_town_a(app, env: SimpleNamespace) -> None:
         201,
     )
     env.request_id = req["id"]
+    notice = _ok(
+        api.post(
+            "/api/v1/reports/notices",
+            json={"node": w.town_a.code, "period": env.closed_month},
+            headers=w.center_user_a.headers,
+        ),
+        201,
+    )
+    env.report_notice_id = notice["id"]
 
     rule = _ok(
         api.post(

@@ -37,6 +37,7 @@ from mediation.disputes.workflow import Stage
 from mediation.documents.models import Agreement
 from mediation.extensions import db
 from mediation.followups.models import SupervisionOrder
+from mediation.reports.models import Notice
 from tests.conftest import login
 from tests.factories import dispute_payload, user
 from tests.workflow_support import act, make_case
@@ -280,6 +281,38 @@ def _review_api(env, who):
     return api_status(env.client.get("/api/v1/reports/overdue", headers=who.headers).status_code, {200})
 
 
+# 考核通报: issuing one for 海滨街道 (the scorecard page's button; the API answers 422 for a period not
+# begun once the rule lets the user in, 403 before), and opening the district's notice of a past quarter.
+def _issue_notice_web(env, who):
+    r = browser(env.app, who).get(f"/reports/scorecard?node={env.w.town_a.code}&period=2099")
+    return r.status_code == 200 and 'id="issue-notice"' in r.get_data(as_text=True)
+
+
+def _issue_notice_api(env, who):
+    body = {"node": env.w.town_a.code, "period": "2099"}
+    r = env.client.post("/api/v1/reports/notices", json=body, headers=who.headers)
+    return api_status(r.status_code, {201}) or r.status_code == 422
+
+
+def _notice_setup(env):
+    r = env.client.post(
+        "/api/v1/reports/notices",
+        json={"node": env.w.district.code, "period": "2026-Q3"},
+        headers=env.w.district_staff.headers,
+    )
+    assert r.status_code == 201, r.get_json()
+    return db.session.get(Notice, r.get_json()["id"])
+
+
+def _see_notice_web(env, who):
+    return web_status(browser(env.app, who).get(f"/reports/notices/{env.data.id}.pdf").status_code)
+
+
+def _see_notice_api(env, who):
+    r = env.client.get(f"/api/v1/reports/notices/{env.data.id}/pdf", headers=who.headers)
+    return api_status(r.status_code, {200})
+
+
 # 诉调对接: the court's list of referrals, and referring a case.
 def _court_web(env, who):
     return web_status(browser(env.app, who).get("/court/").status_code)
@@ -462,6 +495,15 @@ SURFACES: dict[str, Surface] = {
     "may_write": Surface(_draft_web, _draft_api, decides=False),
     "may_read_documents": Surface(_case_file_web, _case_file_api, setup=_id_setup, decides=False),
     "may_review": Surface(_review_web, _review_api),
+    "may_issue_notice": Surface(
+        _issue_notice_web, _issue_notice_api, args=lambda env, who: (who.user, env.w.town_a)
+    ),
+    "may_see_notice": Surface(
+        _see_notice_web,
+        _see_notice_api,
+        args=lambda env, who: (who.user, db.session.get(Notice, env.data.id)),
+        setup=_notice_setup,
+    ),
     "may_use_court_page": Surface(_court_web, _court_api),
     "may_refer": Surface(_refer_web, _refer_api),
     "may_edit_mediator": Surface(

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
+from mediation.followups.models import SupervisionLevel, SupervisionOrder
 from mediation.reports import figures
 from mediation.reports.common import Month
 from mediation.reports.figures import FIGURES, figure_filter
@@ -110,6 +111,21 @@ def build_cases(world, seed: int = 12) -> None:
             unit=unit,
             prominent=used > 45,
         )
+    # 督办 due in October (the scorecard's 督办按期回复率): answered on time, late, or not at all.
+    ordered = [d for d in db.session.scalars(select(Dispute).order_by(Dispute.id)) if d.unit_id][:12]
+    for d in ordered:
+        reply_by = date(2026, 10, 1) + timedelta(days=rnd.randrange(0, 31))
+        replied = rnd.choice([None, datetime.combine(reply_by, datetime.min.time()), datetime.combine(reply_by + timedelta(days=2), datetime.min.time())])  # fmt: skip
+        db.session.add(
+            SupervisionOrder(
+                dispute_id=d.id,
+                level=SupervisionLevel.ORDINARY,
+                issued_by_unit_id=w.district_center.id,
+                target_unit_id=d.unit_id,
+                reply_by=reply_by,
+                replied_at=replied,
+            )
+        )
     db.session.commit()
 
 
@@ -133,6 +149,9 @@ def report_pages(world) -> dict[str, str]:
         "channels": f"/reports/channels?node={d}&month={OCT.key}",
         "overdue": f"/reports/overdue?node={d}",
         "monthly_town": f"/reports/?node={world.town_a.code}&month={OCT.key}",
+        # 考核: the month and the quarter (2026-Q4 spans October to December)
+        "scorecard": f"/reports/scorecard?node={d}&period={OCT.key}",
+        "scorecard_quarter": f"/reports/scorecard?node={d}&period=2026-Q4",
     }
 
 

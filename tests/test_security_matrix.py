@@ -100,6 +100,9 @@ LISTS = {
     "followups.supervisions": lambda e: [{"scope": "all"}, {"scope": "issued"}],
     "followups_api.Supervisions": lambda e: [{"dispute": e.open_id}, {}],
     "reports.screening:GET": lambda e: [{}],
+    # 考核通报: the notices of the user's subtree and those naming the user's unit.
+    "reports.notice_list": lambda e: [{}],
+    "reports_api.Notices:GET": lambda e: [{}],
     # The user's own calendar of planned sessions (page, .ics, API): cases 分给我的 only.
     "sessions.calendar": lambda e: [{}, {"view": "month"}],
     "sessions.calendar_file": lambda e: [{}],
@@ -156,6 +159,13 @@ NODE_QUERY = {
         "orgs_api.Coverage",
     )
 }
+# 考核 takes a period (a month, a quarter or a year).
+NODE_QUERY.update(
+    {
+        endpoint: (lambda e: {"node": e.town_a_code, "period": e.closed_month})
+        for endpoint in ("reports.scorecard", "reports.scorecard_export", "reports_api.Scorecard")
+    }
+)
 # 周报 takes an ISO week instead of a month.
 NODE_QUERY.update(
     {
@@ -176,6 +186,8 @@ BODY_SCOPED = {
     # The phone form shows the error beside the field (re-rendered with 200, as its other errors).
     "reports.screening:POST": {"status": {200, 403, 422}, "shows": "不在您单位的辖区内"},
     "reports_api.MonthCloses:POST": {"status": {403}},
+    "reports_api.Notices:POST": {"status": {403}},
+    "reports.issue_notice": {"status": {403, 404}},
     "reports.close_month": {"status": {403, 404}},
     "reports.carry_over": {"status": {403, 404}},
     "reports_api.CarryOver": {"status": {403, 404}},
@@ -384,6 +396,9 @@ NOT_FOR_COURT = {
     "reports_api.ReopenRequests",
     "reports.reopen_decide",
     "reports_api.ReopenDecision",
+    # 考核通报 are issued by a 综治中心.
+    "reports.issue_notice",
+    "reports_api.Notices:POST",
     # A 调解组织's profile is edited by an admin or 综治中心 staff of its subtree.
     "orgs.edit",
     # Administration.

@@ -337,6 +337,10 @@ class DisputeListArgs(s.InputSchema, PageArgs):
         validate=lambda v: _week_text(v),
         metadata={"description": "报表周次 YYYY-Www（ISO周，周报的指标；代替 month）"},
     )
+    period = s.String(
+        validate=lambda v: _term_text(v),
+        metadata={"description": "考核期间 YYYY-MM / YYYY-Qn / YYYY（考核排名的指标；代替 month）"},
+    )
     channel = s.String(metadata={"description": "渠道统计表的一行：化解渠道，或 未分流"})
     venue = s.String(
         validate=s.one_of([*values(Venue), "未填"], "发现场所"),
@@ -355,10 +359,13 @@ class DisputeListArgs(s.InputSchema, PageArgs):
         errors = {}
         if not data.get("node"):
             errors["node"] = ["请指定报表的节点。"]
-        if FIGURES[data["figure"]].universe != "review" and not data.get("month") and not data.get("week"):
+        periods = [k for k in ("month", "week", "period") if data.get(k)]
+        if FIGURES[data["figure"]].universe != "review" and not periods:
             errors["month"] = ["请指定报表月份（YYYY-MM）。"]
         if data.get("month") and data.get("week"):
             errors["week"] = ["报表月份和周次只能指定一个。"]
+        elif len(periods) > 1:
+            errors["period"] = ["考核期间不能与报表月份或周次同时指定。"]
         if data.get("channel") and data["channel"] not in (*CHANNELS, NO_CHANNEL):
             errors["channel"] = ["未知的化解渠道。"]
         if errors:
@@ -379,6 +386,16 @@ def _month_text(value: str) -> None:
 
     try:
         Month.parse(value)
+    except ValueError as err:
+        raise ValidationError(str(err)) from None
+
+
+def _term_text(value: str) -> None:
+    # cycle: reports → followups → ledger → disputes.schemas
+    from mediation.reports.common import parse_term
+
+    try:
+        parse_term(value)
     except ValueError as err:
         raise ValidationError(str(err)) from None
 

@@ -336,7 +336,7 @@ def _sort_columns() -> dict:
 
 NO_UNIT = "未分流"  # the lead-unit filter's value for cases without a lead unit
 # The query keys of a report drill-down (reports.figures.figure_filter), kept by page links and exports.
-FIGURE_KEYS = ("figure", "month", "week", "channel", "venue", "prominent", "direct")
+FIGURE_KEYS = ("figure", "month", "week", "period", "channel", "venue", "prominent", "direct")
 
 
 def _list_base(user: User, args: dict):
@@ -402,7 +402,7 @@ def _where_node_or_figure(stmt, args: dict, today: date | None):
             figure_filter(
                 args["figure"],
                 node,
-                parse_period(args.get("month"), args.get("week")),
+                parse_period(args.get("month"), args.get("week"), args.get("period")),
                 today=today,
                 prominent=args.get("prominent", False),
                 direct=args.get("direct", False),

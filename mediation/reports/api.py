@@ -4,6 +4,7 @@ pages; who may see and act on a month close is asked of ``month_close``'s predic
 
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
@@ -13,10 +14,11 @@ from mediation.accounts.auth import api_user, token_required
 from mediation.extensions import db
 from mediation.followups.schemas import SupervisionOrderOut
 from mediation.geo.models import Unit
-from mediation.reports import figures, month_close, overdue, screenings
+from mediation.reports import figures, month_close, notices, overdue, screenings
 from mediation.reports import schemas as sc
-from mediation.reports.common import Month, ReportError, Week, resolve_report_node
-from mediation.reports.models import MonthClose, ReopenRequest
+from mediation.reports.common import Month, ReportError, Week, parse_term, resolve_report_node
+from mediation.reports.models import MonthClose, Notice, ReopenRequest
+from mediation.reports.scorecard import scorecard
 
 blp = Blueprint(
     "reports_api", __name__, url_prefix="/api/v1", description="统计报表、排查报告、超期督办与月清月结"
@@ -278,3 +280,64 @@ class ReopenDecision(MethodView):
             fail(err, "json")
         db.session.commit()
         return req
+
+
+# ---------------------------------------------------------------------------------- 考核 and 通报
+
+
+@blp.route("/reports/scorecard")
+class Scorecard(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.ScorecardArgs, location="query")
+    @blp.response(200, sc.Scorecard)
+    @blp.alt_response(422, description="节点代码或考核期间无效")
+    def get(self, args):
+        """考核排名：节点下一级各单位在某月、某季度或某年的受理数、调解成功率、按期办结率、超期数、督办按期回复率、
+        回访完成率、满意率、排查上报率，各项得分、加权总分、名次及上期名次（权重见 SCORECARD_WEIGHTS）"""
+        node = report_node(args)
+        return scorecard(node, parse_term(args["period"]))
+
+
+def _visible_notice(notice_id: int) -> Notice:
+    notice = db.session.get(Notice, notice_id)
+    if notice is None or not notices.may_see_notice(api_user(), notice):
+        abort(404, message="通报不存在。")
+    return notice
+
+
+@blp.route("/reports/notices")
+class Notices(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, sc.NoticeOut(many=True))
+    def get(self):
+        """考核通报：本人可见的通报（本级及上级印发给本辖区的，和点名本单位的），最新的在前"""
+        rows = db.session.scalars(notices.visible_notices(api_user()).limit(200))
+        return [notices.notice_summary(n) for n in rows]
+
+    @blp.arguments(sc.NoticeIn)
+    @blp.response(201, sc.NoticeOut)
+    @blp.alt_response(403, description="不是综治中心，或节点不在辖区内")
+    @blp.alt_response(409, description="该节点本期的通报已印发")
+    @blp.alt_response(422, description="节点代码或考核期间无效")
+    def post(self, data):
+        """印发考核通报（综治中心，对本辖区）：排名、通报表扬与批评（阈值见 NOTICE_*）、超期案件点名，生成 PDF 并留存"""
+        node = report_node(data, "json")
+        try:
+            notice = notices.issue_notice(api_user(), node, parse_term(data["period"]))
+        except ReportError as err:
+            fail(err, "json", "period")
+        db.session.commit()
+        return notices.notice_summary(notice)
+
+
+@blp.route("/reports/notices/<int:report_notice_id>/pdf")
+class NoticePdf(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, content_type="application/pdf", description="考核通报 PDF")
+    def get(self, report_notice_id):
+        """考核通报的 PDF（印发时生成并留存）"""
+        notice = _visible_notice(report_notice_id)
+        return Response(notice.pdf, mimetype="application/pdf")

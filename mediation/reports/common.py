@@ -146,14 +146,114 @@ class Week:
         return self.key
 
 
-# The period of the 月清月结 figures: a calendar month, or an ISO week (周报). Both have ``first``,
-# ``last``, ``key``, ``label``, ``shift`` and ``words`` (a month's label in the period's words).
-Period = Month | Week
+# A quarter's or a year's figures are the month's, with these words (考核: 本期受理, 期末超期).
+_TERM_WORDS = (("本月", "本期"), ("上月", "上期"), ("下月", "下期"), ("月末", "期末"), ("月份", "期间"))
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
 
 
-def parse_period(month: str | None = None, week: str | None = None) -> Period | None:
-    """The period a request names (``month=YYYY-MM`` or ``week=YYYY-Www``), None when neither;
+@dataclass(frozen=True, order=True)
+class Quarter:
+    """A calendar quarter (2026-Q4: 1 October to 31 December 2026), for the scorecard (考核)."""
+
+    year: int
+    quarter: int
+
+    @property
+    def first(self) -> date:
+        return date(self.year, 3 * self.quarter - 2, 1)
+
+    @property
+    def last(self) -> date:
+        return Month(self.year, 3 * self.quarter).last
+
+    def shift(self, quarters: int) -> Quarter:
+        index = self.year * 4 + self.quarter - 1 + quarters
+        return Quarter(index // 4, index % 4 + 1)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-Q{self.quarter}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年第{'一二三四'[self.quarter - 1]}季度"
+
+    @staticmethod
+    def words(text: str) -> str:
+        for old, new in _TERM_WORDS:
+            text = text.replace(old, new)
+        return text
+
+    def __str__(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True, order=True)
+class Year:
+    """A calendar year (2026: 1 January to 31 December), for the scorecard (考核)."""
+
+    year: int
+
+    @property
+    def first(self) -> date:
+        return date(self.year, 1, 1)
+
+    @property
+    def last(self) -> date:
+        return date(self.year, 12, 31)
+
+    def shift(self, years: int) -> Year:
+        return Year(self.year + years)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年"
+
+    words = Quarter.words
+
+    def __str__(self) -> str:
+        return self.key
+
+
+# The period of the 月清月结 figures: a calendar month, or an ISO week (周报); the scorecard (考核)
+# also takes a quarter or a year. All have ``first``, ``last``, ``key``, ``label``, ``shift`` and
+# ``words`` (a month's label in the period's words).
+Period = Month | Week | Quarter | Year
+
+PERIOD_FORMAT = "考核期间格式应为 YYYY-MM（月）、YYYY-Qn（季度）或 YYYY（年），例如 2026-11、2026-Q4、2026。"
+
+
+def parse_term(text: str) -> Month | Quarter | Year:
+    """A scorecard period: ``2026-11`` (a month), ``2026-Q4`` (a quarter) or ``2026`` (a year);
     ValueError (Chinese) when malformed."""
+    text = (text or "").strip().upper()
+    if match := _QUARTER.match(text):
+        year = int(match[1])
+        if 1900 <= year <= 2999:
+            return Quarter(year, int(match[2]))
+    elif match := _YEAR.match(text):
+        if 1900 <= int(match[1]) <= 2999:
+            return Year(int(match[1]))
+    elif _MONTH.match(text):
+        try:
+            return Month.parse(text)
+        except ValueError:
+            pass
+    raise ValueError(PERIOD_FORMAT)
+
+
+def parse_period(
+    month: str | None = None, week: str | None = None, period: str | None = None
+) -> Period | None:
+    """The period a request names (``month=YYYY-MM``, ``week=YYYY-Www`` or, from the scorecard,
+    ``period=YYYY-MM|YYYY-Qn|YYYY``), None when none; ValueError (Chinese) when malformed."""
+    if period:
+        return parse_term(period)
     if week:
         return Week.parse(week)
     if month:

@@ -21,6 +21,7 @@ from mediation.geo.models import Node
 from mediation.reports import charts, figures
 from mediation.reports.common import Period
 from mediation.reports.figures import FIGURE_LABELS, VENUE_KEYS
+from mediation.reports.scorecard import scorecard
 
 KIND_LABELS = {
     "monthly": "月清月结",
@@ -28,6 +29,7 @@ KIND_LABELS = {
     "channels": "渠道统计",
     "weekly": "周报",
     "comparison": "同比环比",
+    "scorecard": "考核排名",
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
@@ -89,6 +91,8 @@ def report_context(kind: str, node: Node, month: Period) -> dict:
         ctx.update(figures.weekly_page(node, month))
     elif kind == "comparison":
         ctx["report"] = figures.comparison_report(node, month)
+    elif kind == "scorecard":
+        ctx["report"] = scorecard(node, month)
     elif kind == "monthly":
         ctx.update(figures.monthly_page(node, month))
         ctx["charts"] = [
@@ -521,12 +525,65 @@ def comparison_workbook(ctx: dict) -> bytes:
     return _save(wb)
 
 
+def scorecard_workbook(ctx: dict) -> bytes:
+    """考核排名: a line per unit — rank, total, the previous period's rank and total, each figure's value
+    (rates: numerator and denominator as cells, the rate a formula) — and the definitions below."""
+    card = ctx["report"]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "考核排名"
+    figs = card["figures"]
+    headers = ["名次", "单位", "总分", "上期名次", "上期总分"]
+    widths = [8, 22, 10, 10, 10]
+    for f in figs:
+        if f["kind"] == "rate":
+            headers += [f["label"] + "分子", f["label"] + "分母", f["label"]]
+            widths += [10, 10, 12]
+        else:
+            headers.append(f["label"])
+            widths.append(10)
+    _title(ws, f"{card['node_name']} · {card['period_label']} · 考核排名", _term_note(card), len(headers))
+    _header(ws, 4, headers, widths)
+    for i, r in enumerate(card["rows"]):
+        row = 5 + i
+        for col, value in enumerate(
+            (r["rank"], r["node_name"], r["total"], r["previous_rank"], r["previous_total"]), start=1
+        ):
+            _put(ws, row, col, value, None if col == 2 else "0.0" if col in (3, 5) else COUNT)
+        col = 6
+        for f in figs:
+            cell = r["figures"][f["key"]]
+            if f["kind"] == "rate":
+                _put(ws, row, col, cell["numerator"], COUNT)
+                _put(ws, row, col + 1, cell["denominator"], COUNT)
+                a, b = get_column_letter(col), get_column_letter(col + 1)
+                _put(ws, row, col + 2, _ratio(f"{a}{row}", f"{b}{row}"), PERCENT)
+                col += 3
+            else:
+                _put(ws, row, col, cell["value"], COUNT)
+                col += 1
+    row = 6 + len(card["rows"])
+    put(ws, row, 1, "口径与权重").font = Font(name="Noto Sans CJK SC", bold=True)
+    for j, f in enumerate(figs, start=1):
+        weight = f"权重 {f['weight']:g}" if f["counted"] else "不计入总分"
+        put(ws, row + j, 1, f"{f['label']}（{weight}）：{f['definition']}").font = NOTE_FONT
+    return _save(wb)
+
+
+def _term_note(card: dict) -> str:
+    return (
+        f"各单位含其下级（按属地）；考核期间 {card['period']}（{card['first']} 至 {card['last']}）；"
+        f"上期 {card['previous_period']}；生成于 {to_local(utcnow()):%Y-%m-%d %H:%M}（北京时间）"
+    )
+
+
 WORKBOOKS = {
     "monthly": monthly_workbook,
     "shuangbai": shuangbai_workbook,
     "channels": channels_workbook,
     "weekly": weekly_workbook,
     "comparison": comparison_workbook,
+    "scorecard": scorecard_workbook,
 }
 
 

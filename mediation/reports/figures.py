@@ -38,6 +38,7 @@ from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.reports.common import Month, Period, Week, node_names, parse_period, rate
+from mediation.reports.duties import followups_done, followups_due_in, supervised_in, supervision_on_time
 from mediation.reports.models import Screening
 from mediation.reports.overdue import review_base
 from mediation.reports.satisfaction import answered_in, satisfaction_report, satisfied
@@ -190,6 +191,32 @@ def fig_satisfied(s: date, e: date, node: Node | None = None):
     return satisfied(s, e)
 
 
+def fig_closed_on_time(s: date, e: date, node: Node | None = None):
+    """按期办结 (考核): closed in M on or before its deadline (a case without a deadline — never
+    accepted — cannot be late)."""
+    return and_(fig_closed(s, e), or_(Dispute.deadline.is_(None), Dispute.closed_on <= Dispute.deadline))
+
+
+def fig_supervision_due(s: date, e: date, node: Node | None = None):
+    """本期到期的督办 (考核): the whole universe — the cases with a 督办 due in M (reports/duties.py)."""
+    return true()
+
+
+def fig_supervision_on_time(s: date, e: date, node: Node | None = None):
+    """按期回复督办: every 督办 of the case due in M answered by its reply date."""
+    return supervision_on_time(s, e)
+
+
+def fig_followup_due(s: date, e: date, node: Node | None = None):
+    """本期应回访 (考核): the whole universe — the cases with a 回访 due in M (reports/duties.py)."""
+    return true()
+
+
+def fig_followup_done(s: date, e: date, node: Node | None = None):
+    """回访已完成: none of the case's 回访 due in M is still 待办."""
+    return followups_done(s, e)
+
+
 @dataclass(frozen=True)
 class Figure:
     """A figure that counts cases: its label, its condition and its universe ("month": the cases in
@@ -225,7 +252,22 @@ FIGURES: dict[str, Figure] = {
         Figure("review", "超期审查（预警和超期）", None, universe="review"),
         Figure("satisfaction_answered", "满意度答复", fig_satisfaction_answered, universe="satisfaction"),
         Figure("satisfied", "满意（评分4–5分）", fig_satisfied, universe="satisfaction"),
+        # 考核 (reports/scorecard.py)
+        Figure("closed_on_time", "本月按期办结", fig_closed_on_time),
+        Figure("supervision_due", "本月到期的督办", fig_supervision_due, universe="supervision"),
+        Figure("supervision_on_time", "督办按期回复", fig_supervision_on_time, universe="supervision"),
+        Figure("followup_due", "本月应回访", fig_followup_due, universe="followup"),
+        Figure("followup_done", "回访已完成", fig_followup_done, universe="followup"),
     )
+}
+
+# The universe of each kind of figure within the node's subtree, for the period [s, e] ("review" is
+# the overdue review's, as of today: see figure_filter).
+UNIVERSES = {
+    "month": lambda s, e: in_scope(s, e),
+    "satisfaction": answered_in,
+    "supervision": supervised_in,
+    "followup": followups_due_in,
 }
 
 # Rates link to their numerator list; their denominator is a figure too.
@@ -236,6 +278,9 @@ RATE_PARTS = {
     "success_rate": ("resolved", "handled"),
     "double_rate": ("double_resolved_or_stabilized", "double_cases"),
     "satisfaction_rate": ("satisfied", "satisfaction_answered"),
+    "on_time_rate": ("closed_on_time", "closed"),
+    "supervision_rate": ("supervision_on_time", "supervision_due"),
+    "followup_rate": ("followup_done", "followup_due"),
 }
 
 
@@ -284,8 +329,7 @@ def figure_filter(
         if period is None:
             raise ValueError("month")
         s, e = period.first, period.last
-        universe = answered_in(s, e) if figure.universe == "satisfaction" else in_scope(s, e)
-        where += [universe, unindexed_condition(figure.condition(s, e, node))]
+        where += [UNIVERSES[figure.universe](s, e), unindexed_condition(figure.condition(s, e, node))]
     if prominent:
         where.append(Dispute.prominent.is_(True))
     if channel is not None:
@@ -327,12 +371,14 @@ def figure_title(
     unit: str | None = None,
     venue: str | None = None,
     week: str | None = None,
+    term: str | None = None,
 ) -> dict:
     """What a drill-down list is: 「海滨街道 · 2026年10月 · 本月办结 · 突出问题」 (a week's:
-    「海滨街道 · 2026年第48周 · 本周办结」), and the report page it comes from (endpoint, label)."""
+    「海滨街道 · 2026年第48周 · 本周办结」; a scorecard period's, ``term``: 「海滨街道 · 2026年第四季度 ·
+    本期办结」), and the report page it comes from (endpoint, label)."""
     figure = FIGURES[name]
     parts = [node.name + ("（本级直属）" if direct else "")]
-    period = parse_period(month, week) if figure.universe != "review" else None
+    period = parse_period(month, week, term) if figure.universe != "review" else None
     if period is not None:
         parts.append(period.label)
     label = figure.label if period is None else period.words(figure.label)
@@ -349,14 +395,21 @@ def figure_title(
         endpoint, label = "reports.channels", "渠道统计"
     elif venue and endpoint == "reports.monthly":
         endpoint, label = "reports.shuangbai", "双百行动"
-    return {
+    out = {
         "title": " · ".join(parts),
         "endpoint": endpoint,
         "report": label,
         "node": node.code,
         "month": month if figure.universe != "review" and not isinstance(period, Week) else None,
         "week": period.key if isinstance(period, Week) else None,
+        "period": None,
     }
+    if term and period is not None:
+        # From the scorecard: back to the ranking the node is a row of (its parent's scorecard).
+        parent = db.session.get(Node, node.parent_id) if node.parent_id else None
+        out.update(endpoint="reports.scorecard", report="考核排名", month=None, week=None, period=period.key)
+        out["node"] = (parent or node).code
+    return out
 
 
 def in_scope(s: date, e: date):

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from mediation.accounts.models import User
 from mediation.common.time import utcnow
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
-from mediation.geo.models import Node
+from mediation.geo.models import Node, Unit
 
 # Indexes of the dispute table that serve the reports (they live here, next to the queries):
 # - registrations and closings (with their outcome) per day and 属地 node, read alone (index-only,
@@ -140,3 +140,48 @@ class CarryOver(db.Model):
 
     dispute: Mapped[Dispute] = relationship()
     user: Mapped[User | None] = relationship()
+
+
+class Notice(db.Model):
+    """通报: a 综治中心's notice of a period's scorecard for its node — the ranking, the units 通报表扬
+    and 通报批评, the overdue cases — kept as the data it was issued with (``snapshot``) and the PDF
+    (``pdf``). One per node and period (a retried issue does not make a second); numbered per issuing
+    unit and year (``seq``)."""
+
+    __tablename__ = "report_notice"
+    __table_args__ = (
+        UniqueConstraint("node_id", "period", name="uq_report_notice_period"),
+        UniqueConstraint("issued_by_unit_id", "year", "seq", name="uq_report_notice_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))  # 2026-11, 2026-Q4, 2026
+    year: Mapped[int]
+    seq: Mapped[int]
+    number: Mapped[str] = mapped_column(String(120))
+    issued_by_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
+    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+    node: Mapped[Node] = relationship()
+    issued_by_unit: Mapped[Unit] = relationship()
+    issued_by: Mapped[User | None] = relationship()
+    named: Mapped[list[NoticeNamed]] = relationship(cascade="all, delete-orphan", back_populates="notice")
+
+
+class NoticeNamed(db.Model):
+    """A node (unit) a 通报 names: 表扬, 批评, or 超期 (one of its cases is listed overdue). Its staff
+    see the notice (``notices.may_see_notice``)."""
+
+    __tablename__ = "report_notice_node"
+
+    notice_id: Mapped[int] = mapped_column(
+        ForeignKey("report_notice.id", ondelete="CASCADE"), primary_key=True
+    )
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+    notice: Mapped[Notice] = relationship(back_populates="named")

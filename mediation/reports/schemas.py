@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from mediation.common import schema as s
 from mediation.common.paging import PageArgs, PageOut
 from mediation.followups.models import SupervisionLevel
-from mediation.reports.common import Month, Week
+from mediation.reports.common import Month, Week, parse_term
 
 
 def _month(value: str) -> None:
@@ -331,3 +331,91 @@ class MonthCloseOut(Schema):
     submitted_to = fields.Function(lambda c: c.submitted_to.code if c.submitted_to else None)
     snapshot = fields.Dict()
     reopen_requests = fields.List(fields.Nested(ReopenOut))
+
+
+# ---------------------------------------------------------------------------------- 考核 and 通报
+
+
+def _term(value: str) -> None:
+    try:
+        parse_term(value)
+    except ValueError as err:
+        raise ValidationError(str(err)) from None
+
+
+class ScorecardArgs(s.InputSchema):
+    node = s.String(
+        required=True, metadata={"description": "节点代码（对其下一级各单位排名，各含下级，按属地）"}
+    )
+    period = s.String(
+        required=True,
+        validate=_term,
+        metadata={"description": "考核期间：YYYY-MM（月）、YYYY-Qn（季度）或 YYYY（年）"},
+    )
+
+
+class ScoreCell(Schema):
+    value = fields.Float(allow_none=True, metadata={"description": "指标值（比率为0–1，分母为0时为 null）"})
+    numerator = fields.Integer(metadata={"description": "比率的分子"})
+    denominator = fields.Integer(metadata={"description": "比率的分母"})
+    figure = fields.String(metadata={"description": "下钻的报表指标（比率为分子）；排查上报率无"})
+    denominator_figure = fields.String(metadata={"description": "比率分母的报表指标"})
+    score = fields.Float(allow_none=True, metadata={"description": "得分 0–100，无数据为 null"})
+
+
+class ScorecardFigure(Schema):
+    key = fields.String()
+    label = fields.String()
+    definition = fields.String(metadata={"description": "口径（一句话）"})
+    kind = fields.String(metadata={"description": "rate 或 count"})
+    higher_is_better = fields.Boolean()
+    figure = fields.String(allow_none=True)
+    parts = fields.List(fields.String(), allow_none=True)
+    weight = fields.Float(metadata={"description": "权重（SCORECARD_WEIGHTS）"})
+    counted = fields.Boolean(metadata={"description": "是否计入总分（权重大于0）"})
+
+
+class ScorecardRow(Schema):
+    node = fields.String()
+    node_name = fields.String()
+    level = fields.String()
+    scored = fields.Boolean(metadata={"description": "本期有无可计分的数据"})
+    rank = fields.Integer(allow_none=True)
+    total = fields.Float(allow_none=True, metadata={"description": "总分（加权平均，0–100，1位小数）"})
+    previous_rank = fields.Integer(allow_none=True, metadata={"description": "上期名次"})
+    previous_total = fields.Float(allow_none=True, metadata={"description": "上期总分"})
+    rank_change = fields.Integer(allow_none=True, metadata={"description": "名次变化（正数为上升）"})
+    figures = fields.Dict(keys=fields.String(), values=fields.Nested(ScoreCell))
+
+
+class Scorecard(Schema):
+    node = fields.String()
+    node_name = fields.String()
+    period = fields.String()
+    period_label = fields.String()
+    first = fields.String()
+    last = fields.String()
+    previous_period = fields.String()
+    figures = fields.List(fields.Nested(ScorecardFigure))
+    rows = fields.List(fields.Nested(ScorecardRow))
+
+
+class NoticeIn(s.InputSchema):
+    node = s.String(required=True, metadata={"description": "节点代码（通报其下一级各单位）"})
+    period = s.String(
+        required=True, validate=_term, metadata={"description": "考核期间 YYYY-MM / YYYY-Qn / YYYY"}
+    )
+
+
+class NoticeOut(Schema):
+    id = fields.Integer()
+    number = fields.String(metadata={"description": "通报编号"})
+    node = fields.String()
+    node_name = fields.String()
+    period = fields.String()
+    period_label = fields.String()
+    issued_by = fields.String(metadata={"description": "印发单位"})
+    issued_at = fields.DateTime()
+    praised = fields.List(fields.String(), metadata={"description": "通报表扬的单位"})
+    criticised = fields.List(fields.String(), metadata={"description": "通报批评的单位"})
+    overdue_count = fields.Integer(metadata={"description": "点名的超期案件数"})

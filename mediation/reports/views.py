@@ -24,18 +24,19 @@ from mediation.database import MAX_ID
 from mediation.extensions import db
 from mediation.followups.models import SupervisionLevel
 from mediation.geo.models import Node, Unit
-from mediation.reports import charts, figures, month_close, screenings
+from mediation.reports import charts, figures, month_close, notices, screenings
 from mediation.reports.common import (
     Month,
     ReportError,
     Week,
     default_node,
     node_names,
+    parse_term,
     resolve_report_node,
     scope_tree,
 )
 from mediation.reports.figures import FIGURE_KEYS, FIGURE_LABELS
-from mediation.reports.models import MonthClose, ReopenRequest
+from mediation.reports.models import MonthClose, Notice, ReopenRequest
 from mediation.reports.overdue import (
     default_reply_by,
     issue_supervision,
@@ -44,6 +45,7 @@ from mediation.reports.overdue import (
     overdue_review,
 )
 from mediation.reports.schemas import CarryOverIn, DecisionIn, OverdueArgs, ReopenIn, ScreeningIn, SuperviseIn
+from mediation.reports.scorecard import scorecard as scorecard_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -594,4 +596,101 @@ def screening():
         recent=screenings.recent_screenings(user),
         today=local_today(),
         max_date=local_today().isoformat(),
+    )
+
+
+# ------------------------------------------------------------------------------- 考核 and 通报
+
+
+def _term_arg():
+    text = request.args.get("period", "").strip()
+    if not text:
+        return Month.of(local_today())
+    try:
+        return parse_term(text)
+    except ValueError as err:
+        _refuse_parameter("考核期间", str(err))
+
+
+@bp.get("/scorecard")
+def scorecard():
+    """考核排名: the node's units ranked for a month, quarter or year, with the previous period's rank."""
+    user = _user()
+    node, term = _node_arg(default_node(user)), _term_arg()
+    card = scorecard_report(node, term)
+    return render_template(
+        "reports/scorecard.html",
+        card=card,
+        term=term,
+        prev_term=term.shift(-1),
+        next_term=term.shift(1),
+        may_issue=notices.may_issue_notice(user, node),
+        notice=db.session.scalar(select(Notice).where(Notice.node_id == node.id, Notice.period == term.key)),
+        **_common(node, Month.of(min(term.last, local_today())), "scorecard"),
+    )
+
+
+@bp.get("/scorecard.xlsx")
+def scorecard_export():
+    node, term = _node_arg(default_node(_user())), _term_arg()
+    from mediation.reports import export  # heavy: openpyxl stays out of start-up
+
+    return export.download("scorecard", "xlsx", node, term)
+
+
+@bp.get("/notices")
+def notice_list():
+    """考核通报: the notices the user sees (issued for the subtree, or naming the user's unit)."""
+    user = _user()
+    rows = db.session.scalars(notices.visible_notices(user).limit(200)).all()
+    node = default_node(user)
+    return render_template(
+        "reports/notices.html",
+        items=[notices.notice_summary(n) for n in rows],
+        **_common(node, Month.of(local_today()), "notices"),
+    )
+
+
+@bp.post("/notices")
+def issue_notice():
+    user = _user()
+    code = request.form.get("node", "").strip()
+    try:
+        node = resolve_report_node(user, code)
+        term = parse_term(request.form.get("period", ""))
+    except ReportError as err:
+        abort(err.status if err.status != 422 else 404, description=err.message)
+    except ValueError as err:
+        _refuse_parameter("考核期间", str(err))
+    if not is_confirmed(request.form) and notices.may_issue_notice(user, node):
+        return confirmation_page(
+            request.form,
+            action=url_for("reports.issue_notice"),
+            title=f"请确认：印发{node.name}{term.label}考核通报",
+            message="通报将列出考核排名、通报表扬和批评的单位及超期案件，印发后不能修改，被点名的单位可以看到。",
+            submit_label="确认印发",
+            cancel_url=url_for("reports.scorecard", node=node.code, period=term.key),
+        )
+    try:
+        notice = notices.issue_notice(user, node, term)
+    except ReportError as err:
+        db.session.rollback()
+        if err.status == 403:
+            abort(403, description=err.message)
+        flash(err.message, "error")
+        return redirect(url_for("reports.scorecard", node=node.code, period=term.key))
+    db.session.commit()
+    flash(f"已印发{notice.number}。", "success")
+    return redirect(url_for("reports.notice_list"))
+
+
+@bp.get("/notices/<int:report_notice_id>.pdf")
+def notice_pdf(report_notice_id):
+    notice = db.session.get(Notice, report_notice_id)
+    if notice is None or not notices.may_see_notice(_user(), notice):
+        abort(404)
+    from mediation.reports import export  # heavy: openpyxl stays out of start-up
+
+    return export.attachment(
+        notice.pdf, f"{notice.number}.pdf", export.PDF, f"notice_{notice.node.code}_{notice.period}.pdf"
     )
