@@ -16,6 +16,7 @@ from mediation.accounts.access import acts_for_a_center, can_see_node, is_admin,
 from mediation.accounts.models import User
 from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
+from mediation.documents.render import Renderer
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.reports.common import ReportError
@@ -133,9 +134,6 @@ def notice_data(node: Node, term: Term, today: date) -> dict:
 
 
 def render_pdf(notice_number: str, issuer: str, issued_on: date, data: dict) -> bytes:
-    # cycle-free but heavy: the documents renderer pulls WeasyPrint in when it renders
-    from mediation.documents.render import Renderer
-
     renderer = Renderer()
     names = {r["node"]: r["node_name"] for r in data["rows"]}
     html = renderer.html(

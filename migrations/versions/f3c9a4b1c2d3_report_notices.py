@@ -1,7 +1,7 @@
 """通报: the scorecard's notices (report_notice) and the nodes they name (report_notice_node)
 
 Revision ID: f3c9a4b1c2d3
-Revises: f3c9a1d27b64
+Revises: b7e4d2a9c1f5
 Create Date: 2026-11-30 12:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f3c9a4b1c2d3"
-down_revision = "f3c9a1d27b64"
+down_revision = "b7e4d2a9c1f5"
 branch_labels = None
 depends_on = None
 
