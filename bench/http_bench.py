@@ -11,7 +11,9 @@ grids, ``flask user token`` for each of them and for the demo's 调解员 ``tiao
 ``gunicorn -c deploy/gunicorn.conf.py`` on a free loopback port with ``--workers`` workers.
 
 Scenarios, each at every ``--clients`` level (Python threads, one keep-alive connection each), for
-``--seconds`` after a one-second warm-up, and at most ``--max-requests`` requests per cell:
+``--seconds`` after a one-second warm-up, and at most ``--max-requests`` requests per cell (with
+``--repeat N`` the whole series N times over, scenarios in turns, so that each figure has N runs
+taken at the same moments as its floor's):
 
 - ``register``: ``POST /api/v1/disputes`` with a unique ``Idempotency-Key``, the clients spread
   round-robin over the grid users (each registers in its own grid, so each has its own case
@@ -398,6 +400,7 @@ class Cell:
     wall: float = 0.0
     cpu: dict = field(default_factory=dict)
     restarts: int = 0  # gunicorn workers recycled (max_requests) during the cell
+    run: int = 1  # which of the --repeat series
 
     @property
     def ok(self) -> int:
@@ -695,6 +698,9 @@ def main() -> int:
     parser.add_argument("--demo-disputes", type=int, default=100, help="demo cases loaded before the run")
     parser.add_argument("--scenarios", default="register,register-1-unit,ping")
     parser.add_argument(
+        "--repeat", type=int, default=1, help="run the whole series of cells this many times, in turns"
+    )
+    parser.add_argument(
         "--pg-pid",
         type=int,
         default=None,
@@ -718,6 +724,8 @@ def main() -> int:
             parser.error(f"unknown scenario {s}")
     if not all(0 < n <= 256 for n in levels) or not 0 < args.seconds <= 600:
         parser.error("1 … 256 clients and 0 … 600 seconds per cell")
+    if not 0 < args.repeat <= 100:
+        parser.error("--repeat 1 … 100")
 
     env = flask_env(args.database_url)
     users = set_up(env, args)
@@ -734,23 +742,24 @@ def main() -> int:
         def restarts() -> int:
             return log.read_text(errors="replace").count("Autorestarting worker")
 
-        for scenario in scenarios:
-            for clients in levels:
-                load.run(scenario, clients, args.warmup, args.max_requests)
-                cell, before_restarts = Cell(scenario, clients), restarts()
-                load.run(scenario, clients, args.seconds, args.max_requests, cell, sample)
-                time.sleep(0.2)  # let gunicorn write its log
-                cell.restarts = restarts() - before_restarts
-                cells.append(cell)
-                c = cell.cpu
-                print(
-                    f"{scenario:>16} × {clients:>3}: {len(cell.latencies) / cell.wall:8.1f}/s  "
-                    f"p50 {cell.pct(0.5):7.1f} ms  p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}  "
-                    f"CPU/request {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms  "
-                    f"cores: machine {c['machine']:.2f}, gunicorn {c['server']:.2f}, PostgreSQL {c['db']:.2f}, "
-                    f"client {c['client']:.2f}, other {c['other']:.2f}; worker restarts {cell.restarts}",
-                    flush=True,
-                )
+        series = [(run, s, n) for run in range(1, args.repeat + 1) for s in scenarios for n in levels]
+        for run, scenario, clients in series:
+            load.run(scenario, clients, args.warmup, args.max_requests)
+            cell, before_restarts = Cell(scenario, clients, run=run), restarts()
+            load.run(scenario, clients, args.seconds, args.max_requests, cell, sample)
+            time.sleep(0.2)  # let gunicorn write its log
+            cell.restarts = restarts() - before_restarts
+            cells.append(cell)
+            c = cell.cpu
+            print(
+                f"{f'[{run}] ' if args.repeat > 1 else ''}"
+                f"{scenario:>16} × {clients:>3}: {len(cell.latencies) / cell.wall:8.1f}/s  "
+                f"p50 {cell.pct(0.5):7.1f} ms  p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}  "
+                f"CPU/request {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms  "
+                f"cores: machine {c['machine']:.2f}, gunicorn {c['server']:.2f}, PostgreSQL {c['db']:.2f}, "
+                f"client {c['client']:.2f}, other {c['other']:.2f}; worker restarts {cell.restarts}",
+                flush=True,
+            )
     finally:
         stop_gunicorn(server)
     total_restarts = Path(args.log).read_text(errors="replace").count("Autorestarting worker")
@@ -781,7 +790,8 @@ def main() -> int:
     for cell in cells:
         c = cell.cpu
         print(
-            f"| {names[cell.scenario]} | {cell.clients} | {len(cell.latencies):,} "
+            f"| {names[cell.scenario]}{f', run {cell.run}' if args.repeat > 1 else ''} | {cell.clients} "
+            f"| {len(cell.latencies):,} "
             f"| {fmt_rate(len(cell.latencies) / cell.wall)} | {fmt_ms(cell.pct(0.5))} | {fmt_ms(cell.pct(0.99))} "
             f"| {cell.errors} | {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms "
             f"| {c['machine']:.2f} / {c['server']:.2f} / {c['db']:.2f} / {c['client']:.2f} / "
@@ -814,6 +824,7 @@ def main() -> int:
                             "errors": c.errors,
                             "cpu_cores": c.cpu,
                             "restarts": c.restarts,
+                            "run": c.run,
                             "cpu_ms_per_request": {
                                 "gunicorn": c.cpu_ms("server"),
                                 "postgresql": c.cpu_ms("db"),
