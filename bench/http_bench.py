@@ -32,6 +32,7 @@ Exit status 1 when any request failed or any check does not hold.
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import http.client
 import json
@@ -40,10 +41,12 @@ import platform
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -69,11 +72,14 @@ SOURCES = ("网格员排查", "群众来访", "12345热线")
 # ---------------------------------------------------------------------------------------------
 
 
-def flask_env(database_url: str) -> dict:
+def flask_env(database_url: str, signing_dir: Path) -> dict:
     env = dict(os.environ)
     env.update(
         {
             "DATABASE_URL": database_url,
+            # No certificate: production refuses to start with demo certificates (and none is needed
+            # to register), so not the instance folder's signing/, where a demo may have left some.
+            "SIGNING_DIR": str(signing_dir),
             "MEDIATION_ENV": "production",
             "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
             "PUBLIC_URL": env.get("PUBLIC_URL") or "http://127.0.0.1",  # required in production
@@ -150,7 +156,11 @@ def set_up(env: dict, args) -> dict:
             "Regenerate or wait for the new migration, then run again."
         )
     print(f"flask demo --disputes {args.demo_disputes} …", flush=True)
-    flask(env, "demo", "--disputes", str(args.demo_disputes))
+    # The demo signs its agreements with demo certificates, which production refuses: it loads in
+    # development mode, its certificates in a folder of their own that the server does not read.
+    demo_signing = Path(env["SIGNING_DIR"]).with_name("demo-signing")
+    demo_env = dict(env, MEDIATION_ENV="development", SIGNING_DIR=str(demo_signing))
+    flask(demo_env, "demo", "--disputes", str(args.demo_disputes))
     users = []
     for i, (unit_code, node_code) in enumerate(grid_units(args.units), 1):
         username = f"bench_grid{i}"
@@ -727,7 +737,10 @@ def main() -> int:
     if not 0 < args.repeat <= 100:
         parser.error("--repeat 1 … 100")
 
-    env = flask_env(args.database_url)
+    scratch = Path(tempfile.mkdtemp(prefix="http-bench-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    (scratch / "signing").mkdir()
+    env = flask_env(args.database_url, scratch / "signing")
     users = set_up(env, args)
     before = db_state(args.database_url)
     load_before = os.getloadavg()[0]
