@@ -26,10 +26,10 @@ done
 
 if [[ $MODE == quick ]]; then
   COUNT=20000 REPORT_RUNS=5 DOC_RUNS=5
-  HTTP=(--clients 16 --seconds 3 --warmup 1 --repeat 3)
+  HTTP=(--clients 16 --seconds 3 --warmup 2 --repeat 3 --demo-disputes 20)
 else
   COUNT=1000000 REPORT_RUNS=7 DOC_RUNS=15
-  HTTP=(--clients 16 --seconds 10 --warmup 1 --repeat 5)
+  HTTP=(--clients 16 --seconds 10 --warmup 2 --repeat 5)
 fi
 
 # What it needs: what scripts/setup-system.sh installs (PostgreSQL is in its --test set) and the app's
