@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mediation.common import codes  # noqa: E402
 from mediation.config import DEFAULT_CATEGORIES, DEFAULT_SOURCES  # noqa: E402
 
 TOWNS = [
@@ -50,6 +51,7 @@ CATEGORY_DAYS = {"劳动争议/欠薪": 15, "道路交通事故": 10}
 OUTCOMES = (("调解成功", 72), ("调解不成功", 13), ("撤回", 7), ("不予受理", 8))
 COLUMNS = (
     "case_no",
+    "case_code",
     "category",
     "source",
     "summary",
@@ -138,6 +140,18 @@ def build_tree() -> dict:
     return ids
 
 
+def case_code(i: int, rng: random.Random) -> str:
+    """一案一码 of the i-th case: unique by construction (i in base 31 in the first 5 characters,
+    room for 28 million cases), 4 characters drawn from ``rng``, and the check character, as
+    ``mediation.disputes.models.new_case_code`` makes them."""
+    alphabet = codes.ALPHABET
+    head = ""
+    for _ in range(5):
+        i, digit = divmod(i, len(alphabet))
+        head += alphabet[digit]
+    return codes.with_check(head + "".join(rng.choice(alphabet) for _ in range(4)))
+
+
 def _weighted(rng: random.Random, options):
     values, weights = zip(*options, strict=True)
     return rng.choices(values, weights=weights, k=1)[0]
@@ -197,6 +211,7 @@ def generate(count: int, tree: dict, today: date, seed: int):
                 reason = "涉及多方利益，已落实稳控措施，结转下月继续化解。"
         yield (
             f"（{registered.year}）海滨基准调字第{i + 1:07d}号",
+            case_code(i, rng),
             category,
             rng.choice(sources),
             "基准测试生成的纠纷。",

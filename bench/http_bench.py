@@ -11,7 +11,9 @@ grids, ``flask user token`` for each of them and for the demo's 调解员 ``tiao
 ``gunicorn -c deploy/gunicorn.conf.py`` on a free loopback port with ``--workers`` workers.
 
 Scenarios, each at every ``--clients`` level (Python threads, one keep-alive connection each), for
-``--seconds`` after a one-second warm-up, and at most ``--max-requests`` requests per cell:
+``--seconds`` after a one-second warm-up, and at most ``--max-requests`` requests per cell (with
+``--repeat N`` the whole series N times over, scenarios in turns, so that each figure has N runs
+taken at the same moments as its floor's):
 
 - ``register``: ``POST /api/v1/disputes`` with a unique ``Idempotency-Key``, the clients spread
   round-robin over the grid users (each registers in its own grid, so each has its own case
@@ -30,6 +32,7 @@ Exit status 1 when any request failed or any check does not hold.
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import http.client
 import json
@@ -38,10 +41,12 @@ import platform
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -67,11 +72,14 @@ SOURCES = ("网格员排查", "群众来访", "12345热线")
 # ---------------------------------------------------------------------------------------------
 
 
-def flask_env(database_url: str) -> dict:
+def flask_env(database_url: str, signing_dir: Path) -> dict:
     env = dict(os.environ)
     env.update(
         {
             "DATABASE_URL": database_url,
+            # No certificate: production refuses to start with demo certificates (and none is needed
+            # to register), so not the instance folder's signing/, where a demo may have left some.
+            "SIGNING_DIR": str(signing_dir),
             "MEDIATION_ENV": "production",
             "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
             "PUBLIC_URL": env.get("PUBLIC_URL") or "http://127.0.0.1",  # required in production
@@ -148,7 +156,11 @@ def set_up(env: dict, args) -> dict:
             "Regenerate or wait for the new migration, then run again."
         )
     print(f"flask demo --disputes {args.demo_disputes} …", flush=True)
-    flask(env, "demo", "--disputes", str(args.demo_disputes))
+    # The demo signs its agreements with demo certificates, which production refuses: it loads in
+    # development mode, its certificates in a folder of their own that the server does not read.
+    demo_signing = Path(env["SIGNING_DIR"]).with_name("demo-signing")
+    demo_env = dict(env, MEDIATION_ENV="development", SIGNING_DIR=str(demo_signing))
+    flask(demo_env, "demo", "--disputes", str(args.demo_disputes))
     users = []
     for i, (unit_code, node_code) in enumerate(grid_units(args.units), 1):
         username = f"bench_grid{i}"
@@ -398,6 +410,7 @@ class Cell:
     wall: float = 0.0
     cpu: dict = field(default_factory=dict)
     restarts: int = 0  # gunicorn workers recycled (max_requests) during the cell
+    run: int = 1  # which of the --repeat series
 
     @property
     def ok(self) -> int:
@@ -695,6 +708,9 @@ def main() -> int:
     parser.add_argument("--demo-disputes", type=int, default=100, help="demo cases loaded before the run")
     parser.add_argument("--scenarios", default="register,register-1-unit,ping")
     parser.add_argument(
+        "--repeat", type=int, default=1, help="run the whole series of cells this many times, in turns"
+    )
+    parser.add_argument(
         "--pg-pid",
         type=int,
         default=None,
@@ -718,8 +734,13 @@ def main() -> int:
             parser.error(f"unknown scenario {s}")
     if not all(0 < n <= 256 for n in levels) or not 0 < args.seconds <= 600:
         parser.error("1 … 256 clients and 0 … 600 seconds per cell")
+    if not 0 < args.repeat <= 100:
+        parser.error("--repeat 1 … 100")
 
-    env = flask_env(args.database_url)
+    scratch = Path(tempfile.mkdtemp(prefix="http-bench-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    (scratch / "signing").mkdir()
+    env = flask_env(args.database_url, scratch / "signing")
     users = set_up(env, args)
     before = db_state(args.database_url)
     load_before = os.getloadavg()[0]
@@ -734,23 +755,24 @@ def main() -> int:
         def restarts() -> int:
             return log.read_text(errors="replace").count("Autorestarting worker")
 
-        for scenario in scenarios:
-            for clients in levels:
-                load.run(scenario, clients, args.warmup, args.max_requests)
-                cell, before_restarts = Cell(scenario, clients), restarts()
-                load.run(scenario, clients, args.seconds, args.max_requests, cell, sample)
-                time.sleep(0.2)  # let gunicorn write its log
-                cell.restarts = restarts() - before_restarts
-                cells.append(cell)
-                c = cell.cpu
-                print(
-                    f"{scenario:>16} × {clients:>3}: {len(cell.latencies) / cell.wall:8.1f}/s  "
-                    f"p50 {cell.pct(0.5):7.1f} ms  p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}  "
-                    f"CPU/request {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms  "
-                    f"cores: machine {c['machine']:.2f}, gunicorn {c['server']:.2f}, PostgreSQL {c['db']:.2f}, "
-                    f"client {c['client']:.2f}, other {c['other']:.2f}; worker restarts {cell.restarts}",
-                    flush=True,
-                )
+        series = [(run, s, n) for run in range(1, args.repeat + 1) for s in scenarios for n in levels]
+        for run, scenario, clients in series:
+            load.run(scenario, clients, args.warmup, args.max_requests)
+            cell, before_restarts = Cell(scenario, clients, run=run), restarts()
+            load.run(scenario, clients, args.seconds, args.max_requests, cell, sample)
+            time.sleep(0.2)  # let gunicorn write its log
+            cell.restarts = restarts() - before_restarts
+            cells.append(cell)
+            c = cell.cpu
+            print(
+                f"{f'[{run}] ' if args.repeat > 1 else ''}"
+                f"{scenario:>16} × {clients:>3}: {len(cell.latencies) / cell.wall:8.1f}/s  "
+                f"p50 {cell.pct(0.5):7.1f} ms  p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}  "
+                f"CPU/request {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms  "
+                f"cores: machine {c['machine']:.2f}, gunicorn {c['server']:.2f}, PostgreSQL {c['db']:.2f}, "
+                f"client {c['client']:.2f}, other {c['other']:.2f}; worker restarts {cell.restarts}",
+                flush=True,
+            )
     finally:
         stop_gunicorn(server)
     total_restarts = Path(args.log).read_text(errors="replace").count("Autorestarting worker")
@@ -781,7 +803,8 @@ def main() -> int:
     for cell in cells:
         c = cell.cpu
         print(
-            f"| {names[cell.scenario]} | {cell.clients} | {len(cell.latencies):,} "
+            f"| {names[cell.scenario]}{f', run {cell.run}' if args.repeat > 1 else ''} | {cell.clients} "
+            f"| {len(cell.latencies):,} "
             f"| {fmt_rate(len(cell.latencies) / cell.wall)} | {fmt_ms(cell.pct(0.5))} | {fmt_ms(cell.pct(0.99))} "
             f"| {cell.errors} | {cell.cpu_ms('server'):.1f} + {cell.cpu_ms('db'):.1f} ms "
             f"| {c['machine']:.2f} / {c['server']:.2f} / {c['db']:.2f} / {c['client']:.2f} / "
@@ -814,6 +837,7 @@ def main() -> int:
                             "errors": c.errors,
                             "cpu_cores": c.cpu,
                             "restarts": c.restarts,
+                            "run": c.run,
                             "cpu_ms_per_request": {
                                 "gunicorn": c.cpu_ms("server"),
                                 "postgresql": c.cpu_ms("db"),

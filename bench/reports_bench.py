@@ -1,17 +1,19 @@
 """Time the reports for a whole 区 at scale, next to one hand-written SQL query (the floor).
 
     python bench/gen_disputes.py URL --count 1000000 --reset     # once
-    python bench/reports_bench.py URL [--runs 5] [--month YYYY-MM]
+    python bench/reports_bench.py URL [--runs 5] [--month YYYY-MM] [--json out.json]
 
 URL is a SQLAlchemy URL (``sqlite:////tmp/bench.sqlite`` or
-``postgresql+psycopg://mediation@127.0.0.1:55433/mediation_reports``). Every measurement is the
-median of ``--runs`` runs after one warm-up run. The floor is a single hand-written aggregate
+``postgresql+psycopg://mediation@127.0.0.1:55433/mediation_reports``). Every measurement is
+``--runs`` runs after one warm-up run, all measurements in turns; minimum, median and maximum are
+printed, every run's time goes to the ``--json`` file. The floor is a single hand-written aggregate
 query computing the very same figures; the script checks that both agree before timing them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -74,14 +76,21 @@ GROUP BY d.unit_id
 }
 
 
-def timed(fn, runs: int) -> tuple[float, object]:
-    result = fn()  # warm-up (and the value checked against the floor)
-    samples = []
+# Keys of the measurements in the --json file, in the order of the table.
+KEYS = ("monthly", "monthly_page", "shuangbai", "channels", "overdue", "floor_monthly", "floor_overdue")
+
+
+def timed(measurements: list, runs: int) -> dict[str, tuple[list[float], object]]:
+    """label → (every run's time in ms, the warm-up's result). One warm-up each, then the runs in
+    turns (all measurements once, ``runs`` times), so that a figure and its floor see the same
+    moments of a busy machine."""
+    results = {label: ([], fn()) for label, fn in measurements}  # warm-ups (and the values checked)
     for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1000, result
+        for label, fn in measurements:
+            t0 = time.perf_counter()
+            fn()
+            results[label][0].append((time.perf_counter() - t0) * 1000)
+    return results
 
 
 def main(argv=None) -> int:
@@ -90,6 +99,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--month", help="YYYY-MM (default: last month)")
     parser.add_argument("--node", default="120116000000", help="node code (default: the 区)")
+    parser.add_argument("--json", default=None, help="also write every run's time as JSON to this file")
     args = parser.parse_args(argv)
 
     from sqlalchemy import Date, bindparam, select, text
@@ -142,9 +152,7 @@ def main(argv=None) -> int:
             ("floor: one hand-written query, 月清月结 figures", floor_m),
             ("floor: one hand-written query, overdue league", floor_o),
         ]
-        results = {}
-        for label, fn in measurements:
-            results[label] = timed(fn, args.runs)
+        results = timed(measurements, args.runs)
 
         # Both ways must agree.
         report = results[measurements[0][0]][1]
@@ -157,12 +165,12 @@ def main(argv=None) -> int:
         assert review["overdue"] == sum(o for o, _ in league.values())
         assert review["warning"] == sum(w for _, w in league.values())
 
-        version = db.session.execute(
+        version_text = db.session.execute(
             text("SELECT sqlite_version()" if dialect == "sqlite" else "SHOW server_version")
-        )
+        ).scalar()
         print(
-            f"database: {dialect} {version.scalar()} · {total:,} disputes ({open_cases:,} open) · node "
-            f"{node.name} · month {month.key} · today {today} · median of {args.runs} runs after a warm-up"
+            f"database: {dialect} {version_text} · {total:,} disputes ({open_cases:,} open) · node "
+            f"{node.name} · month {month.key} · today {today} · {args.runs} runs after a warm-up"
         )
         load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
         print(
@@ -170,16 +178,35 @@ def main(argv=None) -> int:
             f"load average {load} (1/5/15 min) at the end"
         )
         print()
-        print("| measurement | median ms |")
-        print("|---|---:|")
+        print("| measurement | min ms | median ms | max ms |")
+        print("|---|---:|---:|---:|")
         for label, _ in measurements:
-            print(f"| {label} | {results[label][0]:,.1f} |")
+            xs = results[label][0]
+            print(f"| {label} | {min(xs):,.1f} | {statistics.median(xs):,.1f} | {max(xs):,.1f} |")
         print()
         print(
             f"figures: carried_in {report['carried_in']:,}, new {report['new']:,}, closed {report['closed']:,}, "
             f"carried_out {report['carried_out']:,}, overdue {report['overdue']:,}; overdue review: "
             f"{review['overdue']:,} 超期, {review['warning']:,} 预警"
         )
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps(
+                    {
+                        "database": dialect,
+                        "version": version_text,
+                        "disputes": total,
+                        "open": open_cases,
+                        "month": month.key,
+                        "runs": args.runs,
+                        "samples_ms": {
+                            key: results[label][0] for key, (label, _) in zip(KEYS, measurements, strict=True)
+                        },
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
     return 0
 
 

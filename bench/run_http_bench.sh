@@ -35,27 +35,12 @@ fi
 
 EXTRA=()
 if [[ -z $URL ]]; then
-  PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-  PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  PGROOT=$(mktemp -d /tmp/mediation-bench-pg.XXXXXX)
-  RUN_AS=()
-  if [[ $(id -u) -eq 0 ]]; then
-    chown postgres:postgres "$PGROOT"
-    RUN_AS=(runuser -u postgres --)
-  fi
-  cleanup() {
-    "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -m fast -w stop >/dev/null 2>&1 || true
-    rm -rf "$PGROOT"
-  }
-  trap cleanup EXIT
-  "${RUN_AS[@]}" "$PGBIN/initdb" -D "$PGROOT/data" -U mediation --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-  OPTS="-k $PGROOT -h 127.0.0.1 -p $PGPORT"
-  [[ $FSYNC == off ]] && OPTS+=" -c fsync=off"
-  "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/log" -w -o "$OPTS" start >/dev/null
+  source bench/private_pg.sh
+  trap private_pg_stop EXIT
+  private_pg_start "$FSYNC"
   "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U mediation bench_http
   URL="postgresql+psycopg://mediation@127.0.0.1:$PGPORT/bench_http"
-  EXTRA=(--pg-pid "$(head -n 1 "$PGROOT/data/postmaster.pid")")
-  echo "private PostgreSQL on 127.0.0.1:$PGPORT (fsync=$FSYNC), data in $PGROOT"
+  EXTRA=(--pg-pid "$PG_PID")
 fi
 
 python3 bench/http_bench.py --database-url "$URL" "${EXTRA[@]}" "$@"

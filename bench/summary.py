@@ -1,0 +1,276 @@
+"""One table of every benchmark next to its floor (``bench/run_all.sh``).
+
+    python bench/summary.py snapshot OUT.json          # date, CPU count and load average, now
+    python bench/summary.py table DIR [--mode quick]   # the table from the --json files in DIR
+
+``table`` reads what the benchmarks wrote with ``--json`` (``http.json``, ``reports-sqlite.json``,
+``reports-postgresql.json``, ``documents.json``) and the ``machine-before.json`` /
+``machine-after.json`` snapshots, and prints one Markdown table: the figure and its floor (minimum /
+median / maximum of the runs), the ratio of the medians, the goal, and whether it is met. A goal
+marked "in every run" is checked with the figure's worst run (the slowest time, the lowest rate)
+against the floor's median. A benchmark that did not produce its file gives a row "not measured".
+Exit status 1 if a row is not measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SIZE_LIMIT_KB = 300
+HTTP_CLIENTS = 16
+
+
+@dataclass
+class Row:
+    """A figure, its floor and the goal for figure ÷ floor."""
+
+    figure: str
+    samples: list[float] | None  # None: not measured
+    unit: str  # "ms", "req/s", "KB"
+    floor: str
+    floor_samples: list[float] | None
+    goal: float  # the bound on figure ÷ floor (median ÷ median)
+    higher_is_better: bool = False  # rates: the ratio must reach the goal; times and sizes: stay under it
+    every_run: bool = False  # check the figure's worst run, not its median
+    percent: bool = False  # show ratio and goal as a percentage instead of "× floor"
+    goal_text: str | None = None  # instead of the computed "≤ 1.5 ×" / "≥ 40 %"
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.samples) and bool(self.floor_samples)
+
+    def ratio(self) -> float:
+        return statistics.median(self.samples) / statistics.median(self.floor_samples)
+
+    def checked_ratio(self) -> float:
+        """The ratio the goal is checked on."""
+        if not self.every_run:
+            return self.ratio()
+        worst = min(self.samples) if self.higher_is_better else max(self.samples)
+        return worst / statistics.median(self.floor_samples)
+
+    def met(self) -> bool:
+        r = self.checked_ratio()
+        return r >= self.goal if self.higher_is_better else r <= self.goal
+
+
+def fmt_number(x: float) -> str:
+    if x >= 100:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def fmt_stats(samples: list[float] | None, unit: str) -> str:
+    """``min / median / max unit`` (one value when there is one sample)."""
+    if not samples:
+        return "—"
+    if len(samples) == 1:
+        return f"{fmt_number(samples[0])} {unit}"
+    lo, mid, hi = min(samples), statistics.median(samples), max(samples)
+    return f"{fmt_number(lo)} / {fmt_number(mid)} / {fmt_number(hi)} {unit} ({len(samples)} runs)"
+
+
+def fmt_ratio(value: float, percent: bool) -> str:
+    return f"{value * 100:.0f} %" if percent else f"{value:.2f} ×"
+
+
+def fmt_goal(row: Row) -> str:
+    if row.goal_text:
+        return row.goal_text
+    sign = "≥" if row.higher_is_better else "≤"
+    bound = f"{row.goal * 100:.0f} %" if row.percent else f"{row.goal:g} ×"
+    return f"{sign} {bound}" + (" in every run" if row.every_run else "")
+
+
+def fmt_row(row: Row) -> str:
+    if not row.measured:
+        cells = [
+            row.figure,
+            fmt_stats(row.samples, row.unit),
+            row.floor,
+            fmt_stats(row.floor_samples, row.unit),
+        ]
+        return "| " + " | ".join(cells + ["—", fmt_goal(row), "not measured"]) + " |"
+    ratio = fmt_ratio(row.ratio(), row.percent)
+    if row.every_run:
+        worst = "lowest" if row.higher_is_better else "slowest"
+        ratio += f" (the {worst} run: {fmt_ratio(row.checked_ratio(), row.percent)})"
+    cells = [
+        row.figure,
+        fmt_stats(row.samples, row.unit),
+        row.floor,
+        fmt_stats(row.floor_samples, row.unit),
+        ratio,
+        fmt_goal(row),
+        "**met**" if row.met() else "not met",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def fmt_load(snapshot: dict | None) -> str:
+    if not snapshot:
+        return "unknown"
+    one, five, fifteen = snapshot["load"]
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min) at {snapshot['date']}"
+
+
+def build_table(rows: list[Row], before: dict | None, after: dict | None, title: str = "") -> str:
+    cpus = (before or after or {}).get("cpus", "?")
+    lines = []
+    if title:
+        lines += [title, ""]
+    lines += [
+        f"Machine: {cpus} CPUs; load average before {fmt_load(before)}; after {fmt_load(after)}.",
+        "",
+        "| figure | min / median / max | floor | floor min / median / max | ratio (medians) | goal | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [fmt_row(row) for row in rows]
+    met = sum(1 for r in rows if r.measured and r.met())
+    lines += ["", f"{met} of {len(rows)} goals met."]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# From the benchmarks' --json files to rows
+# ---------------------------------------------------------------------------------------------
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def http_rows(data: dict | None, clients: int = HTTP_CLIENTS) -> list[Row]:
+    rates: dict[str, list[float]] = {"register": [], "ping": []}
+    for cell in (data or {}).get("cells", []):
+        if cell["clients"] == clients and cell["scenario"] in rates and cell["errors"] == 0:
+            rates[cell["scenario"]].append(cell["rps"])
+    return [
+        Row(
+            f"registration over HTTP (`POST /api/v1/disputes`), gunicorn + PostgreSQL, {clients} clients",
+            rates["register"] or None,
+            "req/s",
+            "`GET /api/v1/ping` on the same server",
+            rates["ping"] or None,
+            0.40,
+            higher_is_better=True,
+            percent=True,
+        )
+    ]
+
+
+def reports_rows(sqlite: dict | None, pg: dict | None) -> list[Row]:
+    def samples(data: dict | None, key: str) -> list[float] | None:
+        return ((data or {}).get("samples_ms") or {}).get(key)
+
+    def cases(data: dict | None) -> str:
+        return f"{data['disputes']:,} cases" if data else "? cases"
+
+    return [
+        Row(
+            f"overdue review, whole 区, {cases(pg)}, PostgreSQL",
+            samples(pg, "overdue"),
+            "ms",
+            "hand-written query (the overdue league)",
+            samples(pg, "floor_overdue"),
+            1.5,
+        ),
+        Row(
+            f"月清月结 figures, whole 区, {cases(sqlite)}, SQLite",
+            samples(sqlite, "monthly"),
+            "ms",
+            "hand-written query (the same figures)",
+            samples(sqlite, "floor_monthly"),
+            1.5,
+        ),
+        Row(
+            f"月清月结 figures, whole 区, {cases(pg)}, PostgreSQL",
+            samples(pg, "monthly"),
+            "ms",
+            "hand-written query (the same figures)",
+            samples(pg, "floor_monthly"),
+            1.5,
+            every_run=True,
+        ),
+    ]
+
+
+def documents_rows(data: dict | None) -> list[Row]:
+    samples = (data or {}).get("samples_ms") or {}
+    signed = (data or {}).get("signed_bytes")
+    pages = (data or {}).get("pages", "?")
+    return [
+        Row(
+            f"agreement PDF render ({pages} pages)",
+            samples.get("render"),
+            "ms",
+            "WeasyPrint rendering an empty A4 page, same stylesheet and fonts, same process",
+            samples.get("empty_page"),
+            3.0,
+        ),
+        Row(
+            "agreement PDF, signed, size",
+            [signed / 1000] if signed else None,
+            "KB",
+            f"the limit, {SIZE_LIMIT_KB} KB",
+            [float(SIZE_LIMIT_KB)],
+            1.0,
+            goal_text=f"≤ {SIZE_LIMIT_KB} KB",
+        ),
+    ]
+
+
+def all_rows(directory: Path) -> list[Row]:
+    return (
+        http_rows(_load(directory / "http.json"))
+        + reports_rows(_load(directory / "reports-sqlite.json"), _load(directory / "reports-postgresql.json"))
+        + documents_rows(_load(directory / "documents.json"))
+    )
+
+
+def snapshot() -> dict:
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "load": list(os.getloadavg()),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    snap = sub.add_parser("snapshot", help="write date, CPU count and load average to a JSON file")
+    snap.add_argument("out")
+    table = sub.add_parser("table", help="print the table from the benchmarks' JSON files")
+    table.add_argument("directory")
+    table.add_argument("--mode", default="", help="a word for the title: quick or full")
+    args = parser.parse_args(argv)
+
+    if args.command == "snapshot":
+        Path(args.out).write_text(json.dumps(snapshot()))
+        return 0
+    directory = Path(args.directory)
+    rows = all_rows(directory)
+    title = f"Benchmarks next to their floors{f' ({args.mode} run)' if args.mode else ''}"
+    print(
+        build_table(
+            rows, _load(directory / "machine-before.json"), _load(directory / "machine-after.json"), title
+        )
+    )
+    return 0 if all(r.measured for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
