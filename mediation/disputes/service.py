@@ -169,12 +169,16 @@ def duplicate_warnings(
     counted. With ``audience``, only cases under that node are named (for text that everyone who
     sees a case registered there will read, such as its timeline). ``similar``: the answer of
     :func:`similar_recent` for this case and user, when the caller has it already."""
-    visible, hidden = similar or similar_recent(
-        user,
-        dispute.category,
-        [p.name for p in dispute.parties],
-        dispute.registered_on,
-        exclude_id=dispute.id,
+    visible, hidden = (
+        similar
+        if similar is not None
+        else similar_recent(
+            user,
+            dispute.category,
+            [p.name for p in dispute.parties],
+            dispute.registered_on,
+            exclude_id=dispute.id,
+        )
     )
     if audience is not None:
         named = [d for d in visible if d.node.path.startswith(audience.path)]
