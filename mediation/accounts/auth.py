@@ -8,11 +8,13 @@ from flask import g, request
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from mediation.accounts.models import ApiToken, User, hash_token
 from mediation.accounts.service import session_user
 from mediation.clock import real_now
 from mediation.extensions import db, login_manager
+from mediation.geo.models import Node, Unit
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
@@ -32,9 +34,14 @@ def user_from_bearer() -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     now = real_now()
+    # One statement: the token, its user, the user's unit and the unit's node (every API request
+    # checks scope against them).
     row = db.session.scalar(
         select(ApiToken)
         .join(User, User.id == ApiToken.user_id)
+        .outerjoin(Unit, Unit.id == User.unit_id)
+        .outerjoin(Node, Node.id == Unit.node_id)
+        .options(contains_eager(ApiToken.user).contains_eager(User.unit).contains_eager(Unit.node))
         .where(
             ApiToken.token_hash == hash_token(token.strip()),
             ApiToken.revoked.is_(False),

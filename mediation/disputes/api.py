@@ -52,7 +52,7 @@ class Disputes(MethodView):
         fingerprint = service.request_fingerprint(request.get_json(silent=True))
         try:
             result = workflow.register_case(user, data, idempotency_key=key, fingerprint=fingerprint)
-            workflow.commit()
+            workflow.commit(keep_loaded=not result.replayed)  # the answer is built from what was written
         except ValidationError as err:
             db.session.rollback()
             abort(422, errors={"json": err.messages})

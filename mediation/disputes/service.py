@@ -13,8 +13,10 @@ from datetime import date, timedelta
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import case, exists, or_, select, update
+from sqlalchemy import case, exists, or_, select, true
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, selectinload
 
 from mediation import signals
 from mediation.accounts.access import (
@@ -31,7 +33,7 @@ from mediation.common.paging import PER_PAGE, Page, paginate_args
 from mediation.common.time import local_today, utcnow
 from mediation.common.validators import mask_id_number
 from mediation.disputes import case_code  # noqa: F401  (connects the 受理 hook, case_code.notify_parties)
-from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party
+from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party, new_case_code
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.routing.service import record_suggestion
@@ -78,33 +80,30 @@ def add_event(
     return event
 
 
-def _upsert_sequence(unit_id: int, year: int, series: str) -> None:
+def _increment_sequence(unit_id: int, year: int, series: str) -> int:
+    """The next value of the unit's yearly ``series``, in one statement: ``INSERT … ON CONFLICT DO
+    UPDATE SET last = last + 1 RETURNING last`` (the first number of a year creates the row)."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(
-        insert(CaseSequence)
-        .values(series=series, unit_id=unit_id, year=year, last=0)
-        .on_conflict_do_nothing(index_elements=["series", "unit_id", "year"])
+    stmt = insert(CaseSequence).values(series=series, unit_id=unit_id, year=year, last=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["series", "unit_id", "year"], set_={"last": CaseSequence.last + 1}
     )
+    return db.session.execute(stmt.returning(CaseSequence.last)).scalar_one()
 
 
 def next_number(unit: Unit, year: int, *, series: str, pattern: str, taken) -> str:
     """Allocate the next number of the unit's yearly ``series`` (``case``, ``agreement``), formatted
     with ``pattern`` ({year}, {unit}: the unit's 字号, {seq}); ``taken(number)`` says a number is used.
 
-    The increment is a single ``UPDATE … RETURNING``: PostgreSQL holds the row lock and SQLite the
+    The increment is a single upsert ``… RETURNING``: PostgreSQL holds the row lock and SQLite the
     database write lock until commit, so concurrent allocations never get the same number, and a
     rolled-back one never hands its number to anyone else's committed row. A number already taken
-    (an imported ledger may hold it) is skipped.
+    (an imported ledger may hold it) is skipped. Callers allocate last, just before they commit, so
+    the lock is held for the few inserts that need the number.
     """
-    _upsert_sequence(unit.id, year, series)
     while True:
-        seq = db.session.execute(
-            update(CaseSequence)
-            .where(CaseSequence.series == series, CaseSequence.unit_id == unit.id, CaseSequence.year == year)
-            .values(last=CaseSequence.last + 1)
-            .returning(CaseSequence.last)
-        ).scalar_one()
+        seq = _increment_sequence(unit.id, year, series)
         number = pattern.format(year=year, unit=unit.abbreviation, seq=seq)
         if not taken(number):
             return number
@@ -131,13 +130,16 @@ def similar_recent(
     """Cases of the same category and the same set of parties registered within the window.
 
     Returns the ones the user may see, and how many more exist outside their scope (``user`` None:
-    the system, e.g. an online application, sees them all)."""
+    the system, e.g. an online application, sees them all). One query, with the user's scope as a
+    column, and one for the candidates' parties when there are candidates."""
     keys = {party_key(n) for n in names}
     if not keys:
         return [], 0
     window = current_app.config["DUPLICATE_WINDOW_DAYS"]
+    seen = true() if user is None else dispute_scope(user)
     stmt = (
-        select(Dispute)
+        select(Dispute, case((seen, True), else_=False))
+        .options(joinedload(Dispute.node), selectinload(Dispute.parties))
         .where(
             Dispute.category == category,
             Dispute.registered_on >= on - timedelta(days=window),
@@ -147,30 +149,36 @@ def similar_recent(
     )
     if exclude_id is not None:
         stmt = stmt.where(Dispute.id != exclude_id)
-    matches = [d for d in db.session.scalars(stmt) if {party_key(p.name) for p in d.parties} == keys]
-    if not matches:
-        return [], 0
-    if user is None:
-        return matches, 0
-    visible_ids = set(
-        db.session.scalars(
-            select(Dispute.id).where(Dispute.id.in_([d.id for d in matches]), dispute_scope(user))
-        )
-    )
-    visible = [d for d in matches if d.id in visible_ids]
+    matches = [
+        (d, bool(may_see))
+        for d, may_see in db.session.execute(stmt)
+        if {party_key(p.name) for p in d.parties} == keys
+    ]
+    visible = [d for d, may_see in matches if may_see]
     return visible, len(matches) - len(visible)
 
 
-def duplicate_warnings(user: User | None, dispute: Dispute, *, audience: Node | None = None) -> list[str]:
+def duplicate_warnings(
+    user: User | None,
+    dispute: Dispute,
+    *,
+    audience: Node | None = None,
+    similar: tuple[list[Dispute], int] | None = None,
+) -> list[str]:
     """The 疑似重复 warning for ``user``: the similar cases they may see by case number, the others
     counted. With ``audience``, only cases under that node are named (for text that everyone who
-    sees a case registered there will read, such as its timeline)."""
-    visible, hidden = similar_recent(
-        user,
-        dispute.category,
-        [p.name for p in dispute.parties],
-        dispute.registered_on,
-        exclude_id=dispute.id,
+    sees a case registered there will read, such as its timeline). ``similar``: the answer of
+    :func:`similar_recent` for this case and user, when the caller has it already."""
+    visible, hidden = (
+        similar
+        if similar is not None
+        else similar_recent(
+            user,
+            dispute.category,
+            [p.name for p in dispute.parties],
+            dispute.registered_on,
+            exclude_id=dispute.id,
+        )
     )
     if audience is not None:
         named = [d for d in visible if d.node.path.startswith(audience.path)]
@@ -250,8 +258,9 @@ def register(
         node = resolve_node(user, data["node"])
     today = local_today()
     flags = list(data.get("flags") or [])
+    # The case stays out of the session until its number is allocated: the reads below (duplicates,
+    # routing, the case code) flush nothing, and the number comes last, just before the inserts.
     dispute = Dispute(
-        case_no=next_case_no(registering_unit, today.year),
         category=data["category"],
         source=data["source"],
         summary=data["summary"],
@@ -268,10 +277,15 @@ def register(
         registered_on=today,
         status=Status.PENDING,
     )
+    _start_empty(dispute)
     for position, p in enumerate(data.get("parties") or []):
         dispute.parties.append(Party(position=position, **p))
+    similar = similar_recent(user, dispute.category, [p.name for p in dispute.parties], today)
+    warnings = duplicate_warnings(user, dispute, similar=similar)
+    record_suggestion(dispute)  # 分流建议 from the rule table, for the 综治中心 to confirm or override
+    dispute.case_code = new_case_code(db.session.connection())
+    dispute.case_no = next_case_no(registering_unit, today.year)  # last: the unit's sequence is locked
     db.session.add(dispute)
-    db.session.flush()
     add_event(
         dispute,
         "registered",
@@ -285,22 +299,28 @@ def register(
             "parties": len(dispute.parties),
         },
     )
+    if warnings:
+        # The timeline is read by everyone who sees the new case (town B's staff for a case there,
+        # even when the district registered it): it names only the cases they may see too.
+        shared = duplicate_warnings(user, dispute, audience=node, similar=similar)
+        add_event(dispute, "duplicate_warning", user, note="；".join(shared))
+    db.session.flush()
     if idempotency_key and user is not None:
         db.session.add(
             IdempotencyRecord(
                 user_id=user.id, key=idempotency_key, request_hash=fingerprint or "", dispute_id=dispute.id
             )
         )
-    warnings = duplicate_warnings(user, dispute)
-    if warnings:
-        # The timeline is read by everyone who sees the new case (town B's staff for a case there,
-        # even when the district registered it): it names only the cases they may see too.
-        shared = duplicate_warnings(user, dispute, audience=dispute.node)
-        add_event(dispute, "duplicate_warning", user, note="；".join(shared))
-
-    record_suggestion(dispute)  # 分流建议 from the rule table, for the 综治中心 to confirm or override
-    db.session.flush()
+        db.session.flush()
     return Registration(dispute, warnings)
+
+
+def _start_empty(dispute: Dispute) -> None:
+    """A new case's collections (co-units, mediators, …) start empty: set them so (reading one of a
+    transient object does not), so an answer built from the case after the commit queries none."""
+    for relation in sa_inspect(Dispute).relationships:
+        if relation.uselist and not relation.viewonly:
+            setattr(dispute, relation.key, [])
 
 
 def shown_id_number(party: Party, user: User) -> str | None:

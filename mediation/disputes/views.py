@@ -658,7 +658,7 @@ def new():
     try:
         data = DisputeCreate().load(payload)
         result = workflow.register_case(current_user, data, idempotency_key=key, fingerprint=fingerprint)
-        workflow.commit()
+        workflow.commit(keep_loaded=not result.replayed)  # the flash reads what was written
     except workflow.WorkflowError as err:
         db.session.rollback()
         return _render_form(

@@ -486,13 +486,21 @@ def perform(user: User, dispute: Dispute, action: str, data: dict | None = None)
     return dispute
 
 
-def commit() -> None:
-    """Commit the request's transaction; a concurrent write of the same case becomes a Conflict."""
+def commit(*, keep_loaded: bool = False) -> None:
+    """Commit the request's transaction; a concurrent write of the same case becomes a Conflict.
+
+    ``keep_loaded``: the objects keep what the request wrote (they are not expired), so an answer
+    built from them after the commit reads nothing again (the request wrote every value they hold)."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = expire and not keep_loaded
     try:
-        db.session.commit()
+        session.commit()
     except StaleDataError:
-        db.session.rollback()
+        session.rollback()
         raise Conflict(STALE_MESSAGE) from None
+    finally:
+        session.expire_on_commit = expire
 
 
 # --- helpers of the effects ----------------------------------------------------------------------

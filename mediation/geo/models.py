@@ -34,9 +34,13 @@ class Node(db.Model):
     def is_grid(self) -> bool:
         return self.level == NodeLevel.GRID
 
+    def ancestor_ids(self) -> list[int]:
+        """The ids of :meth:`ancestors`, read from the path (no query): root first, this node last."""
+        return [int(p) for p in self.path.strip("/").split("/") if p]
+
     def ancestors(self) -> list[Node]:
         """Root first, this node last."""
-        ids = [int(p) for p in self.path.strip("/").split("/") if p]
+        ids = self.ancestor_ids()
         nodes = {n.id: n for n in db.session.scalars(select(Node).where(Node.id.in_(ids)))}
         return [nodes[i] for i in ids if i in nodes]
 

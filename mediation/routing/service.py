@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from mediation.accounts.access import is_admin, is_center_user, is_center_user_or_admin, predicate
 from mediation.common.enums import Channel, NodeLevel, UnitType
@@ -50,7 +50,11 @@ class Suggestion:
 
 
 def ordered_rules(active_only: bool = True) -> list[RoutingRule]:
-    stmt = select(RoutingRule).order_by(RoutingRule.priority, RoutingRule.id)
+    stmt = (
+        select(RoutingRule)
+        .options(joinedload(RoutingRule.node), joinedload(RoutingRule.unit))
+        .order_by(RoutingRule.priority, RoutingRule.id)
+    )
     if active_only:
         stmt = stmt.where(RoutingRule.active.is_(True))
     return list(db.session.scalars(stmt))
@@ -83,10 +87,9 @@ def nearest_unit(
 ) -> Unit | None:
     """The unit attached closest above ``node`` (``node`` itself included unless ``strictly_above``)
     with the given channel and/or type; among several on one node, the lowest code."""
-    ancestors = node.ancestors()
+    ids = node.ancestor_ids()
     if strictly_above:
-        ancestors = ancestors[:-1]
-    ids = [n.id for n in ancestors]
+        ids = ids[:-1]
     if not ids:
         return None
     stmt = select(Unit).where(Unit.node_id.in_(ids))
