@@ -420,6 +420,23 @@ def test_cli_outbox_masks_phones_unless_asked_for_one(sms_app):
     assert out.output.count("verify_code") == 1
 
 
+def test_one_time_codes_are_masked_for_readers_of_the_outbox_with_a_real_provider(stub, sms_app):
+    """With a real provider the outbox page and ``sms outbox`` never show a code (an admin could open a
+    party's case with it); with the console provider (demo, tests) the outbox is the phone."""
+    queue(params={"code": "314159", "minutes": 5})
+    queue(
+        template="case_code",
+        params={"case_no": "（2026）海滨调字第0001号", "case_code": "K7M2Q-X9P4R", "url": "u"},
+    )
+    out = sms_app.test_cli_runner().invoke(args=["sms", "outbox", "--phone", PHONE])
+    assert out.exit_code == 0, out.output
+    assert "314159" not in out.output and "code=******" in out.output and "K7M2Q-X9P4R" in out.output
+    message = db.session.scalars(select(SmsMessage).where(SmsMessage.template == "verify_code")).one()
+    assert outbox.shown_params(message)["code"] == "******"
+    sms_app.config["SMS_PROVIDER"] = "console"
+    assert outbox.shown_params(message)["code"] == "314159"
+
+
 def test_cli_work_once_sends_what_is_due(sms_app):
     message_id = queue()
     out = sms_app.test_cli_runner().invoke(args=["sms", "work", "--once"])

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from mediation.common.time import to_local
 from mediation.common.validators import mask_phone
-from mediation.sms.outbox import SmsSender, latest
+from mediation.sms.outbox import SmsSender, latest, shown_params
 
 sms_cli = AppGroup("sms", help="短信（发件箱与发送）")
 
@@ -31,7 +31,7 @@ def outbox_command(phone, limit):
     click.echo("编号\t时间\t号码\t模板\t状态\t尝试\t发送时间\t参数\t说明")
     for m in rows:
         shown = m.phone if phone else mask_phone(m.phone)
-        params = "，".join(f"{k}={v}" for k, v in (m.params or {}).items())
+        params = "，".join(f"{k}={v}" for k, v in shown_params(m).items())
         click.echo(
             f"{m.id}\t{_when(m.created_at)}\t{shown}\t{m.template}\t{m.status.value}\t{m.attempts}\t"
             f"{_when(m.sent_at)}\t{params}\t{m.last_error or ''}"

@@ -373,6 +373,22 @@ def may_view_outbox(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", True) and is_admin(user)
 
 
+# Parameters that are secrets for whoever reads the outbox (a one-time code opens a party's case).
+SECRET_PARAMS = {"verify_code": ("code",)}
+
+
+def shown_params(message: SmsMessage) -> dict:
+    """The message's parameters as the outbox page and ``sms outbox`` show them: a one-time code is
+    masked unless the provider is the console one (the demo and the tests, where the outbox *is* the
+    phone). With a real provider nobody but the phone's owner reads a code, admins included."""
+    params = dict(message.params or {})
+    if current_app.config.get("SMS_PROVIDER", "console") != "console":
+        for key in SECRET_PARAMS.get(message.template, ()):
+            if key in params:
+                params[key] = "******"
+    return params
+
+
 def latest(limit: int = 50, phone: str | None = None, status: SmsStatus | None = None) -> list[SmsMessage]:
     """The latest messages, newest first; only those to ``phone`` / in ``status`` when given."""
     stmt = select(SmsMessage).order_by(SmsMessage.created_at.desc(), SmsMessage.id.desc()).limit(limit)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from mediation.common.validators import mask_phone
 from mediation.sms.models import SmsStatus
-from mediation.sms.outbox import latest, may_view_outbox
+from mediation.sms.outbox import latest, may_view_outbox, shown_params
 from mediation.sms.providers import ProviderError, render_text
 
 bp = Blueprint("sms", __name__, url_prefix="/admin/sms")
@@ -38,6 +38,6 @@ def sms_text_filter(message) -> str:
     if template is None:
         return ""
     try:
-        return render_text(template, message.params or {})
+        return render_text(template, shown_params(message))
     except ProviderError:
         return ""
