@@ -166,6 +166,9 @@ def build_config(instance_path: Path) -> dict:
         "CONFIRMATION_WINDOW_DAYS": int(os.environ.get("CONFIRMATION_WINDOW_DAYS", "30")),
         # 督办 from the overdue review (mediation/reports): the reply date, in days from today.
         "OVERDUE_SUPERVISION_REPLY_DAYS": int(os.environ.get("OVERDUE_SUPERVISION_REPLY_DAYS", "3")),
+        # Days a dispute found by a sweep (排查) may stay neither registered nor explained before the
+        # 综治中心 of the grid is told (mediation/reports/screenings.py).
+        "SWEEP_REGISTER_DAYS": int(os.environ.get("SWEEP_REGISTER_DAYS", "3")),
         # The scheduler: "embedded" runs it inside the web app (one process, the default), "external"
         # leaves it to `flask --app mediation scheduler`. Either way a database lease lets only one
         # process run the jobs at a time.

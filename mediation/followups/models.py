@@ -70,6 +70,7 @@ class NotificationKind(StrEnum):
     MONTH_CLOSED = "月结上报"  # a lower level closed and submitted a month
     REOPEN_REQUESTED = "重开申请"  # a lower level asks to reopen a closed month
     COURT_RETURN = "退回法院"  # a referred case came back to the court (诉调对接)
+    SWEEP_OPEN = "排查未登记"  # a dispute a sweep found is neither registered nor explained in time
 
 
 for _type, _label in {
