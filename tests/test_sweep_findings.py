@@ -9,9 +9,10 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, inspect, select
 
-from mediation import clock
+from mediation import clock, create_app
 from mediation.demo.small import make_case
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
@@ -21,9 +22,11 @@ from mediation.reports import screenings
 from mediation.reports.common import Month
 from mediation.reports.figures import grid_counts, shuangbai_report
 from mediation.reports.models import Screening, SweepFinding
+from tests import test_migrations
 from tests.conftest import csrf_token, login
 from tests.factories import dispute_payload
 
+fresh_url = test_migrations.fresh_url  # an empty database of the kind under test
 TODAY = date(2026, 11, 30)
 OCT = Month(2026, 10)
 
@@ -381,3 +384,25 @@ def test_a_zero_report_is_complete_and_a_count_without_findings_is_not(world):
         "sweeps_complete": 1,
         "sweep_closure_rate": 0.5,
     }
+
+
+# ------------------------------------------------------------------------------ the migration
+
+
+def test_the_migration_adds_the_findings_table_and_its_downgrade_drops_it(fresh_url):
+    """a7d2e9c4b1f6: sweep_finding with its registered-or-explained check and the cascade from its
+    sweep report; the downgrade removes it and leaves the sweep reports."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade(revision="f3c9a1d27b64")
+        assert "sweep_finding" not in inspect(db.engine).get_table_names()
+        upgrade(revision="a7d2e9c4b1f6")
+        insp = inspect(db.engine)
+        checks = {c["name"] for c in insp.get_check_constraints("sweep_finding")}
+        assert "ck_sweep_finding_registered_or_explained" in checks
+        fks = {fk["referred_table"]: fk for fk in insp.get_foreign_keys("sweep_finding")}
+        assert fks["screening"]["options"].get("ondelete") == "CASCADE"
+        downgrade(revision="f3c9a1d27b64")
+        tables = set(inspect(db.engine).get_table_names())
+        assert "sweep_finding" not in tables and "screening" in tables
+        db.engine.dispose()
