@@ -22,6 +22,7 @@ from mediation.reports import screenings
 from mediation.reports.common import Month
 from mediation.reports.figures import grid_counts, shuangbai_report
 from mediation.reports.models import Screening, SweepFinding
+from mediation.worklist import worklist
 from tests import test_migrations
 from tests.conftest import csrf_token, login
 from tests.factories import dispute_payload
@@ -275,6 +276,9 @@ def test_open_findings_are_flagged_once_to_the_grids_centre(app, client, web, wo
         assert db.session.get(SweepFinding, late).flagged_at is not None
         assert [f.id for f in screenings.overdue_findings(world.center_user_a.user)] == [late]
         assert screenings.overdue_findings(world.center_user_b.user) == []
+        assert worklist(world.center_user_a.user).counts["排查未登记"] == 1
+        assert worklist(world.center_user_b.user).counts["排查未登记"] == 0
+        assert worklist(g.user).counts["排查未登记"] == 0
         web.login("center_a")
         page = web.client.get("/reports/sweep-findings/overdue").get_data(as_text=True)
         assert "超过3天未登记（1件）" in page and f"/reports/screening/{sid}" in page

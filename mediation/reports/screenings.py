@@ -378,7 +378,7 @@ def overdue_cutoff(today: date) -> date:
     return today - timedelta(days=current_app.config["SWEEP_REGISTER_DAYS"])
 
 
-def overdue_findings(user: User, today: date | None = None, limit: int = 200) -> list[SweepFinding]:
+def overdue_findings(user: User, today: date | None = None, limit: int | None = 200) -> list[SweepFinding]:
     """The 综治中心's list: open findings past SWEEP_REGISTER_DAYS in the grids of its area."""
     today = today or clock.today()
     stmt = (
