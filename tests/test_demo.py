@@ -47,6 +47,7 @@ from mediation.followups.models import (
     FollowUpKind,
     FollowUpStatus,
     Notification,
+    NotificationKind,
     PartyRating,
     SupervisionOrder,
     SupervisionStatus,
@@ -55,7 +56,7 @@ from mediation.geo.models import Node, Unit
 from mediation.orgs.models import MediationOrg
 from mediation.orgs.service import coverage
 from mediation.reports.common import Month
-from mediation.reports.models import CarryOver, MonthClose, Screening
+from mediation.reports.models import CarryOver, MonthClose, Screening, SweepFinding
 from mediation.reports.satisfaction import satisfaction_report
 from mediation.routing.deadlines import deadline_for
 from tests.conftest import login, record_chance
@@ -703,3 +704,21 @@ def test_demo_mediators_trainings_and_case_links(demo):
     untrained = service.untrained_ids(m.id for m in people)
     assert 0 < len(untrained) < len(people)
     assert db.session.scalar(select(func.count()).select_from(dispute_mediator)) > 0
+
+
+def test_demo_sweep_findings_with_one_left_open_and_flagged(app, demo, today):
+    """排查 that leads to 化解: wanggeyuan's sweep reports list the cases they found, registered from the
+    report; one finding past SWEEP_REGISTER_DAYS is neither registered nor explained, and the demo's
+    sweep has flagged it to the 综治中心 of the grid (once)."""
+    rows = db.session.scalars(select(SweepFinding)).all()
+    assert len(rows) >= 3 and all(f.screening.node.code == FEATURED_GRID for f in rows)
+    open_ = [f for f in rows if f.is_open]
+    assert len(open_) == 1 and open_[0].flagged_at is not None
+    limit = timedelta(days=app.config["SWEEP_REGISTER_DAYS"])
+    assert open_[0].screening.reported_on < today - limit
+    assert all(f.dispute is not None and f.dispute.node_id == f.node_id for f in rows if not f.is_open)
+    flags = db.session.scalars(
+        select(Notification).where(Notification.kind == NotificationKind.SWEEP_OPEN)
+    ).all()
+    assert {n.key for n in flags} == {f"sweep-finding:{open_[0].id}"}
+    assert all(n.user.unit.type == UnitType.CENTER for n in flags)
