@@ -235,6 +235,8 @@ def test_one_tap_registration_prefills_and_links(client, web, world, today):
     assert f.dispute is not None and f.dispute.category == "物业" and not f.linked
     page = web.client.get(f"/reports/screening/{sid}").get_data(as_text=True)
     assert "发现1件，登记1件" in page and f.dispute.case_no in page
+    again = web.client.get(f"/disputes/new?finding={fid}")  # done already: back to the report
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/reports/screening/{sid}")
 
 
 def test_a_finding_of_another_town_is_not_prefilled(client, web, world, today):

@@ -674,6 +674,9 @@ def _finding_arg():
 def new():
     finding = _finding_arg()  # registered from a sweep report's finding (排查发现): prefilled, then linked
     if request.method == "GET":
+        if finding is not None and not finding.is_open:
+            flash(f"该排查发现已处理（{finding.state}），无需再登记。", "info")
+            return redirect(url_for("reports.sweep_page", screening_id=finding.screening_id), 303)
         return _blank_form(finding)
 
     payload, values_, parties = _form_payload(request.form)

@@ -200,7 +200,10 @@ def add_finding(user: User, screening: Screening, data: dict) -> tuple[SweepFind
 
 
 def refuse_unless_open(user: User, finding: SweepFinding) -> None:
+    """Only an open finding is registered, linked or explained; its row is locked first (PostgreSQL)
+    so that two concurrent taps do not both act on it."""
     _refuse_unless_worker(user, finding.screening)
+    db.session.refresh(finding, with_for_update=True)
     if not finding.is_open:
         raise ReportError(f"该发现已处理（{finding.state}），不能重复处理。", status=409)
 
