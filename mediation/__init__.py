@@ -29,6 +29,7 @@ from mediation.keypeople.service import init_app as init_keypeople
 from mediation.mediators.api import blp as mediators_blp
 from mediation.orgs.api import blp as orgs_blp
 from mediation.reports.api import blp as reports_blp
+from mediation.reports.screenings import init_app as init_sweeps
 from mediation.routing.api import blp as routing_blp
 from mediation.sessions.api import blp as sessions_blp
 from mediation.sessions.service import init_app as init_sessions
@@ -76,6 +77,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     init_keypeople(app)  # the review-due step of the sweep
     init_sessions(app)  # the reminder step of the sweep, the link of a held session to its plan
+    init_sweeps(app)  # the sweep step that flags findings of 排查 left open (mediation/reports/screenings.py)
     init_followups(app)  # event receivers; the embedded scheduler (guarded: see followups/scheduler.py)
     if app.config["ENV_NAME"] == "production":
         with app.app_context():

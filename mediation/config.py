@@ -184,6 +184,9 @@ def build_config(instance_path: Path) -> dict:
         "NOTICE_PRAISE_MIN_TOTAL": float(os.environ.get("NOTICE_PRAISE_MIN_TOTAL", "90")),
         "NOTICE_PRAISE_TOP": int(os.environ.get("NOTICE_PRAISE_TOP", "0")),
         "NOTICE_CRITICISE_BELOW": float(os.environ.get("NOTICE_CRITICISE_BELOW", "60")),
+        # Days a dispute found by a sweep (排查) may stay neither registered nor explained before the
+        # 综治中心 of the grid is told (mediation/reports/screenings.py).
+        "SWEEP_REGISTER_DAYS": int(os.environ.get("SWEEP_REGISTER_DAYS", "3")),
         # The scheduler: "embedded" runs it inside the web app (one process, the default), "external"
         # leaves it to `flask --app mediation scheduler`. Either way a database lease lets only one
         # process run the jobs at a time.

@@ -17,7 +17,7 @@ agreement page, the 督办 page or the month-close page.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
@@ -34,7 +34,7 @@ from mediation.documents.service import may_write
 from mediation.extensions import db
 from mediation.followups.models import FollowUpStatus, SupervisionOrder, SupervisionStatus
 from mediation.followups.service import followups_query, supervision_link, supervisions_query
-from mediation.reports import month_close
+from mediation.reports import month_close, screenings
 from mediation.reports.common import Month
 from mediation.reports.overdue import deadline_level_sql
 from mediation.routing.service import responsible_center
@@ -44,6 +44,7 @@ from mediation.sessions.service import utc_bounds
 PENDING, AWAITING, WARNING, OVERDUE = "待分流", "待受理", "预警", "超期"
 SESSION, FOLLOWUP, SUPERVISION, SIGNING = "今日调解", "回访", "督办", "待签署"
 MONTH_CLOSE, REOPEN = "月结", "月结审批"
+SWEEP_OPEN = "排查未登记"
 # The kinds in the order the page shows them, with what the user is asked to do.
 KINDS: dict[str, str] = {
     OVERDUE: "已超过办理期限的案件，请尽快办结或申请延期",
@@ -56,6 +57,7 @@ KINDS: dict[str, str] = {
     SIGNING: "已提交签署、尚缺签名或印章的调解协议",
     MONTH_CLOSE: "上月月清月结：突出问题结转说明与结账",
     REOPEN: "下级综治中心申请重新打开已结账的月份，等待本中心审批",
+    SWEEP_OPEN: "辖区网格排查发现的纠纷，超过规定天数既未登记也未说明",
 }
 # At most this many items of a kind are listed (the count is always the full number).
 MAX_ITEMS_PER_KIND = 200
@@ -352,6 +354,25 @@ def _month_close(user: User, today: date) -> list[WorkItem]:
     return out
 
 
+def _sweep_findings(user: User, today: date) -> list[WorkItem]:
+    """排查未登记 (综治中心 staff): findings of the area's sweeps left open past SWEEP_REGISTER_DAYS."""
+    if not is_center_user(user):
+        return []
+    days = timedelta(days=current_app.config["SWEEP_REGISTER_DAYS"])
+    return [
+        WorkItem(
+            SWEEP_OPEN,
+            None,
+            None,
+            f.screening.reported_on + days,
+            f"{f.node.name}排查发现：{f.description[:40]}",
+            url_for("reports.sweep_page", screening_id=f.screening_id),
+            obj=f,
+        )
+        for f in screenings.overdue_findings(user, today, limit=None)
+    ]
+
+
 def worklist(user: User, today: date | None = None) -> Worklist:
     """Everything that needs ``user`` today: the items (at most MAX_ITEMS_PER_KIND per kind, most
     urgent first) and the full count per kind (every kind of KINDS, zero included)."""
@@ -368,6 +389,7 @@ def worklist(user: User, today: date | None = None) -> Worklist:
         *_followups(user, today),
         *_signing(user),
         *_month_close(user, today),
+        *_sweep_findings(user, today),
     ]
     counts = {k: 0 for k in KINDS}
     items: list[WorkItem] = []

@@ -122,6 +122,9 @@ PARAMS: dict[str, dict] = {
     "what": {w: _const(w) for w in ("export", "rejects", "report")},
     # The parties' door (/c/<case code>): the open case of town A.
     "case_code": {"open": lambda e: e.case_code},
+    # 排查: the sweep report of town A's grid and its open finding.
+    "screening_id": {"of_grid_a": lambda e: e.screening_id},
+    "finding_id": {"open": lambda e: e.finding_id},
 }
 # The same name meaning something else on one endpoint.
 ENDPOINT_PARAMS: dict[str, dict[str, dict]] = {
@@ -248,6 +251,10 @@ def json_body(env, route: Route, method: str, values: dict):
         "followups_api.SupervisionReplying": lambda: {"reply": "已按督办要求约谈双方。"},
         "reports_api.Supervise": lambda: {"note": "请抓紧办理。"},
         "reports_api.Screenings": lambda: {"node": env.grid_a_code, "found": 1},
+        "reports_api.ScreeningFindings": lambda: {"description": "篡改的排查发现", "category": "邻里"},
+        "reports_api.RegisterFinding": lambda: {},
+        "reports_api.LinkFinding": lambda: {"case_no": env.case_nos[0]},
+        "reports_api.ExplainFinding": lambda: {"reason": "当场化解"},
         "reports_api.MonthCloses": lambda: {"node": env.town_a_code, "month": env.closed_month},
         "reports_api.Notices": lambda: {"node": env.town_a_code, "period": env.closed_month},
         "reports_api.CarryOver": lambda: {
@@ -359,6 +366,9 @@ def form_body(env, route: Route, method: str, values: dict) -> dict:
             f"reason-{env.open_id}": "当事人在外地，下月继续。",
         },
         "reports.screening": lambda: {"node": env.grid_a_code, "date": _today(), "found": "1"},
+        "reports.add_finding": lambda: {"description": "篡改的排查发现", "category": "邻里"},
+        "reports.explain_finding": lambda: {"reason": "当场化解"},
+        "reports.link_finding": lambda: {"case_no": env.case_nos[0]},
         "routing.add_rule": lambda: {"name": "安全测试规则", "channel": "人民调解"},
         "routing.set_limit": lambda: {"channel": "人民调解", "category": "邻里", "days": "31"},
         "routing.add_notice": lambda: {
@@ -668,6 +678,23 @@ def build_town_a(app, env: SimpleNamespace) -> None:
     env.unit_id = w.committee_a.id
 
     env.photo_id = _town_a_photo(env.open_id)
+
+    sweep = _ok(
+        api.post(
+            "/api/v1/screenings", json={"node": w.grid_a.code, "found": 0}, headers=w.grid_a_user.headers
+        ),
+        201,
+    )
+    env.screening_id = sweep["id"]
+    finding = _ok(
+        api.post(
+            f"/api/v1/screenings/{env.screening_id}/findings",
+            json={"description": "海滨甲乙两户因漏水争执", "parties": "海滨甲", "category": "邻里"},
+            headers=w.grid_a_user.headers,
+        ),
+        201,
+    )
+    env.finding_id = finding["id"]
 
     env.job_id = None
     if "ledger.export" in app.view_functions:  # the ledger area (may land after this file)

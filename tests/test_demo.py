@@ -47,6 +47,7 @@ from mediation.followups.models import (
     FollowUpKind,
     FollowUpStatus,
     Notification,
+    NotificationKind,
     PartyRating,
     SupervisionOrder,
     SupervisionStatus,
@@ -55,7 +56,7 @@ from mediation.geo.models import Node, Unit
 from mediation.orgs.models import MediationOrg
 from mediation.orgs.service import coverage
 from mediation.reports.common import Month
-from mediation.reports.models import CarryOver, MonthClose, Screening
+from mediation.reports.models import CarryOver, MonthClose, Screening, SweepFinding
 from mediation.reports.satisfaction import satisfaction_report
 from mediation.routing.deadlines import deadline_for
 from tests.conftest import login, record_chance
@@ -721,3 +722,21 @@ def test_demo_key_people_and_a_case_taken_on_by_a_leader(demo):
     assert due and {n.link for n in due} == {f"/key-people/{entries[1].id}"}
     leaders = db.session.scalars(select(CaseLeader)).all()
     assert len(leaders) == 1 and service.leader_of(leaders[0].dispute_id).post == "双港镇党委副书记"
+
+
+def test_demo_sweep_findings_with_one_left_open_and_flagged(app, demo, today):
+    """排查 that leads to 化解: wanggeyuan's sweep reports list the cases they found, registered from the
+    report; one finding past SWEEP_REGISTER_DAYS is neither registered nor explained, and the demo's
+    sweep has flagged it to the 综治中心 of the grid (once)."""
+    rows = db.session.scalars(select(SweepFinding)).all()
+    assert len(rows) >= 3 and all(f.screening.node.code == FEATURED_GRID for f in rows)
+    open_ = [f for f in rows if f.is_open]
+    assert len(open_) == 1 and open_[0].flagged_at is not None
+    limit = timedelta(days=app.config["SWEEP_REGISTER_DAYS"])
+    assert open_[0].screening.reported_on < today - limit
+    assert all(f.dispute is not None and f.dispute.node_id == f.node_id for f in rows if not f.is_open)
+    flags = db.session.scalars(
+        select(Notification).where(Notification.kind == NotificationKind.SWEEP_OPEN)
+    ).all()
+    assert {n.key for n in flags} == {f"sweep-finding:{open_[0].id}"}
+    assert all(n.user.unit.type == UnitType.CENTER for n in flags)

@@ -37,7 +37,7 @@ from mediation.disputes.workflow import Stage
 from mediation.documents.models import Agreement
 from mediation.extensions import db
 from mediation.followups.models import SupervisionOrder
-from mediation.reports.models import Notice
+from mediation.reports.models import Notice, Screening, SweepFinding
 from tests.conftest import login
 from tests.factories import dispute_payload, user
 from tests.workflow_support import act, make_case
@@ -475,6 +475,57 @@ def _leader_api(env, who):
     return api_status(r.status_code, {200})
 
 
+# 排查 findings: a sweep report of 新家园社区第1网格 filed by its grid worker, with one finding.
+def _sweep_setup(env):
+    r = env.client.post(
+        "/api/v1/screenings", json={"node": env.w.grid_a.code, "found": 0}, headers=env.w.grid_a_user.headers
+    )
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
+def _sweep_args(env, who):
+    return (who.user, db.session.get(Screening, env.data))
+
+
+def _see_sweep_web(env, who):
+    return web_status(browser(env.app, who).get(f"/reports/screening/{env.data}").status_code)
+
+
+def _see_sweep_api(env, who):
+    return api_status(
+        env.client.get(f"/api/v1/screenings/{env.data}", headers=who.headers).status_code, {200}
+    )
+
+
+def _finding_count() -> int:
+    return count(SweepFinding)
+
+
+def _work_sweep_web(env, who):
+    client = browser(env.app, who)
+    before = _finding_count()
+    r = client.post(
+        f"/reports/screening/{env.data}/findings",
+        data={
+            "csrf_token": csrf(client, "/followups/"),
+            "description": f"网页{who.username}",
+            "category": "邻里",
+        },
+    )
+    web_status(r.status_code)
+    return _finding_count() == before + 1
+
+
+def _work_sweep_api(env, who):
+    r = env.client.post(
+        f"/api/v1/screenings/{env.data}/findings",
+        json={"description": f"接口{who.username}", "category": "邻里"},
+        headers=who.headers,
+    )
+    return api_status(r.status_code, {201})
+
+
 SURFACES: dict[str, Surface] = {
     "is_center_user": Surface(
         _route_web, _route_api, setup=_pending_town_b_case, decides=False, admin_too=True
@@ -515,6 +566,8 @@ SURFACES: dict[str, Surface] = {
     "may_read_mediator_phones": Surface(
         _mediator_phone_web, _mediator_phone_api, setup=_mediator_setup, decides=False
     ),
+    "may_see_sweep": Surface(_see_sweep_web, _see_sweep_api, args=_sweep_args, setup=_sweep_setup),
+    "may_work_on_sweep": Surface(_work_sweep_web, _work_sweep_api, args=_sweep_args, setup=_sweep_setup),
     "may_assign_case_mediators": Surface(
         _assign_web,
         _assign_api,

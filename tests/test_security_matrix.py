@@ -103,6 +103,9 @@ LISTS = {
     # 考核通报: the notices of the user's subtree and those naming the user's unit.
     "reports.notice_list": lambda e: [{}],
     "reports_api.Notices:GET": lambda e: [{}],
+    # The 综治中心's list of sweep findings left open: the grids of its own area (others refused, 403).
+    "reports.overdue_findings": lambda e: [{}],
+    "reports_api.OverdueFindings": lambda e: [{}],
     # The user's own calendar of planned sessions (page, .ics, API): cases 分给我的 only.
     "sessions.calendar": lambda e: [{}, {"view": "month"}],
     "sessions.calendar_file": lambda e: [{}],
@@ -154,6 +157,7 @@ NODE_QUERY = {
         "reports.comparison",
         "reports.comparison_export",
         "reports_api.ComparisonReport",
+        "reports.sweeps",  # the sweep reports behind 排查闭环率
         "orgs.coverage",  # 村（居）调委会覆盖 (page, Excel, API)
         "orgs.export_coverage",
         "orgs_api.Coverage",
@@ -368,6 +372,14 @@ NOT_FOR_COURT_OR_ADMIN = {
     "documents_api.AgreementSignatures",
     "documents_api.AgreementSeal",
     "documents_api.AgreementSupplements",
+    # A sweep's findings are worked on by the grid worker who filed it and the grid's 综治中心.
+    "reports.add_finding",
+    "reports.explain_finding",
+    "reports.link_finding:POST",
+    "reports_api.ScreeningFindings:POST",
+    "reports_api.RegisterFinding",
+    "reports_api.LinkFinding",
+    "reports_api.ExplainFinding",
 }
 NOT_FOR_ADMIN = {
     # The documents carry full ID numbers: only ID_NUMBER_ROLES (mediator, court) open them.

@@ -49,7 +49,7 @@ from mediation.demo.keypeople import load_key_people
 from mediation.demo.mediators import load_mediators
 from mediation.demo.orgs import load_orgs
 from mediation.demo.people import DEMO_USERS, _PasswordHash, ensure_staff, ensure_users
-from mediation.demo.reports import close_months, history_summary, load_screenings
+from mediation.demo.reports import close_months, history_summary, load_screenings, load_sweep_findings
 from mediation.demo.world import (
     COMMITTEE_FEATURED,
     DEMO_RULES,
@@ -100,6 +100,7 @@ def load_history(world: World, first_day: date) -> History:
     complete_followups(h)
     party_ratings(h)
     load_screenings(h, first_day)
+    load_sweep_findings(h)
     load_supervision(h)
     close_months(h, first_day)
     db.session.flush()

@@ -7,6 +7,7 @@ import random
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from mediation import clock
@@ -24,9 +25,10 @@ from mediation.extensions import db
 from mediation.followups.models import FollowUp, FollowUpStatus, Notification
 from mediation.reports.common import Month
 from mediation.reports.figures import prominent_open_cases
+from mediation.reports.models import Screening
 from mediation.reports.month_close import close_month, write_carry_over
 from mediation.reports.schemas import ScreeningIn
-from mediation.reports.screenings import file_screening
+from mediation.reports.screenings import add_finding, file_screening
 from mediation.routing.service import responsible_center
 
 LATE_TOWN = "120116002000"  # 新港街道 has not closed last month yet
@@ -112,6 +114,50 @@ def load_screenings(h: History, first_day: date) -> None:
                 )
             h.stats["screenings"] += 1
             h.stats["zero_reports"] += count == 0
+
+
+def load_sweep_findings(h: History) -> None:
+    """排查 that leads to 化解 on wanggeyuan's grid: each weekly sweep report lists the cases it found,
+    registered from the report — except on the last report older than SWEEP_REGISTER_DAYS that found
+    any, where the last one was registered through the ordinary form and never linked: that finding
+    is still open, and the demo's sweep flags it to the 综治中心 of the grid (who can link it)."""
+
+    grid = h.world.nodes.get(FEATURED_GRID)
+    if grid is None:
+        return
+    reports = db.session.scalars(
+        select(Screening).where(Screening.node_id == grid.id).order_by(Screening.reported_on)
+    ).all()
+    limit = timedelta(days=current_app.config["SWEEP_REGISTER_DAYS"])
+    late = [r for r in reports if r.found and r.reported_on < h.today - limit]
+    unlinked = late[-1] if late else None
+    previous = date.min
+    for report in reports:
+        cases = db.session.scalars(
+            select(Dispute)
+            .where(
+                Dispute.node_id == grid.id,
+                Dispute.source == "网格员排查",
+                Dispute.registered_on > previous,
+                Dispute.registered_on <= report.reported_on,
+            )
+            .order_by(Dispute.id)
+        ).all()[: report.found]
+        previous = report.reported_on
+        with clock.frozen(local_instant(report.reported_on, 17 * 3600)):
+            for i, case in enumerate(cases):
+                names = "、".join(p.name for p in case.parties[:3])
+                data = {"description": case.summary[:200], "category": case.category, "parties": names}
+                finding, _ = add_finding(report.user, report, data)
+                if report is unlinked and i == len(cases) - 1:
+                    continue  # left open: flagged by the sweep
+                finding.dispute, finding.resolved_by_id, finding.resolved_at = (
+                    case,
+                    report.user_id,
+                    clock.now(),
+                )
+                h.stats["sweep_findings_registered"] += 1
+    db.session.flush()
 
 
 def close_months(h: History, first_day: date) -> None:

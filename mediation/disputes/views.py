@@ -11,8 +11,9 @@ import io
 import re
 import uuid
 from datetime import date
+from functools import partial
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from mediation.common.enums import PartyKind, PartyRole, RiskFlag, RiskLevel, St
 from mediation.common.paging import Page
 from mediation.common.qr import qr_data_uri
 from mediation.common.time import local_today
+from mediation.database import MAX_ID
 from mediation.disputes import service, workflow
 from mediation.disputes.case_code import case_link
 from mediation.disputes.models import Dispute, Party
@@ -34,6 +36,8 @@ from mediation.documents.models import Agreement
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.geo.service import preorder
+from mediation.reports import screenings
+from mediation.reports.common import ReportError
 from mediation.reports.figures import figure_title
 from mediation.routing.deadlines import OVERDUE, WARNING, warning_level
 
@@ -642,14 +646,40 @@ def _render_form(
     ), status
 
 
+def _blank_form(finding):
+    defaults = {k: "" for k in SCALAR_FIELDS}
+    defaults["risk_level"] = RiskLevel.ORDINARY.value
+    defaults["node"] = current_user.unit.node.code if current_user.unit else ""
+    rows = []
+    if finding is not None:
+        prefilled, rows = screenings.registration_values(finding)
+        defaults.update(prefilled)
+        rows = [{**_blank_party(), **r} for r in rows]
+    return _render_form(defaults, [], rows, uuid.uuid4().hex, finding=finding)
+
+
+def _finding_arg():
+    """The sweep finding named by ``finding`` (query or form) if the user may see it; 404 otherwise."""
+    raw = (request.values.get("finding") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > MAX_ID:
+        abort(404)
+    try:
+        return screenings.get_finding(current_user, int(raw))
+    except ReportError as err:
+        abort(err.status)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
+    finding = _finding_arg()  # registered from a sweep report's finding (排查发现): prefilled, then linked
     if request.method == "GET":
-        defaults = {k: "" for k in SCALAR_FIELDS}
-        defaults["risk_level"] = RiskLevel.ORDINARY.value
-        defaults["node"] = current_user.unit.node.code if current_user.unit else ""
-        return _render_form(defaults, [], [], uuid.uuid4().hex)
+        if finding is not None and not finding.is_open:
+            flash(f"该排查发现已处理（{finding.state}），无需再登记。", "info")
+            return redirect(url_for("reports.sweep_page", screening_id=finding.screening_id), 303)
+        return _blank_form(finding)
 
     payload, values_, parties = _form_payload(request.form)
     token = form_token()
@@ -657,9 +687,11 @@ def new():
     fingerprint = service.request_fingerprint(payload)
     try:
         data = DisputeCreate().load(payload)
-        result = workflow.register_case(current_user, data, idempotency_key=key, fingerprint=fingerprint)
+        register = partial(screenings.register_finding, current_user, finding) if finding else None
+        register = register or partial(workflow.register_case, current_user)
+        result = register(data, idempotency_key=key, fingerprint=fingerprint)
         workflow.commit(keep_loaded=not result.replayed)  # the flash reads what was written
-    except workflow.WorkflowError as err:
+    except (workflow.WorkflowError, ReportError) as err:
         db.session.rollback()
         return _render_form(
             values_,
@@ -669,6 +701,7 @@ def new():
             {"_schema": [err.message]},
             422,
             accept="accept" in payload,
+            finding=finding,
         )
     except ValidationError as err:
         db.session.rollback()
@@ -683,7 +716,14 @@ def new():
             }
             token = uuid.uuid4().hex
         return _render_form(
-            values_, payload["flags"], parties, token, errors, 422, accept="accept" in payload
+            values_,
+            payload["flags"],
+            parties,
+            token,
+            errors,
+            422,
+            accept="accept" in payload,
+            finding=finding,
         )
     except IntegrityError:
         # A concurrent submit of the same form committed first: show that case.
@@ -706,6 +746,8 @@ def new():
             )
         for warning in result.warnings:
             flash(warning, "warning")
+    if finding is not None:  # back to the sweep report: found N, registered M
+        return redirect(url_for("reports.sweep_page", screening_id=finding.screening_id), 303)
     return redirect(url_for("disputes.show", dispute_id=dispute.id), 303)
 
 

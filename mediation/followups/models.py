@@ -71,6 +71,7 @@ class NotificationKind(StrEnum):
     REOPEN_REQUESTED = "重开申请"  # a lower level asks to reopen a closed month
     COURT_RETURN = "退回法院"  # a referred case came back to the court (诉调对接)
     KEY_REVIEW = "重点复查"  # a 重点人员/群体 entry is due for its review (mediation/keypeople)
+    SWEEP_OPEN = "排查未登记"  # a dispute a sweep found is neither registered nor explained in time
 
 
 for _type, _label in {

@@ -4,13 +4,17 @@ pages; who may see and act on a month close is asked of ``month_close``'s predic
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
 from sqlalchemy import select
 
-from mediation.accounts.access import get_dispute
+from mediation.accounts.access import get_dispute, is_center_user_or_admin
 from mediation.accounts.auth import api_user, token_required
+from mediation.disputes import service as dispute_service
+from mediation.disputes import workflow
+from mediation.disputes.schemas import DisputeCreate
 from mediation.extensions import db
 from mediation.followups.schemas import SupervisionOrderOut
 from mediation.geo.models import Unit
@@ -179,6 +183,144 @@ class Screenings(MethodView):
             fail(err, "json")
         db.session.commit()
         return row, 201, {} if created else {"Idempotent-Replayed": "true"}
+
+
+@blp.route("/screenings/<int:screening_id>")
+class ScreeningDetail(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, sc.ScreeningDetail)
+    def get(self, screening_id):
+        """排查报告及其发现的纠纷：发现N件、登记M件、说明K件，是否闭环（填报的网格员、该网格的综治中心可查看）"""
+        try:
+            return screenings.get_screening(api_user(), screening_id)
+        except ReportError as err:
+            fail(err)
+
+
+@blp.route("/screenings/<int:screening_id>/findings")
+class ScreeningFindings(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, sc.FindingOut(many=True))
+    def get(self, screening_id):
+        """排查报告发现的纠纷"""
+        try:
+            return screenings.get_screening(api_user(), screening_id).findings
+        except ReportError as err:
+            fail(err)
+
+    @blp.arguments(sc.FindingIn)
+    @blp.response(201, sc.FindingOut)
+    @blp.alt_response(403, description="不是填报该报告的网格员或该网格的综治中心")
+    @blp.alt_response(422, description="类别或地点无效")
+    def post(self, data, screening_id):
+        """列出排查发现的一件纠纷（简要情况、地点、当事人姓名可不填、类别）。同样内容重复提交不重复列出"""
+        user = api_user()
+        try:
+            row, created = screenings.add_finding(user, screenings.get_screening(user, screening_id), data)
+        except ReportError as err:
+            fail(err, "json")
+        db.session.commit()
+        return row, 201, {} if created else {"Idempotent-Replayed": "true"}
+
+
+def _finding(finding_id):
+    try:
+        return screenings.get_finding(api_user(), finding_id)
+    except ReportError as err:
+        fail(err)
+
+
+@blp.route("/sweep-findings/<int:finding_id>/register")
+class RegisterFinding(MethodView):
+    decorators = [token_required]
+
+    @blp.response(201, sc.FindingOut)
+    @blp.alt_response(409, description="该发现已登记、关联或说明")
+    @blp.alt_response(422, description="登记信息不全（字段错误同 POST /disputes）")
+    def post(self, finding_id):
+        """一键登记：按排查发现预填登记纠纷（请求体可覆盖 POST /disputes 的任意字段，如当事人），并与新案件关联"""
+        user = api_user()
+        finding = _finding(finding_id)
+        body = request.get_json(silent=True)
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            abort(422, errors={"json": {"_schema": ["请求体应为 JSON 对象。"]}})
+        key = request.headers.get("Idempotency-Key", "").strip()[:128] or None
+        if not key:  # (a retry with its key replays the registration below)
+            try:
+                screenings.refuse_unless_open(user, finding)
+            except ReportError as err:
+                fail(err, "json")
+        payload = screenings.registration_payload(finding, body)
+        fingerprint = dispute_service.request_fingerprint(payload)
+        try:
+            data = DisputeCreate().load(payload)
+            screenings.register_finding(user, finding, data, idempotency_key=key, fingerprint=fingerprint)
+        except ValidationError as err:
+            db.session.rollback()
+            abort(422, errors={"json": err.messages})
+        except workflow.WorkflowError as err:
+            db.session.rollback()
+            abort(err.status, message=err.message)
+        except ReportError as err:
+            fail(err, "json")
+        workflow.commit()
+        return finding
+
+
+@blp.route("/sweep-findings/<int:finding_id>/link")
+class LinkFinding(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.FindingLinkIn)
+    @blp.response(200, sc.FindingOut)
+    @blp.alt_response(409, description="该发现已登记、关联或说明")
+    @blp.alt_response(422, description="案号不存在或无权查看")
+    def post(self, data, finding_id):
+        """将排查发现关联到您可查看的已有案件（按案号）"""
+        finding = _finding(finding_id)
+        try:
+            screenings.link_finding(api_user(), finding, data["case_no"])
+        except ReportError as err:
+            fail(err, "json")
+        db.session.commit()
+        return finding
+
+
+@blp.route("/sweep-findings/<int:finding_id>/explain")
+class ExplainFinding(MethodView):
+    decorators = [token_required]
+
+    @blp.arguments(sc.FindingExplainIn)
+    @blp.response(200, sc.FindingOut)
+    @blp.alt_response(409, description="该发现已登记、关联或说明")
+    @blp.alt_response(422, description="原因无效，或选“其他”未写明原因")
+    def post(self, data, finding_id):
+        """说明排查发现无需登记的原因：当场化解、不属于纠纷、重复上报、其他（须写明）"""
+        finding = _finding(finding_id)
+        try:
+            screenings.explain_finding(api_user(), finding, data["reason"], data.get("note"))
+        except ReportError as err:
+            fail(err, "json")
+        db.session.commit()
+        return finding
+
+
+@blp.route("/sweep-findings/overdue")
+class OverdueFindings(MethodView):
+    decorators = [token_required]
+
+    @blp.response(200, sc.FindingOut(many=True))
+    @blp.alt_response(403, description="不是综治中心")
+    def get(self):
+        """辖区内排查发现超过 SWEEP_REGISTER_DAYS 天仍未登记也未说明的纠纷（综治中心）"""
+        user = api_user()
+        if not is_center_user_or_admin(user):
+            abort(403, message="只有综治中心工作人员可以查看排查未登记清单。")
+        return screenings.overdue_findings(user)
 
 
 @blp.route("/month-closes")

@@ -42,6 +42,7 @@ from mediation.reports.duties import followups_done, followups_due_in, supervise
 from mediation.reports.models import Screening
 from mediation.reports.overdue import review_base
 from mediation.reports.satisfaction import answered_in, satisfaction_report, satisfied
+from mediation.reports.screenings import sweep_closure
 from mediation.reports.sql import (
     in_subtree,
     lit,
@@ -554,6 +555,7 @@ def shuangbai_report(node: Node, month: Month) -> dict:
     """The 双百 figures of INTERFACES.md."""
     report = {"node": node.code, "node_name": node.name, "month": month.key}
     report.update(shuangbai_from(month_counts(node, month), grid_counts(node, month)))
+    report.update(sweep_closure(node, month))  # 排查闭环率 (a figure of sweep reports, not of cases)
     return report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from mediation.accounts.models import User
@@ -45,6 +45,9 @@ class Screening(db.Model):
 
     node: Mapped[Node] = relationship()
     user: Mapped[User] = relationship()
+    findings: Mapped[list[SweepFinding]] = relationship(
+        back_populates="screening", order_by="SweepFinding.id", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"<Screening {self.reported_on} found={self.found}>"
@@ -52,6 +55,51 @@ class Screening(db.Model):
     @property
     def is_zero(self) -> bool:
         return self.found == 0
+
+
+class SweepFinding(db.Model):
+    """One dispute a sweep found (排查发现): what, where, who, which category — then either registered
+    as a case (``dispute_id``), linked to an existing one (also ``dispute_id``), or explained
+    (``explained_reason``: why it needs no case), never two of these. ``flagged_at``: when the
+    综治中心 was told it was still open after SWEEP_REGISTER_DAYS (the sweep step, once)."""
+
+    __tablename__ = "sweep_finding"
+    __table_args__ = (
+        CheckConstraint("dispute_id IS NULL OR explained_reason IS NULL", name="registered_or_explained"),
+        Index("ix_sweep_finding_open", "dispute_id", "explained_reason", "flagged_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screening.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"))  # the grid, or its village
+    parties: Mapped[str | None] = mapped_column(String(200))  # names, 、-separated, optional
+    category: Mapped[str] = mapped_column(String(40))
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("dispute.id"), index=True)
+    linked: Mapped[bool] = mapped_column(default=False)  # linked to an existing case, not registered from it
+    explained_reason: Mapped[str | None] = mapped_column(String(20))
+    explained_note: Mapped[str | None] = mapped_column(Text)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    resolved_at: Mapped[datetime | None]
+    flagged_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    screening: Mapped[Screening] = relationship(back_populates="findings")
+    node: Mapped[Node] = relationship()
+    dispute: Mapped[Dispute | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<SweepFinding {self.id} of screening {self.screening_id}>"
+
+    @property
+    def state(self) -> str:
+        if self.dispute_id is not None:
+            return "已关联" if self.linked else "已登记"
+        return "已说明" if self.explained_reason else "待处理"
+
+    @property
+    def is_open(self) -> bool:
+        return self.dispute_id is None and self.explained_reason is None
 
 
 class MonthClose(db.Model):

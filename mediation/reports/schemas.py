@@ -8,6 +8,7 @@ from mediation.common import schema as s
 from mediation.common.paging import PageArgs, PageOut
 from mediation.followups.models import SupervisionLevel
 from mediation.reports.common import Month, Week, parse_term
+from mediation.reports.screenings import sweep_counts
 
 
 def _month(value: str) -> None:
@@ -167,6 +168,13 @@ class ShuangbaiReport(Schema):
     stabilized = fields.Integer()
     resolve_or_stabilize_rate = fields.Float(allow_none=True)
     civil_to_criminal = fields.Integer()
+    sweeps = fields.Integer(metadata={"description": "本月网格排查报告数"})
+    sweeps_complete = fields.Integer(
+        metadata={"description": "其中闭环的：发现的纠纷均已列出，且均已登记（或关联案件）或说明"}
+    )
+    sweep_closure_rate = fields.Float(
+        allow_none=True, metadata={"description": "排查闭环率 = sweeps_complete / sweeps"}
+    )
     by_venue = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),
@@ -419,3 +427,63 @@ class NoticeOut(Schema):
     praised = fields.List(fields.String(), metadata={"description": "通报表扬的单位"})
     criticised = fields.List(fields.String(), metadata={"description": "通报批评的单位"})
     overdue_count = fields.Integer(metadata={"description": "点名的超期案件数"})
+
+
+# ------------------------------------------------------------------------------ sweep findings
+
+
+class FindingIn(s.InputSchema):
+    description = s.Text(required=True, validate=s.length(500, 2), metadata={"description": "简要情况"})
+    node = s.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "地点：本报告的网格或其所在村（社区）代码，默认网格"},
+    )
+    parties = s.String(
+        load_default=None,
+        allow_none=True,
+        validate=s.length(200),
+        metadata={"description": "当事人姓名（可不填），以顿号分隔"},
+    )
+    category = s.String(required=True, metadata={"description": "纠纷类别"})
+
+
+class FindingOut(Schema):
+    id = fields.Integer()
+    description = fields.String()
+    node = fields.Function(lambda r: r.node.code)
+    node_name = fields.Function(lambda r: r.node.name)
+    parties = fields.String(allow_none=True)
+    category = fields.String()
+    state = fields.String(metadata={"description": "待处理 / 已登记 / 已关联 / 已说明"})
+    case_id = fields.Integer(attribute="dispute_id", allow_none=True)
+    case_no = fields.Function(lambda r: r.dispute.case_no if r.dispute else None, allow_none=True)
+    explained_reason = fields.String(allow_none=True)
+    explained_note = fields.String(allow_none=True)
+    flagged = fields.Function(lambda r: r.flagged_at is not None)
+
+
+class SweepCounts(Schema):
+    found = fields.Integer()
+    listed = fields.Integer()
+    registered = fields.Integer()
+    explained = fields.Integer()
+    open = fields.Integer()
+    complete = fields.Boolean()
+
+
+class ScreeningDetail(ScreeningOut):
+    counts = fields.Function(
+        lambda r: SweepCounts().dump(sweep_counts(r)),
+        metadata={"description": "发现、登记、说明、待处理件数，是否闭环"},
+    )
+    findings = fields.List(fields.Nested(FindingOut))
+
+
+class FindingLinkIn(s.InputSchema):
+    case_no = s.String(required=True, metadata={"description": "要关联的案号（须为您可查看的案件）"})
+
+
+class FindingExplainIn(s.InputSchema):
+    reason = s.String(required=True, metadata={"description": "当场化解 / 不属于纠纷 / 重复上报 / 其他"})
+    note = s.Text(load_default=None, allow_none=True, validate=s.length(500))

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from mediation.accounts.access import can_see_node, get_dispute
+from mediation.accounts.access import can_see_node, get_dispute, is_center_user_or_admin
 from mediation.common.confirm import confirmation_page, is_confirmed
 from mediation.common.paging import kept_per_page, web_page_args
 from mediation.common.time import local_today
@@ -44,7 +54,15 @@ from mediation.reports.overdue import (
     may_supervise,
     overdue_review,
 )
-from mediation.reports.schemas import CarryOverIn, DecisionIn, OverdueArgs, ReopenIn, ScreeningIn, SuperviseIn
+from mediation.reports.schemas import (
+    CarryOverIn,
+    DecisionIn,
+    FindingIn,
+    OverdueArgs,
+    ReopenIn,
+    ScreeningIn,
+    SuperviseIn,
+)
 from mediation.reports.scorecard import scorecard as scorecard_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -594,6 +612,7 @@ def screening():
         form=form,
         errors=errors,
         recent=screenings.recent_screenings(user),
+        may_see_overdue=is_center_user_or_admin(user),
         today=local_today(),
         max_date=local_today().isoformat(),
     )
@@ -693,4 +712,139 @@ def notice_pdf(report_notice_id):
 
     return export.attachment(
         notice.pdf, f"{notice.number}.pdf", export.PDF, f"notice_{notice.node.code}_{notice.period}.pdf"
+    )
+
+
+# ------------------------------------------------------------------------------ sweep findings
+
+
+def _or_404(fn, *args):
+    try:
+        return fn(_user(), *args)
+    except ReportError as err:
+        abort(err.status)
+
+
+@bp.get("/screening/<int:screening_id>")
+def sweep_page(screening_id: int):
+    """A sweep report: found N, registered M, explained K; each finding registered in one tap,
+    linked to a case or explained; a form to list another finding."""
+    row = _or_404(screenings.get_screening, screening_id)
+    return _sweep_page(row)
+
+
+def _sweep_page(row, errors: dict | None = None, form: dict | None = None, status: int = 200):
+    user = _user()
+    return (
+        render_template(
+            "reports/sweep.html",
+            s=row,
+            counts=screenings.sweep_counts(row),
+            may_work=screenings.may_work_on_sweep(user, row),
+            places=screenings.finding_places(user, row),
+            categories=current_app.config["CATEGORIES"],
+            reasons=screenings.EXPLAIN_REASONS,
+            errors=errors or {},
+            form=form or {},
+            days=current_app.config["SWEEP_REGISTER_DAYS"],
+            overdue_before=screenings.overdue_cutoff(local_today()),
+        ),
+        status,
+    )
+
+
+@bp.post("/screening/<int:screening_id>/findings")
+def add_finding(screening_id: int):
+    row = _or_404(screenings.get_screening, screening_id)
+    form = {k: request.form.get(k, "").strip() for k in ("description", "node", "parties", "category")}
+    try:
+        data = FindingIn().load(form)
+        finding, created = screenings.add_finding(_user(), row, data)
+    except ValidationError as err:
+        db.session.rollback()
+        return _sweep_page(row, {k: list(v) for k, v in err.messages.items()}, form, 422)
+    except ReportError as err:
+        db.session.rollback()
+        if err.status == 403:
+            abort(403)
+        return _sweep_page(row, {err.field or "description": [err.message]}, form, err.status)
+    db.session.commit()
+    flash("已列出发现的纠纷。" if created else "该纠纷已列出，未重复添加。", "success")
+    return redirect(url_for("reports.sweep_page", screening_id=row.id), 303)
+
+
+def _finding_action(finding_id: int, act) -> tuple:
+    finding = _or_404(screenings.get_finding, finding_id)
+    try:
+        act(finding)
+    except ReportError as err:
+        db.session.rollback()
+        if err.status in (403, 404):
+            abort(err.status)
+        flash(err.message, "error")
+        return finding, False
+    db.session.commit()
+    return finding, True
+
+
+@bp.post("/sweep-findings/<int:finding_id>/explain")
+def explain_finding(finding_id: int):
+    finding, done = _finding_action(
+        finding_id,
+        lambda f: screenings.explain_finding(
+            _user(), f, request.form.get("reason", "").strip(), request.form.get("note", "")[:500]
+        ),
+    )
+    if done:
+        flash(f"已说明：{finding.explained_reason}。", "success")
+    return redirect(url_for("reports.sweep_page", screening_id=finding.screening_id), 303)
+
+
+@bp.route("/sweep-findings/<int:finding_id>/link", methods=["GET", "POST"])
+def link_finding(finding_id: int):
+    """The picker: search the cases the user can see, then link one."""
+    if request.method == "POST":
+        finding, done = _finding_action(
+            finding_id, lambda f: screenings.link_finding(_user(), f, request.form.get("case_no", ""))
+        )
+        if done:
+            flash(f"已关联案件 {finding.dispute.case_no}。", "success")
+            return redirect(url_for("reports.sweep_page", screening_id=finding.screening_id), 303)
+        return redirect(url_for("reports.link_finding", finding_id=finding.id), 303)
+    finding = _or_404(screenings.get_finding, finding_id)
+    q = request.args.get("q", "").strip()[:50]
+    return render_template(
+        "reports/sweep_link.html",
+        f=finding,
+        q=q,
+        cases=screenings.linkable_cases(_user(), q),
+        may_work=screenings.may_work_on_sweep(_user(), finding.screening),
+    )
+
+
+@bp.get("/sweep-findings/overdue")
+def overdue_findings():
+    """The 综治中心's list of findings left open past SWEEP_REGISTER_DAYS in its area."""
+    user = _user()
+    if not is_center_user_or_admin(user):
+        abort(403)
+    return render_template(
+        "reports/sweep_overdue.html",
+        rows=screenings.overdue_findings(user),
+        days=current_app.config["SWEEP_REGISTER_DAYS"],
+    )
+
+
+@bp.get("/sweeps")
+def sweeps():
+    """The drill-down of 排查闭环率: the sweep reports of the node's grids in the month (not cases)."""
+    node, month = _target()
+    incomplete = request.args.get("incomplete") == "1"
+    rows = screenings.sweeps_of(node, month, incomplete=incomplete)
+    return render_template(
+        "reports/sweeps.html",
+        rows=[(r, screenings.sweep_counts(r)) for r in rows],
+        incomplete=incomplete,
+        closure=screenings.sweep_closure(node, month),
+        **_common(node, month, "shuangbai"),
     )
