@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from sqlalchemy import case, exists, or_, select, true
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import ONETOMANY, joinedload, selectinload
 
 from mediation import signals
 from mediation.accounts.access import (
@@ -316,11 +316,16 @@ def register(
 
 
 def _start_empty(dispute: Dispute) -> None:
-    """A new case's collections (co-units, mediators, …) start empty: set them so (reading one of a
-    transient object does not), so an answer built from the case after the commit queries none."""
+    """A new case's collections (co-units, mediators, …) start empty and its one-to-one companions
+    (the 包案 leader, …) absent: set them so (reading one of a transient object does not), so an answer
+    built from the case after the commit queries none (tests/test_registration_statements.py)."""
     for relation in sa_inspect(Dispute).relationships:
-        if relation.uselist and not relation.viewonly:
+        if relation.viewonly:
+            continue
+        if relation.uselist:
             setattr(dispute, relation.key, [])
+        elif relation.direction is ONETOMANY:  # a one-to-one whose key is on the other table
+            setattr(dispute, relation.key, None)
 
 
 def shown_id_number(party: Party, user: User) -> str | None:
