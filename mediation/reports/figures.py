@@ -37,6 +37,7 @@ from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.keypeople.models import CaseLeader
 from mediation.reports.common import Month, Period, Week, node_names, parse_period, rate
 from mediation.reports.duties import followups_done, followups_due_in, supervised_in, supervision_on_time
 from mediation.reports.models import Screening
@@ -197,6 +198,11 @@ def fig_closed_on_time(s: date, e: date, node: Node | None = None):
     return and_(fig_closed(s, e), or_(Dispute.deadline.is_(None), Dispute.closed_on <= Dispute.deadline))
 
 
+def fig_led(s: date, e: date, node: Node | None = None):
+    """包案 (考核): in scope and taken on by a 包案领导 (a ``case_leader`` row, keypeople)."""
+    return exists().where(CaseLeader.dispute_id == Dispute.id)
+
+
 def fig_supervision_due(s: date, e: date, node: Node | None = None):
     """本期到期的督办 (考核): the whole universe — the cases with a 督办 due in M (reports/duties.py)."""
     return true()
@@ -254,6 +260,7 @@ FIGURES: dict[str, Figure] = {
         Figure("satisfied", "满意（评分4–5分）", fig_satisfied, universe="satisfaction"),
         # 考核 (reports/scorecard.py)
         Figure("closed_on_time", "本月按期办结", fig_closed_on_time),
+        Figure("led", "包案领导包案", fig_led),
         Figure("supervision_due", "本月到期的督办", fig_supervision_due, universe="supervision"),
         Figure("supervision_on_time", "督办按期回复", fig_supervision_on_time, universe="supervision"),
         Figure("followup_due", "本月应回访", fig_followup_due, universe="followup"),

@@ -386,6 +386,9 @@ class ScorecardRow(Schema):
     previous_total = fields.Float(allow_none=True, metadata={"description": "上期总分"})
     rank_change = fields.Integer(allow_none=True, metadata={"description": "名次变化（正数为上升）"})
     figures = fields.Dict(keys=fields.String(), values=fields.Nested(ScoreCell))
+    led = fields.Integer(
+        metadata={"description": "包案：本期在办范围内由包案领导包案的案件数（不计分；下钻 figure=led）"}
+    )
 
 
 class Scorecard(Schema):
@@ -396,6 +399,7 @@ class Scorecard(Schema):
     first = fields.String()
     last = fields.String()
     previous_period = fields.String()
+    led_definition = fields.String(metadata={"description": "包案（led）的口径"})
     figures = fields.List(fields.Nested(ScorecardFigure))
     rows = fields.List(fields.Nested(ScorecardRow))
 

@@ -21,6 +21,9 @@ Scoring (each figure to 0–100, then the weighted mean of the figures that have
 - a unit with no case at all in the period (none in scope, no satisfaction answer, no 督办 or 回访
   due) and no grid is not scored: its figures are shown, its total is “—” and it comes last, unranked
   (an empty village must not top the ranking on its 超期数 of 0).
+
+包案 (``led`` of each row, not scored): the cases in the period's scope taken on by a 包案领导 — figure
+``led`` of :data:`FIGURES` (a ``case_leader`` row), linked like the others.
 """
 
 from __future__ import annotations
@@ -107,12 +110,15 @@ SCORE_FIGURES: tuple[ScoreFigure, ...] = (
         "rate",
     ),
 )
+# 包案 is shown next to the figures, not scored: the cases in scope for the period (figure ``in_scope``)
+# taken on by a 包案领导 (figure ``led``: a ``case_leader`` row).
+LED_DEFINITION = "本期在办范围（期初结转加本期新增）内由包案领导包案的案件数，不计入总分。"
 SCORE_KEYS = tuple(f.key for f in SCORE_FIGURES)
 BY_KEY = {f.key: f for f in SCORE_FIGURES}
 
 # The case-count figures counted per universe (each a figure of FIGURES).
 _COUNTED = {
-    "month": ("in_scope", "received", "resolved", "handled", "closed_on_time", "closed", "overdue"),
+    "month": ("in_scope", "received", "resolved", "handled", "closed_on_time", "closed", "overdue", "led"),
     "satisfaction": ("satisfied", "satisfaction_answered"),
     "supervision": ("supervision_on_time", "supervision_due"),
     "followup": ("followup_done", "followup_due"),
@@ -252,6 +258,7 @@ def ranking(node: Node, term: Term, w: dict[str, float] | None = None) -> list[d
                 "node_name": c.name,
                 "level": c.level.value,
                 "scored": has_data(counts[c.id], grids),
+                "led": counts[c.id]["led"],
                 "figures": _values(counts[c.id], grids),
             }
         )
@@ -280,6 +287,7 @@ def scorecard(node: Node, term: Term) -> dict:
         "first": term.first.isoformat(),
         "last": term.last.isoformat(),
         "previous_period": term.shift(-1).key,
+        "led_definition": LED_DEFINITION,
         "figures": [
             {
                 **asdict(f),
