@@ -379,10 +379,12 @@ def figure_title(
     venue: str | None = None,
     week: str | None = None,
     term: str | None = None,
+    mediator: str | None = None,
 ) -> dict:
     """What a drill-down list is: 「海滨街道 · 2026年10月 · 本月办结 · 突出问题」 (a week's:
     「海滨街道 · 2026年第48周 · 本周办结」; a scorecard period's, ``term``: 「海滨街道 · 2026年第四季度 ·
-    本期办结」), and the report page it comes from (endpoint, label)."""
+    本期办结」; a 调解员's row of the scorecard, ``mediator``: 「… · 调解员张三」), and the report page it
+    comes from (endpoint, label)."""
     figure = FIGURES[name]
     parts = [node.name + ("（本级直属）" if direct else "")]
     period = parse_period(month, week, term) if figure.universe != "review" else None
@@ -391,6 +393,8 @@ def figure_title(
     label = figure.label if period is None else period.words(figure.label)
     parts.append(label if not (figure.universe == "review" and level) else f"超期审查（{level}）")
     parts += [x for x in (channel, category, unit) if x]
+    if mediator:
+        parts.append("调解员" + mediator)
     if venue:
         parts.append("发现于" + venue if venue != "未填" else "未填发现场所")
     if prominent:
@@ -410,12 +414,15 @@ def figure_title(
         "month": month if figure.universe != "review" and not isinstance(period, Week) else None,
         "week": period.key if isinstance(period, Week) else None,
         "period": None,
+        "by": None,
     }
     if term and period is not None:
         # From the scorecard: back to the ranking the node is a row of (its parent's scorecard).
         parent = db.session.get(Node, node.parent_id) if node.parent_id else None
         out.update(endpoint="reports.scorecard", report="考核排名", month=None, week=None, period=period.key)
         out["node"] = (parent or node).code
+        if mediator:  # a 调解员's row: back to the node's own scorecard by 调解员
+            out.update(node=node.code, by="mediator")
     return out
 
 
