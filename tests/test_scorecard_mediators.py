@@ -180,6 +180,9 @@ def test_api(client, w):
     # Another town's node: refused as for the units.
     other = f"/api/v1/reports/scorecard?node={w.town_a.code}&period=2026-Q3&by=mediator"
     assert client.get(other, headers=w.center_user_b.headers).status_code == 403
+    assert login(client, "center_b").status_code in (302, 303)
+    page = client.get(f"/reports/scorecard?node={w.town_a.code}&period=2026-Q3&by=mediator")
+    assert page.status_code == 403
     # The list's drill-down through the API agrees.
     api = client.get(
         f"/api/v1/disputes?figure=received&node=120116000000&period=2026-Q3&mediator={w.m1.id}",
