@@ -11,12 +11,14 @@ whatever day the tests run. ``TEST_TODAY=2027-01-05 python -m pytest tests/test_
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from alembic.script import ScriptDirectory
+from pypdf import PdfReader
 from sqlalchemy import func, inspect, select, text
 
 from mediation.accounts.models import User
@@ -56,7 +58,7 @@ from mediation.geo.models import Node, Unit
 from mediation.orgs.models import MediationOrg
 from mediation.orgs.service import coverage
 from mediation.reports.common import Month
-from mediation.reports.models import CarryOver, MonthClose, Screening, SweepFinding
+from mediation.reports.models import CarryOver, MonthClose, Notice, Screening, SweepFinding
 from mediation.reports.satisfaction import satisfaction_report
 from mediation.routing.deadlines import deadline_for
 from tests.conftest import login, record_chance
@@ -85,6 +87,7 @@ MODELS = (
     SignedDocument,
     UnitSeal,
     MediationOrg,
+    Notice,
 )
 LIFE_CYCLE = ("registered", "routed", "court_referred", "accepted", "stabilized", "closed", "rejected")
 BY_THE_SCHEDULER = ("warning_level", "supervision_escalated", "supervision_lapsed")
@@ -740,3 +743,21 @@ def test_demo_sweep_findings_with_one_left_open_and_flagged(app, demo, today):
     ).all()
     assert {n.key for n in flags} == {f"sweep-finding:{open_[0].id}"}
     assert all(n.user.unit.type == UnitType.CENTER for n in flags)
+
+
+def test_demo_district_notice_of_last_month(app, demo, today):
+    """The district 综治中心 issued last month's 考核通报; its kept PDF reads back (pypdf) as a 通报, and
+    quzhongxin finds it in the list."""
+    notices = db.session.scalars(select(Notice)).all()
+    assert len(notices) == 1
+    notice = notices[0]
+    assert notice.node.code == DISTRICT_CODE and notice.period == Month.of(today).shift(-1).key
+    assert notice.number in demo.stdout
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(notice.pdf)).pages))
+    assert "通报" in text and notice.snapshot["rows"][0]["node_name"] in text
+    client = app.test_client()
+    assert login(client, "quzhongxin", DEMO_PASSWORD).status_code == 302
+    page = client.get("/reports/notices")
+    assert page.status_code == 200 and notice.number in page.get_data(as_text=True)
+    pdf = client.get(f"/reports/notices/{notice.id}.pdf")
+    assert pdf.status_code == 200 and pdf.data == notice.pdf

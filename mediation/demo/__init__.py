@@ -18,8 +18,9 @@ warnings, due follow-ups, escalation of an unanswered 督办). A second run adds
 How it is built: one module per domain, each a few plain functions run in this order by ``load_demo``:
 ``world`` (schema, tree, units, routing rules), ``people`` (accounts), ``cases`` (disputes with their
 steps, sessions, a court referral, a police warning), ``documents`` (seals, agreements, 司法确认),
-``followups`` (visits, 督办, notifications), ``reports`` (sweep reports, month closes, the summary),
-``orgs`` (the 调解组织 profiles and the villages' committees, after the routing rules);
+``followups`` (visits, 督办, notifications), ``reports`` (sweep reports, month closes, the summary,
+and — after 包案 — the district's 考核通报 of last month), ``orgs`` (the 调解组织 profiles and the
+villages' committees, after the routing rules);
 ``material`` holds the text material and ``base`` what they all share.
 """
 
@@ -49,7 +50,13 @@ from mediation.demo.keypeople import load_key_people
 from mediation.demo.mediators import load_mediators
 from mediation.demo.orgs import load_orgs
 from mediation.demo.people import DEMO_USERS, _PasswordHash, ensure_staff, ensure_users
-from mediation.demo.reports import close_months, history_summary, load_screenings, load_sweep_findings
+from mediation.demo.reports import (
+    close_months,
+    history_summary,
+    issue_district_notice,
+    load_screenings,
+    load_sweep_findings,
+)
 from mediation.demo.world import (
     COMMITTEE_FEATURED,
     DEMO_RULES,
@@ -133,6 +140,7 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
         history = load_history(world, first)
         mediators = load_mediators(history.today)
         key_people = load_key_people(history.today)
+        notice = issue_district_notice(history.today)  # after 包案: the notice names the leader
         db.session.commit()
         # What the scheduler does every minute (预警/超期 alerts, due follow-ups, 督办 escalation): as
         # it did on two recent days, and now.
@@ -146,6 +154,7 @@ def load_demo(reset: bool = False, count: int = 400) -> str:
         lines += history_summary(stats, first, last, history, sweeps)
         lines.append("调解员：{} 人，培训记录 {} 条，{} 件案件指定了承办调解员。".format(*mediators))
         lines.append("重点人员/群体：{} 条；包案案件：{}。".format(key_people[0], key_people[1] or "无"))
+        lines.append(f"考核通报：{notice or '无'}（海滨区上月）。")
     rules, rules_created = ensure_routing_rules()
     suggested = suggest_pending()
     db.session.commit()

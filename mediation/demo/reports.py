@@ -1,5 +1,5 @@
 """Reports of the demo: the grids' sweep reports (排查), the month closes with carry-over reasons
-(月清月结), and the summary printed at the end."""
+(月清月结), the district's 考核通报 of last month, and the summary printed at the end."""
 
 from __future__ import annotations
 
@@ -11,22 +11,25 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from mediation import clock
+from mediation.accounts.models import User
 from mediation.common.enums import (
     NodeLevel,
     Status,
     UnitType,
 )
 from mediation.common.time import local_date
-from mediation.demo.base import SEED, local_instant, moment
+from mediation.demo.base import DISTRICT_CODE, SEED, local_instant, moment
 from mediation.demo.material import ISSUES
 from mediation.demo.world import FEATURED_GRID, TOWN_FEATURED, History
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.followups.models import FollowUp, FollowUpStatus, Notification
+from mediation.geo.models import Node
 from mediation.reports.common import Month
 from mediation.reports.figures import prominent_open_cases
-from mediation.reports.models import Screening
+from mediation.reports.models import Notice, Screening
 from mediation.reports.month_close import close_month, write_carry_over
+from mediation.reports.notices import issue_notice
 from mediation.reports.schemas import ScreeningIn
 from mediation.reports.screenings import add_finding, file_screening
 from mediation.routing.service import responsible_center
@@ -239,3 +242,17 @@ def history_summary(stats: Counter, first: date, last: date, h: History, sweeps:
     if errors:
         lines.append("定时巡检出错：" + "；".join(errors))
     return lines
+
+
+def issue_district_notice(today: date) -> str | None:
+    """The district 综治中心 (quzhongxin) issues last month's 考核通报 of the district, through the same
+    service as the scorecard page; its number, or None when there is nothing to issue it with or it
+    exists already."""
+    district = db.session.scalar(select(Node).where(Node.code == DISTRICT_CODE))
+    center = db.session.scalar(select(User).where(User.username == "quzhongxin"))
+    term = Month.of(today).shift(-1)
+    if district is None or center is None:
+        return None
+    if db.session.scalar(select(Notice.id).where(Notice.node_id == district.id, Notice.period == term.key)):
+        return None
+    return issue_notice(center, district, term).number

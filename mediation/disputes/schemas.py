@@ -316,6 +316,11 @@ class DisputeListArgs(s.InputSchema, PageArgs):
         validate=s.one_of(LIST_LEVELS, "期限预警"), metadata={"description": "预警 / 超期（未办结案件）"}
     )
     unit = s.String(metadata={"description": "牵头（承办）单位代码"})
+    mediator = s.Integer(
+        metadata={
+            "description": "承办调解员（调解员 id）：只列出指定该调解员承办的案件（考核排名按调解员的下钻）"
+        },
+    )
     mine = s.Boolean(
         load_default=False,
         metadata={"description": "只看分给我的：牵头单位是本单位，且未指定承办人或承办人是我"},

@@ -36,6 +36,7 @@ from mediation.disputes import case_code  # noqa: F401  (connects the 受理 hoo
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party, new_case_code
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.mediators.models import dispute_mediator
 from mediation.routing.service import record_suggestion
 
 PROMINENT_LEVELS = {RiskLevel.SERIOUS.value, RiskLevel.EXTREME.value}
@@ -397,6 +398,14 @@ def _where_state(stmt, args: dict, today: date | None):
     return stmt
 
 
+def handled_by(mediator_id: int):
+    """Cases that name the mediator as 承办调解员 (``dispute_mediator``): the case list's ``mediator``
+    filter and the per-调解员 scorecard (reports/scorecard.py) use this one condition."""
+    return Dispute.id.in_(
+        select(dispute_mediator.c.dispute_id).where(dispute_mediator.c.mediator_id == mediator_id)
+    )
+
+
 def _where_unit(stmt, args: dict):
     """承办单位 filter (NO_UNIT: none yet); None when the unit code is unknown."""
     if args.get("unit") == NO_UNIT:
@@ -467,6 +476,8 @@ def filtered_disputes(user: User, args: dict, today: date | None = None):
         stmt = stmt.where(assigned_to(user))
     if args.get("category"):
         stmt = stmt.where(Dispute.category == args["category"])
+    if args.get("mediator"):
+        stmt = stmt.where(handled_by(args["mediator"]))
     stmt = _where_node_or_figure(stmt, args, today)
     if stmt is None:
         return None

@@ -36,6 +36,7 @@ from mediation.documents.models import Agreement
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.geo.service import preorder
+from mediation.mediators.models import Mediator
 from mediation.reports import screenings
 from mediation.reports.common import ReportError
 from mediation.reports.figures import figure_title
@@ -47,6 +48,7 @@ FILTER_KEYS = (
     "stage",
     "level",
     "unit",
+    "mediator",
     "mine",
     "status",
     "category",
@@ -454,6 +456,8 @@ def _list_args() -> tuple[dict, dict, dict[str, list[str]]]:
         and db.session.scalar(select(Unit.id).where(Unit.code == args["unit"])) is None
     ):
         errors["unit"] = ["未知的承办单位。"]
+    if not errors and args.get("mediator") and db.session.get(Mediator, args["mediator"]) is None:
+        errors["mediator"] = ["未知的调解员。"]
     return args, raw, errors
 
 
@@ -491,6 +495,7 @@ def figure_heading(args: dict, raw: dict) -> dict:
         category=args.get("category"),
         level=args.get("level"),
         unit=unit,
+        mediator=db.session.get(Mediator, args["mediator"]).name if args.get("mediator") else None,
     )
 
 

@@ -22,7 +22,7 @@ from mediation.reports import figures, month_close, notices, overdue, screenings
 from mediation.reports import schemas as sc
 from mediation.reports.common import Month, ReportError, Week, parse_term, resolve_report_node
 from mediation.reports.models import MonthClose, Notice, ReopenRequest
-from mediation.reports.scorecard import scorecard
+from mediation.reports.scorecard import mediator_scorecard, scorecard
 
 blp = Blueprint(
     "reports_api", __name__, url_prefix="/api/v1", description="统计报表、排查报告、超期督办与月清月结"
@@ -436,9 +436,11 @@ class Scorecard(MethodView):
     @blp.alt_response(422, description="节点代码或考核期间无效")
     def get(self, args):
         """考核排名：节点下一级各单位在某月、某季度或某年的受理数、调解成功率、按期办结率、超期数、督办按期回复率、
-        回访完成率、满意率、排查上报率，各项得分、加权总分、名次及上期名次（权重见 SCORECARD_WEIGHTS）"""
+        回访完成率、满意率、排查上报率，各项得分、加权总分、名次及上期名次（权重见 SCORECARD_WEIGHTS）；
+        by=mediator：辖区内各调解员按其承办案件的受理数、调解成功率、按期办结率、超期数、回访完成率、满意率排名"""
         node = report_node(args)
-        return scorecard(node, parse_term(args["period"]))
+        ranked = mediator_scorecard if args["by"] == "mediator" else scorecard
+        return ranked(node, parse_term(args["period"]))
 
 
 def _visible_notice(notice_id: int) -> Notice:

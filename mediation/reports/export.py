@@ -542,6 +542,8 @@ def scorecard_workbook(ctx: dict) -> bytes:
         else:
             headers.append(f["label"])
             widths.append(10)
+    headers.append("包案（不计分）")
+    widths.append(10)
     _title(ws, f"{card['node_name']} · {card['period_label']} · 考核排名", _term_note(card), len(headers))
     _header(ws, 4, headers, widths)
     for i, r in enumerate(card["rows"]):
@@ -562,11 +564,13 @@ def scorecard_workbook(ctx: dict) -> bytes:
             else:
                 _put(ws, row, col, cell["value"], COUNT)
                 col += 1
+        _put(ws, row, col, r["led"], COUNT)
     row = 6 + len(card["rows"])
     put(ws, row, 1, "口径与权重").font = Font(name="Noto Sans CJK SC", bold=True)
     for j, f in enumerate(figs, start=1):
         weight = f"权重 {f['weight']:g}" if f["counted"] else "不计入总分"
         put(ws, row + j, 1, f"{f['label']}（{weight}）：{f['definition']}").font = NOTE_FONT
+    put(ws, row + len(figs) + 1, 1, f"包案：{card['led_definition']}").font = NOTE_FONT
     return _save(wb)
 
 

@@ -37,6 +37,7 @@ from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.keypeople.models import CaseLeader
 from mediation.reports.common import Month, Period, Week, node_names, parse_period, rate
 from mediation.reports.duties import followups_done, followups_due_in, supervised_in, supervision_on_time
 from mediation.reports.models import Screening
@@ -198,6 +199,11 @@ def fig_closed_on_time(s: date, e: date, node: Node | None = None):
     return and_(fig_closed(s, e), or_(Dispute.deadline.is_(None), Dispute.closed_on <= Dispute.deadline))
 
 
+def fig_led(s: date, e: date, node: Node | None = None):
+    """包案 (考核): in scope and taken on by a 包案领导 (a ``case_leader`` row, keypeople)."""
+    return exists().where(CaseLeader.dispute_id == Dispute.id)
+
+
 def fig_supervision_due(s: date, e: date, node: Node | None = None):
     """本期到期的督办 (考核): the whole universe — the cases with a 督办 due in M (reports/duties.py)."""
     return true()
@@ -255,6 +261,7 @@ FIGURES: dict[str, Figure] = {
         Figure("satisfied", "满意（评分4–5分）", fig_satisfied, universe="satisfaction"),
         # 考核 (reports/scorecard.py)
         Figure("closed_on_time", "本月按期办结", fig_closed_on_time),
+        Figure("led", "包案领导包案", fig_led),
         Figure("supervision_due", "本月到期的督办", fig_supervision_due, universe="supervision"),
         Figure("supervision_on_time", "督办按期回复", fig_supervision_on_time, universe="supervision"),
         Figure("followup_due", "本月应回访", fig_followup_due, universe="followup"),
@@ -373,10 +380,12 @@ def figure_title(
     venue: str | None = None,
     week: str | None = None,
     term: str | None = None,
+    mediator: str | None = None,
 ) -> dict:
     """What a drill-down list is: 「海滨街道 · 2026年10月 · 本月办结 · 突出问题」 (a week's:
     「海滨街道 · 2026年第48周 · 本周办结」; a scorecard period's, ``term``: 「海滨街道 · 2026年第四季度 ·
-    本期办结」), and the report page it comes from (endpoint, label)."""
+    本期办结」; a 调解员's row of the scorecard, ``mediator``: 「… · 调解员张三」), and the report page it
+    comes from (endpoint, label)."""
     figure = FIGURES[name]
     parts = [node.name + ("（本级直属）" if direct else "")]
     period = parse_period(month, week, term) if figure.universe != "review" else None
@@ -385,6 +394,8 @@ def figure_title(
     label = figure.label if period is None else period.words(figure.label)
     parts.append(label if not (figure.universe == "review" and level) else f"超期审查（{level}）")
     parts += [x for x in (channel, category, unit) if x]
+    if mediator:
+        parts.append("调解员" + mediator)
     if venue:
         parts.append("发现于" + venue if venue != "未填" else "未填发现场所")
     if prominent:
@@ -404,12 +415,15 @@ def figure_title(
         "month": month if figure.universe != "review" and not isinstance(period, Week) else None,
         "week": period.key if isinstance(period, Week) else None,
         "period": None,
+        "by": None,
     }
     if term and period is not None:
         # From the scorecard: back to the ranking the node is a row of (its parent's scorecard).
         parent = db.session.get(Node, node.parent_id) if node.parent_id else None
         out.update(endpoint="reports.scorecard", report="考核排名", month=None, week=None, period=period.key)
         out["node"] = (parent or node).code
+        if mediator:  # a 调解员's row: back to the node's own scorecard by 调解员
+            out.update(node=node.code, by="mediator")
     return out
 
 

@@ -19,6 +19,7 @@ from mediation.disputes.models import Dispute
 from mediation.documents.render import Renderer
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.keypeople.models import CaseLeader
 from mediation.reports.common import ReportError
 from mediation.reports.figures import child_nodes, figure_filter
 from mediation.reports.models import Notice, NoticeNamed
@@ -77,7 +78,8 @@ def praised_and_criticised(rows: list[dict], t: dict) -> tuple[list[dict], list[
 def overdue_cases(node: Node, term: Term, today: date) -> list[dict]:
     """The cases behind the scorecard's 超期数 (figure ``overdue`` of the node's subtree: open at the
     period's end with a deadline before it), the longest overdue first, with the child they lie under.
-    Days overdue are counted to the period's end, or to today while the period runs."""
+    Days overdue are counted to the period's end, or to today while the period runs; ``leader`` is the
+    case's 包案领导 (post and name, keypeople's ``CaseLeader``) or None."""
     until = min(term.last, today)
     days = (day_number(lit(until)) - day_number(Dispute.deadline)).label("days")
     stmt = (
@@ -87,10 +89,13 @@ def overdue_cases(node: Node, term: Term, today: date) -> list[dict]:
             Node.path,
             Node.name.label("node_name"),
             Unit.name.label("unit"),
+            CaseLeader.post.label("leader_post"),
+            CaseLeader.name.label("leader_name"),
             days,
         )
         .join(Node, Node.id == Dispute.node_id)
         .outerjoin(Unit, Unit.id == Dispute.unit_id)
+        .outerjoin(CaseLeader, CaseLeader.dispute_id == Dispute.id)
         .where(figure_filter("overdue", node, term))
         .order_by(days.desc(), Dispute.case_no)
     )
@@ -108,6 +113,7 @@ def overdue_cases(node: Node, term: Term, today: date) -> list[dict]:
                 "child": child.code if child else None,
                 "child_name": child.name if child else node.name,
                 "unit": r.unit or "未分流",
+                "leader": f"{r.leader_post}{r.leader_name}" if r.leader_name else None,
                 "days_overdue": max(int(r.days), 0),
             }
         )

@@ -360,6 +360,11 @@ class ScorecardArgs(s.InputSchema):
         validate=_term,
         metadata={"description": "考核期间：YYYY-MM（月）、YYYY-Qn（季度）或 YYYY（年）"},
     )
+    by = s.String(
+        load_default="unit",
+        validate=s.one_of(["unit", "mediator"], "排名对象"),
+        metadata={"description": "排名对象：unit（下一级各单位，默认）或 mediator（辖区内各调解员）"},
+    )
 
 
 class ScoreCell(Schema):
@@ -384,8 +389,12 @@ class ScorecardFigure(Schema):
 
 
 class ScorecardRow(Schema):
-    node = fields.String()
+    node = fields.String(metadata={"description": "单位排名：节点代码"})
     node_name = fields.String()
+    mediator = fields.Integer(metadata={"description": "调解员排名：调解员 id（案件列表的 mediator 参数）"})
+    name = fields.String(metadata={"description": "调解员排名：姓名"})
+    active = fields.Boolean(metadata={"description": "调解员排名：是否在岗"})
+    units = fields.List(fields.String(), metadata={"description": "调解员排名：所在单位（本辖区内）"})
     level = fields.String()
     scored = fields.Boolean(metadata={"description": "本期有无可计分的数据"})
     rank = fields.Integer(allow_none=True)
@@ -394,9 +403,13 @@ class ScorecardRow(Schema):
     previous_total = fields.Float(allow_none=True, metadata={"description": "上期总分"})
     rank_change = fields.Integer(allow_none=True, metadata={"description": "名次变化（正数为上升）"})
     figures = fields.Dict(keys=fields.String(), values=fields.Nested(ScoreCell))
+    led = fields.Integer(
+        metadata={"description": "包案：本期在办范围内由包案领导包案的案件数（不计分；下钻 figure=led）"}
+    )
 
 
 class Scorecard(Schema):
+    by = fields.String(metadata={"description": "unit（按单位）或 mediator（按调解员）"})
     node = fields.String()
     node_name = fields.String()
     period = fields.String()
@@ -404,6 +417,7 @@ class Scorecard(Schema):
     first = fields.String()
     last = fields.String()
     previous_period = fields.String()
+    led_definition = fields.String(metadata={"description": "包案（led）的口径"})
     figures = fields.List(fields.Nested(ScorecardFigure))
     rows = fields.List(fields.Nested(ScorecardRow))
 

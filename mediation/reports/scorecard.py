@@ -21,6 +21,9 @@ Scoring (each figure to 0–100, then the weighted mean of the figures that have
 - a unit with no case at all in the period (none in scope, no satisfaction answer, no 督办 or 回访
   due) and no grid is not scored: its figures are shown, its total is “—” and it comes last, unranked
   (an empty village must not top the ranking on its 超期数 of 0).
+
+包案 (``led`` of each row, not scored): the cases in the period's scope taken on by a 包案领导 — figure
+``led`` of :data:`FIGURES` (a ``case_leader`` row), linked like the others.
 """
 
 from __future__ import annotations
@@ -29,16 +32,20 @@ from dataclasses import asdict, dataclass
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from mediation.config import SCORECARD_WEIGHTS
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.geo.models import Node
+from mediation.mediators.models import Mediator, dispute_mediator, mediator_unit
+from mediation.mediators.service import units_in_subtree
 from mediation.reports.common import Month, Quarter, Year, rate
 from mediation.reports.figures import FIGURES, UNIVERSES, child_nodes, grid_counts
 from mediation.reports.sql import in_subtree, unindexed
 
 Term = Month | Quarter | Year
+SCORECARD_BY = ("unit", "mediator")  # what is ranked: the node's child units, or its 调解员
 
 
 @dataclass(frozen=True)
@@ -107,12 +114,15 @@ SCORE_FIGURES: tuple[ScoreFigure, ...] = (
         "rate",
     ),
 )
+# 包案 is shown next to the figures, not scored: the cases in scope for the period (figure ``in_scope``)
+# taken on by a 包案领导 (figure ``led``: a ``case_leader`` row).
+LED_DEFINITION = "本期在办范围（期初结转加本期新增）内由包案领导包案的案件数，不计入总分。"
 SCORE_KEYS = tuple(f.key for f in SCORE_FIGURES)
 BY_KEY = {f.key: f for f in SCORE_FIGURES}
 
 # The case-count figures counted per universe (each a figure of FIGURES).
 _COUNTED = {
-    "month": ("in_scope", "received", "resolved", "handled", "closed_on_time", "closed", "overdue"),
+    "month": ("in_scope", "received", "resolved", "handled", "closed_on_time", "closed", "overdue", "led"),
     "satisfaction": ("satisfied", "satisfaction_answered"),
     "supervision": ("supervision_on_time", "supervision_due"),
     "followup": ("followup_done", "followup_due"),
@@ -180,9 +190,9 @@ def has_data(counts: dict[str, int], grids: tuple[int, int]) -> bool:
     return any(counts[k] for k in dens) or bool(grids[0])
 
 
-def _values(counts: dict[str, int], grids: tuple[int, int]) -> dict[str, dict]:
+def _values(counts: dict[str, int], grids: tuple[int, int], figs=SCORE_FIGURES) -> dict[str, dict]:
     out = {}
-    for f in SCORE_FIGURES:
+    for f in figs:
         if f.kind == "count":
             out[f.key] = {"value": counts[f.figure], "figure": f.figure}
         elif f.parts:
@@ -200,11 +210,12 @@ def _values(counts: dict[str, int], grids: tuple[int, int]) -> dict[str, dict]:
     return out
 
 
-def score_rows(rows: list[dict], w: dict[str, float]) -> None:
-    """Scores each figure of each row (0–100, None without one), the weighted total, and the rank."""
+def score_rows(rows: list[dict], w: dict[str, float], figs=SCORE_FIGURES, tiebreak: str = "node") -> None:
+    """Scores each figure of ``figs`` of each row (0–100, None without one), the weighted total, and
+    the rank (ties in total ordered by ``tiebreak``)."""
     largest = {
         f.key: max((r["figures"][f.key]["value"] for r in rows if r["scored"]), default=0)
-        for f in SCORE_FIGURES
+        for f in figs
         if f.kind == "count"
     }
     for r in rows:
@@ -214,7 +225,7 @@ def score_rows(rows: list[dict], w: dict[str, float]) -> None:
                 cell["score"] = None
             r["total"] = None
             continue
-        for f in SCORE_FIGURES:
+        for f in figs:
             cell = r["figures"][f.key]
             value = cell["value"]
             if f.kind == "rate":
@@ -228,7 +239,7 @@ def score_rows(rows: list[dict], w: dict[str, float]) -> None:
                 num += w[f.key] * score
                 den += w[f.key]
         r["total"] = round(num / den, 1) if den else None
-    rows.sort(key=lambda r: (r["total"] is None, -(r["total"] or 0), r["node"]))
+    rows.sort(key=lambda r: (r["total"] is None, -(r["total"] or 0), r[tiebreak]))
     previous_total, previous_rank = None, 0
     for i, r in enumerate(rows, 1):
         if r["total"] is None:
@@ -252,6 +263,7 @@ def ranking(node: Node, term: Term, w: dict[str, float] | None = None) -> list[d
                 "node_name": c.name,
                 "level": c.level.value,
                 "scored": has_data(counts[c.id], grids),
+                "led": counts[c.id]["led"],
                 "figures": _values(counts[c.id], grids),
             }
         )
@@ -259,20 +271,29 @@ def ranking(node: Node, term: Term, w: dict[str, float] | None = None) -> list[d
     return rows
 
 
-def scorecard(node: Node, term: Term) -> dict:
-    """The scorecard of the node's children for the period, with the previous period's rank and
-    total next to each (the trend)."""
-    w = weights()
-    rows = ranking(node, term, w)
-    previous = {r["node"]: r for r in ranking(node, term.shift(-1), w)}
+def _with_trend(rows: list[dict], previous_rows: list[dict], key: str) -> None:
+    previous = {r[key]: r for r in previous_rows}
     for r in rows:
-        before = previous.get(r["node"], {})
+        before = previous.get(r[key], {})
         r["previous_rank"] = before.get("rank")
         r["previous_total"] = before.get("total")
         r["rank_change"] = (
             None if r["rank"] is None or r["previous_rank"] is None else r["previous_rank"] - r["rank"]
         )
+
+
+def scorecard(node: Node, term: Term) -> dict:
+    """The scorecard of the node's children for the period, with the previous period's rank and
+    total next to each (the trend)."""
+    w = weights()
+    rows = ranking(node, term, w)
+    _with_trend(rows, ranking(node, term.shift(-1), w), "node")
+    return _card(node, term, w, SCORE_FIGURES, rows, "unit")
+
+
+def _card(node: Node, term: Term, w: dict[str, float], figs, rows: list[dict], by: str) -> dict:
     return {
+        "by": by,
         "node": node.code,
         "node_name": node.name,
         "period": term.key,
@@ -280,6 +301,7 @@ def scorecard(node: Node, term: Term) -> dict:
         "first": term.first.isoformat(),
         "last": term.last.isoformat(),
         "previous_period": term.shift(-1).key,
+        "led_definition": LED_DEFINITION,
         "figures": [
             {
                 **asdict(f),
@@ -287,7 +309,88 @@ def scorecard(node: Node, term: Term) -> dict:
                 "weight": w[f.key],
                 "counted": w[f.key] > 0,
             }
-            for f in SCORE_FIGURES
+            for f in figs
         ],
         "rows": rows,
     }
+
+
+# --- per 调解员 -------------------------------------------------------------------------------------
+# The figures that make sense for one person: not 督办按期回复率 (a 督办 is addressed to a unit) nor
+# 排查上报率 (grids'). Their weights are SCORECARD_WEIGHTS'; the others are simply not there.
+MEDIATOR_KEYS = ("received", "success_rate", "on_time_rate", "overdue", "followup_rate", "satisfaction_rate")
+MEDIATOR_FIGURES = tuple(BY_KEY[k] for k in MEDIATOR_KEYS)
+_MEDIATOR_COUNTED = {u: keys for u, keys in _COUNTED.items() if u != "supervision"}
+
+
+def mediators_of(node: Node) -> list[Mediator]:
+    """The mediators with a unit in the node's subtree (the people a 综治中心 of the node sees)."""
+    return list(
+        db.session.scalars(
+            select(Mediator)
+            .where(
+                Mediator.id.in_(
+                    select(mediator_unit.c.mediator_id).where(
+                        mediator_unit.c.unit_id.in_(units_in_subtree(node))
+                    )
+                )
+            )
+            .options(selectinload(Mediator.units))
+            .order_by(Mediator.name, Mediator.id)
+        )
+    )
+
+
+def mediator_counts(node: Node, term: Term, ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per mediator: the case-count figures over the cases of the node's subtree (by 属地) that name
+    them as 承办调解员 (``dispute_mediator``, as the list's ``mediator`` filter,
+    :func:`~mediation.disputes.service.handled_by`), one grouped query per universe —
+    the same FIGURES conditions as the units' scorecard and the drill-down
+    (``/disputes/?figure=…&node=<node>&period=…&mediator=<id>``). A case with two mediators counts for
+    each."""
+    s, e = term.first, term.last
+    totals = {i: dict.fromkeys((k for keys in _COUNTED.values() for k in keys), 0) for i in ids}
+    if not ids:
+        return totals
+    who = dispute_mediator.c.mediator_id
+    for universe, keys in _MEDIATOR_COUNTED.items():
+        stmt = (
+            select(who, *[func.count().filter(FIGURES[k].condition(s, e, node)).label(k) for k in keys])
+            .select_from(Dispute)
+            .join(dispute_mediator, dispute_mediator.c.dispute_id == Dispute.id)
+            .where(in_subtree(node), UNIVERSES[universe](s, e), who.in_(ids))
+            .group_by(who)
+        )
+        for row in db.session.execute(stmt):
+            for k in keys:
+                totals[row.mediator_id][k] = int(row._mapping[k])
+    return totals
+
+
+def mediator_ranking(node: Node, term: Term, w: dict[str, float] | None = None) -> list[dict]:
+    """The scored and ranked rows of the mediators of the node's subtree for the period."""
+    w = weights() if w is None else w
+    people = mediators_of(node)
+    counts = mediator_counts(node, term, [m.id for m in people])
+    here = set(db.session.scalars(units_in_subtree(node)))
+    rows = [
+        {
+            "mediator": m.id,
+            "name": m.name,
+            "active": m.active,
+            "units": [u.name for u in m.units if u.id in here],
+            "scored": has_data(counts[m.id], (0, 0)),
+            "figures": _values(counts[m.id], (0, 0), MEDIATOR_FIGURES),
+        }
+        for m in people
+    ]
+    score_rows(rows, w, MEDIATOR_FIGURES, tiebreak="name")
+    return rows
+
+
+def mediator_scorecard(node: Node, term: Term) -> dict:
+    """The scorecard of the mediators of the node's subtree for the period, with the trend."""
+    w = weights()
+    rows = mediator_ranking(node, term, w)
+    _with_trend(rows, mediator_ranking(node, term.shift(-1), w), "mediator")
+    return _card(node, term, w, MEDIATOR_FIGURES, rows, "mediator")

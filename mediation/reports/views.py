@@ -63,6 +63,7 @@ from mediation.reports.schemas import (
     ScreeningIn,
     SuperviseIn,
 )
+from mediation.reports.scorecard import SCORECARD_BY, mediator_scorecard
 from mediation.reports.scorecard import scorecard as scorecard_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -636,9 +637,12 @@ def scorecard():
     """考核排名: the node's units ranked for a month, quarter or year, with the previous period's rank."""
     user = _user()
     node, term = _node_arg(default_node(user)), _term_arg()
-    card = scorecard_report(node, term)
+    by = request.args.get("by", "unit")
+    if by not in SCORECARD_BY:
+        _refuse_parameter("排名对象", "应为 unit（按单位）或 mediator（按调解员）。")
+    card = (mediator_scorecard if by == "mediator" else scorecard_report)(node, term)
     return render_template(
-        "reports/scorecard.html",
+        "reports/scorecard_mediators.html" if by == "mediator" else "reports/scorecard.html",
         card=card,
         term=term,
         prev_term=term.shift(-1),
