@@ -20,6 +20,7 @@ from mediation.common.paging import MAX_PAGE, Page, PageArgs, PageOut
 from mediation.disputes.workflow import Stage
 from mediation.extensions import db
 from mediation.followups.models import FollowUp, FollowUpKind, FollowUpStatus, Notification, NotificationKind
+from mediation.keypeople.models import KeyEntry, KeyKind
 from mediation.mediators.models import Background, Employment, Mediator
 from mediation.orgs.models import MediationOrg
 from mediation.orgs.service import ensure_profiles as ensure_org_profiles
@@ -40,6 +41,7 @@ API_LISTS = {
     "/api/v1/reports/overdue",
     "/api/v1/orgs",
     "/api/v1/mediators",
+    "/api/v1/key-people",
 }
 
 
@@ -92,6 +94,20 @@ def lists(app, client, world):
         assert r.status_code == 201, r.get_json()
     for _ in range(3):
         make_referred_case(client, w, Stage.AWAITING)
+    for name in ("东港小区业主群体", "西岸拆迁户群体", "南湖渔民群体"):  # three 重点群体 of town A
+        db.session.add(
+            KeyEntry(
+                name=name,
+                is_group=True,
+                group_size=20,
+                kind=KeyKind.UNSTABLE_GROUP,
+                node=w.village_a,
+                unit=w.committee_a,
+                measures="落实专人联系，定期走访。",
+                review_days=30,
+                next_review_on=today + timedelta(days=30),
+            )
+        )
     for name in ("王芳", "李明", "赵刚"):  # three mediators of the district
         db.session.add(
             Mediator(
@@ -222,6 +238,7 @@ WEB_LISTS = [
     ("/account/tokens", "qu_center", {}),
     ("/admin/tokens", "admin", {"user": "qu_center"}),
     ("/orgs/", "qu_center", {"node": "120116000000"}),
+    ("/key-people/", "qu_center", {"kind": "重大不稳定群体"}),
 ]
 
 
