@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from mediation import clock
-from mediation.common.enums import Outcome
+from mediation.common.enums import OrgKind, Outcome
 from mediation.disputes import case_code, workflow
 from mediation.disputes.models import Dispute, new_case_code
 from mediation.disputes.service import add_event
@@ -20,6 +20,8 @@ from mediation.disputes.workflow_schemas import ACTION_SCHEMAS, AcceptIn, Reject
 from mediation.documents import service as documents
 from mediation.extensions import db
 from mediation.followups.models import PartyRating
+from mediation.mediators.models import Background, Employment, Mediator
+from mediation.orgs.models import MediationOrg
 from mediation.parties import plain, service
 from mediation.parties.models import PartyCodeFailure, PartySession
 from mediation.sms.models import SmsCode, SmsMessage
@@ -357,6 +359,34 @@ def test_the_mediator_is_named_and_no_other_staff(client, world):
     html = page(client, d).get_data(as_text=True)
     assert "调解员孙明" in html
     assert "中心员工周某" not in html
+
+
+def test_the_named_mediators_and_the_organisations_contact_are_shown(client, world):
+    """How to reach them: the 承办调解员 the case names (the registry, over the handler's account) and the
+    调解组织's public phone and 场所 from its profile."""
+    d = accepted_case(world)
+    d.handler = world.mediator_a.user
+    world.mediator_a.user.display_name = "调解员孙明"
+    d.mediators = [
+        Mediator(name="周红", employment=Employment.FULL_TIME, background=Background.LAWYER, units=[d.unit]),
+        Mediator(
+            name="钱离岗",
+            employment=Employment.PART_TIME,
+            background=Background.OTHER,
+            units=[d.unit],
+            active=False,
+        ),
+    ]
+    db.session.add(
+        MediationOrg(
+            unit=d.unit, kind=OrgKind.VILLAGE, phone="022-25661234", address="海滨街道新家园社区服务中心二楼"
+        )
+    )
+    db.session.commit()
+    sign_in(client, d)
+    html = page(client, d).get_data(as_text=True)
+    assert "周红" in html and "钱离岗" not in html and "调解员孙明" not in html
+    assert 'href="tel:022-25661234"' in html and "海滨街道新家园社区服务中心二楼" in html
 
 
 def test_a_rejected_case_shows_the_reason_and_the_rejection_notice(client, world):

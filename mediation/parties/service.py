@@ -23,6 +23,7 @@ from mediation.disputes.models import Dispute, Party
 from mediation.documents import service as documents
 from mediation.documents.models import Agreement
 from mediation.extensions import db
+from mediation.orgs.service import profile_of
 from mediation.parties.models import PartyCodeFailure, PartySession
 from mediation.parties.plain import Plain, plain_stage
 from mediation.sessions.service import PartySession as PartySessionView
@@ -153,6 +154,8 @@ class CaseView:
     category: str
     plain: Plain
     unit_name: str
+    unit_phone: str  # the organisation's public 联系电话 (调解组织 profile), when it has one
+    unit_address: str  # its 场所
     mediator: str
     registered_on: date
     accepted_on: date | None
@@ -184,13 +187,18 @@ def case_view(dispute: Dispute, party: Party) -> CaseView:
     reason of a 不予受理), staff names (but the mediator's), other parties' phones or ID numbers."""
     outcome = dispute.outcome.value if dispute.outcome else None
     unit = dispute.unit or dispute.registering_unit
+    profile = profile_of(unit) if unit else None
+    # The 承办调解员 the case names (the 调解员 registry); else the staff member handling it.
+    named = ", ".join(m.name for m in getattr(dispute, "mediators", []) if m.active)
     return CaseView(
         case_no=dispute.case_no,
         case_code=display_code(dispute),
         category=dispute.category,
         plain=plain_stage(dispute),
         unit_name=unit.name if unit else "",
-        mediator=dispute.handler.name if dispute.handler else "",
+        unit_phone=(profile.phone or "") if profile else "",
+        unit_address=(profile.address or "") if profile else "",
+        mediator=named.replace(", ", "、") or (dispute.handler.name if dispute.handler else ""),
         registered_on=dispute.registered_on,
         accepted_on=dispute.accepted_on,
         deadline=dispute.deadline if dispute.closed_on is None else None,
