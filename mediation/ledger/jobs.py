@@ -31,11 +31,9 @@ import io
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +44,7 @@ from mediation import clock
 from mediation.accounts.access import is_admin, is_center_user_or_admin, predicate
 from mediation.common.spreadsheet import csv_writer
 from mediation.common.time import utcnow
+from mediation.common.worker import PollingWorker
 from mediation.database import write_intent
 from mediation.extensions import db
 from mediation.ledger.models import LedgerJob, LedgerJobFile
@@ -633,18 +632,18 @@ def _write_report(path: Path, result) -> None:
 # --- the worker ---------------------------------------------------------------------------------------------
 
 
-class JobWorker:
+class JobWorker(PollingWorker):
     """Runs queued jobs one after the other: :meth:`run_once` (take over dead workers' jobs, run every
     queued job, purge old files), or :meth:`start` a thread that does so every LEDGER_JOB_POLL seconds
     (sooner when this process queued a job)."""
 
+    wake = _WAKE
+    thread_name = "mediation-ledger-worker"
+    label = "ledger worker"
+
     def __init__(self, app: Flask, *, name: str | None = None, poll: float | None = None):
-        self.app = app
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.poll = float(poll if poll is not None else app.config["LEDGER_JOB_POLL"])
+        super().__init__(app, name=name, poll=poll if poll is not None else app.config["LEDGER_JOB_POLL"])
         self.ran = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_purge = self._last_reclaim = 0.0
         self.reclaim_every = max(1.0, min(float(app.config["LEDGER_JOB_TIMEOUT"]) / 4, 30.0))
 
@@ -678,29 +677,9 @@ class JobWorker:
         self.ran += count
         return count
 
-    def start(self) -> JobWorker:
-        if not self.running:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="mediation-ledger-worker", daemon=True)
-            self._thread.start()
-        return self
-
     def stop(self, wait: bool = True) -> None:
         """Stop after the current job's next progress step (that job goes back to the queue)."""
-        self._stop.set()
-        _WAKE.set()
-        if self._thread is not None and wait:
-            self._thread.join(timeout=60)
-        self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("ledger worker %s: run failed", self.name)
-            if _WAKE.wait(self.poll):
-                _WAKE.clear()
+        super().stop(wait)
 
 
 def start_worker(app: Flask) -> JobWorker:

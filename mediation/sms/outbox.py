@@ -28,10 +28,7 @@ provider call and the commit leaves the row 发送中; after SMS_CLAIM_TIMEOUT s
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -44,6 +41,7 @@ from mediation import clock
 from mediation.accounts.access import is_admin, predicate
 from mediation.common.time import SHANGHAI, utcnow
 from mediation.common.validators import mobile_error
+from mediation.common.worker import PollingWorker, default_worker_name
 from mediation.database import write_intent
 from mediation.extensions import db
 from mediation.sms.models import SmsMessage, SmsStatus
@@ -169,10 +167,6 @@ class SendResult:
     @property
     def claimed(self) -> int:
         return len(self.sent) + len(self.retrying) + len(self.failed) + len(self.lost)
-
-
-def default_worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def claim_due(worker: str, limit: int) -> list[int]:
@@ -304,19 +298,15 @@ class _Refusing:
         raise ProviderError(self.reason)
 
 
-class SmsSender:
+class SmsSender(PollingWorker):
     """Runs :func:`send_due` every SMS_POLL seconds in a thread (sooner when woken), until stopped."""
 
-    def __init__(self, app: Flask, *, name: str | None = None, poll: float | None = None):
-        self.app = app
-        self.name = name or default_worker_name()
-        self.poll = float(poll if poll is not None else app.config["SMS_POLL"])
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    wake = _WAKE
+    thread_name = "mediation-sms-sender"
+    label = "SMS sender"
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def __init__(self, app: Flask, *, name: str | None = None, poll: float | None = None):
+        super().__init__(app, name=name, poll=poll if poll is not None else app.config["SMS_POLL"])
 
     def run_once(self) -> SendResult:
         total = SendResult()
@@ -331,29 +321,6 @@ class SmsSender:
             finally:
                 db.session.remove()
         return total
-
-    def start(self) -> SmsSender:
-        if not self.running:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="mediation-sms-sender", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, wait: bool = True) -> None:
-        self._stop.set()
-        _WAKE.set()
-        if self._thread is not None and wait:
-            self._thread.join(timeout=60)
-        self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("SMS sender %s: run failed", self.name)
-            if _WAKE.wait(self.poll):
-                _WAKE.clear()
 
 
 def start_sender(app: Flask) -> SmsSender:
