@@ -3,6 +3,9 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import text
+
+from mediation.database import write_intent
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -12,6 +15,9 @@ config = context.config
 # This line sets up loggers basically.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
+
+# The key of the PostgreSQL advisory lock that one upgrade holds at a time ("medi").
+MIGRATION_LOCK_KEY = 0x6D656469
 
 
 def get_engine():
@@ -87,11 +93,17 @@ def run_migrations_online():
 
     connectable = get_engine()
 
+    # Every web instance runs `db upgrade` as it starts (deploy/systemd/mediation-web.service), so two
+    # may run it at once. The whole upgrade is one transaction that first takes the migration lock
+    # (PostgreSQL: an advisory lock; SQLite: the write lock, BEGIN IMMEDIATE): the second upgrade waits,
+    # then reads the version the first one left and has nothing to do.
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-
-        with context.begin_transaction():
-            context.run_migrations()
+        with write_intent(), connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
 
 
 if context.is_offline_mode():

@@ -24,12 +24,14 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
+from mediation import create_app
 from mediation.accounts.models import ApiToken, hash_token
 from mediation.demo.small import PASSWORD
 from mediation.extensions import db
 from mediation.ledger.models import LedgerJob
 from tests.server_process import ROOT, ServerProcess
 from tests.test_jobs_durable import cli_env, run_cli, small_ledger, wait_for
+from tests.test_migrations import _diff, fresh_url  # noqa: F401  (fixture)
 
 PUBLIC = "https://tiaojie.example.gov.cn"
 NEW_PASSWORD = "Xq7-two-instances"
@@ -276,3 +278,24 @@ def test_sign_in_failures_are_counted_across_both_instances(two):
     assert Browser().sign_in(a, "mediator_b").status == 429
     # Another account from the same address is not locked (the pair counts, not the address).
     assert Browser().sign_in(b, "mediator_a").status == 302
+
+
+def test_instances_starting_at_once_upgrade_the_schema_once(fresh_url, tmp_path):  # noqa: F811
+    """Every web instance runs `flask db upgrade` as it starts (deploy/systemd/mediation-web.service):
+    two starting at once on an empty database both succeed, and only one of them migrates."""
+    env = cli_env(fresh_url, tmp_path)
+    command = [sys.executable, "-m", "flask", "--app", "mediation", "db", "upgrade"]
+    procs = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    logs = [proc.communicate(timeout=600)[1] for proc in procs]
+    for proc, log in zip(procs, logs, strict=True):
+        assert proc.returncode == 0, log[-3000:]
+    assert sorted(log.count("Running upgrade") > 0 for log in logs) == [False, True], logs
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        assert _diff(db.engine) == []
+        db.engine.dispose()
