@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.engine import make_url
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mediation import (
     database,
@@ -55,6 +56,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     for key in ("CASE_NO_PATTERN", "AGREEMENT_NO_PATTERN"):
         if "{seq" not in app.config[key]:
             raise RuntimeError(f"{key} 必须包含 {{seq}}")
+
+    if app.config["PROXY_COUNT"] > 0:  # request.remote_addr: the client's, not the proxy's (config.py)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"])
 
     logsafe.install()
 

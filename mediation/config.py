@@ -160,6 +160,10 @@ def build_config(instance_path: Path) -> dict:
         # LOGIN_MAX_FAILURES counts per (account, address) pair; this much higher ceiling per address
         # (any accounts) stops password spraying from one address without locking out a whole office.
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100")),
+        # The reverse proxies in front of gunicorn (nginx, a load balancer) that each append to
+        # X-Forwarded-For: the client's address (sign-in lockout, the /apply and /c/ limits) is the one the
+        # outermost of them saw. 0: no proxy, the header is ignored (a client could forge it).
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS", "12")),  # sign in again after this
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "180")),  # lifetime of a new API token
         # The parties' door (/c/<case code>, mediation/parties): a party session ends after this many

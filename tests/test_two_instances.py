@@ -53,26 +53,42 @@ def production(db_url, tmp_path) -> dict:
 
 
 @pytest.fixture
-def two(world, production, tmp_path):
-    """Instances A and B, started (side by side) after the world is in the database; killed at the end."""
-    db.session.commit()  # SQLite: the test holds no lock while the servers start
-    servers = [
-        ServerProcess(
-            production["DATABASE_URL"], log_dir=tmp_path / name, workers=1, threads=2, env=production
-        )
-        for name in ("a", "b")
-    ]
-    for server in servers:
-        server.log_dir.mkdir()
-    try:
+def start_two(world, production, tmp_path):
+    """``start_two(**env)``: instances A and B, started side by side after the world is in the
+    database, with the production environment (and ``env``); killed at the end of the test."""
+    servers = []
+
+    def start(**env) -> list[ServerProcess]:
+        db.session.commit()  # SQLite: the test holds no lock while the servers start
+        pair = [
+            ServerProcess(
+                production["DATABASE_URL"],
+                log_dir=tmp_path / name,
+                workers=1,
+                threads=2,
+                env={**production, **env},
+            )
+            for name in ("a", "b")
+        ]
+        for server in pair:
+            server.log_dir.mkdir()
+            servers.append(server)
         with ThreadPoolExecutor(2) as pool:
-            for started in [pool.submit(server.start) for server in servers]:
+            for started in [pool.submit(server.start) for server in pair]:
                 started.result()
-        assert servers[0].port != servers[1].port
-        yield servers
+        assert pair[0].port != pair[1].port
+        return pair
+
+    try:
+        yield start
     finally:
         for server in servers:
             server.kill()
+
+
+@pytest.fixture
+def two(start_two):
+    return start_two()
 
 
 @dataclass
@@ -122,9 +138,10 @@ class Browser:
     def get(self, server, path: str, headers=None) -> Reply:
         return self.request(server, "GET", path, headers=headers)
 
-    def post(self, server, path: str, fields: dict) -> Reply:
+    def post(self, server, path: str, fields: dict, headers=None) -> Reply:
         body = urlencode(fields).encode()
-        return self.request(server, "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+        sent = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        return self.request(server, "POST", path, body, sent)
 
     def csrf(self, server, path: str) -> str:
         reply = self.get(server, path)
@@ -133,9 +150,10 @@ class Browser:
         assert match, f"no CSRF token on {path}"
         return match.group(1)
 
-    def sign_in(self, server, username: str, password: str = PASSWORD) -> Reply:
+    def sign_in(self, server, username: str, password: str = PASSWORD, headers=None) -> Reply:
         token = self.csrf(server, "/login")
-        return self.post(server, "/login", {"username": username, "password": password, "csrf_token": token})
+        fields = {"username": username, "password": password, "csrf_token": token}
+        return self.post(server, "/login", fields, headers)
 
     def upload(self, server, path: Path, csrf_token: str) -> Reply:
         boundary = uuid.uuid4().hex
@@ -271,13 +289,31 @@ def test_a_password_change_on_one_instance_ends_the_other_sessions_on_both(two):
 def test_sign_in_failures_are_counted_across_both_instances(two):
     a, b = two
     attacker = Browser()
-    for server in (a, b, a, b, a):  # LOGIN_MAX_FAILURES = 5, spread over the two instances
-        assert attacker.sign_in(server, "mediator_b", "wrong-password").status == 401
+    # LOGIN_MAX_FAILURES = 5, spread over the two instances. Without PROXY_COUNT a forged
+    # X-Forwarded-For is ignored: the address is the connection's.
+    for i, server in enumerate((a, b, a, b, a)):
+        forged = {"X-Forwarded-For": f"10.0.0.{i}"}
+        assert attacker.sign_in(server, "mediator_b", "wrong-password", forged).status == 401
     # Locked on both, even with the right password and from a fresh browser.
     assert Browser().sign_in(b, "mediator_b").status == 429
     assert Browser().sign_in(a, "mediator_b").status == 429
     # Another account from the same address is not locked (the pair counts, not the address).
     assert Browser().sign_in(b, "mediator_a").status == 302
+
+
+def test_behind_a_load_balancer_each_client_is_counted_by_its_own_address(start_two):
+    """PROXY_COUNT=1: one proxy (the load balancer) appends the client's address to X-Forwarded-For.
+    Failures count per real client across both instances; a client's forged entries (left of the
+    proxy's) change nothing; a colleague behind the same load balancer is not locked out."""
+    a, b = start_two(PROXY_COUNT="1")
+    for i, server in enumerate((a, b, a, b, a)):
+        as_proxied = {"X-Forwarded-For": f"10.0.0.{i}, 203.0.113.7"}  # forged by the client, then the LB's
+        assert Browser().sign_in(server, "mediator_b", "wrong-password", as_proxied).status == 401
+    client = {"X-Forwarded-For": "203.0.113.7"}
+    assert Browser().sign_in(b, "mediator_b", headers=client).status == 429
+    assert Browser().sign_in(a, "mediator_b", headers=client).status == 429
+    colleague = {"X-Forwarded-For": "198.51.100.9"}
+    assert Browser().sign_in(a, "mediator_b", headers=colleague).status == 302
 
 
 def test_instances_starting_at_once_upgrade_the_schema_once(fresh_url, tmp_path):  # noqa: F811
