@@ -74,14 +74,21 @@ def _secret_key(instance_path: Path, production: bool) -> str:
         return key
     if production:
         raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")
-    # Development: generate once and keep it in the instance folder so sessions survive restarts.
-
+    # Development: generate once and keep it in the instance folder so sessions survive restarts. The
+    # processes of the machine that start at once (two instances, the scheduler) must end with one key:
+    # each writes its own to a temporary file and links it into place, which fails for all but the first;
+    # everyone then reads the key that won.
     key_file = instance_path / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key = secrets.token_hex(32)
-    write_private(key_file, key)
-    return key
+    if not key_file.exists():
+        candidate = key_file.with_name(f".secret_key-{os.getpid()}-{secrets.token_hex(8)}")
+        write_private(candidate, secrets.token_hex(32))
+        try:
+            os.link(candidate, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+    return key_file.read_text().strip()
 
 
 DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"

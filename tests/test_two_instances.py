@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from sqlalchemy import select
 
 from mediation import create_app
 from mediation.accounts.models import ApiToken, hash_token
+from mediation.config import build_config
 from mediation.demo.small import PASSWORD
 from mediation.extensions import db
 from mediation.ledger.models import LedgerJob
@@ -335,3 +337,24 @@ def test_instances_starting_at_once_upgrade_the_schema_once(fresh_url, tmp_path)
     with app.app_context():
         assert _diff(db.engine) == []
         db.engine.dispose()
+
+
+def test_processes_starting_at_once_in_development_share_one_generated_key(tmp_path, monkeypatch):
+    """Development without SECRET_KEY: the key generated into the instance folder is the same for every
+    process of the machine that starts at the same moment (two instances, the scheduler), or a cookie
+    signed by one would be refused by the other."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("MEDIATION_ENV", raising=False)
+    for attempt in range(20):
+        folder = tmp_path / f"instance-{attempt}"
+        folder.mkdir()
+        barrier = threading.Barrier(8)
+
+        def start(_, folder=folder, barrier=barrier) -> str:
+            barrier.wait()
+            return build_config(folder)["SECRET_KEY"]
+
+        with ThreadPoolExecutor(8) as pool:
+            keys = set(pool.map(start, range(8)))
+        assert keys == {(folder / "secret_key").read_text().strip()}, attempt
+        assert sorted(p.name for p in folder.iterdir()) == ["secret_key"]
