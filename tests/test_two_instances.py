@@ -10,6 +10,7 @@ Runs on SQLite (one file shared by the processes of one machine, WAL) and on Pos
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import signal
 import subprocess
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from mediation import create_app
 from mediation.accounts.models import ApiToken, hash_token
 from mediation.config import build_config
-from mediation.demo.small import PASSWORD
+from mediation.demo.small import PASSWORD, dispute_payload
 from mediation.extensions import db
 from mediation.ledger.models import LedgerJob
 from tests.server_process import ROOT, ServerProcess
@@ -198,7 +199,7 @@ def job_of(reply: Reply) -> int:
     return int(match.group(1))
 
 
-def test_one_user_alternates_between_two_instances(two, production, tmp_path):
+def test_one_user_alternates_between_two_instances(two, world, production, tmp_path):
     a, b = two
     user = Browser()
 
@@ -250,6 +251,19 @@ def test_one_user_alternates_between_two_instances(two, production, tmp_path):
     assert proc.returncode == 0, err
     token = out.strip().splitlines()[-1]
     assert api_status(a, token) == 200 and api_status(b, token) == 200
+    # A registration sent to A and retried on B (the answer was lost on the way) is one case.
+    sent = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": "two-instances-1",
+    }
+    body = json.dumps(dispute_payload(world.village_b.code)).encode()
+    first = Browser().request(a, "POST", "/api/v1/disputes", body, sent)
+    retry = Browser().request(b, "POST", "/api/v1/disputes", body, sent)
+    assert (first.status, retry.status, retry.headers["Idempotent-Replayed"]) == (201, 201, "true"), (
+        retry.text
+    )
+    assert json.loads(retry.body)["id"] == json.loads(first.body)["id"]
     token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hash_token(token)))
     db.session.rollback()
     revoked = user.post(
