@@ -10,12 +10,14 @@ Runs on SQLite (one file shared by the processes of one machine, WAL) and on Pos
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import re
 import signal
 import subprocess
 import sys
 import threading
+import tokenize
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -372,3 +374,20 @@ def test_processes_starting_at_once_in_development_share_one_generated_key(tmp_p
             keys = set(pool.map(start, range(8)))
         assert keys == {(folder / "secret_key").read_text().strip()}, attempt
         assert sorted(p.name for p in folder.iterdir()) == ["secret_key"]
+
+
+def test_one_function_names_the_client_address():
+    """Every limit per client (sign-in lockout, /apply, /c/) counts the address from one function,
+    `accounts.views.client_address`, which PROXY_COUNT makes the real client's behind a proxy: no other
+    module reads `request.remote_addr` or X-Forwarded-For itself."""
+
+    def code(path: Path) -> str:  # the module without its comments and docstrings
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline)
+        return " ".join(t.string for t in tokens if t.type not in (tokenize.COMMENT, tokenize.STRING))
+
+    readers = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "mediation").rglob("*.py")
+        if "remote_addr" in (text := code(path)) or "X_FORWARDED" in text.upper().replace("-", "_")
+    )
+    assert readers == ["mediation/accounts/views.py"], readers

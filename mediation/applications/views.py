@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.access import get_dispute
+from mediation.accounts.views import client_address
 from mediation.applications import photos as photo_rules
 from mediation.applications import service
 from mediation.applications.schemas import FIELD_LABELS, MAX_OTHER_SIDES, ApplicationIn
@@ -31,10 +32,6 @@ _OTHER_KEY = re.compile(r"^other-(\d{1,2})-(" + "|".join(OTHER_FIELDS) + r")$")
 _PLACE_KEY = re.compile(r"^place-(\d{1,2})$")
 OTHER_LABELS = {"name": "姓名或名称", "kind": "类型", "phone": "电话", "address": "地址"}
 PHOTOS_NOT_KEPT = "为保护您的隐私，已选择的照片不会保留：请重新选择照片后再提交。"
-
-
-def client_address() -> str:
-    return (request.remote_addr or "")[:64]
 
 
 def _blank_other() -> dict:
