@@ -27,7 +27,6 @@ class BoundedIntConverter(IntegerConverter):
 
 
 READS = "replica_reads"  # Session.info: the engine that serves this session's reads (mediation/replica.py)
-COMMITTED = "replica_committed"  # Session.info: the session committed (a write to remember)
 
 
 class RoutingSession(Session):
@@ -50,11 +49,6 @@ def _is_plain_read(clause) -> bool:
     if isinstance(clause, TextClause):
         return clause.text.lstrip()[:6].lower() == "select"
     return bool(getattr(clause, "is_select", False)) and getattr(clause, "_for_update_arg", None) is None
-
-
-@event.listens_for(RoutingSession, "after_commit")
-def _after_commit(session) -> None:
-    session.info[COMMITTED] = True
 
 
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)

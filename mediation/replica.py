@@ -30,13 +30,13 @@ import logging
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Flask, current_app, g, request, session
-from sqlalchemy import func, literal_column, select, text
+from flask import Flask, current_app, g, has_request_context, request, session
+from sqlalchemy import event, func, literal_column, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from mediation.accounts.models import ApiToken
-from mediation.database import COMMITTED, READ_METHODS, READS
+from mediation.database import READ_METHODS, READS
 from mediation.extensions import db
 
 log = logging.getLogger(__name__)
@@ -149,24 +149,34 @@ def replica_reads(view):
 
 
 def remember_web_write(response):
-    """After a web request that committed a write: keep the primary's WAL position in the signed
+    """After a web request (not GET) that committed: keep the primary's WAL position in the signed
     session, so this user's next reads wait for the replica to have replayed it (or use the primary)."""
-    current = db.session()
     if (
         request.method in READ_METHODS
-        or not current.info.get(COMMITTED)
+        or not g.get("replica_wrote")
         or g.get("api_user") is not None
         or request.path.startswith("/api/")
     ):
         return response
     try:
-        lsn = current.execute(text("SELECT pg_current_wal_lsn()::text"), bind_arguments={"bind": db.engine})
+        lsn = db.session.execute(
+            text("SELECT pg_current_wal_lsn()::text"), bind_arguments={"bind": db.engine}
+        )
         session[WAL_KEY] = lsn.scalar()
     except DBAPIError:  # the primary went away right after the commit: the answer stands
         log.warning("could not read the primary's WAL position after a write")
     return response
 
 
+def _committed(conn) -> None:
+    """Any commit on the primary during a request (the session's or a Core ``engine.begin()``)."""
+    if has_request_context():
+        g.replica_wrote = True
+
+
 def init_app(app: Flask) -> None:
-    if app.config.get("DATABASE_REPLICA_URL"):
-        app.after_request(remember_web_write)
+    if not app.config.get("DATABASE_REPLICA_URL"):
+        return
+    with app.app_context():
+        event.listen(db.engine, "commit", _committed)
+    app.after_request(remember_web_write)
