@@ -262,3 +262,16 @@ def test_lagging_replica_falls_back_to_primary(app, client, world, clusters, sta
         assert r.get_json()["case_no"] in _api_list(client, world.district_staff)
     assert "lagging" in caplog.text
     assert not _served_by(statements, "replica", "FROM dispute")
+
+
+def test_replica_needs_postgresql_on_both_sides(tmp_path):
+    """A replica of SQLite does not exist: refused at start-up, in Chinese, rather than ignored."""
+    with pytest.raises(RuntimeError, match="流复制备库"):
+        create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}",
+                "DATABASE_REPLICA_URL": "postgresql://mediation@127.0.0.1:1/x",
+                "SECRET_KEY": "test",
+            }
+        )
