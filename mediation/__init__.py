@@ -12,11 +12,12 @@ from mediation import (
     database,
     logsafe,
     models,  # noqa: F401  (every table known to metadata and Alembic)
+    replica,
 )
 from mediation.cli import register_cli
 from mediation.common import limits
 from mediation.common.files import open_private, private_dir
-from mediation.config import build_config, check_public_url
+from mediation.config import build_config, check_public_url, database_url
 from mediation.disputes.api import blp as disputes_blp
 from mediation.disputes.workflow_api import blp as workflow_blp
 from mediation.documents.api import blp as documents_blp
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # (measured: a report query went from 10 ms to 2.4 s, bench/README.md).
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         options["connect_args"] = {"prepare_threshold": None, **options.get("connect_args", {})}
+    _replica_bind(app)
     for key in ("CASE_NO_PATTERN", "AGREEMENT_NO_PATTERN"):
         if "{seq" not in app.config[key]:
             raise RuntimeError(f"{key} 必须包含 {{seq}}")
@@ -76,6 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_web(app)
     register_api(app)
+    replica.init_app(app)  # web users' writes remembered for read-your-writes (mediation/replica.py)
 
     register_cli(app)
 
@@ -87,6 +90,24 @@ def create_app(test_config: dict | None = None) -> Flask:
         with app.app_context():
             check_production_signing()  # no demo certificate, no demo or empty password
     return app
+
+
+def _replica_bind(app: Flask) -> None:
+    """DATABASE_REPLICA_URL: a second engine, the bind "replica", with the primary's options and a short
+    connect timeout (an unreachable replica falls back to the primary quickly)."""
+    url = app.config.get("DATABASE_REPLICA_URL")
+    if not url:
+        return
+    url = app.config["DATABASE_REPLICA_URL"] = database_url(url)
+    primary = app.config["SQLALCHEMY_DATABASE_URI"]
+    if {make_url(url).get_backend_name(), make_url(primary).get_backend_name()} != {"postgresql"}:
+        raise RuntimeError("DATABASE_REPLICA_URL 必须是 DATABASE_URL 所指 PostgreSQL 主库的流复制备库")
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options["connect_args"] = {"connect_timeout": 3, **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_BINDS"] = {
+        **app.config.get("SQLALCHEMY_BINDS", {}),
+        replica.BIND: {**options, "url": url},
+    }
 
 
 def _private_sqlite_file(uri: str) -> None:

@@ -118,18 +118,28 @@ def check_public_url(url: str) -> None:
         )
 
 
+def database_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` URLs use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
 def build_config(instance_path: Path) -> dict:
     production = os.environ.get("MEDIATION_ENV", "development") == "production"
-    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'mediation.sqlite'}"
-    if db_url.startswith("postgres://"):
-        db_url = "postgresql+psycopg://" + db_url[len("postgres://") :]
-    elif db_url.startswith("postgresql://"):
-        db_url = "postgresql+psycopg://" + db_url[len("postgresql://") :]
+    db_url = database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'mediation.sqlite'}")
     return {
         "ENV_NAME": "production" if production else "development",
         "SECRET_KEY": _secret_key(instance_path, production),
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A PostgreSQL streaming replica of DATABASE_URL for the reads of reports and lists
+        # (mediation/replica.py); a replica further behind than DATABASE_REPLICA_MAX_LAG seconds
+        # is not used.
+        "DATABASE_REPLICA_URL": os.environ.get("DATABASE_REPLICA_URL") or None,
+        "DATABASE_REPLICA_MAX_LAG": float(os.environ.get("DATABASE_REPLICA_MAX_LAG", "30")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -1,4 +1,5 @@
-"""Database engine tuning for the embedded default (SQLite)."""
+"""Database engine tuning for the embedded default (SQLite), and the session that can send reads to a
+replica (mediation/replica.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import has_request_context, request
+from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import TextClause
 from werkzeug.routing import IntegerConverter
 
 _installed = False
@@ -21,6 +24,31 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+READS = "replica_reads"  # Session.info: the engine that serves this session's reads (mediation/replica.py)
+
+
+class RoutingSession(Session):
+    """Flask-SQLAlchemy's session; while :func:`mediation.replica.read_from_replica` has said yes, plain SELECTs go to
+    the replica and everything else to the primary (and, after a write, every read too)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        replica = self.info.get(READS)
+        if replica is not None and bind is None:
+            if not self._flushing and _is_plain_read(clause):
+                return replica
+            if self._flushing or getattr(clause, "is_dml", False):
+                del self.info[READS]  # the request writes: it reads its own writes from the primary
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+def _is_plain_read(clause) -> bool:
+    if clause is None:
+        return False  # Session.connection(): the caller may write
+    if isinstance(clause, TextClause):
+        return clause.text.lstrip()[:6].lower() == "select"
+    return bool(getattr(clause, "is_select", False)) and getattr(clause, "_for_update_arg", None) is None
 
 
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)

@@ -20,6 +20,10 @@ from mediation import clock, create_app
 from mediation.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# A streaming replica of PG_URL's server (scripts/test.sh starts one): the apps read reports and lists
+# through it (DATABASE_REPLICA_URL, mediation/replica.py). Its primary must apply every commit on it
+# before answering (synchronous_commit = remote_apply), so what a test committed is there to read.
+REPLICA_URL = os.environ.get("TEST_DATABASE_REPLICA_URL") if PG_URL else None
 
 
 # ------------------------------------------------------------------------------------ chance, pinned
@@ -121,7 +125,8 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_report_header(config):
     return [
-        f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (file per test)'}",
+        f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (file per test)'}"
+        + (f", reports and lists read from the replica {REPLICA_URL}" if REPLICA_URL else ""),
         f"chance: TEST_SEED={TEST_SEED} TEST_TODAY={TEST_TODAY.isoformat()} "
         f"hypothesis profile={settings.get_current_profile_name()} PYTHONHASHSEED={os.environ.get('PYTHONHASHSEED', 'random')}",
     ]
@@ -181,6 +186,7 @@ def app(db_url, tmp_path):
             "SECRET_KEY": "test-secret",
             "INSTANCE_DIR": str(tmp_path),
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for tests only
+            "DATABASE_REPLICA_URL": REPLICA_URL,
         }
     )
     app.test_client_class = IsolatedClient
@@ -191,7 +197,8 @@ def app(db_url, tmp_path):
             db.create_all()
         yield app
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the replica's too
+            engine.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ for the superuser ``mediation`` on 127.0.0.1 only; fsync off (the data is thrown
 
 Fixture: ``pg_cluster`` (one cluster per test module, always stopped and removed at the end).
 ``cluster.create_database(name)`` returns a SQLAlchemy URL; ``restart()``, ``stop()``, ``start()``
-and ``kill()`` (SIGKILL of the postmaster) are the faults.
+and ``kill()`` (SIGKILL of the postmaster) are the faults. ``cluster.standby()`` makes a streaming
+replica of it (``pg_basebackup -R``: standby.signal and primary_conninfo, hot standby) on another free
+port; ``pause_replay()``, ``resume_replay()`` and ``wait_replayed(primary)`` drive the standby.
 """
 
 from __future__ import annotations
@@ -204,6 +206,49 @@ class PgCluster:
         except Exception:  # noqa: BLE001 - teardown must go on
             pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- streaming replication ------------------------------------------------------------------
+
+    def standby(self) -> PgCluster:
+        """A hot standby of this (running) cluster, streaming from it, started on its own port."""
+        replica = PgCluster(bindir=self.bindir)
+        try:
+            self._run(
+                "pg_basebackup",
+                *("-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-D", str(replica.data)),
+                *("-R", "-X", "stream", "-c", "fast", "--no-sync"),
+                timeout=120,
+            )
+            replica.start()
+        except Exception:
+            replica.destroy()
+            raise
+        return replica
+
+    def pause_replay(self, timeout: float = 30) -> None:
+        """Pause replay on this standby; returns once it is paused (a pause is only requested at first)."""
+        deadline = time.monotonic() + timeout
+        with self.connect(autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_pause()")
+            while conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0] != "paused":
+                if time.monotonic() > deadline:
+                    raise TimeoutError("standby replay did not pause")
+                time.sleep(0.01)
+
+    def resume_replay(self) -> None:
+        with self.connect(autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
+
+    def wait_replayed(self, primary: PgCluster, timeout: float = 30) -> None:
+        """Until this standby has replayed everything the primary has written so far."""
+        with primary.connect(autocommit=True) as conn:
+            target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        deadline = time.monotonic() + timeout
+        with self.connect(autocommit=True) as conn:
+            while not conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"standby did not replay up to {target}")
+                time.sleep(0.02)
 
     # -- databases ------------------------------------------------------------------------------
 

@@ -13,8 +13,10 @@ from sqlalchemy.orm import contains_eager
 from mediation.accounts.models import ApiToken, User, hash_token
 from mediation.accounts.service import session_user
 from mediation.clock import real_now
+from mediation.database import READ_METHODS
 from mediation.extensions import db, login_manager
 from mediation.geo.models import Node, Unit
+from mediation.replica import TokenMark
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
@@ -51,7 +53,11 @@ def user_from_bearer() -> User | None:
     )
     if row is None:
         return None
-    row.last_used_at = now
+    # Read-your-writes with a replica (mediation/replica.py): the committed stamp seen here, and a
+    # writing request stamps the token in its own transaction (a read would only roll it back).
+    g.api_token_mark = TokenMark(row.id, row.last_used_at)
+    if request.method not in READ_METHODS:
+        row.last_used_at = now
     return row.user
 
 

@@ -14,6 +14,7 @@ from mediation.common.validators import text_error
 from mediation.disputes import service, workflow
 from mediation.disputes.schemas import DisputeCreate, DisputeListArgs, DisputeOut, DisputePage
 from mediation.extensions import db
+from mediation.replica import replica_reads
 
 blp = Blueprint("disputes_api", __name__, url_prefix="/api/v1", description="纠纷登记与查询")
 
@@ -24,6 +25,7 @@ class Disputes(MethodView):
 
     @blp.arguments(DisputeListArgs, location="query")
     @blp.response(200, DisputePage)
+    @replica_reads
     def get(self, args):
         """列出本单位及辖区内的纠纷（筛选、分页）"""
         return service.list_disputes(api_user(), args).envelope()

@@ -37,6 +37,7 @@ from mediation.extensions import db
 from mediation.geo.models import Node, Unit
 from mediation.geo.service import preorder
 from mediation.mediators.models import Mediator
+from mediation.replica import replica_reads
 from mediation.reports import screenings
 from mediation.reports.common import ReportError
 from mediation.reports.figures import figure_title
@@ -501,6 +502,7 @@ def figure_heading(args: dict, raw: dict) -> dict:
 
 @bp.get("/")
 @login_required
+@replica_reads
 def index():
     args, raw, errors = _list_args()
     if "per_page" not in raw or errors:
@@ -550,6 +552,7 @@ def index():
 
 @bp.get("/export.xlsx")
 @login_required
+@replica_reads
 def export():
     """The filtered list as an Excel workbook (same filters and order as the page, all pages)."""
     # heavy: openpyxl (disputes.export) stays out of start-up

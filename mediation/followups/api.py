@@ -33,6 +33,7 @@ from mediation.followups.schemas import (
     WorklistOut,
 )
 from mediation.geo.models import Unit
+from mediation.replica import replica_reads
 from mediation.worklist import worklist
 
 blp = Blueprint("followups_api", __name__, url_prefix="/api/v1", description="回访、消息提醒与督办")
@@ -251,6 +252,7 @@ class Worklist(MethodView):
     decorators = [token_required]
 
     @blp.response(200, WorklistOut)
+    @replica_reads
     def get(self):
         """我的待办：当前用户今天需要办理的事项（与网页“我的待办”相同），按类型分组计数"""
 

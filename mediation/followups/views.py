@@ -26,6 +26,7 @@ from mediation.followups.schemas import (
     SupervisionOrderReply,
 )
 from mediation.geo.models import Unit
+from mediation.replica import replica_reads
 from mediation.worklist import worklist as compute
 
 bp = Blueprint("followups", __name__)
@@ -103,6 +104,7 @@ def _run(action, success: str) -> bool:
 
 @bp.get("/worklist/")
 @login_required
+@replica_reads
 def worklist():
     """我的待办: everything that needs the user today (mediation.worklist, the same as the API),
     grouped and counted; the 回访 due are done right here (the follow-up list's forms)."""

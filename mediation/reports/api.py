@@ -18,6 +18,7 @@ from mediation.disputes.schemas import DisputeCreate
 from mediation.extensions import db
 from mediation.followups.schemas import SupervisionOrderOut
 from mediation.geo.models import Unit
+from mediation.replica import replica_reads
 from mediation.reports import figures, month_close, notices, overdue, screenings
 from mediation.reports import schemas as sc
 from mediation.reports.common import Month, ReportError, Week, parse_term, resolve_report_node
@@ -59,6 +60,7 @@ class MonthlyReport(MethodView):
     @blp.arguments(sc.ReportArgs, location="query")
     @blp.response(200, sc.MonthlyReport)
     @blp.alt_response(422, description="节点代码或月份无效")
+    @replica_reads
     def get(self, args):
         """月清月结统计：上月结转、本月新增、办结、调解成功、稳控、结转下月、超期及比率（含突出问题子集）"""
         node, month = report_target(args)
@@ -72,6 +74,7 @@ class WeeklyReport(MethodView):
     @blp.arguments(sc.WeekArgs, location="query")
     @blp.response(200, sc.WeeklyReport)
     @blp.alt_response(422, description="节点代码或周次无效")
+    @replica_reads
     def get(self, args):
         """周报：某ISO周（周一至周日）的月清月结指标——上周结转、本周新增、办结、调解成功、稳控、结转下周、超期及比率"""
         node = report_node(args)
@@ -85,6 +88,7 @@ class ComparisonReport(MethodView):
     @blp.arguments(sc.ReportArgs, location="query")
     @blp.response(200, sc.ComparisonReport)
     @blp.alt_response(422, description="节点代码或月份无效")
+    @replica_reads
     def get(self, args):
         """按类别同比（去年同月）、环比（上月）：新增（按登记日期）与办结（按办结日期），含增减、增幅与同比下降标记"""
         node, month = report_target(args)
@@ -97,6 +101,7 @@ class ShuangbaiReport(MethodView):
 
     @blp.arguments(sc.ReportArgs, location="query")
     @blp.response(200, sc.ShuangbaiReport)
+    @replica_reads
     def get(self, args):
         """“双百”行动统计：排查 100%（网格排查报告）与化解稳控 100%，民转刑，按发现场所"""
         node, month = report_target(args)
@@ -109,6 +114,7 @@ class ChannelReport(MethodView):
 
     @blp.arguments(sc.ReportArgs, location="query")
     @blp.response(200, sc.ChannelReport)
+    @replica_reads
     def get(self, args):
         """分渠道、分类别统计（受理、调处、成功、成功率），民转刑，五进场所，属地属事双化解"""
         node, month = report_target(args)
@@ -121,6 +127,7 @@ class OverdueReview(MethodView):
 
     @blp.arguments(sc.OverdueArgs, location="query")
     @blp.response(200, sc.OverdueReview)
+    @replica_reads
     def get(self, args):
         """超期审查：辖区内处于预警或超期的在办案件（按风险和超期天数排序）及各单位超期排行"""
         user = api_user()
@@ -434,6 +441,7 @@ class Scorecard(MethodView):
     @blp.arguments(sc.ScorecardArgs, location="query")
     @blp.response(200, sc.Scorecard)
     @blp.alt_response(422, description="节点代码或考核期间无效")
+    @replica_reads
     def get(self, args):
         """考核排名：节点下一级各单位在某月、某季度或某年的受理数、调解成功率、按期办结率、超期数、督办按期回复率、
         回访完成率、满意率、排查上报率，各项得分、加权总分、名次及上期名次（权重见 SCORECARD_WEIGHTS）；

@@ -34,6 +34,7 @@ from mediation.database import MAX_ID
 from mediation.extensions import db
 from mediation.followups.models import SupervisionLevel
 from mediation.geo.models import Node, Unit
+from mediation.replica import replica_reads
 from mediation.reports import charts, figures, month_close, notices, screenings
 from mediation.reports.common import (
     Month,
@@ -142,6 +143,7 @@ bp.add_app_template_filter(percent, "percent")
 
 
 @bp.get("/")
+@replica_reads
 def monthly():
     node, month = _target()
     page = figures.monthly_page(node, month)
@@ -158,6 +160,7 @@ def monthly():
 
 
 @bp.get("/shuangbai")
+@replica_reads
 def shuangbai():
     node, month = _target()
     report = figures.shuangbai_report(node, month)
@@ -172,6 +175,7 @@ def shuangbai():
 
 
 @bp.get("/channels")
+@replica_reads
 def channels():
     node, month = _target()
     report = figures.channel_report(node, month)
@@ -223,6 +227,7 @@ def week_choices(week: Week, today_week: Week) -> list[dict]:
 
 
 @bp.get("/weekly")
+@replica_reads
 def weekly():
     """周报: the 月清月结 figures of an ISO week (Monday to Sunday), each linked to its cases."""
     today_week = Week.of(local_today())
@@ -248,6 +253,7 @@ def _week_common(node: Node, week: Week, today_week: Week) -> dict:
 
 
 @bp.get("/weekly.xlsx")
+@replica_reads
 def weekly_export():
     node, week = _node_arg(default_node(_user())), _week_arg(Week.of(local_today()))
     from mediation.reports import export  # heavy: openpyxl stays out of start-up
@@ -256,6 +262,7 @@ def weekly_export():
 
 
 @bp.get("/comparison")
+@replica_reads
 def comparison():
     """同比 and 环比 by category for a month: 新增 and 办结, each number linked to its cases."""
     node, month = _target()
@@ -267,6 +274,7 @@ def comparison():
 
 
 @bp.get("/comparison.xlsx")
+@replica_reads
 def comparison_export():
     node, month = _target()
     from mediation.reports import export  # heavy: openpyxl stays out of start-up
@@ -275,6 +283,7 @@ def comparison_export():
 
 
 @bp.get("/<kind>.<fmt>")
+@replica_reads
 def download(kind, fmt):
     if kind not in REPORT_KINDS or fmt not in ("xlsx", "pdf"):
         abort(404)
@@ -288,6 +297,7 @@ def download(kind, fmt):
 
 
 @bp.get("/overdue")
+@replica_reads
 def overdue():
     user = _user()
     if not may_review(user):
@@ -633,6 +643,7 @@ def _term_arg():
 
 
 @bp.get("/scorecard")
+@replica_reads
 def scorecard():
     """考核排名: the node's units ranked for a month, quarter or year, with the previous period's rank."""
     user = _user()
@@ -654,6 +665,7 @@ def scorecard():
 
 
 @bp.get("/scorecard.xlsx")
+@replica_reads
 def scorecard_export():
     node, term = _node_arg(default_node(_user())), _term_arg()
     from mediation.reports import export  # heavy: openpyxl stays out of start-up
@@ -840,6 +852,7 @@ def overdue_findings():
 
 
 @bp.get("/sweeps")
+@replica_reads
 def sweeps():
     """The drill-down of 排查闭环率: the sweep reports of the node's grids in the month (not cases)."""
     node, month = _target()
