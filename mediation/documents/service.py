@@ -670,7 +670,7 @@ def agreement_pdf(renderer: Renderer, agreement: Agreement, **extra) -> bytes:
     anchor = context.get("anchor") or "doc-agreement"
     if pages.get(f"{anchor}-text-end") != pages.get(f"{anchor}-signatures"):
         document = renderer.layout(renderer.html("documents/agreement.html", **context, text_end_note=True))
-    return document.write_pdf()
+    return renderer.write_pdf(document)
 
 
 def preview_pdf(agreement: Agreement) -> bytes:
