@@ -36,7 +36,7 @@ fi
 # Python packages (gunicorn and psycopg among them).
 bash scripts/setup-system.sh
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || bash scripts/setup-system.sh --test
-python3 -c 'import flask_smorest, gunicorn, psycopg, weasyprint, pyhanko' 2>/dev/null \
+python3 -c 'import flask_smorest, gunicorn, psycopg, weasyprint, pyhanko, uharfbuzz' 2>/dev/null \
   || python3 -m pip install -q --disable-pip-version-check -e .
 
 OUT=${OUT:-$(mktemp -d /tmp/mediation-bench-all.XXXXXX)}

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 SIZE_LIMIT_KB = 300
+CASE_FILE_LIMIT_MS = 1000  # the 卷宗 rendered and signed in under 1 s
 HTTP_CLIENTS = 16
 
 
@@ -41,6 +42,7 @@ class Row:
     every_run: bool = False  # check the figure's worst run, not its median
     percent: bool = False  # show ratio and goal as a percentage instead of "× floor"
     goal_text: str | None = None  # instead of the computed "≤ 1.5 ×" / "≥ 40 %"
+    strict: bool = False  # the ratio must stay under the goal, not reach it ("< 1 s")
 
     @property
     def measured(self) -> bool:
@@ -58,7 +60,9 @@ class Row:
 
     def met(self) -> bool:
         r = self.checked_ratio()
-        return r >= self.goal if self.higher_is_better else r <= self.goal
+        if self.higher_is_better:
+            return r >= self.goal
+        return r < self.goal if self.strict else r <= self.goal
 
 
 def fmt_number(x: float) -> str:
@@ -211,6 +215,7 @@ def documents_rows(data: dict | None) -> list[Row]:
     samples = (data or {}).get("samples_ms") or {}
     signed = (data or {}).get("signed_bytes")
     pages = (data or {}).get("pages", "?")
+    case_pages = (data or {}).get("case_file_pages", "?")
     return [
         Row(
             f"agreement PDF render ({pages} pages)",
@@ -228,6 +233,16 @@ def documents_rows(data: dict | None) -> list[Row]:
             [float(SIZE_LIMIT_KB)],
             1.0,
             goal_text=f"≤ {SIZE_LIMIT_KB} KB",
+        ),
+        Row(
+            f"卷宗 (case file, {case_pages} pages) rendered and signed",
+            samples.get("case_file"),
+            "ms",
+            f"the limit, {CASE_FILE_LIMIT_MS / 1000:g} s",
+            [float(CASE_FILE_LIMIT_MS)],
+            1.0,
+            goal_text=f"< {CASE_FILE_LIMIT_MS / 1000:g} s",
+            strict=True,
         ),
     ]
 

@@ -110,7 +110,16 @@ def test_table_from_the_benchmarks_json_files(summary, tmp_path):
     # reports-postgresql.json is missing: that benchmark failed.
     (tmp_path / "documents.json").write_text(
         json.dumps(
-            {"pages": 2, "signed_bytes": 389_000, "samples_ms": {"render": [200.0], "empty_page": [40.0]}}
+            {
+                "pages": 2,
+                "signed_bytes": 389_000,
+                "case_file_pages": 13,
+                "samples_ms": {
+                    "render": [200.0],
+                    "empty_page": [40.0],
+                    "case_file": [1200.0, 900.0, 1000.0, 950.0],
+                },
+            }
         )
     )
     for name, load in (("machine-before", [3.5, 4.0, 5.7]), ("machine-after", [4.25, 4.0, 5.0])):
@@ -119,7 +128,7 @@ def test_table_from_the_benchmarks_json_files(summary, tmp_path):
         )
 
     rows = summary.all_rows(tmp_path)
-    assert [r.measured for r in rows] == [True, False, True, False, True, True]
+    assert [r.measured for r in rows] == [True, False, True, False, True, True, True]
     table = summary.build_table(
         rows,
         json.loads((tmp_path / "machine-before.json").read_text()),
@@ -130,7 +139,7 @@ def test_table_from_the_benchmarks_json_files(summary, tmp_path):
         "Machine: 2 CPUs; load average before 3.50 / 4.00 / 5.70 (1 / 5 / 15 min) at 2026-11-30 12:00 UTC; "
         "after 4.25 / 4.00 / 5.00 (1 / 5 / 15 min) at 2026-11-30 12:00 UTC."
     )
-    http, overdue, monthly_sqlite, monthly_pg, render, size = (
+    http, overdue, monthly_sqlite, monthly_pg, render, size, case_file = (
         line for line in lines if line.startswith("| ") and "---" not in line and "figure |" not in line
     )
     assert "16 clients | 80.0 / 90.0 / 100 req/s (2 runs) |" in http
@@ -143,7 +152,20 @@ def test_table_from_the_benchmarks_json_files(summary, tmp_path):
     assert render.endswith("| 5.00 × | ≤ 3 × | not met |")
     assert "| 389 KB | the limit, 300 KB | 300 KB |" in size
     assert size.endswith("| ≤ 300 KB | not met |")
-    assert lines[-1] == "1 of 6 goals met."
+    # The 卷宗: an absolute goal, its median (975 ms) under 1 s.
+    assert "| 卷宗 (case file, 13 pages) rendered and signed | 900 / 975 / 1,200 ms (4 runs) |" in case_file
+    assert case_file.endswith("| the limit, 1 s | 1,000 ms | 0.97 × | < 1 s | **met** |")
+    assert lines[-1] == "2 of 7 goals met."
+
+
+def test_an_absolute_time_goal_is_strict(summary):
+    (row,) = [
+        r for r in summary.documents_rows({"samples_ms": {"case_file": [1000.0]}}) if "卷宗" in r.figure
+    ]
+    assert row.ratio() == pytest.approx(1.0) and not row.met()  # "< 1 s": 1,000 ms is not under it
+    assert summary.fmt_row(row).endswith("| 1.00 × | < 1 s | not met |")
+    row.samples = [999.0]
+    assert row.met()
 
 
 def test_command_line(summary, tmp_path, capsys):
@@ -153,4 +175,4 @@ def test_command_line(summary, tmp_path, capsys):
     assert summary.main(["table", str(tmp_path), "--mode", "quick"]) == 1  # nothing measured
     out = capsys.readouterr().out
     assert out.startswith("Benchmarks next to their floors (quick run)")
-    assert out.count("not measured") == 6
+    assert out.count("not measured") == 7

@@ -384,6 +384,29 @@ def test_seal_upload_is_admin_only_validated_and_reencoded(world):
         assert err.value.status == 422
 
 
+def test_seal_keeps_what_shows_and_nothing_where_it_is_transparent(world):
+    """A scanned seal's noise under its transparent background would cost half its bytes in every PDF."""
+    import io
+
+    from PIL import Image, ImageChops
+
+    raw = seal_jpeg()
+    seal = service.upload_seal(world.admin.user, world.committee_a, raw)
+    with Image.open(io.BytesIO(seal.image)) as stored, Image.open(io.BytesIO(raw)) as scan:
+        stored, scan = stored.convert("RGBA"), scan.convert("RGB")
+    alpha = stored.getchannel("A")
+    hidden = alpha.point(lambda v: 255 if v == 0 else 0)
+    assert hidden.getbbox() and alpha.getbbox()  # some of it shows, some is transparent
+    # Where it is transparent: one colour, white. Where it shows: the scan's pixels, untouched.
+    white = Image.new("RGB", stored.size, (255, 255, 255))
+    assert not ImageChops.difference(Image.composite(stored.convert("RGB"), white, hidden), white).getbbox()
+    shown = alpha.point(lambda v: 255 if v else 0)
+    black = Image.new("RGB", stored.size)
+    assert not ImageChops.difference(
+        Image.composite(stored.convert("RGB"), black, shown), Image.composite(scan, black, shown)
+    ).getbbox()
+
+
 def test_sealing_needs_an_uploaded_seal_of_the_agreements_unit(world, signing_dir):
     user = world.mediator_a.user
     a = service.draft_agreement(user, make_case(world), AGREEMENT)

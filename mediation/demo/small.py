@@ -14,9 +14,12 @@ from PIL import Image, ImageDraw
 
 from mediation.accounts.models import ApiToken, User
 from mediation.common.enums import Channel, NodeLevel, Role, UnitType
+from mediation.common.time import local_today
 from mediation.common.validators import id_card_check_digit
 from mediation.disputes import service as dispute_service
+from mediation.disputes import workflow
 from mediation.disputes.schemas import DisputeCreate
+from mediation.disputes.workflow_schemas import AcceptIn, CloseIn, ConfirmationApplyIn, RouteIn, SessionIn
 from mediation.documents import service, signing
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
@@ -198,3 +201,44 @@ def effective_agreement(world, dispute=None, **fields):
     db.session.commit()
     assert agreement.is_effective
     return agreement
+
+
+# A session's record as a mediator writes it: a few paragraphs (the 卷宗 bench's 调解记录).
+SESSION_RECORD = (
+    "调解员核实双方身份，告知当事人的权利义务，双方表示清楚，同意调解。\n"
+    "张三陈述：十月中旬起卫生间顶部持续渗水，天花板、墙面起皮发霉，要求李四赔偿修复费用并修好水管。\n"
+    "李四陈述：水管老化破裂属实，已请人维修；对赔偿数额有异议，认为部分墙面原本就有旧损。\n"
+    "调解员组织双方查看现场照片和维修报价，释明相邻关系的法律规定，分别做双方工作。"
+)
+
+
+def case_file_case(world, sessions: int = 2):
+    """A case through its whole course, for a full 卷宗 (the benches' case file of ten pages and more):
+    routed to 海滨街道's 调委会 and accepted, mediated in ``sessions`` sessions, an agreement in
+    effect (issued and signed), closed 调解成功, 司法确认 applied for, and a follow-up visit."""
+
+    user = world.mediator_a.user
+    dispute = make_case(world)
+    route = RouteIn().load({"channel": "人民调解", "unit": world.committee_a.code})
+    workflow.perform(world.center_user_a.user, dispute, "route", route)
+    workflow.perform(user, dispute, "accept", AcceptIn().load({}))
+    today = local_today().isoformat()
+    for n in range(sessions):
+        held = {"held_on": today, "place": "调解室", "mediators": "调解员甲", "attendees": "张三、李四"}
+        workflow.perform(
+            user,
+            dispute,
+            "session",
+            SessionIn().load({**held, "record": f"第{n + 1}次调解。\n{SESSION_RECORD}"}),
+        )
+    db.session.commit()
+    effective_agreement(world, dispute)
+    workflow.perform(user, dispute, "close", CloseIn().load({"outcome": "调解成功"}))
+    apply = ConfirmationApplyIn().load({"applied_on": today, "court": world.court.code})
+    workflow.perform(user, dispute, "apply_confirmation", apply)
+    visit = {"visited_on": today, "method": "电话回访", "visitor": "调解员甲", "visited": "张三"}
+    service.save_form(
+        user, dispute, "followup", {**visit, "performance": "李四已按协议付清赔偿款，双方无新的争议。"}
+    )
+    db.session.commit()
+    return dispute

@@ -179,7 +179,11 @@ def validate_signature_png(data_url: str) -> bytes:
 
 
 def validate_seal_image(raw: bytes) -> tuple[bytes, int, int]:
-    """A seal: PNG or JPEG, checked and re-encoded as PNG; a white background becomes transparent."""
+    """A seal: PNG or JPEG, checked and re-encoded as PNG; a white background becomes transparent,
+    and every fully transparent pixel white: it is not seen, and the seal's colour plane in the PDFs
+    deflates to about half (a scanned seal otherwise keeps the scan's noise where nothing shows)."""
+    from PIL import Image  # heavy: PIL stays out of start-up
+
     with _checked(load_image, raw, SEAL_IMAGE) as loaded:
         has_alpha = loaded.mode in ("RGBA", "LA", "PA") or "transparency" in loaded.info
         img = loaded.convert("RGBA")
@@ -187,6 +191,8 @@ def validate_seal_image(raw: bytes) -> tuple[bytes, int, int]:
         img.putalpha(img.convert("L").point(lambda v: 0 if v > 225 else 255))
     if max(img.size) > 800:
         img.thumbnail((800, 800))
+    shown = img.getchannel("A").point(lambda v: 255 if v else 0)
+    img = Image.composite(img, Image.new("RGBA", img.size, (255, 255, 255, 0)), shown)
     return png_bytes(img), img.size[0], img.size[1]
 
 
@@ -670,7 +676,7 @@ def agreement_pdf(renderer: Renderer, agreement: Agreement, **extra) -> bytes:
     anchor = context.get("anchor") or "doc-agreement"
     if pages.get(f"{anchor}-text-end") != pages.get(f"{anchor}-signatures"):
         document = renderer.layout(renderer.html("documents/agreement.html", **context, text_end_note=True))
-    return document.write_pdf()
+    return renderer.write_pdf(document)
 
 
 def preview_pdf(agreement: Agreement) -> bytes:

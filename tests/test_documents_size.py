@@ -1,0 +1,86 @@
+"""What the documents weigh, counted in bytes (never timed): the signed 人民调解协议书 under 300 KB, with
+two small font programs (Noto Serif CJK SC regular and bold, CID-keyed CFF of the glyphs drawn), and
+the compacted fonts drawing the very same pages as WeasyPrint's own output."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+
+import pytest
+from PIL import Image, ImageChops
+from pypdf import PdfReader
+
+from mediation.documents import service
+from mediation.documents.render import Renderer
+from tests.documents_helpers import configure_signing, effective_agreement, make_case, pdf_text
+
+LIMIT = 300_000  # bytes: the signed agreement (issue 17)
+FONT_PROGRAM_LIMIT = 100_000  # bytes, decoded: with the glyph ids kept, each face carried ≥ 260,000
+# A 生僻字 (CJK Extension B) that Noto CJK lacks: drawn with Hanazono (HanaMinA/B), a TrueType font.
+RARE = "\U0002a6a5"
+
+
+@pytest.fixture
+def signing_dir(app, world, tmp_path):
+    return configure_signing(app, tmp_path)
+
+
+def embedded_fonts(pdf: bytes) -> dict[str, tuple[str, str, int]]:
+    """``{font name without the subset prefix: (FontFile key, its Subtype, decoded length)}``."""
+    out = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            key = next(k for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in descriptor)
+            program = descriptor[key].get_object()
+            name = str(font["/BaseFont"]).split("+", 1)[1]
+            out[name] = (key, str(program.get("/Subtype", "")), len(program.get_data()))
+    return out
+
+
+def test_signed_agreement_is_under_300_kb_with_two_small_font_programs(world, signing_dir):
+    agreement = effective_agreement(world)
+    pdf = service.signed_agreement(agreement).pdf
+    assert len(pdf) < LIMIT, len(pdf)
+    fonts = embedded_fonts(pdf)
+    assert set(fonts) == {"Noto-Serif-CJK-SC", "Noto-Serif-CJK-SC-Bold"}, fonts
+    for name, (key, subtype, size) in fonts.items():
+        assert (key, subtype) == ("/FontFile3", "/CIDFontType0C"), name
+        assert size < FONT_PROGRAM_LIMIT, (name, size)
+
+
+def pages_as_images(pdf: bytes, tmp_path, name: str) -> list[Image.Image]:
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(tmp_path / name)], check=True)
+    return [Image.open(p).convert("RGB") for p in sorted(tmp_path.glob(f"{name}-*.png"))]
+
+
+def test_compacted_fonts_draw_the_same_pages_as_weasyprint_wrote_them(world, signing_dir, tmp_path):
+    parties = [
+        {"role": "申请人", "kind": "自然人", "name": f"王{RARE}", "phone": "13800138000"},
+        {"role": "被申请人", "kind": "自然人", "name": "李四", "phone": "022-25881234"},
+    ]
+    agreement = effective_agreement(world, make_case(world, parties=parties))
+    renderer = Renderer()
+    context = service.agreement_context(renderer, agreement)
+    document = renderer.layout(renderer.html("documents/agreement.html", **context))
+    theirs = document.write_pdf()  # WeasyPrint's own output: fonts subset keeping the glyph ids
+    ours = renderer.write_pdf(document)
+
+    fonts = embedded_fonts(ours)
+    assert fonts["Noto-Serif-CJK-SC"][:2] == ("/FontFile3", "/CIDFontType0C")
+    # The 生僻字's font (Hanazono, TrueType) is left as WeasyPrint wrote it: its empty glyphs deflate to
+    # next to nothing.
+    truetype = [name for name, (key, _, _) in fonts.items() if key == "/FontFile2"]
+    assert truetype and all(name.startswith("HanaMin") for name in truetype), fonts
+    assert embedded_fonts(theirs)["Noto-Serif-CJK-SC"][1] == "/OpenType"
+    assert len(ours) < len(theirs) / 2
+
+    assert pdf_text(ours) == pdf_text(theirs) and f"王{RARE}" in pdf_text(ours)
+    before, after = pages_as_images(theirs, tmp_path, "theirs"), pages_as_images(ours, tmp_path, "ours")
+    assert len(before) == len(after) >= 1
+    for page, (a, b) in enumerate(zip(before, after, strict=True), 1):
+        assert ImageChops.difference(a, b).getbbox() is None, f"page {page} differs"
