@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 
 from mediation.extensions import db
 from mediation.reports.common import Month
-from mediation.reports.export import _static_fetcher
 from mediation.reports.figures import monthly_report
 from tests.reports_data import case
+from tests.test_documents_size import FONT_PROGRAM_LIMIT, embedded_fonts
 
 
 @pytest.fixture
@@ -136,16 +136,14 @@ def test_pdf_exports(web, world, october):
         assert any("Noto-Sans-CJK-SC" in f for f in fonts), fonts
 
 
-def test_pdf_fetcher_only_serves_static_files(app):
-    fetcher = _static_fetcher()
-    from mediation.reports.export import STATIC_DIR
-
-    response = fetcher.fetch((STATIC_DIR / "reports.css").as_uri())
-    assert response is not None
-    for url in (
-        "http://example.com/logo.png",
-        "file:///etc/passwd",
-        (STATIC_DIR / ".." / "config.py").as_uri(),
-    ):
-        with pytest.raises(Exception):  # noqa: B017 - WeasyPrint's fetch errors vary by URL kind
-            fetcher.fetch(url)
+def test_pdf_exports_go_through_the_documents_renderer(web, world, october):
+    """The report PDF is written like every document: the strict fetcher (static files and the
+    rendering's own data URIs, nothing else) and font programs of the glyphs drawn only (with the
+    glyph ids kept, one Noto face weighed ≥ 260,000 bytes whatever the text)."""
+    web.login("qu_center")
+    r, _ = download(web, f"/reports/monthly.pdf?node={world.district.code}&month=2026-10")
+    fonts = embedded_fonts(r.data)
+    assert fonts and all(name.startswith("Noto-") for name in fonts), fonts
+    for name, (key, subtype, size) in fonts.items():
+        assert (key, subtype) == ("/FontFile3", "/CIDFontType0C"), name
+        assert size < FONT_PROGRAM_LIMIT, (name, size)

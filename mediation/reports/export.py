@@ -6,7 +6,6 @@ charts as the page). Files are named by node and period: 海滨区_2026-10_月�
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response, render_template
@@ -17,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from mediation.common.spreadsheet import Formula, clean_text, put
 from mediation.common.time import to_local, utcnow
+from mediation.documents.render import Renderer
 from mediation.geo.models import Node
 from mediation.reports import charts, figures
 from mediation.reports.common import Period
@@ -33,7 +33,6 @@ KIND_LABELS = {
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 HEADER_FILL = PatternFill("solid", fgColor="1F5FA8")
 HEADER_FONT = Font(name="Noto Sans CJK SC", bold=True, color="FFFFFF")
@@ -594,24 +593,7 @@ WORKBOOKS = {
 # --------------------------------------------------------------------------------------- PDF
 
 
-def _static_fetcher():
-    """A WeasyPrint URL fetcher that only serves the project's static files: no network, no other
-    file on disk."""
-    from weasyprint.urls import URLFetcher, URLFetchingError  # heavy: WeasyPrint stays out of start-up
-
-    root = STATIC_DIR.as_uri().rstrip("/") + "/"
-
-    class StaticOnly(URLFetcher):
-        def fetch(self, url, headers=None):
-            if not url.startswith(root) or ".." in url[len(root) :]:
-                raise URLFetchingError(f"不允许加载外部资源：{url}")
-            return super().fetch(url, headers)
-
-    return StaticOnly(allowed_protocols={"file"})
-
-
 def pdf(ctx: dict) -> bytes:
-    from weasyprint import HTML  # heavy: WeasyPrint stays out of start-up
-
-    html = render_template("reports/pdf.html", **ctx)
-    return HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_static_fetcher()).write_pdf()
+    """The report as PDF, written by the documents' renderer: the same fetcher (static files and the
+    rendering's own data URIs only) and the same compact font subsets."""
+    return Renderer().pdf(render_template("reports/pdf.html", **ctx))
