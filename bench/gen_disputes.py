@@ -3,6 +3,7 @@
     python bench/gen_disputes.py sqlite:////tmp/bench.sqlite --count 1000000 --reset
     python bench/gen_disputes.py postgresql+psycopg://mediation@127.0.0.1:55433/mediation_reports \\
         --count 1000000 --reset
+    python bench/gen_disputes.py URL --count 10000000 --districts 20 --reset    # a province
 
 The tree: 海滨区 with 8 towns/subdistricts × 10 villages/communities × 5 grids (400 grids), a
 综治中心 at the district, every town and every village, a 调委会 and a 派出所 per town, and the
@@ -10,10 +11,16 @@ district's court, 诉调对接中心 and departments. Cases are spread over the 
 (the case mix of the demo: about 8 % 突出问题, most closed within two months, a few long-running
 稳控 and overdue ones); deadlines are 受理 + the channel's default limit.
 
+With ``--districts N`` (N > 1) a 市 (海河市, code 120000000000: a 直辖市, whose 区 sit directly
+under it) stands above N such districts (the first is 海滨区 with its codes, the others
+1202kk…), each with its own units, and the cases are spread over all their places; the default
+(one district, no 市) gives the same rows as before.
+
 Rows go in by PostgreSQL ``COPY`` (psycopg) or SQLite ``executemany`` in one transaction, with
 the dispute table's secondary indexes dropped during the load and built afterwards, then
-``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). The schema is built with ``db.create_all()`` (``--reset`` drops it first). Deterministic
-for a given ``--seed``.
+``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL): rows are streamed, memory stays flat whatever
+the count. The schema is built with ``db.create_all()`` (``--reset`` drops it first).
+Deterministic for a given ``--seed``.
 """
 
 from __future__ import annotations
@@ -78,8 +85,46 @@ COLUMNS = (
 )
 
 
-def build_tree() -> dict:
-    """Nodes and units of the district (idempotent). Returns ids for the generator."""
+# --districts N (N > 1): a 直辖市 (a province-level city: its 区 sit directly under it, as 天津市's
+# do) above N districts like 海滨区. The first keeps 海滨区's codes; the others are numbered.
+CITY = ("120000000000", "海河市")
+DISTRICT_NAMES = (
+    "海滨", "和平", "河东", "河西", "南开", "河北", "红桥", "东丽", "西青", "津南",
+    "北辰", "武清", "宝坻", "宁河", "静海", "蓟州", "滨湖", "港城", "临港", "新城",
+)  # fmt: skip
+
+
+def district_prefixes(k: int) -> tuple[str, str, str]:
+    """(name, 6-digit node code prefix, unit code prefix) of the k-th district (1-based)."""
+    name = DISTRICT_NAMES[k - 1] if k <= len(DISTRICT_NAMES) else f"第{k}"
+    return (name, "120116", "B") if k == 1 else (name, f"1202{k:02d}", f"B{k:02d}")
+
+
+def build_tree(districts: int = 1) -> dict:
+    """Nodes and units of the district, or of a 市 above ``districts`` districts (idempotent).
+    Returns ids for the generator: ``places`` lists every node a case may sit on with the units
+    that would take it there."""
+    from mediation.common.enums import NodeLevel
+    from mediation.extensions import db
+    from mediation.geo.service import upsert_node
+
+    top = None
+    if districts > 1:
+        top, _ = upsert_node(CITY[0], CITY[1], NodeLevel.CITY, None)
+    ids = {"districts": [], "places": []}
+    for k in range(1, districts + 1):
+        district, places = build_district(k, top)
+        ids["districts"].append(district.id)
+        ids["places"].extend(places)
+    db.session.flush()
+    ids["district"] = ids["districts"][0]
+    ids["top"] = top.id if top else ids["district"]
+    db.session.commit()
+    return ids
+
+
+def build_district(k: int, parent) -> tuple:
+    """One demo-like 区 (the k-th) under ``parent``: its node and its places (see build_tree)."""
     from mediation.common.enums import Channel, NodeLevel, UnitType
     from mediation.extensions import db
     from mediation.geo.models import Unit
@@ -92,52 +137,56 @@ def build_tree() -> dict:
             db.session.add(row)
         return row
 
-    district, _ = upsert_node("120116000000", "海滨区", NodeLevel.DISTRICT, None)
+    dname, nc, uc = district_prefixes(k)
+    district, _ = upsert_node(f"{nc}000000", f"{dname}区", NodeLevel.DISTRICT, parent)
     units = {
-        "center": unit("B-ZZ-QU", "海滨区综治中心", UnitType.CENTER, district),
-        "court": unit("B-FY", "海滨区人民法院", UnitType.COURT, district, Channel.JUDICIAL),
+        "center": unit(f"{uc}-ZZ-QU", f"{dname}区综治中心", UnitType.CENTER, district),
+        "court": unit(f"{uc}-FY", f"{dname}区人民法院", UnitType.COURT, district, Channel.JUDICIAL),
         "court_link": unit(
-            "B-SD", "海滨区人民法院诉调对接中心", UnitType.COURT, district, Channel.COURT_LINK
+            f"{uc}-SD", f"{dname}区人民法院诉调对接中心", UnitType.COURT, district, Channel.COURT_LINK
         ),
         "labour": unit(
-            "B-RS", "海滨区人力资源和社会保障局", UnitType.ADMINISTRATIVE, district, Channel.ADMINISTRATIVE
+            f"{uc}-RS",
+            f"{dname}区人力资源和社会保障局",
+            UnitType.ADMINISTRATIVE,
+            district,
+            Channel.ADMINISTRATIVE,
         ),
     }
     places = []  # (node, town_committee, town_police, village_committee or None, registering unit)
     for t, (name, level) in enumerate(TOWNS, start=1):
-        town, _ = upsert_node(f"120116{t:03d}000", f"{name}{level}", NodeLevel(level), district)
-        center = unit(f"B-ZZ-{t}", f"{name}{level}综治中心", UnitType.CENTER, town)
+        if k > 1:
+            name = f"{dname}{name}"
+        town, _ = upsert_node(f"{nc}{t:03d}000", f"{name}{level}", NodeLevel(level), district)
+        center = unit(f"{uc}-ZZ-{t}", f"{name}{level}综治中心", UnitType.CENTER, town)
         committee = unit(
-            f"B-TW-{t}", f"{name}{level}人民调解委员会", UnitType.COMMITTEE, town, Channel.PEOPLE
+            f"{uc}-TW-{t}", f"{name}{level}人民调解委员会", UnitType.COMMITTEE, town, Channel.PEOPLE
         )
-        police = unit(f"B-PCS-{t}", f"{name}派出所", UnitType.ADMINISTRATIVE, town, Channel.ADMINISTRATIVE)
+        police = unit(f"{uc}-PCS-{t}", f"{name}派出所", UnitType.ADMINISTRATIVE, town, Channel.ADMINISTRATIVE)
         places.append((town, committee, police, None, center))
         for v in range(1, VILLAGES + 1):
             is_village = level == "镇"
             village, _ = upsert_node(
-                f"120116{t:03d}{v:03d}",
+                f"{nc}{t:03d}{v:03d}",
                 f"{name}{'第' if is_village else ''}{v}{'村' if is_village else '社区'}",
                 NodeLevel.VILLAGE if is_village else NodeLevel.COMMUNITY,
                 town,
             )
-            v_center = unit(f"B-ZZ-{t}-{v}", f"{village.name}综治中心", UnitType.CENTER, village)
+            v_center = unit(f"{uc}-ZZ-{t}-{v}", f"{village.name}综治中心", UnitType.CENTER, village)
             v_committee = unit(
-                f"B-TW-{t}-{v}", f"{village.name}人民调解委员会", UnitType.COMMITTEE, village, Channel.PEOPLE
+                f"{uc}-TW-{t}-{v}",
+                f"{village.name}人民调解委员会",
+                UnitType.COMMITTEE,
+                village,
+                Channel.PEOPLE,
             )
             places.append((village, committee, police, v_committee, v_center))
             for g in range(1, GRIDS + 1):
-                grid, _ = upsert_node(f"120116{t:03d}{v:03d}G{g:02d}", f"第{g}网格", NodeLevel.GRID, village)
+                grid, _ = upsert_node(f"{nc}{t:03d}{v:03d}G{g:02d}", f"第{g}网格", NodeLevel.GRID, village)
                 places.append((grid, committee, police, v_committee, v_center))
     db.session.flush()
-    ids = {
-        "district": district.id,
-        "court": units["court"].id,
-        "court_link": units["court_link"].id,
-        "labour": units["labour"].id,
-        "places": [(n.id, c.id, p.id, vc.id if vc else None, r.id) for n, c, p, vc, r in places],
-    }
-    db.session.commit()
-    return ids
+    shared = (units["court"].id, units["court_link"].id, units["labour"].id)
+    return district, [(n.id, c.id, p.id, vc.id if vc else None, r.id, *shared) for n, c, p, vc, r in places]
 
 
 def case_code(i: int, rng: random.Random) -> str:
@@ -166,11 +215,15 @@ def generate(count: int, tree: dict, today: date, seed: int):
     categories, sources = DEFAULT_CATEGORIES, DEFAULT_SOURCES
     now = datetime(today.year, today.month, today.day, 1, 0)
     risk_values, risk_weights = zip(*RISK, strict=True)
-    # Ids follow registration, as in a live system: recent cases sit together at the end.
-    days = sorted(int(span * rng.random() ** 0.9) for _ in range(count))
+    # Ids follow registration, as in a live system: recent cases sit together at the end. The
+    # cases per day (the same draws as sorting them, without holding ``count`` numbers).
+    per_day = [0] * (span + 1)
+    for _ in range(count):
+        per_day[int(span * rng.random() ** 0.9)] += 1
+    days = (day for day, n in enumerate(per_day) for _ in range(n))
     for i, day in enumerate(days):
         registered = start + timedelta(days=day)
-        node_id, committee, police, v_committee, registering = rng.choice(places)
+        node_id, committee, police, v_committee, registering, court, court_link, labour = rng.choice(places)
         category = rng.choice(categories)
         risk = rng.choices(risk_values, weights=risk_weights)[0]
         flags = [rng.choice(FLAGS)] if rng.random() < 0.03 else []
@@ -191,9 +244,9 @@ def generate(count: int, tree: dict, today: date, seed: int):
             channel = _weighted(rng, CHANNELS)
             unit = {
                 "人民调解": v_committee or committee,
-                "行政调解": police if rng.random() < 0.6 else tree["labour"],
-                "司法调解": tree["court"],
-                "诉调对接": tree["court_link"],
+                "行政调解": police if rng.random() < 0.6 else labour,
+                "司法调解": court,
+                "诉调对接": court_link,
             }[channel]
             accepted = min(today, registered + timedelta(days=rng.randint(0, 2)))
             deadline = accepted + timedelta(days=CATEGORY_DAYS.get(category, 30))
@@ -300,6 +353,12 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--reset", action="store_true", help="drop and recreate every table first")
+    parser.add_argument(
+        "--districts",
+        type=int,
+        default=1,
+        help="N > 1: a 市 (code 120000000000) above N districts, the cases spread over all of them",
+    )
     args = parser.parse_args(argv)
 
     from mediation import create_app
@@ -312,7 +371,7 @@ def main(argv=None) -> int:
         if args.reset:
             db.drop_all()
         db.create_all()
-        tree = build_tree()
+        tree = build_tree(args.districts)
         rows = generate(args.count, tree, local_today(), args.seed)
         insert = insert_postgresql if db.engine.dialect.name == "postgresql" else insert_sqlite
         without_indexes(db.engine, lambda: insert(db.engine, rows))

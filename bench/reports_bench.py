@@ -1,7 +1,13 @@
 """Time the reports for a whole 区 at scale, next to one hand-written SQL query (the floor).
 
     python bench/gen_disputes.py URL --count 1000000 --reset     # once
-    python bench/reports_bench.py URL [--runs 5] [--month YYYY-MM] [--json out.json]
+    python bench/reports_bench.py URL [--runs 5] [--month YYYY-MM] [--node CODE] [--json out.json]
+    python bench/reports_bench.py URL --node CODE --only monthly,floor_monthly --explain
+
+``--node`` picks the subtree (default 海滨区; ``--districts`` data has the 市 120000000000 above
+its districts); ``--only`` times a few of the measurements (keys as in the ``--json`` file);
+``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of every statement the monthly figures
+(``monthly_report``, what ``GET /reports/monthly`` answers) and its floor run (PostgreSQL only).
 
 URL is a SQLAlchemy URL (``sqlite:////tmp/bench.sqlite`` or
 ``postgresql+psycopg://mediation@127.0.0.1:55433/mediation_reports``). Every measurement is
@@ -93,6 +99,58 @@ def timed(measurements: list, runs: int) -> dict[str, tuple[list[float], object]
     return results
 
 
+def check_agreement(by_key: dict) -> tuple:
+    """Both ways (service and floor) must give the same numbers, where both were measured.
+    Returns the monthly report and the overdue review (or None)."""
+    from mediation.reports.figures import COUNT_KEYS
+
+    report, floor = by_key.get("monthly"), by_key.get("floor_monthly")
+    if report and floor:
+        for key in COUNT_KEYS:
+            assert report[key] == floor[key], (key, report[key], floor[key])
+            assert report["prominent"][key] == floor["p_" + key], ("prominent", key)
+    review, league = by_key.get("overdue"), by_key.get("floor_overdue")
+    if review and league is not None:
+        assert review["overdue"] == sum(o for o, _ in league.values())
+        assert review["warning"] == sum(w for _, w in league.values())
+    return report, review
+
+
+def explain(db, dialect: str, measurements: list) -> None:
+    """Run each measurement once, catching its SQL statements, and print ``EXPLAIN (ANALYZE,
+    BUFFERS)`` of each (PostgreSQL) with the statement's first line and its time."""
+    from sqlalchemy import event
+
+    if dialect != "postgresql":
+        print("--explain: PostgreSQL only")
+        return
+    engine = db.engine
+    for label, fn in measurements:
+        caught = []
+
+        def catch(conn, cursor, statement, parameters, context, executemany, caught=caught):
+            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                caught.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", catch)
+        try:
+            fn()
+        finally:
+            event.remove(engine, "before_cursor_execute", catch)
+        print(f"## {label}: {len(caught)} statement(s)")
+        raw = db.session.connection().connection.dbapi_connection
+        for statement, parameters in caught:
+            print()
+            print(statement.strip())
+            print(f"-- parameters: {parameters}")
+            with raw.cursor() as cur:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters or None)
+                for (line,) in cur.fetchall():
+                    print(line)
+        print()
+    db.session.rollback()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
@@ -100,6 +158,10 @@ def main(argv=None) -> int:
     parser.add_argument("--month", help="YYYY-MM (default: last month)")
     parser.add_argument("--node", default="120116000000", help="node code (default: the 区)")
     parser.add_argument("--json", default=None, help="also write every run's time as JSON to this file")
+    parser.add_argument("--only", default=None, help=f"comma-separated keys among {', '.join(KEYS)}")
+    parser.add_argument(
+        "--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of the monthly figures"
+    )
     args = parser.parse_args(argv)
 
     from sqlalchemy import Date, bindparam, select, text
@@ -110,7 +172,6 @@ def main(argv=None) -> int:
     from mediation.geo.models import Node
     from mediation.reports import figures, overdue
     from mediation.reports.common import Month
-    from mediation.reports.figures import COUNT_KEYS
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench", "SCHEDULER_MODE": "off"})
     with app.app_context():
@@ -152,18 +213,17 @@ def main(argv=None) -> int:
             ("floor: one hand-written query, 月清月结 figures", floor_m),
             ("floor: one hand-written query, overdue league", floor_o),
         ]
+        wanted = set(args.only.split(",")) if args.only else set(KEYS)
+        if wanted - set(KEYS):
+            parser.error(f"--only: unknown {', '.join(sorted(wanted - set(KEYS)))}")
+        keyed = [(key, m) for key, m in zip(KEYS, measurements, strict=True) if key in wanted]
+        measurements = [m for _, m in keyed]
+        if args.explain:
+            explain(db, dialect, [m for key, m in keyed if key in ("monthly", "floor_monthly")])
         results = timed(measurements, args.runs)
+        by_key = {key: results[label][1] for key, (label, _) in keyed}
 
-        # Both ways must agree.
-        report = results[measurements[0][0]][1]
-        floor = results[measurements[5][0]][1]
-        for key in COUNT_KEYS:
-            assert report[key] == floor[key], (key, report[key], floor[key])
-            assert report["prominent"][key] == floor["p_" + key], ("prominent", key)
-        review = results[measurements[4][0]][1]
-        league = results[measurements[6][0]][1]
-        assert review["overdue"] == sum(o for o, _ in league.values())
-        assert review["warning"] == sum(w for _, w in league.values())
+        report, review = check_agreement(by_key)
 
         version_text = db.session.execute(
             text("SELECT sqlite_version()" if dialect == "sqlite" else "SHOW server_version")
@@ -184,11 +244,14 @@ def main(argv=None) -> int:
             xs = results[label][0]
             print(f"| {label} | {min(xs):,.1f} | {statistics.median(xs):,.1f} | {max(xs):,.1f} |")
         print()
-        print(
-            f"figures: carried_in {report['carried_in']:,}, new {report['new']:,}, closed {report['closed']:,}, "
-            f"carried_out {report['carried_out']:,}, overdue {report['overdue']:,}; overdue review: "
-            f"{review['overdue']:,} 超期, {review['warning']:,} 预警"
-        )
+        if report:
+            print(
+                f"figures: carried_in {report['carried_in']:,}, new {report['new']:,}, "
+                f"closed {report['closed']:,}, carried_out {report['carried_out']:,}, "
+                f"overdue {report['overdue']:,}; {len(report['prominent_carry_over']):,} open 突出问题 listed"
+            )
+        if review:
+            print(f"overdue review: {review['overdue']:,} 超期, {review['warning']:,} 预警")
         if args.json:
             Path(args.json).write_text(
                 json.dumps(
@@ -199,9 +262,8 @@ def main(argv=None) -> int:
                         "open": open_cases,
                         "month": month.key,
                         "runs": args.runs,
-                        "samples_ms": {
-                            key: results[label][0] for key, (label, _) in zip(KEYS, measurements, strict=True)
-                        },
+                        "node": node.code,
+                        "samples_ms": {key: results[label][0] for key, (label, _) in keyed},
                     },
                     ensure_ascii=False,
                     indent=2,

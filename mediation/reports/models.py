@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from mediation.accounts.models import User
@@ -17,10 +27,20 @@ from mediation.geo.models import Node, Unit
 # Indexes of the dispute table that serve the reports (they live here, next to the queries):
 # - registrations and closings (with their outcome) per day and 属地 node, read alone (index-only,
 #   in day order) by the 12-month trend; the second also finds the cases not closed before a day;
-# - 突出问题 by closing day, for the list of the ones still open at a month's end.
+# - 突出问题 by closing day, for the list of the ones still open at a month's end;
+# - 突出问题 by 属地 node (and closing day), for that list in one 区 of a province: PostgreSQL
+#   walks the subtree's nodes through it and reads their ~100 突出问题 each instead of every case
+#   (10⁷ cases, 20 districts: 0.38 s instead of 2.8 s; bench/README.md).
 Index("ix_dispute_registered_node", Dispute.registered_on, Dispute.node_id)
 Index("ix_dispute_closed_node", Dispute.closed_on, Dispute.node_id, Dispute.outcome)
 Index("ix_dispute_prominent_closed", Dispute.prominent, Dispute.closed_on)
+Index(
+    "ix_dispute_prominent_node_closed",
+    Dispute.node_id,
+    Dispute.closed_on,
+    sqlite_where=text("prominent"),
+    postgresql_where=text("prominent"),
+)
 
 
 class Screening(db.Model):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union
 
 from mediation.common.time import SHANGHAI
 from mediation.disputes.models import Dispute
@@ -66,10 +66,15 @@ def _staff_answers(s: date, e: date):
 
 
 def answered_in(s: date, e: date):
-    """The universe's condition: the case has a satisfaction answer dated in [s, e] (Shanghai)."""
-    return or_(
-        Dispute.id.in_(select(PartyRating.dispute_id).where(*_party_answers(s, e))),
-        Dispute.id.in_(select(FollowUp.dispute_id).where(*_staff_answers(s, e))),
+    """The universe's condition: the case has a satisfaction answer dated in [s, e] (Shanghai).
+    One ``IN`` over the union of both kinds of answers, so that PostgreSQL starts from the month's
+    answers and fetches their cases by id; two ``IN``s joined by ``OR`` made it read every case
+    of the table (10⁷ in a province: seconds, and JIT compiling for seconds more)."""
+    return Dispute.id.in_(
+        union(
+            select(PartyRating.dispute_id).where(*_party_answers(s, e)),
+            select(FollowUp.dispute_id).where(*_staff_answers(s, e)),
+        )
     )
 
 
