@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union
 
 from mediation.common.time import SHANGHAI
 from mediation.disputes.models import Dispute
@@ -66,10 +66,17 @@ def _staff_answers(s: date, e: date):
 
 
 def answered_in(s: date, e: date):
-    """The universe's condition: the case has a satisfaction answer dated in [s, e] (Shanghai)."""
-    return or_(
-        Dispute.id.in_(select(PartyRating.dispute_id).where(*_party_answers(s, e))),
-        Dispute.id.in_(select(FollowUp.dispute_id).where(*_staff_answers(s, e))),
+    """The universe's condition: the case has a satisfaction answer dated in [s, e] (Shanghai).
+
+    One ``IN`` over the UNION of the month's answers, so that both engines start from the answers
+    (a few rows, through the created_at / done_at indexes) and look the cases up by id. Written as
+    an OR of two ``IN``s, PostgreSQL filtered every case of the subtree against two hashed subplans
+    (a whole scan: 3.3 s at 1,000,000 cases, 6 s with JIT; bench/README.md)."""
+    return Dispute.id.in_(
+        union(
+            select(PartyRating.dispute_id).where(*_party_answers(s, e)),
+            select(FollowUp.dispute_id).where(*_staff_answers(s, e)),
+        )
     )
 
 
