@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import and_, event, text
 
 from mediation import create_app
 from mediation.extensions import db
 from mediation.reports.common import Month
 from mediation.reports.figures import _month_counts_stmt, monthly_report
-from mediation.reports.overdue import _review_statements, overdue_review
+from mediation.reports.overdue import _review_statements, overdue_review, review_base
 from tests.reports_data import case, party_rating, visit_score
 
 TODAY = date(2026, 11, 20)
@@ -95,3 +95,12 @@ def test_the_reports_run_few_statements_and_build_them_once(app, month_world):
     overdue_review(w.district, TODAY)
     monthly_report(w.district, OCT)
     assert (_review_statements.cache_info().misses, _month_counts_stmt.cache_info().misses) == built
+
+
+def test_the_review_is_selected_by_a_condition_the_planner_can_estimate(app):
+    """The overdue review's cases are chosen by conditions on the dates, not by the level's CASE
+    compared with a list: PostgreSQL estimated that at a handful of rows and joined the 11,000
+    open cases of 10⁶ to the 489 nodes in a nested loop (1.7 s instead of 60 ms)."""
+    where = str(and_(*review_base(TODAY)).compile(db.engine, compile_kwargs={"literal_binds": True}))
+    assert "CASE" not in where.upper(), where
+    assert "2026-11-20" in where  # the day is written into the SQL (no generic plan guesses it)

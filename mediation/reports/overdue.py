@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from flask import current_app, has_app_context
 from marshmallow import ValidationError
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from mediation.accounts.access import is_center_user_or_admin, predicate
 from mediation.accounts.models import User
@@ -58,6 +58,25 @@ def deadline_level_sql(today: date):
     )
 
 
+def in_review_sql(today: date):
+    """``deadline_level_sql(today)`` in 预警 or 超期, written as a plain condition on the dates (the
+    same rule, term by term: past the deadline; or accepted, and the deadline not after 受理 or at
+    least the configured share of the time used). PostgreSQL estimates a CASE compared with a list
+    at a handful of rows, and planned the review of 11,000 open cases at 10⁶ as a nested loop
+    over the 489 nodes (1.7 s); the plain condition it estimates from the columns' statistics."""
+    ratio = warning_ratio()
+    t = day_number(lit(today))
+    a = day_number(Dispute.accepted_on)
+    d = day_number(Dispute.deadline)
+    return or_(
+        Dispute.deadline < lit(today),
+        and_(
+            Dispute.accepted_on.is_not(None),
+            or_(d - a <= 0, (t - a) * ratio.denominator >= (d - a) * ratio.numerator),
+        ),
+    )
+
+
 def risk_rank_sql():
     return case(RISK_RANK, value=Dispute.risk_level, else_=0)
 
@@ -76,7 +95,7 @@ def review_base(today: date) -> list:
         Dispute.closed_on.is_(None),
         Dispute.status != Status.CLOSED,
         Dispute.deadline.is_not(None),
-        deadline_level_sql(today).in_([WARNING, OVERDUE]),
+        in_review_sql(today),
     ]
 
 
@@ -180,8 +199,10 @@ def _review_statements(
     filtered = list(base)
     if unit_id is not None:
         filtered.append(Dispute.unit_id == unit_id)
-    if level in (WARNING, OVERDUE):
-        filtered.append(deadline_level_sql(today) == level)
+    if level == OVERDUE:  # within the review: 超期 is past the deadline, 预警 the rest
+        filtered.append(Dispute.deadline < lit(today))
+    elif level == WARNING:
+        filtered.append(Dispute.deadline >= lit(today))
 
     # The page first, from the dispute table alone; names are joined to its rows only.
     rank = risk_rank_sql().label("rank")
