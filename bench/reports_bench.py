@@ -108,7 +108,8 @@ SELECT p.id, p.case_no, p.category, p.risk_level, p.prominent, p.status, p.accep
   u.code, u.name, n.name,
   (SELECT count(*) FROM supervision_order s WHERE s.dispute_id = p.id) AS supervisions, l.name, l.post
 FROM (
-  SELECT d.*, {days} AS days_overdue,
+  SELECT d.id, d.case_no, d.category, d.risk_level, d.prominent, d.status, d.accepted_on, d.deadline,
+    d.channel, d.unit_id, d.node_id, {days} AS days_overdue,
     CASE d.risk_level WHEN '一般' THEN 0 WHEN '较大' THEN 1 WHEN '重大' THEN 2 WHEN '特别重大' THEN 3 ELSE 0 END AS rank
   FROM dispute d WHERE {review}
   ORDER BY rank DESC, d.prominent DESC, days_overdue DESC, d.id LIMIT 50
