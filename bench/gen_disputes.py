@@ -378,9 +378,7 @@ def main(argv=None) -> int:
         # Statistics for the planner (and, on PostgreSQL, the visibility map that index-only scans
         # need: what autovacuum does on a live database).
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(
-                "VACUUM ANALYZE dispute" if db.engine.dialect.name == "postgresql" else "ANALYZE"
-            )
+            conn.exec_driver_sql("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE")
         elapsed = time.perf_counter() - t0
         db.session.rollback()
         total = db.session.execute(db.text("SELECT count(*) FROM dispute")).scalar()

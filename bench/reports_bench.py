@@ -1,4 +1,4 @@
-"""Time the reports for a whole 区 at scale, next to one hand-written SQL query (the floor).
+"""Time the reports for a whole 区 at scale, next to hand-written SQL of the same answers (the floor).
 
     python bench/gen_disputes.py URL --count 1000000 --reset     # once
     python bench/reports_bench.py URL [--runs 5] [--month YYYY-MM] [--node CODE] [--json out.json]
@@ -12,8 +12,9 @@ its districts); ``--only`` times a few of the measurements (keys as in the ``--j
 URL is a SQLAlchemy URL (``sqlite:////tmp/bench.sqlite`` or
 ``postgresql+psycopg://mediation@127.0.0.1:55433/mediation_reports``). Every measurement is
 ``--runs`` runs after one warm-up run, all measurements in turns; minimum, median and maximum are
-printed, every run's time goes to the ``--json`` file. The floor is a single hand-written aggregate
-query computing the very same figures; the script checks that both agree before timing them.
+printed, every run's time goes to the ``--json`` file. The floors are hand-written SQL computing
+the very same answers (the 月清月结 figures with the open 突出问题 and the 满意率 per unit; the overdue
+league with the units' names and the first page of 50); the script checks that both agree.
 """
 
 from __future__ import annotations
@@ -55,31 +56,73 @@ WHERE {plus}d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
   AND {plus}d.registered_on <= :e AND (d.closed_on IS NULL OR d.closed_on >= :s)
 """
 
-# The league of the overdue review (per lead unit: 超期, 预警), from which its counts follow.
-FLOOR_OVERDUE = {
-    "postgresql": """
-SELECT d.unit_id,
-  count(*) FILTER (WHERE d.deadline < :today) AS overdue,
-  count(*) FILTER (WHERE d.deadline >= :today) AS warning
-FROM dispute d
-WHERE d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
+# The rest of what /reports/monthly answers, by hand: the 突出问题 open at the end of the month (with
+# their place and carry-over reason, in registration order) and the 满意率 per handling unit.
+FLOOR_PROMINENT = """
+SELECT d.id, d.case_no, d.category, d.status, d.risk_level, d.registered_on, d.carry_over_reason, n.name
+FROM dispute d JOIN node n ON n.id = d.node_id
+WHERE {plus}d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
+  AND d.prominent AND {plus}d.registered_on <= :e AND (d.closed_on IS NULL OR d.closed_on > :e)
+ORDER BY {plus}d.registered_on, d.id
+"""
+
+FLOOR_SATISFACTION = """
+SELECT d.unit_id, u.code, u.name, count(*) AS answered,
+  count(*) FILTER (WHERE coalesce(
+    (SELECT min(r.score) FROM party_rating r WHERE r.dispute_id = d.id AND r.created_at >= :lo AND r.created_at < :hi),
+    (SELECT min(f.satisfaction) FROM followup f WHERE f.dispute_id = d.id AND f.status = '已完成'
+       AND f.satisfaction IS NOT NULL AND f.done_at >= :lo AND f.done_at < :hi)) >= 4) AS satisfied
+FROM dispute d LEFT JOIN unit u ON u.id = d.unit_id
+WHERE {plus}d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
+  AND d.id IN (SELECT dispute_id FROM party_rating WHERE created_at >= :lo AND created_at < :hi
+               UNION SELECT dispute_id FROM followup WHERE status = '已完成' AND satisfaction IS NOT NULL
+                 AND done_at >= :lo AND done_at < :hi)
+GROUP BY d.unit_id, u.code, u.name
+"""
+
+# The overdue review by hand: its cases are the open ones with a deadline in 超期 (deadline before
+# today) or 预警 (at least 4/5 of the time from 受理 to the deadline used); the league per lead unit
+# with the unit's code and name, from which the counts follow, and the first page of 50, riskiest
+# first, with the names, 督办 count and 包案 leader of its rows.
+REVIEW = {
+    "postgresql": """d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
   AND d.closed_on IS NULL AND d.status <> '已办结' AND d.deadline IS NOT NULL
-  AND (d.deadline < :today OR d.accepted_on IS NULL OR d.deadline - d.accepted_on <= 0
-       OR (:today - d.accepted_on) * 5 >= (d.deadline - d.accepted_on) * 4)
-GROUP BY d.unit_id
-""",
-    "sqlite": """
-SELECT d.unit_id,
-  count(*) FILTER (WHERE d.deadline < :today) AS overdue,
-  count(*) FILTER (WHERE d.deadline >= :today) AS warning
-FROM dispute d
-WHERE d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
+  AND (d.deadline < :today OR (d.accepted_on IS NOT NULL AND (d.deadline - d.accepted_on <= 0
+       OR (:today - d.accepted_on) * 5 >= (d.deadline - d.accepted_on) * 4)))""",
+    "sqlite": """d.node_id IN (SELECT id FROM node WHERE path LIKE :prefix)
   AND d.closed_on IS NULL AND d.status <> '已办结' AND d.deadline IS NOT NULL
-  AND (d.deadline < :today OR d.accepted_on IS NULL OR julianday(d.deadline) - julianday(d.accepted_on) <= 0
-       OR (julianday(:today) - julianday(d.accepted_on)) * 5 >= (julianday(d.deadline) - julianday(d.accepted_on)) * 4)
-GROUP BY d.unit_id
-""",
+  AND (d.deadline < :today OR (d.accepted_on IS NOT NULL
+       AND (julianday(d.deadline) - julianday(d.accepted_on) <= 0
+            OR (julianday(:today) - julianday(d.accepted_on)) * 5
+               >= (julianday(d.deadline) - julianday(d.accepted_on)) * 4)))""",
 }
+DAYS_OVERDUE = {
+    "postgresql": ":today - d.deadline",
+    "sqlite": "CAST(julianday(:today) - julianday(d.deadline) AS INTEGER)",
+}
+FLOOR_LEAGUE = """
+SELECT d.unit_id, u.code, u.name,
+  count(*) FILTER (WHERE d.deadline < :today) AS overdue,
+  count(*) FILTER (WHERE d.deadline >= :today) AS warning
+FROM dispute d LEFT JOIN unit u ON u.id = d.unit_id
+WHERE {review}
+GROUP BY d.unit_id, u.code, u.name
+"""
+FLOOR_REVIEW_PAGE = """
+SELECT p.id, p.case_no, p.category, p.risk_level, p.prominent, p.status, p.accepted_on, p.deadline, p.channel,
+  CASE WHEN p.deadline < :today THEN '超期' ELSE '预警' END AS level, p.days_overdue,
+  u.code, u.name, n.name,
+  (SELECT count(*) FROM supervision_order s WHERE s.dispute_id = p.id) AS supervisions, l.name, l.post
+FROM (
+  SELECT d.id, d.case_no, d.category, d.risk_level, d.prominent, d.status, d.accepted_on, d.deadline,
+    d.channel, d.unit_id, d.node_id, {days} AS days_overdue,
+    CASE d.risk_level WHEN '一般' THEN 0 WHEN '较大' THEN 1 WHEN '重大' THEN 2 WHEN '特别重大' THEN 3 ELSE 0 END AS rank
+  FROM dispute d WHERE {review}
+  ORDER BY rank DESC, d.prominent DESC, days_overdue DESC, d.id LIMIT 50
+) p
+JOIN node n ON n.id = p.node_id LEFT JOIN unit u ON u.id = p.unit_id LEFT JOIN case_leader l ON l.dispute_id = p.id
+ORDER BY p.rank DESC, p.prominent DESC, p.days_overdue DESC, p.id
+"""
 
 
 # Keys of the measurements in the --json file, in the order of the table.
@@ -100,19 +143,30 @@ def timed(measurements: list, runs: int) -> dict[str, tuple[list[float], object]
 
 
 def check_agreement(by_key: dict) -> tuple:
-    """Both ways (service and floor) must give the same numbers, where both were measured.
+    """Both ways (service and floor) must give the same answers, where both were measured.
     Returns the monthly report and the overdue review (or None)."""
     from mediation.reports.figures import COUNT_KEYS
 
     report, floor = by_key.get("monthly"), by_key.get("floor_monthly")
     if report and floor:
+        counts, prominent, satisfaction = floor
         for key in COUNT_KEYS:
-            assert report[key] == floor[key], (key, report[key], floor[key])
-            assert report["prominent"][key] == floor["p_" + key], ("prominent", key)
-    review, league = by_key.get("overdue"), by_key.get("floor_overdue")
-    if review and league is not None:
-        assert review["overdue"] == sum(o for o, _ in league.values())
-        assert review["warning"] == sum(w for _, w in league.values())
+            assert report[key] == counts[key], (key, report[key], counts[key])
+            assert report["prominent"][key] == counts["p_" + key], ("prominent", key)
+        assert [c["id"] for c in report["prominent_carry_over"]] == [r[0] for r in prominent]
+        assert report["satisfaction"]["answered"] == sum(r.answered for r in satisfaction)
+        assert report["satisfaction"]["satisfied"] == sum(r.satisfied for r in satisfaction)
+    review, floor_review = by_key.get("overdue"), by_key.get("floor_overdue")
+    if review and floor_review is not None:
+        league, first_page = floor_review
+        assert review["overdue"] == sum(o for _, _, o, _ in league.values())
+        assert review["warning"] == sum(w for _, _, _, w in league.values())
+        assert {r["unit_id"]: (r["unit"], r["overdue"], r["warning"]) for r in review["league"]} == {
+            u: (code, o, w) for u, (code, _, o, w) in league.items()
+        }
+        assert [(c["id"], c["level"], c["days_overdue"]) for c in review["items"]] == [
+            (r[0], r.level, r.days_overdue) for r in first_page
+        ]
     return report, review
 
 
@@ -164,7 +218,7 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from sqlalchemy import Date, bindparam, select, text
+    from sqlalchemy import Date, DateTime, bindparam, select, text
 
     from mediation import create_app
     from mediation.common.time import local_today
@@ -172,6 +226,7 @@ def main(argv=None) -> int:
     from mediation.geo.models import Node
     from mediation.reports import figures, overdue
     from mediation.reports.common import Month
+    from mediation.reports.satisfaction import answer_bounds
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench", "SCHEDULER_MODE": "off"})
     with app.app_context():
@@ -183,20 +238,39 @@ def main(argv=None) -> int:
         open_cases = db.session.execute(text("SELECT count(*) FROM dispute WHERE closed_on IS NULL")).scalar()
 
         dates = [bindparam("s", type_=Date), bindparam("e", type_=Date)]
+        day = bindparam("today", type_=Date)
         # The best hand-written form for each engine: the closed_on indexes, and on SQLite the
         # subtree and registration terms kept away from their indexes (``+col``).
-        floor_monthly = text(FLOOR_MONTHLY.format(plus="+" if dialect == "sqlite" else "")).bindparams(*dates)
-        floor_overdue = text(FLOOR_OVERDUE[dialect]).bindparams(bindparam("today", type_=Date))
+        plus = "+" if dialect == "sqlite" else ""
+        floor_monthly = text(FLOOR_MONTHLY.format(plus=plus)).bindparams(*dates)
+        floor_prominent = text(FLOOR_PROMINENT.format(plus=plus)).bindparams(dates[1])
+        floor_satisfaction = text(FLOOR_SATISFACTION.format(plus=plus)).bindparams(
+            bindparam("lo", type_=DateTime), bindparam("hi", type_=DateTime)
+        )
+        floor_league = text(FLOOR_LEAGUE.format(review=REVIEW[dialect])).bindparams(day)
+        floor_page = text(
+            FLOOR_REVIEW_PAGE.format(review=REVIEW[dialect], days=DAYS_OVERDUE[dialect])
+        ).bindparams(day)
         params = {"s": month.first, "e": month.last, "prefix": node.path + "%"}
+        lo, hi = answer_bounds(month.first, month.last)
 
         def floor_m():
-            return dict(db.session.execute(floor_monthly, params).one()._mapping)
+            """The same three answers as /reports/monthly: figures, open 突出问题, 满意率 per unit."""
+            return (
+                dict(db.session.execute(floor_monthly, params).one()._mapping),
+                db.session.execute(floor_prominent, {"e": month.last, "prefix": params["prefix"]}).all(),
+                db.session.execute(
+                    floor_satisfaction, {"lo": lo, "hi": hi, "prefix": params["prefix"]}
+                ).all(),
+            )
 
         def floor_o():
-            return {
-                r.unit_id: (r.overdue, r.warning)
-                for r in db.session.execute(floor_overdue, {"today": today, "prefix": node.path + "%"})
-            }
+            """The same two answers as the overdue review: the league (with names) and page 1."""
+            review = {"today": today, "prefix": node.path + "%"}
+            return (
+                {r[0]: (r[1], r[2], r.overdue, r.warning) for r in db.session.execute(floor_league, review)},
+                db.session.execute(floor_page, review).all(),
+            )
 
         def page():
             return figures.monthly_page(node, month)
@@ -210,8 +284,8 @@ def main(argv=None) -> int:
                 "overdue review (levels, first page of 50, unit league)",
                 lambda: overdue.overdue_review(node, today),
             ),
-            ("floor: one hand-written query, 月清月结 figures", floor_m),
-            ("floor: one hand-written query, overdue league", floor_o),
+            ("floor: hand-written SQL, 月清月结 figures, open 突出问题, 满意率", floor_m),
+            ("floor: hand-written SQL, overdue league and first page of 50", floor_o),
         ]
         wanted = set(args.only.split(",")) if args.only else set(KEYS)
         if wanted - set(KEYS):

@@ -51,9 +51,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
         # No server-side prepared statements: psycopg prepares a query after a few runs and
         # PostgreSQL may then use a generic plan that ignores the subtree prefix and the dates
-        # (measured: a report query went from 10 ms to 2.4 s, bench/README.md).
+        # (measured: a report query went from 10 ms to 2.4 s, bench/README.md). No JIT either: the
+        # reports' aggregates cost more than jit_above_cost at a district's size, and compiling their
+        # many FILTER expressions took 1.4 s of a query that runs in milliseconds without it.
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        options["connect_args"] = {"prepare_threshold": None, **options.get("connect_args", {})}
+        options["connect_args"] = {
+            "prepare_threshold": None,
+            "options": "-c jit=off",
+            **options.get("connect_args", {}),
+        }
     _replica_bind(app)
     for key in ("CASE_NO_PATTERN", "AGREEMENT_NO_PATTERN"):
         if "{seq" not in app.config[key]:

@@ -45,10 +45,12 @@ from mediation.reports.overdue import review_base
 from mediation.reports.satisfaction import answered_in, satisfaction_report, satisfied
 from mediation.reports.screenings import sweep_closure
 from mediation.reports.sql import (
+    built_once,
     in_subtree,
     lit,
     not_closed_by,
     open_on,
+    report_rows,
     subtree_ids,
     unindexed,
     unindexed_condition,
@@ -452,8 +454,7 @@ def sum_counts(rows: list[dict], keys) -> dict:
     return dict(total)
 
 
-def _count_columns(period: Period) -> list:
-    s, e = period.first, period.last
+def _count_columns(s: date, e: date) -> list:
     cond = figure_conditions(s, e)
     cols = []
     for key, c in cond.items():
@@ -468,20 +469,31 @@ def _count_columns(period: Period) -> list:
 def month_counts(node: Node, month: Period) -> dict:
     """One aggregate query: every count (all cases, 突出问题, 民转刑, by venue) of the subtree, for a
     month or an ISO week."""
-    stmt = select(*_count_columns(month)).where(in_subtree(node), in_scope(month.first, month.last))
-    return dict(db.session.execute(stmt).one()._mapping)
+    result = report_rows(_month_counts_stmt(node.path, month.first, month.last))
+    return dict(zip(result.keys(), result.one(), strict=True))
+
+
+@built_once
+def _month_counts_stmt(path: str, s: date, e: date):
+    return select(*_count_columns(s, e)).where(in_subtree(path), in_scope(s, e))
 
 
 def counts_by_node(node: Node, month: Period) -> dict[int, dict]:
     """The same counts per 属地 node of the subtree that has cases in scope (one grouped query):
     drill-downs and totals are sums of these few rows. ``month`` may be an ISO week (周报)."""
+    result = report_rows(_counts_by_node_stmt(node.path, month.first, month.last))
+    keys = list(result.keys())
+    return {row[0]: dict(zip(keys, row, strict=True)) for row in result.all()}
+
+
+@built_once
+def _counts_by_node_stmt(path: str, s: date, e: date):
     grouped = unindexed(Dispute.node_id)
-    stmt = (
-        select(grouped.label("node_id"), *_count_columns(month))
-        .where(in_subtree(node), in_scope(month.first, month.last))
+    return (
+        select(grouped.label("node_id"), *_count_columns(s, e))
+        .where(in_subtree(path), in_scope(s, e))
         .group_by(grouped)
     )
-    return {row.node_id: dict(row._mapping) for row in db.session.execute(stmt)}
 
 
 def monthly_from_counts(counts: dict) -> dict:
@@ -492,8 +504,28 @@ def monthly_from_counts(counts: dict) -> dict:
 
 def prominent_open_cases(node: Node, month: Month) -> list[dict]:
     """The 突出问题 open at the end of the month, with their written carry-over reasons."""
-    e = month.last
-    stmt = (
+    return [
+        {
+            "id": id_,
+            "case_no": case_no,
+            "category": category,
+            "status": str(status),
+            "risk_level": str(risk_level),
+            "registered_on": registered_on.isoformat(),
+            "node": node_name,
+            "carry_over_reason": (reason or "").strip() or None,
+        }
+        for id_, case_no, category, status, risk_level, registered_on, reason, node_name in report_rows(
+            _prominent_open_stmt(node.path, month.last)
+        ).all()
+    ]
+
+
+@built_once
+def _prominent_open_stmt(path: str, e: date):
+    # SQLite reads the cases open on e through the closed_on indexes (as the figures do), not all
+    # 突出问题 of every month through the prominent index; PostgreSQL uses (prominent, closed_on).
+    return (
         select(
             Dispute.id,
             Dispute.case_no,
@@ -505,22 +537,9 @@ def prominent_open_cases(node: Node, month: Month) -> list[dict]:
             Node.name.label("node_name"),
         )
         .join(Node, Node.id == Dispute.node_id)
-        .where(in_subtree(node), Dispute.prominent == true(), open_on(e))
+        .where(in_subtree(path), unindexed(Dispute.prominent) == true(), open_on(e))
         .order_by(unindexed(Dispute.registered_on), Dispute.id)
     )
-    return [
-        {
-            "id": r.id,
-            "case_no": r.case_no,
-            "category": r.category,
-            "status": str(r.status),
-            "risk_level": str(r.risk_level),
-            "registered_on": r.registered_on.isoformat(),
-            "node": r.node_name,
-            "carry_over_reason": (r.carry_over_reason or "").strip() or None,
-        }
-        for r in db.session.execute(stmt)
-    ]
 
 
 def monthly_report(node: Node, month: Month, *, cases: bool = True) -> dict:

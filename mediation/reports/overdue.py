@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from flask import current_app, has_app_context
 from marshmallow import ValidationError
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from mediation.accounts.access import is_center_user_or_admin, predicate
 from mediation.accounts.models import User
@@ -16,13 +16,12 @@ from mediation.common.enums import RiskLevel, Status
 from mediation.common.paging import Page, page_window
 from mediation.common.time import local_today
 from mediation.disputes.models import Dispute
-from mediation.extensions import db
 from mediation.followups import service as followups_service
 from mediation.followups.models import SupervisionLevel, SupervisionOrder
 from mediation.geo.models import Node, Unit
 from mediation.keypeople.models import CaseLeader
 from mediation.reports.common import ReportError
-from mediation.reports.sql import day_number, in_subtree, lit
+from mediation.reports.sql import built_once, day_number, in_subtree, lit, report_rows
 from mediation.routing.deadlines import DEFAULT_WARNING_RATIO, NORMAL, OVERDUE, WARNING, level_for
 
 RISK_RANK = {
@@ -59,6 +58,25 @@ def deadline_level_sql(today: date):
     )
 
 
+def in_review_sql(today: date):
+    """``deadline_level_sql(today)`` in 预警 or 超期, written as a plain condition on the dates (the
+    same rule, term by term: past the deadline; or accepted, and the deadline not after 受理 or at
+    least the configured share of the time used). PostgreSQL estimates a CASE compared with a list
+    at a handful of rows, and planned the review of 11,000 open cases at 10⁶ as a nested loop
+    over the 489 nodes (1.7 s); the plain condition it estimates from the columns' statistics."""
+    ratio = warning_ratio()
+    t = day_number(lit(today))
+    a = day_number(Dispute.accepted_on)
+    d = day_number(Dispute.deadline)
+    return or_(
+        Dispute.deadline < lit(today),
+        and_(
+            Dispute.accepted_on.is_not(None),
+            or_(d - a <= 0, (t - a) * ratio.denominator >= (d - a) * ratio.numerator),
+        ),
+    )
+
+
 def risk_rank_sql():
     return case(RISK_RANK, value=Dispute.risk_level, else_=0)
 
@@ -77,7 +95,7 @@ def review_base(today: date) -> list:
         Dispute.closed_on.is_(None),
         Dispute.status != Status.CLOSED,
         Dispute.deadline.is_not(None),
-        deadline_level_sql(today).in_([WARNING, OVERDUE]),
+        in_review_sql(today),
     ]
 
 
@@ -92,16 +110,99 @@ def overdue_review(
 ) -> dict:
     """Open cases of the subtree in 预警 or 超期, riskiest and longest overdue first; the counts
     per level and the per-unit league. Two queries: one page of cases (names joined to its rows
-    only) and the league grouped by lead unit, whose sums are the counts."""
+    only) and the league grouped by lead unit with the unit's name, whose sums are the counts."""
     today = today or local_today()
+    page_stmt, league_stmt = _review_statements(
+        node.path, today, warning_ratio(), unit_id, level, page, per_page
+    )
+    # Rows unpacked as tuples (in the selects' column order): the page's 50 and the league's rows.
+    items = [
+        {
+            "id": id_,
+            "case_no": case_no,
+            "category": category,
+            "risk_level": str(risk_level),
+            "prominent": bool(prominent),
+            "status": str(status),
+            "channel": str(channel) if channel else None,
+            "accepted_on": accepted_on.isoformat() if accepted_on else None,
+            "deadline": deadline.isoformat(),
+            "level": lvl,
+            "days_overdue": int(days_overdue),
+            "unit": unit_code,
+            "unit_name": unit_name or "（未分流）",
+            "node_name": node_name,
+            "supervisions": int(supervisions or 0),
+            "leader": f"{leader_post} {leader_name}" if leader_name else None,
+        }
+        for (
+            id_,
+            case_no,
+            category,
+            risk_level,
+            prominent,
+            status,
+            accepted_on,
+            deadline,
+            channel,
+            _unit_id,
+            _node_id,
+            lvl,
+            days_overdue,
+            _rank,
+            unit_name,
+            unit_code,
+            node_name,
+            supervisions,
+            leader_name,
+            leader_post,
+        ) in report_rows(page_stmt).all()
+    ]
+    league = [
+        {
+            "unit_id": unit,
+            "unit": code if unit is not None else None,
+            "unit_name": name if unit is not None else "（未分流）",
+            "overdue": int(overdue),
+            "warning": int(warning),
+        }
+        for unit, code, name, overdue, warning in report_rows(league_stmt).all()
+    ]
+    league.sort(key=lambda row: (-row["overdue"], -row["warning"], row["unit"] or "~"))
+    # The counts of the (filtered) list follow from the league.
+    shown = [row for row in league if unit_id is None or row["unit_id"] == unit_id]
+    counts = {
+        OVERDUE: sum(row["overdue"] for row in shown) if level in (None, OVERDUE) else 0,
+        WARNING: sum(row["warning"] for row in shown) if level in (None, WARNING) else 0,
+    }
+    total = counts[OVERDUE] + counts[WARNING]
+    return {
+        "node": node.code,
+        "node_name": node.name,
+        "today": today.isoformat(),
+        "overdue": int(counts.get(OVERDUE, 0)),
+        "warning": int(counts.get(WARNING, 0)),
+        **Page(items=items, total=total, page=page, per_page=per_page).envelope(),
+        "league": league,
+    }
+
+
+@built_once
+def _review_statements(
+    path: str, today: date, ratio: Fraction, unit_id: int | None, level: str | None, page: int, per_page: int
+):
+    """The overdue review's two selects for a subtree (by path), a day, the warning ratio (part of
+    the key: deadline_level_sql reads it from the configuration) and the list's filters and page."""
     lvl = deadline_level_sql(today).label("level")
     overdue_days = (day_number(lit(today)) - day_number(Dispute.deadline)).label("days_overdue")
-    base = [in_subtree(node), *review_base(today)]
+    base = [in_subtree(path), *review_base(today)]
     filtered = list(base)
     if unit_id is not None:
         filtered.append(Dispute.unit_id == unit_id)
-    if level in (WARNING, OVERDUE):
-        filtered.append(deadline_level_sql(today) == level)
+    if level == OVERDUE:  # within the review: 超期 is past the deadline, 预警 the rest
+        filtered.append(Dispute.deadline < lit(today))
+    elif level == WARNING:
+        filtered.append(Dispute.deadline >= lit(today))
 
     # The page first, from the dispute table alone; names are joined to its rows only.
     rank = risk_rank_sql().label("rank")
@@ -132,7 +233,7 @@ def overdue_review(
         .correlate(page_rows)
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    page_stmt = (
         select(
             page_rows,
             Unit.name.label("unit_name"),
@@ -151,73 +252,20 @@ def overdue_review(
             page_rows.c.days_overdue.desc(),
             page_rows.c.id,
         )
-    ).all()
-    items = [
-        {
-            "id": r.id,
-            "case_no": r.case_no,
-            "category": r.category,
-            "risk_level": str(r.risk_level),
-            "prominent": bool(r.prominent),
-            "status": str(r.status),
-            "channel": str(r.channel) if r.channel else None,
-            "accepted_on": r.accepted_on.isoformat() if r.accepted_on else None,
-            "deadline": r.deadline.isoformat(),
-            "level": r.level,
-            "days_overdue": int(r.days_overdue),
-            "unit": r.unit_code,
-            "unit_name": r.unit_name or "（未分流）",
-            "node_name": r.node_name,
-            "supervisions": int(r.supervisions or 0),
-            "leader": f"{r.leader_post} {r.leader_name}" if r.leader_name else None,
-        }
-        for r in rows
-    ]
-
-    league_rows = db.session.execute(
+    )
+    league_stmt = (
         select(
             Dispute.unit_id,
+            Unit.code.label("unit_code"),
+            Unit.name.label("unit_name"),
             func.count().filter(Dispute.deadline < lit(today)).label("overdue"),
             func.count().filter(Dispute.deadline >= lit(today)).label("warning"),
         )
+        .outerjoin(Unit, Unit.id == Dispute.unit_id)
         .where(*base)
-        .group_by(Dispute.unit_id)
-    ).all()
-    units = {
-        u.id: u
-        for u in db.session.execute(
-            select(Unit.id, Unit.code, Unit.name).where(
-                Unit.id.in_([r.unit_id for r in league_rows if r.unit_id is not None])
-            )
-        )
-    }
-    league = [
-        {
-            "unit_id": r.unit_id,
-            "unit": units[r.unit_id].code if r.unit_id in units else None,
-            "unit_name": units[r.unit_id].name if r.unit_id in units else "（未分流）",
-            "overdue": int(r.overdue),
-            "warning": int(r.warning),
-        }
-        for r in league_rows
-    ]
-    league.sort(key=lambda row: (-row["overdue"], -row["warning"], row["unit"] or "~"))
-    # The counts of the (filtered) list follow from the league.
-    shown = [row for row in league if unit_id is None or row["unit_id"] == unit_id]
-    counts = {
-        OVERDUE: sum(row["overdue"] for row in shown) if level in (None, OVERDUE) else 0,
-        WARNING: sum(row["warning"] for row in shown) if level in (None, WARNING) else 0,
-    }
-    total = counts[OVERDUE] + counts[WARNING]
-    return {
-        "node": node.code,
-        "node_name": node.name,
-        "today": today.isoformat(),
-        "overdue": int(counts.get(OVERDUE, 0)),
-        "warning": int(counts.get(WARNING, 0)),
-        **Page(items=items, total=total, page=page, per_page=per_page).envelope(),
-        "league": league,
-    }
+        .group_by(Dispute.unit_id, Unit.code, Unit.name)
+    )
+    return page_stmt, league_stmt
 
 
 def may_supervise(user: User) -> bool:

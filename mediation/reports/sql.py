@@ -5,12 +5,14 @@ subtree of a node, and "open on a day"."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import Boolean, Date, Integer, and_, bindparam, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from mediation.disputes.models import Dispute
+from mediation.extensions import db
 from mediation.geo.models import Node
 
 
@@ -79,18 +81,20 @@ def lit(day: date):
     return literal(day, Date, literal_execute=True)
 
 
-def subtree_ids(node: Node):
-    """Ids of the node and its subtree (``accounts.access.subtree_node_ids``, the same path prefix),
-    with the prefix written into the SQL rather than sent as a parameter: PostgreSQL plans a
-    prepared statement generically after a few runs (psycopg prepares automatically), and a generic
-    plan cannot tell a whole district's prefix from a grid's — it guessed two nodes and walked the
-    属地 index for each of 489. Paths hold digits and slashes only, so nothing needs escaping."""
-    prefix = bindparam("subtree_prefix", node.path + "%", literal_execute=True)
+def subtree_ids(node: Node | str):
+    """Ids of the node (or of the node whose ``path`` is given) and its subtree
+    (``accounts.access.subtree_node_ids``, the same path prefix), with the prefix written into the
+    SQL rather than sent as a parameter: PostgreSQL plans a prepared statement generically after a
+    few runs (psycopg prepares automatically), and a generic plan cannot tell a whole district's
+    prefix from a grid's — it guessed two nodes and walked the 属地 index for each of 489. Paths
+    hold digits and slashes only, so nothing needs escaping."""
+    path = node if isinstance(node, str) else node.path
+    prefix = bindparam("subtree_prefix", path + "%", literal_execute=True)
     return select(Node.id).where(Node.path.like(prefix))
 
 
-def in_subtree(node: Node):
-    """Disputes whose 属地 is the node or below it."""
+def in_subtree(node: Node | str):
+    """Disputes whose 属地 is the node (or the node with this ``path``) or below it."""
     return unindexed(Dispute.node_id).in_(subtree_ids(node))
 
 
@@ -102,3 +106,18 @@ def not_closed_by(day: date):
 
 def open_on(day: date):
     return and_(unindexed(Dispute.registered_on) <= lit(day), not_closed_by(day))
+
+
+def built_once(builder):
+    """A report's statement built once per distinct arguments (node paths, dates, ids: hashable
+    values, never ORM objects) and then reused. Building a select of thirty ``FILTER`` columns and
+    computing its cache key costs more Python time than PostgreSQL or SQLite need to run it on a
+    district's month (bench/README.md, "Reports"); a reused statement keeps its cache key and
+    SQLAlchemy's compiled form."""
+    return lru_cache(maxsize=256)(builder)
+
+
+def report_rows(stmt):
+    """Run a report's Core select on the session's connection: plain rows (named tuples), without
+    the ORM's result processing, since reports select columns, never entities."""
+    return db.session.connection().execute(stmt)
