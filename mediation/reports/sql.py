@@ -119,5 +119,6 @@ def built_once(builder):
 
 def report_rows(stmt):
     """Run a report's Core select on the session's connection: plain rows (named tuples), without
-    the ORM's result processing, since reports select columns, never entities."""
-    return db.session.connection().execute(stmt)
+    the ORM's result processing, since reports select columns, never entities. The connection is
+    asked for *this* statement, so that a read may go to the replica (``database.RoutingSession``)."""
+    return db.session.connection(bind_arguments={"clause": stmt}).execute(stmt)
