@@ -101,11 +101,12 @@ def _increment_sequence(unit_id: int, year: int, series: str) -> int:
     UPDATE SET last = last + 1 RETURNING last`` (the first number of a year creates the row)."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(CaseSequence).values(series=series, unit_id=unit_id, year=year, last=1)
+    table = CaseSequence.__table__  # the table, not the entity: a Core statement, not an ORM bulk insert
+    stmt = insert(table).values(series=series, unit_id=unit_id, year=year, last=1)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["series", "unit_id", "year"], set_={"last": CaseSequence.last + 1}
+        index_elements=["series", "unit_id", "year"], set_={"last": table.c.last + 1}
     )
-    return db.session.execute(stmt.returning(CaseSequence.last)).scalar_one()
+    return db.session.execute(stmt.returning(table.c.last)).scalar_one()
 
 
 def next_number(unit: Unit, year: int, *, series: str, pattern: str, taken) -> str:
