@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, case, exists, insert, or_, select, true
+from sqlalchemy import case, exists, insert, or_, select, true
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ONETOMANY, joinedload, selectinload
@@ -141,41 +141,31 @@ def party_key(name: str) -> str:
     return "".join(name.split())
 
 
-# The cases of a category registered since a day that name one of the parties (similar_recent).
-_SIMILAR_CANDIDATES = select(Dispute.id).where(
-    Dispute.category == bindparam("category"),
-    Dispute.registered_on >= bindparam("since"),
-    Dispute.id.in_(select(Party.dispute_id).where(Party.name.in_(bindparam("names", expanding=True)))),
-)
-
-
 def similar_recent(
     user: User | None, category: str, names: list[str], on: date, exclude_id: int | None = None
 ) -> tuple[list[Dispute], int]:
     """Cases of the same category and the same set of parties registered within the window.
 
     Returns the ones the user may see, and how many more exist outside their scope (``user`` None:
-    the system, e.g. an online application, sees them all). One light query for the cases naming
-    any of the parties; when there are some, one with the user's scope as a column and one for
-    their parties."""
+    the system, e.g. an online application, sees them all). One query, with the user's scope as a
+    column, and one for the candidates' parties when there are candidates."""
     keys = {party_key(n) for n in names}
     if not keys:
         return [], 0
     window = current_app.config["DUPLICATE_WINDOW_DAYS"]
-    since = on - timedelta(days=window)
-    # Usually no case of the window names any of these parties: one light query says so. Only
-    # when some does, the cases are read with their parties and the user's scope.
-    params = {"category": category, "since": since, "names": list(names)}
-    candidates = [i for i in db.session.scalars(_SIMILAR_CANDIDATES, params) if i != exclude_id]
-    if not candidates:
-        return [], 0
     seen = true() if user is None else dispute_scope(user)
     stmt = (
         select(Dispute, case((seen, True), else_=False))
         .options(joinedload(Dispute.node), selectinload(Dispute.parties))
-        .where(Dispute.id.in_(candidates))
+        .where(
+            Dispute.category == category,
+            Dispute.registered_on >= on - timedelta(days=window),
+            Dispute.id.in_(select(Party.dispute_id).where(Party.name.in_(list(names)))),
+        )
         .order_by(Dispute.id)
     )
+    if exclude_id is not None:
+        stmt = stmt.where(Dispute.id != exclude_id)
     matches = [
         (d, bool(may_see))
         for d, may_see in db.session.execute(stmt)
