@@ -87,6 +87,22 @@ def test_one_registration_sends_few_statements(client, world):
     assert body["registering_unit"] == world.mediator_a.user.unit.code
 
 
+def test_registration_writes_without_the_unit_of_work(client, world):
+    """The case, its parties, its event and the idempotency row are Core inserts (common/rows.py): the
+    only ORM flush of the request is the one that stamps the token's ``last_used_at``."""
+    flushed: list[list[str]] = []
+
+    def on_flush(session, context, instances):
+        flushed.append(sorted(type(o).__name__ for o in [*session.new, *session.dirty]))
+
+    event.listen(db.session, "before_flush", on_flush)
+    try:
+        _register(client, world)
+    finally:
+        event.remove(db.session, "before_flush", on_flush)
+    assert flushed == [["ApiToken"]], flushed
+
+
 def test_case_number_is_allocated_just_before_commit(client, world):
     _, captured = _register(client, world)
     commit = captured.index("COMMIT")

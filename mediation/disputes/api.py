@@ -17,6 +17,9 @@ from mediation.extensions import db
 from mediation.replica import replica_reads
 
 blp = Blueprint("disputes_api", __name__, url_prefix="/api/v1", description="纠纷登记与查询")
+# One instance for every request (webargs builds a new one per request from a class, nested
+# schemas and all); a marshmallow schema keeps no state between loads.
+DISPUTE_CREATE = DisputeCreate()
 
 
 @blp.route("/disputes")
@@ -30,7 +33,7 @@ class Disputes(MethodView):
         """列出本单位及辖区内的纠纷（筛选、分页）"""
         return service.list_disputes(api_user(), args).envelope()
 
-    @blp.arguments(DisputeCreate)
+    @blp.arguments(DISPUTE_CREATE)
     @blp.response(201, DisputeOut)
     @blp.alt_response(422, description="字段校验失败（中文逐字段提示）")
     @blp.alt_response(409, description="本委员会直接受理未能完成（如案件状态已变化）；未做任何更改")

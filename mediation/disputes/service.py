@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import case, exists, or_, select, true
+from sqlalchemy import case, exists, insert, or_, select, true
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ONETOMANY, joinedload, selectinload
@@ -30,6 +30,7 @@ from mediation.accounts.access import (
 from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, RiskLevel, Status
 from mediation.common.paging import PER_PAGE, Page, paginate_args
+from mediation.common.rows import insert_new
 from mediation.common.time import local_today, utcnow
 from mediation.common.validators import mask_id_number
 from mediation.disputes import case_code  # noqa: F401  (connects the 受理 hook, case_code.notify_parties)
@@ -55,7 +56,7 @@ def parties_missing(parties) -> str | None:
     return None if parties else NO_PARTY_MESSAGE
 
 
-def add_event(
+def new_event(
     dispute: Dispute,
     type_: str,
     user: User | None,
@@ -65,7 +66,8 @@ def add_event(
     on: date | None = None,
     at=None,
 ) -> Event:
-    event = Event(
+    """A timeline event of ``dispute``, not yet in the session (:func:`add_event` adds it)."""
+    return Event(
         dispute=dispute,
         type=type_,
         user=user,
@@ -76,6 +78,19 @@ def add_event(
         on=on or local_today(),
         at=at or utcnow(),
     )
+
+
+def add_event(
+    dispute: Dispute,
+    type_: str,
+    user: User | None,
+    *,
+    note: str | None = None,
+    data: dict | None = None,
+    on: date | None = None,
+    at=None,
+) -> Event:
+    event = new_event(dispute, type_, user, note=note, data=data, on=on, at=at)
     db.session.add(event)
     signals.event_added.send(type_, event=event)
     return event
@@ -86,11 +101,12 @@ def _increment_sequence(unit_id: int, year: int, series: str) -> int:
     UPDATE SET last = last + 1 RETURNING last`` (the first number of a year creates the row)."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(CaseSequence).values(series=series, unit_id=unit_id, year=year, last=1)
+    table = CaseSequence.__table__  # the table, not the entity: a Core statement, not an ORM bulk insert
+    stmt = insert(table).values(series=series, unit_id=unit_id, year=year, last=1)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["series", "unit_id", "year"], set_={"last": CaseSequence.last + 1}
+        index_elements=["series", "unit_id", "year"], set_={"last": table.c.last + 1}
     )
-    return db.session.execute(stmt.returning(CaseSequence.last)).scalar_one()
+    return db.session.execute(stmt.returning(table.c.last)).scalar_one()
 
 
 def next_number(unit: Unit, year: int, *, series: str, pattern: str, taken) -> str:
@@ -286,33 +302,42 @@ def register(
     record_suggestion(dispute)  # 分流建议 from the rule table, for the 综治中心 to confirm or override
     dispute.case_code = new_case_code(db.session.connection())
     dispute.case_no = next_case_no(registering_unit, today.year)  # last: the unit's sequence is locked
-    db.session.add(dispute)
-    add_event(
-        dispute,
-        "registered",
-        user,
-        data={
-            "case_no": dispute.case_no,
-            "category": dispute.category,
-            "source": dispute.source,
-            "node": node.code,
-            "risk_level": dispute.risk_level,
-            "parties": len(dispute.parties),
-        },
-    )
+    events = [
+        new_event(
+            dispute,
+            "registered",
+            user,
+            data={
+                "case_no": dispute.case_no,
+                "category": dispute.category,
+                "source": dispute.source,
+                "node": node.code,
+                "risk_level": dispute.risk_level,
+                "parties": len(dispute.parties),
+            },
+        )
+    ]
     if warnings:
         # The timeline is read by everyone who sees the new case (town B's staff for a case there,
         # even when the district registered it): it names only the cases they may see too.
         shared = duplicate_warnings(user, dispute, audience=node, similar=similar)
-        add_event(dispute, "duplicate_warning", user, note="；".join(shared))
-    db.session.flush()
+        events.append(new_event(dispute, "duplicate_warning", user, note="；".join(shared)))
+    # Core inserts, no unit of work: the case, its parties and events become persistent objects
+    # as if loaded (common/rows.py), so what follows (the answer, 受理 in the same request) sees them.
+    insert_new(db.session(), dispute, *dispute.parties, *events)
+    for event in events:
+        signals.event_added.send(event.type, event=event)
     if idempotency_key and user is not None:
-        db.session.add(
-            IdempotencyRecord(
-                user_id=user.id, key=idempotency_key, request_hash=fingerprint or "", dispute_id=dispute.id
-            )
+        db.session.execute(
+            insert(IdempotencyRecord.__table__),
+            {
+                "user_id": user.id,
+                "key": idempotency_key,
+                "request_hash": fingerprint or "",
+                "dispute_id": dispute.id,
+                "created_at": utcnow(),
+            },
         )
-        db.session.flush()
     return Registration(dispute, warnings)
 
 
