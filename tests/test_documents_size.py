@@ -8,13 +8,14 @@ import gc
 import io
 import subprocess
 import sys
+import threading
 
 import pytest
 from PIL import Image, ImageChops
 from pypdf import PdfReader
 
 from mediation.documents import service
-from mediation.documents.render import Renderer
+from mediation.documents.render import Renderer, gc_paused
 from tests.documents_helpers import configure_signing, effective_agreement, make_case, pdf_text
 
 LIMIT = 300_000  # bytes: the signed agreement (issue 17)
@@ -111,3 +112,25 @@ def test_the_cyclic_gc_does_not_run_while_a_case_file_is_rendered_and_signed(wor
     finally:
         gc.callbacks.remove(count)
     assert during == []
+
+
+def test_the_gc_pause_is_shared_by_nested_and_concurrent_renderings_and_ends_with_the_last():
+    assert gc.isenabled()
+    inside, leave = threading.Event(), threading.Event()
+
+    def other_rendering():
+        with gc_paused():
+            inside.set()
+            leave.wait(10)
+
+    with gc_paused():
+        with gc_paused():  # nested: one pause
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        thread = threading.Thread(target=other_rendering)
+        thread.start()
+        assert inside.wait(10)
+    assert not gc.isenabled()  # the other thread is still rendering
+    leave.set()
+    thread.join(10)
+    assert gc.isenabled()

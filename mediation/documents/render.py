@@ -30,8 +30,9 @@ ALLOWED_STATIC_SUFFIXES = {".css", ".png", ".jpg", ".jpeg", ".svg", ".woff", ".w
 PRINT_CSS = "documents/print.css"
 
 _gc_lock = threading.Lock()
-_gc_pauses = 0
+_gc_pauses = 0  # threads inside a pause
 _gc_was_enabled = False
+_gc_local = threading.local()  # this thread's nesting depth
 
 
 @contextmanager
@@ -41,22 +42,32 @@ def gc_paused():
     WeasyPrint allocates some hundred thousand objects per document (boxes, styles, text layouts)
     that stay alive until the PDF is written: each automatic collection on the way walks them all
     again and frees nothing — a fifth of a 卷宗's CPU time. Reference counting still frees what it
-    can; the cycles left are collected by the first automatic collection after. Nested and
-    concurrent renderings share one pause: the collector comes back when the last one ends (and
-    only if it was on before)."""
+    can; the cycles left are collected by the first automatic collection after. Nested pauses (a
+    rendering inside ``case_file_pdf``) are one pause. Threads rendering at the same time share it:
+    the collector comes back when the last one ends (and only if it was on before); a thread that
+    ends while others still render collects at once, so that overlapping renderings cannot keep the
+    collector off for good."""
     global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
+    depth = getattr(_gc_local, "depth", 0)
+    _gc_local.depth = depth + 1
+    if depth == 0:
+        with _gc_lock:
+            if _gc_pauses == 0:
+                _gc_was_enabled = gc.isenabled()
+                gc.disable()
+            _gc_pauses += 1
     try:
         yield
     finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
+        _gc_local.depth = depth
+        if depth == 0:
+            with _gc_lock:
+                _gc_pauses -= 1
+                others, was_enabled = _gc_pauses, _gc_was_enabled
+                if others == 0 and was_enabled:
+                    gc.enable()
+            if others and was_enabled:
+                gc.collect()
 
 
 def paragraphs(text: str | None) -> Markup:
