@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 
 
+# The same address is drawn again and again (the case code on every notice of a case and of its
+# 卷宗, the agreement's verification code in each 卷宗): qrcode tries all eight mask patterns, ≈ 40 ms
+# a code. The bytes depend on the text only.
+@functools.lru_cache(maxsize=256)
 def qr_png(text: str) -> bytes:
     import qrcode  # heavy: qrcode and PIL stay out of start-up (only documents and case pages draw QR codes)
 

@@ -10,7 +10,10 @@ itself from bytes the server validated (seal, drawn signatures, QR code); it ref
 from __future__ import annotations
 
 import base64
+import gc
 import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,46 @@ from mediation.common.qr import qr_png  # noqa: F401  (documents draw their QR c
 STATIC_ROOT = (Path(__file__).resolve().parent.parent / "static").resolve()
 ALLOWED_STATIC_SUFFIXES = {".css", ".png", ".jpg", ".jpeg", ".svg", ".woff", ".woff2", ".otf", ".ttf"}
 PRINT_CSS = "documents/print.css"
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # threads inside a pause
+_gc_was_enabled = False
+_gc_local = threading.local()  # this thread's nesting depth
+
+
+@contextmanager
+def gc_paused():
+    """Python's cyclic garbage collector off while a document is laid out and written.
+
+    WeasyPrint allocates some hundred thousand objects per document (boxes, styles, text layouts)
+    that stay alive until the PDF is written: each automatic collection on the way walks them all
+    again and frees nothing — a fifth of a 卷宗's CPU time. Reference counting still frees what it
+    can; the cycles left are collected by the first automatic collection after. Nested pauses (a
+    rendering inside ``case_file_pdf``) are one pause. Threads rendering at the same time share it:
+    the collector comes back when the last one ends (and only if it was on before); a thread that
+    ends while others still render collects at once, so that overlapping renderings cannot keep the
+    collector off for good."""
+    global _gc_pauses, _gc_was_enabled
+    depth = getattr(_gc_local, "depth", 0)
+    _gc_local.depth = depth + 1
+    if depth == 0:
+        with _gc_lock:
+            if _gc_pauses == 0:
+                _gc_was_enabled = gc.isenabled()
+                gc.disable()
+            _gc_pauses += 1
+    try:
+        yield
+    finally:
+        _gc_local.depth = depth
+        if depth == 0:
+            with _gc_lock:
+                _gc_pauses -= 1
+                others, was_enabled = _gc_pauses, _gc_was_enabled
+                if others == 0 and was_enabled:
+                    gc.enable()
+            if others and was_enabled:
+                gc.collect()
 
 
 def paragraphs(text: str | None) -> Markup:
@@ -134,16 +177,18 @@ class Renderer:
 
         self.fetcher = StrictFetcher(self.data_uris)
         document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher)
-        return document.write_pdf(
-            attachments=attachments or None, pdf_variant=variant, finisher=compact_fonts
-        )
+        with gc_paused():
+            return document.write_pdf(
+                attachments=attachments or None, pdf_variant=variant, finisher=compact_fonts
+            )
 
     @staticmethod
     def write_pdf(document) -> bytes:
         """A document laid out by :meth:`layout` as PDF bytes, written like :meth:`pdf` writes."""
         from mediation.documents.pdffonts import compact_fonts  # heavy: HarfBuzz and fontTools
 
-        return document.write_pdf(finisher=compact_fonts)
+        with gc_paused():
+            return document.write_pdf(finisher=compact_fonts)
 
     def layout(self, html: str):
         """The laid-out document (pages), to look where things fell before writing the PDF."""
@@ -152,4 +197,5 @@ class Renderer:
         from mediation.documents.fetcher import StrictFetcher  # heavy: WeasyPrint stays out of start-up
 
         self.fetcher = StrictFetcher(self.data_uris)
-        return HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher).render()
+        with gc_paused():
+            return HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher).render()

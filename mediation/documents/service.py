@@ -45,7 +45,7 @@ from mediation.documents.models import (
     SignMethod,
     UnitSeal,
 )
-from mediation.documents.render import Renderer, anchor_pages
+from mediation.documents.render import Renderer, anchor_pages, gc_paused
 from mediation.documents.signing import SignatureCheck, SigningUnavailable, signer_for_unit, verifier
 from mediation.extensions import db
 from mediation.geo.models import Unit
@@ -667,6 +667,7 @@ def render_agreement_html(agreement: Agreement, *, for_web: bool = False) -> str
     return renderer.html("documents/agreement.html", **agreement_context(renderer, agreement))
 
 
+@gc_paused()  # laid out, maybe laid out again, then written: one pause (see gc_paused)
 def agreement_pdf(renderer: Renderer, agreement: Agreement, **extra) -> bytes:
     """The agreement as a PDF. Laid out once; if the signature block could not be kept on the page
     of the text's last lines, laid out again with "（以下无正文）" after the text."""
@@ -1143,6 +1144,7 @@ def case_file_sections(renderer: Renderer, dispute: Dispute) -> list[CaseFileSec
     return sections
 
 
+@gc_paused()  # the sections' HTML, the document and its signature: one pause (see gc_paused)
 def case_file_pdf(user: User, dispute: Dispute) -> SignedDocument:
     """The whole case file as one signed PDF: cover, index with page numbers, every document. The
     signed agreements are attached as the original signed files. Only the hash is kept."""
