@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import and_, event, text
+from sqlalchemy import and_, event, func, select, text
 
 from mediation import create_app
+from mediation.disputes.models import Dispute
 from mediation.extensions import db
+from mediation.geo.service import upsert_node
 from mediation.reports.common import Month
 from mediation.reports.figures import _month_counts_stmt, monthly_report
 from mediation.reports.overdue import _review_statements, overdue_review, review_base
+from mediation.reports.sql import in_subtree
 from tests.reports_data import case, party_rating, visit_score
 
 TODAY = date(2026, 11, 20)
@@ -104,3 +107,47 @@ def test_the_review_is_selected_by_a_condition_the_planner_can_estimate(app):
     where = str(and_(*review_base(TODAY)).compile(db.engine, compile_kwargs={"literal_binds": True}))
     assert "CASE" not in where.upper(), where
     assert "2026-11-20" in where  # the day is written into the SQL (no generic plan guesses it)
+
+
+def _plan(stmt) -> str:
+    compiled = stmt.compile(db.engine, compile_kwargs={"render_postcompile": True})
+    rows = db.session.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
+    return "\n".join(r[0] for r in rows)
+
+
+def test_a_subtree_is_an_array_of_node_ids_read_in_the_statement(app, month_world):
+    """Below the top of the tree PostgreSQL reads the subtree once inside the statement (an InitPlan:
+    ``node_id = ANY (ARRAY(SELECT id FROM node …))``) and narrows an index scan with it, instead of a
+    semi-join that no index scan can use (one 区 of a province was read by a scan of the whole
+    table; bench/README.md). The top node, whose subtree is every case, keeps the semi-join; SQLite
+    keeps its ``+node_id IN (…)``. No statement is added, and a node added after the statement was
+    built is counted at once (the ids are never kept between calls)."""
+    w = month_world
+    town = w.town_b
+
+    def sql(path):
+        stmt = _month_counts_stmt(path, OCT.first, OCT.last)
+        return str(stmt.compile(db.engine, compile_kwargs={"render_postcompile": True}))
+
+    top = sql(w.district.path)
+    assert "node_id) IN (SELECT node.id" in top or "node_id IN (SELECT node.id" in top, top
+    if db.engine.dialect.name == "sqlite":
+        assert "(+dispute.node_id) IN (SELECT node.id" in sql(town.path)
+    else:
+        assert "dispute.node_id = ANY (ARRAY(SELECT node.id" in sql(town.path)
+        # The subtree alone (at this size the planner picks any index for the whole statement):
+        # its ids are an index condition, of an index that leads with node_id.
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = _plan(select(func.count()).select_from(Dispute).where(in_subtree(town.path)))
+        db.session.rollback()
+        assert "InitPlan 1" in plan, plan
+        assert any("Index Cond: (node_id = ANY ($0))" in line for line in plan.splitlines()), plan
+        assert "Join" not in plan, plan
+
+    before = monthly_report(town, OCT)["carried_out"]
+    village, _ = upsert_node("NEW-1", "新村", "村", town)  # as a tree import adds it
+    case(w, village, date(2026, 10, 20))
+    db.session.commit()
+    assert town.path  # loaded before counting
+    assert len(_statements(lambda: monthly_report(town, OCT))) == 3
+    assert monthly_report(town, OCT)["carried_out"] == before + 1

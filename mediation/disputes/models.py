@@ -80,7 +80,8 @@ class Dispute(db.Model):
     civil_to_criminal: Mapped[bool] = mapped_column(default=False)  # 民转刑 happened
 
     # 属地: where it arose. The registering unit owns the case number sequence.
-    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"), index=True)
+    # Indexed by ix_dispute_node_registered and ix_dispute_node_closed (reports/models.py), which lead with it.
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"))
     registering_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)

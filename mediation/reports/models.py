@@ -30,8 +30,14 @@ from mediation.geo.models import Node, Unit
 # - 突出问题 by closing day, for the list of the ones still open at a month's end;
 # - 突出问题 by 属地 node (and closing day), for that list in one 区 of a province: PostgreSQL
 #   walks the subtree's nodes through it and reads their ~100 突出问题 each instead of every case
-#   (10⁷ cases, 20 districts: 0.38 s instead of 2.8 s; bench/README.md).
+#   (10⁷ cases, 20 districts: 0.38 s instead of 2.8 s; bench/README.md);
+# - every case by 属地 node and closing day: on PostgreSQL a subtree is an array of node ids
+#   (reports.sql.in_subtree), and the cases of one 区 of a province not closed before a day are two
+#   scans of this index per node (null / after the day) instead of a scan of the whole table. It
+#   replaces the plain index on node_id (ix_dispute_node_id), which it and ix_dispute_node_registered
+#   lead with: an insert updates as many indexes as before.
 Index("ix_dispute_registered_node", Dispute.registered_on, Dispute.node_id)
+Index("ix_dispute_node_closed", Dispute.node_id, Dispute.closed_on)
 Index("ix_dispute_closed_node", Dispute.closed_on, Dispute.node_id, Dispute.outcome)
 Index("ix_dispute_prominent_closed", Dispute.prominent, Dispute.closed_on)
 Index(

@@ -93,9 +93,46 @@ def subtree_ids(node: Node | str):
     return select(Node.id).where(Node.path.like(prefix))
 
 
+class subtree_member(FunctionElement):
+    """``column`` is one of the ids a scalar subquery selects (:func:`in_subtree`): on SQLite
+    ``+column IN (subquery)``, as every report was tuned; on PostgreSQL
+    ``column = ANY (ARRAY(subquery))``: the subquery runs once, before the scan (an InitPlan), and
+    its array is an index condition, so the 属地 index ``(node_id, closed_on)`` reads the subtree's
+    nodes only. As an ``IN`` (a semi-join) the subtree could not narrow any index scan: a 区 of a
+    province-sized table was read by a scan of the whole table (bench/README.md, "A province").
+    Untyped (not Boolean), so that SQLite's WHERE gets the ``IN`` as it is, without ``= 1``."""
+
+    inherit_cache = True
+    name = "subtree_member"
+
+
+@compiles(subtree_member)
+def _subtree_member_default(element, compiler, **kw):
+    column, ids = element.clauses.clauses
+    return f"{compiler.process(unindexed(column), **kw)} IN {compiler.process(ids, **kw)}"
+
+
+@compiles(subtree_member, "postgresql")
+def _subtree_member_postgresql(element, compiler, **kw):
+    column, ids = element.clauses.clauses
+    return f"{compiler.process(column, **kw)} = ANY (ARRAY{compiler.process(ids, **kw)})"
+
+
 def in_subtree(node: Node | str):
-    """Disputes whose 属地 is the node (or the node with this ``path``) or below it."""
-    return unindexed(Dispute.node_id).in_(subtree_ids(node))
+    """Disputes whose 属地 is the node (or the node with this ``path``) or below it. The subtree is
+    read from the node table inside the statement (never a list kept between calls: a node added
+    by the place-tree admin or an import counts at once).
+
+    Below the top of the tree (a 区 of a 市, a 街道, a 村) the subtree is an array of ids
+    (:class:`subtree_member`). A top node's subtree holds (nearly) every case: there the array buys
+    nothing and costs much — PostgreSQL cannot estimate an array read by the statement (it assumes 10
+    ids), so it plans a few rows, walks the index once per node (9,781 of a province) and gives up
+    its parallel plans — so a top node keeps the semi-join and the closed_on indexes
+    (bench/README.md, "A province")."""
+    path = node if isinstance(node, str) else node.path
+    if path.count("/") <= 2:  # "/<id>/": a top node
+        return unindexed(Dispute.node_id).in_(subtree_ids(path))
+    return subtree_member(Dispute.node_id, subtree_ids(path).scalar_subquery())
 
 
 def not_closed_by(day: date):
