@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import gc
 import io
+import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
@@ -134,3 +136,17 @@ def test_the_gc_pause_is_shared_by_nested_and_concurrent_renderings_and_ends_wit
     leave.set()
     thread.join(10)
     assert gc.isenabled()
+
+
+def test_every_pdf_is_written_by_the_one_renderer():
+    """Only `documents/render.py` lays out HTML with WeasyPrint: every other module (the documents'
+    service, the report exports) goes through its Renderer, and so through the strict fetcher, the
+    compact font subsets and the paused garbage collector. (The report PDFs once had their own
+    fetcher and embedded retained-id font subsets.)"""
+    root = Path(__file__).resolve().parent.parent / "mediation"
+    writers = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if re.search(r"\bHTML\(|from weasyprint import [^\n]*\bHTML\b", path.read_text(encoding="utf-8"))
+    )
+    assert writers == ["documents/render.py"], writers
