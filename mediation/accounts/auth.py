@@ -7,8 +7,9 @@ from functools import wraps
 from flask import g, request
 from flask_login import current_user
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mediation.accounts.models import ApiToken, User, hash_token
 from mediation.accounts.service import session_user
@@ -28,6 +29,12 @@ def load_user(user_id: str) -> User | None:
     """The cookie's user while its server-side session is open (mediation/accounts/service.py)."""
 
     return session_user(user_id)
+
+
+_tokens = ApiToken.__table__
+STAMP_TOKEN = (
+    update(_tokens).where(_tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
+)
 
 
 def user_from_bearer() -> User | None:
@@ -54,10 +61,13 @@ def user_from_bearer() -> User | None:
     if row is None:
         return None
     # Read-your-writes with a replica (mediation/replica.py): the committed stamp seen here, and a
-    # writing request stamps the token in its own transaction (a read would only roll it back).
+    # writing request stamps the token in its own transaction (a read would only roll it back): one
+    # Core UPDATE, now, in the request's transaction (committed or rolled back with its write), rather
+    # than a unit-of-work flush of the object; the object shows the stamp without being dirty.
     g.api_token_mark = TokenMark(row.id, row.last_used_at)
     if request.method not in READ_METHODS:
-        row.last_used_at = now
+        db.session.execute(STAMP_TOKEN, {"token_id": row.id, "now": now})
+        set_committed_value(row, "last_used_at", now)
     return row.user
 
 

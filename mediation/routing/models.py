@@ -47,6 +47,11 @@ class RoutingRule(db.Model):
     def __repr__(self) -> str:
         return f"<RoutingRule {self.priority} {self.name}>"
 
+    @property
+    def node_path(self) -> str | None:
+        """The path of the subtree condition's node (what routing.service.rule_matches compares)."""
+        return self.node.path if self.node is not None else None
+
     def conditions_text(self) -> str:
         parts = []
         if self.category:
