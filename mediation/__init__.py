@@ -75,6 +75,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = database.BoundedIntConverter
     database.install_sqlite_tuning()
     db.init_app(app)
+    # The replica bind has no tables of its own, but Flask-SQLAlchemy keeps a MetaData per bind key in the
+    # extension, shared by every app of the process: without this, create_all() of an app without a replica
+    # would look for a "replica" engine it does not have.
+    db.metadatas.pop(replica.BIND, None)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
