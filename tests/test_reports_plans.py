@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import and_, event, func, select, text
+from sqlalchemy import and_, func, select, text
 
 from mediation import create_app
 from mediation.disputes.models import Dispute
@@ -17,6 +17,7 @@ from mediation.reports.figures import _month_counts_stmt, monthly_report
 from mediation.reports.overdue import _review_statements, overdue_review, review_base
 from mediation.reports.sql import in_subtree
 from tests.reports_data import case, party_rating, visit_score
+from tests.sql_statements import statements_of
 
 TODAY = date(2026, 11, 20)
 OCT = Month(2026, 10)
@@ -41,18 +42,7 @@ def test_postgresql_connections_run_without_jit(app):
 
 
 def _statements(fn) -> list[str]:
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return seen
+    return [sql for sql, _ in statements_of(fn) if sql.lstrip().upper().startswith("SELECT")]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
@@ -22,6 +22,7 @@ from mediation.reports.common import Month
 from mediation.reports.figures import figure_filter
 from mediation.reports.satisfaction import answer_bounds, satisfaction_report
 from tests.reports_data import case, party_rating, visit_score
+from tests.sql_statements import statements_of
 
 SEP, OCT, NOV = Month(2026, 9), Month(2026, 10), Month(2026, 11)
 LINK = re.compile(r'<a class="fig-link[^"]*" data-figure="([^"]+)" data-count="(\d+)"[^>]*?href="([^"]+)"')
@@ -208,27 +209,13 @@ def test_the_exports_contain_it(web, answers):
     assert "海滨街道人民调解委员会5360.0%" in text
 
 
-def _statements_of(fn) -> list[tuple[str, object]]:
-    seen = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return seen
-
-
 def test_the_figure_starts_from_the_months_answers(app, answers):
     """The plan reads the month's answers and looks their cases up by id; it does not walk every
     case of the subtree against the answers (an OR of two INs did: 3.3 s at 1,000,000 cases on
     PostgreSQL, 6 s with JIT). A plan shape, not a time."""
     w = answers
     [(sql, params)] = [
-        s for s in _statements_of(lambda: satisfaction_report(w.district, OCT)) if "dispute" in s[0]
+        s for s in statements_of(lambda: satisfaction_report(w.district, OCT)) if "dispute" in s[0]
     ]
     conn = db.session.connection()
     if db.engine.dialect.name == "sqlite":

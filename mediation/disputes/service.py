@@ -80,17 +80,10 @@ def new_event(
     )
 
 
-def add_event(
-    dispute: Dispute,
-    type_: str,
-    user: User | None,
-    *,
-    note: str | None = None,
-    data: dict | None = None,
-    on: date | None = None,
-    at=None,
-) -> Event:
-    event = new_event(dispute, type_, user, note=note, data=data, on=on, at=at)
+def add_event(dispute: Dispute, type_: str, user: User | None, **details) -> Event:
+    """A timeline event of ``dispute`` (``details`` as :func:`new_event` takes them), added to the
+    session and announced."""
+    event = new_event(dispute, type_, user, **details)
     db.session.add(event)
     signals.event_added.send(type_, event=event)
     return event
