@@ -8,6 +8,8 @@ flush costs (its topological sort, dependency processors and attribute history, 
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import insert, inspect
 from sqlalchemy.orm import MANYTOONE, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
@@ -44,23 +46,59 @@ def insert_new(session: Session, *objects) -> None:
 def _insert(session: Session, mapper, rows: list[tuple]) -> None:
     """One INSERT … RETURNING of (object, column values) pairs; the values written (with the
     defaults SQLAlchemy computed) and the primary key go back into the objects."""
-    stmt = insert(mapper.local_table).returning(*mapper.primary_key, sort_by_parameter_order=True)
-    result = session.execute(stmt, [values for _, values in rows])
+    result = session.execute(_insert_statement(mapper), [values for _, values in rows])
     ids = result.all()
     inserted = result.last_inserted_params()
     for (obj, _), params, pk in zip(
         rows, inserted if isinstance(inserted, list) else [inserted], ids, strict=True
     ):
-        for prop in mapper.column_attrs:
-            column = prop.columns[0]
-            if column.primary_key or column.table is not mapper.local_table:
-                continue
-            if column.key in params:
-                setattr(obj, prop.key, params[column.key])
-            elif column.server_default is None:  # no value and no default: NULL
-                setattr(obj, prop.key, None)
+        # Into the object's dict, not through its attributes: the object is transient, and
+        # make_transient_to_detached commits what the dict holds (no change history to keep).
+        state = instance_state(obj).dict
+        for key, column_key, server_default in _written_columns(mapper):
+            if column_key in params:
+                state[key] = params[column_key]
+            elif not server_default:  # no value and no default: NULL
+                state[key] = None
         for column, value in zip(mapper.primary_key, pk, strict=True):
-            setattr(obj, mapper.get_property_by_column(column).key, value)
+            state[mapper.get_property_by_column(column).key] = value
+
+
+@cache
+def _insert_statement(mapper):
+    """The mapper's ``INSERT … RETURNING`` primary key, built once per process."""
+    return insert(mapper.local_table).returning(*mapper.primary_key, sort_by_parameter_order=True)
+
+
+@cache
+def _written_columns(mapper) -> tuple:
+    """(attribute, column key, has a server default) of the mapper's own table's columns but the
+    primary key: what an INSERT of :func:`insert_new` writes back into its objects."""
+    return tuple(
+        (prop.key, prop.columns[0].key, prop.columns[0].server_default is not None)
+        for prop in mapper.column_attrs
+        if not prop.columns[0].primary_key and prop.columns[0].table is mapper.local_table
+    )
+
+
+@cache
+def _own_columns(mapper) -> tuple:
+    """(attribute, column key) of the mapper's own table's columns."""
+    return tuple(
+        (prop.key, prop.columns[0].key, prop.columns[0].primary_key)
+        for prop in mapper.column_attrs
+        if prop.columns[0].table is mapper.local_table
+    )
+
+
+@cache
+def _many_to_one(mapper) -> tuple:
+    """The writable many-to-one relationships of the mapper: (attribute, [(local key, remote column)])."""
+    return tuple(
+        (rel.key, tuple((local.key, remote) for local, remote in rel.local_remote_pairs))
+        for rel in mapper.relationships
+        if rel.direction is MANYTOONE and not rel.viewonly
+    )
 
 
 def _column_values(mapper, obj) -> dict:
@@ -68,25 +106,20 @@ def _column_values(mapper, obj) -> dict:
     foreign keys of the many-to-one relationships that are set (they win, as in a flush)."""
     state = obj.__dict__
     values = {}
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if (
-            column.table is mapper.local_table
-            and prop.key in state
-            and not (column.primary_key and state[prop.key] is None)
-        ):
-            values[column.key] = state[prop.key]
-    for rel in mapper.relationships:
-        if rel.direction is not MANYTOONE or rel.viewonly or rel.key not in state:
+    for key, column_key, primary_key in _own_columns(mapper):
+        if key in state and not (primary_key and state[key] is None):
+            values[column_key] = state[key]
+    for key, pairs in _many_to_one(mapper):
+        if key not in state:
             continue
-        target = state[rel.key]
-        for local, remote in rel.local_remote_pairs:
+        target = state[key]
+        for local_key, remote in pairs:
             if target is None:
-                values[local.key] = None
+                values[local_key] = None
                 continue
             # instance_state(), not inspect(): the target may be a proxy (flask-login's current_user)
             value = getattr(target, instance_state(target).mapper.get_property_by_column(remote).key)
             if value is None:
-                raise ValueError(f"{rel}: the related object is not inserted yet")
-            values[local.key] = value
+                raise ValueError(f"{mapper.class_.__name__}.{key}: the related object is not inserted yet")
+            values[local_key] = value
     return values

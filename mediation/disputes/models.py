@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.accounts.models import User
@@ -39,13 +51,9 @@ CASE_CODE_LENGTH = 10
 def new_case_code(connection=None) -> str:
     """A fresh case code; with a ``connection``, one no case holds yet (drawn again while taken:
     2.6 × 10^13 codes, practically never)."""
-    table = Dispute.__table__
     while True:
         code = codes.with_check(codes.random_code(CASE_CODE_LENGTH - 1))
-        if (
-            connection is None
-            or connection.scalar(select(table.c.id).where(table.c.case_code == code)) is None
-        ):
+        if connection is None or connection.scalar(_CASE_CODE_TAKEN, {"code": code}) is None:
             return code
 
 
@@ -127,6 +135,10 @@ class Dispute(db.Model):
 
     def __repr__(self) -> str:
         return f"<Dispute {self.case_no} {self.status}>"
+
+
+# new_case_code's check, built once per process (a registration's statements are: issue 17).
+_CASE_CODE_TAKEN = select(Dispute.__table__.c.id).where(Dispute.__table__.c.case_code == bindparam("code"))
 
 
 class Party(db.Model):

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import case, exists, insert, or_, select, true
+from sqlalchemy import bindparam, case, exists, insert, or_, select, true
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ONETOMANY, joinedload, selectinload
@@ -89,17 +89,30 @@ def add_event(dispute: Dispute, type_: str, user: User | None, **details) -> Eve
     return event
 
 
+def _sequence_upsert(dialect: str):
+    """``INSERT … ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last`` for ``dialect``, built
+    once per process (bind parameters ``series``, ``unit_id``, ``year``)."""
+    if dialect not in _SEQUENCE_UPSERTS:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = CaseSequence.__table__  # the table, not the entity: a Core statement, not an ORM bulk insert
+        stmt = insert(table).values(
+            series=bindparam("series"), unit_id=bindparam("unit_id"), year=bindparam("year"), last=1
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["series", "unit_id", "year"], set_={"last": table.c.last + 1}
+        )
+        _SEQUENCE_UPSERTS[dialect] = stmt.returning(table.c.last)
+    return _SEQUENCE_UPSERTS[dialect]
+
+
+_SEQUENCE_UPSERTS: dict = {}
+
+
 def _increment_sequence(unit_id: int, year: int, series: str) -> int:
     """The next value of the unit's yearly ``series``, in one statement: ``INSERT … ON CONFLICT DO
     UPDATE SET last = last + 1 RETURNING last`` (the first number of a year creates the row)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = CaseSequence.__table__  # the table, not the entity: a Core statement, not an ORM bulk insert
-    stmt = insert(table).values(series=series, unit_id=unit_id, year=year, last=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["series", "unit_id", "year"], set_={"last": table.c.last + 1}
-    )
-    return db.session.execute(stmt.returning(table.c.last)).scalar_one()
+    stmt = _sequence_upsert(db.session.get_bind().dialect.name)
+    return db.session.execute(stmt, {"series": series, "unit_id": unit_id, "year": year}).scalar_one()
 
 
 def next_number(unit: Unit, year: int, *, series: str, pattern: str, taken) -> str:
@@ -126,8 +139,25 @@ def next_case_no(unit: Unit, year: int) -> str:
         year,
         series="case",
         pattern=current_app.config["CASE_NO_PATTERN"],
-        taken=lambda no: db.session.scalar(select(exists().where(Dispute.case_no == no))),
+        taken=lambda no: db.session.scalar(CASE_NO_TAKEN, {"case_no": no}),
     )
+
+
+# The registration's statements are built once per process: building a statement costs more Python
+# than executing it (issue 17; bench/profile_registration.py).
+CASE_NO_TAKEN = select(exists().where(Dispute.case_no == bindparam("case_no")))
+NODE_BY_CODE = select(Node).where(Node.code == bindparam("code"))
+IDEMPOTENCY_RECORD = select(IdempotencyRecord.request_hash, IdempotencyRecord.dispute_id).where(
+    IdempotencyRecord.user_id == bindparam("user_id"), IdempotencyRecord.key == bindparam("key")
+)
+IDEMPOTENCY_INSERT = insert(IdempotencyRecord.__table__)
+# The duplicate check's first step: the ids of the cases of a category registered since a day that
+# have a party of one of the names. Nearly always none; only candidates are loaded (similar_recent).
+DUPLICATE_CANDIDATES = select(Dispute.id).where(
+    Dispute.category == bindparam("category"),
+    Dispute.registered_on >= bindparam("since"),
+    Dispute.id.in_(select(Party.dispute_id).where(Party.name.in_(bindparam("names", expanding=True)))),
+)
 
 
 def party_key(name: str) -> str:
@@ -140,25 +170,26 @@ def similar_recent(
     """Cases of the same category and the same set of parties registered within the window.
 
     Returns the ones the user may see, and how many more exist outside their scope (``user`` None:
-    the system, e.g. an online application, sees them all). One query, with the user's scope as a
-    column, and one for the candidates' parties when there are candidates."""
+    the system, e.g. an online application, sees them all). One query for the candidates' ids
+    (DUPLICATE_CANDIDATES); when there are any, one for them with the user's scope as a column and
+    one for their parties."""
     keys = {party_key(n) for n in names}
     if not keys:
         return [], 0
-    window = current_app.config["DUPLICATE_WINDOW_DAYS"]
+    since = on - timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"])
+    candidates = db.session.scalars(
+        DUPLICATE_CANDIDATES, {"category": category, "since": since, "names": list(names)}
+    ).all()
+    candidates = [c for c in candidates if c != exclude_id]
+    if not candidates:
+        return [], 0
     seen = true() if user is None else dispute_scope(user)
     stmt = (
         select(Dispute, case((seen, True), else_=False))
         .options(joinedload(Dispute.node), selectinload(Dispute.parties))
-        .where(
-            Dispute.category == category,
-            Dispute.registered_on >= on - timedelta(days=window),
-            Dispute.id.in_(select(Party.dispute_id).where(Party.name.in_(list(names)))),
-        )
+        .where(Dispute.id.in_(candidates))
         .order_by(Dispute.id)
     )
-    if exclude_id is not None:
-        stmt = stmt.where(Dispute.id != exclude_id)
     matches = [
         (d, bool(may_see))
         for d, may_see in db.session.execute(stmt)
@@ -207,7 +238,7 @@ def duplicate_warnings(
 
 
 def resolve_node(user: User, code: str) -> Node:
-    node = db.session.scalar(select(Node).where(Node.code == code))
+    node = db.session.scalar(NODE_BY_CODE, {"code": code})
     if node is None:
         raise ValidationError({"node": ["未知的属地节点代码。"]})
     if not can_see_node(user, node):
@@ -229,9 +260,7 @@ def request_fingerprint(payload) -> str:
 
 
 def find_idempotent(user: User, key: str, fingerprint: str) -> Dispute | None:
-    record = db.session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key)
-    )
+    record = db.session.execute(IDEMPOTENCY_RECORD, {"user_id": user.id, "key": key}).first()
     if record is None:
         return None
     if record.request_hash != fingerprint:
@@ -261,7 +290,7 @@ def register(
             return Registration(previous, replayed=True)
     registering_unit = user.unit if user is not None else unit
     if user is None:
-        node = db.session.scalar(select(Node).where(Node.code == data["node"]))
+        node = db.session.scalar(NODE_BY_CODE, {"code": data["node"]})
         if node is None:
             raise ValidationError({"node": ["未知的属地节点代码。"]})
     else:
@@ -322,7 +351,7 @@ def register(
         signals.event_added.send(event.type, event=event)
     if idempotency_key and user is not None:
         db.session.execute(
-            insert(IdempotencyRecord.__table__),
+            IDEMPOTENCY_INSERT,
             {
                 "user_id": user.id,
                 "key": idempotency_key,

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from marshmallow import ValidationError
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, bindparam, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from mediation.accounts.access import is_admin, is_center_user, is_center_user_or_admin, predicate
@@ -116,14 +117,24 @@ def nearest_unit(
         ids = ids[:-1]
     if not ids:
         return None
-    stmt = select(Unit).where(Unit.node_id.in_(ids))
-    if channel is not None:
-        stmt = stmt.where(Unit.channel == channel)
-    if unit_type is not None:
-        stmt = stmt.where(Unit.type == unit_type)
+    stmt = _units_on_nodes(channel is not None, unit_type is not None)
     depth = {node_id: i for i, node_id in enumerate(ids)}
-    units = sorted(db.session.scalars(stmt), key=lambda u: (-depth[u.node_id], u.code))
+    units = sorted(
+        db.session.scalars(stmt, {"ids": ids, "channel": channel, "unit_type": unit_type}),
+        key=lambda u: (-depth[u.node_id], u.code),
+    )
     return units[0] if units else None
+
+
+@cache
+def _units_on_nodes(by_channel: bool, by_type: bool):
+    """:func:`nearest_unit`'s query, built once per process for each combination of conditions."""
+    stmt = select(Unit).where(Unit.node_id.in_(bindparam("ids", expanding=True)))
+    if by_channel:
+        stmt = stmt.where(Unit.channel == bindparam("channel"))
+    if by_type:
+        stmt = stmt.where(Unit.type == bindparam("unit_type"))
+    return stmt
 
 
 def suggest(dispute) -> Suggestion:
