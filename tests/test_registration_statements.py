@@ -17,8 +17,12 @@ SQLite inserts the two parties one by one (their ids are in the answer), Postgre
 
 from __future__ import annotations
 
+import traceback
+
 from flask import request_finished, request_started
 from sqlalchemy import event
+from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.selectable import Select
 
 from mediation.extensions import db
 from tests.factories import dispute_payload
@@ -114,3 +118,50 @@ def test_case_number_is_allocated_just_before_commit(client, world):
     before = captured[: allocations[0]]
     assert any("FROM routing_rule" in s for s in before)
     assert any("case_code" in s and s.startswith("SELECT") for s in before)
+
+
+def test_a_registration_builds_no_statement_of_its_own(client, world, monkeypatch):
+    """Building a statement costs more Python than executing it: the registration's own statements
+    (disputes, routing, common/rows.py) are built once per process, not per request. Counted on the
+    second registration (the first builds them)."""
+    built: list[str] = []
+
+    def counting(cls):
+        original = cls.__init__
+
+        def init(self, *args, **kwargs):
+            # The constructor's caller, or its caller's (select() and insert() are functions).
+            for frame in traceback.extract_stack(limit=3)[:2]:
+                if "/mediation/" in frame.filename:
+                    where = frame.filename.split("/mediation/")[1]
+                    built.append(f"{type(self).__name__} in {where}:{frame.lineno}")
+                    break
+            original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", init)
+
+    for cls in (Select, Insert, Update):
+        counting(cls)
+    for key in ("built-1", "built-2"):
+        built.clear()
+        r = client.post(
+            "/api/v1/disputes",
+            json=dispute_payload(world.grid_a.code, category="物业" if key == "built-1" else "消费"),
+            headers={**world.mediator_a.headers, "Idempotency-Key": key},
+        )
+        assert r.status_code == 201, r.get_json()
+    own = [b for b in built if b.split(" in ")[1].startswith(("disputes/", "routing/", "common/"))]
+    assert own == [], own
+
+
+def test_the_duplicate_check_reads_the_named_parties_first(client, world):
+    """The duplicate check's first statement selects candidate ids only; on PostgreSQL the parties
+    of those names are read first (an InitPlan, ``= ANY (ARRAY(…))``), whatever the statistics say:
+    a semi-join planned on statistics from before a load read the whole party table per case."""
+    _, captured = _register(client, world)
+    checks = [s for s in captured if s.startswith("SELECT dispute.id FROM dispute WHERE dispute.category")]
+    assert len(checks) == 1, "\n".join(captured)
+    if db.engine.dialect.name == "postgresql":
+        assert "dispute.id = ANY (ARRAY(SELECT party.dispute_id FROM party WHERE party.name IN" in checks[0]
+    # No case matched: nothing else of the duplicate check ran (no case loaded with its scope).
+    assert not any(s.startswith("SELECT dispute.id, dispute.case_no") for s in captured), "\n".join(captured)

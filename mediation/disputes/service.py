@@ -31,6 +31,7 @@ from mediation.accounts.models import User
 from mediation.common.enums import PartyKind, RiskLevel, Status
 from mediation.common.paging import PER_PAGE, Page, paginate_args
 from mediation.common.rows import insert_new
+from mediation.common.sqlexpr import among
 from mediation.common.time import local_today, utcnow
 from mediation.common.validators import mask_id_number
 from mediation.disputes import case_code  # noqa: F401  (connects the 受理 hook, case_code.notify_parties)
@@ -156,7 +157,10 @@ IDEMPOTENCY_INSERT = insert(IdempotencyRecord.__table__)
 DUPLICATE_CANDIDATES = select(Dispute.id).where(
     Dispute.category == bindparam("category"),
     Dispute.registered_on >= bindparam("since"),
-    Dispute.id.in_(select(Party.dispute_id).where(Party.name.in_(bindparam("names", expanding=True)))),
+    among(
+        Dispute.id,
+        select(Party.dispute_id).where(Party.name.in_(bindparam("names", expanding=True))).scalar_subquery(),
+    ),
 )
 
 

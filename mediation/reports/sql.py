@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Date, Integer, and_, bindparam, literal, or_, se
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from mediation.common.sqlexpr import among, among_postgresql
 from mediation.disputes.models import Dispute
 from mediation.extensions import db
 from mediation.geo.models import Node
@@ -93,14 +94,14 @@ def subtree_ids(node: Node | str):
     return select(Node.id).where(Node.path.like(prefix))
 
 
-class subtree_member(FunctionElement):
+class subtree_member(among):
     """``column`` is one of the ids a scalar subquery selects (:func:`in_subtree`): on SQLite
     ``+column IN (subquery)``, as every report was tuned; on PostgreSQL
-    ``column = ANY (ARRAY(subquery))``: the subquery runs once, before the scan (an InitPlan), and
-    its array is an index condition, so the 属地 index ``(node_id, closed_on)`` reads the subtree's
-    nodes only. As an ``IN`` (a semi-join) the subtree could not narrow any index scan: a 区 of a
-    province-sized table was read by a scan of the whole table (bench/README.md, "A province").
-    Untyped (not Boolean), so that SQLite's WHERE gets the ``IN`` as it is, without ``= 1``."""
+    ``column = ANY (ARRAY(subquery))`` (:class:`~mediation.common.sqlexpr.among`): the subquery runs
+    once, before the scan (an InitPlan), and its array is an index condition, so the 属地 index
+    ``(node_id, closed_on)`` reads the subtree's nodes only. As an ``IN`` (a semi-join) the subtree
+    could not narrow any index scan: a 区 of a province-sized table was read by a scan of the whole
+    table (bench/README.md, "A province")."""
 
     inherit_cache = True
     name = "subtree_member"
@@ -112,10 +113,7 @@ def _subtree_member_default(element, compiler, **kw):
     return f"{compiler.process(unindexed(column), **kw)} IN {compiler.process(ids, **kw)}"
 
 
-@compiles(subtree_member, "postgresql")
-def _subtree_member_postgresql(element, compiler, **kw):
-    column, ids = element.clauses.clauses
-    return f"{compiler.process(column, **kw)} = ANY (ARRAY{compiler.process(ids, **kw)})"
+compiles(subtree_member, "postgresql")(among_postgresql)
 
 
 def in_subtree(node: Node | str):
