@@ -110,7 +110,7 @@ class subtree_member(among):
 @compiles(subtree_member)
 def _subtree_member_default(element, compiler, **kw):
     column, ids = element.clauses.clauses
-    return f"{compiler.process(unindexed(column), **kw)} IN {compiler.process(ids, **kw)}"
+    return compiler.process(among(unindexed(column), ids), **kw)
 
 
 compiles(subtree_member, "postgresql")(among_postgresql)
