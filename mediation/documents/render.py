@@ -173,22 +173,20 @@ class Renderer:
         from weasyprint import HTML  # heavy: WeasyPrint stays out of start-up
 
         from mediation.documents.fetcher import StrictFetcher  # heavy: WeasyPrint stays out of start-up
-        from mediation.documents.pdffonts import compact_fonts  # heavy: HarfBuzz and fontTools
+        from mediation.documents.pdffonts import write_pdf  # heavy: HarfBuzz and fontTools
 
         self.fetcher = StrictFetcher(self.data_uris)
         document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=self.fetcher)
         with gc_paused():
-            return document.write_pdf(
-                attachments=attachments or None, pdf_variant=variant, finisher=compact_fonts
-            )
+            return write_pdf(document, attachments=attachments or None, pdf_variant=variant)
 
     @staticmethod
     def write_pdf(document) -> bytes:
         """A document laid out by :meth:`layout` as PDF bytes, written like :meth:`pdf` writes."""
-        from mediation.documents.pdffonts import compact_fonts  # heavy: HarfBuzz and fontTools
+        from mediation.documents.pdffonts import write_pdf  # heavy: HarfBuzz and fontTools
 
         with gc_paused():
-            return document.write_pdf(finisher=compact_fonts)
+            return write_pdf(document)
 
     def layout(self, html: str):
         """The laid-out document (pages), to look where things fell before writing the PDF."""
