@@ -82,6 +82,16 @@ def test_cjk_fonts_are_subset_once_into_the_same_font_programs(monkeypatch):
         return weasyprint_subset(font, *args)
 
     monkeypatch.setattr(weasyprint_fonts.Font, "_harfbuzz_subset", counted)
+    # WeasyPrint's Font() also copied its face's whole font file for that subset: 26 MB per Noto face.
+    copied = []
+    font_data = weasyprint_fonts.get_hb_object_data
+
+    def measured(*args, **kwargs):
+        data = font_data(*args, **kwargs)
+        copied.append(len(data or b""))
+        return data
+
+    monkeypatch.setattr(weasyprint_fonts, "get_hb_object_data", measured)
     serif = "font-family: 'Noto Serif CJK SC', HanaMinA, HanaMinB"
     html = (
         f'<p style="{serif}">人民调解协议书，第１条：王{RARE}\U00030000（１２３）</p>'
@@ -89,9 +99,12 @@ def test_cjk_fonts_are_subset_once_into_the_same_font_programs(monkeypatch):
     )
     ours = write_pdf(HTML(string=html))
     assert calls == ["HanaMinA-Medium"]
+    ours_copied = [n for n in copied if n > 10_000_000]
     calls.clear()
+    copied.clear()
     theirs = HTML(string=html).write_pdf(finisher=compact_fonts)
     assert sorted(calls) == ["HanaMinA-Medium", "Noto-Serif-CJK-SC", "Noto-Serif-CJK-SC-Bold"]
+    assert len(ours_copied) == len([n for n in copied if n > 10_000_000]) - 2  # not the two Noto files
 
     programs = font_programs(ours)
     assert set(programs) == {"Noto-Serif-CJK-SC", "Noto-Serif-CJK-SC-Bold", "HanaMinA-Medium"}

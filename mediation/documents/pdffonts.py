@@ -23,7 +23,8 @@ while :func:`write_pdf` writes a document, such a font is subset once, directly 
 :func:`compact_fonts` embeds: the same bytes as before, without the detour. This is the one place
 that reaches into WeasyPrint's ``Font`` (pinned to 70.0 in pyproject.toml): every other font, every
 other document writer, and any font whose charset does not come out as expected, get WeasyPrint's
-own subset.
+own subset. Such a font's ``Font()`` does not copy its whole font file either (26 MB per Noto CJK
+face, which WeasyPrint's own subset reads): :func:`_font_init`.
 """
 
 from __future__ import annotations
@@ -158,15 +159,59 @@ def _subset(font, to_unicode, hinting):
     direct = _direct_subsets.get()
     subset = direct_cff_subset(font, to_unicode, hinting) if direct is not None else None
     if subset is None:
+        if not font.file_content:  # not copied by _font_init: WeasyPrint's way needs it
+            font.file_content = get_hb_object_data(font.hb_face)
         _subset.weasyprint_subset(font, to_unicode, hinting)
         return
     font.file_content, direct[font.name] = subset
 
 
+# Tables that make WeasyPrint read a font's file itself (colour and bitmap glyphs, variations).
+_FILE_READING_TABLES = (b"CBDT", b"CBLC", b"EBDT", b"EBLC", b"sbix", b"SVG ", b"COLR", b"fvar")
+_in_font_init: ContextVar[bool] = ContextVar("in_font_init", default=False)
+
+
+def _has_table(face, tag: bytes) -> bool:
+    blob = harfbuzz.hb_face_reference_table(face, harfbuzz.hb_tag_from_string(tag, -1))
+    try:
+        return harfbuzz.hb_blob_get_length(blob) > 0
+    finally:
+        harfbuzz.hb_blob_destroy(blob)
+
+
+def _font_data(hb_object, ot_color=None, glyph=None):
+    """``get_hb_object_data`` as WeasyPrint's ``Font`` calls it. ``Font()`` copies its face's whole file
+    (a Noto CJK collection: 26 MB, ≈ 6 ms) for the subsetting; while :func:`write_pdf` writes, a CFF
+    font without colour, bitmap or variations is subset from the face itself, so it is not copied
+    (an empty ``file_content``; :func:`_subset` copies it after all if WeasyPrint's way is taken)."""
+    if (
+        _in_font_init.get()
+        and ot_color is None
+        and _has_table(hb_object, b"CFF ")
+        and not any(_has_table(hb_object, tag) for tag in _FILE_READING_TABLES)
+    ):
+        return b""
+    return get_hb_object_data(hb_object, ot_color, glyph)
+
+
+def _font_init(font, *args, **kwargs):
+    """``Font.__init__`` of WeasyPrint, without copying the font file while :func:`write_pdf` writes."""
+    token = _in_font_init.set(_direct_subsets.get() is not None)
+    try:
+        _font_init.weasyprint_init(font, *args, **kwargs)
+    finally:
+        _in_font_init.reset(token)
+
+
 _subset.weasyprint_subset = getattr(
     weasyprint_fonts.Font.subset, "weasyprint_subset", weasyprint_fonts.Font.subset
 )
+_font_init.weasyprint_init = getattr(
+    weasyprint_fonts.Font.__init__, "weasyprint_init", weasyprint_fonts.Font.__init__
+)
 weasyprint_fonts.Font.subset = _subset
+weasyprint_fonts.Font.__init__ = _font_init
+weasyprint_fonts.get_hb_object_data = _font_data
 
 
 @contextmanager
