@@ -429,7 +429,7 @@ def test_a_certificate_is_read_once_and_the_room_for_its_signature_estimated_onc
     """Counted: every signature decrypted the unit's PKCS#12 file again (≈ 8 ms) and had pyHanko make a
     whole dry-run signature to size the room for it (≈ 13 ms). Without a time-stamping service both
     are done once per certificate file: the signatures validate and have that same room. A file
-    replaced on disk is read (and sized) again."""
+    replaced on disk is read (and sized) again; a remembered room that does not do is sized again."""
     from pyhanko.sign import signers
     from pyhanko.sign.signers.pdf_signer import PdfSigningSession
     from weasyprint import HTML
@@ -465,6 +465,14 @@ def test_a_certificate_is_read_once_and_the_room_for_its_signature_estimated_onc
     os.utime(p12, ns=(modified, modified + 1_000_000_000))
     assert verifier.verify(sign()).ok
     assert (len(loads), len(estimates)) == (2, 2)
+
+    # A remembered room that does not do (here: far too small) is forgotten and estimated again.
+    remembered = [key for key in signing._reserved if key[:2] == (str(p12), p12.stat().st_mtime_ns)]
+    assert remembered
+    for key in remembered:
+        signing._reserved[key] = 64
+    assert verifier.verify(sign()).ok
+    assert len(estimates) == 3 and all(signing._reserved[key] > 2_000 for key in remembered)
 
 
 def test_demo_cert_command_and_unit_certificates(app, world, tmp_path):

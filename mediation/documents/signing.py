@@ -265,6 +265,22 @@ def _reserved_room(signed: bytes) -> int | None:
     return len(found[-1]) if found else None
 
 
+def _with_remembered_room(attempt, room_key: tuple | None):
+    """``attempt(bytes_reserved)`` (a signature) with the room remembered for ``room_key``, if any;
+    remembers the room pyHanko reserved otherwise. Should a remembered room not do, it is forgotten
+    and pyHanko estimates again."""
+    reserved = _reserved.get(room_key) if room_key else None
+    if reserved is not None:
+        try:
+            return attempt(reserved)
+        except Exception:
+            _reserved.pop(room_key, None)
+    out = attempt(None)
+    if room_key and (room := _reserved_room(out.getvalue())):
+        _reserved[room_key] = room
+    return out
+
+
 class Pkcs12Signer:
     """PAdES signatures with pyHanko from a PKCS#12 file (RSA or ECDSA key)."""
 
@@ -314,7 +330,6 @@ class Pkcs12Signer:
 
         tsa = _tsa_settings()
         embed = _embed_validation()
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         meta = signers.PdfSignatureMetadata(
             field_name="UnitSeal",
             md_algorithm="sha256",
@@ -327,14 +342,18 @@ class Pkcs12Signer:
             embed_validation_info=embed,
             validation_context=self._signing_context() if embed else None,
         )
-        pdf_signer = signers.PdfSigner(
-            meta, signer=self._signer, timestamper=_timestamper(tsa) if tsa else None
-        )
+
+        def attempt(bytes_reserved: int | None):
+            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+            pdf_signer = signers.PdfSigner(
+                meta, signer=self._signer, timestamper=_timestamper(tsa) if tsa else None
+            )
+            return _outside_event_loop(lambda: pdf_signer.sign_pdf(writer, bytes_reserved=bytes_reserved))
+
         stat = self.path.stat()
         room_key = (str(self.path), stat.st_mtime_ns, stat.st_size, embed) if tsa is None else None
-        reserved = _reserved.get(room_key) if room_key else None
         try:
-            out = _outside_event_loop(lambda: pdf_signer.sign_pdf(writer, bytes_reserved=reserved))
+            out = _with_remembered_room(attempt, room_key)
         except Exception as err:
             if tsa is None and not embed:
                 raise
@@ -347,10 +366,7 @@ class Pkcs12Signer:
                 + "无法验证签章证书链、取得其吊销信息（CRL/OCSP）。请稍后重试；仍不成功请联系管理员"
                 "（检查时间戳服务、SIGNING_TRUST_ROOTS 中的根证书）。"
             ) from err
-        signed = out.getvalue()
-        if room_key and reserved is None and (room := _reserved_room(signed)):
-            _reserved[room_key] = room
-        return signed
+        return out.getvalue()
 
     def _signing_context(self):
         """The chain as the signer knows it, with fetching of the CRLs / OCSP responses its
