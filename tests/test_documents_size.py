@@ -113,6 +113,52 @@ def test_cjk_fonts_are_subset_once_into_the_same_font_programs(monkeypatch):
     assert pdf_text(ours) == pdf_text(theirs) and f"王{RARE}" in pdf_text(ours)
 
 
+def image_streams(pdf: bytes) -> list[bytes]:
+    """The decoded data of every image the pages draw (colour planes and masks), sorted."""
+    out = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for xobject in (page["/Resources"].get("/XObject") or {}).values():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Image":
+                out.append(xobject.get_data())
+                if "/SMask" in xobject:
+                    out.append(xobject["/SMask"].get_object().get_data())
+    return sorted(out)
+
+
+def test_the_images_png_data_are_encoded_once_per_process(world, signing_dir, monkeypatch):
+    """Counted: WeasyPrint encoded each image of a document as PNG data again for every document (the
+    seal, the drawn signatures, the QR codes: ≈ 8 ms of a 卷宗). The second rendering of the same
+    agreement encodes none, and its images are byte for byte those of the first."""
+    from collections import OrderedDict
+
+    from mediation.documents import pdfimages
+
+    encoded = []
+    weasyprint_png_data = pdfimages._png_data.weasyprint_png_data
+
+    def counted(image):
+        encoded.append((image.mode, image.size))
+        return weasyprint_png_data(image)
+
+    monkeypatch.setattr(pdfimages._png_data, "weasyprint_png_data", counted)
+    monkeypatch.setattr(pdfimages, "_kept", OrderedDict())  # nothing kept from earlier tests
+    agreement = effective_agreement(world)
+
+    def render() -> bytes:
+        renderer = Renderer()
+        return renderer.pdf(
+            renderer.html("documents/agreement.html", **service.agreement_context(renderer, agreement))
+        )
+
+    first = render()
+    assert len(encoded) >= 4, encoded  # seal (colour and mask), signatures, QR codes
+    encoded.clear()
+    second = render()
+    assert encoded == []
+    assert image_streams(second) == image_streams(first) and len(image_streams(first)) >= 4
+
+
 def pages_as_images(pdf: bytes, tmp_path, name: str) -> list[Image.Image]:
     path = tmp_path / f"{name}.pdf"
     path.write_bytes(pdf)

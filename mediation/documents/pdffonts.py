@@ -41,6 +41,8 @@ from weasyprint.pdf import fonts as weasyprint_fonts
 from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
 from weasyprint.text.fonts import get_hb_object_data
 
+from mediation.documents import pdfimages  # noqa: F401  (documents written here keep their images' PNG data)
+
 # While write_pdf writes a document: the bare CFF program of each font subset directly, by font name.
 _direct_subsets: ContextVar[dict[bytes, bytes] | None] = ContextVar("direct_cff_subsets", default=None)
 # The tables WeasyPrint drops from the fonts it subsets (weasyprint/pdf/fonts.py, Font._harfbuzz_subset).
