@@ -118,7 +118,9 @@ def main() -> None:
         def empty_page() -> bytes:
             renderer = Renderer()
             return renderer.pdf(
-                empty_template.render(print_css=renderer.asset("documents/print.css"), for_web=False)
+                empty_template.render(
+                    stylesheet=renderer.stylesheet, print_css="documents/print.css", for_web=False
+                )
             )
 
         def timed(fn, runs, cpu=None):

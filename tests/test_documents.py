@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 import pytest
@@ -420,6 +421,58 @@ def test_sealing_needs_an_uploaded_seal_of_the_agreements_unit(world, signing_di
 
 
 # ---------------------------------------------------------------- certificates
+
+
+def test_a_certificate_is_read_once_and_the_room_for_its_signature_estimated_once(
+    world, signing_dir, monkeypatch
+):
+    """Counted: every signature decrypted the unit's PKCS#12 file again (≈ 8 ms) and had pyHanko make a
+    whole dry-run signature to size the room for it (≈ 13 ms). Without a time-stamping service both
+    are done once per certificate file: the signatures validate and have that same room. A file
+    replaced on disk is read (and sized) again; a remembered room that does not do is sized again."""
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers.pdf_signer import PdfSigningSession
+    from weasyprint import HTML
+
+    loads, estimates = [], []
+    load_pkcs12 = signers.SimpleSigner.load_pkcs12
+    estimate = PdfSigningSession.estimate_signature_container_size
+
+    def counted_load(*args, **kwargs):
+        loads.append(args[0])
+        return load_pkcs12(*args, **kwargs)
+
+    async def counted_estimate(self, *args, **kwargs):
+        estimates.append(1)
+        return await estimate(self, *args, **kwargs)
+
+    monkeypatch.setattr(signers.SimpleSigner, "load_pkcs12", counted_load)
+    monkeypatch.setattr(PdfSigningSession, "estimate_signature_container_size", counted_estimate)
+    pdf = HTML(string="<p>测试</p>").write_pdf()
+
+    def sign() -> bytes:
+        return signing.signer_for_unit(world.committee_a).sign(pdf, reason="测试", location="海滨")
+
+    signed = [sign() for _ in range(3)]
+    assert (len(loads), len(estimates)) == (1, 1)
+    verifier = signing.signer_for_unit(world.committee_a)
+    assert all(verifier.verify(s).ok for s in signed)
+    rooms = {len(re.findall(rb"/Contents\s*<([0-9a-fA-F]+)>", s)[-1]) for s in signed}
+    assert len(rooms) == 1 and rooms.pop() > 2_000
+
+    p12 = signing_dir / f"{world.committee_a.code}.p12"
+    modified = p12.stat().st_mtime_ns
+    os.utime(p12, ns=(modified, modified + 1_000_000_000))
+    assert verifier.verify(sign()).ok
+    assert (len(loads), len(estimates)) == (2, 2)
+
+    # A remembered room that does not do (here: far too small) is forgotten and estimated again.
+    remembered = [key for key in signing._reserved if key[:2] == (str(p12), p12.stat().st_mtime_ns)]
+    assert remembered
+    for key in remembered:
+        signing._reserved[key] = 64
+    assert verifier.verify(sign()).ok
+    assert len(estimates) == 3 and all(signing._reserved[key] > 2_000 for key in remembered)
 
 
 def test_demo_cert_command_and_unit_certificates(app, world, tmp_path):

@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 from pypdf import PdfReader
+from weasyprint import HTML
+from weasyprint.pdf import fonts as weasyprint_fonts
 
 from mediation.documents import service
+from mediation.documents.pdffonts import compact_fonts, write_pdf
 from mediation.documents.render import Renderer, gc_paused
 from tests.documents_helpers import configure_signing, effective_agreement, make_case, pdf_text
 
@@ -31,18 +34,27 @@ def signing_dir(app, world, tmp_path):
     return configure_signing(app, tmp_path)
 
 
-def embedded_fonts(pdf: bytes) -> dict[str, tuple[str, str, int]]:
-    """``{font name without the subset prefix: (FontFile key, its Subtype, decoded length)}``."""
-    out = {}
+def font_files(pdf: bytes):
+    """``(font name without the subset prefix, FontFile key, the font program)`` of each font used."""
     for page in PdfReader(io.BytesIO(pdf)).pages:
         for font in (page["/Resources"].get("/Font") or {}).values():
             font = font.get_object()
             descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
             key = next(k for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in descriptor)
-            program = descriptor[key].get_object()
-            name = str(font["/BaseFont"]).split("+", 1)[1]
-            out[name] = (key, str(program.get("/Subtype", "")), len(program.get_data()))
-    return out
+            yield str(font["/BaseFont"]).split("+", 1)[1], key, descriptor[key].get_object()
+
+
+def embedded_fonts(pdf: bytes) -> dict[str, tuple[str, str, int]]:
+    """``{font name without the subset prefix: (FontFile key, its Subtype, decoded length)}``."""
+    return {
+        name: (key, str(program.get("/Subtype", "")), len(program.get_data()))
+        for name, key, program in font_files(pdf)
+    }
+
+
+def font_programs(pdf: bytes) -> dict[str, bytes]:
+    """``{font name without the subset prefix: its font program, decoded}``."""
+    return {name: program.get_data() for name, _, program in font_files(pdf)}
 
 
 def test_signed_agreement_is_under_300_kb_with_two_small_font_programs(world, signing_dir):
@@ -54,6 +66,97 @@ def test_signed_agreement_is_under_300_kb_with_two_small_font_programs(world, si
     for name, (key, subtype, size) in fonts.items():
         assert (key, subtype) == ("/FontFile3", "/CIDFontType0C"), name
         assert size < FONT_PROGRAM_LIMIT, (name, size)
+
+
+def test_cjk_fonts_are_subset_once_into_the_same_font_programs(monkeypatch):
+    """WeasyPrint subsets every font keeping its glyph ids — two HarfBuzz passes over the 63,000 ids of a
+    Noto CJK face, ≈ 35 ms each — and compact_fonts then subset that once more. The documents' writer
+    subsets the CID-keyed CFF fonts once, directly to the glyphs drawn: counted, WeasyPrint's own subset
+    runs only for the other fonts (Hanazono's TrueType), and the font programs embedded are byte for
+    byte those of the detour — with a 生僻字 and a character no font has (WeasyPrint's .notdef)."""
+    calls = []
+    weasyprint_subset = weasyprint_fonts.Font._harfbuzz_subset
+
+    def counted(font, *args):
+        calls.append(font.name.split(b"+")[1].decode())
+        return weasyprint_subset(font, *args)
+
+    monkeypatch.setattr(weasyprint_fonts.Font, "_harfbuzz_subset", counted)
+    # WeasyPrint's Font() also copied its face's whole font file for that subset: 26 MB per Noto face.
+    copied = []
+    font_data = weasyprint_fonts.get_hb_object_data
+
+    def measured(*args, **kwargs):
+        data = font_data(*args, **kwargs)
+        copied.append(len(data or b""))
+        return data
+
+    monkeypatch.setattr(weasyprint_fonts, "get_hb_object_data", measured)
+    serif = "font-family: 'Noto Serif CJK SC', HanaMinA, HanaMinB"
+    html = (
+        f'<p style="{serif}">人民调解协议书，第１条：王{RARE}\U00030000（１２３）</p>'
+        f'<p style="{serif}; font-weight: 700">协议内容</p>'
+    )
+    ours = write_pdf(HTML(string=html))
+    assert calls == ["HanaMinA-Medium"]
+    ours_copied = [n for n in copied if n > 10_000_000]
+    calls.clear()
+    copied.clear()
+    theirs = HTML(string=html).write_pdf(finisher=compact_fonts)
+    assert sorted(calls) == ["HanaMinA-Medium", "Noto-Serif-CJK-SC", "Noto-Serif-CJK-SC-Bold"]
+    assert len(ours_copied) == len([n for n in copied if n > 10_000_000]) - 2  # not the two Noto files
+
+    programs = font_programs(ours)
+    assert set(programs) == {"Noto-Serif-CJK-SC", "Noto-Serif-CJK-SC-Bold", "HanaMinA-Medium"}
+    assert programs == font_programs(theirs)
+    assert embedded_fonts(ours)["Noto-Serif-CJK-SC"][:2] == ("/FontFile3", "/CIDFontType0C")
+    assert pdf_text(ours) == pdf_text(theirs) and f"王{RARE}" in pdf_text(ours)
+
+
+def image_streams(pdf: bytes) -> list[bytes]:
+    """The decoded data of every image the pages draw (colour planes and masks), sorted."""
+    out = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for xobject in (page["/Resources"].get("/XObject") or {}).values():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Image":
+                out.append(xobject.get_data())
+                if "/SMask" in xobject:
+                    out.append(xobject["/SMask"].get_object().get_data())
+    return sorted(out)
+
+
+def test_the_images_png_data_are_encoded_once_per_process(world, signing_dir, monkeypatch):
+    """Counted: WeasyPrint encoded each image of a document as PNG data again for every document (the
+    seal, the drawn signatures, the QR codes: ≈ 8 ms of a 卷宗). The second rendering of the same
+    agreement encodes none, and its images are byte for byte those of the first."""
+    from collections import OrderedDict
+
+    from mediation.documents import pdfimages
+
+    encoded = []
+    weasyprint_png_data = pdfimages._png_data.weasyprint_png_data
+
+    def counted(image):
+        encoded.append((image.mode, image.size))
+        return weasyprint_png_data(image)
+
+    monkeypatch.setattr(pdfimages._png_data, "weasyprint_png_data", counted)
+    monkeypatch.setattr(pdfimages, "_kept", OrderedDict())  # nothing kept from earlier tests
+    agreement = effective_agreement(world)
+
+    def render() -> bytes:
+        renderer = Renderer()
+        return renderer.pdf(
+            renderer.html("documents/agreement.html", **service.agreement_context(renderer, agreement))
+        )
+
+    first = render()
+    assert len(encoded) >= 4, encoded  # seal (colour and mask), signatures, QR codes
+    encoded.clear()
+    second = render()
+    assert encoded == []
+    assert image_streams(second) == image_streams(first) and len(image_streams(first)) >= 4
 
 
 def pages_as_images(pdf: bytes, tmp_path, name: str) -> list[Image.Image]:

@@ -1057,13 +1057,18 @@ _FORM_DEFAULTS = {
 }
 
 
-def form_context(dispute: Dispute, kind: str) -> dict:
-    """What a form's template needs: the case, the form's own fields (with defaults)."""
+def form_context(
+    dispute: Dispute, kind: str, *, case: dict | None = None, effective: list | None = None
+) -> dict:
+    """What a form's template needs: the case, the form's own fields (with defaults). ``case`` and
+    ``effective`` (the case's :func:`case_context` and its agreements in effect), when given, are what
+    the case file computed once for all its forms."""
     spec = F.FORMS[kind]
     rows = form_rows(dispute, kind)
     own = dict(rows[0].fields) if rows and not spec.multiple else {}
-    effective = [a for a in agreements_of(dispute) if a.is_effective]
-    ctx = {"case": case_context(dispute), "spec": spec, "form": own, "agreements": effective}
+    if effective is None:
+        effective = [a for a in agreements_of(dispute) if a.is_effective]
+    ctx = {"case": case or case_context(dispute), "spec": spec, "form": own, "agreements": effective}
     fill = _FORM_DEFAULTS.get(kind)
     if fill is not None:
         fill(dispute, own, ctx)
@@ -1111,11 +1116,17 @@ class CaseFileSection:
     html: str = ""
 
 
-def case_file_sections(renderer: Renderer, dispute: Dispute) -> list[CaseFileSection]:
+def case_file_sections(
+    renderer: Renderer, dispute: Dispute, case: dict | None = None
+) -> list[CaseFileSection]:
+    """The case file's documents; ``case``: the case's :func:`case_context`, computed once for all."""
+    case = case or case_context(dispute)
+    agreements = agreements_of(dispute)
+    effective = [a for a in agreements if a.is_effective]
     sections = []
     for kind in F.CASE_FILE_ORDER:
         if kind == "agreements":
-            for a in agreements_of(dispute):
+            for a in agreements:
                 if not a.is_effective:  # drafts and agreements being signed are not part of the file
                     continue
                 doc = signed_agreement(a)
@@ -1128,7 +1139,7 @@ def case_file_sections(renderer: Renderer, dispute: Dispute) -> list[CaseFileSec
             continue
         if not form_has_content(dispute, kind):
             continue
-        ctx = form_context(dispute, kind)
+        ctx = form_context(dispute, kind, case=case, effective=effective)
         when = F.as_date(
             ctx["form"].get("applied_on") or ctx["form"].get("notified_on") or ctx["form"].get("agreed_on")
         )
@@ -1153,7 +1164,8 @@ def case_file_pdf(user: User, dispute: Dispute) -> SignedDocument:
     require_reader(user)
     renderer = Renderer()
     code = new_code()
-    sections = case_file_sections(renderer, dispute)
+    case = case_context(dispute)
+    sections = case_file_sections(renderer, dispute, case)
     attachments = []
     for a in agreements_of(dispute):
         doc = signed_agreement(a)
@@ -1165,7 +1177,7 @@ def case_file_pdf(user: User, dispute: Dispute) -> SignedDocument:
                     description=f"{a.title}（已签章原件，校验码 {doc.code}）",
                 )
             )
-    cover = form_context(dispute, "cover")
+    cover = form_context(dispute, "cover", case=case)
     html = renderer.html(
         "documents/case_file.html",
         sections=sections,
