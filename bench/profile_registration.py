@@ -153,9 +153,11 @@ def run(args, scratch: Path) -> None:
     env, token, node = set_up(url, scratch)
     os.environ.update(env)
     from mediation import create_app
+    from mediation.common.heap import settle_heap
     from mediation.extensions import db
 
     app = create_app()
+    settle_heap()  # as each gunicorn worker does once it has built the app (deploy/gunicorn.conf.py)
     client = app.test_client()
     payloads = http_bench.Payloads(seed=20261101)
     auth = {"Authorization": f"Bearer {token}"}

@@ -240,6 +240,7 @@ def main(argv=None) -> int:
     from sqlalchemy import Date, DateTime, bindparam, select, text
 
     from mediation import create_app
+    from mediation.common.heap import settle_heap
     from mediation.common.time import local_today
     from mediation.extensions import db
     from mediation.geo.models import Node
@@ -248,6 +249,7 @@ def main(argv=None) -> int:
     from mediation.reports.satisfaction import answer_bounds
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench", "SCHEDULER_MODE": "off"})
+    settle_heap()  # as each gunicorn worker does once it has built the app (deploy/gunicorn.conf.py)
     with app.app_context():
         dialect = db.engine.dialect.name
         node = db.session.scalar(select(Node).where(Node.code == args.node))

@@ -19,3 +19,13 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The scheduler runs as its own process (mediation-scheduler.service), never inside web workers.
 raw_env = ["SCHEDULER_MODE=external"]
+
+
+def post_worker_init(worker):
+    """The worker has built the app: what start-up allocated leaves the garbage collector's sight
+    (mediation.settle_heap)."""
+    from mediation.common.heap import (
+        settle_heap,  # here, not at the top: the master process does not load the app
+    )
+
+    settle_heap()

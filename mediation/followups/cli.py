@@ -9,6 +9,7 @@ import threading
 import click
 from flask import current_app
 
+from mediation.common.heap import settle_heap
 from mediation.followups.scheduler import SchedulerRunner
 from mediation.followups.service import run_sweep
 
@@ -37,6 +38,7 @@ def scheduler_command(interval, lease_seconds, once):
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mediation").setLevel(logging.INFO)
     app = current_app._get_current_object()
+    settle_heap()  # a long-lived process, as a gunicorn worker (mediation.settle_heap)
     runner = SchedulerRunner(app, interval=interval, lease_seconds=lease_seconds)
     stop = threading.Event()
 
