@@ -76,8 +76,13 @@ class PgCluster:
 
     def _options(self) -> str:
         return (
+            # synchronous_commit stays on (the default, as in production): with it off the WAL position
+            # read just after a commit (pg_current_wal_lsn, what mediation/replica.py keeps for a web
+            # user's read-your-writes, and what wait_replayed waits for) could still be before the
+            # commit's record, which the WAL writer writes up to 200 ms later; the replica then looked
+            # caught up without the write (tests/test_replica.py failed so under load).
             f"-k {self.root} -h 127.0.0.1 -p {self.port} -c fsync=off -c full_page_writes=off "
-            "-c synchronous_commit=off -c max_connections=100"
+            "-c max_connections=100"
         )
 
     def log_tail(self, lines: int = 30) -> str:
