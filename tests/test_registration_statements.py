@@ -122,7 +122,7 @@ def test_case_number_is_allocated_just_before_commit(client, world):
 
 def test_a_registration_builds_no_statement_of_its_own(client, world, monkeypatch):
     """Building a statement costs more Python than executing it: the registration's own statements
-    (disputes, routing, common/rows.py) are built once per process, not per request. Counted on the
+    (disputes, routing, geo, common/rows.py) are built once per process, not per request. Counted on the
     second registration (the first builds them)."""
     built: list[str] = []
 
@@ -150,7 +150,7 @@ def test_a_registration_builds_no_statement_of_its_own(client, world, monkeypatc
             headers={**world.mediator_a.headers, "Idempotency-Key": key},
         )
         assert r.status_code == 201, r.get_json()
-    own = [b for b in built if b.split(" in ")[1].startswith(("disputes/", "routing/", "common/"))]
+    own = [b for b in built if b.split(" in ")[1].startswith(("disputes/", "routing/", "common/", "geo/"))]
     assert own == [], own
 
 

@@ -55,7 +55,9 @@ def _insert(session: Session, mapper, rows: list[tuple]) -> None:
         # Into the object's dict, not through its attributes: the object is transient, and
         # make_transient_to_detached commits what the dict holds (no change history to keep).
         state = instance_state(obj).dict
-        for key, column_key, server_default in _written_columns(mapper):
+        for key, column_key, primary_key, server_default in _own_columns(mapper):
+            if primary_key:
+                continue
             if column_key in params:
                 state[key] = params[column_key]
             elif not server_default:  # no value and no default: NULL
@@ -71,21 +73,16 @@ def _insert_statement(mapper):
 
 
 @cache
-def _written_columns(mapper) -> tuple:
-    """(attribute, column key, has a server default) of the mapper's own table's columns but the
-    primary key: what an INSERT of :func:`insert_new` writes back into its objects."""
-    return tuple(
-        (prop.key, prop.columns[0].key, prop.columns[0].server_default is not None)
-        for prop in mapper.column_attrs
-        if not prop.columns[0].primary_key and prop.columns[0].table is mapper.local_table
-    )
-
-
-@cache
 def _own_columns(mapper) -> tuple:
-    """(attribute, column key) of the mapper's own table's columns."""
+    """(attribute, column key, is the primary key, has a server default) of the columns of the
+    mapper's own table."""
     return tuple(
-        (prop.key, prop.columns[0].key, prop.columns[0].primary_key)
+        (
+            prop.key,
+            prop.columns[0].key,
+            prop.columns[0].primary_key,
+            prop.columns[0].server_default is not None,
+        )
         for prop in mapper.column_attrs
         if prop.columns[0].table is mapper.local_table
     )
@@ -106,7 +103,7 @@ def _column_values(mapper, obj) -> dict:
     foreign keys of the many-to-one relationships that are set (they win, as in a flush)."""
     state = obj.__dict__
     values = {}
-    for key, column_key, primary_key in _own_columns(mapper):
+    for key, column_key, primary_key, _ in _own_columns(mapper):
         if key in state and not (primary_key and state[key] is None):
             values[column_key] = state[key]
     for key, pairs in _many_to_one(mapper):

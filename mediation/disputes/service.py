@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 from flask import current_app
 from marshmallow import ValidationError
@@ -38,6 +39,7 @@ from mediation.disputes import case_code  # noqa: F401  (connects the 受理 hoo
 from mediation.disputes.models import CaseSequence, Dispute, Event, IdempotencyRecord, Party, new_case_code
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.geo.service import node_by_code
 from mediation.mediators.models import dispute_mediator
 from mediation.routing.service import record_suggestion
 
@@ -90,23 +92,19 @@ def add_event(dispute: Dispute, type_: str, user: User | None, **details) -> Eve
     return event
 
 
+@cache
 def _sequence_upsert(dialect: str):
     """``INSERT … ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last`` for ``dialect``, built
     once per process (bind parameters ``series``, ``unit_id``, ``year``)."""
-    if dialect not in _SEQUENCE_UPSERTS:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = CaseSequence.__table__  # the table, not the entity: a Core statement, not an ORM bulk insert
-        stmt = insert(table).values(
-            series=bindparam("series"), unit_id=bindparam("unit_id"), year=bindparam("year"), last=1
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["series", "unit_id", "year"], set_={"last": table.c.last + 1}
-        )
-        _SEQUENCE_UPSERTS[dialect] = stmt.returning(table.c.last)
-    return _SEQUENCE_UPSERTS[dialect]
-
-
-_SEQUENCE_UPSERTS: dict = {}
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = CaseSequence.__table__  # the table, not the entity: a Core statement, not an ORM bulk insert
+    stmt = insert(table).values(
+        series=bindparam("series"), unit_id=bindparam("unit_id"), year=bindparam("year"), last=1
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["series", "unit_id", "year"], set_={"last": table.c.last + 1}
+    )
+    return stmt.returning(table.c.last)
 
 
 def _increment_sequence(unit_id: int, year: int, series: str) -> int:
@@ -147,7 +145,6 @@ def next_case_no(unit: Unit, year: int) -> str:
 # The registration's statements are built once per process: building a statement costs more Python
 # than executing it (issue 17; bench/profile_registration.py).
 CASE_NO_TAKEN = select(exists().where(Dispute.case_no == bindparam("case_no")))
-NODE_BY_CODE = select(Node).where(Node.code == bindparam("code"))
 IDEMPOTENCY_RECORD = select(IdempotencyRecord.request_hash, IdempotencyRecord.dispute_id).where(
     IdempotencyRecord.user_id == bindparam("user_id"), IdempotencyRecord.key == bindparam("key")
 )
@@ -242,9 +239,8 @@ def duplicate_warnings(
 
 
 def resolve_node(user: User, code: str) -> Node:
-    node = db.session.scalar(NODE_BY_CODE, {"code": code})
-    if node is None:
-        raise ValidationError({"node": ["未知的属地节点代码。"]})
+    """:func:`node_by_code`, within the user's territory."""
+    node = node_by_code(code)
     if not can_see_node(user, node):
         raise ValidationError({"node": ["该属地不在您单位的辖区内，无权登记。"]})
     return node
@@ -293,12 +289,7 @@ def register(
         if previous is not None:
             return Registration(previous, replayed=True)
     registering_unit = user.unit if user is not None else unit
-    if user is None:
-        node = db.session.scalar(NODE_BY_CODE, {"code": data["node"]})
-        if node is None:
-            raise ValidationError({"node": ["未知的属地节点代码。"]})
-    else:
-        node = resolve_node(user, data["node"])
+    node = node_by_code(data["node"]) if user is None else resolve_node(user, data["node"])
     today = local_today()
     flags = list(data.get("flags") or [])
     # The case stays out of the session until its number is allocated: the reads below (duplicates,

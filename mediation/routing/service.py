@@ -17,6 +17,7 @@ from mediation.accounts.access import is_admin, is_center_user, is_center_user_o
 from mediation.common.enums import Channel, NodeLevel, UnitType
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
+from mediation.geo.service import node_by_code
 from mediation.routing.models import RISK_ORDER, RoutingRule
 
 # --- who may read and change the routing configuration ------------------------------------------------
@@ -326,11 +327,7 @@ def unit_by_code(code: str, field: str = "unit") -> Unit:
 
 def create_rule(data: dict) -> RoutingRule:
     """Create a rule from a validated ``RoutingRuleIn`` payload (node and unit given by code)."""
-    node = None
-    if data.get("node"):
-        node = db.session.scalar(select(Node).where(Node.code == data["node"]))
-        if node is None:
-            raise ValidationError({"node": ["未知的属地节点代码。"]})
+    node = node_by_code(data["node"]) if data.get("node") else None
     unit = unit_by_code(data["unit"]) if data.get("unit") else None
     rule = RoutingRule(
         name=data["name"],
