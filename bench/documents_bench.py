@@ -58,9 +58,15 @@ def main() -> None:
     parser.add_argument("--parties", type=int, default=2)
     parser.add_argument("--long", action="store_true", help="an agreement of about four pages")
     parser.add_argument("--json", default=None, help="also write every run's time as JSON to this file")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="instead: where the agreement's time goes (WeasyPrint's steps, each part, counts; bench/documents_breakdown.py)",
+    )
     args = parser.parse_args()
 
     from mediation import create_app
+    from mediation.common.heap import settle_heap
     from mediation.demo import small as h
     from mediation.demo.small import build_world, make_id, zh_number
     from mediation.documents import service, signing
@@ -103,6 +109,7 @@ def main() -> None:
             }
         agreement = h.effective_agreement(world, dispute, **extra)
         signer = signing.signer_for_unit(agreement.unit)
+        settle_heap()  # as each gunicorn worker does once it has built the app (deploy/gunicorn.conf.py)
 
         def render() -> bytes:
             renderer = Renderer()
@@ -134,6 +141,21 @@ def main() -> None:
                 if cpu is not None:
                     cpu.append(time.process_time() - start_cpu)
             return times, result
+
+        if args.breakdown:
+            from documents_breakdown import print_breakdown
+
+            renderer = Renderer()
+            agreement_html = renderer.html(
+                "documents/agreement.html",
+                **service.agreement_context(renderer, agreement),
+                verification=service.verification_block(renderer, "BENCH23456"),
+            )
+            empty_html = empty_template.render(
+                stylesheet=renderer.stylesheet, print_css="documents/print.css", for_web=False
+            )
+            print_breakdown(renderer.pdf, pdf_pages, agreement_html, empty_html, args.runs)
+            return
 
         # The agreement and its floor in turns, so that both see the same moments of a busy machine.
         render_t, empty_t = [], []

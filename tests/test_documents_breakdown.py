@@ -1,0 +1,66 @@
+"""bench/documents_breakdown.py (``documents_bench.py --breakdown``): its parts are the agreement's,
+and its timers measure WeasyPrint's steps and go away afterwards. Nothing here asserts a time."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from mediation.documents import service
+from mediation.documents.render import Renderer
+from tests.documents_helpers import configure_signing, effective_agreement
+
+BREAKDOWN = Path(__file__).resolve().parent.parent / "bench" / "documents_breakdown.py"
+
+
+@pytest.fixture(scope="module")
+def breakdown():
+    spec = importlib.util.spec_from_file_location("bench_documents_breakdown", BREAKDOWN)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+@pytest.fixture
+def agreement_html(app, world, tmp_path):
+    configure_signing(app, tmp_path)
+    agreement = effective_agreement(world)
+    renderer = Renderer()
+    html = renderer.html(
+        "documents/agreement.html",
+        **service.agreement_context(renderer, agreement),
+        verification=service.verification_block(renderer, "TEST23456"),
+    )
+    return renderer, html
+
+
+def test_every_part_is_in_the_agreement(breakdown, agreement_html):
+    _, html = agreement_html
+    assert breakdown.missing_parts(html) == []
+    # A selector that matches nothing is reported: the check can fail.
+    html_without_qr = html.replace('class="verify"', 'class="gone"')
+    assert breakdown.missing_parts(html_without_qr) == ["verification block (QR code)"]
+
+
+def test_stage_timers_measure_and_are_removed(breakdown, agreement_html):
+    import weasyprint
+    from weasyprint import document
+    from weasyprint.text import line_break
+
+    originals = (weasyprint.HTML.__init__, document.layout_document, line_break.Layout.get_first_line)
+    renderer, html = agreement_html
+    totals, pango = defaultdict(float), Counter()
+    with breakdown.stage_timers(totals, pango):
+        pdf = renderer.pdf(html)
+    assert pdf.startswith(b"%PDF")
+    steps = {"parse HTML", "cascade (styles)", "build boxes", "layout", "write PDF", "paint", "subset fonts"}
+    assert steps <= {label for label, seconds in totals.items() if seconds > 0}
+    assert pango["calls"] > 100  # every line of the agreement's text is laid out by Pango
+    assert (weasyprint.HTML.__init__, document.layout_document, line_break.Layout.get_first_line) == originals
+    assert renderer.pdf(html).startswith(b"%PDF")  # and rendering works as before without them
