@@ -57,6 +57,8 @@ PG_URL="postgresql+psycopg://mediation@127.0.0.1:$PGPORT"
 FAILED=()
 step() {  # step NAME COMMAND…: run a benchmark, its output to $OUT/NAME.log
   local name=$1; shift
+  # How fast the machine runs right now (bench/summary.py, "CPU probe"): its table flags a slow spell.
+  python3 bench/summary.py snapshot "$OUT/machine-step-$name.json"
   local started=$SECONDS
   printf '%-44s' "… $name"
   if "$@" >"$OUT/$name.log" 2>&1; then

@@ -1,6 +1,6 @@
 """One table of every benchmark next to its floor (``bench/run_all.sh``).
 
-    python bench/summary.py snapshot OUT.json          # date, CPU count and load average, now
+    python bench/summary.py snapshot OUT.json          # date, CPU count, load average and CPU probe, now
     python bench/summary.py table DIR [--mode quick]   # the table from the --json files in DIR
 
 ``table`` reads what the benchmarks wrote with ``--json`` (``http.json``, ``reports-sqlite.json``,
@@ -10,6 +10,14 @@ median / maximum of the runs), the ratio of the medians, the goal, and whether i
 marked "in every run" is checked with the figure's worst run (the slowest time, the lowest rate)
 against the floor's median. A benchmark that did not produce its file gives a row "not measured".
 Exit status 1 if a row is not measured.
+
+The snapshots also hold a *CPU probe*: the CPU time of a fixed pure-Python loop, best of five. A
+virtual machine's cores do not always run at one speed (a busy host, a busy sibling thread): on the
+2-core machine of the README, whole benchmarks ran 1.6 × slower for a while, in CPU time, with
+nothing else running. ``run_all.sh`` takes a snapshot before each benchmark (``machine-step-NAME.json``),
+and the table's header lists the probes, marking those over 1.25 × the run's fastest: the rows measured
+then are worth less, above all the absolute limits (the 卷宗's 1 s), which no floor in the same run
+corrects.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import json
 import os
 import statistics
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +129,39 @@ def fmt_row(row: Row) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+# The benchmarks run_all.sh times, in its order (a snapshot is taken before each: machine-step-NAME.json).
+TIMED_STEPS = ("reports-sqlite", "reports-postgresql", "documents", "http")
+SLOW_PROBE = 1.25  # a probe this much over the run's fastest marks a slow spell of the machine
+
+
+def cpu_probe_ms(runs: int = 5) -> float:
+    """The CPU time of a fixed pure-Python loop in ms, the best of ``runs``: how fast the machine runs
+    Python right now (lower is faster; comparable between runs on one machine only)."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.process_time()
+        sum(i * i for i in range(300_000))
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
+def fmt_probes(probes: list[tuple[str, float]]) -> str:
+    """``before 16.8, documents 26.9 (1.60 × the fastest: a slow spell), after 17.0`` (ms)."""
+    if not probes:
+        return ""
+    fastest = min(ms for _, ms in probes)
+    parts = []
+    for name, ms in probes:
+        slow = ms / fastest
+        mark = f" ({slow:.2f} × the fastest: a slow spell)" if slow > SLOW_PROBE else ""
+        parts.append(f"{name} {ms:.1f}{mark}")
+    return (
+        "CPU probe at the start of each benchmark (ms of CPU for a fixed Python loop, best of 5; lower is faster): "
+        + ", ".join(parts)
+        + "."
+    )
+
+
 def fmt_load(snapshot: dict | None) -> str:
     if not snapshot:
         return "unknown"
@@ -127,13 +169,24 @@ def fmt_load(snapshot: dict | None) -> str:
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min) at {snapshot['date']}"
 
 
-def build_table(rows: list[Row], before: dict | None, after: dict | None, title: str = "") -> str:
+def build_table(
+    rows: list[Row],
+    before: dict | None,
+    after: dict | None,
+    title: str = "",
+    steps: dict[str, dict] | None = None,
+) -> str:
+    """``steps``: the snapshot taken before each benchmark, by name (in the order run)."""
     cpus = (before or after or {}).get("cpus", "?")
     lines = []
     if title:
         lines += [title, ""]
+    lines.append(f"Machine: {cpus} CPUs; load average before {fmt_load(before)}; after {fmt_load(after)}.")
+    named = [("before", before), *(steps or {}).items(), ("after", after)]
+    probes = [(name, snap["probe_ms"]) for name, snap in named if snap and "probe_ms" in snap]
+    if probes:
+        lines.append(fmt_probes(probes))
     lines += [
-        f"Machine: {cpus} CPUs; load average before {fmt_load(before)}; after {fmt_load(after)}.",
         "",
         "| figure | min / median / max | floor | floor min / median / max | ratio (medians) | goal | met |",
         "|---|---|---|---|---|---|---|",
@@ -260,13 +313,20 @@ def snapshot() -> dict:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpus": os.cpu_count(),
         "load": list(os.getloadavg()),
+        "probe_ms": round(cpu_probe_ms(), 2),
     }
+
+
+def step_snapshots(directory: Path) -> dict[str, dict]:
+    """The snapshots run_all.sh took before each timed benchmark, in its order."""
+    found = {name: _load(directory / f"machine-step-{name}.json") for name in TIMED_STEPS}
+    return {name: snap for name, snap in found.items() if snap}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    snap = sub.add_parser("snapshot", help="write date, CPU count and load average to a JSON file")
+    snap = sub.add_parser("snapshot", help="write date, CPU count, load average and CPU probe to a JSON file")
     snap.add_argument("out")
     table = sub.add_parser("table", help="print the table from the benchmarks' JSON files")
     table.add_argument("directory")
@@ -281,7 +341,11 @@ def main(argv=None) -> int:
     title = f"Benchmarks next to their floors{f' ({args.mode} run)' if args.mode else ''}"
     print(
         build_table(
-            rows, _load(directory / "machine-before.json"), _load(directory / "machine-after.json"), title
+            rows,
+            _load(directory / "machine-before.json"),
+            _load(directory / "machine-after.json"),
+            title,
+            step_snapshots(directory),
         )
     )
     return 0 if all(r.measured for r in rows) else 1

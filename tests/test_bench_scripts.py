@@ -168,10 +168,35 @@ def test_an_absolute_time_goal_is_strict(summary):
     assert row.met()
 
 
+def test_cpu_probes_in_the_header_mark_a_slow_spell(summary):
+    snap = {"date": "2026-11-30 12:00 UTC", "cpus": 2, "load": [0.5, 0.5, 0.5]}
+    steps = {
+        "reports-sqlite": {**snap, "probe_ms": 17.0},
+        "documents": {**snap, "probe_ms": 27.2},  # 1.6 × the fastest: the row's times are inflated
+        "http": {**snap, "probe_ms": 20.0},  # 1.18 ×: within what the threshold (1.25 ×) tolerates
+    }
+    table = summary.build_table([], {**snap, "probe_ms": 16.9}, {**snap, "probe_ms": 17.1}, steps=steps)
+    probe_line = table.splitlines()[1]
+    assert probe_line == (
+        "CPU probe at the start of each benchmark (ms of CPU for a fixed Python loop, best of 5; lower is faster): "
+        "before 16.9, reports-sqlite 17.0, documents 27.2 (1.61 × the fastest: a slow spell), http 20.0, after 17.1."
+    )
+    # Snapshots from before the probe existed: no probe line, the table as it was.
+    assert "CPU probe" not in summary.build_table([], snap, snap, steps={"documents": snap})
+
+
+def test_step_snapshots_are_read_in_run_order(summary, tmp_path):
+    for name, probe in (("http", 18.0), ("documents", 25.0), ("reports-sqlite", 17.0)):
+        (tmp_path / f"machine-step-{name}.json").write_text(json.dumps({"probe_ms": probe}))
+    (tmp_path / "machine-step-generate-sqlite.json").write_text(json.dumps({"probe_ms": 99.0}))  # not timed
+    assert list(summary.step_snapshots(tmp_path)) == ["reports-sqlite", "documents", "http"]
+
+
 def test_command_line(summary, tmp_path, capsys):
     assert summary.main(["snapshot", str(tmp_path / "machine-before.json")]) == 0
     snap = json.loads((tmp_path / "machine-before.json").read_text())
     assert snap["cpus"] >= 1 and len(snap["load"]) == 3 and snap["date"].endswith("UTC")
+    assert snap["probe_ms"] > 0
     assert summary.main(["table", str(tmp_path), "--mode", "quick"]) == 1  # nothing measured
     out = capsys.readouterr().out
     assert out.startswith("Benchmarks next to their floors (quick run)")
