@@ -52,6 +52,22 @@ def pdf_pages(pdf: bytes) -> int:
     return int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"])
 
 
+def agreement_html(renderer, agreement) -> str:
+    """The final agreement's HTML for the PDF engine, with its QR code and verification code."""
+    from mediation.documents import service
+
+    return renderer.html(
+        "documents/agreement.html",
+        **service.agreement_context(renderer, agreement),
+        verification=service.verification_block(renderer, "BENCH23456"),
+    )
+
+
+def empty_html(renderer, template) -> str:
+    """The floor's HTML: :data:`EMPTY_PAGE` with the renderer's stylesheet."""
+    return template.render(stylesheet=renderer.stylesheet, print_css="documents/print.css", for_web=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -111,24 +127,15 @@ def main() -> None:
         signer = signing.signer_for_unit(agreement.unit)
         settle_heap()  # as each gunicorn worker does once it has built the app (deploy/gunicorn.conf.py)
 
+        empty_template = app.jinja_env.from_string(EMPTY_PAGE)
+
         def render() -> bytes:
             renderer = Renderer()
-            html = renderer.html(
-                "documents/agreement.html",
-                **service.agreement_context(renderer, agreement),
-                verification=service.verification_block(renderer, "BENCH23456"),
-            )
-            return renderer.pdf(html)
-
-        empty_template = app.jinja_env.from_string(EMPTY_PAGE)
+            return renderer.pdf(agreement_html(renderer, agreement))
 
         def empty_page() -> bytes:
             renderer = Renderer()
-            return renderer.pdf(
-                empty_template.render(
-                    stylesheet=renderer.stylesheet, print_css="documents/print.css", for_web=False
-                )
-            )
+            return renderer.pdf(empty_html(renderer, empty_template))
 
         def timed(fn, runs, cpu=None):
             """Wall-clock times of ``runs`` calls after a warm-up (and their CPU times into ``cpu``)."""
@@ -145,16 +152,14 @@ def main() -> None:
         if args.breakdown:
             from documents_breakdown import print_breakdown
 
-            renderer = Renderer()
-            agreement_html = renderer.html(
-                "documents/agreement.html",
-                **service.agreement_context(renderer, agreement),
-                verification=service.verification_block(renderer, "BENCH23456"),
+            renderer = Renderer()  # one renderer: it knows the data URIs of the agreement's HTML
+            print_breakdown(
+                renderer.pdf,
+                pdf_pages,
+                agreement_html(renderer, agreement),
+                empty_html(renderer, empty_template),
+                args.runs,
             )
-            empty_html = empty_template.render(
-                stylesheet=renderer.stylesheet, print_css="documents/print.css", for_web=False
-            )
-            print_breakdown(renderer.pdf, pdf_pages, agreement_html, empty_html, args.runs)
             return
 
         # The agreement and its floor in turns, so that both see the same moments of a busy machine.

@@ -3,24 +3,17 @@
 No benchmark runs here and nothing is timed: the numbers are made up.
 """
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-SUMMARY = Path(__file__).resolve().parent.parent / "bench" / "summary.py"
+from tests.bench_modules import bench_module
 
 
 @pytest.fixture(scope="module")
 def summary():
-    spec = importlib.util.spec_from_file_location("bench_summary", SUMMARY)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with bench_module("summary") as module:
+        yield module
 
 
 def test_times_ratio_of_medians_and_goal(summary):

@@ -3,28 +3,20 @@ and its timers measure WeasyPrint's steps and go away afterwards. Nothing here a
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 
 from mediation.documents import service
 from mediation.documents.render import Renderer
+from tests.bench_modules import bench_module
 from tests.documents_helpers import configure_signing, effective_agreement
-
-BREAKDOWN = Path(__file__).resolve().parent.parent / "bench" / "documents_breakdown.py"
 
 
 @pytest.fixture(scope="module")
 def breakdown():
-    spec = importlib.util.spec_from_file_location("bench_documents_breakdown", BREAKDOWN)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with bench_module("documents_breakdown") as module:
+        yield module
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextvars
 import http.client
-import importlib.util
 import itertools
 import json
 import os
@@ -41,6 +40,7 @@ from mediation import create_app
 from mediation.disputes.models import Dispute, Event, IdempotencyRecord, Party
 from mediation.extensions import db
 from tests import test_followups_support as support
+from tests.bench_modules import load_bench_module
 from tests.factories import build_world, dispute_payload, zh_number
 from tests.pg_cluster import pg_cluster  # noqa: F401  (fixture)
 from tests.server_process import ROOT, gunicorn_server  # noqa: F401  (fixture)
@@ -290,13 +290,6 @@ def test_server_killed_mid_registrations_leaves_one_whole_case_per_key(fault_db,
 # --- 2. kill a ledger import while it writes -------------------------------------------------------------
 
 
-def _load_gen_ledger():
-    spec = importlib.util.spec_from_file_location("gen_ledger", ROOT / "bench" / "gen_ledger.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _cli_env(fault_db, tmp_path: Path, **extra) -> dict:
     env = {
         **os.environ,
@@ -333,7 +326,7 @@ def test_ledger_import_killed_while_writing_imports_nothing_and_reruns_once(faul
     from mediation.geo.service import import_tree, import_units
 
     workdir = tmp_path / "ledger"
-    info = _load_gen_ledger().generate(2000, workdir, seed=8)
+    info = load_bench_module("gen_ledger").generate(2000, workdir, seed=8)
     import_tree(workdir / "tree.csv")
     import_units(workdir / "units.csv")
     db.session.commit()

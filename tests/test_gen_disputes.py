@@ -2,25 +2,18 @@
 (a 市 above several districts like 海滨区, the cases spread over them). Nothing is timed."""
 
 import hashlib
-import importlib.util
 import sqlite3
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-GEN = Path(__file__).resolve().parent.parent / "bench" / "gen_disputes.py"
+from tests.bench_modules import bench_module
 
 
 @pytest.fixture(scope="module")
 def gen():
-    spec = importlib.util.spec_from_file_location("bench_gen_disputes", GEN)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with bench_module("gen_disputes") as module:
+        yield module
 
 
 def test_the_default_cases_are_the_same_as_before(gen):

@@ -245,11 +245,17 @@ def _pkcs12(path: str, modified: int, size: int, password: str | None):
     return signers.SimpleSigner.load_pkcs12(path, passphrase=password.encode() if password else None)
 
 
+def _file_version(path: Path) -> tuple[str, int, int]:
+    """A certificate file as a cache key: its path, time stamp and size (a file replaced on disk is
+    another version)."""
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 def _load_pkcs12(path: Path, password: str | None):
     """pyHanko's signer of a PKCS#12 file, loaded (decrypted) once per process and file version: ≈ 8 ms
-    a signature before. A file replaced on disk (another time stamp or size) is read again."""
-    stat = path.stat()
-    return _pkcs12(str(path), stat.st_mtime_ns, stat.st_size, password)
+    a signature before. A file replaced on disk is read again."""
+    return _pkcs12(*_file_version(path), password)
 
 
 # The room pyHanko reserved for the signature (/Contents, hex digits) by signer and settings, when no
@@ -350,8 +356,7 @@ class Pkcs12Signer:
             )
             return _outside_event_loop(lambda: pdf_signer.sign_pdf(writer, bytes_reserved=bytes_reserved))
 
-        stat = self.path.stat()
-        room_key = (str(self.path), stat.st_mtime_ns, stat.st_size, embed) if tsa is None else None
+        room_key = (*_file_version(self.path), embed) if tsa is None else None
         try:
             out = _with_remembered_room(attempt, room_key)
         except Exception as err:
