@@ -76,6 +76,7 @@ def test_register_through_the_form_and_find_it(live_server, page, world):
     assert dispute.flags == ["群体性"] and str(dispute.amount) == "1200.50"
 
     page.get_by_role("link", name="纠纷列表").first.click()
+    page.wait_for_url(re.compile(r"/disputes/$"))
     page.get_by_label("关键词").fill("赵大海")
     page.get_by_role("button", name="搜索").click()
     page.wait_for_url(re.compile(r"q="))

@@ -84,6 +84,7 @@ def test_refer_return_and_the_court_sees_the_reason(live_server, page, new_page,
     assert page.locator("[data-testid=unread-count]").inner_text() == "1"
     shot(page, "e2e_court_page")
     page.get_by_role("link", name="已退回法院").click()
+    page.wait_for_url(re.compile(r"/court/\?.*state=returned"))
     assert page.locator(f"tr[data-referral='{dispute_id}'] [data-testid=return-reason]").is_visible()
 
     # 4. The same list on a phone: cards, no sideways scrolling, the reason readable.

@@ -63,6 +63,7 @@ def test_draft_sign_on_screen_and_download_the_signed_pdf(app, world, live_serve
     page.wait_for_url(re.compile(r"/agreements/\d+$"))
 
     page.get_by_role("link", name="李四 签名").click()
+    page.wait_for_url(re.compile(r"/sign/party-1$"))
     draw(page, wiggle=1)
     page.get_by_role("button", name="确认签名").click()
     page.wait_for_url(re.compile(r"/agreements/\d+$"))
@@ -71,6 +72,7 @@ def test_draft_sign_on_screen_and_download_the_signed_pdf(app, world, live_serve
     page.wait_for_url(re.compile(r"/agreements/\d+$"))
 
     page.get_by_role("link", name="调解员签名").click()
+    page.wait_for_url(re.compile(r"/sign/mediator$"))
     draw(page, wiggle=2)
     page.get_by_role("button", name="确认签名").click()
     page.wait_for_url(re.compile(r"/agreements/\d+$"))

@@ -3,6 +3,7 @@ filters those not trained this year, opens one and adds a training; the flag goe
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -55,6 +56,7 @@ def test_filter_untrained_open_and_add_a_training(live_server, new_page, registr
     shot(page, "e2e_mediators_list_phone")
 
     page.get_by_role("link", name="欧阳·晓红").click()
+    page.wait_for_url(re.compile(r"/mediators/\d+$"))
     assert page.get_by_test_id("untrained").is_visible()
     page.get_by_label("培训日期").fill("2026-11-10")
     page.get_by_label("学时").fill("3.5")
@@ -81,4 +83,5 @@ def test_the_lead_unit_names_the_case_mediators_on_the_case_page(live_server, pa
     assert page.get_by_text("指定承办调解员").count() >= 1  # on the timeline
     shot(page, "e2e_case_mediators")
     page.get_by_test_id("case-mediators").get_by_role("link", name="欧阳·晓红").click()
+    page.wait_for_url(re.compile(rf"/mediators/{registry.id}$"))
     assert dispute_id and page.get_by_test_id("cases").locator("tbody tr").count() == 1

@@ -61,6 +61,7 @@ def test_the_mediator_schedules_a_session_on_a_phone_and_sees_it_on_the_calendar
     calendar = page.locator("[data-testid=calendar]")
     if not calendar.count() or case_no not in calendar.inner_text():  # the session falls in next week
         page.get_by_role("link", name=re.compile("下一周")).click()
+        page.wait_for_url(re.compile(r"/sessions/\?.*date="))
         calendar = page.locator("[data-testid=calendar]")
     text = calendar.inner_text()
     assert case_no in text and "15:00" in text and "双港镇人民调解委员会调解室" in text

@@ -1,0 +1,96 @@
+"""Browser tests wait for the page a link opens before they read it.
+
+Playwright's ``click()`` returns once the click is dispatched, not when the page
+it opens has loaded. A test that reads the page straight after clicking a link
+reads whichever page is there at that instant: usually the new one, now and then
+the old one. ``test_the_lead_unit_names_the_case_mediators_on_the_case_page``
+failed in CI that way. This guard reads the browser tests' source and asks every
+link click for one of: ``page.wait_for_url(...)`` as the next statement, or a
+``with page.expect_navigation()`` / ``expect_download()`` / ``expect_popup()`` block
+around it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+WAITING_BLOCKS = {"expect_navigation", "expect_download", "expect_popup"}
+WAITING_CALLS = {"wait_for_url"}
+
+
+def _calls(node: ast.AST) -> list[ast.Call]:
+    return [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+
+
+def _method(call: ast.Call) -> str | None:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else None
+
+
+def _is_link_click(stmt: ast.stmt) -> bool:
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    if _method(stmt.value) != "click":
+        return False
+    for call in _calls(stmt.value.func):
+        first = call.args[0] if call.args else None
+        if _method(call) == "get_by_role" and isinstance(first, ast.Constant) and first.value == "link":
+            return True
+    return False
+
+
+def _waits(stmt: ast.stmt | None) -> bool:
+    return stmt is not None and any(_method(c) in WAITING_CALLS for c in _calls(stmt))
+
+
+def _in_waiting_block(with_stmt: ast.With) -> bool:
+    return any(_method(c) in WAITING_BLOCKS for item in with_stmt.items for c in _calls(item.context_expr))
+
+
+def unwaited_link_clicks(source: str, filename: str = "<test>") -> list[str]:
+    """``file:line`` of every link click that nothing waits for."""
+    found: list[str] = []
+
+    def visit(body: list[ast.stmt], guarded: bool) -> None:
+        for i, stmt in enumerate(body):
+            following = body[i + 1] if i + 1 < len(body) else None
+            if _is_link_click(stmt) and not guarded and not _waits(following):
+                found.append(f"{filename}:{stmt.lineno}")
+            inner_guard = guarded or (isinstance(stmt, ast.With) and _in_waiting_block(stmt))
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(stmt, field, None)
+                if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                    visit(block, inner_guard)
+            for handler in getattr(stmt, "handlers", []):
+                visit(handler.body, inner_guard)
+
+    visit(ast.parse(source).body, False)
+    return found
+
+
+def test_every_link_click_in_the_browser_tests_is_waited_for():
+    files = sorted(TESTS.glob("test_e2e*.py")) + [TESTS / "browser.py"]
+    assert len(files) > 10
+    found = [hit for f in files for hit in unwaited_link_clicks(f.read_text(encoding="utf-8"), f.name)]
+    assert found == [], "wait for the page a link opens (page.wait_for_url) before reading it"
+
+
+def test_the_guard_catches_the_race_it_is_for():
+    racy = """
+def test_x(page):
+    page.get_by_test_id("m").get_by_role("link", name="欧阳·晓红").click()
+    assert page.get_by_test_id("cases").locator("tbody tr").count() == 1
+"""
+    assert unwaited_link_clicks(racy) == ["<test>:3"]
+    waited = racy.replace("    assert", "    page.wait_for_url('**/mediators/2')\n    assert")
+    assert unwaited_link_clicks(waited) == []
+    in_block = """
+def test_x(page):
+    with page.expect_navigation():
+        page.get_by_role("link", name="返回").click()
+    assert page.url
+"""
+    assert unwaited_link_clicks(in_block) == []
+    button = racy.replace('get_by_role("link"', 'get_by_role("button"')
+    assert unwaited_link_clicks(button) == []
