@@ -9,6 +9,12 @@ Fixtures:
 
 Helpers: ``login(page, live_server, username)`` signs in through the form.
 
+Waiting: ``page.wait_for_url(P)`` returns at once when the page is already at a URL matching P.
+After a click that posts a form and comes back to the same page, it waits for nothing, and the test
+reads the old page. ``guard_url_waits`` makes every such wait fail the test with the fix in the
+message: ``with page.expect_navigation(url=P):`` around the click. (tests/test_e2e_waits.py holds
+the other half: a link click that nothing waits for at all.)
+
 Database: the server thread has its own sessions. Like the test client (tests/conftest.py,
 IsolatedClient), the test's own session commits whenever the browser sends a request to the live
 server: the server sees what the test wrote, no lock or stale read snapshot of the test thread is
@@ -17,6 +23,7 @@ held while the server works, and the test's next query sees what the server comm
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -90,9 +97,49 @@ def browser():
             instance.close()
 
 
+def url_matches(pattern, url: str) -> bool:
+    """Playwright's URL matching for wait_for_url: a regular expression, a glob or a predicate."""
+    if isinstance(pattern, re.Pattern):
+        return pattern.search(url) is not None
+    if callable(pattern):
+        return bool(pattern(url))
+    parts = re.split(r"(\*\*|\*)", pattern)
+    regex = "".join({"**": ".*", "*": "[^/]*"}.get(part, re.escape(part)) for part in parts)
+    return re.fullmatch(regex, url) is not None
+
+
+class UrlWaitThatCannotWait(AssertionError):
+    pass
+
+
+def guard_url_waits(monkeypatch) -> None:
+    """Fail a wait_for_url whose pattern already matched the page's URL when the last click began."""
+    from playwright.sync_api import Locator, Page
+
+    before_click: dict[int, str] = {}
+    click, wait_for_url = Locator.click, Page.wait_for_url
+
+    def recording_click(self, *args, **kwargs):
+        before_click[id(self.page)] = self.page.url
+        return click(self, *args, **kwargs)
+
+    def checked_wait_for_url(self, url, *args, **kwargs):
+        previous = before_click.get(id(self))
+        if previous is not None and url_matches(url, previous):
+            raise UrlWaitThatCannotWait(
+                f"wait_for_url({getattr(url, 'pattern', url)!r}) returns at once: the page was at {previous} "
+                "before the click. Put `with page.expect_navigation(url=...):` around the click."
+            )
+        return wait_for_url(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(Locator, "click", recording_click)
+    monkeypatch.setattr(Page, "wait_for_url", checked_wait_for_url)
+
+
 @pytest.fixture
-def new_page(browser, live_server):
+def new_page(browser, live_server, monkeypatch):
     """Factory: new_page(width=375, height=800) → a page in its own context."""
+    guard_url_waits(monkeypatch)
     contexts = []
     session = db.session()  # the test thread's session object (no app-context lookup in callbacks)
 

@@ -63,14 +63,14 @@ def test_refer_return_and_the_court_sees_the_reason(live_server, page, new_page,
     login(page, live_server, "mediator_b")
     page.goto(live_server.url_for(f"/disputes/{dispute_id}"))
     page.locator("#workflow details[data-action='accept'] > summary").click()
-    page.get_by_role("button", name="确认受理").click()
-    page.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with page.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        page.get_by_role("button", name="确认受理").click()
     assert page.locator("#workflow [data-testid=stage]").inner_text() == "办理中"
     page.locator("#workflow details[data-action='return_to_court'] > summary").click()
     page.locator("#wf-return_to_court-reason").fill(REASON)
     shot(page, "e2e_court_return")
-    page.get_by_role("button", name="确认退回法院").click()
-    page.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with page.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        page.get_by_role("button", name="确认退回法院").click()
     assert page.get_by_text("案件已以调解不成功办结，并退回法院。").is_visible()
     assert page.locator("#workflow [data-testid=stage]").inner_text() == "已办结"
     logout(page)

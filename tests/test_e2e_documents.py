@@ -48,8 +48,8 @@ def test_draft_sign_on_screen_and_download_the_signed_pdf(app, world, live_serve
     page.wait_for_url(re.compile(r"/agreements/\d+$"))
     assert page.locator(".agreement-status").inner_text() == "草稿"
 
-    page.get_by_role("button", name="提交签署").click()
-    page.wait_for_url(re.compile(r"/agreements/\d+$"))
+    with page.expect_navigation(url=re.compile(r"/agreements/\d+$")):
+        page.get_by_role("button", name="提交签署").click()
     assert page.locator(".agreement-status").inner_text() == "签署中"
 
     # Confirming an empty pad is stopped in the browser.
@@ -68,8 +68,8 @@ def test_draft_sign_on_screen_and_download_the_signed_pdf(app, world, live_serve
     page.get_by_role("button", name="确认签名").click()
     page.wait_for_url(re.compile(r"/agreements/\d+$"))
 
-    page.get_by_role("button", name="加盖印章").click()
-    page.wait_for_url(re.compile(r"/agreements/\d+$"))
+    with page.expect_navigation(url=re.compile(r"/agreements/\d+$")):
+        page.get_by_role("button", name="加盖印章").click()
 
     page.get_by_role("link", name="调解员签名").click()
     page.wait_for_url(re.compile(r"/sign/mediator$"))

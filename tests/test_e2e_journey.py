@@ -126,15 +126,15 @@ def test_the_parties_journey_from_the_online_application_to_the_satisfaction_rat
     open_action(staff, "route")
     staff.locator("#wf-route-channel").select_option("人民调解")
     staff.locator("#wf-route-unit").select_option(world.committee_a.code)
-    staff.get_by_role("button", name="确认分流").click()
-    staff.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with staff.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        staff.get_by_role("button", name="确认分流").click()
     assert staff.locator("#workflow [data-testid=stage]").inner_text() == "待受理"
     logout(staff)
     login(staff, live_server, "mediator_a")
     staff.goto(case_page)
     open_action(staff, "accept")
-    staff.get_by_role("button", name="确认受理").click()
-    staff.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with staff.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        staff.get_by_role("button", name="确认受理").click()
     assert staff.locator("#workflow [data-testid=stage]").inner_text() == "办理中"
     notices = outbox("case_code")  # the 受理 SMS carries the case's address
     assert notices and notices[0].params["url"].endswith(f"/c/{case_code}")
@@ -198,8 +198,8 @@ def test_the_parties_journey_from_the_online_application_to_the_satisfaction_rat
     open_action(staff, "close")
     staff.locator("#wf-close-outcome").select_option(Outcome.SUCCESS.value)
     staff.locator("#wf-close-note").fill("达成书面调解协议，协议已生效。")
-    staff.get_by_role("button", name="确认办结").click()
-    staff.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with staff.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        staff.get_by_role("button", name="确认办结").click()
     assert staff.locator("#workflow [data-testid=stage]").inner_text() == "已办结"
     logout(staff)
 

@@ -107,8 +107,8 @@ def test_grid_worker_files_a_zero_report_on_a_phone(live_server, new_page, world
     button = phone.get_by_role("button", name="本期零报告")
     box = button.bounding_box()
     assert box and box["width"] >= 300 and box["height"] >= 44  # a thumb-sized target
-    button.click()
-    phone.wait_for_url(re.compile(r"/reports/screening$"))
+    with phone.expect_navigation(url=re.compile(r"/reports/screening$")):
+        button.click()
     assert phone.get_by_text("零报告").first.is_visible()
     shot(phone, "e2e_screening_phone")
     row = db.session.scalar(select(Screening))

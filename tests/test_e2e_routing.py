@@ -112,8 +112,8 @@ def test_centre_routes_with_the_suggestion_a_short_name_search_and_two_co_handle
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
     shot(page, f"e2e_routing_picker_{width}")
 
-    page.get_by_role("button", name="确认分流").click()
-    page.wait_for_url(re.compile(rf"/disputes/{labour_case}"))
+    with page.expect_navigation(url=re.compile(rf"/disputes/{labour_case}")):
+        page.get_by_role("button", name="确认分流").click()
     assert page.get_by_text(f"已分流至{HRSS}，等待受理。").is_visible()
     co_units = page.locator("dt:text-is('联办单位') + dd").first.inner_text()
     assert TOWN_COMMITTEE in co_units and POLICE in co_units

@@ -40,8 +40,8 @@ def test_scorecard_to_the_cases_and_back_then_issue_the_notice(live_server, page
     page.get_by_role("link", name="‹ 返回考核排名").click()
     page.wait_for_url(re.compile(r"/reports/scorecard\?.*period=2026-Q3"))
     page.locator("#issue-notice").click()
-    page.get_by_role("button", name="确认印发").click()
-    page.wait_for_url(re.compile(r"/reports/notices"))
+    with page.expect_navigation(url=re.compile(r"/reports/notices")):
+        page.get_by_role("button", name="确认印发").click()
     listed = page.locator("#notices tbody tr").first
     assert "海滨区综治中心通报〔2026〕1号" in listed.inner_text()
     assert "海滨街道" in listed.inner_text()

@@ -25,8 +25,8 @@ def test_grid_worker_registers_one_finding_and_explains_the_other(live_server, n
     login(phone, live_server, "grid_a")
     phone.goto(live_server.url_for("/reports/screening"))
     phone.get_by_label("发现纠纷数").fill("2")
-    phone.get_by_role("button", name="提交排查报告").click()
-    phone.wait_for_url(re.compile(r"/reports/screening$"))
+    with phone.expect_navigation(url=re.compile(r"/reports/screening$")):
+        phone.get_by_role("button", name="提交排查报告").click()
     phone.get_by_role("link", name=re.compile("发现 2 件")).click()
     phone.wait_for_url(re.compile(r"/reports/screening/\d+$"))
 
@@ -37,8 +37,8 @@ def test_grid_worker_registers_one_finding_and_explains_the_other(live_server, n
         phone.get_by_label("简要情况").fill(description)
         phone.get_by_label("当事人姓名（可不填，多人用顿号分隔）").fill(parties)
         phone.get_by_label("类别").select_option(category)
-        phone.get_by_role("button", name="添加").click()
-        phone.wait_for_url(re.compile(r"/reports/screening/\d+$"))
+        with phone.expect_navigation(url=re.compile(r"/reports/screening/\d+$")):
+            phone.get_by_role("button", name="添加").click()
     counts = phone.get_by_test_id("sweep-counts")
     assert "发现2件，登记0件" in counts.inner_text()
     assert fits(phone)
@@ -57,8 +57,8 @@ def test_grid_worker_registers_one_finding_and_explains_the_other(live_server, n
     # the other: explained (当场化解)
     second = phone.get_by_test_id("finding-2")
     second.get_by_label("无需登记的原因").select_option("当场化解")
-    second.get_by_role("button", name="提交说明").click()
-    phone.wait_for_url(re.compile(r"/reports/screening/\d+$"))
+    with phone.expect_navigation(url=re.compile(r"/reports/screening/\d+$")):
+        second.get_by_role("button", name="提交说明").click()
     counts = phone.get_by_test_id("sweep-counts")
     assert "发现2件，登记1件" in counts.inner_text() and "说明1件" in counts.inner_text()
     assert "已闭环" in counts.inner_text()

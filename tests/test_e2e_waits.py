@@ -13,7 +13,12 @@ around it.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+import pytest
+
+from tests.browser import UrlWaitThatCannotWait, url_matches
 
 TESTS = Path(__file__).resolve().parent
 WAITING_BLOCKS = {"expect_navigation", "expect_download", "expect_popup"}
@@ -94,3 +99,25 @@ def test_x(page):
     assert unwaited_link_clicks(in_block) == []
     button = racy.replace('get_by_role("link"', 'get_by_role("button"')
     assert unwaited_link_clicks(button) == []
+
+
+def test_url_patterns_match_as_playwright_matches_them():
+    url = "http://127.0.0.1:5000/mediators/?untrained=1"
+    assert url_matches("**untrained=1**", url) and url_matches("**/mediators/*", url)
+    assert not url_matches("**/disputes/**", url) and not url_matches("*/mediators/*", url)
+    assert url_matches(re.compile(r"/mediators/"), url) and not url_matches(re.compile(r"/mediators/$"), url)
+    assert url_matches(lambda u: "untrained" in u, url)
+
+
+def test_a_wait_for_the_url_the_page_is_already_at_fails(live_server, page):
+    """A form that posts and comes back to the same URL: wait_for_url would wait for nothing."""
+    page.goto(live_server.url_for("/login"))
+    page.get_by_label("用户名").fill("nobody")
+    page.get_by_label("密码").fill("wrong-password")
+    page.get_by_role("button", name="登录").click()
+    with pytest.raises(UrlWaitThatCannotWait, match="expect_navigation"):
+        page.wait_for_url("**/login")
+    page.get_by_label("密码").fill("wrong-password")  # the form comes back without it
+    with page.expect_navigation(url="**/login"):  # the way that waits
+        page.get_by_role("button", name="登录").click()
+    assert page.get_by_role("alert").count() + page.locator(".flash, .field-error").count() >= 1

@@ -38,8 +38,8 @@ def test_route_accept_and_close_from_the_case_page(client, live_server, page, wo
     page.locator("#wf-route-unit").select_option("TW-B")
     page.locator("#wf-route-note").fill("邻里纠纷，由镇调委会调解。")
     shot(page, "e2e_workflow_route")
-    page.get_by_role("button", name="确认分流").click()
-    page.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with page.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        page.get_by_role("button", name="确认分流").click()
     assert page.get_by_text("已分流至双港镇人民调解委员会，等待受理。").is_visible()
     assert page.locator("#workflow [data-testid=stage]").inner_text() == "待受理"
     logout(page)
@@ -47,8 +47,8 @@ def test_route_accept_and_close_from_the_case_page(client, live_server, page, wo
     login(page, live_server, "mediator_b")
     page.goto(case_url)
     open_action(page, "accept")
-    page.get_by_role("button", name="确认受理").click()
-    page.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with page.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        page.get_by_role("button", name="确认受理").click()
     assert page.get_by_text(re.compile(r"已受理，办理期限至\d{4}-\d{2}-\d{2}。")).is_visible()
     assert page.locator("#workflow [data-testid=stage]").inner_text() == "办理中"
     assert page.locator("#workflow [data-testid=warning-level]").inner_text() == "正常"
@@ -56,15 +56,15 @@ def test_route_accept_and_close_from_the_case_page(client, live_server, page, wo
     open_action(page, "session")
     page.locator("#wf-session-place").fill("双港镇人民调解委员会调解室")
     page.locator("#wf-session-record").fill("双方陈述事实，调解员释法明理，双方同意赔偿方案。")
-    page.get_by_role("button", name="确认记录调解").click()
-    page.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with page.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        page.get_by_role("button", name="确认记录调解").click()
     assert page.get_by_text("调解记录已保存。").is_visible()
 
     open_action(page, "close")
     page.locator("#wf-close-outcome").select_option("调解成功")
     page.locator("#wf-close-note").fill("达成书面调解协议，当场履行。")
-    page.get_by_role("button", name="确认办结").click()
-    page.wait_for_url(re.compile(rf"/disputes/{dispute_id}"))
+    with page.expect_navigation(url=re.compile(rf"/disputes/{dispute_id}")):
+        page.get_by_role("button", name="确认办结").click()
     assert page.get_by_text("案件已办结（调解成功）。").is_visible()
     assert page.locator("#workflow [data-testid=stage]").inner_text() == "已办结"
     shot(page, "e2e_workflow_closed")

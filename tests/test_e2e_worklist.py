@@ -65,8 +65,8 @@ def test_land_on_the_worklist_and_go_to_the_action(client, live_server, new_page
     shot(page, f"e2e_worklist_action_{device}")
 
     # doing it takes the item off the list
-    action.get_by_role("button", name=re.compile("受理")).last.click()
-    page.wait_for_url(re.compile(rf"/disputes/{awaiting}"))
+    with page.expect_navigation(url=re.compile(rf"/disputes/{awaiting}")):
+        action.get_by_role("button", name=re.compile("受理")).last.click()
     assert page.locator("#workflow [data-testid=stage]").inner_text() == "办理中"
     menu = page.get_by_role("button", name="菜单")
     if menu.is_visible():  # on a phone the navigation is behind the menu button
