@@ -88,6 +88,7 @@ def test_a_party_rates_the_closed_case_on_a_phone(live_server, new_page, world):
     page.goto(live_server.url_for(f"/c/{d.case_code}"))
     page.get_by_label("手机号码").fill(PHONE)
     page.get_by_role("button", name="获取验证码").click()
+    page.get_by_test_id("door-notice").wait_for()  # the server has answered, so the code is stored
     db.session.expire_all()
     code = db.session.scalar(
         select(SmsMessage.params)

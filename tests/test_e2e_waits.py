@@ -1,13 +1,18 @@
-"""Browser tests wait for the page a link opens before they read it.
+"""Browser tests wait for what a click does before they read it.
 
 Playwright's ``click()`` returns once the click is dispatched, not when the page
 it opens has loaded. A test that reads the page straight after clicking a link
 reads whichever page is there at that instant: usually the new one, now and then
 the old one. ``test_the_lead_unit_names_the_case_mediators_on_the_case_page``
-failed in CI that way. This guard reads the browser tests' source and asks every
-link click for one of: ``page.wait_for_url(...)`` as the next statement, or a
-``with page.expect_navigation()`` / ``expect_download()`` / ``expect_popup()`` block
-around it.
+failed in CI that way. This guard reads the browser tests' source and asks
+- every link click for ``page.wait_for_url(...)`` as the next statement, or a
+  ``with page.expect_navigation()`` / ``expect_download()`` / ``expect_popup()``
+  block around it;
+- every click for something other than a database read (``db.session``) as the
+  next statement, unless such a block is around it: the server may not have
+  written yet.
+``tests/browser.py`` (``guard_url_waits``) holds the runtime half: a
+``wait_for_url`` that could only return at once fails.
 """
 
 from __future__ import annotations
@@ -45,6 +50,21 @@ def _is_link_click(stmt: ast.stmt) -> bool:
     return False
 
 
+def _is_click(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and _method(stmt.value) == "click"
+
+
+def _reads_database(stmt: ast.stmt | None) -> bool:
+    """``db.session…``: what the test reads straight from the database, not from the page."""
+    return stmt is not None and any(
+        isinstance(n, ast.Attribute)
+        and n.attr == "session"
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "db"
+        for n in ast.walk(stmt)
+    )
+
+
 def _waits(stmt: ast.stmt | None) -> bool:
     return stmt is not None and any(_method(c) in WAITING_CALLS for c in _calls(stmt))
 
@@ -53,14 +73,17 @@ def _in_waiting_block(with_stmt: ast.With) -> bool:
     return any(_method(c) in WAITING_BLOCKS for item in with_stmt.items for c in _calls(item.context_expr))
 
 
-def unwaited_link_clicks(source: str, filename: str = "<test>") -> list[str]:
-    """``file:line`` of every link click that nothing waits for."""
+def unwaited_clicks(source: str, filename: str = "<test>") -> list[str]:
+    """``file:line`` of every click that nothing waits for before the test reads on."""
     found: list[str] = []
 
     def visit(body: list[ast.stmt], guarded: bool) -> None:
         for i, stmt in enumerate(body):
             following = body[i + 1] if i + 1 < len(body) else None
-            if _is_link_click(stmt) and not guarded and not _waits(following):
+            if not guarded and (
+                (_is_link_click(stmt) and not _waits(following))
+                or (_is_click(stmt) and _reads_database(following))
+            ):
                 found.append(f"{filename}:{stmt.lineno}")
             inner_guard = guarded or (isinstance(stmt, ast.With) and _in_waiting_block(stmt))
             for field in ("body", "orelse", "finalbody"):
@@ -74,10 +97,10 @@ def unwaited_link_clicks(source: str, filename: str = "<test>") -> list[str]:
     return found
 
 
-def test_every_link_click_in_the_browser_tests_is_waited_for():
+def test_every_click_in_the_browser_tests_is_waited_for():
     files = sorted(TESTS.glob("test_e2e*.py")) + [TESTS / "browser.py"]
     assert len(files) > 10
-    found = [hit for f in files for hit in unwaited_link_clicks(f.read_text(encoding="utf-8"), f.name)]
+    found = [hit for f in files for hit in unwaited_clicks(f.read_text(encoding="utf-8"), f.name)]
     assert found == [], "wait for the page a link opens (page.wait_for_url) before reading it"
 
 
@@ -87,18 +110,24 @@ def test_x(page):
     page.get_by_test_id("m").get_by_role("link", name="欧阳·晓红").click()
     assert page.get_by_test_id("cases").locator("tbody tr").count() == 1
 """
-    assert unwaited_link_clicks(racy) == ["<test>:3"]
+    assert unwaited_clicks(racy) == ["<test>:3"]
     waited = racy.replace("    assert", "    page.wait_for_url('**/mediators/2')\n    assert")
-    assert unwaited_link_clicks(waited) == []
+    assert unwaited_clicks(waited) == []
     in_block = """
 def test_x(page):
     with page.expect_navigation():
         page.get_by_role("link", name="返回").click()
     assert page.url
 """
-    assert unwaited_link_clicks(in_block) == []
+    assert unwaited_clicks(in_block) == []
     button = racy.replace('get_by_role("link"', 'get_by_role("button"')
-    assert unwaited_link_clicks(button) == []
+    assert unwaited_clicks(button) == []
+    straight_to_the_database = """
+def test_x(page):
+    page.get_by_role("button", name="获取验证码").click()
+    db.session.expire_all()
+"""
+    assert unwaited_clicks(straight_to_the_database) == ["<test>:3"]
 
 
 def test_url_patterns_match_as_playwright_matches_them():
