@@ -79,13 +79,11 @@ def stage_timers(totals: defaultdict, pango: Counter) -> Iterator[None]:
     from weasyprint.text import line_break
 
     def count_lines(original):
+        timed = _timer(pango, "seconds")(original)
+
         def counted(layout):
-            start = time.perf_counter()
-            try:
-                return original(layout)
-            finally:
-                pango["calls"] += 1
-                pango["seconds"] += time.perf_counter() - start
+            pango["calls"] += 1
+            return timed(layout)
 
         return counted
 

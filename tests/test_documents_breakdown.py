@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from mediation.documents import service
 from mediation.documents.render import Renderer
 from tests.bench_modules import bench_module
 from tests.documents_helpers import configure_signing, effective_agreement
@@ -19,17 +18,18 @@ def breakdown():
         yield module
 
 
+@pytest.fixture(scope="module")
+def documents_bench():
+    with bench_module("documents_bench") as module:
+        yield module
+
+
 @pytest.fixture
-def agreement_html(app, world, tmp_path):
+def agreement_html(app, world, tmp_path, documents_bench):
+    """The agreement's HTML as ``documents_bench.py --breakdown`` builds it."""
     configure_signing(app, tmp_path)
-    agreement = effective_agreement(world)
     renderer = Renderer()
-    html = renderer.html(
-        "documents/agreement.html",
-        **service.agreement_context(renderer, agreement),
-        verification=service.verification_block(renderer, "TEST23456"),
-    )
-    return renderer, html
+    return renderer, documents_bench.agreement_html(renderer, effective_agreement(world))
 
 
 def test_every_part_is_in_the_agreement(breakdown, agreement_html):

@@ -38,20 +38,16 @@ def _method(call: ast.Call) -> str | None:
     return call.func.attr if isinstance(call.func, ast.Attribute) else None
 
 
-def _is_link_click(stmt: ast.stmt) -> bool:
-    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
-        return False
-    if _method(stmt.value) != "click":
-        return False
-    for call in _calls(stmt.value.func):
-        first = call.args[0] if call.args else None
-        if _method(call) == "get_by_role" and isinstance(first, ast.Constant) and first.value == "link":
-            return True
-    return False
-
-
 def _is_click(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and _method(stmt.value) == "click"
+
+
+def _is_link_click(stmt: ast.stmt) -> bool:
+    """``….get_by_role("link", …)….click()``."""
+    return _is_click(stmt) and any(
+        _method(call) == "get_by_role" and call.args and getattr(call.args[0], "value", None) == "link"
+        for call in _calls(stmt.value.func)
+    )
 
 
 def _reads_database(stmt: ast.stmt | None) -> bool:
@@ -101,7 +97,9 @@ def test_every_click_in_the_browser_tests_is_waited_for():
     files = sorted(TESTS.glob("test_e2e*.py")) + [TESTS / "browser.py"]
     assert len(files) > 10
     found = [hit for f in files for hit in unwaited_clicks(f.read_text(encoding="utf-8"), f.name)]
-    assert found == [], "wait for the page a link opens (page.wait_for_url) before reading it"
+    assert found == [], (
+        "wait for what the click does (page.wait_for_url, expect_navigation) before reading on"
+    )
 
 
 def test_the_guard_catches_the_race_it_is_for():
