@@ -127,23 +127,36 @@ def test_a_subtree_is_an_array_of_node_ids_read_in_the_statement(app, month_worl
         assert "dispute.node_id = ANY (ARRAY(SELECT node.id" in sql(town.path)
         # The subtree alone (at this size the planner picks any index for the whole statement):
         # its ids are an index condition, of an index that leads with node_id.
-        # A table of a few rows is read whole through any index (autovacuum's view of it decided which,
-        # so the plan changed with the test session's history): 5,000 more cases elsewhere in the
-        # district, in this transaction only, make the subtree a small part of the table, as it is.
+        # A table of a few rows is read whole through any index, and the plan followed whatever
+        # statistics autovacuum had left from earlier tests (CI once saw the whole of another index
+        # read). So the test makes the table look as it does in use, in this transaction only:
+        # 20,000 more cases spread over 2,000 grids elsewhere in the district, so that the subtree is a
+        # small part of the table and of its node ids, then ANALYZE (all rows are sampled at this
+        # size, so the statistics, and the plan, follow from the data alone; rolled back with it).
+        db.session.execute(
+            text(
+                "INSERT INTO node (code, name, level, parent_id, path) "
+                "SELECT 'ELSEWHERE-' || g, '网格' || g, n.level, n.id, n.path || 'e' || g || '/' "
+                "FROM node n CROSS JOIN generate_series(0, 1999) g WHERE n.id = :elsewhere"
+            ),
+            {"elsewhere": w.town_a.id},
+        )
         cols = [c.name for c in Dispute.__table__.columns if c.name != "id"]
         values = {
             "case_no": "d.case_no || '-' || g",
             "case_code": "left(md5(d.case_code || g::text), 16)",
-            "node_id": ":elsewhere",
+            "node_id": "e.id",
         }
         db.session.execute(
             text(
                 f"INSERT INTO dispute ({', '.join(cols)}) "
                 f"SELECT {', '.join(values.get(c, 'd.' + c) for c in cols)} "
-                "FROM dispute d CROSS JOIN generate_series(1, 5000) g WHERE d.id = (SELECT min(id) FROM dispute)"
-            ),
-            {"elsewhere": w.town_a.id},
+                "FROM dispute d CROSS JOIN generate_series(1, 20000) g "
+                "JOIN node e ON e.code = 'ELSEWHERE-' || (g % 2000) "
+                "WHERE d.id = (SELECT min(id) FROM dispute)"
+            )
         )
+        db.session.execute(text("ANALYZE dispute, node"))
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = _plan(select(func.count()).select_from(Dispute).where(in_subtree(town.path)))
         db.session.rollback()
