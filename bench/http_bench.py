@@ -52,14 +52,16 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS_CSV = ROOT / "mediation" / "demo_data" / "units.csv"
 ONE_UNIT_USER = "tiaojieyuan"  # demo 调解员 of 双港镇人民调解委员会 (120116100000-TW)
 ONE_UNIT_TOWN = "120116100"  # … who registers in the grids of 双港镇
 TICK = os.sysconf("SC_CLK_TCK")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段钱汤尹黎易常武乔贺赖龚文雷"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国海燕志峰春梅晓东云飞雪松林波宁辉文博宇浩然思源欣怡子涵雨轩佳琪梓萱一鸣嘉怡俊杰天佑"
@@ -360,7 +362,7 @@ class Payloads:
         self._lock = threading.Lock()
         self._n = 0
         self._rng = random.Random(seed)
-        self._today = date.today()
+        self._today = datetime.now(SHANGHAI).date()  # the server counts dates in Shanghai time
 
     def _name(self, n: int) -> str:
         g = len(GIVEN)

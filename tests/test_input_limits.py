@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from mediation import clock
 from mediation.disputes.models import Dispute, Event, Party
 from mediation.extensions import db
 from mediation.geo.models import Node, Unit
@@ -123,7 +124,7 @@ def test_api_carry_over_reason_refuses_forbidden_characters(client, world, case,
         headers=world.district_staff.headers,
         json={
             "dispute": case["id"],
-            "month": date.today().strftime("%Y-%m"),
+            "month": clock.today().strftime("%Y-%m"),
             "reason": f"当事人外出务工{FORBIDDEN[name]}，下月继续调解",
         },
     )
@@ -405,7 +406,7 @@ def test_web_workflow_and_document_forms_refuse_forbidden_characters(app, client
 
 def test_web_carry_over_and_reopen_reasons_go_through_the_schema(client, world, case, web):
     web.login("qu_center")
-    month = date.today().strftime("%Y-%m")
+    month = clock.today().strftime("%Y-%m")
     token = web.csrf(f"/reports/close?node={world.district.code}&month={month}")
     r = client.post(
         "/reports/close/carry-over",
@@ -551,7 +552,7 @@ def test_form_values_that_reach_the_database_unchecked_are_never_a_500(client, w
     )
     assert r.status_code in (200, 401, 422), r.status_code
     web.login("qu_center")
-    month = date.today().strftime("%Y-%m")
+    month = clock.today().strftime("%Y-%m")
     token = web.csrf(f"/reports/close?month={month}")
     r = client.post("/reports/close", data={"csrf_token": token, "node": "120116\x00", "month": month})
     assert r.status_code in (404, 422), r.status_code

@@ -11,6 +11,7 @@ import pytest
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from mediation import clock
 from mediation.common.validators import normalize_person_name, person_name_error
 from mediation.disputes.models import Dispute, Event
 from mediation.disputes.schemas import DisputeCreate
@@ -230,7 +231,7 @@ def test_month_close_asks_first_and_says_how_many_lower_levels_have_not_reported
 
 
 def test_a_zero_report_does_not_silently_overwrite_disputes_found(client, web, world):
-    day = date.today().isoformat()
+    day = clock.today().isoformat()
     api = world.grid_a_user.headers
     body = {"node": world.grid_a.code, "date": day}
     assert client.post("/api/v1/screenings", json={**body, "found": 3}, headers=api).status_code == 201
