@@ -8,7 +8,6 @@ those hours. ``clock.today()`` is Shanghai's date, and follows the frozen test c
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from mediation import ROOT
 
