@@ -15,6 +15,7 @@ from mediation.common.enums import Role, values
 from mediation.common.tabular import TableError
 from mediation.common.time import to_local
 from mediation.common.validators import text_error
+from mediation.database import writing_command
 from mediation.demo import load_demo
 from mediation.documents.cli import documents_cli
 from mediation.extensions import db
@@ -24,7 +25,7 @@ from mediation.geo.service import ImportErrors, import_tree, import_units
 from mediation.ledger.cli import ledger_cli
 from mediation.mediators.cli import mediators_cli
 from mediation.ops import ops_cli
-from mediation.reports.cli import register as register_reports_cli
+from mediation.reports.cli import month_cli
 from mediation.routing.cli import calendar_cli
 from mediation.sms.cli import sms_cli
 
@@ -175,16 +176,23 @@ def demo_command(reset, count):
     click.echo(summary)
 
 
+COMMANDS = (
+    ops_cli,
+    tree_cli,
+    units_cli,
+    user_cli,
+    demo_command,
+    scheduler_command,
+    documents_cli,
+    ledger_cli,
+    mediators_cli,
+    calendar_cli,
+    sms_cli,
+    month_cli,
+)
+
+
 def register_cli(app: Flask) -> None:
-    register_reports_cli(app)
-    app.cli.add_command(ops_cli)
-    app.cli.add_command(tree_cli)
-    app.cli.add_command(units_cli)
-    app.cli.add_command(user_cli)
-    app.cli.add_command(demo_command)
-    app.cli.add_command(scheduler_command)
-    app.cli.add_command(documents_cli)
-    app.cli.add_command(ledger_cli)
-    app.cli.add_command(mediators_cli)
-    app.cli.add_command(calendar_cli)
-    app.cli.add_command(sms_cli)
+    """Every command of the app, each marked as writing work (database.writing_command)."""
+    for command in COMMANDS:
+        app.cli.add_command(writing_command(command))

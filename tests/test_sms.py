@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from mediation import clock
+from mediation.database import write_intent
 from mediation.demo.small import make_case
 from mediation.extensions import db
 from mediation.followups.scheduler import SchedulerRunner
@@ -59,8 +60,12 @@ def count(*where) -> int:
 
 
 def queue(phone=PHONE, template="verify_code", params=None, **kwargs) -> int:
-    message = enqueue(phone, template, params or {"code": "123456", "minutes": 5}, **kwargs)
+    """Queue as the app's writers do outside a request (write_intent): on SQLite the transaction takes
+    the write lock at BEGIN and waits for a running sender's claim, instead of failing at the insert."""
     db.session.commit()
+    with write_intent():
+        message = enqueue(phone, template, params or {"code": "123456", "minutes": 5}, **kwargs)
+        db.session.commit()
     return message.id
 
 

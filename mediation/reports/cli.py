@@ -54,7 +54,3 @@ def month_close(code, month_text):
         f"{node.name}{month.label}已结账（第{close.seq}次）{upper}：上月结转{figures['carried_in']}，"
         f"新增{figures['new']}，办结{figures['closed']}，结转下月{figures['carried_out']}。"
     )
-
-
-def register(app) -> None:
-    app.cli.add_command(month_cli)
