@@ -40,7 +40,9 @@ class HeldLock:
     and a little longer, then lets go."""
 
     def __init__(self, db_url: str):
-        self.holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+        self.holder = sqlite3.connect(
+            db_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+        )
         self.sent = threading.Event()
         self.released = threading.Event()
 
