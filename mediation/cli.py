@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Iterator
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -15,7 +17,7 @@ from mediation.common.enums import Role, values
 from mediation.common.tabular import TableError
 from mediation.common.time import to_local
 from mediation.common.validators import text_error
-from mediation.database import writing_command
+from mediation.database import write_intent
 from mediation.demo import load_demo
 from mediation.documents.cli import documents_cli
 from mediation.extensions import db
@@ -176,6 +178,45 @@ def demo_command(reset, count):
     click.echo(summary)
 
 
+def command_tree(command: click.Command) -> Iterator[click.Command]:
+    """A command and, for a group, every command under it."""
+    yield command
+    for sub in getattr(command, "commands", {}).values():
+        yield from command_tree(sub)
+
+
+def writing_command(command: click.Command) -> click.Command:
+    """Mark a command (and, for a group, every command under it) as writing work, once.
+
+    A command runs outside a request, so on SQLite its transactions would begin deferred and upgrade
+    to the write lock at their first write, which fails at once when a server's request or scheduler
+    holds the lock at that moment (``database is locked``). Marked (database.write_intent), they take
+    the lock at BEGIN and queue behind the server's writers. A transaction the command began and left
+    open is ended afterwards (the command line's own app context would have ended it), so a command
+    invoked inside an app context (tests) leaves no write lock behind. Threads a command starts (the
+    scheduler, the job workers) do not inherit the mark: they mark their own writes. PostgreSQL is
+    untouched."""
+    for cmd in command_tree(command):
+        if cmd.callback is not None and not getattr(cmd.callback, "writing", False):
+            cmd.callback = _writing(cmd.callback)
+    return command
+
+
+def _writing(callback):
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        began_here = not (has_app_context() and db.session().in_transaction())
+        with write_intent():
+            try:
+                return callback(*args, **kwargs)
+            finally:
+                if began_here and has_app_context():
+                    db.session.rollback()  # nothing, unless the command left a transaction open
+
+    run.writing = True
+    return run
+
+
 COMMANDS = (
     ops_cli,
     tree_cli,
@@ -193,6 +234,6 @@ COMMANDS = (
 
 
 def register_cli(app: Flask) -> None:
-    """Every command of the app, each marked as writing work (database.writing_command)."""
+    """Every command of the app, each marked as writing work (writing_command)."""
     for command in COMMANDS:
         app.cli.add_command(writing_command(command))

@@ -3,12 +3,11 @@ replica (mediation/replica.py)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import has_app_context, has_request_context, request
+from flask import has_request_context, request
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -65,41 +64,6 @@ def write_intent() -> Iterator[None]:
         yield
     finally:
         _write_intent.reset(token)
-
-
-def writing_command(command):
-    """Mark a command-line command (and, for a group, every command under it) as writing work, once.
-
-    A command runs outside a request, so on SQLite its transactions would begin deferred and upgrade
-    to the write lock at their first write, which fails at once when a server's request or scheduler
-    holds the lock at that moment (``database is locked``). Marked, they take the lock at BEGIN and
-    queue behind the server's writers. A transaction the command began and left open is ended
-    afterwards (the command line's own app context would have ended it), so a command invoked inside
-    an app context (tests) leaves no write lock behind. Threads a command starts (the scheduler, the
-    job workers) do not inherit the mark: they mark their own writes. PostgreSQL is untouched."""
-    commands = getattr(command, "commands", None)
-    if commands is not None:
-        for sub in commands.values():
-            writing_command(sub)
-    callback = command.callback
-    if callback is None or getattr(callback, "_writing", False):
-        return command
-
-    @functools.wraps(callback)
-    def run(*args, **kwargs):
-        from mediation.extensions import db  # cycle: mediation.extensions imports this module
-
-        open_before = has_app_context() and db.session().in_transaction()
-        with write_intent():
-            try:
-                return callback(*args, **kwargs)
-            finally:
-                if not open_before and has_app_context() and db.session().in_transaction():
-                    db.session.rollback()
-
-    run._writing = True
-    command.callback = run
-    return command
 
 
 def _wants_write_lock() -> bool:

@@ -1,6 +1,6 @@
 """Work outside a request that writes takes SQLite's write lock at BEGIN (database.write_intent), so it
 waits for the server's writers instead of failing: every command of the command line
-(database.writing_command), and the tests' own writers beside a running sender (tests/test_sms.py).
+(mediation.cli.writing_command), and the tests' own writers beside a running sender (tests/test_sms.py).
 
 The failure this keeps out: a transaction that began deferred reads, then writes, and SQLite upgrades its
 lock; when another connection holds the write lock at that moment, the upgrade fails at once with
@@ -19,8 +19,7 @@ from flask.cli import AppGroup
 from sqlalchemy import event, func, select, update
 
 from mediation.accounts.models import User
-from mediation.cli import COMMANDS
-from mediation.database import writing_command
+from mediation.cli import COMMANDS, command_tree, writing_command
 from mediation.extensions import db
 from tests.conftest import PG_URL
 
@@ -96,17 +95,10 @@ def test_without_the_mark_the_same_work_fails_at_once(app, db_url):
 
 
 def test_every_command_of_the_app_is_marked(app):
-    def walk(command):
-        yield command
-        for sub in getattr(command, "commands", {}).values():
-            yield from walk(sub)
-
-    ours = [c for group in COMMANDS for c in walk(group) if c.callback is not None]
+    ours = [c for group in COMMANDS for c in command_tree(group) if c.callback is not None]
     assert len(ours) > 20
-    unmarked = [c.name for c in ours if not getattr(c.callback, "_writing", False)]
-    assert unmarked == []
-    registered = {name for name in app.cli.list_commands(click.Context(app.cli))}
-    assert {c.name for c in COMMANDS} <= registered
+    assert [c.name for c in ours if not getattr(c.callback, "writing", False)] == []
+    assert {c.name for c in COMMANDS} <= set(app.cli.list_commands(click.Context(app.cli)))
 
 
 def test_marking_twice_wraps_once():

@@ -8,7 +8,6 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from mediation.database import write_intent
 from mediation.extensions import db
 from mediation.geo.models import Node
 from mediation.reports.common import Month, ReportError
@@ -34,20 +33,19 @@ def month_close(code, month_text):
         month = Month.parse(month_text)
     except ValueError as err:
         fail(str(err))
-    with write_intent():
-        node = db.session.scalar(select(Node).where(Node.code == code))
-        if node is None:
-            fail(f"节点代码「{code}」不存在。")
-        try:
-            close = close_month(None, node, month)
-        except ReportError as err:
-            if err.cases:
-                fail(
-                    f"{node.name}{month.label}不能结账：以下{len(err.cases)}件突出问题尚未填写结转说明。",
-                    [f"  {c['case_no']}\t{c['node']}\t{c['category']}\t{c['status']}" for c in err.cases],
-                )
-            fail(err.message)
-        db.session.commit()
+    node = db.session.scalar(select(Node).where(Node.code == code))
+    if node is None:
+        fail(f"节点代码「{code}」不存在。")
+    try:
+        close = close_month(None, node, month)
+    except ReportError as err:
+        if err.cases:
+            fail(
+                f"{node.name}{month.label}不能结账：以下{len(err.cases)}件突出问题尚未填写结转说明。",
+                [f"  {c['case_no']}\t{c['node']}\t{c['category']}\t{c['status']}" for c in err.cases],
+            )
+        fail(err.message)
+    db.session.commit()
     figures = close.snapshot["monthly"]
     upper = f"，已上报{close.submitted_to.name}" if close.submitted_to else ""
     click.echo(

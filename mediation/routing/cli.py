@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 
 from mediation import clock
 from mediation.common.forms import error_lines
-from mediation.database import write_intent
 from mediation.extensions import db
 from mediation.routing import calendar as cal
 from mediation.routing.models import CalendarNotice
@@ -49,20 +48,17 @@ def calendar_import(file, year, title, document_no, supplement, replace):
         "annual": not supplement,
         "days": text,
     }
-    with write_intent():
-        try:
-            data = CalendarNoticeIn().load(payload)
-            existing = None
-            if replace and not supplement:
-                existing = db.session.scalar(
-                    select(CalendarNotice.id).where(CalendarNotice.annual_year == year)
-                )
-            notice = save_notice(data, None, existing)
-            db.session.commit()
-        except ValidationError as err:
-            fail(error_lines(err.messages, FIELD_LABELS))
-        except IntegrityError:
-            fail(["该通知或其中的日期刚被他人登记，请重试。"])
+    try:
+        data = CalendarNoticeIn().load(payload)
+        existing = None
+        if replace and not supplement:
+            existing = db.session.scalar(select(CalendarNotice.id).where(CalendarNotice.annual_year == year))
+        notice = save_notice(data, None, existing)
+        db.session.commit()
+    except ValidationError as err:
+        fail(error_lines(err.messages, FIELD_LABELS))
+    except IntegrityError:
+        fail(["该通知或其中的日期刚被他人登记，请重试。"])
     off = sum(1 for d in notice.days if not d.working)
     click.echo(
         f"已录入《{notice.title}》（{'补充通知' if supplement else '全年安排'}）：放假{off}天，"
